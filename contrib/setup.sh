@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Install what docker-guard needs on Debian 12 and build it into ./build.
+# Usage: contrib/setup.sh [--werror] [--sanitize]
+#   --werror    treat compiler warnings as errors (CI does)
+#   --sanitize  build with AddressSanitizer and UndefinedBehaviorSanitizer
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+werror=false
+sanitize=none
+for arg in "$@"; do
+	case "$arg" in
+	--werror) werror=true ;;
+	--sanitize) sanitize=address,undefined ;;
+	*) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;
+	esac
+done
+
+# Build and run-time dependencies, then what the tests drive: a real
+# dockerd, a registry, and the clients users point at the guard.
+packages=(
+	meson ninja-build pkg-config gcc
+	libevent-dev libcurl4-openssl-dev libjansson-dev libsqlite3-dev
+	docker.io docker-registry docker-compose ansible skopeo umoci
+	busybox-static socat curl python3-pytest python3-docker apache2-utils
+)
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+		missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "setup.sh: run as root to install: ${missing[*]}" >&2
+		exit 1
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update
+	apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+
+opts=(-Dwerror="$werror" -Db_sanitize="$sanitize")
+if [ -f build/build.ninja ]; then
+	meson configure build "${opts[@]}" >/dev/null
+else
+	meson setup build "${opts[@]}"
+fi
+ninja -C build
+echo "built $(pwd)/build/docker-guard"

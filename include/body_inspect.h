@@ -1,0 +1,96 @@
+/*
+ * Request and response bodies of guarded Engine API calls, decoded the way
+ * the engine decodes them and reduced to plain facts.  Pure: no I/O.
+ *
+ * The engine uses Go encoding/json: object keys match struct fields
+ * case-insensitively (with Unicode simple folding, so U+212A KELVIN SIGN
+ * matches 'k' and U+017F LONG S matches 's'), the last duplicate wins,
+ * and \u-escaped keys are keys.  A guard that reads the body differently
+ * can be bypassed, so this module refuses every body whose meaning could
+ * differ between the two readings:
+ *   - two keys in one struct-typed object that fold to the same name
+ *     ("Image" and "image", "Image" and "\u0049mage"), and exact duplicate
+ *     keys anywhere;
+ *   - a known field with the wrong JSON type ("Image": 5);
+ *   - anything that is not exactly one JSON object (trailing data, invalid
+ *     UTF-8, NUL in strings, nesting deeper than 64).
+ * Keys inside map-typed fields (Labels, Volumes, DriverOpts, ...) are data:
+ * case-sensitive, not folded.
+ */
+#ifndef BODY_INSPECT_H
+#define BODY_INSPECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct body_label {
+	char	*key;
+	char	*value;
+};
+
+struct body_facts {
+	/* containers/create: Image.  services: TaskTemplate.ContainerSpec.Image.
+	   NULL when absent or JSON null. */
+	char			*image;
+	/* Sources of mounts of Type "image" (HostConfig.Mounts for
+	   containers, matched exactly as the engine does;
+	   TaskTemplate.ContainerSpec.Mounts for services, in any case, as
+	   swarm upper-cases the type).  Never empty strings: an image
+	   mount without a Source is refused. */
+	char			**mount_images;
+	size_t			  n_mount_images;
+	/* services: TaskTemplate.PluginSpec.Remote, else NULL. */
+	char			*plugin_remote;
+	/* containers: Labels.  services: the service's Labels, then
+	   TaskTemplate.ContainerSpec.Labels (service labels listed first). */
+	struct body_label	*labels;
+	size_t			  n_labels;
+	/* services: Name, else NULL. */
+	char			*service_name;
+};
+
+/*
+ * Inspect a POST /containers/create body.  On success fill *out (caller
+ * calls body_facts_reset) and return 0.  On refusal return -1 and set
+ * *cause to an allocated English sentence naming the problem, e.g.
+ * "the body has two keys for the field Image (\"Image\" and \"image\")".
+ */
+int	 body_inspect_container_create(const char *body, size_t len,
+	    struct body_facts *out, char **cause);
+
+/* The same for a swarm ServiceSpec (services/create, services/{id}/update). */
+int	 body_inspect_service_spec(const char *body, size_t len,
+	    struct body_facts *out, char **cause);
+
+void	 body_facts_reset(struct body_facts *facts);
+
+/* The value of label key (exact, case-sensitive; the last one if listed
+ * twice), or NULL. */
+const char *body_facts_label(const struct body_facts *facts, const char *key);
+
+/*
+ * The engine's CheckForJSON: true if the Content-Type header value's media
+ * type is application/json (case-insensitive, parameters such as charset
+ * allowed).  A NULL or empty ct is false.
+ */
+bool	 body_content_type_is_json(const char *ct);
+
+/*
+ * Read the "Id" (containers) or "ID" (services) string of an engine create
+ * response.  Returns an allocated string, or NULL if the body is not such
+ * an object.
+ */
+char	*body_response_id(const char *body, size_t len);
+
+/*
+ * Return a copy of the engine's JSON response object with each of
+ * warnings appended to its "Warnings" array (created if absent or null).
+ * Returns an allocated buffer (NUL-terminated, not counted in *out_len)
+ * and sets *out_len, or NULL if the body is not a JSON object, its
+ * "Warnings" is neither an array nor null, or a warning is not valid
+ * UTF-8 (then the caller forwards the original).
+ */
+char	*body_add_warnings(const char *body, size_t len,
+	    const char *const *warnings, size_t n_warnings, size_t *out_len);
+
+#endif

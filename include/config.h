@@ -1,0 +1,93 @@
+/*
+ * guard.conf: parsed from text into a plain struct.  Pure: the caller
+ * reads the file; this module never touches the file system.
+ *
+ * Grammar, one setting per line:
+ *     # comment
+ *     key = value
+ * Leading and trailing blanks are ignored, as is everything after a '#'
+ * that starts a line.  A value may be wrapped in double quotes to keep
+ * leading or trailing blanks or a '#'.  List values are separated by
+ * blanks and/or commas.  Unknown keys, bad values and repeated keys are
+ * errors.  Every error is reported, as "FILE:LINE: message".
+ */
+#ifndef CONFIG_H
+#define CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum rule_mode {
+	RULE_OFF,
+	RULE_WARN,
+	RULE_ENFORCE,
+};
+
+enum log_level {
+	LOG_LEVEL_ERROR,
+	LOG_LEVEL_WARN,
+	LOG_LEVEL_INFO,
+	LOG_LEVEL_DEBUG,
+};
+
+struct string_list {
+	char	**items;
+	size_t	  n;
+};
+
+struct guard_config {
+	/* where */
+	char			*listen;		/* /run/docker-guard.sock */
+	char			*upstream;		/* /var/run/docker.sock */
+	char			*database;		/* /var/lib/docker-guard/guard.db */
+	unsigned		 socket_mode;		/* 0660 */
+	char			*socket_group;		/* "docker"; "" = keep the
+							   process's group */
+	bool			 socket_group_explicit;	/* set in the file */
+	enum log_level		 log_level;		/* info */
+
+	/* HTTP limits */
+	size_t			 max_header_bytes;	/* 65536 */
+	unsigned		 max_headers;		/* 100 */
+	size_t			 body_limit;		/* 1 MiB: guarded bodies */
+	unsigned		 shutdown_grace;	/* 10 s */
+
+	/* policy */
+	enum rule_mode		 require_digest;	/* enforce */
+	enum rule_mode		 downgrade;		/* enforce */
+	bool			 local_images_allow;	/* allow */
+	bool			 unknown_version_allow;	/* allow */
+	struct string_list	 rolling_tags;		/* latest dev edge nightly main */
+	struct string_list	 digest_exempt;		/* repository globs */
+	struct string_list	 version_sources;	/* see guard.conf.example */
+	struct string_list	 overrides;		/* allow-downgrade allow-tag */
+};
+
+struct config_errors {
+	char	**lines;	/* "FILE:LINE: message", owned */
+	size_t	  n;
+};
+
+/* A config holding every default.  Caller frees with config_free. */
+struct guard_config *config_new(void);
+void	 config_free(struct guard_config *cfg);
+
+/*
+ * Parse text (len bytes, need not be NUL-terminated) into cfg, which
+ * should come from config_new().  filename is used only in messages.
+ * Returns the number of errors appended to errs (0 on success).  On
+ * errors cfg may be partly changed: callers parse into a fresh config and
+ * swap only on success.
+ */
+size_t	 config_parse(struct guard_config *cfg, const char *filename,
+	    const char *text, size_t len, struct config_errors *errs);
+
+void	 config_errors_reset(struct config_errors *errs);
+
+/* "enforce", "warn", "off". */
+const char *config_rule_mode_name(enum rule_mode mode);
+
+/* Parse "1048576", "512K", "1M", "1MiB", "2G": 0 on success. */
+int	 config_parse_size(const char *s, size_t *out);
+
+#endif

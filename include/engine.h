@@ -1,0 +1,37 @@
+/*
+ * The guard's own requests to the engine (image and container inspect):
+ * one connection per request, asynchronous on the event loop, bounded in
+ * size (8 MiB) and time (30 s).
+ */
+#ifndef ENGINE_H
+#define ENGINE_H
+
+#include <stddef.h>
+
+struct event_base;
+struct engine_req;
+
+/*
+ * Called once with the HTTP status and body (status 0 and error set when
+ * the engine could not be reached or answered garbage).  body is borrowed
+ * for the call.
+ */
+typedef void (*engine_cb)(int status, const char *body, size_t len,
+    const char *error, void *arg);
+
+/*
+ * GET path (already percent-encoded, starting with '/') from the engine at
+ * socket_path.  Returns a handle for engine_cancel.  cb is always called
+ * later from the event loop, never from inside this call.
+ */
+struct engine_req *engine_get(struct event_base *base, const char *socket_path,
+	    const char *path, engine_cb cb, void *arg);
+
+/* Drop a request; cb is not called. */
+void	 engine_cancel(struct engine_req *r);
+
+/* Percent-encode s for a path segment, keeping '/' and ':' as the docker
+ * clients do.  Caller frees. */
+char	*engine_path_escape(const char *s);
+
+#endif

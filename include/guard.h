@@ -1,0 +1,66 @@
+/*
+ * The decision on a guarded request (containers/create, services/create,
+ * services/{id}/update): the session hands over the parsed head, the route
+ * and the complete body; the guard inspects them, looks up what it needs
+ * (the engine's image inspect, the ledger) and calls session_decided()
+ * later from the event loop, never from inside guard_check().
+ */
+#ifndef GUARD_H
+#define GUARD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "peer.h"
+
+struct event_base;
+struct server;
+struct session;
+struct route;
+struct http_head;
+struct guard;
+struct guard_pending;
+
+struct guard_request {
+	const struct peer_cred	*peer;
+	const struct http_head	*head;
+	const struct route	*route;
+	const char		*body;		/* de-chunked, complete */
+	size_t			 body_len;
+};
+
+struct guard_verdict {
+	int			 status;	/* 0: forward; else deny */
+	const char		*message;	/* deny: the whole message */
+	const char *const	*warnings;	/* warn mode: added to the
+						   engine's create response */
+	size_t			 n_warnings;
+	bool			 wants_response; /* call guard_response() */
+};
+
+struct guard	*guard_new(struct server *srv);
+void		 guard_free(struct guard *g);
+
+/*
+ * Start deciding on req for session s.  The guard copies what it needs
+ * from req.  Returns a handle that the session passes back to
+ * guard_response() or guard_cancel(); the decision arrives through
+ * session_decided().
+ */
+struct guard_pending *guard_check(struct guard *g, struct session *s,
+		    const struct guard_request *req);
+
+/* The engine answered the forwarded request (status, de-chunked body).
+ * Frees p. */
+void		 guard_response(struct guard *g, struct guard_pending *p,
+		    int status, const char *body, size_t len);
+
+/* The session went away; never call it back.  Frees p. */
+void		 guard_cancel(struct guard *g, struct guard_pending *p);
+
+/* A passed-through request got its answer: keep the ledger straight on
+ * container renames and removals. */
+void		 guard_observe(struct guard *g, const struct route *r,
+		    int status);
+
+#endif

@@ -1,0 +1,109 @@
+/*
+ * The decision on one image reference of a guarded request, from plain
+ * facts: the reference as given, what the engine knows of the image, the
+ * versions the app has run, and the override labels.  Pure: no I/O, no
+ * clock (times come in as numbers).
+ *
+ * Rules, checked in this order; the first refusal decides:
+ *   reference       the reference does not parse (400)
+ *   require_digest  a tag-only reference, rolling tags named (403)
+ *   local_images    an image with no registry digest, when denied (403)
+ *   unknown_version no version could be found, when denied (403)
+ *   downgrade       the version is older than the newest the app has run
+ * A rule in "warn" mode lets the request through with a warning.
+ */
+#ifndef POLICY_H
+#define POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "body_inspect.h"
+#include "config.h"
+
+#define POLICY_LABEL_APP		"io.docker-guard.app"
+#define POLICY_LABEL_ALLOW_DOWNGRADE	"io.docker-guard.allow-downgrade"
+#define POLICY_LABEL_ALLOW_TAG		"io.docker-guard.allow-tag"
+
+/* What the engine's image inspect said. */
+struct policy_image {
+	bool			 found;		/* the engine has the image */
+	const char		*id;		/* "sha256:<hex>" */
+	const char *const	*repo_digests;	/* "repo@sha256:<hex>" */
+	size_t			 n_repo_digests;
+	const struct body_label	*labels;	/* Config.Labels */
+	size_t			 n_labels;
+	const char *const	*env;		/* Config.Env, "K=V" */
+	size_t			 n_env;
+};
+
+/* A version the app has run, and since when (unix seconds). */
+struct policy_seen {
+	const char	*version;
+	int64_t		 since;
+	const char	*digest;	/* repository digest, may be NULL */
+};
+
+struct policy_input {
+	const struct guard_config	*cfg;
+	const char			*action;	/* "create", ... */
+	const char			*what;		/* "container \"web\"" */
+	const char			*app;		/* NULL: unknown */
+	const char			*image_ref;	/* as given */
+	const struct policy_image	*image;
+	const struct policy_seen	*history;
+	size_t				 n_history;
+	const char			*allow_downgrade; /* label value */
+	const char			*allow_tag;	/* label value */
+};
+
+enum policy_verdict {
+	POLICY_ALLOW,
+	POLICY_WARN,
+	POLICY_DENY,
+};
+
+struct policy_decision {
+	enum policy_verdict	 verdict;
+	int			 status;	/* for DENY: 400 or 403 */
+	const char		*rule;		/* deciding rule or NULL */
+	char			*message;	/* DENY/WARN: the full text */
+	char			*version;	/* the image's version, or NULL */
+	const char		*version_source; /* "label ...", ... */
+	char			*previous_version; /* newest the app has run */
+	char			*digest;	/* repository digest or image ID */
+	char			*note;		/* what an allow relied on:
+						   override reason, unknown
+						   version, local image */
+	const char		*note_rule;	/* the rule the note is about */
+	bool			 override_used;	/* an override label decided */
+};
+
+/* Decide.  Always fills *out (caller calls policy_decision_reset). */
+void	 policy_evaluate(const struct policy_input *in,
+	    struct policy_decision *out);
+void	 policy_decision_reset(struct policy_decision *d);
+
+/*
+ * The app a create belongs to: the io.docker-guard.app label, else the
+ * compose project and service ("project/service"), else the swarm service
+ * name, else the container name (from the query, without a leading '/').
+ * Returns an allocated string, or NULL when nothing names the app.
+ */
+char	*policy_app_name(const struct body_facts *facts,
+	    const char *container_name);
+
+/*
+ * The image's version per cfg->version_sources, first hit wins, or NULL.
+ * *source names where it came from ("label org.opencontainers.image.version").
+ * app and tag may be NULL.  Caller frees.
+ */
+char	*policy_image_version(const struct guard_config *cfg,
+	    const struct policy_image *image, const char *repository_last,
+	    const char *app, const char *tag, const char **source);
+
+/* "2026-11-20 10:04 UTC" into buf. */
+void	 policy_format_time(int64_t t, char *buf, size_t size);
+
+#endif

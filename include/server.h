@@ -1,0 +1,40 @@
+/*
+ * The running daemon: one event loop, the listening socket, the current
+ * configuration and the list of client sessions.  Owned by serve.c.
+ */
+#ifndef SERVER_H
+#define SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include "config.h"
+#include "http_head.h"
+
+struct event_base;
+struct evconnlistener;
+struct event;
+struct session;
+struct guard;
+
+TAILQ_HEAD(session_list, session);
+
+struct server {
+	struct event_base	*base;
+	struct guard_config	*cfg;		/* current; swapped on SIGHUP */
+	char			*config_path;	/* NULL: defaults only */
+	struct http_limits	 limits;
+	struct evconnlistener	*listener;
+	struct session_list	 sessions;
+	size_t			 n_sessions;
+	uint64_t		 next_session_id;
+	bool			 draining;	/* SIGTERM received */
+	struct event		*drain_timer;
+	struct guard		*guard;		/* policy, store, engine lookups */
+};
+
+/* Called by a session when it is freed, so a draining server can exit. */
+void	 server_session_gone(struct server *srv);
+
+#endif

@@ -1,0 +1,48 @@
+/*
+ * One client connection and its own connection to the engine.
+ *
+ * Requests are read one at a time: the head is parsed and classified, then
+ * either forwarded (head and body streamed as they arrive, with
+ * backpressure) or, for guarded routes, the whole body is read, inspected
+ * and decided on before anything reaches the engine.  The next pipelined
+ * request is read only when the previous response is complete, so the
+ * guard sees every request on a keep-alive connection.  When the engine
+ * answers an attach or exec start with 101, or with 200 and no framing,
+ * the session becomes an opaque relay with half-close in each direction.
+ */
+#ifndef SESSION_H
+#define SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <event2/util.h>
+
+#include "peer.h"
+
+struct server;
+struct session;
+struct guard_verdict;
+
+/* Take over the accepted socket fd.  Never fails; on trouble the
+ * connection is closed and NULL returned. */
+struct session	*session_new(struct server *srv, evutil_socket_t fd);
+void		 session_free(struct session *s);
+
+/* The next session in the server's list, or NULL. */
+struct session	*session_next(struct session *s);
+
+/* SIGTERM: close now if idle, else after the response in flight. */
+void		 session_drain(struct session *s);
+
+const struct peer_cred *session_peer(const struct session *s);
+uint64_t	 session_id(const struct session *s);
+
+/*
+ * The decision on a guarded request (see guard.h) is ready.  verdict is
+ * borrowed for the duration of the call.
+ */
+void		 session_decided(struct session *s,
+		    const struct guard_verdict *verdict);
+
+#endif

@@ -1,0 +1,1129 @@
+/*
+ * Request and response bodies of guarded Engine API calls.  See
+ * body_inspect.h for the contract; the comments here say how the engine's
+ * Go encoding/json reading is mirrored.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "body_inspect.h"
+#include "xmalloc.h"
+
+/* Deepest nesting of objects and arrays accepted; the body is level 1. */
+#define BODY_MAX_DEPTH	64
+
+/* Characters of a client-chosen key shown in a cause before "...". */
+#define BODY_NAME_MAX	48
+
+/*
+ * The schema: which fields the guard knows, which of them are maps (keys
+ * are data and are not folded) and which types it checks.  A field that
+ * is not listed may hold anything; objects inside it are read as structs,
+ * so their keys are fold-checked, which can refuse a map the table misses
+ * but never lets an ambiguous struct through.  Names are the engine's
+ * spelling; lookups fold them.
+ */
+enum schema_kind {
+	SCHEMA_STRING,		/* string or null */
+	SCHEMA_STRUCT,		/* object or null, keys fold-checked */
+	SCHEMA_MAP,		/* object or null, keys are data */
+	SCHEMA_ARRAY,		/* array or null */
+};
+
+struct schema_field;
+
+struct schema {
+	enum schema_kind		 kind;
+	const struct schema_field	*fields;	/* STRUCT, NULL-terminated */
+	const struct schema		*elem;		/* MAP, ARRAY; NULL: any */
+};
+
+struct schema_field {
+	const char			*name;
+	const struct schema		*schema;	/* NULL: any */
+};
+
+static const struct schema s_string = { SCHEMA_STRING, NULL, NULL };
+static const struct schema s_map = { SCHEMA_MAP, NULL, NULL };
+static const struct schema s_map_string = { SCHEMA_MAP, NULL, &s_string };
+
+/* mount.Mount, shared by containers and services. */
+static const struct schema_field f_driver[] = {
+	{ "Options",		&s_map },
+	{ NULL,			NULL }
+};
+static const struct schema s_driver = { SCHEMA_STRUCT, f_driver, NULL };
+static const struct schema_field f_volume_options[] = {
+	{ "Labels",		&s_map },
+	{ "DriverConfig",	&s_driver },
+	{ NULL,			NULL }
+};
+static const struct schema s_volume_options =
+    { SCHEMA_STRUCT, f_volume_options, NULL };
+static const struct schema_field f_mount[] = {
+	{ "Type",		&s_string },
+	{ "Source",		&s_string },
+	{ "VolumeOptions",	&s_volume_options },
+	{ NULL,			NULL }
+};
+static const struct schema s_mount = { SCHEMA_STRUCT, f_mount, NULL };
+static const struct schema s_mounts = { SCHEMA_ARRAY, NULL, &s_mount };
+
+/* container.CreateRequest: Config (embedded), HostConfig, NetworkingConfig. */
+static const struct schema_field f_log_config[] = {
+	{ "Config",		&s_map },
+	{ NULL,			NULL }
+};
+static const struct schema s_log_config = { SCHEMA_STRUCT, f_log_config, NULL };
+static const struct schema_field f_device_request[] = {
+	{ "Options",		&s_map },
+	{ NULL,			NULL }
+};
+static const struct schema s_device_request =
+    { SCHEMA_STRUCT, f_device_request, NULL };
+static const struct schema s_device_requests =
+    { SCHEMA_ARRAY, NULL, &s_device_request };
+static const struct schema_field f_host_config[] = {
+	{ "LogConfig",		&s_log_config },
+	{ "PortBindings",	&s_map },
+	{ "Annotations",	&s_map },
+	{ "StorageOpt",		&s_map },
+	{ "Tmpfs",		&s_map },
+	{ "Sysctls",		&s_map },
+	{ "DeviceRequests",	&s_device_requests },
+	{ "Mounts",		&s_mounts },
+	{ NULL,			NULL }
+};
+static const struct schema s_host_config = { SCHEMA_STRUCT, f_host_config, NULL };
+static const struct schema_field f_endpoint[] = {
+	{ "DriverOpts",		&s_map },
+	{ NULL,			NULL }
+};
+static const struct schema s_endpoint = { SCHEMA_STRUCT, f_endpoint, NULL };
+static const struct schema s_endpoints = { SCHEMA_MAP, NULL, &s_endpoint };
+static const struct schema_field f_networking_config[] = {
+	{ "EndpointsConfig",	&s_endpoints },
+	{ NULL,			NULL }
+};
+static const struct schema s_networking_config =
+    { SCHEMA_STRUCT, f_networking_config, NULL };
+static const struct schema_field f_create[] = {
+	{ "Image",		&s_string },
+	{ "Labels",		&s_map_string },
+	{ "Volumes",		&s_map },
+	{ "ExposedPorts",	&s_map },
+	{ "HostConfig",		&s_host_config },
+	{ "NetworkingConfig",	&s_networking_config },
+	{ NULL,			NULL }
+};
+static const struct schema s_create = { SCHEMA_STRUCT, f_create, NULL };
+
+/* swarm.ServiceSpec (Annotations embedded). */
+static const struct schema_field f_container_spec[] = {
+	{ "Image",		&s_string },
+	{ "Labels",		&s_map_string },
+	{ "Sysctls",		&s_map },
+	{ "Mounts",		&s_mounts },
+	{ NULL,			NULL }
+};
+static const struct schema s_container_spec =
+    { SCHEMA_STRUCT, f_container_spec, NULL };
+static const struct schema_field f_plugin_spec[] = {
+	{ "Name",		&s_string },
+	{ "Remote",		&s_string },
+	{ NULL,			NULL }
+};
+static const struct schema s_plugin_spec = { SCHEMA_STRUCT, f_plugin_spec, NULL };
+static const struct schema_field f_network_attachment[] = {
+	{ "DriverOpts",		&s_map },
+	{ NULL,			NULL }
+};
+static const struct schema s_network_attachment =
+    { SCHEMA_STRUCT, f_network_attachment, NULL };
+static const struct schema s_network_attachments =
+    { SCHEMA_ARRAY, NULL, &s_network_attachment };
+static const struct schema_field f_task_template[] = {
+	{ "ContainerSpec",	&s_container_spec },
+	{ "PluginSpec",		&s_plugin_spec },
+	{ "Networks",		&s_network_attachments },
+	{ "LogDriver",		&s_driver },
+	{ NULL,			NULL }
+};
+static const struct schema s_task_template =
+    { SCHEMA_STRUCT, f_task_template, NULL };
+static const struct schema_field f_service[] = {
+	{ "Name",		&s_string },
+	{ "Labels",		&s_map_string },
+	{ "TaskTemplate",	&s_task_template },
+	{ "Networks",		&s_network_attachments },
+	{ NULL,			NULL }
+};
+static const struct schema s_service = { SCHEMA_STRUCT, f_service, NULL };
+
+/* Where a value sits, for causes; lives on the walker's stack. */
+enum frame_type {
+	FRAME_FIELD,
+	FRAME_KEY,
+	FRAME_INDEX,
+};
+
+struct frame {
+	const struct frame	*up;
+	enum frame_type		 type;
+	const char		*name;		/* FIELD, KEY */
+	size_t			 index;		/* INDEX */
+};
+
+struct sbuf {
+	char	*buf;
+	size_t	 len;
+	size_t	 size;
+};
+
+struct fkey {
+	const char	*key;
+	size_t		 pos;
+};
+
+static void
+sbuf_add(struct sbuf *sb, const char *s, size_t n)
+{
+	size_t	size;
+
+	if (sb->len + n + 1 > sb->size) {
+		size = sb->size == 0 ? 64 : sb->size;
+		while (size < sb->len + n + 1)
+			size *= 2;
+		sb->buf = xrealloc(sb->buf, size);
+		sb->size = size;
+	}
+	memcpy(sb->buf + sb->len, s, n);
+	sb->len += n;
+	sb->buf[sb->len] = '\0';
+}
+
+static void
+sbuf_addstr(struct sbuf *sb, const char *s)
+{
+	sbuf_add(sb, s, strlen(s));
+}
+
+/* Return the string built so far; caller frees. */
+static char *
+sbuf_take(struct sbuf *sb)
+{
+	if (sb->buf == NULL)
+		return (xstrdup(""));
+	return (sb->buf);
+}
+
+/*
+ * Decode one UTF-8 sequence from [s, end) the way Go's utf8.DecodeRune
+ * does: an invalid or truncated sequence is U+FFFD of width 1.  Returns
+ * the width; s must be before end.
+ */
+static size_t
+utf8_decode(const unsigned char *s, const unsigned char *end, uint32_t *r)
+{
+	size_t		 n, i;
+	uint32_t	 c = s[0];
+	unsigned char	 lo = 0x80, hi = 0xbf;
+
+	if (c < 0x80) {
+		*r = c;
+		return (1);
+	}
+	if (c >= 0xc2 && c <= 0xdf) {
+		n = 2;
+		c &= 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		n = 3;
+		if (c == 0xe0)
+			lo = 0xa0;
+		else if (c == 0xed)
+			hi = 0x9f;
+		c &= 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4;
+		if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;
+		c &= 0x07;
+	} else
+		goto bad;
+	if ((size_t)(end - s) < n)
+		goto bad;
+	for (i = 1; i < n; i++) {
+		if (s[i] < lo || s[i] > hi)
+			goto bad;
+		lo = 0x80;
+		hi = 0xbf;
+		c = (c << 6) | (s[i] & 0x3f);
+	}
+	*r = c;
+	return (n);
+bad:
+	*r = 0xfffd;
+	return (1);
+}
+
+/*
+ * Go's foldName for one rune of a key: ASCII upper case, and the two
+ * non-ASCII runes whose simple-fold orbit holds an ASCII letter (KELVIN
+ * SIGN with K, LONG S with S).  Every other rune folds to a non-ASCII
+ * rune and so can never match an (ASCII) engine field name; leaving it
+ * unfolded only means two such keys are not refused as duplicates, which
+ * is harmless because the engine ignores them both.
+ */
+static uint32_t
+fold_rune(uint32_t r)
+{
+	if (r >= 'a' && r <= 'z')
+		return (r - 'a' + 'A');
+	if (r == 0x212a)
+		return ('K');
+	if (r == 0x17f)
+		return ('S');
+	return (r);
+}
+
+/* Compare two keys under folding: <0, 0 or >0. */
+static int
+fold_cmp(const char *a, const char *b)
+{
+	const unsigned char	*pa = (const unsigned char *)a;
+	const unsigned char	*pb = (const unsigned char *)b;
+	const unsigned char	*ea = pa + strlen(a), *eb = pb + strlen(b);
+	uint32_t		 ra, rb;
+
+	for (;;) {
+		if (pa == ea || pb == eb)
+			return ((pa != ea) - (pb != eb));
+		pa += utf8_decode(pa, ea, &ra);
+		pb += utf8_decode(pb, eb, &rb);
+		ra = fold_rune(ra);
+		rb = fold_rune(rb);
+		if (ra != rb)
+			return (ra < rb ? -1 : 1);
+	}
+}
+
+static bool
+fold_eq(const char *a, const char *b)
+{
+	return (fold_cmp(a, b) == 0);
+}
+
+/*
+ * Append s for a cause: printable ASCII as is, everything else (and the
+ * quote and backslash) as a JSON escape, cut after BODY_NAME_MAX runes.
+ */
+static void
+sbuf_add_escaped(struct sbuf *sb, const char *s, bool quoted)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	const unsigned char	*end = p + strlen(s);
+	uint32_t		 r;
+	size_t			 count = 0;
+	char			 tmp[16];
+	char			 c;
+
+	if (quoted)
+		sbuf_add(sb, "\"", 1);
+	while (p < end) {
+		if (count++ == BODY_NAME_MAX) {
+			sbuf_addstr(sb, "...");
+			break;
+		}
+		p += utf8_decode(p, end, &r);
+		if (r == '"' || r == '\\') {
+			tmp[0] = '\\';
+			tmp[1] = (char)r;
+			sbuf_add(sb, tmp, 2);
+		} else if (r >= 0x20 && r < 0x7f) {
+			c = (char)r;
+			sbuf_add(sb, &c, 1);
+		} else if (r < 0x10000) {
+			snprintf(tmp, sizeof tmp, "\\u%04x", (unsigned)r);
+			sbuf_addstr(sb, tmp);
+		} else {
+			r -= 0x10000;
+			snprintf(tmp, sizeof tmp, "\\u%04x\\u%04x",
+			    (unsigned)(0xd800 + (r >> 10)),
+			    (unsigned)(0xdc00 + (r & 0x3ff)));
+			sbuf_addstr(sb, tmp);
+		}
+	}
+	if (quoted)
+		sbuf_add(sb, "\"", 1);
+}
+
+static void
+path_render(struct sbuf *sb, const struct frame *f)
+{
+	char	tmp[32];
+
+	if (f == NULL)
+		return;
+	path_render(sb, f->up);
+	switch (f->type) {
+	case FRAME_FIELD:
+		if (sb->len != 0)
+			sbuf_add(sb, ".", 1);
+		sbuf_add_escaped(sb, f->name, false);
+		break;
+	case FRAME_KEY:
+		sbuf_add(sb, "[", 1);
+		sbuf_add_escaped(sb, f->name, true);
+		sbuf_add(sb, "]", 1);
+		break;
+	case FRAME_INDEX:
+		snprintf(tmp, sizeof tmp, "[%zu]", f->index);
+		sbuf_addstr(sb, tmp);
+		break;
+	}
+}
+
+/* The path of f, such as HostConfig.Mounts[0].Type; caller frees. */
+static char *
+path_string(const struct frame *f)
+{
+	struct sbuf	sb = { NULL, 0, 0 };
+
+	path_render(&sb, f);
+	return (sbuf_take(&sb));
+}
+
+static void
+set_cause(char **cause, char *s)
+{
+	if (cause != NULL)
+		*cause = s;
+	else
+		free(s);
+}
+
+static const struct schema_field *
+schema_lookup(const struct schema *s, const char *key)
+{
+	const struct schema_field	*f;
+
+	if (s == NULL || s->fields == NULL)
+		return (NULL);
+	for (f = s->fields; f->name != NULL; f++) {
+		if (fold_eq(key, f->name))
+			return (f);
+	}
+	return (NULL);
+}
+
+static int
+fkey_cmp(const void *a, const void *b)
+{
+	const struct fkey	*ka = a, *kb = b;
+	int			 c;
+
+	c = fold_cmp(ka->key, kb->key);
+	if (c != 0)
+		return (c);
+	return ((ka->pos > kb->pos) - (ka->pos < kb->pos));
+}
+
+/*
+ * Refuse a struct-typed object with two keys that fold to one name: Go
+ * would let the last one win, and which one that is depends on reading
+ * the keys exactly as Go does.  Sorting keeps this O(n log n).
+ */
+static int
+check_folds(json_t *obj, const struct schema *s, const struct frame *up,
+    char **cause)
+{
+	struct fkey			*keys;
+	const struct schema_field	*field;
+	struct frame			 f;
+	struct sbuf			 sb = { NULL, 0, 0 };
+	const char			*key;
+	json_t				*v;
+	size_t				 n, i = 0;
+	char				*path;
+
+	n = json_object_size(obj);
+	if (n < 2)
+		return (0);
+	keys = xreallocarray(NULL, n, sizeof *keys);
+	json_object_foreach(obj, key, v) {
+		keys[i].key = key;
+		keys[i].pos = i;
+		i++;
+	}
+	qsort(keys, n, sizeof *keys, fkey_cmp);
+	for (i = 1; i < n; i++) {
+		if (fold_cmp(keys[i - 1].key, keys[i].key) != 0)
+			continue;
+		field = schema_lookup(s, keys[i].key);
+		f.up = up;
+		f.type = FRAME_FIELD;
+		f.name = field != NULL ? field->name : keys[i - 1].key;
+		f.index = 0;
+		path = path_string(&f);
+		sbuf_addstr(&sb, "the body has two keys for the field ");
+		sbuf_addstr(&sb, path);
+		sbuf_addstr(&sb, " (");
+		sbuf_add_escaped(&sb, keys[i - 1].key, true);
+		sbuf_addstr(&sb, " and ");
+		sbuf_add_escaped(&sb, keys[i].key, true);
+		sbuf_addstr(&sb, ")");
+		free(path);
+		free(keys);
+		set_cause(cause, sbuf_take(&sb));
+		return (-1);
+	}
+	free(keys);
+	return (0);
+}
+
+static int
+type_error(const struct frame *f, const char *what, char **cause)
+{
+	char	*path;
+
+	path = path_string(f);
+	set_cause(cause, xasprintf("the field %s must be %s", path, what));
+	free(path);
+	return (-1);
+}
+
+static int	walk(json_t *, const struct schema *, const struct frame *, int,
+		    char **);
+
+static int
+walk_struct(json_t *obj, const struct schema *s, const struct frame *up,
+    int depth, char **cause)
+{
+	const struct schema_field	*field;
+	struct frame			 f;
+	const char			*key;
+	json_t				*v;
+
+	if (check_folds(obj, s, up, cause) != 0)
+		return (-1);
+	json_object_foreach(obj, key, v) {
+		field = schema_lookup(s, key);
+		f.up = up;
+		f.type = FRAME_FIELD;
+		f.name = field != NULL ? field->name : key;
+		f.index = 0;
+		if (walk(v, field != NULL ? field->schema : NULL, &f, depth + 1,
+		    cause) != 0)
+			return (-1);
+	}
+	return (0);
+}
+
+static int
+walk_map(json_t *obj, const struct schema *elem, const struct frame *up,
+    int depth, char **cause)
+{
+	struct frame	 f;
+	const char	*key;
+	json_t		*v;
+
+	json_object_foreach(obj, key, v) {
+		f.up = up;
+		f.type = FRAME_KEY;
+		f.name = key;
+		f.index = 0;
+		if (walk(v, elem, &f, depth + 1, cause) != 0)
+			return (-1);
+	}
+	return (0);
+}
+
+static int
+walk_array(json_t *arr, const struct schema *elem, const struct frame *up,
+    int depth, char **cause)
+{
+	struct frame	 f;
+	size_t		 i;
+	json_t		*v;
+
+	json_array_foreach(arr, i, v) {
+		f.up = up;
+		f.type = FRAME_INDEX;
+		f.name = NULL;
+		f.index = i;
+		if (walk(v, elem, &f, depth + 1, cause) != 0)
+			return (-1);
+	}
+	return (0);
+}
+
+/*
+ * Check v, at nesting level depth, against schema s (NULL: anything).
+ * JSON null is accepted everywhere: Go leaves the field at its zero value.
+ */
+static int
+walk(json_t *v, const struct schema *s, const struct frame *f, int depth,
+    char **cause)
+{
+	if (json_is_null(v))
+		return (0);
+	if ((json_is_object(v) || json_is_array(v)) && depth > BODY_MAX_DEPTH) {
+		set_cause(cause, xasprintf("the body is nested deeper than %d "
+		    "levels", BODY_MAX_DEPTH));
+		return (-1);
+	}
+	if (s == NULL) {
+		if (json_is_object(v))
+			return (walk_struct(v, NULL, f, depth, cause));
+		if (json_is_array(v))
+			return (walk_array(v, NULL, f, depth, cause));
+		return (0);
+	}
+	switch (s->kind) {
+	case SCHEMA_STRING:
+		if (!json_is_string(v))
+			return (type_error(f, "a string", cause));
+		return (0);
+	case SCHEMA_STRUCT:
+		if (!json_is_object(v))
+			return (type_error(f, "an object", cause));
+		return (walk_struct(v, s, f, depth, cause));
+	case SCHEMA_MAP:
+		if (!json_is_object(v))
+			return (type_error(f, "an object", cause));
+		return (walk_map(v, s->elem, f, depth, cause));
+	case SCHEMA_ARRAY:
+		if (!json_is_array(v))
+			return (type_error(f, "an array", cause));
+		return (walk_array(v, s->elem, f, depth, cause));
+	}
+	return (0);
+}
+
+/* Copy text from jansson, which may quote raw input bytes, printably. */
+static char *
+printable(const char *s)
+{
+	struct sbuf	 sb = { NULL, 0, 0 };
+	char		 tmp[8];
+	unsigned char	 c;
+
+	for (; *s != '\0'; s++) {
+		c = (unsigned char)*s;
+		if (c >= 0x20 && c < 0x7f)
+			sbuf_add(&sb, s, 1);
+		else {
+			snprintf(tmp, sizeof tmp, "\\x%02x", c);
+			sbuf_addstr(&sb, tmp);
+		}
+	}
+	return (sbuf_take(&sb));
+}
+
+/*
+ * Parse body as exactly one JSON object and check it against schema.
+ * Returns the root (caller decrefs) or NULL with *cause set.
+ */
+static json_t *
+body_load(const char *body, size_t len, const struct schema *schema,
+    char **cause)
+{
+	json_t		*root;
+	json_error_t	 error;
+	char		*text;
+
+	if (body == NULL || len == 0) {
+		set_cause(cause, xstrdup("the request has no body"));
+		return (NULL);
+	}
+	/*
+	 * No JSON_DISABLE_EOF_CHECK: trailing data is refused.  No
+	 * JSON_ALLOW_NUL: a key or value with NUL would be cut short here.
+	 */
+	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &error);
+	if (root == NULL) {
+		text = printable(error.text);
+		set_cause(cause, xasprintf("the body is not valid JSON: %s at "
+		    "line %d column %d", text, error.line, error.column));
+		free(text);
+		return (NULL);
+	}
+	if (!json_is_object(root)) {
+		json_decref(root);
+		set_cause(cause, xstrdup("the body is not a JSON object"));
+		return (NULL);
+	}
+	if (walk(root, schema, NULL, 1, cause) != 0) {
+		json_decref(root);
+		return (NULL);
+	}
+	return (root);
+}
+
+/* Field name of a struct object, folded; NULL if absent or not an object. */
+static json_t *
+struct_get(json_t *obj, const char *name)
+{
+	const char	*key;
+	json_t		*v;
+
+	if (!json_is_object(obj))
+		return (NULL);
+	json_object_foreach(obj, key, v) {
+		if (fold_eq(key, name))
+			return (v);
+	}
+	return (NULL);
+}
+
+/* A copy of a string field, or NULL if absent or null. */
+static char *
+struct_get_string(json_t *obj, const char *name)
+{
+	json_t	*v;
+
+	v = struct_get(obj, name);
+	if (!json_is_string(v))
+		return (NULL);
+	return (xstrdup(json_string_value(v)));
+}
+
+/* Append the labels of a map of strings; a null value is "" as in Go. */
+static void
+add_labels(struct body_facts *facts, json_t *labels)
+{
+	const char	*key;
+	json_t		*v;
+	size_t		 n;
+
+	if (!json_is_object(labels))
+		return;
+	n = json_object_size(labels);
+	if (n == 0)
+		return;
+	facts->labels = xreallocarray(facts->labels, facts->n_labels + n,
+	    sizeof *facts->labels);
+	json_object_foreach(labels, key, v) {
+		facts->labels[facts->n_labels].key = xstrdup(key);
+		facts->labels[facts->n_labels].value =
+		    xstrdup(json_is_string(v) ? json_string_value(v) : "");
+		facts->n_labels++;
+	}
+}
+
+/*
+ * Is this mount Type an image mount?  Containers: the engine's mount
+ * parser compares the type exactly.  Services: the cluster converter looks
+ * strings.ToUpper(Type) up in swarmkit's enum, so any case counts, and
+ * Go's ToUpper also maps U+0131 DOTLESS I to 'I'.
+ */
+static bool
+is_image_type(const char *type, bool any_case)
+{
+	const unsigned char	*p = (const unsigned char *)type;
+	const unsigned char	*end = p + strlen(type);
+	const char		*want = "IMAGE";
+	uint32_t		 r;
+
+	if (!any_case)
+		return (strcmp(type, "image") == 0);
+	while (p < end) {
+		p += utf8_decode(p, end, &r);
+		if (r >= 'a' && r <= 'z')
+			r = r - 'a' + 'A';
+		else if (r == 0x131)
+			r = 'I';
+		if (*want == '\0' || r != (unsigned char)*want)
+			return (false);
+		want++;
+	}
+	return (*want == '\0');
+}
+
+static int
+add_mount_images(struct body_facts *facts, json_t *mounts, const char *where,
+    bool any_case, char **cause)
+{
+	json_t		*m, *type, *source;
+	size_t		 i;
+
+	if (!json_is_array(mounts))
+		return (0);
+	json_array_foreach(mounts, i, m) {
+		type = struct_get(m, "Type");
+		if (!json_is_string(type) ||
+		    !is_image_type(json_string_value(type), any_case))
+			continue;
+		source = struct_get(m, "Source");
+		if (!json_is_string(source) ||
+		    *json_string_value(source) == '\0') {
+			set_cause(cause, xasprintf("the image mount %s[%zu] has "
+			    "no Source", where, i));
+			return (-1);
+		}
+		facts->mount_images = xreallocarray(facts->mount_images,
+		    facts->n_mount_images + 1, sizeof *facts->mount_images);
+		facts->mount_images[facts->n_mount_images++] =
+		    xstrdup(json_string_value(source));
+	}
+	return (0);
+}
+
+int
+body_inspect_container_create(const char *body, size_t len,
+    struct body_facts *out, char **cause)
+{
+	json_t	*root;
+
+	memset(out, 0, sizeof *out);
+	if ((root = body_load(body, len, &s_create, cause)) == NULL)
+		return (-1);
+	out->image = struct_get_string(root, "Image");
+	add_labels(out, struct_get(root, "Labels"));
+	if (add_mount_images(out,
+	    struct_get(struct_get(root, "HostConfig"), "Mounts"),
+	    "HostConfig.Mounts", false, cause) != 0) {
+		body_facts_reset(out);
+		json_decref(root);
+		return (-1);
+	}
+	json_decref(root);
+	return (0);
+}
+
+int
+body_inspect_service_spec(const char *body, size_t len,
+    struct body_facts *out, char **cause)
+{
+	json_t	*root, *task, *cspec;
+
+	memset(out, 0, sizeof *out);
+	if ((root = body_load(body, len, &s_service, cause)) == NULL)
+		return (-1);
+	out->service_name = struct_get_string(root, "Name");
+	add_labels(out, struct_get(root, "Labels"));
+	task = struct_get(root, "TaskTemplate");
+	cspec = struct_get(task, "ContainerSpec");
+	out->image = struct_get_string(cspec, "Image");
+	add_labels(out, struct_get(cspec, "Labels"));
+	out->plugin_remote = struct_get_string(struct_get(task, "PluginSpec"),
+	    "Remote");
+	if (add_mount_images(out, struct_get(cspec, "Mounts"),
+	    "TaskTemplate.ContainerSpec.Mounts", true, cause) != 0) {
+		body_facts_reset(out);
+		json_decref(root);
+		return (-1);
+	}
+	json_decref(root);
+	return (0);
+}
+
+void
+body_facts_reset(struct body_facts *facts)
+{
+	size_t	i;
+
+	free(facts->image);
+	for (i = 0; i < facts->n_mount_images; i++)
+		free(facts->mount_images[i]);
+	free(facts->mount_images);
+	free(facts->plugin_remote);
+	for (i = 0; i < facts->n_labels; i++) {
+		free(facts->labels[i].key);
+		free(facts->labels[i].value);
+	}
+	free(facts->labels);
+	free(facts->service_name);
+	memset(facts, 0, sizeof *facts);
+}
+
+const char *
+body_facts_label(const struct body_facts *facts, const char *key)
+{
+	size_t	i;
+
+	for (i = facts->n_labels; i > 0; i--) {
+		if (strcmp(facts->labels[i - 1].key, key) == 0)
+			return (facts->labels[i - 1].value);
+	}
+	return (NULL);
+}
+
+/* Go's unicode.IsSpace. */
+static bool
+go_is_space(uint32_t r)
+{
+	switch (r) {
+	case '\t':
+	case '\n':
+	case '\v':
+	case '\f':
+	case '\r':
+	case ' ':
+	case 0x85:
+	case 0xa0:
+	case 0x1680:
+	case 0x2028:
+	case 0x2029:
+	case 0x202f:
+	case 0x205f:
+	case 0x3000:
+		return (true);
+	}
+	return (r >= 0x2000 && r <= 0x200a);
+}
+
+/* RFC 2045 token character, as Go's mime isTokenChar. */
+static bool
+mime_is_token_char(unsigned char c)
+{
+	return (c > 0x20 && c < 0x7f && strchr("()<>@,;:\\\"/[]?=", c) == NULL);
+}
+
+static const unsigned char *
+skip_space(const unsigned char *p, const unsigned char *end)
+{
+	const unsigned char	*q;
+	uint32_t		 r;
+
+	while (p < end) {
+		q = p + utf8_decode(p, end, &r);
+		if (!go_is_space(r))
+			break;
+		p = q;
+	}
+	return (p);
+}
+
+static const unsigned char *
+skip_token(const unsigned char *p, const unsigned char *end)
+{
+	while (p < end && mime_is_token_char(*p))
+		p++;
+	return (p);
+}
+
+/*
+ * Go's mime consumeValue, without keeping the value: a token or a quoted
+ * string.  Returns the end of the value, or NULL on failure.
+ */
+static const unsigned char *
+mime_skip_value(const unsigned char *p, const unsigned char *end)
+{
+	const unsigned char	*q;
+
+	if (p == end)
+		return (NULL);
+	if (*p != '"') {
+		q = skip_token(p, end);
+		return (q == p ? NULL : q);
+	}
+	for (q = p + 1; q < end; q++) {
+		if (*q == '"')
+			return (q + 1);
+		/* Go keeps MSIE's unescaped backslashes before tokens. */
+		if (*q == '\\' && q + 1 < end && !mime_is_token_char(q[1])) {
+			q++;
+			continue;
+		}
+		if (*q == '\r' || *q == '\n')
+			return (NULL);
+	}
+	return (NULL);
+}
+
+struct mime_param {
+	const unsigned char	*name;
+	size_t			 len;
+};
+
+static int
+mime_param_cmp(const void *a, const void *b)
+{
+	const struct mime_param	*pa = a, *pb = b;
+	size_t			 i, n = pa->len < pb->len ? pa->len : pb->len;
+	int			 ca, cb;
+
+	for (i = 0; i < n; i++) {
+		ca = pa->name[i];
+		cb = pb->name[i];
+		if (ca >= 'A' && ca <= 'Z')
+			ca += 'a' - 'A';
+		if (cb >= 'A' && cb <= 'Z')
+			cb += 'a' - 'A';
+		if (ca != cb)
+			return (ca - cb);
+	}
+	return ((pa->len > pb->len) - (pa->len < pb->len));
+}
+
+/*
+ * The parameter part of Go's mime.ParseMediaType: true if it parses.
+ * Any parameter error makes ParseMediaType fail, and the engine's
+ * CheckForJSON with it.
+ */
+static bool
+mime_params_ok(const unsigned char *p, const unsigned char *end)
+{
+	struct mime_param	*params = NULL;
+	const unsigned char	*q, *name, *t;
+	size_t			 n = 0, i;
+	bool			 ok = true;
+
+	while (p < end) {
+		p = skip_space(p, end);
+		if (p == end)
+			break;
+		/* consumeMediaParam: ; token = value */
+		q = p;
+		if (*q != ';')
+			goto bad;
+		q = skip_space(q + 1, end);
+		name = q;
+		q = skip_token(q, end);
+		if (q == name)
+			goto bad;
+		t = q;
+		q = skip_space(q, end);
+		if (q == end || *q != '=')
+			goto bad;
+		q = skip_space(q + 1, end);
+		if ((q = mime_skip_value(q, end)) == NULL)
+			goto bad;
+		params = xreallocarray(params, n + 1, sizeof *params);
+		params[n].name = name;
+		params[n].len = (size_t)(t - name);
+		n++;
+		p = q;
+		continue;
+bad:
+		/* A lone trailing ";" is ignored, anything else an error. */
+		q = skip_space(p + 1, end);
+		ok = *p == ';' && q == end;
+		break;
+	}
+	if (ok && n > 1) {
+		/* Duplicate parameter names (case-insensitive) are an error. */
+		qsort(params, n, sizeof *params, mime_param_cmp);
+		for (i = 1; i < n; i++) {
+			if (mime_param_cmp(&params[i - 1], &params[i]) == 0)
+				ok = false;
+		}
+	}
+	free(params);
+	return (ok);
+}
+
+bool
+body_content_type_is_json(const char *ct)
+{
+	static const char	 want[] = "application/json";
+	const unsigned char	*p, *end, *semi, *base_end, *q;
+	uint32_t		 r;
+	size_t			 i = 0;
+
+	if (ct == NULL || *ct == '\0')
+		return (false);
+	p = (const unsigned char *)ct;
+	end = p + strlen(ct);
+	semi = memchr(p, ';', (size_t)(end - p));
+	base_end = semi != NULL ? semi : end;
+
+	/*
+	 * mediatype = strings.TrimSpace(strings.ToLower(base)).  Go's
+	 * ToLower maps U+0130 to 'i' and U+212A to 'k'; no other non-ASCII
+	 * rune lowers to an ASCII letter.
+	 */
+	p = skip_space(p, base_end);
+	while (p < base_end) {
+		q = p + utf8_decode(p, base_end, &r);
+		if (go_is_space(r) && skip_space(q, base_end) == base_end)
+			break;
+		if (r >= 'A' && r <= 'Z')
+			r += 'a' - 'A';
+		else if (r == 0x130)
+			r = 'i';
+		else if (r == 0x212a)
+			r = 'k';
+		if (i == sizeof want - 1 || r != (unsigned char)want[i])
+			return (false);
+		i++;
+		p = q;
+	}
+	if (i != sizeof want - 1)
+		return (false);
+	return (mime_params_ok(base_end, end));
+}
+
+char *
+body_response_id(const char *body, size_t len)
+{
+	json_t	*root, *id;
+	char	*s = NULL;
+
+	if (body == NULL || len == 0)
+		return (NULL);
+	root = json_loadb(body, len, 0, NULL);
+	if (root == NULL)
+		return (NULL);
+	if (json_is_object(root)) {
+		id = json_object_get(root, "Id");
+		if (!json_is_string(id))
+			id = json_object_get(root, "ID");
+		if (json_is_string(id))
+			s = xstrdup(json_string_value(id));
+	}
+	json_decref(root);
+	return (s);
+}
+
+char *
+body_add_warnings(const char *body, size_t len,
+    const char *const *warnings, size_t n_warnings, size_t *out_len)
+{
+	json_t	*root, *list, *w;
+	size_t	 i, size;
+	char	*out = NULL;
+
+	if (body == NULL || len == 0)
+		return (NULL);
+	root = json_loadb(body, len, 0, NULL);
+	if (root == NULL)
+		return (NULL);
+	if (!json_is_object(root))
+		goto done;
+	list = json_object_get(root, "Warnings");
+	if (list == NULL || json_is_null(list)) {
+		if ((list = json_array()) == NULL ||
+		    json_object_set_new(root, "Warnings", list) != 0)
+			goto done;
+	} else if (!json_is_array(list))
+		goto done;
+	for (i = 0; i < n_warnings; i++) {
+		if ((w = json_string(warnings[i])) == NULL ||
+		    json_array_append_new(list, w) != 0)
+			goto done;
+	}
+	size = json_dumpb(root, NULL, 0, JSON_COMPACT);
+	if (size == 0)
+		goto done;
+	out = xmalloc(size + 1);
+	if (json_dumpb(root, out, size, JSON_COMPACT) != size) {
+		free(out);
+		out = NULL;
+		goto done;
+	}
+	out[size] = '\0';
+	*out_len = size;
+done:
+	json_decref(root);
+	return (out);
+}

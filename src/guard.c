@@ -1,0 +1,671 @@
+/*
+ * The decision on guarded requests: read the body as the engine will,
+ * ask the engine what each image reference resolves to, read the app's
+ * history from the ledger, let policy decide, audit every decision, and
+ * record what the engine created.  Data flows one way: facts in, verdict
+ * out, outcome recorded.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+
+#include "body_inspect.h"
+#include "engine.h"
+#include "guard.h"
+#include "http_head.h"
+#include "imgref.h"
+#include "inspect.h"
+#include "log.h"
+#include "policy.h"
+#include "route.h"
+#include "server.h"
+#include "session.h"
+#include "store.h"
+#include "xmalloc.h"
+
+struct guard {
+	struct server	*srv;
+	struct store	*store;
+};
+
+/* One image reference of the request and what the engine says of it. */
+struct guard_image {
+	char			*ref;
+	const char		*role;		/* "image", "image mount", ... */
+	bool			 found;
+	struct inspect_image	 info;
+	struct policy_decision	 decision;
+};
+
+struct guard_pending {
+	struct guard		*g;
+	struct session		*s;
+	struct event		*ev;
+	struct engine_req	*lookup;
+	int64_t			 started_us;
+	struct peer_cred	 peer;
+	enum route_id		 route;
+	char			*method;
+	char			*action;	/* "create", ... */
+	char			*what;		/* "container \"web\"" or NULL */
+	char			*container_name;
+	char			*service_id;
+	char			*app;
+	struct body_facts	 facts;
+	struct guard_image	*images;
+	size_t			 n_images;
+	size_t			 next;		/* next image to look up */
+
+	/* The verdict. */
+	int			 status;
+	char			*message;
+	char			**warnings;
+	size_t			 n_warnings;
+	bool			 delivered;
+};
+
+static int64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+struct guard *
+guard_new(struct server *srv)
+{
+	struct guard *g = xcalloc(1, sizeof *g);
+	char *cause = NULL;
+
+	g->srv = srv;
+	g->store = store_open(srv->cfg->database, &cause);
+	if (g->store == NULL) {
+		log_error("%s", cause);
+		free(cause);
+		free(g);
+		return NULL;
+	}
+	return g;
+}
+
+void
+guard_free(struct guard *g)
+{
+	if (g == NULL)
+		return;
+	store_close(g->store);
+	free(g);
+}
+
+static void
+pending_free(struct guard_pending *p)
+{
+	if (p->ev != NULL)
+		event_free(p->ev);
+	engine_cancel(p->lookup);
+	free(p->method);
+	free(p->action);
+	free(p->what);
+	free(p->container_name);
+	free(p->service_id);
+	free(p->app);
+	body_facts_reset(&p->facts);
+	for (size_t i = 0; i < p->n_images; i++) {
+		free(p->images[i].ref);
+		inspect_image_reset(&p->images[i].info);
+		policy_decision_reset(&p->images[i].decision);
+	}
+	free(p->images);
+	free(p->message);
+	for (size_t i = 0; i < p->n_warnings; i++)
+		free(p->warnings[i]);
+	free(p->warnings);
+	free(p);
+}
+
+static void
+deliver_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct guard_pending *p = arg;
+	struct guard_verdict v = { 0 };
+
+	v.status = p->status;
+	v.message = p->message;
+	v.warnings = (const char *const *)p->warnings;
+	v.n_warnings = p->n_warnings;
+	v.wants_response = p->status == 0;
+	/* session_decided cancels (frees) p when it no longer needs it. */
+	session_decided(p->s, &v);
+}
+
+/* Hand the verdict to the session from the event loop. */
+static void
+deliver(struct guard_pending *p)
+{
+	p->delivered = true;
+	if (p->ev == NULL)
+		p->ev = evtimer_new(p->g->srv->base, deliver_cb, p);
+	event_active(p->ev, EV_TIMEOUT, 0);
+}
+
+static void
+audit(struct guard_pending *p, const struct guard_image *img,
+    enum store_verdict verdict, const char *rule, const char *message)
+{
+	struct store_audit a = { 0 };
+	char *cause = NULL;
+	int64_t t = now_us();
+
+	a.time_ms = t / 1000;
+	a.peer = &p->peer;
+	a.method = p->method;
+	a.route = route_name(p->route);
+	a.app = p->app;
+	a.rule = rule;
+	a.verdict = verdict;
+	a.message = message;
+	a.latency_us = t - p->started_us;
+	if (img != NULL) {
+		a.image_ref = img->ref;
+		a.digest = img->decision.digest;
+		a.version = img->decision.version;
+		a.previous_version = img->decision.previous_version;
+	}
+	if (store_audit(p->g->store, &a, &cause) != 0) {
+		log_error("audit: %s", cause);
+		free(cause);
+		if (p->status == 0 || p->status == 403) {
+			/* Fail closed: no decision without its record. */
+			free(p->message);
+			p->status = 503;
+			p->message = xasprintf("docker-guard: refusing to %s: "
+			    "the audit trail cannot be written (%s); nothing "
+			    "is let through unrecorded",
+			    p->action, "database error, see the guard's log");
+		}
+	}
+}
+
+/* Refuse before any policy ran (bad body, bad query, lookup failed). */
+static void
+refuse(struct guard_pending *p, int status, const char *rule, char *message)
+{
+	free(p->message);
+	p->status = status;
+	p->message = message;
+	audit(p, p->n_images > 0 ? &p->images[0] : NULL, STORE_DENY, rule,
+	    message);
+	log_info("%s", p->message);
+	deliver(p);
+}
+
+/* What a message names: the container or service, or the app. */
+static const char *
+subject_of(const struct guard_pending *p, char *buf, size_t size)
+{
+	if (p->what != NULL)
+		snprintf(buf, size, "%s", p->what);
+	else if (p->app != NULL)
+		snprintf(buf, size, "app \"%s\"", p->app);
+	else
+		snprintf(buf, size, "it");
+	return buf;
+}
+
+static void
+add_warning(struct guard_pending *p, const char *w)
+{
+	p->warnings = xreallocarray(p->warnings, p->n_warnings + 1,
+	    sizeof *p->warnings);
+	p->warnings[p->n_warnings++] = xstrdup(w);
+}
+
+/* All images are looked up: decide. */
+static void
+decide(struct guard_pending *p)
+{
+	const struct guard_config *cfg = p->g->srv->cfg;
+	struct store_versions hist = { 0 };
+	struct policy_seen *seen = NULL;
+	char *cause = NULL, who[300];
+
+	if (p->app != NULL && store_app_versions(p->g->store, p->app, &hist,
+	    &cause) != 0) {
+		log_error("ledger: %s", cause);
+		free(cause);
+		refuse(p, 503, "ledger", xasprintf("docker-guard: refusing to "
+		    "%s %s: the version ledger cannot be read (database error, "
+		    "see the guard's log), so a downgrade cannot be ruled out",
+		    p->action, subject_of(p, who, sizeof who)));
+		return;
+	}
+	if (hist.n > 0) {
+		seen = xcalloc(hist.n, sizeof *seen);
+		for (size_t i = 0; i < hist.n; i++) {
+			seen[i].version = hist.items[i].version;
+			seen[i].since = hist.items[i].since;
+			seen[i].digest = hist.items[i].digest;
+		}
+	}
+	for (size_t i = 0; i < p->n_images; i++) {
+		struct guard_image *img = &p->images[i];
+		struct policy_image pi = { 0 };
+		struct policy_input in = { 0 };
+		struct policy_decision *d = &img->decision;
+		enum store_verdict v;
+
+		pi.found = img->found;
+		pi.id = img->info.id;
+		pi.repo_digests = (const char *const *)img->info.repo_digests;
+		pi.n_repo_digests = img->info.n_repo_digests;
+		pi.labels = img->info.labels;
+		pi.n_labels = img->info.n_labels;
+		pi.env = (const char *const *)img->info.env;
+		pi.n_env = img->info.n_env;
+		in.cfg = cfg;
+		in.action = p->action;
+		in.what = p->what;
+		in.app = p->app;
+		in.image_ref = img->ref;
+		in.image = &pi;
+		/* Only the image the container runs carries the app's
+		   version; mounted images are checked for pinning. */
+		in.history = i == 0 ? seen : NULL;
+		in.n_history = i == 0 ? hist.n : 0;
+		if (i > 0)
+			in.app = NULL;
+		in.allow_downgrade = body_facts_label(&p->facts,
+		    POLICY_LABEL_ALLOW_DOWNGRADE);
+		in.allow_tag = body_facts_label(&p->facts,
+		    POLICY_LABEL_ALLOW_TAG);
+		policy_evaluate(&in, d);
+		switch (d->verdict) {
+		case POLICY_DENY:
+			v = STORE_DENY;
+			break;
+		case POLICY_WARN:
+			v = STORE_WARN;
+			add_warning(p, d->message);
+			break;
+		default:
+			v = STORE_ALLOW;
+			break;
+		}
+		if (d->verdict == POLICY_DENY && p->status == 0) {
+			p->status = d->status;
+			p->message = xstrdup(d->message);
+		}
+		audit(p, img, v, d->rule != NULL ? d->rule :
+		    d->override_used ? "override" : d->note_rule,
+		    d->message != NULL ? d->message : d->note);
+		if (d->verdict == POLICY_DENY)
+			log_info("%s", d->message);
+		else if (d->note != NULL)
+			log_info("allowing %s %s: %s", p->action, img->ref,
+			    d->note);
+	}
+	free(seen);
+	store_versions_reset(&hist);
+	deliver(p);
+}
+
+static void lookup_next(struct guard_pending *p);
+
+static void
+lookup_cb(int status, const char *body, size_t len, const char *error,
+    void *arg)
+{
+	struct guard_pending *p = arg;
+	struct guard_image *img = &p->images[p->next];
+	char *msg, who[300];
+
+	p->lookup = NULL;
+	if (status == 200 && inspect_image_parse(body, len, &img->info) == 0) {
+		img->found = true;
+	} else if (status == 404) {
+		img->found = false;
+	} else {
+		msg = error != NULL ? xstrdup(error) :
+		    inspect_error_message(body, len);
+		refuse(p, 502, "engine", xasprintf("docker-guard: refusing to "
+		    "%s %s: cannot look up image %s at the Docker engine (%s): "
+		    "%s", p->action, subject_of(p, who, sizeof who), img->ref,
+		    p->g->srv->cfg->upstream,
+		    msg != NULL ? msg : "unexpected answer"));
+		free(msg);
+		return;
+	}
+	p->next++;
+	lookup_next(p);
+}
+
+/* Ask the engine about each image in turn, then decide. */
+static void
+lookup_next(struct guard_pending *p)
+{
+	struct guard_image *img;
+	char *esc, *path;
+
+	while (p->next < p->n_images) {
+		struct imgref ref;
+		const char *cause;
+
+		img = &p->images[p->next];
+		/* Something that is no reference cannot be on the engine;
+		   policy refuses it. */
+		if (imgref_parse(img->ref, &ref, &cause) != 0) {
+			p->next++;
+			continue;
+		}
+		imgref_reset(&ref);
+		esc = engine_path_escape(img->ref);
+		path = xasprintf("/images/%s/json", esc);
+		free(esc);
+		p->lookup = engine_get(p->g->srv->base,
+		    p->g->srv->cfg->upstream, path, lookup_cb, p);
+		free(path);
+		return;	/* lookup_cb goes on (also when it failed at once) */
+	}
+	decide(p);
+}
+
+static void
+add_image(struct guard_pending *p, const char *ref, const char *role)
+{
+	p->images = xreallocarray(p->images, p->n_images + 1,
+	    sizeof *p->images);
+	memset(&p->images[p->n_images], 0, sizeof *p->images);
+	p->images[p->n_images].ref = xstrdup(ref);
+	p->images[p->n_images].role = role;
+	p->n_images++;
+}
+
+/* The facts are in p->facts: name the app, list the images, look up. */
+static void
+start_lookups(struct guard_pending *p)
+{
+	if (p->facts.image == NULL || p->facts.image[0] == '\0') {
+		refuse(p, 400, "request", xasprintf("docker-guard: refusing to "
+		    "%s %s: the request names no image", p->action, p->what));
+		return;
+	}
+	free(p->what);
+	p->what = NULL;
+	if (p->route == ROUTE_CONTAINER_CREATE) {
+		p->app = policy_app_name(&p->facts, p->container_name);
+		if (p->container_name == NULL)
+			p->what = xstrdup("a container");
+		else if (p->app == NULL ||
+		    strcmp(p->app, p->container_name) != 0)
+			p->what = xasprintf("container \"%s\"",
+			    p->container_name);
+	} else {
+		p->app = policy_app_name(&p->facts, NULL);
+		if (p->app == NULL)
+			p->what = p->service_id != NULL ?
+			    xasprintf("service %s", p->service_id) :
+			    xstrdup("a service");
+	}
+	add_image(p, p->facts.image, "image");
+	for (size_t i = 0; i < p->facts.n_mount_images; i++)
+		add_image(p, p->facts.mount_images[i], "image mount");
+	if (p->facts.plugin_remote != NULL)
+		add_image(p, p->facts.plugin_remote, "plugin");
+	lookup_next(p);
+}
+
+static void
+rollback_cb(int status, const char *body, size_t len, const char *error,
+    void *arg)
+{
+	struct guard_pending *p = arg;
+	char *spec, *cause = NULL;
+	size_t spec_len = 0;
+
+	p->lookup = NULL;
+	if (status != 200) {
+		char *msg = error != NULL ? xstrdup(error) :
+		    inspect_error_message(body, len);
+
+		refuse(p, status == 404 ? 400 : 502, "engine", xasprintf(
+		    "docker-guard: refusing to roll back service %s: cannot "
+		    "read it from the Docker engine: %s", p->service_id,
+		    msg != NULL ? msg : "unexpected answer"));
+		free(msg);
+		return;
+	}
+	spec = inspect_service_previous_spec(body, len, &spec_len);
+	if (spec == NULL) {
+		refuse(p, 400, "request", xasprintf("docker-guard: refusing to "
+		    "roll back service %s: it has no previous spec",
+		    p->service_id));
+		return;
+	}
+	/* The engine ignores the body and runs the previous spec: that is
+	   what must be checked. */
+	body_facts_reset(&p->facts);
+	if (body_inspect_service_spec(spec, spec_len, &p->facts,
+	    &cause) != 0) {
+		refuse(p, 400, "request", xasprintf("docker-guard: refusing to "
+		    "roll back service %s: its previous spec cannot be read: "
+		    "%s", p->service_id, cause));
+		free(cause);
+		free(spec);
+		return;
+	}
+	free(spec);
+	start_lookups(p);
+}
+
+static const char *
+action_for(enum route_id id)
+{
+	switch (id) {
+	case ROUTE_CONTAINER_CREATE:
+		return "create";
+	case ROUTE_SERVICE_CREATE:
+		return "create";
+	case ROUTE_SERVICE_UPDATE:
+		return "update";
+	default:
+		return "handle";
+	}
+}
+
+struct guard_pending *
+guard_check(struct guard *g, struct session *s, const struct guard_request *req)
+{
+	struct guard_pending *p = xcalloc(1, sizeof *p);
+	const char *ct = http_head_get(req->head, "Content-Type");
+	char *cause = NULL, *rollback = NULL;
+	int r;
+
+	p->g = g;
+	p->s = s;
+	p->started_us = now_us();
+	p->peer = *req->peer;
+	p->route = req->route->id;
+	p->method = xstrdup(req->head->method);
+	p->action = xstrdup(action_for(p->route));
+	p->what = xstrdup(p->route == ROUTE_CONTAINER_CREATE ? "a container" :
+	    "a service");
+
+	if (req->body_len > 0 && !body_content_type_is_json(ct)) {
+		refuse(p, 400, "request", xasprintf("docker-guard: refusing to "
+		    "%s %s: Content-Type %s%s%s must be application/json",
+		    p->action, p->what, ct ? "\"" : "", ct ? ct : "(none)",
+		    ct ? "\"" : ""));
+		return p;
+	}
+	if (p->route == ROUTE_CONTAINER_CREATE)
+		r = body_inspect_container_create(req->body, req->body_len,
+		    &p->facts, &cause);
+	else
+		r = body_inspect_service_spec(req->body, req->body_len,
+		    &p->facts, &cause);
+	if (r != 0) {
+		refuse(p, 400, "request", xasprintf("docker-guard: refusing to "
+		    "%s %s: %s", p->action, p->what, cause));
+		free(cause);
+		return p;
+	}
+	if (route_query_get(req->route->query, "name", &p->container_name) !=
+	    0 || route_query_get(req->route->query, "rollback",
+	    &rollback) != 0) {
+		refuse(p, 400, "request", xasprintf("docker-guard: refusing to "
+		    "%s %s: the query string is malformed", p->action, p->what));
+		return p;
+	}
+	if (p->route == ROUTE_CONTAINER_CREATE && p->container_name != NULL &&
+	    p->container_name[0] == '\0') {
+		free(p->container_name);
+		p->container_name = NULL;
+	}
+	if (p->route == ROUTE_SERVICE_UPDATE)
+		p->service_id = xstrdup(req->route->param);
+	if (p->route == ROUTE_SERVICE_UPDATE && rollback != NULL &&
+	    strcmp(rollback, "previous") == 0) {
+		char *esc = engine_path_escape(p->service_id);
+		char *path = xasprintf("/services/%s", esc);
+
+		free(p->action);
+		p->action = xstrdup("roll back");
+		free(p->what);
+		p->what = xasprintf("service %s", p->service_id);
+		p->lookup = engine_get(g->srv->base, g->srv->cfg->upstream,
+		    path, rollback_cb, p);
+		free(path);
+		free(esc);
+		free(rollback);
+		return p;
+	}
+	free(rollback);
+	start_lookups(p);
+	return p;
+}
+
+static void
+record(struct guard_pending *p, const char *id, const char *name)
+{
+	struct guard_image *img = &p->images[0];
+	struct store_deployment d = { 0 };
+	char *cause = NULL, *sid = NULL;
+	const char *digest = img->decision.digest;
+
+	if (digest != NULL && strncmp(digest, "sha256:", 7) == 0)
+		digest = NULL;	/* an image ID is not a registry digest */
+	d.app = p->app != NULL ? p->app : name;
+	if (p->route != ROUTE_CONTAINER_CREATE) {
+		/* Each service spec change is a deployment of its own. */
+		sid = xasprintf("service:%s:%lld", id, (long long)now_us());
+		id = sid;
+	}
+	d.container_id = id;
+	d.container_name = name;
+	d.image_ref = img->ref;
+	d.image_id = img->info.id;
+	d.repo_digest = digest;
+	d.version = img->decision.version;
+	d.time = now_us() / 1000000;
+	d.peer = &p->peer;
+	d.source = "guard";
+	if (d.app == NULL) {
+		log_warn("created %s with no app name; not in the ledger", id);
+	} else if (store_record_deployment(p->g->store, &d, &cause) != 0) {
+		log_error("ledger: recording %s of app %s: %s", id, d.app,
+		    cause);
+		free(cause);
+	} else {
+		log_info("recorded app \"%s\": %s %s version %s", d.app, id,
+		    img->ref, d.version != NULL ? d.version : "unknown");
+	}
+	free(sid);
+}
+
+static void
+name_cb(int status, const char *body, size_t len, const char *error,
+    void *arg)
+{
+	struct guard_pending *p = arg;
+	char *name = status == 200 ? inspect_container_name(body, len) : NULL;
+
+	p->lookup = NULL;
+	record(p, p->service_id, name);
+	free(name);
+	pending_free(p);
+}
+
+void
+guard_response(struct guard *g, struct guard_pending *p, int status,
+    const char *body, size_t len)
+{
+	char *id;
+
+	p->s = NULL;
+	if (status != 201 && !(p->route == ROUTE_SERVICE_UPDATE &&
+	    status == 200)) {
+		pending_free(p);
+		return;
+	}
+	id = p->route == ROUTE_SERVICE_UPDATE ? xstrdup(p->service_id) :
+	    body_response_id(body, len);
+	if (id == NULL) {
+		log_warn("the engine's %d answer to %s has no ID; not "
+		    "recorded", status, p->action);
+		pending_free(p);
+		return;
+	}
+	if (p->route == ROUTE_CONTAINER_CREATE && p->container_name == NULL) {
+		/* The engine chose the name: ask for it. */
+		char *path = xasprintf("/containers/%s/json", id);
+
+		free(p->service_id);
+		p->service_id = id;
+		p->lookup = engine_get(g->srv->base, g->srv->cfg->upstream,
+		    path, name_cb, p);
+		free(path);
+		return;
+	}
+	record(p, id, p->route == ROUTE_CONTAINER_CREATE ? p->container_name :
+	    p->app);
+	free(id);
+	pending_free(p);
+}
+
+void
+guard_cancel(struct guard *g, struct guard_pending *p)
+{
+	pending_free(p);
+}
+
+void
+guard_observe(struct guard *g, const struct route *r, int status)
+{
+	char *cause = NULL, *name = NULL;
+	int rc = 0;
+
+	if (status < 200 || status >= 300 || r->param == NULL)
+		return;
+	if (r->id == ROUTE_CONTAINER_RENAME) {
+		if (route_query_get(r->query, "name", &name) != 0 ||
+		    name == NULL) {
+			free(name);
+			return;
+		}
+		rc = store_record_rename(g->store, r->param, name, &cause);
+		free(name);
+	} else if (r->id == ROUTE_CONTAINER_DELETE) {
+		rc = store_record_removal(g->store, r->param,
+		    now_us() / 1000000, &cause);
+	}
+	if (rc != 0) {
+		log_error("ledger: %s: %s", route_name(r->id), cause);
+		free(cause);
+	}
+}

@@ -1,0 +1,580 @@
+/*
+ * Strict HTTP/1.1 head parsing.  The rules cited are RFC 9110 and 9112.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "http_head.h"
+#include "xmalloc.h"
+
+/* RFC 9110 5.6.2: tchar. */
+static bool
+is_tchar(unsigned char c)
+{
+	if (isalnum(c))
+		return true;
+	return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+/* RFC 9110 5.5: field-vchar / SP / HTAB; obs-text is allowed. */
+static bool
+is_field_value_char(unsigned char c)
+{
+	return c == '\t' || c == ' ' || (c > 0x20 && c != 0x7f);
+}
+
+enum http_scan
+http_head_scan(const char *buf, size_t len, const struct http_limits *limits,
+    size_t *resume, size_t *head_len, int *status, const char **cause)
+{
+	size_t i = *resume;
+
+	for (; i < len; i++) {
+		unsigned char c = (unsigned char)buf[i];
+
+		if (i >= limits->max_head_bytes) {
+			*status = 431;
+			*cause = "the request head is larger than the limit";
+			return HTTP_SCAN_ERROR;
+		}
+		if (c == '\0') {
+			*status = 400;
+			*cause = "NUL byte in the head";
+			return HTTP_SCAN_ERROR;
+		}
+		if (c == '\r') {
+			if (i + 1 == len)
+				break;	/* decide when the next byte comes */
+			if (buf[i + 1] != '\n') {
+				/* RFC 9112 2.2: bare CR is invalid. */
+				*status = 400;
+				*cause = "bare CR in the head";
+				return HTTP_SCAN_ERROR;
+			}
+			continue;
+		}
+		if (c == '\n') {
+			if (i == 0 || buf[i - 1] != '\r') {
+				/* RFC 9112 2.2: we do not accept bare LF, so
+				   that no line can be read two ways. */
+				*status = 400;
+				*cause = "bare LF in the head";
+				return HTTP_SCAN_ERROR;
+			}
+			if (i == 1) {
+				*status = 400;
+				*cause = "empty request line";
+				return HTTP_SCAN_ERROR;
+			}
+			if (i >= 3 && buf[i - 2] == '\n' && buf[i - 3] == '\r') {
+				*head_len = i + 1;
+				*resume = i + 1;
+				return HTTP_SCAN_COMPLETE;
+			}
+		}
+	}
+	*resume = i;
+	if (len >= limits->max_head_bytes) {
+		*status = 431;
+		*cause = "the request head is larger than the limit";
+		return HTTP_SCAN_ERROR;
+	}
+	return HTTP_SCAN_INCOMPLETE;
+}
+
+void
+http_head_reset(struct http_head *head)
+{
+	free(head->raw);
+	free(head->orig);
+	free(head->headers);
+	memset(head, 0, sizeof *head);
+}
+
+const char *
+http_head_get(const struct http_head *head, const char *name)
+{
+	for (size_t i = 0; i < head->n_headers; i++) {
+		if (strcasecmp(head->headers[i].name, name) == 0)
+			return head->headers[i].value;
+	}
+	return NULL;
+}
+
+static size_t
+count_headers(const struct http_head *head, const char *name)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < head->n_headers; i++) {
+		if (strcasecmp(head->headers[i].name, name) == 0)
+			n++;
+	}
+	return n;
+}
+
+static bool
+list_has_token(const char *list, const char *token)
+{
+	size_t tlen = strlen(token);
+	const char *p = list;
+
+	while (*p != '\0') {
+		const char *start, *end;
+
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		start = p;
+		while (*p != '\0' && *p != ',')
+			p++;
+		end = p;
+		while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
+			end--;
+		if ((size_t)(end - start) == tlen &&
+		    strncasecmp(start, token, tlen) == 0)
+			return true;
+	}
+	return false;
+}
+
+bool
+http_head_has_token(const struct http_head *head, const char *name,
+    const char *token)
+{
+	for (size_t i = 0; i < head->n_headers; i++) {
+		if (strcasecmp(head->headers[i].name, name) == 0 &&
+		    list_has_token(head->headers[i].value, token))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Split the field lines after the start line into headers.  line points at
+ * the first field line inside head->raw; the raw copy is cut into C strings
+ * in place.
+ */
+static int
+parse_fields(struct http_head *head, char *line, unsigned max_headers,
+    int *status, const char **cause)
+{
+	char *end = head->raw + head->head_len;
+	size_t cap = 0;
+
+	while (line < end) {
+		char *eol = memchr(line, '\r', (size_t)(end - line));
+		char *colon, *v, *vend;
+		struct http_header *h;
+
+		if (eol == NULL || eol + 1 >= end || eol[1] != '\n') {
+			*status = 400;
+			*cause = "malformed field line";
+			return -1;
+		}
+		if (eol == line)	/* the blank line: done */
+			return 0;
+		if (*line == ' ' || *line == '\t') {
+			/* RFC 9112 5.2: obs-fold is rejected. */
+			*status = 400;
+			*cause = "obsolete line folding in a header";
+			return -1;
+		}
+		colon = line;
+		while (colon < eol && is_tchar((unsigned char)*colon))
+			colon++;
+		if (colon == line || colon == eol || *colon != ':') {
+			/* RFC 9112 5.1: no whitespace before the colon, and
+			   the name must be a token. */
+			*status = 400;
+			*cause = "invalid header field name";
+			return -1;
+		}
+		for (v = colon + 1; v < eol; v++) {
+			if (!is_field_value_char((unsigned char)*v)) {
+				*status = 400;
+				*cause = "invalid character in a header value";
+				return -1;
+			}
+		}
+		if (head->n_headers == max_headers) {
+			*status = 431;
+			*cause = "too many header fields";
+			return -1;
+		}
+		if (head->n_headers == cap) {
+			cap = cap == 0 ? 16 : cap * 2;
+			head->headers = xreallocarray(head->headers, cap,
+			    sizeof *head->headers);
+		}
+		v = colon + 1;
+		while (v < eol && (*v == ' ' || *v == '\t'))
+			v++;
+		vend = eol;
+		while (vend > v && (vend[-1] == ' ' || vend[-1] == '\t'))
+			vend--;
+		*colon = '\0';
+		*vend = '\0';
+		h = &head->headers[head->n_headers++];
+		h->name = line;
+		h->value = v;
+		h->line_off = (size_t)(line - head->raw);
+		h->line_len = (size_t)(eol + 2 - line);
+		line = eol + 2;
+	}
+	*status = 400;
+	*cause = "the head does not end with a blank line";
+	return -1;
+}
+
+/* Parse Content-Length: 1*DIGIT, at most 2^62. */
+static int
+parse_content_length(const char *s, uint64_t *out)
+{
+	uint64_t n = 0;
+
+	if (*s == '\0')
+		return -1;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		if (n > (UINT64_C(1) << 62) / 10)
+			return -1;
+		n = n * 10 + (uint64_t)(*s - '0');
+	}
+	*out = n;
+	return 0;
+}
+
+/*
+ * RFC 9112 6.3 and 6.1: the body length, refusing any header combination
+ * that two parsers could read differently.
+ */
+static int
+decide_request_framing(struct http_head *head, int *status,
+    const char **cause)
+{
+	size_t n_te = count_headers(head, "Transfer-Encoding");
+	size_t n_cl = count_headers(head, "Content-Length");
+
+	head->framing = HTTP_BODY_NONE;
+	head->content_length = 0;
+	if (n_te > 0) {
+		const char *te = http_head_get(head, "Transfer-Encoding");
+
+		if (n_cl > 0) {
+			*status = 400;
+			*cause = "both Content-Length and Transfer-Encoding";
+			return -1;
+		}
+		if (head->minor == 0) {
+			*status = 400;
+			*cause = "Transfer-Encoding in an HTTP/1.0 request";
+			return -1;
+		}
+		if (n_te > 1 || strcasecmp(te, "chunked") != 0) {
+			*status = 501;
+			*cause = "unsupported Transfer-Encoding "
+			    "(only a single \"chunked\" is accepted)";
+			return -1;
+		}
+		head->framing = HTTP_BODY_CHUNKED;
+		return 0;
+	}
+	if (n_cl > 0) {
+		uint64_t first = 0;
+		bool seen = false;
+
+		for (size_t i = 0; i < head->n_headers; i++) {
+			uint64_t n;
+
+			if (strcasecmp(head->headers[i].name,
+			    "Content-Length") != 0)
+				continue;
+			if (parse_content_length(head->headers[i].value,
+			    &n) != 0) {
+				*status = 400;
+				*cause = "invalid Content-Length";
+				return -1;
+			}
+			if (!seen)
+				first = n;
+			seen = true;
+			if (n != first) {
+				*status = 400;
+				*cause = "differing Content-Length values";
+				return -1;
+			}
+		}
+		head->content_length = first;
+		if (first > 0)
+			head->framing = HTTP_BODY_LENGTH;
+	}
+	return 0;
+}
+
+static int
+copy_head(const char *buf, size_t head_len, struct http_head *out)
+{
+	memset(out, 0, sizeof *out);
+	out->raw = xmalloc(head_len + 1);
+	memcpy(out->raw, buf, head_len);
+	out->raw[head_len] = '\0';
+	out->orig = xmalloc(head_len + 1);
+	memcpy(out->orig, buf, head_len);
+	out->orig[head_len] = '\0';
+	out->head_len = head_len;
+	return 0;
+}
+
+static int
+parse_version(const char *s, int *minor)
+{
+	if (strncmp(s, "HTTP/1.", 7) != 0 || (s[7] != '0' && s[7] != '1') ||
+	    s[8] != '\0')
+		return -1;
+	*minor = s[7] - '0';
+	return 0;
+}
+
+int
+http_request_parse(const char *buf, size_t head_len,
+    const struct http_limits *limits, struct http_head *out, int *status,
+    const char **cause)
+{
+	char *line, *eol, *sp1, *sp2;
+	size_t n_host;
+
+	copy_head(buf, head_len, out);
+	line = out->raw;
+	eol = strstr(line, "\r\n");
+	if (eol == NULL)
+		goto bad_line;
+	*eol = '\0';
+
+	/* RFC 9112 3: method SP request-target SP HTTP-version. */
+	sp1 = strchr(line, ' ');
+	if (sp1 == NULL)
+		goto bad_line;
+	*sp1 = '\0';
+	sp2 = strchr(sp1 + 1, ' ');
+	if (sp2 == NULL)
+		goto bad_line;
+	*sp2 = '\0';
+	out->method = line;
+	out->target = sp1 + 1;
+	if (*out->method == '\0' || strlen(out->method) > 32)
+		goto bad_line;
+	for (const char *p = out->method; *p != '\0'; p++) {
+		if (!is_tchar((unsigned char)*p))
+			goto bad_line;
+	}
+	for (const char *p = out->target; *p != '\0'; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c <= 0x20 || c >= 0x7f) {
+			*status = 400;
+			*cause = "invalid character in the request target";
+			goto fail;
+		}
+	}
+	if (out->target[0] != '/') {
+		/* Only origin-form: absolute-form and the rest could be
+		   routed differently by the engine. */
+		*status = 400;
+		*cause = "the request target must be an absolute path";
+		goto fail;
+	}
+	if (strncmp(sp2 + 1, "HTTP/", 5) == 0 &&
+	    parse_version(sp2 + 1, &out->minor) != 0) {
+		*status = 505;
+		*cause = "unsupported HTTP version";
+		goto fail;
+	}
+	if (strncmp(sp2 + 1, "HTTP/", 5) != 0)
+		goto bad_line;
+
+	if (parse_fields(out, eol + 2, limits->max_headers, status, cause) != 0)
+		goto fail;
+
+	n_host = count_headers(out, "Host");
+	if (out->minor == 1 && n_host != 1) {
+		/* RFC 9112 3.2: exactly one Host in HTTP/1.1. */
+		*status = 400;
+		*cause = n_host == 0 ? "missing Host header" :
+		    "more than one Host header";
+		goto fail;
+	}
+	if (decide_request_framing(out, status, cause) != 0)
+		goto fail;
+
+	if (out->minor == 1)
+		out->keep_alive = !http_head_has_token(out, "Connection",
+		    "close");
+	else
+		out->keep_alive = http_head_has_token(out, "Connection",
+		    "keep-alive");
+	out->expect_continue = http_head_get(out, "Expect") != NULL &&
+	    strcasecmp(http_head_get(out, "Expect"), "100-continue") == 0;
+	out->upgrade = http_head_get(out, "Upgrade") != NULL &&
+	    http_head_has_token(out, "Connection", "upgrade");
+	return 0;
+
+bad_line:
+	*status = 400;
+	*cause = "malformed request line";
+fail:
+	http_head_reset(out);
+	return -1;
+}
+
+int
+http_response_parse(const char *buf, size_t head_len,
+    const char *request_method, struct http_head *out, const char **cause)
+{
+	char *line, *eol, *p;
+	int status = 0, dummy_status;
+	size_t n_te, n_cl;
+
+	copy_head(buf, head_len, out);
+	line = out->raw;
+	eol = strstr(line, "\r\n");
+	if (eol == NULL)
+		goto bad;
+	*eol = '\0';
+	/* RFC 9112 4: HTTP-version SP status-code SP [ reason-phrase ]. */
+	if (strncmp(line, "HTTP/1.", 7) != 0 ||
+	    (line[7] != '0' && line[7] != '1') || line[8] != ' ')
+		goto bad;
+	out->minor = line[7] - '0';
+	p = line + 9;
+	for (int i = 0; i < 3; i++, p++) {
+		if (*p < '0' || *p > '9')
+			goto bad;
+		status = status * 10 + (*p - '0');
+	}
+	if (status < 100 || (*p != ' ' && *p != '\0'))
+		goto bad;
+	out->status = status;
+	out->reason = *p == ' ' ? p + 1 : p;
+
+	if (parse_fields(out, eol + 2, 1000, &dummy_status, cause) != 0)
+		goto fail;
+
+	if (out->minor == 1)
+		out->keep_alive = !http_head_has_token(out, "Connection",
+		    "close");
+	else
+		out->keep_alive = http_head_has_token(out, "Connection",
+		    "keep-alive");
+	out->upgrade = http_head_get(out, "Upgrade") != NULL &&
+	    http_head_has_token(out, "Connection", "upgrade");
+
+	/* RFC 9112 6.3, in order. */
+	n_te = count_headers(out, "Transfer-Encoding");
+	n_cl = count_headers(out, "Content-Length");
+	if (strcmp(request_method, "HEAD") == 0 || status < 200 ||
+	    status == 204 || status == 304) {
+		out->framing = HTTP_BODY_NONE;
+	} else if (n_te > 0) {
+		const char *te = http_head_get(out, "Transfer-Encoding");
+
+		if (n_te == 1 && strcasecmp(te, "chunked") == 0)
+			out->framing = HTTP_BODY_CHUNKED;
+		else
+			out->framing = HTTP_BODY_UNTIL_CLOSE;
+		if (n_cl > 0)
+			out->keep_alive = false;
+	} else if (n_cl > 0) {
+		uint64_t first = 0;
+		bool seen = false;
+
+		for (size_t i = 0; i < out->n_headers; i++) {
+			uint64_t n;
+
+			if (strcasecmp(out->headers[i].name,
+			    "Content-Length") != 0)
+				continue;
+			if (parse_content_length(out->headers[i].value,
+			    &n) != 0 || (seen && n != first)) {
+				*cause = "invalid Content-Length in the "
+				    "engine's response";
+				goto fail;
+			}
+			first = n;
+			seen = true;
+		}
+		out->content_length = first;
+		out->framing = HTTP_BODY_LENGTH;
+	} else {
+		out->framing = HTTP_BODY_UNTIL_CLOSE;
+		out->keep_alive = false;
+	}
+	return 0;
+
+bad:
+	*cause = "malformed status line from the engine";
+fail:
+	http_head_reset(out);
+	return -1;
+}
+
+char *
+http_head_rewrite(const struct http_head *head, const char *const *drop,
+    size_t n_drop, const char *extra, size_t *out_len)
+{
+	size_t extra_len = extra != NULL ? strlen(extra) : 0;
+	char *out = xmalloc(head->head_len + extra_len + 1);
+	size_t pos = 0, from = 0;
+
+	for (size_t i = 0; i < head->n_headers; i++) {
+		const struct http_header *h = &head->headers[i];
+		bool dropped = false;
+
+		for (size_t j = 0; j < n_drop && !dropped; j++)
+			dropped = strcasecmp(h->name, drop[j]) == 0;
+		if (!dropped)
+			continue;
+		memcpy(out + pos, head->orig + from, h->line_off - from);
+		pos += h->line_off - from;
+		from = h->line_off + h->line_len;
+	}
+	/* Everything up to the blank line, then extra, then the blank line. */
+	memcpy(out + pos, head->orig + from, head->head_len - 2 - from);
+	pos += head->head_len - 2 - from;
+	if (extra_len > 0) {
+		memcpy(out + pos, extra, extra_len);
+		pos += extra_len;
+	}
+	memcpy(out + pos, "\r\n", 2);
+	pos += 2;
+	out[pos] = '\0';
+	*out_len = pos;
+	return out;
+}
+
+const char *
+http_reason(int status)
+{
+	switch (status) {
+	case 100: return "Continue";
+	case 101: return "Switching Protocols";
+	case 200: return "OK";
+	case 201: return "Created";
+	case 204: return "No Content";
+	case 400: return "Bad Request";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 408: return "Request Timeout";
+	case 413: return "Content Too Large";
+	case 415: return "Unsupported Media Type";
+	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
+	case 501: return "Not Implemented";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 505: return "HTTP Version Not Supported";
+	default: return "Unknown";
+	}
+}

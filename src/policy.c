@@ -1,0 +1,522 @@
+/*
+ * The policy decision.  Messages follow one shape: what was refused, why
+ * (the rule), the versions and digests involved, and how to fix it.
+ */
+#include <ctype.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "imgref.h"
+#include "policy.h"
+#include "version.h"
+#include "xmalloc.h"
+
+void
+policy_decision_reset(struct policy_decision *d)
+{
+	free(d->message);
+	free(d->version);
+	free(d->previous_version);
+	free(d->digest);
+	free(d->note);
+	memset(d, 0, sizeof *d);
+}
+
+void
+policy_format_time(int64_t t, char *buf, size_t size)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL ||
+	    strftime(buf, size, "%Y-%m-%d %H:%M UTC", &tm) == 0)
+		snprintf(buf, size, "@%lld", (long long)t);
+}
+
+char *
+policy_app_name(const struct body_facts *facts, const char *container_name)
+{
+	const char *app = body_facts_label(facts, POLICY_LABEL_APP);
+	const char *project, *service;
+
+	if (app != NULL && *app != '\0')
+		return xstrdup(app);
+	project = body_facts_label(facts, "com.docker.compose.project");
+	service = body_facts_label(facts, "com.docker.compose.service");
+	if (project != NULL && service != NULL && *project != '\0' &&
+	    *service != '\0')
+		return xasprintf("%s/%s", project, service);
+	if (facts->service_name != NULL && *facts->service_name != '\0')
+		return xstrdup(facts->service_name);
+	if (container_name != NULL) {
+		while (*container_name == '/')
+			container_name++;
+		if (*container_name != '\0')
+			return xstrdup(container_name);
+	}
+	return NULL;
+}
+
+static const char *
+image_label(const struct policy_image *image, const char *name)
+{
+	const char *v = NULL;
+
+	for (size_t i = 0; i < image->n_labels; i++) {
+		if (strcmp(image->labels[i].key, name) == 0)
+			v = image->labels[i].value;
+	}
+	return v;
+}
+
+static const char *
+image_env(const struct policy_image *image, const char *name)
+{
+	size_t len = strlen(name);
+	const char *v = NULL;
+
+	for (size_t i = 0; i < image->n_env; i++) {
+		if (strncmp(image->env[i], name, len) == 0 &&
+		    image->env[i][len] == '=')
+			v = image->env[i] + len + 1;
+	}
+	return v;
+}
+
+/* "{REPO}_VERSION" with {REPO} and {APP} upper-cased, non-alnum as '_'. */
+static char *
+expand_env_name(const char *pattern, const char *repo, const char *app)
+{
+	size_t cap = strlen(pattern) + 1;
+	char *out, *o;
+
+	cap += (repo ? strlen(repo) : 0) * 4 + (app ? strlen(app) : 0) * 4;
+	out = o = xmalloc(cap);
+	while (*pattern != '\0') {
+		const char *sub = NULL;
+
+		if (strncmp(pattern, "{REPO}", 6) == 0)
+			sub = repo;
+		else if (strncmp(pattern, "{APP}", 5) == 0)
+			sub = app;
+		if (sub == NULL && (strncmp(pattern, "{REPO}", 6) == 0 ||
+		    strncmp(pattern, "{APP}", 5) == 0)) {
+			free(out);
+			return NULL;	/* placeholder with nothing to fill */
+		}
+		if (sub != NULL) {
+			for (; *sub != '\0'; sub++)
+				*o++ = isalnum((unsigned char)*sub) ?
+				    (char)toupper((unsigned char)*sub) : '_';
+			pattern += pattern[1] == 'R' ? 6 : 5;
+			continue;
+		}
+		*o++ = *pattern++;
+	}
+	*o = '\0';
+	return out;
+}
+
+static char *
+tag_by_regex(const char *re_text, const char *tag)
+{
+	regex_t re;
+	regmatch_t m[2];
+	char *out = NULL;
+
+	if (regcomp(&re, re_text, REG_EXTENDED) != 0)
+		return NULL;
+	if (re.re_nsub >= 1 && regexec(&re, tag, 2, m, 0) == 0 &&
+	    m[1].rm_so >= 0)
+		out = xstrndup(tag + m[1].rm_so,
+		    (size_t)(m[1].rm_eo - m[1].rm_so));
+	regfree(&re);
+	return out;
+}
+
+char *
+policy_image_version(const struct guard_config *cfg,
+    const struct policy_image *image, const char *repository_last,
+    const char *app, const char *tag, const char **source)
+{
+	for (size_t i = 0; i < cfg->version_sources.n; i++) {
+		const char *src = cfg->version_sources.items[i];
+		char *v = NULL;
+
+		if (strncmp(src, "label:", 6) == 0 && image->found) {
+			const char *l = image_label(image, src + 6);
+
+			if (l != NULL)
+				v = xstrdup(l);
+		} else if (strncmp(src, "env:", 4) == 0 && image->found) {
+			char *name = expand_env_name(src + 4, repository_last,
+			    app);
+			const char *e = name ? image_env(image, name) : NULL;
+
+			if (e != NULL)
+				v = xstrdup(e);
+			free(name);
+		} else if (strcmp(src, "tag") == 0 && tag != NULL) {
+			v = xstrdup(tag);
+		} else if (strncmp(src, "tag:", 4) == 0 && tag != NULL) {
+			v = tag_by_regex(src + 4, tag);
+		}
+		if (v != NULL && version_plausible(v)) {
+			*source = src;
+			return v;
+		}
+		free(v);
+	}
+	*source = NULL;
+	return NULL;
+}
+
+static bool
+list_has(const struct string_list *l, const char *item)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		if (strcmp(l->items[i], item) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* The image's repository digest for ref's repository, as "repo@sha256:..",
+ * or NULL. */
+static const char *
+matching_repo_digest(const struct imgref *ref, const struct policy_image *image)
+{
+	char *want = imgref_repository(ref);
+	const char *found = NULL;
+
+	for (size_t i = 0; want != NULL && i < image->n_repo_digests; i++) {
+		struct imgref rd;
+		const char *cause;
+		char *repo;
+
+		if (imgref_parse(image->repo_digests[i], &rd, &cause) != 0)
+			continue;
+		repo = imgref_repository(&rd);
+		if (repo != NULL && strcmp(repo, want) == 0 && rd.digest != NULL)
+			found = image->repo_digests[i];
+		free(repo);
+		imgref_reset(&rd);
+		if (found != NULL)
+			break;
+	}
+	free(want);
+	return found;
+}
+
+/* Is ref (a short hex string) the image's ID rather than a name? */
+static bool
+is_short_id_of(const struct imgref *ref, const char *given,
+    const struct policy_image *image)
+{
+	const char *hex = given, *id;
+
+	if (!ref->short_id_candidate || !image->found || image->id == NULL)
+		return false;
+	if (strncmp(hex, "sha256:", 7) == 0)
+		hex += 7;
+	id = image->id;
+	if (strncmp(id, "sha256:", 7) == 0)
+		id += 7;
+	return strncmp(id, hex, strlen(hex)) == 0;
+}
+
+static void
+set_outcome(struct policy_decision *out, enum rule_mode mode, int status,
+    const char *rule, char *message)
+{
+	if (mode == RULE_ENFORCE) {
+		out->verdict = POLICY_DENY;
+		out->status = status;
+	} else {
+		out->verdict = POLICY_WARN;
+	}
+	out->rule = rule;
+	free(out->message);
+	out->message = message;
+}
+
+static char *
+subject(const struct policy_input *in)
+{
+	if (in->app != NULL && in->what != NULL)
+		return xasprintf("%s (app \"%s\")", in->what, in->app);
+	if (in->app != NULL)
+		return xasprintf("app \"%s\"", in->app);
+	return xstrdup(in->what != NULL ? in->what : "the request");
+}
+
+static void
+check_digest(const struct policy_input *in, const struct imgref *ref,
+    struct policy_decision *out)
+{
+	const char *tag = imgref_effective_tag(ref), *pin;
+	const struct guard_config *cfg = in->cfg;
+	char *who, *why, *fix, *pinned = NULL;
+	bool rolling;
+
+
+	if (cfg->require_digest == RULE_OFF || imgref_is_pinned(ref) ||
+	    is_short_id_of(ref, in->image_ref, in->image))
+		return;
+	for (size_t i = 0; i < cfg->digest_exempt.n; i++) {
+		if (imgref_repository_matches(ref, cfg->digest_exempt.items[i])) {
+			free(out->note);
+			out->note = xasprintf("tag-only reference allowed: "
+			    "repository matches digest_exempt \"%s\"",
+			    cfg->digest_exempt.items[i]);
+			out->note_rule = "require_digest";
+			return;
+		}
+	}
+	if (in->allow_tag != NULL && list_has(&cfg->overrides, "allow-tag")) {
+		free(out->note);
+		out->note = xasprintf("override %s=%s: tag-only reference %s "
+		    "allowed", POLICY_LABEL_ALLOW_TAG, in->allow_tag,
+		    in->image_ref);
+		out->note_rule = "require_digest";
+		out->override_used = true;
+		return;
+	}
+	rolling = tag != NULL && list_has(&cfg->rolling_tags, tag);
+	pin = in->image->found ? matching_repo_digest(ref, in->image) : NULL;
+	if (pin != NULL) {
+		const char *at = strchr(pin, '@');
+
+		pinned = imgref_pinned(ref, at + 1);
+	}
+	who = subject(in);
+	if (rolling)
+		why = xasprintf("\"%s\" is a rolling tag: it moves to whatever "
+		    "was built or pushed last, so the version that runs changes "
+		    "without anyone deciding it", tag);
+	else
+		why = xstrdup("a tag-only reference can be moved to other "
+		    "content at any time, so what runs is not pinned");
+	if (pinned != NULL)
+		fix = xasprintf("Pin it by digest: %s", pinned);
+	else
+		fix = xasprintf("Pin it by digest (%s@sha256:<digest>); this "
+		    "host has no registry digest for it, so pull or push it by "
+		    "digest first", in->image_ref);
+	set_outcome(out, cfg->require_digest, 403, "require_digest",
+	    xasprintf("docker-guard: %s %s %s: image %s is not pinned by "
+	    "digest; %s (rule: require_digest). %s.%s",
+	    cfg->require_digest == RULE_ENFORCE ? "refusing to" :
+	    "warning: would refuse to", in->action, who, in->image_ref, why,
+	    fix,
+	    list_has(&cfg->overrides, "allow-tag") ? " To run it by tag on "
+	    "purpose, add the label " POLICY_LABEL_ALLOW_TAG "=<reason>." :
+	    ""));
+	free(who);
+	free(why);
+	free(fix);
+	free(pinned);
+}
+
+static void
+check_local(const struct policy_input *in, struct policy_decision *out)
+{
+	const struct guard_config *cfg = in->cfg;
+
+	if (!in->image->found || in->image->n_repo_digests > 0)
+		return;
+	if (cfg->local_images_allow) {
+		if (out->note == NULL) {
+			out->note = xstrdup("local image: it has no registry "
+			    "digest (built or loaded on this host)");
+			out->note_rule = "local_images";
+		}
+		return;
+	}
+	char *who = subject(in);
+
+	set_outcome(out, RULE_ENFORCE, 403, "local_images",
+	    xasprintf("docker-guard: refusing to %s %s: image %s (%s) has no "
+	    "registry digest: it was built or loaded on this host and cannot "
+	    "be pulled anywhere else (rule: local_images). Push it to a "
+	    "registry and use the pushed reference by digest, or set "
+	    "local_images = allow.", in->action, who, in->image_ref,
+	    in->image->id ? in->image->id : "unknown ID"));
+	free(who);
+}
+
+static void
+check_downgrade(const struct policy_input *in, const struct imgref *ref,
+    struct policy_decision *out)
+{
+	const struct guard_config *cfg = in->cfg;
+	const struct policy_seen *top = NULL;
+	char *repo_last = NULL, *repo, *who, *stay = NULL, when[40];
+	const char *slash;
+	/* A tag or ID says little; show the digest it resolved to. */
+	bool show_digest = out->digest != NULL && ref->digest == NULL;
+
+	if (in->app == NULL)
+		return;
+	repo = ref->kind == IMGREF_NAME ? imgref_repository(ref) : NULL;
+	if (repo != NULL) {
+		slash = strrchr(repo, '/');
+		repo_last = xstrdup(slash != NULL ? slash + 1 : repo);
+	}
+	free(repo);
+	out->version = policy_image_version(cfg, in->image, repo_last, in->app,
+	    ref->kind == IMGREF_NAME ? ref->tag : NULL, &out->version_source);
+	free(repo_last);
+
+	for (size_t i = 0; i < in->n_history; i++) {
+		if (top == NULL || version_compare(in->history[i].version,
+		    top->version) > 0)
+			top = &in->history[i];
+	}
+	if (top != NULL)
+		out->previous_version = xstrdup(top->version);
+
+	if (out->version == NULL) {
+		if (cfg->downgrade == RULE_OFF)
+			return;
+		if (cfg->unknown_version_allow) {
+			if (out->note == NULL) {
+				out->note = xstrdup("unknown version: no "
+				    "version source matched the image");
+				out->note_rule = "unknown_version";
+			}
+			return;
+		}
+		who = subject(in);
+		set_outcome(out, RULE_ENFORCE, 403, "unknown_version",
+		    xasprintf("docker-guard: refusing to %s %s: no version "
+		    "could be found for image %s (looked at: version_sources), so "
+		    "a downgrade cannot be ruled out (rule: unknown_version). "
+		    "Label the image with org.opencontainers.image.version, "
+		    "add a version source, or set unknown_version = allow.",
+		    in->action, who, in->image_ref));
+		free(who);
+		return;
+	}
+	if (cfg->downgrade == RULE_OFF || top == NULL ||
+	    version_compare(out->version, top->version) >= 0)
+		return;
+	if (in->allow_downgrade != NULL &&
+	    list_has(&cfg->overrides, "allow-downgrade")) {
+		free(out->note);
+		out->note = xasprintf("override %s=%s: downgrade from %s to %s",
+		    POLICY_LABEL_ALLOW_DOWNGRADE, in->allow_downgrade,
+		    top->version, out->version);
+		out->note_rule = "downgrade";
+		out->override_used = true;
+		return;
+	}
+	policy_format_time(top->since, when, sizeof when);
+	who = subject(in);
+	if (top->digest != NULL && strchr(top->digest, '@') != NULL)
+		stay = xasprintf(" To stay on %s, use %s.", top->version,
+		    top->digest);
+	set_outcome(out, cfg->downgrade, 403, "downgrade",
+	    xasprintf("docker-guard: %s %s %s: image %s%s%s%s is version %s, "
+	    "older than %s which this app has run since %s (rule: downgrade)."
+	    "%s%s", cfg->downgrade == RULE_ENFORCE ? "refusing to" :
+	    "warning: would refuse to", in->action, who, in->image_ref,
+	    show_digest ? " (" : "", show_digest ? out->digest : "",
+	    show_digest ? ")" : "", out->version, top->version, when,
+	    stay != NULL ? stay : "",
+	    list_has(&cfg->overrides, "allow-downgrade") ?
+	    " To roll back on purpose, add the label "
+	    POLICY_LABEL_ALLOW_DOWNGRADE "=<reason>." : ""));
+	free(stay);
+	free(who);
+}
+
+void
+policy_evaluate(const struct policy_input *in, struct policy_decision *out)
+{
+	struct imgref ref;
+	const char *cause = NULL;
+
+	memset(out, 0, sizeof *out);
+	out->verdict = POLICY_ALLOW;
+	if (imgref_parse(in->image_ref, &ref, &cause) != 0) {
+		out->verdict = POLICY_DENY;
+		out->status = 400;
+		out->rule = "reference";
+		out->message = xasprintf("docker-guard: refusing to %s: image "
+		    "reference \"%s\" is not valid: %s", in->action,
+		    in->image_ref, cause != NULL ? cause :
+		    "invalid reference format");
+		return;
+	}
+
+	/* The digest this decision is about.  An image ID is resolved to
+	   the image's registry digest when it has one. */
+	if (ref.kind == IMGREF_ID ||
+	    is_short_id_of(&ref, in->image_ref, in->image)) {
+		if (in->image->found && in->image->n_repo_digests > 0)
+			out->digest = xstrdup(in->image->repo_digests[0]);
+		else if (in->image->found && in->image->id != NULL)
+			out->digest = xstrdup(in->image->id);
+		else if (ref.digest != NULL)
+			out->digest = xstrdup(ref.digest);
+	} else if (ref.digest != NULL) {
+		char *repo = imgref_repository(&ref);
+
+		out->digest = repo != NULL ?
+		    xasprintf("%s@%s", repo, ref.digest) : xstrdup(ref.digest);
+		free(repo);
+	} else if (in->image->found) {
+		const char *d = matching_repo_digest(&ref, in->image);
+
+		out->digest = xstrdup(d != NULL ? d : in->image->id ?
+		    in->image->id : "");
+		if (out->digest[0] == '\0') {
+			free(out->digest);
+			out->digest = NULL;
+		}
+	}
+
+	check_digest(in, &ref, out);
+	if (out->verdict != POLICY_DENY)
+		check_local(in, out);
+	if (out->verdict != POLICY_DENY) {
+		struct policy_decision later = { 0 };
+
+		/* A warning from an earlier rule stays; a refusal wins. */
+		later.digest = out->digest;
+		later.verdict = POLICY_ALLOW;
+		later.note = out->note;
+		later.note_rule = out->note_rule;
+		later.override_used = out->override_used;
+		check_downgrade(in, &ref, &later);
+		out->note_rule = later.note_rule;
+		out->override_used = later.override_used;
+		out->version = later.version;
+		out->version_source = later.version_source;
+		out->previous_version = later.previous_version;
+		out->note = later.note;
+		if (later.verdict == POLICY_DENY ||
+		    (later.verdict == POLICY_WARN &&
+		    out->verdict == POLICY_ALLOW)) {
+			out->verdict = later.verdict;
+			out->status = later.status;
+			out->rule = later.rule;
+			free(out->message);
+			out->message = later.message;
+		} else if (later.verdict == POLICY_WARN) {
+			char *both = xasprintf("%s %s", out->message,
+			    later.message);
+
+			free(out->message);
+			free(later.message);
+			out->message = both;
+		} else {
+			free(later.message);
+		}
+	}
+	imgref_reset(&ref);
+}

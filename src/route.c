@@ -1,0 +1,288 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "route.h"
+#include "xmalloc.h"
+
+void
+route_reset(struct route *r)
+{
+	free(r->path);
+	free(r->version);
+	free(r->query);
+	free(r->param);
+	memset(r, 0, sizeof *r);
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Decode %XX escapes (and '+' when plus_is_space) into a new string. */
+static char *
+percent_decode(const char *s, size_t len, bool plus_is_space)
+{
+	char *out = xmalloc(len + 1), *o = out;
+
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '%') {
+			int hi, lo;
+
+			if (i + 2 >= len || (hi = hexval(s[i + 1])) < 0 ||
+			    (lo = hexval(s[i + 2])) < 0) {
+				free(out);
+				return NULL;
+			}
+			*o++ = (char)(hi * 16 + lo);
+			i += 2;
+		} else if (plus_is_space && s[i] == '+') {
+			*o++ = ' ';
+		} else {
+			*o++ = s[i];
+		}
+	}
+	*o = '\0';
+	if ((size_t)(o - out) != strlen(out)) {	/* decoded NUL */
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* A path gorilla/mux would redirect: "//", "/./", "/../", "/." or "/.." at
+ * the end. */
+static bool
+path_is_clean(const char *p)
+{
+	for (const char *s = p; *s != '\0'; s++) {
+		if (*s != '/')
+			continue;
+		if (s[1] == '/')
+			return false;
+		if (s[1] == '.' && (s[2] == '/' || s[2] == '\0'))
+			return false;
+		if (s[1] == '.' && s[2] == '.' && (s[3] == '/' || s[3] == '\0'))
+			return false;
+	}
+	return true;
+}
+
+static bool
+has_prefix(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static bool
+has_suffix(const char *s, const char *suffix)
+{
+	size_t ls = strlen(s), lx = strlen(suffix);
+
+	return ls >= lx && strcmp(s + ls - lx, suffix) == 0;
+}
+
+/*
+ * Match "/<prefix>/{param:.*}<suffix>" as mux does: the parameter may
+ * contain slashes but must not be empty.
+ */
+static bool
+match_param(const char *path, const char *prefix, const char *suffix,
+    char **param)
+{
+	size_t lp = strlen(prefix), ls = strlen(suffix), len = strlen(path);
+
+	if (len <= lp + ls || !has_prefix(path, prefix) ||
+	    !has_suffix(path, suffix))
+		return false;
+	*param = xstrndup(path + lp, len - lp - ls);
+	return true;
+}
+
+static enum route_id
+classify_path(const char *method, const char *p, char **param)
+{
+	bool post = strcmp(method, "POST") == 0;
+	bool get = strcmp(method, "GET") == 0;
+
+	if (strcmp(p, "/_ping") == 0 && (get || strcmp(method, "HEAD") == 0))
+		return ROUTE_PING;
+	if (post && strcmp(p, "/containers/create") == 0)
+		return ROUTE_CONTAINER_CREATE;
+	if (post && strcmp(p, "/services/create") == 0)
+		return ROUTE_SERVICE_CREATE;
+	if (post && strcmp(p, "/images/create") == 0)
+		return ROUTE_IMAGE_CREATE;
+	if (post && strcmp(p, "/session") == 0)
+		return ROUTE_SESSION;
+	if (post && strcmp(p, "/grpc") == 0)
+		return ROUTE_GRPC;
+	if (post && match_param(p, "/containers/", "/start", param))
+		return ROUTE_CONTAINER_START;
+	if (post && match_param(p, "/containers/", "/rename", param))
+		return ROUTE_CONTAINER_RENAME;
+	if (post && match_param(p, "/containers/", "/attach", param))
+		return ROUTE_CONTAINER_ATTACH;
+	if (get && match_param(p, "/containers/", "/attach/ws", param))
+		return ROUTE_CONTAINER_ATTACH_WS;
+	if (post && match_param(p, "/exec/", "/start", param))
+		return ROUTE_EXEC_START;
+	if (post && match_param(p, "/services/", "/update", param))
+		return ROUTE_SERVICE_UPDATE;
+	if (strcmp(method, "DELETE") == 0 &&
+	    match_param(p, "/containers/", "", param))
+		return ROUTE_CONTAINER_DELETE;
+	return ROUTE_OTHER;
+}
+
+int
+route_classify(const char *method, const char *target, struct route *out,
+    const char **cause)
+{
+	const char *q = strchr(target, '?');
+	size_t raw_len = q != NULL ? (size_t)(q - target) : strlen(target);
+	char *path;
+	const char *rest;
+
+	memset(out, 0, sizeof *out);
+	if (strchr(target, '#') != NULL) {
+		*cause = "'#' in the request target";
+		return -1;
+	}
+	if (target[0] != '/') {
+		*cause = "the request target must start with '/'";
+		return -1;
+	}
+	path = percent_decode(target, raw_len, false);
+	if (path == NULL) {
+		*cause = "bad percent-encoding in the path";
+		return -1;
+	}
+	for (const char *s = path; *s != '\0'; s++) {
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f) {
+			free(path);
+			*cause = "control or non-ASCII character in the "
+			    "decoded path";
+			return -1;
+		}
+	}
+	if (!path_is_clean(path)) {
+		free(path);
+		*cause = "the path has empty, '.' or '..' segments (the "
+		    "engine would redirect it)";
+		return -1;
+	}
+	if (strlen(path) > 1 && path[strlen(path) - 1] == '/') {
+		free(path);
+		*cause = "the path ends with '/'";
+		return -1;
+	}
+
+	/* The optional "/v{version:[0-9.]+}" prefix. */
+	rest = path;
+	if (path[1] == 'v' && strchr("0123456789.", path[2]) != NULL &&
+	    path[2] != '\0') {
+		const char *v = path + 2;
+		size_t n = strspn(v, "0123456789.");
+
+		if (v[n] == '/') {
+			out->version = xstrndup(v, n);
+			rest = v + n;
+		} else if (v[n] == '\0') {
+			/* "/v1.41" alone: no route, the engine says 404. */
+			out->version = xstrndup(v, n);
+			rest = "/";
+		}
+	}
+	out->path = xstrdup(rest);
+	free(path);
+	if (q != NULL)
+		out->query = xstrdup(q + 1);
+	out->id = classify_path(method, out->path, &out->param);
+	return 0;
+}
+
+const char *
+route_name(enum route_id id)
+{
+	switch (id) {
+	case ROUTE_OTHER: return "other";
+	case ROUTE_PING: return "_ping";
+	case ROUTE_CONTAINER_CREATE: return "containers/create";
+	case ROUTE_CONTAINER_START: return "containers/{id}/start";
+	case ROUTE_CONTAINER_RENAME: return "containers/{id}/rename";
+	case ROUTE_CONTAINER_DELETE: return "containers/{id} (delete)";
+	case ROUTE_CONTAINER_ATTACH: return "containers/{id}/attach";
+	case ROUTE_CONTAINER_ATTACH_WS: return "containers/{id}/attach/ws";
+	case ROUTE_EXEC_START: return "exec/{id}/start";
+	case ROUTE_SERVICE_CREATE: return "services/create";
+	case ROUTE_SERVICE_UPDATE: return "services/{id}/update";
+	case ROUTE_IMAGE_CREATE: return "images/create";
+	case ROUTE_SESSION: return "session";
+	case ROUTE_GRPC: return "grpc";
+	}
+	return "other";
+}
+
+bool
+route_may_hijack(enum route_id id)
+{
+	return id == ROUTE_CONTAINER_ATTACH || id == ROUTE_EXEC_START ||
+	    id == ROUTE_CONTAINER_ATTACH_WS || id == ROUTE_SESSION ||
+	    id == ROUTE_GRPC;
+}
+
+int
+route_query_get(const char *query, const char *key, char **value)
+{
+	const char *p = query;
+	size_t klen = strlen(key);
+
+	*value = NULL;
+	if (query == NULL)
+		return 0;
+	if (strchr(query, ';') != NULL)
+		return -1;	/* Go >= 1.17 refuses ';' separators */
+	while (*p != '\0') {
+		const char *amp = strchr(p, '&');
+		size_t len = amp != NULL ? (size_t)(amp - p) : strlen(p);
+		const char *eq = memchr(p, '=', len);
+		size_t nlen = eq != NULL ? (size_t)(eq - p) : len;
+		char *name = percent_decode(p, nlen, true);
+
+		if (name == NULL)
+			return -1;
+		if (*value == NULL && strlen(name) == klen &&
+		    memcmp(name, key, klen) == 0) {
+			*value = eq != NULL ?
+			    percent_decode(eq + 1, len - nlen - 1, true) :
+			    xstrdup("");
+			if (*value == NULL) {
+				free(name);
+				return -1;
+			}
+		} else if (eq != NULL) {
+			char *v = percent_decode(eq + 1, len - nlen - 1, true);
+
+			if (v == NULL) {
+				free(name);
+				free(*value);
+				*value = NULL;
+				return -1;
+			}
+			free(v);
+		}
+		free(name);
+		p += len;
+		if (*p == '&')
+			p++;
+	}
+	return 0;
+}

@@ -1,0 +1,226 @@
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "conffile.h"
+#include "guard.h"
+#include "listener.h"
+#include "log.h"
+#include "serve.h"
+#include "server.h"
+#include "session.h"
+#include "xmalloc.h"
+
+static const struct serve_options *serve_opts;
+
+/* Flags given on the command line win over the file. */
+static void
+apply_overrides(struct guard_config *cfg, const struct serve_options *o)
+{
+	if (o->listen != NULL) {
+		free(cfg->listen);
+		cfg->listen = xstrdup(o->listen);
+	}
+	if (o->upstream != NULL) {
+		free(cfg->upstream);
+		cfg->upstream = xstrdup(o->upstream);
+	}
+	if (o->database != NULL) {
+		free(cfg->database);
+		cfg->database = xstrdup(o->database);
+	}
+}
+
+static struct guard_config *
+load_config(const struct serve_options *o)
+{
+	struct config_errors errs = { 0 };
+	struct guard_config *cfg;
+	const char *path = o->config != NULL ? o->config :
+	    CONFFILE_DEFAULT_PATH;
+
+	cfg = conffile_load(path, o->config != NULL, &errs);
+	for (size_t i = 0; i < errs.n; i++)
+		log_error("%s", errs.lines[i]);
+	config_errors_reset(&errs);
+	if (cfg != NULL)
+		apply_overrides(cfg, o);
+	return cfg;
+}
+
+static void
+set_limits(struct server *srv)
+{
+	srv->limits.max_head_bytes = srv->cfg->max_header_bytes;
+	srv->limits.max_headers = srv->cfg->max_headers;
+}
+
+void
+server_session_gone(struct server *srv)
+{
+	if (srv->draining && srv->n_sessions == 0)
+		event_base_loopbreak(srv->base);
+}
+
+static void
+accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+    int socklen, void *arg)
+{
+	struct server *srv = arg;
+
+	if (srv->draining) {
+		close(fd);
+		return;
+	}
+	session_new(srv, fd);
+}
+
+static void
+accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	int err = EVUTIL_SOCKET_ERROR();
+
+	/* EMFILE and friends: keep running, the next accept may work. */
+	log_error("accept: %s", evutil_socket_error_to_string(err));
+}
+
+static void
+drain_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+
+	log_warn("shutdown_grace expired with %zu connection(s) still open; "
+	    "exiting", srv->n_sessions);
+	event_base_loopbreak(srv->base);
+}
+
+static void
+sigterm_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct server *srv = arg;
+	struct session *s, *next;
+	struct timeval tv = { 0, 0 };
+
+	if (srv->draining)
+		return;
+	log_info("signal %d: no longer accepting; finishing %zu "
+	    "connection(s)", (int)sig, srv->n_sessions);
+	srv->draining = true;
+	if (srv->listener != NULL) {
+		evconnlistener_free(srv->listener);
+		srv->listener = NULL;
+		unlink(srv->cfg->listen);
+	}
+	for (s = TAILQ_FIRST(&srv->sessions); s != NULL; s = next) {
+		next = session_next(s);
+		session_drain(s);
+	}
+	if (srv->n_sessions == 0) {
+		event_base_loopbreak(srv->base);
+		return;
+	}
+	tv.tv_sec = srv->cfg->shutdown_grace;
+	srv->drain_timer = evtimer_new(srv->base, drain_timeout_cb, srv);
+	evtimer_add(srv->drain_timer, &tv);
+}
+
+static void
+sighup_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct server *srv = arg;
+	struct guard_config *cfg = load_config(serve_opts);
+
+	if (cfg == NULL) {
+		log_error("SIGHUP: the configuration has errors; keeping the "
+		    "running one");
+		return;
+	}
+	if (strcmp(cfg->listen, srv->cfg->listen) != 0 ||
+	    strcmp(cfg->database, srv->cfg->database) != 0 ||
+	    cfg->socket_mode != srv->cfg->socket_mode ||
+	    strcmp(cfg->socket_group, srv->cfg->socket_group) != 0)
+		log_warn("SIGHUP: listen, database and socket settings take "
+		    "effect at the next start");
+	free(cfg->listen);
+	cfg->listen = xstrdup(srv->cfg->listen);
+	free(cfg->database);
+	cfg->database = xstrdup(srv->cfg->database);
+	config_free(srv->cfg);
+	srv->cfg = cfg;
+	set_limits(srv);
+	log_set_level(cfg->log_level);
+	log_info("SIGHUP: configuration reloaded");
+}
+
+int
+serve_main(const struct serve_options *opts)
+{
+	struct server srv;
+	struct event *ev_term, *ev_int, *ev_hup;
+	char *cause = NULL;
+	int fd;
+
+	serve_opts = opts;
+	memset(&srv, 0, sizeof srv);
+	TAILQ_INIT(&srv.sessions);
+	srv.cfg = load_config(opts);
+	if (srv.cfg == NULL)
+		return 1;
+	if (opts->config != NULL)
+		srv.config_path = xstrdup(opts->config);
+	log_set_level(srv.cfg->log_level);
+	set_limits(&srv);
+	signal(SIGPIPE, SIG_IGN);
+
+	srv.base = event_base_new();
+	if (srv.base == NULL)
+		fatalx("cannot create the event loop");
+	srv.guard = guard_new(&srv);
+	if (srv.guard == NULL)
+		return 1;
+	fd = listener_open(srv.cfg, &cause);
+	if (fd < 0) {
+		log_error("%s", cause);
+		free(cause);
+		return 1;
+	}
+	srv.listener = evconnlistener_new(srv.base, accept_cb, &srv,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+	if (srv.listener == NULL)
+		fatalx("cannot listen on %s", srv.cfg->listen);
+	evconnlistener_set_error_cb(srv.listener, accept_error_cb);
+
+	ev_term = evsignal_new(srv.base, SIGTERM, sigterm_cb, &srv);
+	ev_int = evsignal_new(srv.base, SIGINT, sigterm_cb, &srv);
+	ev_hup = evsignal_new(srv.base, SIGHUP, sighup_cb, &srv);
+	evsignal_add(ev_term, NULL);
+	evsignal_add(ev_int, NULL);
+	evsignal_add(ev_hup, NULL);
+
+	log_info("listening on %s, forwarding to %s", srv.cfg->listen,
+	    srv.cfg->upstream);
+	event_base_dispatch(srv.base);
+
+	while (!TAILQ_EMPTY(&srv.sessions))
+		session_free(TAILQ_FIRST(&srv.sessions));
+	if (srv.listener != NULL) {
+		evconnlistener_free(srv.listener);
+		unlink(srv.cfg->listen);
+	}
+	if (srv.drain_timer != NULL)
+		event_free(srv.drain_timer);
+	event_free(ev_term);
+	event_free(ev_int);
+	event_free(ev_hup);
+	guard_free(srv.guard);
+	event_base_free(srv.base);
+	log_info("stopped");
+	config_free(srv.cfg);
+	free(srv.config_path);
+	return 0;
+}

@@ -1,0 +1,1032 @@
+/*
+ * The proxy session: a bufferevent pair and the state machine between
+ * them.  Every failed request answers the client and leaves through
+ * session_refuse(); every byte the engine sees was read by the guard's
+ * parser first.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "body_inspect.h"
+#include "chunked.h"
+#include "config.h"
+#include "deny.h"
+#include "guard.h"
+#include "http_head.h"
+#include "log.h"
+#include "route.h"
+#include "server.h"
+#include "session.h"
+#include "xmalloc.h"
+
+/* Buffered bytes per direction before reading pauses. */
+#define SESSION_BUF_HIGH	(256 * 1024)
+#define SESSION_BUF_LOW		(64 * 1024)
+/* The most of a guarded response body kept to read the new ID. */
+#define SESSION_CAPTURE_MAX	(1024 * 1024)
+
+enum client_state {
+	CS_HEAD,	/* reading the next request head */
+	CS_BODY,	/* streaming a request body to the engine */
+	CS_CAPTURE,	/* reading a guarded request body */
+	CS_DECIDING,	/* waiting for the guard's verdict */
+	CS_WAIT,	/* request sent; waiting for the response to end */
+	CS_RAW,		/* hijacked: opaque relay */
+	CS_CLOSING,	/* last response queued; close when flushed */
+};
+
+enum upstream_state {
+	US_IDLE,	/* no response expected */
+	US_HEAD,	/* reading a response head */
+	US_BODY,	/* streaming a response body to the client */
+	US_CAPTURE,	/* reading a guarded response body */
+	US_RAW,		/* hijacked */
+};
+
+/* Where a message body ends, whatever its framing. */
+struct body_reader {
+	enum http_framing	framing;
+	uint64_t		left;
+	struct chunked_decoder	chunks;
+	bool			done;
+};
+
+struct session {
+	TAILQ_ENTRY(session)	 entry;
+	struct server		*srv;
+	uint64_t		 id;
+	struct peer_cred	 peer;
+
+	struct bufferevent	*client;
+	struct bufferevent	*upstream;
+	enum client_state	 cs;
+	enum upstream_state	 us;
+	bool			 client_eof;
+	bool			 upstream_eof;
+	bool			 upstream_shut;	/* SHUT_WR sent to the engine */
+	bool			 client_shut;	/* SHUT_WR sent to the client */
+	bool			 draining;
+
+	/* The request in progress. */
+	size_t			 scan_resume;
+	struct http_head	 req;
+	struct route		 route;
+	bool			 have_req;
+	struct body_reader	 req_body;
+	struct evbuffer		*captured;	/* guarded request body */
+	struct guard_pending	*pending;
+	char			*method;	/* of the request awaiting a response */
+	bool			 close_after;	/* no keep-alive after this */
+
+	/* The response in progress. */
+	size_t			 resp_resume;
+	struct http_head	 resp;
+	bool			 have_resp;
+	struct body_reader	 resp_body;
+	struct evbuffer		*resp_captured;
+	char			**warnings;
+	size_t			 n_warnings;
+};
+
+static void	client_read_cb(struct bufferevent *, void *);
+static void	client_write_cb(struct bufferevent *, void *);
+static void	client_event_cb(struct bufferevent *, short, void *);
+static void	upstream_read_cb(struct bufferevent *, void *);
+static void	upstream_write_cb(struct bufferevent *, void *);
+static void	upstream_event_cb(struct bufferevent *, short, void *);
+static void	pump_client(struct session *);
+static void	pump_upstream(struct session *);
+
+const struct peer_cred *
+session_peer(const struct session *s)
+{
+	return &s->peer;
+}
+
+struct session *
+session_next(struct session *s)
+{
+	return TAILQ_NEXT(s, entry);
+}
+
+uint64_t
+session_id(const struct session *s)
+{
+	return s->id;
+}
+
+struct session *
+session_new(struct server *srv, evutil_socket_t fd)
+{
+	struct session *s = xcalloc(1, sizeof *s);
+
+	s->srv = srv;
+	s->id = ++srv->next_session_id;
+	peer_cred_read(fd, &s->peer);
+	s->client = bufferevent_socket_new(srv->base, fd,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (s->client == NULL) {
+		log_error("session: cannot set up a buffer for a client");
+		close(fd);
+		free(s);
+		return NULL;
+	}
+	bufferevent_setcb(s->client, client_read_cb, client_write_cb,
+	    client_event_cb, s);
+	bufferevent_setwatermark(s->client, EV_READ, 0,
+	    srv->limits.max_head_bytes + SESSION_BUF_HIGH);
+	bufferevent_setwatermark(s->client, EV_WRITE, SESSION_BUF_LOW, 0);
+	bufferevent_enable(s->client, EV_READ | EV_WRITE);
+	s->cs = CS_HEAD;
+	s->us = US_IDLE;
+	TAILQ_INSERT_TAIL(&srv->sessions, s, entry);
+	srv->n_sessions++;
+	log_debug("session %llu: connected (pid %ld uid %ld gid %ld %s)",
+	    (unsigned long long)s->id, (long)s->peer.pid, (long)s->peer.uid,
+	    (long)s->peer.gid, s->peer.comm);
+	return s;
+}
+
+static void
+clear_warnings(struct session *s)
+{
+	for (size_t i = 0; i < s->n_warnings; i++)
+		free(s->warnings[i]);
+	free(s->warnings);
+	s->warnings = NULL;
+	s->n_warnings = 0;
+}
+
+static void
+clear_request(struct session *s)
+{
+	if (s->have_req) {
+		http_head_reset(&s->req);
+		route_reset(&s->route);
+		s->have_req = false;
+	}
+	if (s->captured != NULL) {
+		evbuffer_free(s->captured);
+		s->captured = NULL;
+	}
+}
+
+static void
+clear_response(struct session *s)
+{
+	if (s->have_resp) {
+		http_head_reset(&s->resp);
+		s->have_resp = false;
+	}
+	if (s->resp_captured != NULL) {
+		evbuffer_free(s->resp_captured);
+		s->resp_captured = NULL;
+	}
+	s->resp_resume = 0;
+}
+
+void
+session_free(struct session *s)
+{
+	struct server *srv = s->srv;
+
+	log_debug("session %llu: closed", (unsigned long long)s->id);
+	if (s->pending != NULL)
+		guard_cancel(srv->guard, s->pending);
+	clear_request(s);
+	clear_response(s);
+	clear_warnings(s);
+	free(s->method);
+	if (s->client != NULL)
+		bufferevent_free(s->client);
+	if (s->upstream != NULL)
+		bufferevent_free(s->upstream);
+	TAILQ_REMOVE(&srv->sessions, s, entry);
+	srv->n_sessions--;
+	free(s);
+	server_session_gone(srv);
+}
+
+static size_t
+out_len(struct bufferevent *bev)
+{
+	return evbuffer_get_length(bufferevent_get_output(bev));
+}
+
+static size_t
+in_len(struct bufferevent *bev)
+{
+	return evbuffer_get_length(bufferevent_get_input(bev));
+}
+
+/* Stop reading from the client and close once everything is written. */
+static void
+close_when_flushed(struct session *s)
+{
+	s->cs = CS_CLOSING;
+	bufferevent_disable(s->client, EV_READ);
+	if (s->upstream != NULL) {
+		bufferevent_free(s->upstream);
+		s->upstream = NULL;
+	}
+	s->us = US_IDLE;
+	if (out_len(s->client) == 0)
+		session_free(s);
+}
+
+/*
+ * Answer the client with a Docker-shaped error and, unless keep is true,
+ * close the connection after it.  The one exit for refused requests.
+ */
+static void
+session_refuse(struct session *s, int status, const char *message, bool keep)
+{
+	size_t len;
+	char *resp;
+
+	resp = deny_response(status, message, !keep, &len);
+	bufferevent_write(s->client, resp, len);
+	free(resp);
+	log_info("session %llu: %d for %s %s: %s", (unsigned long long)s->id,
+	    status, s->have_req ? s->req.method : "-",
+	    s->have_req ? s->req.target : "-", message);
+	if (!keep) {
+		close_when_flushed(s);
+		return;
+	}
+	clear_request(s);
+	s->cs = CS_HEAD;
+}
+
+static void
+body_reader_init(struct body_reader *br, enum http_framing framing,
+    uint64_t length)
+{
+	memset(br, 0, sizeof *br);
+	br->framing = framing;
+	br->left = length;
+	if (framing == HTTP_BODY_CHUNKED)
+		chunked_init(&br->chunks);
+	br->done = framing == HTTP_BODY_NONE ||
+	    (framing == HTTP_BODY_LENGTH && length == 0);
+}
+
+/*
+ * Move body bytes from src: raw bytes to raw_dst (framing included), or
+ * de-chunked data to data_dst.  At most budget data bytes move.  Returns
+ * 0, or -1 on a framing error with *cause set.
+ */
+static int
+body_pump(struct body_reader *br, struct evbuffer *src,
+    struct evbuffer *raw_dst, struct evbuffer *data_dst, size_t budget,
+    const char **cause)
+{
+	while (!br->done && budget > 0 && evbuffer_get_length(src) > 0) {
+		size_t avail = evbuffer_get_length(src), n;
+		struct evbuffer *dst = raw_dst != NULL ? raw_dst : data_dst;
+
+		switch (br->framing) {
+		case HTTP_BODY_NONE:
+			br->done = true;
+			break;
+		case HTTP_BODY_LENGTH:
+			n = avail < budget ? avail : budget;
+			if (n > br->left)
+				n = (size_t)br->left;
+			evbuffer_remove_buffer(src, dst, n);
+			br->left -= n;
+			budget -= n;
+			br->done = br->left == 0;
+			break;
+		case HTTP_BODY_UNTIL_CLOSE:
+			n = avail < budget ? avail : budget;
+			evbuffer_remove_buffer(src, dst, n);
+			budget -= n;
+			break;
+		case HTTP_BODY_CHUNKED:
+			if (chunked_in_data(&br->chunks)) {
+				n = avail < budget ? avail : budget;
+				if (n > chunked_data_left(&br->chunks))
+					n = (size_t)chunked_data_left(
+					    &br->chunks);
+				evbuffer_remove_buffer(src, dst, n);
+				chunked_consume_data(&br->chunks, n);
+				budget -= n;
+			} else {
+				size_t peek = avail < 4096 ? avail : 4096;
+				unsigned char *p = evbuffer_pullup(src,
+				    (ev_ssize_t)peek);
+
+				n = chunked_scan(&br->chunks, p, peek);
+				if (raw_dst != NULL)
+					evbuffer_remove_buffer(src, raw_dst, n);
+				else
+					evbuffer_drain(src, n);
+				if (chunked_failed(&br->chunks)) {
+					*cause = br->chunks.cause;
+					return -1;
+				}
+				br->done = chunked_done(&br->chunks);
+				if (n == 0 && !chunked_in_data(&br->chunks))
+					return 0;
+			}
+			break;
+		}
+	}
+	if (br->framing == HTTP_BODY_NONE)
+		br->done = true;
+	return 0;
+}
+
+static size_t
+budget_for(struct bufferevent *dst)
+{
+	size_t used = out_len(dst);
+
+	return used >= SESSION_BUF_HIGH ? 0 : SESSION_BUF_HIGH - used;
+}
+
+/* Connect to the engine if not yet connected.  On failure refuse with 502
+ * and return -1. */
+static int
+ensure_upstream(struct session *s)
+{
+	const char *path = s->srv->cfg->upstream;
+	struct sockaddr_un sun;
+	evutil_socket_t fd;
+	char *msg;
+
+	if (s->upstream != NULL)
+		return 0;
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	strncpy(sun.sun_path, path, sizeof sun.sun_path - 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof sun) != 0) {
+		int err = errno;
+
+		if (fd >= 0)
+			close(fd);
+		msg = xasprintf("docker-guard: cannot reach the Docker engine "
+		    "at %s: %s", path, strerror(err));
+		session_refuse(s, 502, msg, false);
+		free(msg);
+		return -1;
+	}
+	s->upstream = bufferevent_socket_new(s->srv->base, fd,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (s->upstream == NULL) {
+		close(fd);
+		session_refuse(s, 502, "docker-guard: cannot reach the Docker "
+		    "engine: out of buffers", false);
+		return -1;
+	}
+	bufferevent_setcb(s->upstream, upstream_read_cb, upstream_write_cb,
+	    upstream_event_cb, s);
+	bufferevent_setwatermark(s->upstream, EV_READ, 0,
+	    SESSION_BUF_HIGH + 64 * 1024);
+	bufferevent_setwatermark(s->upstream, EV_WRITE, SESSION_BUF_LOW, 0);
+	bufferevent_enable(s->upstream, EV_READ | EV_WRITE);
+	s->upstream_eof = false;
+	s->upstream_shut = false;
+	return 0;
+}
+
+/* The request head is sent; expect its response. */
+static void
+expect_response(struct session *s)
+{
+	free(s->method);
+	s->method = xstrdup(s->req.method);
+	s->close_after = !s->req.keep_alive;
+	clear_response(s);
+	s->us = US_HEAD;
+}
+
+static bool
+route_is_guarded(enum route_id id)
+{
+	return id == ROUTE_CONTAINER_CREATE || id == ROUTE_SERVICE_CREATE ||
+	    id == ROUTE_SERVICE_UPDATE;
+}
+
+/* A request head arrived and parsed: classify it and start forwarding or
+ * capturing. */
+static void
+start_request(struct session *s)
+{
+	const char *cause;
+	char *msg;
+
+	if (route_classify(s->req.method, s->req.target, &s->route,
+	    &cause) != 0) {
+		msg = xasprintf("docker-guard: refusing %s %s: %s",
+		    s->req.method, s->req.target, cause);
+		memset(&s->route, 0, sizeof s->route);
+		session_refuse(s, 400, msg, false);
+		free(msg);
+		return;
+	}
+	body_reader_init(&s->req_body, s->req.framing, s->req.content_length);
+
+	if (route_is_guarded(s->route.id)) {
+		if (s->req.framing == HTTP_BODY_LENGTH &&
+		    s->req.content_length > s->srv->cfg->body_limit) {
+			msg = xasprintf("docker-guard: refusing %s %s: the "
+			    "body is %llu bytes, more than body_limit (%zu)",
+			    s->req.method, s->route.path,
+			    (unsigned long long)s->req.content_length,
+			    s->srv->cfg->body_limit);
+			session_refuse(s, 413, msg, false);
+			free(msg);
+			return;
+		}
+		s->captured = evbuffer_new();
+		s->cs = CS_CAPTURE;
+		if (s->req.expect_continue)
+			bufferevent_write(s->client,
+			    "HTTP/1.1 100 Continue\r\n\r\n", 25);
+		return;
+	}
+
+	if (ensure_upstream(s) != 0)
+		return;
+	bufferevent_write(s->upstream, s->req.orig, s->req.head_len);
+	expect_response(s);
+	s->cs = s->req_body.done ? CS_WAIT : CS_BODY;
+}
+
+/* The guarded body is complete: hand it to the guard. */
+static void
+decide_request(struct session *s)
+{
+	struct guard_request gr;
+	size_t len = evbuffer_get_length(s->captured);
+
+	gr.peer = &s->peer;
+	gr.head = &s->req;
+	gr.route = &s->route;
+	gr.body = (const char *)evbuffer_pullup(s->captured, -1);
+	gr.body_len = len;
+	s->cs = CS_DECIDING;
+	s->pending = guard_check(s->srv->guard, s, &gr);
+}
+
+void
+session_decided(struct session *s, const struct guard_verdict *v)
+{
+	static const char *const drop[] = {
+		"Content-Length", "Transfer-Encoding", "Expect",
+	};
+	char extra[64], *head;
+	size_t head_len;
+
+	if (s->cs != CS_DECIDING)
+		return;
+	if (v->status != 0) {
+		struct guard_pending *p = s->pending;
+
+		/* v belongs to p: answer before letting p go.  The body was
+		   read whole, so the connection can go on. */
+		s->pending = NULL;
+		session_refuse(s, v->status, v->message,
+		    s->req.keep_alive && !s->draining);
+		if (p != NULL)
+			guard_cancel(s->srv->guard, p);
+		if (s->cs == CS_HEAD)
+			pump_client(s);
+		return;
+	}
+	if (!v->wants_response && s->pending != NULL) {
+		guard_cancel(s->srv->guard, s->pending);
+		s->pending = NULL;
+	}
+	clear_warnings(s);
+	if (v->n_warnings > 0) {
+		s->warnings = xcalloc(v->n_warnings, sizeof *s->warnings);
+		for (size_t i = 0; i < v->n_warnings; i++)
+			s->warnings[i] = xstrdup(v->warnings[i]);
+		s->n_warnings = v->n_warnings;
+	}
+	if (ensure_upstream(s) != 0)
+		return;
+	/* Forward exactly the bytes that were checked, framed by length. */
+	snprintf(extra, sizeof extra, "Content-Length: %zu\r\n",
+	    evbuffer_get_length(s->captured));
+	head = http_head_rewrite(&s->req, drop, 3, extra, &head_len);
+	bufferevent_write(s->upstream, head, head_len);
+	free(head);
+	bufferevent_write_buffer(s->upstream, s->captured);
+	expect_response(s);
+	s->cs = CS_WAIT;
+	pump_upstream(s);
+}
+
+/* Move client bytes as far as the state allows. */
+static void
+pump_client(struct session *s)
+{
+	struct evbuffer *in = bufferevent_get_input(s->client);
+	const char *cause;
+	char *msg;
+	int status;
+
+	for (;;) {
+		switch (s->cs) {
+		case CS_HEAD: {
+			size_t head_len = 0, len = evbuffer_get_length(in);
+			enum http_scan r;
+			const char *p;
+
+			if (s->us != US_IDLE)
+				return;	/* response still running */
+			if (s->draining) {
+				close_when_flushed(s);
+				return;
+			}
+			if (len == 0) {
+				if (s->client_eof) {
+					session_free(s);
+					return;
+				}
+				return;
+			}
+			if (len > s->srv->limits.max_head_bytes + 4)
+				len = s->srv->limits.max_head_bytes + 4;
+			p = (const char *)evbuffer_pullup(in, (ev_ssize_t)len);
+			r = http_head_scan(p, len, &s->srv->limits,
+			    &s->scan_resume, &head_len, &status, &cause);
+			if (r == HTTP_SCAN_INCOMPLETE) {
+				if (s->client_eof) {
+					session_free(s);
+					return;
+				}
+				return;
+			}
+			if (r == HTTP_SCAN_ERROR ||
+			    http_request_parse(p, head_len, &s->srv->limits,
+			    &s->req, &status, &cause) != 0) {
+				msg = xasprintf("docker-guard: malformed "
+				    "request: %s", cause);
+				session_refuse(s, status, msg, false);
+				free(msg);
+				return;
+			}
+			s->have_req = true;
+			s->scan_resume = 0;
+			evbuffer_drain(in, head_len);
+			start_request(s);
+			if (s->cs == CS_CLOSING)
+				return;
+			break;
+		}
+		case CS_BODY:
+			if (body_pump(&s->req_body, in,
+			    bufferevent_get_output(s->upstream), NULL,
+			    budget_for(s->upstream), &cause) != 0) {
+				/* The engine has part of a body; nothing can
+				   be said on this connection any more. */
+				log_info("session %llu: bad request body: %s",
+				    (unsigned long long)s->id, cause);
+				session_free(s);
+				return;
+			}
+			if (!s->req_body.done) {
+				if (s->client_eof &&
+				    evbuffer_get_length(in) == 0) {
+					session_free(s);
+					return;
+				}
+				return;
+			}
+			s->cs = CS_WAIT;
+			break;
+		case CS_CAPTURE:
+			if (body_pump(&s->req_body, in, NULL, s->captured,
+			    s->srv->cfg->body_limit + 1 -
+			    evbuffer_get_length(s->captured), &cause) != 0) {
+				msg = xasprintf("docker-guard: refusing %s %s: "
+				    "malformed chunked body: %s",
+				    s->req.method, s->route.path, cause);
+				session_refuse(s, 400, msg, false);
+				free(msg);
+				return;
+			}
+			if (evbuffer_get_length(s->captured) >
+			    s->srv->cfg->body_limit) {
+				msg = xasprintf("docker-guard: refusing %s %s: "
+				    "the body is larger than body_limit (%zu "
+				    "bytes)", s->req.method, s->route.path,
+				    s->srv->cfg->body_limit);
+				session_refuse(s, 413, msg, false);
+				free(msg);
+				return;
+			}
+			if (!s->req_body.done) {
+				if (s->client_eof) {
+					session_free(s);
+					return;
+				}
+				return;
+			}
+			decide_request(s);
+			return;
+		case CS_DECIDING:
+		case CS_WAIT:
+			if (s->client_eof && evbuffer_get_length(in) == 0 &&
+			    s->upstream != NULL && !s->upstream_shut &&
+			    s->cs == CS_WAIT &&
+			    out_len(s->upstream) == 0) {
+				/* Pass the client's half-close on, so the
+				   engine cancels what it was doing. */
+				shutdown(bufferevent_getfd(s->upstream),
+				    SHUT_WR);
+				s->upstream_shut = true;
+			}
+			return;
+		case CS_RAW:
+			if (evbuffer_get_length(in) > 0) {
+				size_t n = budget_for(s->upstream);
+
+				if (n > evbuffer_get_length(in))
+					n = evbuffer_get_length(in);
+				evbuffer_remove_buffer(in,
+				    bufferevent_get_output(s->upstream), n);
+			}
+			if (s->client_eof && evbuffer_get_length(in) == 0 &&
+			    !s->upstream_shut && out_len(s->upstream) == 0) {
+				shutdown(bufferevent_getfd(s->upstream),
+				    SHUT_WR);
+				s->upstream_shut = true;
+			}
+			if (s->upstream_shut && s->client_shut)
+				session_free(s);
+			return;
+		case CS_CLOSING:
+			return;
+		}
+	}
+}
+
+/* The response ended: get ready for the next request. */
+static void
+response_done(struct session *s)
+{
+	/* A response that ends before its request body did (the engine
+	   refused early) leaves the connection out of step: close it. */
+	bool close = s->close_after || !s->resp.keep_alive || s->draining ||
+	    s->cs == CS_BODY || s->cs == CS_CAPTURE;
+
+	if (s->upstream_eof && s->upstream != NULL) {
+		bufferevent_free(s->upstream);
+		s->upstream = NULL;
+	}
+	clear_response(s);
+	clear_warnings(s);
+	clear_request(s);
+	s->us = US_IDLE;
+	if (close) {
+		close_when_flushed(s);
+		return;
+	}
+	s->cs = CS_HEAD;
+	bufferevent_enable(s->client, EV_READ);
+	pump_client(s);
+}
+
+/* Send a captured guarded response on, with the guard's warnings added. */
+static void
+finish_captured_response(struct session *s)
+{
+	static const char *const drop[] = {
+		"Content-Length", "Transfer-Encoding",
+	};
+	size_t len = evbuffer_get_length(s->resp_captured), head_len;
+	const char *body = (const char *)evbuffer_pullup(s->resp_captured, -1);
+	char *patched = NULL, *head, extra[64];
+	size_t patched_len = 0;
+
+	if (s->pending != NULL) {
+		guard_response(s->srv->guard, s->pending, s->resp.status,
+		    body, len);
+		s->pending = NULL;
+	}
+	if (s->n_warnings > 0 && s->resp.status >= 200 &&
+	    s->resp.status < 300)
+		patched = body_add_warnings(body, len,
+		    (const char *const *)s->warnings, s->n_warnings,
+		    &patched_len);
+	if (patched != NULL) {
+		body = patched;
+		len = patched_len;
+	}
+	snprintf(extra, sizeof extra, "Content-Length: %zu\r\n", len);
+	head = http_head_rewrite(&s->resp, drop, 2, extra, &head_len);
+	bufferevent_write(s->client, head, head_len);
+	bufferevent_write(s->client, body, len);
+	free(head);
+	free(patched);
+	response_done(s);
+}
+
+static bool
+response_is_hijack(const struct session *s)
+{
+	if (!route_may_hijack(s->route.id))
+		return false;
+	if (s->resp.status == 101)
+		return true;
+	/* Without Upgrade the engine answers 200 and then streams raw,
+	   unframed, in both directions. */
+	return s->resp.status == 200 &&
+	    s->resp.framing == HTTP_BODY_UNTIL_CLOSE;
+}
+
+/* Move engine bytes as far as the state allows. */
+static void
+pump_upstream(struct session *s)
+{
+	struct evbuffer *in;
+	const char *cause;
+
+	if (s->upstream == NULL)
+		return;
+	in = bufferevent_get_input(s->upstream);
+	for (;;) {
+		switch (s->us) {
+		case US_IDLE:
+			if (evbuffer_get_length(in) > 0) {
+				log_info("session %llu: the engine sent bytes "
+				    "nobody asked for; closing",
+				    (unsigned long long)s->id);
+				session_free(s);
+				return;
+			}
+			if (s->upstream_eof) {
+				/* The engine closed an idle connection; the
+				   next request opens a new one. */
+				bufferevent_free(s->upstream);
+				s->upstream = NULL;
+			}
+			return;
+		case US_HEAD: {
+			size_t len = evbuffer_get_length(in), head_len = 0;
+			struct http_limits lim = { 256 * 1024, 1000 };
+			enum http_scan r;
+			int status;
+			const char *p;
+
+			if (len == 0) {
+				if (s->upstream_eof) {
+					char *msg = xasprintf("docker-guard: "
+					    "cannot reach the Docker engine at "
+					    "%s: the engine closed the "
+					    "connection without answering",
+					    s->srv->cfg->upstream);
+
+					s->us = US_IDLE;
+					session_refuse(s, 502, msg, false);
+					free(msg);
+				}
+				return;
+			}
+			if (len > lim.max_head_bytes + 4)
+				len = lim.max_head_bytes + 4;
+			p = (const char *)evbuffer_pullup(in, (ev_ssize_t)len);
+			r = http_head_scan(p, len, &lim, &s->resp_resume,
+			    &head_len, &status, &cause);
+			if (r == HTTP_SCAN_INCOMPLETE && !s->upstream_eof)
+				return;
+			if (r != HTTP_SCAN_COMPLETE ||
+			    http_response_parse(p, head_len, s->method,
+			    &s->resp, &cause) != 0) {
+				char *msg = xasprintf("docker-guard: the "
+				    "Docker engine at %s sent a malformed "
+				    "response: %s", s->srv->cfg->upstream,
+				    r == HTTP_SCAN_INCOMPLETE ?
+				    "it closed the connection mid-head" :
+				    cause);
+
+				s->us = US_IDLE;
+				session_refuse(s, 502, msg, false);
+				free(msg);
+				return;
+			}
+			s->have_resp = true;
+			s->resp_resume = 0;
+			if (s->resp.status >= 100 && s->resp.status < 200 &&
+			    s->resp.status != 101) {
+				/* Interim (100 Continue): pass it on and wait
+				   for the final response. */
+				evbuffer_remove_buffer(in,
+				    bufferevent_get_output(s->client),
+				    head_len);
+				clear_response(s);
+				break;
+			}
+			if (s->resp.status == 101 && !response_is_hijack(s)) {
+				log_info("session %llu: the engine switched "
+				    "protocols on %s; closing",
+				    (unsigned long long)s->id,
+				    route_name(s->route.id));
+				session_free(s);
+				return;
+			}
+			if (response_is_hijack(s)) {
+				evbuffer_remove_buffer(in,
+				    bufferevent_get_output(s->client),
+				    head_len);
+				log_debug("session %llu: %s hijacked",
+				    (unsigned long long)s->id,
+				    route_name(s->route.id));
+				s->us = US_RAW;
+				s->cs = CS_RAW;
+				bufferevent_enable(s->client, EV_READ);
+				pump_client(s);
+				return;
+			}
+			if (s->route.id == ROUTE_CONTAINER_RENAME ||
+			    s->route.id == ROUTE_CONTAINER_DELETE)
+				guard_observe(s->srv->guard, &s->route,
+				    s->resp.status);
+			body_reader_init(&s->resp_body, s->resp.framing,
+			    s->resp.content_length);
+			if (s->pending != NULL) {
+				evbuffer_drain(in, head_len);
+				s->resp_captured = evbuffer_new();
+				s->us = US_CAPTURE;
+			} else {
+				evbuffer_remove_buffer(in,
+				    bufferevent_get_output(s->client),
+				    head_len);
+				s->us = US_BODY;
+			}
+			break;
+		}
+		case US_BODY:
+			if (body_pump(&s->resp_body, in,
+			    bufferevent_get_output(s->client), NULL,
+			    budget_for(s->client), &cause) != 0) {
+				log_info("session %llu: bad response body from "
+				    "the engine: %s", (unsigned long long)s->id,
+				    cause);
+				session_free(s);
+				return;
+			}
+			if (s->resp_body.done) {
+				response_done(s);
+				return;
+			}
+			if (s->upstream_eof && evbuffer_get_length(in) == 0) {
+				/* Close-delimited body ends here; any other
+				   framing was cut short: close too. */
+				s->close_after = true;
+				response_done(s);
+				return;
+			}
+			return;
+		case US_CAPTURE:
+			if (body_pump(&s->resp_body, in, NULL,
+			    s->resp_captured, SESSION_CAPTURE_MAX + 1 -
+			    evbuffer_get_length(s->resp_captured),
+			    &cause) != 0 ||
+			    evbuffer_get_length(s->resp_captured) >
+			    SESSION_CAPTURE_MAX) {
+				log_info("session %llu: unreadable response to "
+				    "a guarded request", (unsigned long long)
+				    s->id);
+				session_free(s);
+				return;
+			}
+			if (s->resp_body.done ||
+			    (s->upstream_eof && evbuffer_get_length(in) == 0)) {
+				if (!s->resp_body.done)
+					s->close_after = true;
+				finish_captured_response(s);
+				return;
+			}
+			return;
+		case US_RAW:
+			if (evbuffer_get_length(in) > 0) {
+				size_t n = budget_for(s->client);
+
+				if (n > evbuffer_get_length(in))
+					n = evbuffer_get_length(in);
+				evbuffer_remove_buffer(in,
+				    bufferevent_get_output(s->client), n);
+			}
+			if (s->upstream_eof && evbuffer_get_length(in) == 0 &&
+			    !s->client_shut && out_len(s->client) == 0) {
+				shutdown(bufferevent_getfd(s->client), SHUT_WR);
+				s->client_shut = true;
+			}
+			if (s->upstream_shut && s->client_shut)
+				session_free(s);
+			return;
+		}
+	}
+}
+
+static void
+client_read_cb(struct bufferevent *bev, void *arg)
+{
+	pump_client(arg);
+}
+
+static void
+client_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct session *s = arg;
+
+	if (s->cs == CS_CLOSING) {
+		if (out_len(s->client) == 0)
+			session_free(s);
+		return;
+	}
+	/* Room again: the engine's side may move on. */
+	pump_upstream(s);
+}
+
+static void
+client_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct session *s = arg;
+
+	if (what & BEV_EVENT_ERROR) {
+		log_debug("session %llu: client error: %s",
+		    (unsigned long long)s->id,
+		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		session_free(s);
+		return;
+	}
+	if (what & BEV_EVENT_EOF) {
+		s->client_eof = true;
+		if (s->cs == CS_CLOSING) {
+			session_free(s);
+			return;
+		}
+		pump_client(s);
+	}
+}
+
+static void
+upstream_read_cb(struct bufferevent *bev, void *arg)
+{
+	pump_upstream(arg);
+}
+
+static void
+upstream_write_cb(struct bufferevent *bev, void *arg)
+{
+	/* Room again: the client's side may move on. */
+	pump_client(arg);
+}
+
+static void
+upstream_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct session *s = arg;
+
+	if (what & BEV_EVENT_ERROR) {
+		int err = EVUTIL_SOCKET_ERROR();
+
+		log_debug("session %llu: engine connection error: %s",
+		    (unsigned long long)s->id,
+		    evutil_socket_error_to_string(err));
+		if (s->us == US_HEAD && in_len(s->upstream) == 0) {
+			char *msg = xasprintf("docker-guard: cannot reach the "
+			    "Docker engine at %s: %s", s->srv->cfg->upstream,
+			    evutil_socket_error_to_string(err));
+
+			s->us = US_IDLE;
+			session_refuse(s, 502, msg, false);
+			free(msg);
+			return;
+		}
+		session_free(s);
+		return;
+	}
+	if (what & BEV_EVENT_EOF) {
+		s->upstream_eof = true;
+		pump_upstream(s);
+	}
+}
+
+void
+session_drain(struct session *s)
+{
+	s->draining = true;
+	if (s->cs == CS_HEAD && s->us == US_IDLE &&
+	    in_len(s->client) == 0) {
+		close_when_flushed(s);
+		return;
+	}
+}

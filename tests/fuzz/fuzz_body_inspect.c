@@ -1,0 +1,75 @@
+/*
+ * libFuzzer target for body_inspect: arbitrary bytes as a container
+ * create body, a service spec, an engine response and a Content-Type
+ * value.  Nothing may crash, leak or read out of bounds, and the module's
+ * own invariants must hold.
+ */
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "body_inspect.h"
+#include "xmalloc.h"
+
+int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+static void
+check_facts(int rc, struct body_facts *facts, char *cause)
+{
+	size_t	i;
+
+	if (rc != 0) {
+		/* A refusal always says why and leaves no facts. */
+		if (cause == NULL || cause[0] < 'a' || cause[0] > 'z' ||
+		    facts->image != NULL || facts->n_labels != 0 ||
+		    facts->n_mount_images != 0)
+			abort();
+		free(cause);
+		return;
+	}
+	if (cause != NULL)
+		abort();
+	for (i = 0; i < facts->n_labels; i++) {
+		if (body_facts_label(facts, facts->labels[i].key) == NULL)
+			abort();
+	}
+	for (i = 0; i < facts->n_mount_images; i++) {
+		if (facts->mount_images[i][0] == '\0')
+			abort();
+	}
+	body_facts_reset(facts);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const char *const	 warnings[] = { "w1", "docker-guard: w2" };
+	struct body_facts		 facts;
+	const char			*body = (const char *)data;
+	char				*cause, *s, *out;
+	size_t				 out_len;
+	int				 rc;
+
+	cause = NULL;
+	rc = body_inspect_container_create(body, size, &facts, &cause);
+	check_facts(rc, &facts, cause);
+
+	cause = NULL;
+	rc = body_inspect_service_spec(body, size, &facts, &cause);
+	check_facts(rc, &facts, cause);
+
+	free(body_response_id(body, size));
+
+	out = body_add_warnings(body, size, warnings, 2, &out_len);
+	if (out != NULL) {
+		if (out_len == 0 || out[out_len] != '\0' || out[0] != '{')
+			abort();
+		free(out);
+	}
+
+	s = xstrndup(body, size);
+	(void)body_content_type_is_json(s);
+	free(s);
+	return (0);
+}

@@ -1,0 +1,165 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "route.h"
+
+struct row {
+	const char	*method;
+	const char	*target;
+	int		 ok;
+	enum route_id	 id;
+	const char	*path;
+	const char	*version;
+	const char	*param;
+};
+
+static const struct row rows[] = {
+	{ "POST", "/containers/create", 1, ROUTE_CONTAINER_CREATE,
+	  "/containers/create", NULL, NULL },
+	{ "POST", "/v1.41/containers/create?name=x", 1,
+	  ROUTE_CONTAINER_CREATE, "/containers/create", "1.41", NULL },
+	{ "POST", "/v1.45/containers/create", 1, ROUTE_CONTAINER_CREATE,
+	  "/containers/create", "1.45", NULL },
+	{ "POST", "/v1/containers/create", 1, ROUTE_CONTAINER_CREATE,
+	  "/containers/create", "1", NULL },
+	{ "POST", "/v./containers/create", 1, ROUTE_CONTAINER_CREATE,
+	  "/containers/create", ".", NULL },
+	{ "POST", "/containers%2Fcreate", 1, ROUTE_CONTAINER_CREATE,
+	  "/containers/create", NULL, NULL },
+	{ "POST", "/containers%2fcreate", 1, ROUTE_CONTAINER_CREATE,
+	  "/containers/create", NULL, NULL },
+	{ "POST", "/%63ontainers/create", 1, ROUTE_CONTAINER_CREATE,
+	  "/containers/create", NULL, NULL },
+	{ "POST", "/v1.41%2Fcontainers%2Fcreate", 1, ROUTE_CONTAINER_CREATE,
+	  "/containers/create", "1.41", NULL },
+	{ "GET", "/containers/create", 1, ROUTE_OTHER, "/containers/create",
+	  NULL, NULL },
+	{ "POST", "/Containers/create", 1, ROUTE_OTHER, "/Containers/create",
+	  NULL, NULL },
+	{ "POST", "/V1.41/containers/create", 1, ROUTE_OTHER,
+	  "/V1.41/containers/create", NULL, NULL },
+	{ "POST", "/services/create", 1, ROUTE_SERVICE_CREATE,
+	  "/services/create", NULL, NULL },
+	{ "POST", "/v1.41/services/abc/update?version=3&rollback=previous", 1,
+	  ROUTE_SERVICE_UPDATE, "/services/abc/update", "1.41", "abc" },
+	{ "POST", "/images/create?fromImage=x&tag=1", 1, ROUTE_IMAGE_CREATE,
+	  "/images/create", NULL, NULL },
+	{ "POST", "/v1.41/containers/abc/start", 1, ROUTE_CONTAINER_START,
+	  "/containers/abc/start", "1.41", "abc" },
+	{ "POST", "/containers/a/b/start", 1, ROUTE_CONTAINER_START,
+	  "/containers/a/b/start", NULL, "a/b" },
+	{ "POST", "/containers/abc/rename?name=y", 1, ROUTE_CONTAINER_RENAME,
+	  "/containers/abc/rename", NULL, "abc" },
+	{ "DELETE", "/v1.41/containers/abc?force=1", 1,
+	  ROUTE_CONTAINER_DELETE, "/containers/abc", "1.41", "abc" },
+	{ "POST", "/v1.41/containers/abc/attach?stream=1", 1,
+	  ROUTE_CONTAINER_ATTACH, "/containers/abc/attach", "1.41", "abc" },
+	{ "GET", "/containers/abc/attach/ws", 1, ROUTE_CONTAINER_ATTACH_WS,
+	  "/containers/abc/attach/ws", NULL, "abc" },
+	{ "POST", "/v1.41/exec/e1/start", 1, ROUTE_EXEC_START,
+	  "/exec/e1/start", "1.41", "e1" },
+	{ "HEAD", "/_ping", 1, ROUTE_PING, "/_ping", NULL, NULL },
+	{ "GET", "/v1.41/_ping", 1, ROUTE_PING, "/_ping", "1.41", NULL },
+	{ "POST", "/session", 1, ROUTE_SESSION, "/session", NULL, NULL },
+	{ "GET", "/v1.41", 1, ROUTE_OTHER, "/", "1.41", NULL },
+	{ "GET", "/version", 1, ROUTE_OTHER, "/version", NULL, NULL },
+	{ "GET", "/", 1, ROUTE_OTHER, "/", NULL, NULL },
+	{ "GET", "/images/docker.io/library/nginx:1/json", 1, ROUTE_OTHER,
+	  "/images/docker.io/library/nginx:1/json", NULL, NULL },
+	{ "POST", "/containers/create/start", 1, ROUTE_CONTAINER_START,
+	  "/containers/create/start", NULL, "create" },
+	/* Refused: the engine would read these differently. */
+	{ "POST", "//containers/create", 0, 0, NULL, NULL, NULL },
+	{ "POST", "/v1.41//containers/create", 0, 0, NULL, NULL, NULL },
+	{ "POST", "/containers//create", 0, 0, NULL, NULL, NULL },
+	{ "POST", "/containers/./create", 0, 0, NULL, NULL, NULL },
+	{ "POST", "/containers/x/../create", 0, 0, NULL, NULL, NULL },
+	{ "POST", "/containers/create/.", 0, 0, NULL, NULL, NULL },
+	{ "POST", "/containers/create/..", 0, 0, NULL, NULL, NULL },
+	{ "POST", "/containers/create/", 0, 0, NULL, NULL, NULL },
+	{ "POST", "/containers%2F%2Fcreate", 0, 0, NULL, NULL, NULL },
+	{ "POST", "/containers%2F.%2Fcreate", 0, 0, NULL, NULL, NULL },
+	{ "POST", "/containers/%2e%2e/containers/create", 0, 0, NULL, NULL,
+	  NULL },
+	{ "POST", "/containers/create%00", 0, 0, NULL, NULL, NULL },
+	{ "POST", "/containers/create%", 0, 0, NULL, NULL, NULL },
+	{ "POST", "/containers/create%4", 0, 0, NULL, NULL, NULL },
+	{ "POST", "/containers/create%zz", 0, 0, NULL, NULL, NULL },
+	{ "POST", "/containers/create#x", 0, 0, NULL, NULL, NULL },
+	{ "POST", "/containers/cr%C3%A9ate", 0, 0, NULL, NULL, NULL },
+	{ "POST", "/containers/create%0a", 0, 0, NULL, NULL, NULL },
+	{ "POST", "containers/create", 0, 0, NULL, NULL, NULL },
+};
+
+static void
+test_rows(void)
+{
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		const struct row *row = &rows[i];
+		struct route r;
+		const char *cause = NULL;
+		int rc = route_classify(row->method, row->target, &r, &cause);
+
+		CHECKF((rc == 0) == (row->ok != 0), "row %zu %s %s: %s", i,
+		    row->method, row->target, cause ? cause : "accepted");
+		if (rc != 0)
+			continue;
+		CHECKF(r.id == row->id, "row %zu %s: id %s", i, row->target,
+		    route_name(r.id));
+		CHECKF(strcmp(r.path, row->path) == 0, "row %zu path %s", i,
+		    r.path);
+		CHECKF(row->version == NULL ? r.version == NULL :
+		    r.version != NULL && strcmp(r.version, row->version) == 0,
+		    "row %zu version %s", i, r.version ? r.version : "(none)");
+		CHECKF(row->param == NULL ? r.param == NULL :
+		    r.param != NULL && strcmp(r.param, row->param) == 0,
+		    "row %zu param %s", i, r.param ? r.param : "(none)");
+		route_reset(&r);
+	}
+}
+
+static void
+test_query(void)
+{
+	char *v;
+
+	CHECK_INT_EQ(route_query_get("name=web&platform=linux", "name", &v),
+	    0);
+	CHECK_STR_EQ(v, "web");
+	free(v);
+	CHECK_INT_EQ(route_query_get("fromImage=docker.io%2Flibrary%2Fx&"
+	    "tag=1.0", "fromImage", &v), 0);
+	CHECK_STR_EQ(v, "docker.io/library/x");
+	free(v);
+	CHECK_INT_EQ(route_query_get("a=1&a=2", "a", &v), 0);
+	CHECK_STR_EQ(v, "1");
+	free(v);
+	CHECK_INT_EQ(route_query_get("a=x+y", "a", &v), 0);
+	CHECK_STR_EQ(v, "x y");
+	free(v);
+	CHECK_INT_EQ(route_query_get("rollback", "rollback", &v), 0);
+	CHECK_STR_EQ(v, "");
+	free(v);
+	CHECK_INT_EQ(route_query_get("b=1", "a", &v), 0);
+	CHECK(v == NULL);
+	CHECK_INT_EQ(route_query_get(NULL, "a", &v), 0);
+	CHECK(v == NULL);
+	CHECK_INT_EQ(route_query_get("a=1;b=2", "a", &v), -1);
+	CHECK_INT_EQ(route_query_get("a=%zz", "a", &v), -1);
+	CHECK_INT_EQ(route_query_get("b=%zz&a=1", "a", &v), -1);
+	CHECK_INT_EQ(route_query_get("%61=1", "a", &v), 0);
+	CHECK_STR_EQ(v, "1");
+	free(v);
+}
+
+static const struct check_case cases[] = {
+	{ "rows", test_rows },
+	{ "query", test_query },
+};
+
+int
+main(void)
+{
+	return CHECK_RUN("route", cases);
+}
