@@ -27,6 +27,10 @@
 #include "session.h"
 #include "xmalloc.h"
 
+/* A request head that has started must be complete within this time
+   (slow-header clients cannot hold connections forever). */
+#define SESSION_HEAD_TIMEOUT	60
+
 /* Buffered bytes per direction before reading pauses. */
 #define SESSION_BUF_HIGH	(256 * 1024)
 #define SESSION_BUF_LOW		(64 * 1024)
@@ -94,6 +98,7 @@ struct session {
 	struct evbuffer		*resp_captured;
 	char			**warnings;
 	size_t			 n_warnings;
+	struct event		*head_timer;	/* deadline for a started head */
 };
 
 static void	client_read_cb(struct bufferevent *, void *);
@@ -104,6 +109,7 @@ static void	upstream_write_cb(struct bufferevent *, void *);
 static void	upstream_event_cb(struct bufferevent *, short, void *);
 static void	pump_client(struct session *);
 static void	pump_upstream(struct session *);
+static void	session_refuse(struct session *, int, const char *, bool);
 
 const struct peer_cred *
 session_peer(const struct session *s)
@@ -156,6 +162,33 @@ session_new(struct server *srv, evutil_socket_t fd)
 }
 
 static void
+head_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+
+	session_refuse(s, 408, "docker-guard: the request head was not "
+	    "complete within 60 seconds", false);
+}
+
+static void
+start_head_timer(struct session *s)
+{
+	struct timeval tv = { SESSION_HEAD_TIMEOUT, 0 };
+
+	if (s->head_timer == NULL)
+		s->head_timer = evtimer_new(s->srv->base, head_timeout_cb, s);
+	if (!evtimer_pending(s->head_timer, NULL))
+		evtimer_add(s->head_timer, &tv);
+}
+
+static void
+stop_head_timer(struct session *s)
+{
+	if (s->head_timer != NULL)
+		evtimer_del(s->head_timer);
+}
+
+static void
 clear_warnings(struct session *s)
 {
 	for (size_t i = 0; i < s->n_warnings; i++)
@@ -205,6 +238,8 @@ session_free(struct session *s)
 	clear_response(s);
 	clear_warnings(s);
 	free(s->method);
+	if (s->head_timer != NULL)
+		event_free(s->head_timer);
 	if (s->client != NULL)
 		bufferevent_free(s->client);
 	if (s->upstream != NULL)
@@ -232,6 +267,8 @@ static void
 close_when_flushed(struct session *s)
 {
 	s->cs = CS_CLOSING;
+	if (s->head_timer != NULL)
+		evtimer_del(s->head_timer);
 	bufferevent_disable(s->client, EV_READ);
 	if (s->upstream != NULL) {
 		bufferevent_free(s->upstream);
@@ -553,12 +590,16 @@ pump_client(struct session *s)
 				return;
 			}
 			if (len == 0) {
+				stop_head_timer(s);
 				if (s->client_eof) {
-					session_free(s);
+					/* A response may still be on its way
+					   out: flush it, then close. */
+					close_when_flushed(s);
 					return;
 				}
 				return;
 			}
+			start_head_timer(s);
 			if (len > s->srv->limits.max_head_bytes + 4)
 				len = s->srv->limits.max_head_bytes + 4;
 			p = (const char *)evbuffer_pullup(in, (ev_ssize_t)len);
@@ -566,11 +607,12 @@ pump_client(struct session *s)
 			    &s->scan_resume, &head_len, &status, &cause);
 			if (r == HTTP_SCAN_INCOMPLETE) {
 				if (s->client_eof) {
-					session_free(s);
+					close_when_flushed(s);
 					return;
 				}
 				return;
 			}
+			stop_head_timer(s);
 			if (r == HTTP_SCAN_ERROR ||
 			    http_request_parse(p, head_len, &s->srv->limits,
 			    &s->req, &status, &cause) != 0) {
