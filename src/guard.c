@@ -154,6 +154,19 @@ deliver(struct guard_pending *p)
 	event_active(p->ev, EV_TIMEOUT, 0);
 }
 
+/* What a message names: the container or service, or the app. */
+static const char *
+subject_of(const struct guard_pending *p, char *buf, size_t size)
+{
+	if (p->what != NULL)
+		snprintf(buf, size, "%s", p->what);
+	else if (p->app != NULL)
+		snprintf(buf, size, "app \"%s\"", p->app);
+	else
+		snprintf(buf, size, "it");
+	return buf;
+}
+
 static void
 audit(struct guard_pending *p, const struct guard_image *img,
     enum store_verdict verdict, const char *rule, const char *message)
@@ -178,17 +191,19 @@ audit(struct guard_pending *p, const struct guard_image *img,
 		a.previous_version = img->decision.previous_version;
 	}
 	if (store_audit(p->g->store, &a, &cause) != 0) {
+		char who[300];
+
 		log_error("audit: %s", cause);
-		free(cause);
 		if (p->status == 0 || p->status == 403) {
 			/* Fail closed: no decision without its record. */
 			free(p->message);
 			p->status = 503;
-			p->message = xasprintf("docker-guard: refusing to %s: "
+			p->message = xasprintf("docker-guard: refusing to %s %s: "
 			    "the audit trail cannot be written (%s); nothing "
-			    "is let through unrecorded",
-			    p->action, "database error, see the guard's log");
+			    "is let through unrecorded", p->action,
+			    subject_of(p, who, sizeof who), cause);
 		}
+		free(cause);
 	}
 }
 
@@ -203,19 +218,6 @@ refuse(struct guard_pending *p, int status, const char *rule, char *message)
 	    message);
 	log_info("%s", p->message);
 	deliver(p);
-}
-
-/* What a message names: the container or service, or the app. */
-static const char *
-subject_of(const struct guard_pending *p, char *buf, size_t size)
-{
-	if (p->what != NULL)
-		snprintf(buf, size, "%s", p->what);
-	else if (p->app != NULL)
-		snprintf(buf, size, "app \"%s\"", p->app);
-	else
-		snprintf(buf, size, "it");
-	return buf;
 }
 
 static void
