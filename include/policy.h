@@ -70,7 +70,9 @@ struct policy_decision {
 	const char		*rule;		/* deciding rule or NULL */
 	char			*message;	/* DENY/WARN: the full text */
 	char			*version;	/* the image's version, or NULL */
-	const char		*version_source; /* "label ...", ... */
+	const char		*version_source; /* the version_sources item
+						   that matched, e.g.
+						   "label:org.opencontainers.image.version" */
 	char			*previous_version; /* newest the app has run */
 	char			*digest;	/* repository digest or image ID */
 	char			*note;		/* what an allow relied on:
@@ -96,7 +98,8 @@ char	*policy_app_name(const struct body_facts *facts,
 
 /*
  * The image's version per cfg->version_sources, first hit wins, or NULL.
- * *source names where it came from ("label org.opencontainers.image.version").
+ * *source is the version_sources item that matched
+ * ("label:org.opencontainers.image.version").
  * app and tag may be NULL.  Caller frees.
  */
 char	*policy_image_version(const struct guard_config *cfg,

@@ -357,18 +357,24 @@ check_downgrade(const struct policy_input *in, const struct imgref *ref,
 	char *repo_last = NULL, *repo, *who, *stay = NULL, when[40];
 	const char *slash;
 	/* A tag or ID says little; show the digest it resolved to. */
-	bool show_digest = out->digest != NULL && ref->digest == NULL;
+	bool show_digest = out->digest != NULL &&
+	    (ref->digest == NULL || ref->kind == IMGREF_ID) &&
+	    strcmp(out->digest, in->image_ref) != 0;
+	/* An image ID, short or full, has no repository or tag to read a
+	   version from ("sha256:1d0c00d006ee" parses as tag 1d0c00d006ee). */
+	bool id_like = ref->kind == IMGREF_ID || ref->short_id_candidate ||
+	    is_short_id_of(ref, in->image_ref, in->image);
 
 	if (in->app == NULL)
 		return;
-	repo = ref->kind == IMGREF_NAME ? imgref_repository(ref) : NULL;
+	repo = !id_like ? imgref_repository(ref) : NULL;
 	if (repo != NULL) {
 		slash = strrchr(repo, '/');
 		repo_last = xstrdup(slash != NULL ? slash + 1 : repo);
 	}
 	free(repo);
 	out->version = policy_image_version(cfg, in->image, repo_last, in->app,
-	    ref->kind == IMGREF_NAME ? ref->tag : NULL, &out->version_source);
+	    !id_like ? ref->tag : NULL, &out->version_source);
 	free(repo_last);
 
 	for (size_t i = 0; i < in->n_history; i++) {
