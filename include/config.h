@@ -61,6 +61,23 @@ struct guard_config {
 	struct string_list	 digest_exempt;		/* repository globs */
 	struct string_list	 version_sources;	/* see guard.conf.example */
 	struct string_list	 overrides;		/* allow-downgrade allow-tag */
+
+	/* registry */
+	enum rule_mode		 registry_presence;	/* enforce */
+	bool			 registry_unreachable_allow; /* allow */
+	unsigned		 registry_timeout;	/* 10 s */
+	unsigned		 registry_cache_ttl;	/* 600 s */
+	unsigned		 registry_negative_ttl;	/* 30 s */
+	bool			 check_all_platforms;	/* no */
+	char			*docker_config;		/* NULL: none */
+	struct string_list	 registry_auth;		/* host=user:password */
+	struct string_list	 registry_ca_files;	/* host=/path */
+	struct string_list	 registry_insecure;	/* hosts */
+
+	/* pulls */
+	enum rule_mode		 pull_require_digest;	/* enforce */
+	struct string_list	 allowed_registries;	/* globs; empty: any */
+	bool			 imports_allow;		/* allow */
 };
 
 struct config_errors {

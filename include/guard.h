@@ -23,6 +23,8 @@ struct guard_pending;
 
 struct guard_request {
 	const struct peer_cred	*peer;
+	/* POST /images/create is decided on its head alone (its body, if
+	   any, is an import stream); body is then NULL. */
 	const struct http_head	*head;
 	const struct route	*route;
 	const char		*body;		/* de-chunked, complete */
@@ -40,6 +42,10 @@ struct guard_verdict {
 
 struct guard	*guard_new(struct server *srv);
 void		 guard_free(struct guard *g);
+
+/* The configuration changed (SIGHUP): apply the registry settings.
+ * Returns 0, or -1 with the reason logged (the old settings stay). */
+int		 guard_reconfigure(struct guard *g);
 
 /*
  * Start deciding on req for session s.  The guard copies what it needs

@@ -24,6 +24,11 @@ int	 inspect_image_parse(const char *body, size_t len,
 	    struct inspect_image *out);
 void	 inspect_image_reset(struct inspect_image *img);
 
+/* An image config blob from a registry ({"config": {"Labels": ..,
+ * "Env": [..]}}): only labels and env are filled.  0, or -1. */
+int	 inspect_config_blob_parse(const char *body, size_t len,
+	    struct inspect_image *out);
+
 /* GET /containers/{id}/json: the container's name without the leading
  * '/'.  Caller frees; NULL if absent. */
 char	*inspect_container_name(const char *body, size_t len);
@@ -32,6 +37,11 @@ char	*inspect_container_name(const char *body, size_t len);
  * service has none.  Caller frees; *out_len is its length. */
 char	*inspect_service_previous_spec(const char *body, size_t len,
 	    size_t *out_len);
+
+/* GET /info: the engine's OSType and Architecture into the buffers
+ * ("linux", "x86_64").  0, or -1 if absent. */
+int	 inspect_info_platform(const char *body, size_t len, char *os,
+	    size_t os_size, char *arch, size_t arch_size);
 
 /* The "message" of an engine error body, or NULL.  Caller frees. */
 char	*inspect_error_message(const char *body, size_t len);

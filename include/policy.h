@@ -8,6 +8,8 @@
  *   reference       the reference does not parse (400)
  *   require_digest  a tag-only reference, rolling tags named (403)
  *   local_images    an image with no registry digest, when denied (403)
+ *   registry        the image is missing from its registry, or (per
+ *                   registry_unreachable) the registry cannot say
  *   unknown_version no version could be found, when denied (403)
  *   downgrade       the version is older than the newest the app has run
  * A rule in "warn" mode lets the request through with a warning.
@@ -21,6 +23,7 @@
 
 #include "body_inspect.h"
 #include "config.h"
+#include "imgref.h"
 
 #define POLICY_LABEL_APP		"io.docker-guard.app"
 #define POLICY_LABEL_ALLOW_DOWNGRADE	"io.docker-guard.allow-downgrade"
@@ -45,6 +48,33 @@ struct policy_seen {
 	const char	*digest;	/* repository digest, may be NULL */
 };
 
+/* What the registry said of the image (see registry.h). */
+enum policy_registry_outcome {
+	POLICY_REGISTRY_PRESENT,
+	POLICY_REGISTRY_ABSENT,
+	POLICY_REGISTRY_UNAUTHORIZED,
+	POLICY_REGISTRY_RATE_LIMITED,
+	POLICY_REGISTRY_UNREACHABLE,
+};
+
+struct policy_registry {
+	bool				 checked;	/* false: not asked */
+	enum policy_registry_outcome	 outcome;
+	const char			*checked_ref;	/* what was asked */
+	const char			*digest;	/* the reference's digest
+							   at the registry */
+	const char			*detail;
+	const char			*missing_digest;
+	const char			*missing_platform;
+	/* For images the engine does not have: the version annotation and
+	   the config blob's labels and env, as version sources. */
+	const char			*version;
+	const struct body_label		*labels;
+	size_t				 n_labels;
+	const char *const		*env;
+	size_t				 n_env;
+};
+
 struct policy_input {
 	const struct guard_config	*cfg;
 	const char			*action;	/* "create", ... */
@@ -56,6 +86,7 @@ struct policy_input {
 	size_t				 n_history;
 	const char			*allow_downgrade; /* label value */
 	const char			*allow_tag;	/* label value */
+	const struct policy_registry	*registry;	/* may be NULL */
 };
 
 enum policy_verdict {
@@ -105,6 +136,40 @@ char	*policy_app_name(const struct body_facts *facts,
 char	*policy_image_version(const struct guard_config *cfg,
 	    const struct policy_image *image, const char *repository_last,
 	    const char *app, const char *tag, const char **source);
+
+/* A pull (POST /images/create) as its query says it. */
+struct policy_pull {
+	const struct guard_config	*cfg;
+	const char			*from_image;	/* NULL for imports */
+	const char			*tag;		/* may be NULL or "" */
+	const char			*from_src;	/* imports: URL or "-" */
+	const char			*repo;		/* imports: target repo */
+	/* The tag's digest at the registry, for the fix-it, or NULL. */
+	const char			*registry_digest;
+};
+
+/*
+ * Decide on a pull: pull_require_digest (a pull by tag takes whatever the
+ * tag points to now; an empty tag pulls every tag), allowed_registries,
+ * imports.  Always fills *out.
+ */
+void	 policy_evaluate_pull(const struct policy_pull *in,
+	    struct policy_decision *out);
+
+/*
+ * The reference a pull names: fromImage with the tag parameter applied
+ * (a tag, or a digest when it starts with "sha256:").  Caller frees; NULL
+ * when fromImage is NULL.
+ */
+char	*policy_pull_reference(const char *from_image, const char *tag);
+
+/*
+ * True if given (parsed as ref) names the image with ID image_id rather
+ * than a repository: a full ID, or a short hex ID ("1d0c00d006ee",
+ * "sha256:1d0c") that prefixes image_id.
+ */
+bool	 policy_ref_is_image_id(const struct imgref *ref, const char *given,
+	    const char *image_id);
 
 /* "2026-11-20 10:04 UTC" into buf. */
 void	 policy_format_time(int64_t t, char *buf, size_t size);

@@ -3,6 +3,7 @@
  * table row per key.  Errors never stop the parse; each one is appended as
  * "FILE:LINE: message" so one run reports everything (relayd's yyerror).
  */
+#include <ctype.h>
 #include <regex.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -25,12 +26,13 @@
 #define CONFIG_MAX_TAG		128
 /*
  * glibc's regcomp expands x{m,n} and x+ by copying x, so nested counts
- * multiply: ((a{100}){100}){100} takes a second, x followed by 40 '+'
- * exhausts memory.  Tags are at most 128 bytes, so small patterns with
- * small counts are all anyone needs.
+ * multiply (((a{100}){100}){100} takes a second; x followed by 40 '+'
+ * exhausts memory), and its time grows faster than the copies do
+ * ((((.*)*)*){256} takes a second).  Tags are at most 128 bytes, so small
+ * patterns with small counts are all anyone needs.
  */
 #define CONFIG_MAX_REGEX	256
-#define CONFIG_MAX_REGEX_NODES	4096
+#define CONFIG_MAX_REGEX_NODES	512
 
 enum key_type {
 	KEY_SOCKET_PATH,	/* char *, absolute, <= 107 bytes */
@@ -47,6 +49,10 @@ enum key_type {
 	KEY_GLOBS,		/* string_list of repository globs */
 	KEY_SOURCES,		/* string_list of version sources, >= 1 */
 	KEY_OVERRIDES,		/* string_list, subset of override_names */
+	KEY_BOOL,		/* bool: yes|no */
+	KEY_OPT_PATH,		/* char *, absolute, or "" for NULL */
+	KEY_HOSTS,		/* string_list of registry hosts */
+	KEY_HOST_PAIRS,		/* string_list of "host=value" */
 };
 
 struct config_key {
@@ -80,6 +86,22 @@ static const struct config_key config_keys[] = {
 	{ "digest_exempt",	KEY_GLOBS,	OFF(digest_exempt), 0, 0 },
 	{ "version_sources",	KEY_SOURCES,	OFF(version_sources), 0, 0 },
 	{ "overrides",		KEY_OVERRIDES,	OFF(overrides), 0, 0 },
+	{ "registry_presence",	KEY_RULE,	OFF(registry_presence), 0, 0 },
+	{ "registry_unreachable", KEY_ALLOW,	OFF(registry_unreachable_allow),
+				0, 0 },
+	{ "registry_timeout",	KEY_SECONDS,	OFF(registry_timeout), 1, 300 },
+	{ "registry_cache_ttl",	KEY_SECONDS,	OFF(registry_cache_ttl), 0,
+				86400 },
+	{ "registry_negative_ttl", KEY_SECONDS,	OFF(registry_negative_ttl), 0,
+				3600 },
+	{ "check_all_platforms", KEY_BOOL,	OFF(check_all_platforms), 0, 0 },
+	{ "docker_config",	KEY_OPT_PATH,	OFF(docker_config), 0, 0 },
+	{ "registry_auth",	KEY_HOST_PAIRS,	OFF(registry_auth), 0, 0 },
+	{ "registry_ca_files",	KEY_HOST_PAIRS,	OFF(registry_ca_files), 0, 0 },
+	{ "registry_insecure",	KEY_HOSTS,	OFF(registry_insecure), 0, 0 },
+	{ "pull_require_digest", KEY_RULE,	OFF(pull_require_digest), 0, 0 },
+	{ "allowed_registries",	KEY_GLOBS,	OFF(allowed_registries), 0, 0 },
+	{ "imports",		KEY_ALLOW,	OFF(imports_allow), 0, 0 },
 };
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 
@@ -106,6 +128,12 @@ static const struct config_choice log_choices[] = {
 static const struct config_choice allow_choices[] = {
 	{ "allow", 1 },
 	{ "deny", 0 },
+	{ NULL, 0 }
+};
+
+static const struct config_choice bool_choices[] = {
+	{ "yes", 1 },
+	{ "no", 0 },
 	{ NULL, 0 }
 };
 
@@ -191,6 +219,14 @@ config_new(void)
 	config_list_set_defaults(&cfg->version_sources,
 	    default_version_sources);
 	config_list_set_defaults(&cfg->overrides, default_overrides);
+	cfg->registry_presence = RULE_ENFORCE;
+	cfg->registry_unreachable_allow = true;
+	cfg->registry_timeout = 10;
+	cfg->registry_cache_ttl = 600;
+	cfg->registry_negative_ttl = 30;
+	cfg->check_all_platforms = false;
+	cfg->pull_require_digest = RULE_ENFORCE;
+	cfg->imports_allow = true;
 	return cfg;
 }
 
@@ -207,6 +243,11 @@ config_free(struct guard_config *cfg)
 	config_list_free(&cfg->digest_exempt);
 	config_list_free(&cfg->version_sources);
 	config_list_free(&cfg->overrides);
+	free(cfg->docker_config);
+	config_list_free(&cfg->registry_auth);
+	config_list_free(&cfg->registry_ca_files);
+	config_list_free(&cfg->registry_insecure);
+	config_list_free(&cfg->allowed_registries);
 	free(cfg);
 }
 
@@ -488,9 +529,9 @@ config_sat_mul(size_t a, size_t b)
 
 /*
  * Roughly how many nodes regcomp builds for re, which is at most
- * CONFIG_MAX_REGEX bytes: "x{m,n}" copies x max(m,n) times, "x{m,}" m+1
- * times and "x+" twice, and copies of copies multiply.  Saturates above
- * CONFIG_MAX_REGEX_NODES.
+ * CONFIG_MAX_REGEX bytes: one per atom and group, where "x{m,n}" copies x
+ * max(m,n) times, "x{m,}" m+1 times and "x+" twice, and copies of copies
+ * multiply.  Saturates above CONFIG_MAX_REGEX_NODES.
  */
 static size_t
 config_regex_size(const char *re)
@@ -510,7 +551,8 @@ config_regex_size(const char *re)
 		case ')':
 			if (depth == 0)
 				break;
-			last = size[depth--];
+			/* A group costs a node of its own. */
+			last = config_sat_add(size[depth--], 1);
 			size[depth] = config_sat_add(size[depth], last);
 			p++;
 			continue;
@@ -571,7 +613,7 @@ config_regex_size(const char *re)
 		}
 	}
 	while (depth > 0) {
-		last = size[depth--];
+		last = config_sat_add(size[depth--], 1);
 		size[depth] = config_sat_add(size[depth], last);
 	}
 	return size[0];
@@ -630,6 +672,22 @@ config_source_error(const char *item)
 	return xstrdup("is not one of label:NAME, env:NAME, tag, tag:REGEX");
 }
 
+/* A registry host as image references name it: host[:port], letters,
+ * digits, '.', '-', ':', '[' and ']' (IPv6). */
+static bool
+config_host_ok(const char *s, size_t len)
+{
+	if (len == 0 || len > 255)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (!isalnum(c) && strchr(".-:[]", c) == NULL)
+			return false;
+	}
+	return true;
+}
+
 /* Why one list item of key is bad, or NULL.  Caller frees. */
 static char *
 config_item_error(const struct config_key *key, const char *item)
@@ -653,6 +711,20 @@ config_item_error(const struct config_key *key, const char *item)
 		if (config_choose(override_choices, item, &dummy) != 0)
 			return config_choices_text(override_choices);
 		return NULL;
+	case KEY_HOSTS:
+		if (!config_host_ok(item, strlen(item)))
+			return xstrdup("is not a registry host (host or "
+			    "host:port)");
+		return NULL;
+	case KEY_HOST_PAIRS: {
+		const char *eq = strchr(item, '=');
+
+		if (eq == NULL || !config_host_ok(item, (size_t)(eq - item)) ||
+		    eq[1] == '\0' || !config_printable(eq + 1))
+			return xstrdup("is not host=value (a registry host, "
+			    "'=', then a value without blanks or commas)");
+		return NULL;
+	}
 	default:
 		abort();
 	}
@@ -825,13 +897,23 @@ config_set(struct config_parse_state *ps, const struct config_key *key,
 	case KEY_UINT:
 	case KEY_SECONDS:
 		return config_set_number(ps, key, value, field);
+	case KEY_OPT_PATH:
+		if (*value == '\0') {
+			free(*(char **)field);
+			*(char **)field = NULL;
+			return 0;
+		}
+		return config_set_path(ps, key, value, field);
 	case KEY_LOG_LEVEL:
 	case KEY_RULE:
 	case KEY_ALLOW:
+	case KEY_BOOL:
 		if (key->type == KEY_LOG_LEVEL)
 			choices = log_choices;
 		else if (key->type == KEY_RULE)
 			choices = rule_choices;
+		else if (key->type == KEY_BOOL)
+			choices = bool_choices;
 		else
 			choices = allow_choices;
 		if (config_choose(choices, value, &v) != 0) {
@@ -849,6 +931,8 @@ config_set(struct config_parse_state *ps, const struct config_key *key,
 	case KEY_GLOBS:
 	case KEY_SOURCES:
 	case KEY_OVERRIDES:
+	case KEY_HOSTS:
+	case KEY_HOST_PAIRS:
 		return config_set_list(ps, key, value, field);
 	}
 	abort();

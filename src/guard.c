@@ -20,7 +20,9 @@
 #include "imgref.h"
 #include "inspect.h"
 #include "log.h"
+#include "manifest.h"
 #include "policy.h"
+#include "registry.h"
 #include "route.h"
 #include "server.h"
 #include "session.h"
@@ -28,8 +30,11 @@
 #include "xmalloc.h"
 
 struct guard {
-	struct server	*srv;
-	struct store	*store;
+	struct server		*srv;
+	struct store		*store;
+	struct registry		*registry;
+	struct registry_platform platform;	/* the engine's, from /info */
+	bool			 have_platform;
 };
 
 /* One image reference of the request and what the engine says of it. */
@@ -39,6 +44,20 @@ struct guard_image {
 	bool			 found;
 	struct inspect_image	 info;
 	struct policy_decision	 decision;
+
+	/* What the registry said (owned copies). */
+	bool			 reg_checked;
+	enum registry_outcome	 reg_outcome;
+	char			*reg_ref;
+	char			*reg_digest;
+	char			*reg_detail;
+	char			*reg_missing_digest;
+	char			*reg_missing_platform;
+	char			*reg_version;
+	struct body_label	*reg_labels;
+	size_t			 reg_n_labels;
+	char			**reg_env;
+	size_t			 reg_n_env;
 };
 
 struct guard_pending {
@@ -46,6 +65,8 @@ struct guard_pending {
 	struct session		*s;
 	struct event		*ev;
 	struct engine_req	*lookup;
+	struct registry_check	*reg_check;
+	struct registry_platform platform;	/* wanted for this request */
 	int64_t			 started_us;
 	struct peer_cred	 peer;
 	enum route_id		 route;
@@ -59,6 +80,15 @@ struct guard_pending {
 	struct guard_image	*images;
 	size_t			 n_images;
 	size_t			 next;		/* next image to look up */
+	char			*platform_query; /* ?platform= of a create */
+
+	/* POST /images/create */
+	char			*from_image;
+	char			*from_tag;
+	char			*from_src;
+	char			*import_repo;
+	char			*pull_ref;
+	char			*pull_digest;	/* the tag's digest, if asked */
 
 	/* The verdict. */
 	int			 status;
@@ -91,7 +121,38 @@ guard_new(struct server *srv)
 		free(g);
 		return NULL;
 	}
+	g->registry = registry_new(srv->base);
+	if (guard_reconfigure(g) != 0) {
+		guard_free(g);
+		return NULL;
+	}
 	return g;
+}
+
+int
+guard_reconfigure(struct guard *g)
+{
+	const struct guard_config *cfg = g->srv->cfg;
+	struct registry_settings set = { 0 };
+	char *cause = NULL;
+
+	set.timeout_ms = (long)cfg->registry_timeout * 1000;
+	set.cache_ttl = cfg->registry_cache_ttl;
+	set.negative_ttl = cfg->registry_negative_ttl;
+	set.all_platforms = cfg->check_all_platforms;
+	set.docker_config = cfg->docker_config;
+	set.auth = (const char *const *)cfg->registry_auth.items;
+	set.n_auth = cfg->registry_auth.n;
+	set.ca_files = (const char *const *)cfg->registry_ca_files.items;
+	set.n_ca_files = cfg->registry_ca_files.n;
+	set.insecure = (const char *const *)cfg->registry_insecure.items;
+	set.n_insecure = cfg->registry_insecure.n;
+	if (registry_configure(g->registry, &set, &cause) != 0) {
+		log_error("%s", cause);
+		free(cause);
+		return -1;
+	}
+	return 0;
 }
 
 void
@@ -100,6 +161,7 @@ guard_free(struct guard *g)
 	if (g == NULL)
 		return;
 	store_close(g->store);
+	registry_free(g->registry);
 	free(g);
 }
 
@@ -109,6 +171,14 @@ pending_free(struct guard_pending *p)
 	if (p->ev != NULL)
 		event_free(p->ev);
 	engine_cancel(p->lookup);
+	registry_cancel(p->reg_check);
+	free(p->platform_query);
+	free(p->from_image);
+	free(p->from_tag);
+	free(p->from_src);
+	free(p->import_repo);
+	free(p->pull_ref);
+	free(p->pull_digest);
 	free(p->method);
 	free(p->action);
 	free(p->what);
@@ -117,9 +187,25 @@ pending_free(struct guard_pending *p)
 	free(p->app);
 	body_facts_reset(&p->facts);
 	for (size_t i = 0; i < p->n_images; i++) {
-		free(p->images[i].ref);
-		inspect_image_reset(&p->images[i].info);
-		policy_decision_reset(&p->images[i].decision);
+		struct guard_image *img = &p->images[i];
+
+		free(img->ref);
+		inspect_image_reset(&img->info);
+		policy_decision_reset(&img->decision);
+		free(img->reg_ref);
+		free(img->reg_digest);
+		free(img->reg_detail);
+		free(img->reg_missing_digest);
+		free(img->reg_missing_platform);
+		free(img->reg_version);
+		for (size_t j = 0; j < img->reg_n_labels; j++) {
+			free(img->reg_labels[j].key);
+			free(img->reg_labels[j].value);
+		}
+		free(img->reg_labels);
+		for (size_t j = 0; j < img->reg_n_env; j++)
+			free(img->reg_env[j]);
+		free(img->reg_env);
 	}
 	free(p->images);
 	free(p->message);
@@ -139,7 +225,7 @@ deliver_cb(evutil_socket_t fd, short what, void *arg)
 	v.message = p->message;
 	v.warnings = (const char *const *)p->warnings;
 	v.n_warnings = p->n_warnings;
-	v.wants_response = p->status == 0;
+	v.wants_response = p->status == 0 && p->route != ROUTE_IMAGE_CREATE;
 	/* session_decided cancels (frees) p when it no longer needs it. */
 	session_decided(p->s, &v);
 }
@@ -228,6 +314,19 @@ add_warning(struct guard_pending *p, const char *w)
 	p->warnings[p->n_warnings++] = xstrdup(w);
 }
 
+static enum policy_registry_outcome
+policy_outcome(enum registry_outcome o)
+{
+	switch (o) {
+	case REGISTRY_PRESENT: return POLICY_REGISTRY_PRESENT;
+	case REGISTRY_ABSENT: return POLICY_REGISTRY_ABSENT;
+	case REGISTRY_UNAUTHORIZED: return POLICY_REGISTRY_UNAUTHORIZED;
+	case REGISTRY_RATE_LIMITED: return POLICY_REGISTRY_RATE_LIMITED;
+	case REGISTRY_UNREACHABLE: return POLICY_REGISTRY_UNREACHABLE;
+	}
+	return POLICY_REGISTRY_UNREACHABLE;
+}
+
 /* All images are looked up: decide. */
 static void
 decide(struct guard_pending *p)
@@ -259,6 +358,7 @@ decide(struct guard_pending *p)
 		struct guard_image *img = &p->images[i];
 		struct policy_image pi = { 0 };
 		struct policy_input in = { 0 };
+		struct policy_registry pr = { 0 };
 		struct policy_decision *d = &img->decision;
 		enum store_verdict v;
 
@@ -286,6 +386,21 @@ decide(struct guard_pending *p)
 		    POLICY_LABEL_ALLOW_DOWNGRADE);
 		in.allow_tag = body_facts_label(&p->facts,
 		    POLICY_LABEL_ALLOW_TAG);
+		if (img->reg_checked) {
+			pr.checked = true;
+			pr.outcome = policy_outcome(img->reg_outcome);
+			pr.checked_ref = img->reg_ref;
+			pr.digest = img->reg_digest;
+			pr.detail = img->reg_detail;
+			pr.missing_digest = img->reg_missing_digest;
+			pr.missing_platform = img->reg_missing_platform;
+			pr.version = img->reg_version;
+			pr.labels = img->reg_labels;
+			pr.n_labels = img->reg_n_labels;
+			pr.env = (const char *const *)img->reg_env;
+			pr.n_env = img->reg_n_env;
+			in.registry = &pr;
+		}
 		policy_evaluate(&in, d);
 		switch (d->verdict) {
 		case POLICY_DENY:
@@ -318,6 +433,182 @@ decide(struct guard_pending *p)
 }
 
 static void lookup_next(struct guard_pending *p);
+static void start_registry(struct guard_pending *p);
+static void pull_decide(struct guard_pending *p);
+
+/* Where to ask a registry about img: its pinned digest, the digest its
+ * ID was pulled by, or its tag (for the fix-it).  Returns false when no
+ * registry knows the image (built or loaded here). */
+static bool
+registry_target(const struct guard_image *img, struct imgref *out)
+{
+	struct imgref ref;
+	const char *cause;
+
+	if (imgref_parse(img->ref, &ref, &cause) != 0)
+		return false;
+	if (policy_ref_is_image_id(&ref, img->ref, img->found ?
+	    img->info.id : NULL) || ref.kind == IMGREF_ID) {
+		imgref_reset(&ref);
+		if (!img->found || img->info.n_repo_digests == 0)
+			return false;
+		return imgref_parse(img->info.repo_digests[0], out,
+		    &cause) == 0 && out->digest != NULL;
+	}
+	if (ref.digest == NULL && img->found &&
+	    img->info.n_repo_digests == 0) {
+		imgref_reset(&ref);
+		return false;	/* a local build by tag: local_images */
+	}
+	*out = ref;
+	return true;
+}
+
+static void
+registry_done_cb(const struct registry_result *r, void *arg)
+{
+	struct guard_pending *p = arg;
+	struct guard_image *img = &p->images[p->next];
+
+	p->reg_check = NULL;
+	img->reg_checked = true;
+	img->reg_outcome = r->outcome;
+	img->reg_digest = r->digest ? xstrdup(r->digest) : NULL;
+	img->reg_detail = r->detail ? xstrdup(r->detail) : NULL;
+	img->reg_missing_digest = r->missing_digest ?
+	    xstrdup(r->missing_digest) : NULL;
+	img->reg_missing_platform = r->missing_platform ?
+	    xstrdup(r->missing_platform) : NULL;
+	img->reg_version = r->version ? xstrdup(r->version) : NULL;
+	for (size_t i = 0; r->config_labels != NULL &&
+	    r->config_labels[i] != NULL; i++) {
+		const char *eq = strchr(r->config_labels[i], '=');
+
+		if (eq == NULL)
+			continue;
+		img->reg_labels = xreallocarray(img->reg_labels,
+		    img->reg_n_labels + 1, sizeof *img->reg_labels);
+		img->reg_labels[img->reg_n_labels].key = xstrndup(
+		    r->config_labels[i], (size_t)(eq - r->config_labels[i]));
+		img->reg_labels[img->reg_n_labels].value = xstrdup(eq + 1);
+		img->reg_n_labels++;
+	}
+	for (size_t i = 0; r->config_env != NULL && r->config_env[i] != NULL;
+	    i++) {
+		img->reg_env = xreallocarray(img->reg_env, img->reg_n_env + 1,
+		    sizeof *img->reg_env);
+		img->reg_env[img->reg_n_env++] = xstrdup(r->config_env[i]);
+	}
+	p->next++;
+	lookup_next(p);
+}
+
+static void
+info_cb(int status, const char *body, size_t len, const char *error,
+    void *arg)
+{
+	struct guard_pending *p = arg;
+	struct guard *g = p->g;
+	char os[32], arch[32];
+
+	p->lookup = NULL;
+	if (status == 200 && inspect_info_platform(body, len, os, sizeof os,
+	    arch, sizeof arch) == 0) {
+		manifest_normalize_platform(os, arch, g->platform.os,
+		    sizeof g->platform.os, g->platform.arch,
+		    sizeof g->platform.arch, g->platform.variant,
+		    sizeof g->platform.variant);
+		g->have_platform = true;
+		log_info("engine platform: %s/%s%s%s", g->platform.os,
+		    g->platform.arch, g->platform.variant[0] ? "/" : "",
+		    g->platform.variant);
+	} else {
+		log_warn("cannot read the engine's platform (%s); checking "
+		    "registries for linux/amd64", error ? error : "bad answer");
+		snprintf(g->platform.os, sizeof g->platform.os, "linux");
+		snprintf(g->platform.arch, sizeof g->platform.arch, "amd64");
+		g->platform.variant[0] = '\0';
+		g->have_platform = true;
+	}
+	if (p->route == ROUTE_IMAGE_CREATE)
+		pull_decide(p);
+	else
+		start_registry(p);
+}
+
+/* The platform a create asked for (?platform=os/arch[/variant]), else
+ * the engine's. */
+static void
+request_platform(struct guard_pending *p, struct registry_platform *out)
+{
+	*out = p->g->platform;
+	if (p->platform_query != NULL && *p->platform_query != '\0') {
+		char os[32] = "", arch[32] = "", variant[32] = "";
+
+		sscanf(p->platform_query, "%31[^/]/%31[^/]/%31s", os, arch,
+		    variant);
+		if (os[0] != '\0' && arch[0] != '\0') {
+			manifest_normalize_platform(os, arch, out->os,
+			    sizeof out->os, out->arch, sizeof out->arch,
+			    out->variant, sizeof out->variant);
+			if (variant[0] != '\0')
+				snprintf(out->variant, sizeof out->variant,
+				    "%s", variant);
+		}
+	}
+}
+
+/* After the engine's answer on the current image: ask its registry. */
+static void
+start_registry(struct guard_pending *p)
+{
+	const struct guard_config *cfg = p->g->srv->cfg;
+	struct guard_image *img = &p->images[p->next];
+	struct registry_platform plat;
+	struct imgref ref;
+	unsigned flags = 0;
+	bool tag_only, need;
+
+	if (!registry_target(img, &ref)) {
+		p->next++;
+		lookup_next(p);
+		return;
+	}
+	tag_only = ref.digest == NULL;
+	need = cfg->registry_presence != RULE_OFF ||
+	    (tag_only && cfg->require_digest != RULE_OFF) ||
+	    (!img->found && p->app != NULL && cfg->downgrade != RULE_OFF);
+	if (!need) {
+		imgref_reset(&ref);
+		p->next++;
+		lookup_next(p);
+		return;
+	}
+	if (!p->g->have_platform) {
+		imgref_reset(&ref);
+		p->lookup = engine_get(p->g->srv->base, cfg->upstream, "/info",
+		    info_cb, p);
+		return;
+	}
+	if (!img->found && p->next == 0 && p->app != NULL &&
+	    cfg->downgrade != RULE_OFF)
+		flags |= REGISTRY_WANT_CONFIG;
+	request_platform(p, &plat);
+	free(img->reg_ref);
+	img->reg_ref = imgref_pinned(&ref, NULL);
+	if (tag_only) {
+		char *fam = imgref_familiar_repository(&ref);
+
+		free(img->reg_ref);
+		img->reg_ref = xasprintf("%s:%s", fam,
+		    imgref_effective_tag(&ref));
+		free(fam);
+	}
+	p->reg_check = registry_check(p->g->registry, ref.domain, ref.path,
+	    tag_only ? imgref_effective_tag(&ref) : ref.digest, &plat, flags,
+	    registry_done_cb, p);
+	imgref_reset(&ref);
+}
 
 static void
 lookup_cb(int status, const char *body, size_t len, const char *error,
@@ -343,8 +634,7 @@ lookup_cb(int status, const char *body, size_t len, const char *error,
 		free(msg);
 		return;
 	}
-	p->next++;
-	lookup_next(p);
+	start_registry(p);
 }
 
 /* Ask the engine about each image in turn, then decide. */
@@ -475,9 +765,122 @@ action_for(enum route_id id)
 		return "create";
 	case ROUTE_SERVICE_UPDATE:
 		return "update";
+	case ROUTE_IMAGE_CREATE:
+		return "pull";
 	default:
 		return "handle";
 	}
+}
+
+/* ---- pulls ---------------------------------------------------------- */
+
+static void
+pull_decide(struct guard_pending *p)
+{
+	struct policy_pull in = { 0 };
+	struct policy_decision d;
+	struct store_audit a = { 0 };
+	enum store_verdict v;
+	char *cause = NULL;
+	int64_t t;
+
+	in.cfg = p->g->srv->cfg;
+	in.from_image = p->from_image;
+	in.tag = p->from_tag;
+	in.from_src = p->from_src;
+	in.repo = p->import_repo;
+	in.registry_digest = p->pull_digest;
+	policy_evaluate_pull(&in, &d);
+	v = d.verdict == POLICY_DENY ? STORE_DENY : d.verdict == POLICY_WARN ?
+	    STORE_WARN : STORE_ALLOW;
+	if (d.verdict == POLICY_DENY) {
+		p->status = d.status;
+		p->message = xstrdup(d.message);
+		log_info("%s", d.message);
+	} else if (d.verdict == POLICY_WARN) {
+		log_warn("%s", d.message);
+	}
+	t = now_us();
+	a.time_ms = t / 1000;
+	a.peer = &p->peer;
+	a.method = p->method;
+	a.route = route_name(p->route);
+	a.image_ref = p->pull_ref != NULL ? p->pull_ref : p->from_src;
+	a.digest = d.digest != NULL ? d.digest : p->pull_digest;
+	a.rule = d.rule != NULL ? d.rule : d.note_rule;
+	a.verdict = v;
+	a.message = d.message != NULL ? d.message : d.note;
+	a.latency_us = t - p->started_us;
+	if (store_audit(p->g->store, &a, &cause) != 0) {
+		log_error("audit: %s", cause);
+		if (p->status == 0) {
+			p->status = 503;
+			p->message = xasprintf("docker-guard: refusing to pull "
+			    "%s: the audit trail cannot be written (%s); "
+			    "nothing is let through unrecorded",
+			    a.image_ref != NULL ? a.image_ref : "an image",
+			    cause);
+		}
+		free(cause);
+	}
+	policy_decision_reset(&d);
+	deliver(p);
+}
+
+static void
+pull_registry_cb(const struct registry_result *r, void *arg)
+{
+	struct guard_pending *p = arg;
+
+	p->reg_check = NULL;
+	if (r->outcome == REGISTRY_PRESENT && r->digest != NULL)
+		p->pull_digest = xstrdup(r->digest);
+	pull_decide(p);
+}
+
+/* POST /images/create: decided on the query alone. */
+static void
+pull_start(struct guard_pending *p, const struct guard_request *req)
+{
+	const struct guard_config *cfg = p->g->srv->cfg;
+	const char *q = req->route->query;
+	struct imgref ref;
+	const char *cause;
+
+	free(p->action);
+	p->action = xstrdup("pull");
+	if (route_query_get(q, "fromImage", &p->from_image) != 0 ||
+	    route_query_get(q, "tag", &p->from_tag) != 0 ||
+	    route_query_get(q, "fromSrc", &p->from_src) != 0 ||
+	    route_query_get(q, "repo", &p->import_repo) != 0) {
+		refuse(p, 400, "request", xstrdup("docker-guard: refusing to "
+		    "pull: the query string is malformed"));
+		return;
+	}
+	if (p->from_image != NULL && *p->from_image == '\0') {
+		free(p->from_image);
+		p->from_image = NULL;
+	}
+	if (p->from_image == NULL) {
+		pull_decide(p);
+		return;
+	}
+	p->pull_ref = policy_pull_reference(p->from_image, p->from_tag);
+	/* A pull by tag is refused with the digest to use instead: ask the
+	   registry what the tag points to now. */
+	if (cfg->pull_require_digest != RULE_OFF &&
+	    imgref_parse(p->pull_ref, &ref, &cause) == 0) {
+		if (ref.kind == IMGREF_NAME && ref.digest == NULL &&
+		    ref.tag != NULL) {
+			p->reg_check = registry_check(p->g->registry,
+			    ref.domain, ref.path, ref.tag, &p->g->platform,
+			    REGISTRY_DIGEST_ONLY, pull_registry_cb, p);
+			imgref_reset(&ref);
+			return;
+		}
+		imgref_reset(&ref);
+	}
+	pull_decide(p);
 }
 
 struct guard_pending *
@@ -497,6 +900,10 @@ guard_check(struct guard *g, struct session *s, const struct guard_request *req)
 	p->action = xstrdup(action_for(p->route));
 	p->what = xstrdup(p->route == ROUTE_CONTAINER_CREATE ? "a container" :
 	    "a service");
+	if (p->route == ROUTE_IMAGE_CREATE) {
+		pull_start(p, req);
+		return p;
+	}
 
 	if (req->body_len > 0 && !body_content_type_is_json(ct)) {
 		refuse(p, 400, "request", xasprintf("docker-guard: refusing to "
@@ -519,7 +926,8 @@ guard_check(struct guard *g, struct session *s, const struct guard_request *req)
 	}
 	if (route_query_get(req->route->query, "name", &p->container_name) !=
 	    0 || route_query_get(req->route->query, "rollback",
-	    &rollback) != 0) {
+	    &rollback) != 0 || route_query_get(req->route->query, "platform",
+	    &p->platform_query) != 0) {
 		refuse(p, 400, "request", xasprintf("docker-guard: refusing to "
 		    "%s %s: the query string is malformed", p->action, p->what));
 		return p;

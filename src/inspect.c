@@ -1,4 +1,5 @@
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,26 +36,13 @@ string_array(json_t *a, size_t *n)
 	return out;
 }
 
-int
-inspect_image_parse(const char *body, size_t len, struct inspect_image *out)
+/* Labels and Env of an image's config object. */
+static void
+read_config(json_t *cfg, struct inspect_image *out)
 {
-	json_t *j = load_object(body, len), *cfg, *labels, *id;
+	json_t *labels = json_object_get(cfg, "Labels"), *v;
 	const char *k;
-	json_t *v;
 
-	memset(out, 0, sizeof *out);
-	if (j == NULL)
-		return -1;
-	id = json_object_get(j, "Id");
-	if (!json_is_string(id)) {
-		json_decref(j);
-		return -1;
-	}
-	out->id = xstrdup(json_string_value(id));
-	out->repo_digests = string_array(json_object_get(j, "RepoDigests"),
-	    &out->n_repo_digests);
-	cfg = json_object_get(j, "Config");
-	labels = json_object_get(cfg, "Labels");
 	if (json_is_object(labels)) {
 		out->labels = xcalloc(json_object_size(labels) + 1,
 		    sizeof *out->labels);
@@ -68,6 +56,39 @@ inspect_image_parse(const char *body, size_t len, struct inspect_image *out)
 		}
 	}
 	out->env = string_array(json_object_get(cfg, "Env"), &out->n_env);
+}
+
+int
+inspect_image_parse(const char *body, size_t len, struct inspect_image *out)
+{
+	json_t *j = load_object(body, len), *id;
+
+	memset(out, 0, sizeof *out);
+	if (j == NULL)
+		return -1;
+	id = json_object_get(j, "Id");
+	if (!json_is_string(id)) {
+		json_decref(j);
+		return -1;
+	}
+	out->id = xstrdup(json_string_value(id));
+	out->repo_digests = string_array(json_object_get(j, "RepoDigests"),
+	    &out->n_repo_digests);
+	read_config(json_object_get(j, "Config"), out);
+	json_decref(j);
+	return 0;
+}
+
+int
+inspect_config_blob_parse(const char *body, size_t len,
+    struct inspect_image *out)
+{
+	json_t *j = load_object(body, len);
+
+	memset(out, 0, sizeof *out);
+	if (j == NULL)
+		return -1;
+	read_config(json_object_get(j, "config"), out);
 	json_decref(j);
 	return 0;
 }
@@ -141,4 +162,24 @@ inspect_error_message(const char *body, size_t len)
 		out = xstrdup(json_string_value(m));
 	json_decref(j);
 	return out;
+}
+
+int
+inspect_info_platform(const char *body, size_t len, char *os, size_t os_size,
+    char *arch, size_t arch_size)
+{
+	json_t *j = load_object(body, len), *o, *a;
+	int r = -1;
+
+	if (j == NULL)
+		return -1;
+	o = json_object_get(j, "OSType");
+	a = json_object_get(j, "Architecture");
+	if (json_is_string(o) && json_is_string(a)) {
+		snprintf(os, os_size, "%s", json_string_value(o));
+		snprintf(arch, arch_size, "%s", json_string_value(a));
+		r = 0;
+	}
+	json_decref(j);
+	return r;
 }

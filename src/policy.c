@@ -3,6 +3,7 @@
  * (the rule), the versions and digests involved, and how to fix it.
  */
 #include <ctype.h>
+#include <fnmatch.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -211,36 +212,74 @@ matching_repo_digest(const struct imgref *ref, const struct policy_image *image)
 	return found;
 }
 
-/* Is ref (a short hex string) the image's ID rather than a name? */
-static bool
-is_short_id_of(const struct imgref *ref, const char *given,
-    const struct policy_image *image)
+bool
+policy_ref_is_image_id(const struct imgref *ref, const char *given,
+    const char *image_id)
 {
-	const char *hex = given, *id;
+	const char *hex = given, *id = image_id;
 
-	if (!ref->short_id_candidate || !image->found || image->id == NULL)
+	if (ref->kind == IMGREF_ID)
+		return true;
+	if (!ref->short_id_candidate || id == NULL)
 		return false;
 	if (strncmp(hex, "sha256:", 7) == 0)
 		hex += 7;
-	id = image->id;
 	if (strncmp(id, "sha256:", 7) == 0)
 		id += 7;
 	return strncmp(id, hex, strlen(hex)) == 0;
 }
 
+/* Is ref (a short hex string) the image's ID rather than a name? */
+static bool
+is_short_id_of(const struct imgref *ref, const char *given,
+    const struct policy_image *image)
+{
+	return ref->kind != IMGREF_ID && image->found &&
+	    policy_ref_is_image_id(ref, given, image->id);
+}
+
+/*
+ * Record a rule's finding: in enforce mode a refusal, else a warning.  The
+ * first refusal decides; warnings add up.  Takes message.
+ */
 static void
 set_outcome(struct policy_decision *out, enum rule_mode mode, int status,
     const char *rule, char *message)
 {
+	if (out->verdict == POLICY_DENY) {
+		free(message);
+		return;
+	}
 	if (mode == RULE_ENFORCE) {
+		free(out->message);
 		out->verdict = POLICY_DENY;
 		out->status = status;
-	} else {
-		out->verdict = POLICY_WARN;
+		out->rule = rule;
+		out->message = message;
+		return;
 	}
+	if (out->verdict == POLICY_WARN) {
+		char *both = xasprintf("%s %s", out->message, message);
+
+		free(out->message);
+		free(message);
+		out->message = both;
+		return;
+	}
+	out->verdict = POLICY_WARN;
 	out->rule = rule;
-	free(out->message);
 	out->message = message;
+}
+
+static void
+set_note(struct policy_decision *out, const char *rule, char *note)
+{
+	if (out->note != NULL) {
+		free(note);
+		return;
+	}
+	out->note = note;
+	out->note_rule = rule;
 }
 
 static char *
@@ -268,29 +307,32 @@ check_digest(const struct policy_input *in, const struct imgref *ref,
 		return;
 	for (size_t i = 0; i < cfg->digest_exempt.n; i++) {
 		if (imgref_repository_matches(ref, cfg->digest_exempt.items[i])) {
-			free(out->note);
-			out->note = xasprintf("tag-only reference allowed: "
-			    "repository matches digest_exempt \"%s\"",
-			    cfg->digest_exempt.items[i]);
-			out->note_rule = "require_digest";
+			set_note(out, "require_digest", xasprintf("tag-only "
+			    "reference allowed: repository matches "
+			    "digest_exempt \"%s\"", cfg->digest_exempt.items[i]));
 			return;
 		}
 	}
 	if (in->allow_tag != NULL && list_has(&cfg->overrides, "allow-tag")) {
 		free(out->note);
-		out->note = xasprintf("override %s=%s: tag-only reference %s "
-		    "allowed", POLICY_LABEL_ALLOW_TAG, in->allow_tag,
-		    in->image_ref);
-		out->note_rule = "require_digest";
+		out->note = NULL;
+		set_note(out, "require_digest", xasprintf("override %s=%s: "
+		    "tag-only reference %s allowed", POLICY_LABEL_ALLOW_TAG,
+		    in->allow_tag, in->image_ref));
 		out->override_used = true;
 		return;
 	}
 	rolling = tag != NULL && list_has(&cfg->rolling_tags, tag);
-	pin = in->image->found ? matching_repo_digest(ref, in->image) : NULL;
-	if (pin != NULL) {
-		const char *at = strchr(pin, '@');
-
-		pinned = imgref_pinned(ref, at + 1);
+	if (in->registry != NULL && in->registry->checked &&
+	    in->registry->outcome == POLICY_REGISTRY_PRESENT &&
+	    in->registry->digest != NULL) {
+		/* What the tag points to at the registry right now. */
+		pinned = imgref_pinned(ref, in->registry->digest);
+	} else {
+		pin = in->image->found ? matching_repo_digest(ref, in->image) :
+		    NULL;
+		if (pin != NULL)
+			pinned = imgref_pinned(ref, strchr(pin, '@') + 1);
 	}
 	who = subject(in);
 	if (rolling)
@@ -303,9 +345,9 @@ check_digest(const struct policy_input *in, const struct imgref *ref,
 	if (pinned != NULL)
 		fix = xasprintf("Pin it by digest: %s", pinned);
 	else
-		fix = xasprintf("Pin it by digest (%s@sha256:<digest>); this "
-		    "host has no registry digest for it, so pull or push it by "
-		    "digest first", in->image_ref);
+		fix = xasprintf("Pin it by digest (%s@sha256:<digest>); neither "
+		    "this host nor its registry could say the digest, so push "
+		    "it and use the digest the push prints", in->image_ref);
 	set_outcome(out, cfg->require_digest, 403, "require_digest",
 	    xasprintf("docker-guard: %s %s %s: image %s is not pinned by "
 	    "digest; %s (rule: require_digest). %s.%s",
@@ -329,11 +371,8 @@ check_local(const struct policy_input *in, struct policy_decision *out)
 	if (!in->image->found || in->image->n_repo_digests > 0)
 		return;
 	if (cfg->local_images_allow) {
-		if (out->note == NULL) {
-			out->note = xstrdup("local image: it has no registry "
-			    "digest (built or loaded on this host)");
-			out->note_rule = "local_images";
-		}
+		set_note(out, "local_images", xstrdup("local image: it has no "
+		    "registry digest (built or loaded on this host)"));
 		return;
 	}
 	char *who = subject(in);
@@ -348,12 +387,70 @@ check_local(const struct policy_input *in, struct policy_decision *out)
 	free(who);
 }
 
+static const char *
+registry_outcome_words(enum policy_registry_outcome o)
+{
+	switch (o) {
+	case POLICY_REGISTRY_PRESENT: return "present";
+	case POLICY_REGISTRY_ABSENT: return "absent";
+	case POLICY_REGISTRY_UNAUTHORIZED: return "unauthorized";
+	case POLICY_REGISTRY_RATE_LIMITED: return "rate-limited";
+	case POLICY_REGISTRY_UNREACHABLE: return "unreachable";
+	}
+	return "unreachable";
+}
+
+/* Is the image still where it came from?  This is the retention-job
+   outage: a host that has to pull it again could not. */
+static void
+check_registry(const struct policy_input *in, struct policy_decision *out)
+{
+	const struct policy_registry *r = in->registry;
+	const struct guard_config *cfg = in->cfg;
+	char *who;
+
+	if (r == NULL || !r->checked || cfg->registry_presence == RULE_OFF ||
+	    r->outcome == POLICY_REGISTRY_PRESENT)
+		return;
+	who = subject(in);
+	if (r->outcome == POLICY_REGISTRY_ABSENT) {
+		set_outcome(out, cfg->registry_presence, 403, "registry",
+		    xasprintf("docker-guard: %s %s %s: image %s is missing from "
+		    "its registry: %s (rule: registry). A host that has to "
+		    "pull it again cannot, so this deploy would not survive a "
+		    "reschedule. Push the image again (or restore it in the "
+		    "registry) and deploy by a digest the registry has.",
+		    cfg->registry_presence == RULE_ENFORCE ? "refusing to" :
+		    "warning: would refuse to", in->action, who,
+		    r->checked_ref != NULL ? r->checked_ref : in->image_ref,
+		    r->detail != NULL ? r->detail : "the registry does not "
+		    "have it"));
+	} else if (cfg->registry_unreachable_allow) {
+		set_note(out, "registry_unreachable", xasprintf("registry %s: "
+		    "%s; allowed by registry_unreachable = allow",
+		    registry_outcome_words(r->outcome),
+		    r->detail != NULL ? r->detail : "no answer"));
+	} else {
+		set_outcome(out, RULE_ENFORCE, 403, "registry_unreachable",
+		    xasprintf("docker-guard: refusing to %s %s: the registry of "
+		    "image %s cannot say whether it still has it (%s: %s) and "
+		    "registry_unreachable = deny (rule: registry_unreachable). "
+		    "Retry when the registry answers, or set "
+		    "registry_unreachable = allow.", in->action, who,
+		    r->checked_ref != NULL ? r->checked_ref : in->image_ref,
+		    registry_outcome_words(r->outcome),
+		    r->detail != NULL ? r->detail : "no answer"));
+	}
+	free(who);
+}
+
 static void
 check_downgrade(const struct policy_input *in, const struct imgref *ref,
     struct policy_decision *out)
 {
 	const struct guard_config *cfg = in->cfg;
 	const struct policy_seen *top = NULL;
+	const struct policy_registry *reg;
 	char *repo_last = NULL, *repo, *who, *stay = NULL, when[40];
 	const char *slash;
 	/* A tag or ID says little; show the digest it resolved to. */
@@ -373,8 +470,30 @@ check_downgrade(const struct policy_input *in, const struct imgref *ref,
 		repo_last = xstrdup(slash != NULL ? slash + 1 : repo);
 	}
 	free(repo);
-	out->version = policy_image_version(cfg, in->image, repo_last, in->app,
-	    !id_like ? ref->tag : NULL, &out->version_source);
+	reg = in->registry != NULL && in->registry->checked &&
+	    in->registry->outcome == POLICY_REGISTRY_PRESENT ?
+	    in->registry : NULL;
+	if (!in->image->found && reg != NULL && reg->version != NULL &&
+	    version_plausible(reg->version)) {
+		/* Not on this host yet: the registry's annotation says. */
+		out->version = xstrdup(reg->version);
+		out->version_source = "annotation:org.opencontainers.image."
+		    "version";
+	} else if (!in->image->found && reg != NULL) {
+		struct policy_image from_registry = { 0 };
+
+		from_registry.found = true;
+		from_registry.labels = reg->labels;
+		from_registry.n_labels = reg->n_labels;
+		from_registry.env = reg->env;
+		from_registry.n_env = reg->n_env;
+		out->version = policy_image_version(cfg, &from_registry,
+		    repo_last, in->app, !id_like ? ref->tag : NULL,
+		    &out->version_source);
+	} else {
+		out->version = policy_image_version(cfg, in->image, repo_last,
+		    in->app, !id_like ? ref->tag : NULL, &out->version_source);
+	}
 	free(repo_last);
 
 	for (size_t i = 0; i < in->n_history; i++) {
@@ -389,11 +508,8 @@ check_downgrade(const struct policy_input *in, const struct imgref *ref,
 		if (cfg->downgrade == RULE_OFF)
 			return;
 		if (cfg->unknown_version_allow) {
-			if (out->note == NULL) {
-				out->note = xstrdup("unknown version: no "
-				    "version source matched the image");
-				out->note_rule = "unknown_version";
-			}
+			set_note(out, "unknown_version", xstrdup("unknown "
+			    "version: no version source matched the image"));
 			return;
 		}
 		who = subject(in);
@@ -413,10 +529,10 @@ check_downgrade(const struct policy_input *in, const struct imgref *ref,
 	if (in->allow_downgrade != NULL &&
 	    list_has(&cfg->overrides, "allow-downgrade")) {
 		free(out->note);
-		out->note = xasprintf("override %s=%s: downgrade from %s to %s",
-		    POLICY_LABEL_ALLOW_DOWNGRADE, in->allow_downgrade,
-		    top->version, out->version);
-		out->note_rule = "downgrade";
+		out->note = NULL;
+		set_note(out, "downgrade", xasprintf("override %s=%s: "
+		    "downgrade from %s to %s", POLICY_LABEL_ALLOW_DOWNGRADE,
+		    in->allow_downgrade, top->version, out->version));
 		out->override_used = true;
 		return;
 	}
@@ -489,40 +605,167 @@ policy_evaluate(const struct policy_input *in, struct policy_decision *out)
 	check_digest(in, &ref, out);
 	if (out->verdict != POLICY_DENY)
 		check_local(in, out);
-	if (out->verdict != POLICY_DENY) {
-		struct policy_decision later = { 0 };
+	if (out->verdict != POLICY_DENY)
+		check_registry(in, out);
+	if (out->verdict != POLICY_DENY)
+		check_downgrade(in, &ref, out);
+	imgref_reset(&ref);
+}
 
-		/* A warning from an earlier rule stays; a refusal wins. */
-		later.digest = out->digest;
-		later.verdict = POLICY_ALLOW;
-		later.note = out->note;
-		later.note_rule = out->note_rule;
-		later.override_used = out->override_used;
-		check_downgrade(in, &ref, &later);
-		out->note_rule = later.note_rule;
-		out->override_used = later.override_used;
-		out->version = later.version;
-		out->version_source = later.version_source;
-		out->previous_version = later.previous_version;
-		out->note = later.note;
-		if (later.verdict == POLICY_DENY ||
-		    (later.verdict == POLICY_WARN &&
-		    out->verdict == POLICY_ALLOW)) {
-			out->verdict = later.verdict;
-			out->status = later.status;
-			out->rule = later.rule;
-			free(out->message);
-			out->message = later.message;
-		} else if (later.verdict == POLICY_WARN) {
-			char *both = xasprintf("%s %s", out->message,
-			    later.message);
+char *
+policy_pull_reference(const char *from_image, const char *tag)
+{
+	struct imgref ref;
+	const char *cause;
+	char *repo, *out;
 
-			free(out->message);
-			free(later.message);
-			out->message = both;
-		} else {
-			free(later.message);
+	if (from_image == NULL)
+		return NULL;
+	if (tag == NULL || *tag == '\0')
+		return xstrdup(from_image);
+	/* As the engine does: a tag parameter replaces any tag in
+	   fromImage; a digest parameter pins it. */
+	if (imgref_parse(from_image, &ref, &cause) != 0 ||
+	    ref.kind != IMGREF_NAME) {
+		if (ref.kind == IMGREF_ID)
+			imgref_reset(&ref);
+		return xasprintf("%s%s%s", from_image,
+		    strchr(tag, ':') != NULL ? "@" : ":", tag);
+	}
+	repo = imgref_familiar_repository(&ref);
+	out = xasprintf("%s%s%s", repo, strchr(tag, ':') != NULL ? "@" : ":",
+	    tag);
+	free(repo);
+	imgref_reset(&ref);
+	return out;
+}
+
+static bool
+registry_allowed(const struct guard_config *cfg, const char *domain)
+{
+	if (cfg->allowed_registries.n == 0)
+		return true;
+	for (size_t i = 0; i < cfg->allowed_registries.n; i++) {
+		if (fnmatch(cfg->allowed_registries.items[i], domain, 0) == 0)
+			return true;
+	}
+	return false;
+}
+
+static char *
+joined(const struct string_list *l)
+{
+	size_t len = 1;
+	char *out;
+
+	for (size_t i = 0; i < l->n; i++)
+		len += strlen(l->items[i]) + 1;
+	out = xcalloc(1, len);
+	for (size_t i = 0; i < l->n; i++) {
+		if (i > 0)
+			strcat(out, " ");
+		strcat(out, l->items[i]);
+	}
+	return out;
+}
+
+void
+policy_evaluate_pull(const struct policy_pull *in, struct policy_decision *out)
+{
+	const struct guard_config *cfg = in->cfg;
+	struct imgref ref;
+	const char *cause = NULL, *tag;
+	char *given, *why, *fix, *pinned = NULL, *list;
+	bool all_tags, rolling;
+
+	memset(out, 0, sizeof *out);
+	out->verdict = POLICY_ALLOW;
+	if (in->from_image == NULL || *in->from_image == '\0') {
+		const char *src = in->from_src != NULL ? in->from_src : "?";
+
+		if (cfg->imports_allow) {
+			set_note(out, "imports", xasprintf("import from %s "
+			    "allowed (imports = allow)", strcmp(src, "-") == 0 ?
+			    "the request body" : src));
+			return;
+		}
+		set_outcome(out, RULE_ENFORCE, 403, "imports", xasprintf(
+		    "docker-guard: refusing to import an image from %s%s%s: an "
+		    "import makes an image no registry has (rule: imports). "
+		    "Push images to a registry and pull them by digest, or set "
+		    "imports = allow.", strcmp(src, "-") == 0 ?
+		    "the request body" : src, in->repo != NULL ? " as " : "",
+		    in->repo != NULL ? in->repo : ""));
+		return;
+	}
+	given = policy_pull_reference(in->from_image, in->tag);
+	if (imgref_parse(given, &ref, &cause) != 0 || ref.kind != IMGREF_NAME) {
+		if (ref.kind == IMGREF_ID)
+			imgref_reset(&ref);
+		set_outcome(out, RULE_ENFORCE, 400, "reference", xasprintf(
+		    "docker-guard: refusing to pull %s: it is not a valid image "
+		    "reference: %s", given, cause != NULL ? cause :
+		    "invalid reference format"));
+		free(given);
+		return;
+	}
+	if (!registry_allowed(cfg, ref.domain)) {
+		list = joined(&cfg->allowed_registries);
+		set_outcome(out, RULE_ENFORCE, 403, "allowed_registries",
+		    xasprintf("docker-guard: refusing to pull %s: registry %s is "
+		    "not in allowed_registries (%s) (rule: allowed_registries).",
+		    given, ref.domain, list));
+		free(list);
+		goto done;
+	}
+	if (ref.digest != NULL) {
+		char *repo = imgref_repository(&ref);
+
+		out->digest = xasprintf("%s@%s", repo, ref.digest);
+		free(repo);
+		goto done;
+	}
+	if (cfg->pull_require_digest == RULE_OFF)
+		goto done;
+	for (size_t i = 0; i < cfg->digest_exempt.n; i++) {
+		if (imgref_repository_matches(&ref,
+		    cfg->digest_exempt.items[i])) {
+			set_note(out, "pull_require_digest", xasprintf("pull by "
+			    "tag allowed: repository matches digest_exempt "
+			    "\"%s\"", cfg->digest_exempt.items[i]));
+			goto done;
 		}
 	}
+	all_tags = ref.tag == NULL;
+	tag = imgref_effective_tag(&ref);
+	rolling = !all_tags && tag != NULL &&
+	    list_has(&cfg->rolling_tags, tag);
+	if (in->registry_digest != NULL)
+		pinned = imgref_pinned(&ref, in->registry_digest);
+	if (all_tags)
+		why = xstrdup("a pull with no tag pulls every tag of the "
+		    "repository, whatever each points to now");
+	else if (rolling)
+		why = xasprintf("\"%s\" is a rolling tag: it moves to whatever "
+		    "was built or pushed last, so a pull can bring any "
+		    "version", tag);
+	else
+		why = xstrdup("a pull by tag takes whatever the tag points to "
+		    "now, and a later create by that tag runs it");
+	if (pinned != NULL)
+		fix = xasprintf("Pull by digest: docker pull %s", pinned);
+	else
+		fix = xasprintf("Pull by digest (%s@sha256:<digest>); the "
+		    "registry could not say the digest", given);
+	set_outcome(out, cfg->pull_require_digest, 403, "pull_require_digest",
+	    xasprintf("docker-guard: %s pull %s: it is not pinned by digest; "
+	    "%s (rule: pull_require_digest). %s.",
+	    cfg->pull_require_digest == RULE_ENFORCE ? "refusing to" :
+	    "warning: would refuse to", given, why, fix));
+	free(why);
+	free(fix);
+	free(pinned);
+done:
 	imgref_reset(&ref);
+	free(given);
 }

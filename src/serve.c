@@ -154,6 +154,9 @@ sighup_cb(evutil_socket_t sig, short what, void *arg)
 	srv->cfg = cfg;
 	set_limits(srv);
 	log_set_level(cfg->log_level);
+	if (guard_reconfigure(srv->guard) != 0)
+		log_error("SIGHUP: the registry settings could not be applied; "
+		    "registry checks run without them");
 	log_info("SIGHUP: configuration reloaded");
 }
 

@@ -87,6 +87,7 @@ struct session {
 	struct body_reader	 req_body;
 	struct evbuffer		*captured;	/* guarded request body */
 	struct guard_pending	*pending;
+	bool			 head_only;	/* decided on the head alone */
 	char			*method;	/* of the request awaiting a response */
 	bool			 close_after;	/* no keep-alive after this */
 
@@ -210,6 +211,7 @@ clear_request(struct session *s)
 		evbuffer_free(s->captured);
 		s->captured = NULL;
 	}
+	s->head_only = false;
 }
 
 static void
@@ -455,6 +457,17 @@ route_is_guarded(enum route_id id)
 	    id == ROUTE_SERVICE_UPDATE;
 }
 
+/* Send the request head as it came and stream its body. */
+static void
+forward_head(struct session *s)
+{
+	if (ensure_upstream(s) != 0)
+		return;
+	bufferevent_write(s->upstream, s->req.orig, s->req.head_len);
+	expect_response(s);
+	s->cs = s->req_body.done ? CS_WAIT : CS_BODY;
+}
+
 /* A request head arrived and parsed: classify it and start forwarding or
  * capturing. */
 static void
@@ -494,11 +507,20 @@ start_request(struct session *s)
 		return;
 	}
 
-	if (ensure_upstream(s) != 0)
+	if (s->route.id == ROUTE_IMAGE_CREATE) {
+		/* A pull or import: the query says it all, and the body (an
+		   import) is a stream that must not be held. */
+		struct guard_request gr = { 0 };
+
+		gr.peer = &s->peer;
+		gr.head = &s->req;
+		gr.route = &s->route;
+		s->head_only = true;
+		s->cs = CS_DECIDING;
+		s->pending = guard_check(s->srv->guard, s, &gr);
 		return;
-	bufferevent_write(s->upstream, s->req.orig, s->req.head_len);
-	expect_response(s);
-	s->cs = s->req_body.done ? CS_WAIT : CS_BODY;
+	}
+	forward_head(s);
 }
 
 /* The guarded body is complete: hand it to the guard. */
@@ -532,10 +554,12 @@ session_decided(struct session *s, const struct guard_verdict *v)
 		struct guard_pending *p = s->pending;
 
 		/* v belongs to p: answer before letting p go.  The body was
-		   read whole, so the connection can go on. */
+		   read whole (or there is none), so the connection can go
+		   on. */
 		s->pending = NULL;
 		session_refuse(s, v->status, v->message,
-		    s->req.keep_alive && !s->draining);
+		    s->req.keep_alive && !s->draining && s->req_body.done &&
+		    (!s->head_only || s->req.framing == HTTP_BODY_NONE));
 		if (p != NULL)
 			guard_cancel(s->srv->guard, p);
 		if (s->cs == CS_HEAD)
@@ -545,6 +569,13 @@ session_decided(struct session *s, const struct guard_verdict *v)
 	if (!v->wants_response && s->pending != NULL) {
 		guard_cancel(s->srv->guard, s->pending);
 		s->pending = NULL;
+	}
+	if (s->head_only) {
+		forward_head(s);
+		if (s->cs == CS_CLOSING)
+			return;
+		pump_client(s);
+		return;
 	}
 	clear_warnings(s);
 	if (v->n_warnings > 0) {

@@ -117,11 +117,20 @@ def test_docker_image_pull(sides, testbed, ansible_dir):
         d = testbed.direct_env
         run(["docker", "tag", local, "%s:%s" % (repo, tag)], env=d, timeout=30)
         run(["docker", "push", "%s:%s" % (repo, tag)], env=d, timeout=300)
+        # Pull by digest: the guard refuses pulls by tag by default.
+        digest = run(["docker", "image", "inspect", "--format",
+                      "{{index .RepoDigests 0}}", "%s:%s" % (repo, tag)],
+                     env=d, timeout=30).stdout.strip().split("@", 1)[1]
         run(["docker", "rmi", "%s:%s" % (repo, tag), local], env=d, timeout=60)
         gone = side.docker("image", "inspect", iid, check=False).returncode
-        first = playbook(ansible_dir, side, "pull.yml", "p1", repo=repo, tag=tag)
-        pulled = image_id(side.env, "%s:%s" % (repo, tag))
-        again = playbook(ansible_dir, side, "pull.yml", "p2", repo=repo, tag=tag)
+        # docker_image takes a digest in the name (its tag option accepts
+        # only tags); the name's digest wins over tag.
+        pinned = "%s@%s" % (repo, digest)
+        first = playbook(ansible_dir, side, "pull.yml", "p1", repo=pinned,
+                         tag="latest")
+        pulled = image_id(side.env, pinned)
+        again = playbook(ansible_dir, side, "pull.yml", "p2", repo=pinned,
+                         tag="latest")
         side.docker("rmi", "-f", iid, check=False)
         return gone, first["changed"], pulled == iid, again["changed"]
 

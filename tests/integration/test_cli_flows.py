@@ -474,15 +474,16 @@ def test_push_pull_local_registry(sides, testbed):
         pull = side.docker("pull", "%s/pushpull@%s" % (reg, digest), check=False,
                            timeout=300)
         pulled = image_id(side.env, "%s/pushpull@%s" % (reg, digest))
-        by_tag = side.docker("pull", ref, check=False, timeout=300)
-        by_tag_id = image_id(side.env, ref) if by_tag.returncode == 0 else None
-        missing = side.docker("pull", "%s/pushpull:no-such-tag" % reg, check=False,
-                              timeout=120)
+        # A digest the registry does not have: the engine's own error
+        # comes through (pulls by tag are refused by the guard's default
+        # policy, see test_pulls.py).
+        missing = side.docker("pull", "%s/pushpull@sha256:%s" % (reg, "0" * 64),
+                              check=False, timeout=120)
         side.docker("rmi", "-f", iid, check=False)
         return (push.returncode, digest is not None, digest == reg_digest,
                 rmi.returncode, gone, pull.returncode, pulled == iid,
-                by_tag.returncode, by_tag_id == iid,
-                missing.returncode, "not found" in missing.stderr)
+                missing.returncode, "not found" in missing.stderr.lower() or
+                "unknown" in missing.stderr.lower())
 
     r = assert_same(both(sides, flow))
-    assert r == (0, True, True, 0, 1, 0, True, 0, True, 1, True)
+    assert r == (0, True, True, 0, 1, 0, True, 1, True)
