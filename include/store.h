@@ -91,4 +91,92 @@ int	 store_audit(struct store *st, const struct store_audit *a,
 
 const char *store_verdict_name(enum store_verdict v);
 
+/* Open an existing database read-only (for the CLI while the guard
+ * runs).  Refuses a missing file or an unknown schema. */
+struct store	*store_open_readonly(const char *path, char **cause);
+
+/* ---- reading the audit trail ---- */
+
+struct store_audit_row {
+	int64_t		 id;
+	int64_t		 time_ms;
+	int64_t		 uid, gid, pid;		/* -1 when unknown */
+	const char	*comm, *method, *route, *app, *image_ref, *digest;
+	const char	*version, *previous_version, *rule, *verdict;
+	const char	*message;
+	int64_t		 latency_us;
+	const char	*prev_hash, *hash;
+};
+
+struct store_audit_filter {
+	int64_t		 since_ms;	/* 0: no bound */
+	int64_t		 until_ms;	/* 0: no bound */
+	const char	*app;
+	const char	*verdict;
+	const char	*rule;
+	int64_t		 uid;		/* -1: any */
+	long		 limit;		/* 0: all; else the newest N */
+};
+
+/* Call cb for each matching row, oldest first; rows are borrowed for the
+ * call. */
+int	 store_audit_query(struct store *st, const struct store_audit_filter *f,
+	    void (*cb)(const struct store_audit_row *, void *), void *arg,
+	    char **cause);
+
+/*
+ * Check the hash chain.  Returns 0 with *bad_id 0 when intact, or with
+ * *bad_id the first row that was altered, or that follows a removed row,
+ * and *what saying which (allocated).  -1 on database trouble.
+ */
+int	 store_audit_verify(struct store *st, int64_t *bad_id, char **what,
+	    int64_t *rows, char **cause);
+
+/* ---- reading the ledger ---- */
+
+struct store_deployment_row {
+	const char	*app, *container_id, *container_name, *image_ref;
+	const char	*image_id, *repo_digest, *version, *comm, *source;
+	int64_t		 created_at, removed_at;	/* removed_at 0: live */
+	int64_t		 uid, pid;
+};
+
+/* Deployments of app (all apps when NULL), by app then time. */
+int	 store_history(struct store *st, const char *app,
+	    void (*cb)(const struct store_deployment_row *, void *), void *arg,
+	    char **cause);
+
+/* Is a container (full ID) in the ledger? */
+int	 store_container_known(struct store *st, const char *container_id,
+	    bool *known, char **cause);
+
+/* How many containers of app are live (not removed) in the ledger. */
+int	 store_app_live(struct store *st, const char *app, int *count,
+	    char **cause);
+
+/* The app a live container belongs to (ID, ID prefix or name), or NULL.
+ * Caller frees *app. */
+int	 store_app_of_container(struct store *st, const char *container,
+	    char **app, char **cause);
+
+/* ---- small facts (engine version, first sync) ---- */
+
+int	 store_meta_get(struct store *st, const char *key, char **value,
+	    char **cause);
+int	 store_meta_set(struct store *st, const char *key, const char *value,
+	    char **cause);
+
+/* ---- snapshots of removed containers, to restore after a refusal ---- */
+
+int	 store_snapshot_put(struct store *st, const char *app,
+	    const char *container_id, const char *name, const char *inspect,
+	    bool was_running, int64_t time, char **cause);
+
+/* The newest snapshot of app not yet restored and taken after since
+ * (unix seconds), or *inspect NULL.  Caller frees the strings. */
+int	 store_snapshot_latest(struct store *st, const char *app, int64_t since,
+	    int64_t *id, char **inspect, bool *was_running, char **cause);
+int	 store_snapshot_restored(struct store *st, int64_t id, int64_t time,
+	    char **cause);
+
 #endif

@@ -7,6 +7,7 @@
 #include "conffile.h"
 #include "config.h"
 #include "guard_version.h"
+#include "review.h"
 #include "serve.h"
 
 static void
@@ -22,6 +23,10 @@ usage(FILE *f)
 "Commands:\n"
 "  serve          run the guard\n"
 "  check-config   validate the configuration file and print every error\n"
+"  audit          review decisions (--since, --app, --verdict, --rule,\n"
+"                 --uid, --limit, --json; --verify checks the hash chain)\n"
+"  history [APP]  each app's version timeline\n"
+"  apps           every known app: current and highest version\n"
 "\n"
 "Options of serve:\n"
 "  --config FILE      configuration file (default " CONFFILE_DEFAULT_PATH
@@ -158,6 +163,12 @@ cli_main(int argc, char **argv)
 		return cmd_serve(argc - 1, argv + 1);
 	if (strcmp(argv[1], "check-config") == 0)
 		return cmd_check_config(argc - 1, argv + 1);
+	if (strcmp(argv[1], "audit") == 0)
+		return review_audit(argc - 1, argv + 1);
+	if (strcmp(argv[1], "history") == 0)
+		return review_history(argc - 1, argv + 1);
+	if (strcmp(argv[1], "apps") == 0)
+		return review_apps(argc - 1, argv + 1);
 	fprintf(stderr, "docker-guard: unknown command \"%s\" (try "
 	    "docker-guard --help)\n", argv[1]);
 	return 2;

@@ -602,13 +602,13 @@ policy_evaluate(const struct policy_input *in, struct policy_decision *out)
 		}
 	}
 
+	/* Every rule runs, so the audit row has the version and previous
+	   version even when an earlier rule refused; the first refusal
+	   decides (set_outcome). */
 	check_digest(in, &ref, out);
-	if (out->verdict != POLICY_DENY)
-		check_local(in, out);
-	if (out->verdict != POLICY_DENY)
-		check_registry(in, out);
-	if (out->verdict != POLICY_DENY)
-		check_downgrade(in, &ref, out);
+	check_local(in, out);
+	check_registry(in, out);
+	check_downgrade(in, &ref, out);
 	imgref_reset(&ref);
 }
 

@@ -9,6 +9,7 @@
 
 #include <sqlite3.h>
 
+#include "audit_chain.h"
 #include "store.h"
 #include "xmalloc.h"
 
@@ -48,6 +49,20 @@ static const char *const migrations[] = {
 	"  verdict TEXT NOT NULL, message TEXT, latency_us INTEGER);"
 	"CREATE INDEX audit_time ON audit(time_ms);"
 	"CREATE INDEX audit_app ON audit(app, time_ms);",
+	/* 2: the audit hash chain, small facts, snapshots for restore. */
+	"ALTER TABLE audit ADD COLUMN prev_hash TEXT;"
+	"ALTER TABLE audit ADD COLUMN hash TEXT;"
+	"CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);"
+	"CREATE TABLE snapshots ("
+	"  id INTEGER PRIMARY KEY,"
+	"  app TEXT NOT NULL,"
+	"  container_id TEXT NOT NULL,"
+	"  container_name TEXT,"
+	"  inspect TEXT NOT NULL,"
+	"  was_running INTEGER NOT NULL,"
+	"  removed_at INTEGER NOT NULL,"
+	"  restored_at INTEGER);"
+	"CREATE INDEX snapshots_app ON snapshots(app, removed_at);",
 };
 
 static char *
@@ -135,6 +150,8 @@ migrate(sqlite3 *db, char **cause)
 	return 0;
 }
 
+static int chain_backfill(struct store *st, char **cause);
+
 struct store *
 store_open(const char *path, char **cause)
 {
@@ -157,6 +174,50 @@ store_open(const char *path, char **cause)
 	    &why) != 0 || migrate(db, &why) != 0) {
 		*cause = xasprintf("database %s: %s", path, why);
 		free(why);
+		sqlite3_close(db);
+		return NULL;
+	}
+	st = xcalloc(1, sizeof *st);
+	st->db = db;
+	st->path = xstrdup(path);
+	if (chain_backfill(st, &why) != 0) {
+		*cause = xasprintf("database %s: chaining old audit rows: %s",
+		    path, why);
+		free(why);
+		store_close(st);
+		return NULL;
+	}
+	return st;
+}
+
+struct store *
+store_open_readonly(const char *path, char **cause)
+{
+	struct store *st;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s;
+	int version = -1;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) !=
+	    SQLITE_OK) {
+		*cause = xasprintf("cannot open the database %s: %s", path,
+		    db != NULL ? sqlite3_errmsg(db) : "out of memory");
+		sqlite3_close(db);
+		return NULL;
+	}
+	sqlite3_busy_timeout(db, 2000);
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL) ==
+	    SQLITE_OK) {
+		if (sqlite3_step(s) == SQLITE_ROW)
+			version = sqlite3_column_int(s, 0);
+		sqlite3_finalize(s);
+	}
+	if (version != (int)(sizeof migrations / sizeof migrations[0])) {
+		*cause = version <= 0 ? xasprintf("%s is not a docker-guard "
+		    "database (or it is empty): start the guard once to "
+		    "create it", path) : xasprintf("the database %s has schema "
+		    "version %d; this docker-guard reads version %zu", path,
+		    version, sizeof migrations / sizeof migrations[0]);
 		sqlite3_close(db);
 		return NULL;
 	}
@@ -333,17 +394,66 @@ store_verdict_name(enum store_verdict v)
 	return "error";
 }
 
+static const char *
+col_text(sqlite3_stmt *s, int i)
+{
+	return (const char *)sqlite3_column_text(s, i);
+}
+
+static int64_t
+col_int_or(sqlite3_stmt *s, int i, int64_t dflt)
+{
+	return sqlite3_column_type(s, i) == SQLITE_NULL ? dflt :
+	    sqlite3_column_int64(s, i);
+}
+
+/* The hash of the newest audit row, or "" (caller frees). */
+static int
+last_hash(struct store *st, char **hash, char **cause)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	*hash = NULL;
+	if (prepare(st, "SELECT hash FROM audit ORDER BY id DESC LIMIT 1", &s,
+	    cause) != 0)
+		return -1;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*hash = xstrdup(col_text(s, 0) != NULL ? col_text(s, 0) : "");
+	else if (rc == SQLITE_DONE)
+		*hash = xstrdup("");
+	sqlite3_finalize(s);
+	if (*hash == NULL) {
+		*cause = xasprintf("database %s: %s", st->path,
+		    sqlite3_errstr(rc));
+		return -1;
+	}
+	return 0;
+}
+
 int
 store_audit(struct store *st, const struct store_audit *a, char **cause)
 {
+	struct audit_chain_row r = { 0 };
 	sqlite3_stmt *s;
+	char *prev = NULL, *hash, *why = NULL;
+	int64_t id;
 
+	/* One writer at a time, so the chain has no forks. */
+	if (exec_sql(st->db, "BEGIN IMMEDIATE", &why) != 0) {
+		*cause = xasprintf("database %s: %s", st->path, why);
+		free(why);
+		return -1;
+	}
+	if (last_hash(st, &prev, cause) != 0)
+		goto fail;
 	if (prepare(st, "INSERT INTO audit (time_ms, uid, gid, pid, comm, "
 	    "method, route, app, image_ref, digest, version, previous_version, "
 	    "rule, verdict, message, latency_us) VALUES (?1, ?2, ?3, ?4, ?5, "
 	    "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)", &s,
 	    cause) != 0)
-		return -1;
+		goto fail;
 	sqlite3_bind_int64(s, 1, a->time_ms);
 	if (a->peer != NULL) {
 		sqlite3_bind_int64(s, 2, a->peer->uid);
@@ -362,5 +472,460 @@ store_audit(struct store *st, const struct store_audit *a, char **cause)
 	bind_text(s, 14, store_verdict_name(a->verdict));
 	bind_text(s, 15, a->message);
 	sqlite3_bind_int64(s, 16, a->latency_us);
+	if (step_done(st, s, cause) != 0)
+		goto fail;
+	id = sqlite3_last_insert_rowid(st->db);
+	r.id = id;
+	r.time_ms = a->time_ms;
+	r.uid = a->peer != NULL ? (int64_t)a->peer->uid : -1;
+	r.gid = a->peer != NULL ? (int64_t)a->peer->gid : -1;
+	r.pid = a->peer != NULL ? (int64_t)a->peer->pid : -1;
+	r.comm = a->peer != NULL ? a->peer->comm : NULL;
+	r.method = a->method;
+	r.route = a->route;
+	r.app = a->app;
+	r.image_ref = a->image_ref;
+	r.digest = a->digest;
+	r.version = a->version;
+	r.previous_version = a->previous_version;
+	r.rule = a->rule;
+	r.verdict = store_verdict_name(a->verdict);
+	r.message = a->message;
+	r.latency_us = a->latency_us;
+	hash = audit_chain_hash(&r, prev);
+	if (prepare(st, "UPDATE audit SET prev_hash = ?1, hash = ?2 WHERE "
+	    "id = ?3", &s, cause) != 0) {
+		free(hash);
+		goto fail;
+	}
+	bind_text(s, 1, prev);
+	bind_text(s, 2, hash);
+	sqlite3_bind_int64(s, 3, id);
+	free(hash);
+	if (step_done(st, s, cause) != 0 ||
+	    exec_sql(st->db, "COMMIT", &why) != 0) {
+		if (why != NULL) {
+			*cause = xasprintf("database %s: %s", st->path, why);
+			free(why);
+		}
+		goto fail;
+	}
+	free(prev);
+	return 0;
+fail:
+	free(prev);
+	exec_sql(st->db, "ROLLBACK", &why);
+	free(why);
+	return -1;
+}
+
+/* Read the audit row at the statement's current position. */
+static void
+read_audit_row(sqlite3_stmt *s, struct store_audit_row *r)
+{
+	r->id = sqlite3_column_int64(s, 0);
+	r->time_ms = sqlite3_column_int64(s, 1);
+	r->uid = col_int_or(s, 2, -1);
+	r->gid = col_int_or(s, 3, -1);
+	r->pid = col_int_or(s, 4, -1);
+	r->comm = col_text(s, 5);
+	r->method = col_text(s, 6);
+	r->route = col_text(s, 7);
+	r->app = col_text(s, 8);
+	r->image_ref = col_text(s, 9);
+	r->digest = col_text(s, 10);
+	r->version = col_text(s, 11);
+	r->previous_version = col_text(s, 12);
+	r->rule = col_text(s, 13);
+	r->verdict = col_text(s, 14);
+	r->message = col_text(s, 15);
+	r->latency_us = sqlite3_column_int64(s, 16);
+	r->prev_hash = col_text(s, 17);
+	r->hash = col_text(s, 18);
+}
+
+#define AUDIT_COLUMNS							\
+	"id, time_ms, uid, gid, pid, comm, method, route, app, image_ref, " \
+	"digest, version, previous_version, rule, verdict, message, "	\
+	"latency_us, prev_hash, hash"
+
+int
+store_audit_query(struct store *st, const struct store_audit_filter *f,
+    void (*cb)(const struct store_audit_row *, void *), void *arg,
+    char **cause)
+{
+	sqlite3_stmt *s;
+	char *sql;
+	int rc;
+
+	/* The newest N, shown oldest first. */
+	sql = xasprintf("SELECT * FROM (SELECT " AUDIT_COLUMNS " FROM audit "
+	    "WHERE (?1 = 0 OR time_ms >= ?1) AND (?2 = 0 OR time_ms <= ?2) "
+	    "AND (?3 IS NULL OR app = ?3) AND (?4 IS NULL OR verdict = ?4) "
+	    "AND (?5 IS NULL OR rule = ?5) AND (?6 < 0 OR uid = ?6) "
+	    "ORDER BY id DESC LIMIT ?7) ORDER BY id");
+	rc = prepare(st, sql, &s, cause);
+	free(sql);
+	if (rc != 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, f->since_ms);
+	sqlite3_bind_int64(s, 2, f->until_ms);
+	bind_text(s, 3, f->app);
+	bind_text(s, 4, f->verdict);
+	bind_text(s, 5, f->rule);
+	sqlite3_bind_int64(s, 6, f->uid);
+	sqlite3_bind_int64(s, 7, f->limit > 0 ? f->limit : -1);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct store_audit_row r;
+
+		read_audit_row(s, &r);
+		cb(&r, arg);
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE) {
+		*cause = xasprintf("database %s: %s", st->path,
+		    sqlite3_errstr(rc));
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_audit_verify(struct store *st, int64_t *bad_id, char **what,
+    int64_t *rows, char **cause)
+{
+	sqlite3_stmt *s;
+	char *prev = xstrdup("");
+	int rc;
+
+	*bad_id = 0;
+	*what = NULL;
+	*rows = 0;
+	if (prepare(st, "SELECT " AUDIT_COLUMNS " FROM audit ORDER BY id", &s,
+	    cause) != 0) {
+		free(prev);
+		return -1;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct store_audit_row r;
+		struct audit_chain_row c;
+		char *want;
+
+		read_audit_row(s, &r);
+		(*rows)++;
+		c.id = r.id;
+		c.time_ms = r.time_ms;
+		c.uid = r.uid;
+		c.gid = r.gid;
+		c.pid = r.pid;
+		c.comm = r.comm;
+		c.method = r.method;
+		c.route = r.route;
+		c.app = r.app;
+		c.image_ref = r.image_ref;
+		c.digest = r.digest;
+		c.version = r.version;
+		c.previous_version = r.previous_version;
+		c.rule = r.rule;
+		c.verdict = r.verdict;
+		c.message = r.message;
+		c.latency_us = r.latency_us;
+		if (r.prev_hash == NULL || strcmp(r.prev_hash, prev) != 0) {
+			*bad_id = r.id;
+			*what = xasprintf("row %lld does not follow the row "
+			    "before it: a row before it was removed or "
+			    "altered", (long long)r.id);
+			break;
+		}
+		want = audit_chain_hash(&c, prev);
+		if (r.hash == NULL || strcmp(r.hash, want) != 0) {
+			*bad_id = r.id;
+			*what = xasprintf("row %lld was altered: its hash does "
+			    "not match its contents", (long long)r.id);
+			free(want);
+			break;
+		}
+		free(prev);
+		prev = want;
+	}
+	sqlite3_finalize(s);
+	free(prev);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		free(*what);
+		*what = NULL;
+		*cause = xasprintf("database %s: %s", st->path,
+		    sqlite3_errstr(rc));
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_history(struct store *st, const char *app,
+    void (*cb)(const struct store_deployment_row *, void *), void *arg,
+    char **cause)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (prepare(st, "SELECT app, container_id, container_name, image_ref, "
+	    "image_id, repo_digest, version, comm, source, created_at, "
+	    "removed_at, uid, pid FROM deployments WHERE ?1 IS NULL OR app = ?1 "
+	    "ORDER BY app, created_at, id", &s, cause) != 0)
+		return -1;
+	bind_text(s, 1, app);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct store_deployment_row r;
+
+		r.app = col_text(s, 0);
+		r.container_id = col_text(s, 1);
+		r.container_name = col_text(s, 2);
+		r.image_ref = col_text(s, 3);
+		r.image_id = col_text(s, 4);
+		r.repo_digest = col_text(s, 5);
+		r.version = col_text(s, 6);
+		r.comm = col_text(s, 7);
+		r.source = col_text(s, 8);
+		r.created_at = sqlite3_column_int64(s, 9);
+		r.removed_at = col_int_or(s, 10, 0);
+		r.uid = col_int_or(s, 11, -1);
+		r.pid = col_int_or(s, 12, -1);
+		cb(&r, arg);
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE) {
+		*cause = xasprintf("database %s: %s", st->path,
+		    sqlite3_errstr(rc));
+		return -1;
+	}
+	return 0;
+}
+
+/* Run a one-value query; *out is the integer or text (allocated). */
+static int
+query_one(struct store *st, const char *sql, const char *p1,
+    const char *p2, int64_t *num, char **text, char **cause)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (num != NULL)
+		*num = 0;
+	if (text != NULL)
+		*text = NULL;
+	if (prepare(st, sql, &s, cause) != 0)
+		return -1;
+	bind_text(s, 1, p1);
+	if (p2 != NULL)
+		bind_text(s, 2, p2);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		if (num != NULL)
+			*num = sqlite3_column_int64(s, 0);
+		if (text != NULL && col_text(s, 0) != NULL)
+			*text = xstrdup(col_text(s, 0));
+		rc = SQLITE_DONE;
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE) {
+		*cause = xasprintf("database %s: %s", st->path,
+		    sqlite3_errstr(rc));
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_container_known(struct store *st, const char *container_id, bool *known,
+    char **cause)
+{
+	int64_t n;
+
+	if (query_one(st, "SELECT count(*) FROM deployments WHERE "
+	    "container_id = ?1", container_id, NULL, &n, NULL, cause) != 0)
+		return -1;
+	*known = n > 0;
+	return 0;
+}
+
+int
+store_app_live(struct store *st, const char *app, int *count, char **cause)
+{
+	int64_t n;
+
+	if (query_one(st, "SELECT count(*) FROM deployments WHERE app = ?1 AND "
+	    "removed_at IS NULL", app, NULL, &n, NULL, cause) != 0)
+		return -1;
+	*count = (int)n;
+	return 0;
+}
+
+int
+store_app_of_container(struct store *st, const char *container, char **app,
+    char **cause)
+{
+	return query_one(st, "SELECT app FROM deployments WHERE "
+	    MATCH_CONTAINER " ORDER BY created_at DESC LIMIT 1", container,
+	    NULL, NULL, app, cause);
+}
+
+int
+store_meta_get(struct store *st, const char *key, char **value, char **cause)
+{
+	return query_one(st, "SELECT value FROM meta WHERE key = ?1", key, NULL,
+	    NULL, value, cause);
+}
+
+int
+store_meta_set(struct store *st, const char *key, const char *value,
+    char **cause)
+{
+	sqlite3_stmt *s;
+
+	if (prepare(st, "INSERT INTO meta (key, value) VALUES (?1, ?2) "
+	    "ON CONFLICT(key) DO UPDATE SET value = ?2", &s, cause) != 0)
+		return -1;
+	bind_text(s, 1, key);
+	bind_text(s, 2, value);
 	return step_done(st, s, cause);
+}
+
+int
+store_snapshot_put(struct store *st, const char *app, const char *container_id,
+    const char *name, const char *inspect, bool was_running, int64_t time,
+    char **cause)
+{
+	sqlite3_stmt *s;
+
+	if (prepare(st, "INSERT INTO snapshots (app, container_id, "
+	    "container_name, inspect, was_running, removed_at) VALUES (?1, ?2, "
+	    "?3, ?4, ?5, ?6)", &s, cause) != 0)
+		return -1;
+	bind_text(s, 1, app);
+	bind_text(s, 2, container_id);
+	bind_text(s, 3, name);
+	bind_text(s, 4, inspect);
+	sqlite3_bind_int(s, 5, was_running ? 1 : 0);
+	sqlite3_bind_int64(s, 6, time);
+	return step_done(st, s, cause);
+}
+
+int
+store_snapshot_latest(struct store *st, const char *app, int64_t since,
+    int64_t *id, char **inspect, bool *was_running, char **cause)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	*inspect = NULL;
+	*id = 0;
+	*was_running = false;
+	if (prepare(st, "SELECT id, inspect, was_running FROM snapshots WHERE "
+	    "app = ?1 AND removed_at >= ?2 AND restored_at IS NULL "
+	    "ORDER BY removed_at DESC, id DESC LIMIT 1", &s, cause) != 0)
+		return -1;
+	bind_text(s, 1, app);
+	sqlite3_bind_int64(s, 2, since);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*id = sqlite3_column_int64(s, 0);
+		*inspect = xstrdup(col_text(s, 1));
+		*was_running = sqlite3_column_int(s, 2) != 0;
+		rc = SQLITE_DONE;
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE) {
+		*cause = xasprintf("database %s: %s", st->path,
+		    sqlite3_errstr(rc));
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_snapshot_restored(struct store *st, int64_t id, int64_t time,
+    char **cause)
+{
+	sqlite3_stmt *s;
+
+	if (prepare(st, "UPDATE snapshots SET restored_at = ?2 WHERE id = ?1",
+	    &s, cause) != 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, time);
+	return step_done(st, s, cause);
+}
+
+/* Rows written before the chain existed (schema 1) get chained now, in
+ * order, once. */
+static int
+chain_backfill(struct store *st, char **cause)
+{
+	sqlite3_stmt *s, *u;
+	char *prev = NULL, *why = NULL;
+	int64_t n = 0;
+	int rc;
+
+	if (query_one(st, "SELECT count(*) FROM audit WHERE hash IS NULL",
+	    NULL, NULL, &n, NULL, cause) != 0)
+		return -1;
+	if (n == 0)
+		return 0;
+	if (exec_sql(st->db, "BEGIN IMMEDIATE", &why) != 0) {
+		*cause = why;
+		return -1;
+	}
+	prev = xstrdup("");
+	if (prepare(st, "SELECT " AUDIT_COLUMNS " FROM audit ORDER BY id", &s,
+	    cause) != 0)
+		goto fail;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct store_audit_row r;
+		struct audit_chain_row c;
+		char *h;
+
+		read_audit_row(s, &r);
+		if (r.hash != NULL) {
+			free(prev);
+			prev = xstrdup(r.hash);
+			continue;
+		}
+		c.id = r.id; c.time_ms = r.time_ms; c.uid = r.uid;
+		c.gid = r.gid; c.pid = r.pid; c.comm = r.comm;
+		c.method = r.method; c.route = r.route; c.app = r.app;
+		c.image_ref = r.image_ref; c.digest = r.digest;
+		c.version = r.version; c.previous_version = r.previous_version;
+		c.rule = r.rule; c.verdict = r.verdict; c.message = r.message;
+		c.latency_us = r.latency_us;
+		h = audit_chain_hash(&c, prev);
+		if (prepare(st, "UPDATE audit SET prev_hash = ?1, hash = ?2 "
+		    "WHERE id = ?3", &u, cause) != 0) {
+			free(h);
+			sqlite3_finalize(s);
+			goto fail;
+		}
+		bind_text(u, 1, prev);
+		bind_text(u, 2, h);
+		sqlite3_bind_int64(u, 3, r.id);
+		if (step_done(st, u, cause) != 0) {
+			free(h);
+			sqlite3_finalize(s);
+			goto fail;
+		}
+		free(prev);
+		prev = h;
+	}
+	sqlite3_finalize(s);
+	free(prev);
+	if (exec_sql(st->db, "COMMIT", &why) != 0) {
+		*cause = why;
+		exec_sql(st->db, "ROLLBACK", &why);
+		return -1;
+	}
+	return 0;
+fail:
+	free(prev);
+	exec_sql(st->db, "ROLLBACK", &why);
+	free(why);
+	return -1;
 }

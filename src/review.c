@@ -1,0 +1,590 @@
+/*
+ * The review commands: docker-guard audit, history, apps.  They open the
+ * database read-only, so they work while the guard runs (WAL).
+ */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conffile.h"
+#include "policy.h"
+#include "review.h"
+#include "store.h"
+#include "table.h"
+#include "timespec.h"
+#include "version.h"
+#include "xmalloc.h"
+
+enum {
+	OPT_CONFIG = 1,
+	OPT_DATABASE,
+	OPT_SINCE,
+	OPT_UNTIL,
+	OPT_APP,
+	OPT_VERDICT,
+	OPT_RULE,
+	OPT_UID,
+	OPT_LIMIT,
+	OPT_JSON,
+	OPT_VERIFY,
+	OPT_HELP,
+};
+
+/* The database path: --database, else the config file's, else the
+ * default.  Returns NULL after printing the config's errors. */
+char *
+review_database_path(const char *config, const char *database)
+{
+	struct config_errors errs = { 0 };
+	struct guard_config *cfg;
+	char *path;
+
+	if (database != NULL)
+		return xstrdup(database);
+	cfg = conffile_load(config != NULL ? config : CONFFILE_DEFAULT_PATH,
+	    config != NULL, &errs);
+	for (size_t i = 0; i < errs.n; i++)
+		fprintf(stderr, "%s\n", errs.lines[i]);
+	config_errors_reset(&errs);
+	if (cfg == NULL)
+		return NULL;
+	path = xstrdup(cfg->database);
+	config_free(cfg);
+	return path;
+}
+
+static struct store *
+open_db(const char *config, const char *database)
+{
+	char *path = review_database_path(config, database), *cause = NULL;
+	struct store *st;
+
+	if (path == NULL)
+		return NULL;
+	st = store_open_readonly(path, &cause);
+	if (st == NULL) {
+		fprintf(stderr, "docker-guard: %s\n", cause);
+		free(cause);
+	}
+	free(path);
+	return st;
+}
+
+static void
+format_time(int64_t t, char *buf, size_t size)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t <= 0 || gmtime_r(&tt, &tm) == NULL) {
+		snprintf(buf, size, "-");
+		return;
+	}
+	strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+/* "sha256:1a2b3c4d5e6f" from a long digest, for tables. */
+static void
+short_digest(const char *d, char *buf, size_t size)
+{
+	const char *at;
+
+	if (d == NULL) {
+		snprintf(buf, size, "-");
+		return;
+	}
+	at = strchr(d, '@');
+	if (at != NULL)
+		d = at + 1;
+	snprintf(buf, size, "%.19s", d);
+}
+
+static void
+add_str(json_t *o, const char *key, const char *v)
+{
+	json_t *s = v != NULL ? json_string(v) : NULL;
+
+	json_object_set_new(o, key, s != NULL ? s : json_null());
+}
+
+/* ---- audit -------------------------------------------------------------- */
+
+struct audit_ctx {
+	bool		 json;
+	struct table	*t;
+};
+
+static void
+audit_row_cb(const struct store_audit_row *r, void *arg)
+{
+	struct audit_ctx *c = arg;
+	char when[40], who[96], digest[32], ms[64];
+	const char *cells[9];
+
+	if (c->json) {
+		json_t *o = json_object();
+		char *line;
+
+		json_object_set_new(o, "id", json_integer(r->id));
+		format_time(r->time_ms / 1000, when, sizeof when);
+		snprintf(ms, sizeof ms, "%s.%03lldZ", when,
+		    (long long)(r->time_ms % 1000));
+		ms[10] = 'T';
+		add_str(o, "time", ms);
+		json_object_set_new(o, "uid", r->uid >= 0 ?
+		    json_integer(r->uid) : json_null());
+		json_object_set_new(o, "gid", r->gid >= 0 ?
+		    json_integer(r->gid) : json_null());
+		json_object_set_new(o, "pid", r->pid >= 0 ?
+		    json_integer(r->pid) : json_null());
+		add_str(o, "process", r->comm);
+		add_str(o, "method", r->method);
+		add_str(o, "route", r->route);
+		add_str(o, "app", r->app);
+		add_str(o, "image", r->image_ref);
+		add_str(o, "digest", r->digest);
+		add_str(o, "version", r->version);
+		add_str(o, "previous_version", r->previous_version);
+		add_str(o, "rule", r->rule);
+		add_str(o, "verdict", r->verdict);
+		add_str(o, "message", r->message);
+		json_object_set_new(o, "latency_us",
+		    json_integer(r->latency_us));
+		add_str(o, "hash", r->hash);
+		line = json_dumps(o, JSON_COMPACT);
+		json_decref(o);
+		if (line != NULL)
+			printf("%s\n", line);
+		free(line);
+		return;
+	}
+	format_time(r->time_ms / 1000, when, sizeof when);
+	if (r->uid >= 0)
+		snprintf(who, sizeof who, "uid %lld %s[%lld]",
+		    (long long)r->uid, r->comm ? r->comm : "?",
+		    (long long)r->pid);
+	else
+		snprintf(who, sizeof who, "-");
+	short_digest(r->digest, digest, sizeof digest);
+	cells[0] = when;
+	cells[1] = r->verdict;
+	cells[2] = r->rule;
+	cells[3] = r->app;
+	cells[4] = r->image_ref;
+	cells[5] = r->version;
+	cells[6] = r->previous_version;
+	cells[7] = who;
+	cells[8] = r->message;
+	table_add(c->t, cells);
+}
+
+static void
+audit_usage(FILE *f)
+{
+	fprintf(f,
+"usage: docker-guard audit [--config FILE] [--database PATH]\n"
+"           [--since WHEN] [--until WHEN] [--app APP] [--verdict VERDICT]\n"
+"           [--rule RULE] [--uid UID] [--limit N] [--json]\n"
+"       docker-guard audit --verify [--config FILE] [--database PATH]\n"
+"WHEN is a duration back from now (24h, 30m, 7d) or a UTC timestamp\n"
+"(2026-11-20, \"2026-11-20 10:04\", 2026-11-20T10:04:05Z).\n"
+"VERDICT is allow, warn, deny or error.\n");
+}
+
+int
+review_audit(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, OPT_CONFIG },
+		{ "database", required_argument, NULL, OPT_DATABASE },
+		{ "since", required_argument, NULL, OPT_SINCE },
+		{ "until", required_argument, NULL, OPT_UNTIL },
+		{ "app", required_argument, NULL, OPT_APP },
+		{ "verdict", required_argument, NULL, OPT_VERDICT },
+		{ "rule", required_argument, NULL, OPT_RULE },
+		{ "uid", required_argument, NULL, OPT_UID },
+		{ "limit", required_argument, NULL, OPT_LIMIT },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "verify", no_argument, NULL, OPT_VERIFY },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct store_audit_filter f = { 0 };
+	struct audit_ctx ctx = { 0 };
+	const char *config = NULL, *database = NULL;
+	bool verify = false;
+	int64_t now = (int64_t)time(NULL), t;
+	struct store *st;
+	char *cause = NULL, *end;
+	int c, rc = 0;
+
+	f.uid = -1;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_CONFIG: config = optarg; break;
+		case OPT_DATABASE: database = optarg; break;
+		case OPT_SINCE:
+		case OPT_UNTIL:
+			if (timespec_parse(optarg, now, &t) != 0) {
+				fprintf(stderr, "docker-guard audit: \"%s\" is "
+				    "neither a duration (24h) nor a timestamp "
+				    "(2026-11-20 10:04)\n", optarg);
+				return 2;
+			}
+			if (c == OPT_SINCE)
+				f.since_ms = t * 1000;
+			else
+				f.until_ms = t * 1000 + 999;
+			break;
+		case OPT_APP: f.app = optarg; break;
+		case OPT_VERDICT:
+			if (strcmp(optarg, "allow") != 0 &&
+			    strcmp(optarg, "warn") != 0 &&
+			    strcmp(optarg, "deny") != 0 &&
+			    strcmp(optarg, "error") != 0) {
+				fprintf(stderr, "docker-guard audit: --verdict "
+				    "is allow, warn, deny or error\n");
+				return 2;
+			}
+			f.verdict = optarg;
+			break;
+		case OPT_RULE: f.rule = optarg; break;
+		case OPT_UID:
+			f.uid = strtoll(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || f.uid < 0) {
+				fprintf(stderr, "docker-guard audit: --uid "
+				    "takes a number\n");
+				return 2;
+			}
+			break;
+		case OPT_LIMIT:
+			f.limit = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || f.limit <= 0) {
+				fprintf(stderr, "docker-guard audit: --limit "
+				    "takes a positive number\n");
+				return 2;
+			}
+			break;
+		case OPT_JSON: ctx.json = true; break;
+		case OPT_VERIFY: verify = true; break;
+		case OPT_HELP: audit_usage(stdout); return 0;
+		default: audit_usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		audit_usage(stderr);
+		return 2;
+	}
+	if ((st = open_db(config, database)) == NULL)
+		return 1;
+	if (verify) {
+		int64_t bad, rows;
+		char *what = NULL;
+
+		if (store_audit_verify(st, &bad, &what, &rows, &cause) != 0) {
+			fprintf(stderr, "docker-guard: %s\n", cause);
+			free(cause);
+			store_close(st);
+			return 1;
+		}
+		if (bad == 0) {
+			printf("audit trail intact: %lld rows, hash chain "
+			    "verified\n", (long long)rows);
+		} else {
+			printf("audit trail BROKEN: %s\n", what);
+			rc = 1;
+		}
+		free(what);
+		store_close(st);
+		return rc;
+	}
+	if (!ctx.json) {
+		static const char *const headers[] = { "TIME (UTC)", "VERDICT",
+		    "RULE", "APP", "IMAGE", "VERSION", "PREVIOUS", "CLIENT",
+		    "MESSAGE" };
+
+		ctx.t = table_new(headers, 9);
+	}
+	if (store_audit_query(st, &f, audit_row_cb, &ctx, &cause) != 0) {
+		fprintf(stderr, "docker-guard: %s\n", cause);
+		free(cause);
+		rc = 1;
+	} else if (ctx.t != NULL) {
+		char *text = table_render(ctx.t);
+
+		fputs(text, stdout);
+		free(text);
+	}
+	table_free(ctx.t);
+	store_close(st);
+	return rc;
+}
+
+/* ---- history ------------------------------------------------------------ */
+
+struct history_ctx {
+	bool		 json;
+	struct table	*t;
+};
+
+static void
+history_row_cb(const struct store_deployment_row *r, void *arg)
+{
+	struct history_ctx *c = arg;
+	char when[40], removed[40], digest[32], who[96], container[160];
+	const char *cells[8];
+
+	format_time(r->created_at, when, sizeof when);
+	format_time(r->removed_at, removed, sizeof removed);
+	if (c->json) {
+		json_t *o = json_object();
+		char *line;
+
+		add_str(o, "app", r->app);
+		add_str(o, "time", when);
+		add_str(o, "version", r->version);
+		add_str(o, "digest", r->repo_digest);
+		add_str(o, "image", r->image_ref);
+		add_str(o, "image_id", r->image_id);
+		add_str(o, "container_id", r->container_id);
+		add_str(o, "container_name", r->container_name);
+		json_object_set_new(o, "uid", r->uid >= 0 ?
+		    json_integer(r->uid) : json_null());
+		add_str(o, "process", r->comm);
+		add_str(o, "source", r->source);
+		add_str(o, "removed", r->removed_at > 0 ? removed : NULL);
+		line = json_dumps(o, JSON_COMPACT);
+		json_decref(o);
+		if (line != NULL)
+			printf("%s\n", line);
+		free(line);
+		return;
+	}
+	short_digest(r->repo_digest, digest, sizeof digest);
+	snprintf(container, sizeof container, "%s (%.12s)",
+	    r->container_name ? r->container_name : "?",
+	    r->container_id ? r->container_id : "?");
+	if (r->uid >= 0)
+		snprintf(who, sizeof who, "uid %lld %s", (long long)r->uid,
+		    r->comm ? r->comm : "?");
+	else
+		snprintf(who, sizeof who, "%s", r->source ? r->source : "-");
+	cells[0] = r->app;
+	cells[1] = when;
+	cells[2] = r->version != NULL ? r->version : "unknown";
+	cells[3] = digest;
+	cells[4] = container;
+	cells[5] = who;
+	cells[6] = r->source;
+	cells[7] = r->removed_at > 0 ? removed : NULL;
+	table_add(c->t, cells);
+}
+
+static int
+parse_review_opts(int argc, char **argv, const char *usage, const char **config,
+    const char **database, bool *json)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, OPT_CONFIG },
+		{ "database", required_argument, NULL, OPT_DATABASE },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_CONFIG: *config = optarg; break;
+		case OPT_DATABASE: *database = optarg; break;
+		case OPT_JSON: *json = true; break;
+		case OPT_HELP: printf("%s", usage); return 0;
+		default: fprintf(stderr, "%s", usage); return 2;
+		}
+	}
+	return -1;
+}
+
+int
+review_history(int argc, char **argv)
+{
+	static const char usage[] = "usage: docker-guard history [APP] "
+	    "[--config FILE] [--database PATH] [--json]\n";
+	struct history_ctx ctx = { 0 };
+	const char *config = NULL, *database = NULL, *app = NULL;
+	struct store *st;
+	char *cause = NULL;
+	int rc;
+
+	if ((rc = parse_review_opts(argc, argv, usage, &config, &database,
+	    &ctx.json)) >= 0)
+		return rc;
+	if (argc - optind > 1) {
+		fprintf(stderr, "%s", usage);
+		return 2;
+	}
+	if (optind < argc)
+		app = argv[optind];
+	if ((st = open_db(config, database)) == NULL)
+		return 1;
+	if (!ctx.json) {
+		static const char *const headers[] = { "APP", "TIME (UTC)",
+		    "VERSION", "DIGEST", "CONTAINER", "WHO", "SOURCE",
+		    "REMOVED" };
+
+		ctx.t = table_new(headers, 8);
+	}
+	rc = 0;
+	if (store_history(st, app, history_row_cb, &ctx, &cause) != 0) {
+		fprintf(stderr, "docker-guard: %s\n", cause);
+		free(cause);
+		rc = 1;
+	} else if (ctx.t != NULL) {
+		char *text;
+
+		if (table_rows(ctx.t) == 0 && app != NULL) {
+			fprintf(stderr, "docker-guard: no history for app "
+			    "\"%s\"\n", app);
+			rc = 1;
+		} else {
+			text = table_render(ctx.t);
+			fputs(text, stdout);
+			free(text);
+		}
+	}
+	table_free(ctx.t);
+	store_close(st);
+	return rc;
+}
+
+/* ---- apps --------------------------------------------------------------- */
+
+struct app_summary {
+	char	*app;
+	char	*current;	/* version of the newest live container */
+	char	*highest;
+	char	*image;
+	int64_t	 last_change;
+	int	 live;
+};
+
+struct apps_ctx {
+	struct app_summary	*items;
+	size_t			 n;
+};
+
+static void
+apps_row_cb(const struct store_deployment_row *r, void *arg)
+{
+	struct apps_ctx *c = arg;
+	struct app_summary *a = c->n > 0 ? &c->items[c->n - 1] : NULL;
+	int64_t changed = r->removed_at > r->created_at ? r->removed_at :
+	    r->created_at;
+
+	if (a == NULL || strcmp(a->app, r->app) != 0) {
+		c->items = xreallocarray(c->items, c->n + 1, sizeof *c->items);
+		a = &c->items[c->n++];
+		memset(a, 0, sizeof *a);
+		a->app = xstrdup(r->app);
+	}
+	if (r->version != NULL && (a->highest == NULL ||
+	    version_compare(r->version, a->highest) > 0)) {
+		free(a->highest);
+		a->highest = xstrdup(r->version);
+	}
+	if (r->removed_at == 0) {
+		/* Rows come oldest first: the last live one is current. */
+		free(a->current);
+		a->current = xstrdup(r->version != NULL ? r->version :
+		    "unknown");
+		free(a->image);
+		a->image = xstrdup(r->image_ref != NULL ? r->image_ref : "-");
+		a->live++;
+	}
+	if (changed > a->last_change)
+		a->last_change = changed;
+}
+
+int
+review_apps(int argc, char **argv)
+{
+	static const char usage[] = "usage: docker-guard apps [--config FILE] "
+	    "[--database PATH] [--json]\n";
+	static const char *const headers[] = { "APP", "CURRENT", "HIGHEST",
+	    "IMAGE", "LIVE", "LAST CHANGE (UTC)" };
+	struct apps_ctx ctx = { 0 };
+	const char *config = NULL, *database = NULL;
+	bool json = false;
+	struct store *st;
+	struct table *t;
+	char *cause = NULL, *text;
+	int rc;
+
+	if ((rc = parse_review_opts(argc, argv, usage, &config, &database,
+	    &json)) >= 0)
+		return rc;
+	if (optind != argc) {
+		fprintf(stderr, "%s", usage);
+		return 2;
+	}
+	if ((st = open_db(config, database)) == NULL)
+		return 1;
+	rc = 0;
+	if (store_history(st, NULL, apps_row_cb, &ctx, &cause) != 0) {
+		fprintf(stderr, "docker-guard: %s\n", cause);
+		free(cause);
+		store_close(st);
+		return 1;
+	}
+	t = table_new(headers, 6);
+	for (size_t i = 0; i < ctx.n; i++) {
+		struct app_summary *a = &ctx.items[i];
+		char when[40], live[16];
+		const char *cells[6];
+
+		format_time(a->last_change, when, sizeof when);
+		snprintf(live, sizeof live, "%d", a->live);
+		if (json) {
+			json_t *o = json_object();
+			char *line;
+
+			add_str(o, "app", a->app);
+			add_str(o, "current", a->current);
+			add_str(o, "highest", a->highest);
+			add_str(o, "image", a->image);
+			json_object_set_new(o, "live", json_integer(a->live));
+			add_str(o, "last_change", when);
+			line = json_dumps(o, JSON_COMPACT);
+			json_decref(o);
+			if (line != NULL)
+				printf("%s\n", line);
+			free(line);
+		}
+		cells[0] = a->app;
+		cells[1] = a->current != NULL ? a->current : "(none running)";
+		cells[2] = a->highest;
+		cells[3] = a->image;
+		cells[4] = live;
+		cells[5] = when;
+		table_add(t, cells);
+		free(a->app);
+		free(a->current);
+		free(a->highest);
+		free(a->image);
+	}
+	if (!json) {
+		text = table_render(t);
+		fputs(text, stdout);
+		free(text);
+	}
+	table_free(t);
+	free(ctx.items);
+	store_close(st);
+	return rc;
+}
