@@ -74,6 +74,10 @@ struct guard_config {
 	struct string_list	 registry_ca_files;	/* host=/path */
 	struct string_list	 registry_insecure;	/* hosts */
 
+	/* restore after a refusal */
+	bool			 restore_on_refusal;	/* yes */
+	unsigned		 restore_window;	/* 3600 s */
+
 	/* pulls */
 	enum rule_mode		 pull_require_digest;	/* enforce */
 	struct string_list	 allowed_registries;	/* globs; empty: any */

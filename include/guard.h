@@ -40,7 +40,8 @@ struct guard_verdict {
 	bool			 wants_response; /* call guard_response() */
 };
 
-struct guard	*guard_new(struct server *srv);
+/* follow: also watch the engine (version, first sync, events). */
+struct guard	*guard_new(struct server *srv, bool follow);
 void		 guard_free(struct guard *g);
 
 /* The configuration changed (SIGHUP): apply the registry settings.
@@ -63,6 +64,17 @@ void		 guard_response(struct guard *g, struct guard_pending *p,
 
 /* The session went away; never call it back.  Frees p. */
 void		 guard_cancel(struct guard *g, struct guard_pending *p);
+
+/*
+ * docker-guard check: decide on a create of image for app (NULL: none)
+ * as the guard would now, without auditing, recording or restoring.
+ * done gets the status (0 allow), the message (denial or warnings
+ * joined) and the notes, all borrowed; called from the event loop.
+ */
+typedef void (*guard_dry_cb)(int status, const char *message,
+    const char *details, void *arg);
+void		 guard_dry_run(struct guard *g, const char *image,
+		    const char *app, guard_dry_cb done, void *arg);
 
 /* A passed-through request got its answer: keep the ledger straight on
  * container renames and removals. */

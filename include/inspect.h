@@ -4,7 +4,9 @@
 #ifndef INSPECT_H
 #define INSPECT_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "body_inspect.h"
 
@@ -42,6 +44,47 @@ char	*inspect_service_previous_spec(const char *body, size_t len,
  * ("linux", "x86_64").  0, or -1 if absent. */
 int	 inspect_info_platform(const char *body, size_t len, char *os,
 	    size_t os_size, char *arch, size_t arch_size);
+
+/* GET /version: "20.10.24 (API 1.41)".  Caller frees; NULL if absent. */
+char	*inspect_engine_version(const char *body, size_t len);
+
+/* One line of GET /events.  Fills the borrowed-into-out strings
+ * (allocated, caller frees each).  0, or -1 if not a container event. */
+struct inspect_event {
+	char	*action;	/* "create", "destroy", "rename", ... */
+	char	*id;
+	char	*name;		/* Actor.Attributes.name */
+};
+int	 inspect_event_parse(const char *line, size_t len,
+	    struct inspect_event *out);
+void	 inspect_event_reset(struct inspect_event *ev);
+
+/* GET /containers/json?all=1: the IDs.  NULL-terminated, caller frees
+ * each and the array. */
+char	**inspect_container_ids(const char *body, size_t len);
+
+/* What a container inspect says, for the ledger. */
+struct inspect_container {
+	char			*id;
+	char			*name;		/* without the leading '/' */
+	char			*image_ref;	/* Config.Image */
+	char			*image_id;	/* Image */
+	bool			 running;
+	int64_t			 created;	/* unix seconds, 0 if unknown */
+	struct body_facts	 facts;		/* Labels only */
+};
+int	 inspect_container_parse(const char *body, size_t len,
+	    struct inspect_container *out);
+void	 inspect_container_reset(struct inspect_container *c);
+
+/*
+ * A POST /containers/create body that recreates the inspected container:
+ * its Config (with Image pinned: Config.Image when it carries a digest,
+ * else the image ID), HostConfig, and the endpoint of its network mode
+ * when that is a user network.  Caller frees; NULL if the inspect is not
+ * usable.
+ */
+char	*inspect_restore_body(const char *body, size_t len);
 
 /* The "message" of an engine error body, or NULL.  Caller frees. */
 char	*inspect_error_message(const char *body, size_t len);

@@ -7,6 +7,7 @@
 #include "conffile.h"
 #include "config.h"
 #include "guard_version.h"
+#include "offline.h"
 #include "review.h"
 #include "serve.h"
 
@@ -27,6 +28,11 @@ usage(FILE *f)
 "                 --uid, --limit, --json; --verify checks the hash chain)\n"
 "  history [APP]  each app's version timeline\n"
 "  apps           every known app: current and highest version\n"
+"  check IMAGE    dry run: the decision the guard would make now on a\n"
+"                 create of IMAGE (--app APP); exits 1 on a refusal\n"
+"  sync           record the engine's existing containers in the ledger\n"
+"All commands take --config FILE and --database PATH; check and sync also\n"
+"--upstream PATH.\n"
 "\n"
 "Options of serve:\n"
 "  --config FILE      configuration file (default " CONFFILE_DEFAULT_PATH
@@ -169,6 +175,10 @@ cli_main(int argc, char **argv)
 		return review_history(argc - 1, argv + 1);
 	if (strcmp(argv[1], "apps") == 0)
 		return review_apps(argc - 1, argv + 1);
+	if (strcmp(argv[1], "check") == 0)
+		return offline_check(argc - 1, argv + 1);
+	if (strcmp(argv[1], "sync") == 0)
+		return offline_sync(argc - 1, argv + 1);
 	fprintf(stderr, "docker-guard: unknown command \"%s\" (try "
 	    "docker-guard --help)\n", argv[1]);
 	return 2;

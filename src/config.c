@@ -99,6 +99,8 @@ static const struct config_key config_keys[] = {
 	{ "registry_auth",	KEY_HOST_PAIRS,	OFF(registry_auth), 0, 0 },
 	{ "registry_ca_files",	KEY_HOST_PAIRS,	OFF(registry_ca_files), 0, 0 },
 	{ "registry_insecure",	KEY_HOSTS,	OFF(registry_insecure), 0, 0 },
+	{ "restore_on_refusal",	KEY_BOOL,	OFF(restore_on_refusal), 0, 0 },
+	{ "restore_window",	KEY_SECONDS,	OFF(restore_window), 0, 604800 },
 	{ "pull_require_digest", KEY_RULE,	OFF(pull_require_digest), 0, 0 },
 	{ "allowed_registries",	KEY_GLOBS,	OFF(allowed_registries), 0, 0 },
 	{ "imports",		KEY_ALLOW,	OFF(imports_allow), 0, 0 },
@@ -225,6 +227,8 @@ config_new(void)
 	cfg->registry_cache_ttl = 600;
 	cfg->registry_negative_ttl = 30;
 	cfg->check_all_platforms = false;
+	cfg->restore_on_refusal = true;
+	cfg->restore_window = 3600;
 	cfg->pull_require_digest = RULE_ENFORCE;
 	cfg->imports_allow = true;
 	return cfg;
@@ -528,101 +532,169 @@ config_sat_mul(size_t a, size_t b)
 }
 
 /*
- * Roughly how many nodes regcomp builds for re, which is at most
- * CONFIG_MAX_REGEX bytes: one per atom and group, where "x{m,n}" copies x
- * max(m,n) times, "x{m,}" m+1 times and "x+" twice, and copies of copies
- * multiply.  Saturates above CONFIG_MAX_REGEX_NODES.
+ * A look at a regex before regcomp sees it, for the two shapes glibc
+ * compiles in exponential time: copies of copies (x{m,n} copies x, x+
+ * copies it once), and more than one way to match the empty string in
+ * one place ((a*|b*), (a*)?), whose epsilon closures glibc enumerates
+ * path by path once they sit in a loop.
  */
-static size_t
-config_regex_size(const char *re)
-{
-	size_t size[CONFIG_MAX_REGEX + 1], depth = 0, last = 0, count, m, n;
-	const char *p = re, *q;
+struct config_re {
+	const char	*p;
+	bool		 ambiguous;	/* the empty string, two ways */
+};
 
-	size[0] = 0;
-	while (*p != '\0') {
-		count = 0;
-		switch (*p) {
-		case '(':
-			size[++depth] = 0;
-			last = 0;
-			p++;
-			continue;
-		case ')':
-			if (depth == 0)
-				break;
-			/* A group costs a node of its own. */
-			last = config_sat_add(size[depth--], 1);
-			size[depth] = config_sat_add(size[depth], last);
-			p++;
-			continue;
-		case '|':
-			last = 0;
-			p++;
-			continue;
-		case '*':
-		case '?':
-			p++;
-			continue;
-		case '+':
-			count = 2;
-			break;
-		case '{':
-			m = n = 0;
-			for (q = p + 1; *q >= '0' && *q <= '9'; q++)
-				m = config_sat_add(config_sat_mul(m, 10),
-				    (size_t)(*q - '0'));
-			if (*q == ',') {
-				for (q++; *q >= '0' && *q <= '9'; q++)
-					n = config_sat_add(config_sat_mul(n,
-					    10), (size_t)(*q - '0'));
-				if (q[-1] == ',')
-					n = config_sat_add(m, 1);
+struct config_re_node {
+	size_t		 size;		/* roughly, nodes regcomp builds */
+	bool		 nullable;	/* can match the empty string */
+};
+
+static struct config_re_node config_re_alt(struct config_re *, unsigned);
+
+/* Parse "{m}", "{m,}", "{,n}" or "{m,n}" at re->p: 0 on success. */
+static int
+config_re_interval(struct config_re *re, size_t *m, size_t *n)
+{
+	const char *q = re->p + 1;
+
+	*m = *n = 0;
+	for (; *q >= '0' && *q <= '9'; q++)
+		*m = config_sat_add(config_sat_mul(*m, 10), (size_t)(*q - '0'));
+	if (*q == ',') {
+		if (q[1] == '}')
+			*n = SIZE_MAX;
+		for (q++; *q >= '0' && *q <= '9'; q++)
+			*n = config_sat_add(config_sat_mul(*n, 10),
+			    (size_t)(*q - '0'));
+	} else
+		*n = *m;
+	if (*q != '}' || q == re->p + 1)
+		return -1;
+	re->p = q + 1;
+	return 0;
+}
+
+static struct config_re_node
+config_re_atom(struct config_re *re, unsigned depth)
+{
+	struct config_re_node node = { 1, false };
+	const char *q;
+
+	switch (*re->p) {
+	case '(':
+		re->p++;
+		node = config_re_alt(re, depth + 1);
+		node.size = config_sat_add(node.size, 1);
+		if (*re->p == ')')
+			re->p++;
+		return node;
+	case '[':
+		/* A ']' first is literal; [:x:], [=x=], [.x.] hold ']'. */
+		q = re->p + 1;
+		if (*q == '^')
+			q++;
+		if (*q == ']')
+			q++;
+		for (; *q != '\0' && *q != ']'; q++) {
+			if (*q == '[' && (q[1] == ':' || q[1] == '=' ||
+			    q[1] == '.')) {
+				const char *end = strchr(q + 2, q[1]);
+
+				while (end != NULL && end[1] != ']')
+					end = strchr(end + 1, q[1]);
+				if (end == NULL)
+					break;
+				q = end + 1;
 			}
-			if (*q != '}')
+		}
+		re->p = *q != '\0' ? q + 1 : q;
+		return node;
+	case '\\':
+		re->p++;
+		if (*re->p == '\0')
+			return node;
+		/* Anchors and back-references can match nothing. */
+		node.nullable = strchr("bB<>`'123456789", *re->p) != NULL;
+		re->p++;
+		return node;
+	case '^':
+	case '$':
+		node.nullable = true;
+		re->p++;
+		return node;
+	default:
+		re->p++;
+		return node;
+	}
+}
+
+static struct config_re_node
+config_re_branch(struct config_re *re, unsigned depth)
+{
+	struct config_re_node branch = { 0, true }, piece;
+	size_t m, n;
+
+	while (*re->p != '\0' && *re->p != '|' &&
+	    (*re->p != ')' || depth == 0)) {
+		piece = config_re_atom(re, depth);
+		for (;;) {
+			if (*re->p == '*') {
+				re->p++;
+				piece.nullable = true;
+				piece.size = config_sat_add(piece.size, 1);
+			} else if (*re->p == '+') {
+				re->p++;
+				piece.size = config_sat_add(config_sat_mul(
+				    piece.size, 2), 1);
+			} else if (*re->p == '?') {
+				re->p++;
+				if (piece.nullable)
+					re->ambiguous = true;
+				piece.nullable = true;
+				piece.size = config_sat_add(piece.size, 1);
+			} else if (*re->p == '{' &&
+			    config_re_interval(re, &m, &n) == 0) {
+				/* x{m,n} is m copies and n-m optional ones. */
+				if (n > m && piece.nullable)
+					re->ambiguous = true;
+				if (m == 0)
+					piece.nullable = true;
+				if (n == SIZE_MAX)
+					n = config_sat_add(m, 1);
+				piece.size = config_sat_mul(piece.size,
+				    n > m ? n : m > 0 ? m : 1);
+			} else
 				break;
-			count = m > n ? m : n;
-			if (count == 0)
-				count = 1;
-			p = q;
-			break;
-		case '\\':
-			if (p[1] != '\0')
-				p++;
-			break;
-		case '[':
-			/* A ']' first in a bracket expression is literal. */
-			q = p + 1;
-			if (*q == '^')
-				q++;
-			if (*q == ']')
-				q++;
-			while (*q != '\0' && *q != ']')
-				q++;
-			p = *q != '\0' ? q : q - 1;
-			break;
 		}
-		p++;
-		if (count == 0) {
-			last = 1;
-			size[depth] = config_sat_add(size[depth], 1);
-		} else {
-			size[depth] = config_sat_add(size[depth],
-			    config_sat_mul(last, count - 1));
-			last = config_sat_mul(last, count);
-		}
+		branch.size = config_sat_add(branch.size, piece.size);
+		branch.nullable = branch.nullable && piece.nullable;
 	}
-	while (depth > 0) {
-		last = config_sat_add(size[depth--], 1);
-		size[depth] = config_sat_add(size[depth], last);
+	return branch;
+}
+
+static struct config_re_node
+config_re_alt(struct config_re *re, unsigned depth)
+{
+	struct config_re_node alt = { 0, false }, branch;
+	unsigned nullable = 0;
+
+	for (;;) {
+		branch = config_re_branch(re, depth);
+		alt.size = config_sat_add(alt.size, branch.size + 1);
+		if (branch.nullable && ++nullable > 1)
+			re->ambiguous = true;
+		if (*re->p != '|')
+			break;
+		re->p++;
 	}
-	return size[0];
+	alt.nullable = nullable > 0;
+	return alt;
 }
 
 /* Why a tag:REGEX source is bad, or NULL if it is good.  Caller frees. */
 static char *
 config_regex_error(const char *re)
 {
+	struct config_re shape;
 	regex_t preg;
 	char buf[128];
 	int rc;
@@ -632,9 +704,15 @@ config_regex_error(const char *re)
 	if (strlen(re) > CONFIG_MAX_REGEX)
 		return xasprintf("is longer than %d bytes",
 		    CONFIG_MAX_REGEX);
-	if (config_regex_size(re) > CONFIG_MAX_REGEX_NODES)
+	shape.p = re;
+	shape.ambiguous = false;
+	if (config_re_alt(&shape, 0).size > CONFIG_MAX_REGEX_NODES)
 		return xasprintf("repeats too much: its {m,n} and + would"
 		    " expand it to more than %d parts", CONFIG_MAX_REGEX_NODES);
+	if (shape.ambiguous)
+		return xstrdup("can match the empty string in more than one"
+		    " way, as (a*|b*) or (a*)? can, which regcomp handles too"
+		    " slowly");
 	if ((rc = regcomp(&preg, re, REG_EXTENDED)) != 0) {
 		regerror(rc, &preg, buf, sizeof(buf));
 		return xasprintf("is not a valid regular expression: %s", buf);

@@ -29,6 +29,8 @@ struct engine_req {
 	struct chunked_decoder	 chunks;
 	struct evbuffer		*body;
 	uint64_t		 left;
+	engine_line_cb		 line;		/* streaming: per line */
+	bool			 streaming;
 };
 
 char *
@@ -88,6 +90,24 @@ finish(struct engine_req *r, const char *error)
 		r->cb(r->head.status, body, len, NULL, r->arg);
 	}
 	req_free(r);
+}
+
+/* Hand complete lines of a streamed body to the caller. */
+static void
+deliver_lines(struct engine_req *r)
+{
+	struct evbuffer_ptr p;
+
+	while ((p = evbuffer_search(r->body, "\n", 1, NULL)).pos >= 0) {
+		size_t len = (size_t)p.pos;
+		char *line = (char *)evbuffer_pullup(r->body,
+		    (ev_ssize_t)len + 1);
+
+		line[len] = '\0';
+		if (len > 0)
+			r->line(line, len, r->arg);
+		evbuffer_drain(r->body, len + 1);
+	}
 }
 
 /* Returns true when the request finished (and r is gone). */
@@ -178,6 +198,8 @@ pump(struct engine_req *r, bool eof)
 		}
 		break;
 	}
+	if (r->streaming)
+		deliver_lines(r);
 	if (evbuffer_get_length(r->body) > ENGINE_MAX_BODY) {
 		finish(r, "the engine's answer is too large");
 		return true;
@@ -224,6 +246,28 @@ struct engine_req *
 engine_get(struct event_base *base, const char *socket_path, const char *path,
     engine_cb cb, void *arg)
 {
+	return engine_request(base, socket_path, "GET", path, NULL, cb, arg);
+}
+
+struct engine_req *
+engine_stream(struct event_base *base, const char *socket_path,
+    const char *path, engine_line_cb line, engine_cb end, void *arg)
+{
+	struct engine_req *r = engine_request(base, socket_path, "GET", path,
+	    NULL, end, arg);
+
+	r->line = line;
+	r->streaming = true;
+	if (r->bev != NULL)
+		bufferevent_set_timeouts(r->bev, NULL, NULL);
+	return r;
+}
+
+struct engine_req *
+engine_request(struct event_base *base, const char *socket_path,
+    const char *method, const char *path, const char *json_body,
+    engine_cb cb, void *arg)
+{
 	struct engine_req *r;
 	struct sockaddr_un sun;
 	struct timeval tv = { ENGINE_TIMEOUT_SEC, 0 };
@@ -250,8 +294,16 @@ engine_get(struct event_base *base, const char *socket_path, const char *path,
 	bufferevent_setcb(r->bev, read_cb, NULL, event_cb, r);
 	bufferevent_set_timeouts(r->bev, &tv, &tv);
 	bufferevent_enable(r->bev, EV_READ | EV_WRITE);
-	evbuffer_add_printf(bufferevent_get_output(r->bev),
-	    "GET %s HTTP/1.1\r\nHost: docker\r\nUser-Agent: docker-guard\r\n"
-	    "Connection: close\r\n\r\n", path);
+	if (json_body != NULL)
+		evbuffer_add_printf(bufferevent_get_output(r->bev),
+		    "%s %s HTTP/1.1\r\nHost: docker\r\nUser-Agent: "
+		    "docker-guard\r\nConnection: close\r\nContent-Type: "
+		    "application/json\r\nContent-Length: %zu\r\n\r\n%s",
+		    method, path, strlen(json_body), json_body);
+	else
+		evbuffer_add_printf(bufferevent_get_output(r->bev),
+		    "%s %s HTTP/1.1\r\nHost: docker\r\nUser-Agent: "
+		    "docker-guard\r\nConnection: close\r\n\r\n", method,
+		    path);
 	return r;
 }

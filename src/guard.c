@@ -21,6 +21,7 @@
 #include "inspect.h"
 #include "log.h"
 #include "manifest.h"
+#include "monitor.h"
 #include "policy.h"
 #include "registry.h"
 #include "route.h"
@@ -33,6 +34,7 @@ struct guard {
 	struct server		*srv;
 	struct store		*store;
 	struct registry		*registry;
+	struct monitor		*monitor;
 	struct registry_platform platform;	/* the engine's, from /info */
 	bool			 have_platform;
 };
@@ -90,6 +92,17 @@ struct guard_pending {
 	char			*pull_ref;
 	char			*pull_digest;	/* the tag's digest, if asked */
 
+	/* Restoring the previous container after a refusal. */
+	int64_t			 snapshot_id;
+	char			*restore_name;
+	char			*restore_id;
+	bool			 restore_start;
+
+	/* docker-guard check */
+	bool			 dry_run;
+	guard_dry_cb		 dry_cb;
+	void			*dry_arg;
+
 	/* The verdict. */
 	int			 status;
 	char			*message;
@@ -108,7 +121,7 @@ now_us(void)
 }
 
 struct guard *
-guard_new(struct server *srv)
+guard_new(struct server *srv, bool follow)
 {
 	struct guard *g = xcalloc(1, sizeof *g);
 	char *cause = NULL;
@@ -126,6 +139,7 @@ guard_new(struct server *srv)
 		guard_free(g);
 		return NULL;
 	}
+	g->monitor = monitor_new(srv, g->store, follow);
 	return g;
 }
 
@@ -160,6 +174,7 @@ guard_free(struct guard *g)
 {
 	if (g == NULL)
 		return;
+	monitor_free(g->monitor);
 	store_close(g->store);
 	registry_free(g->registry);
 	free(g);
@@ -173,6 +188,8 @@ pending_free(struct guard_pending *p)
 	engine_cancel(p->lookup);
 	registry_cancel(p->reg_check);
 	free(p->platform_query);
+	free(p->restore_name);
+	free(p->restore_id);
 	free(p->from_image);
 	free(p->from_tag);
 	free(p->from_src);
@@ -215,17 +232,62 @@ pending_free(struct guard_pending *p)
 	free(p);
 }
 
+/* What a dry run prints under the verdict. */
+static char *
+dry_details(const struct guard_pending *p)
+{
+	char *out = xstrdup("");
+
+	for (size_t i = 0; i < p->n_images; i++) {
+		const struct policy_decision *d = &p->images[i].decision;
+		char *line = xasprintf("%simage %s: version %s%s%s%s, digest "
+		    "%s%s%s%s%s\n", out, p->images[i].ref,
+		    d->version != NULL ? d->version : "unknown",
+		    d->version_source != NULL ? " (from " : "",
+		    d->version_source != NULL ? d->version_source : "",
+		    d->version_source != NULL ? ")" : "",
+		    d->digest != NULL ? d->digest : "unknown",
+		    d->previous_version != NULL ? "; the app's newest is " :
+		    "", d->previous_version != NULL ? d->previous_version : "",
+		    d->note != NULL ? "; " : "", d->note != NULL ? d->note :
+		    "");
+
+		free(out);
+		out = line;
+	}
+	return out;
+}
+
 static void
 deliver_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct guard_pending *p = arg;
 	struct guard_verdict v = { 0 };
 
+	if (p->dry_run) {
+		char *details = dry_details(p), *warn = NULL;
+
+		for (size_t i = 0; i < p->n_warnings; i++) {
+			char *w = xasprintf("%s%s%s", warn ? warn : "",
+			    warn ? "\n" : "", p->warnings[i]);
+
+			free(warn);
+			warn = w;
+		}
+		p->dry_cb(p->status, p->status != 0 ? p->message : warn,
+		    details, p->dry_arg);
+		free(details);
+		free(warn);
+		pending_free(p);
+		return;
+	}
+
 	v.status = p->status;
 	v.message = p->message;
 	v.warnings = (const char *const *)p->warnings;
 	v.n_warnings = p->n_warnings;
-	v.wants_response = p->status == 0 && p->route != ROUTE_IMAGE_CREATE;
+	v.wants_response = p->status == 0 && p->route != ROUTE_IMAGE_CREATE &&
+	    p->route != ROUTE_CONTAINER_DELETE;
 	/* session_decided cancels (frees) p when it no longer needs it. */
 	session_decided(p->s, &v);
 }
@@ -261,6 +323,8 @@ audit(struct guard_pending *p, const struct guard_image *img,
 	char *cause = NULL;
 	int64_t t = now_us();
 
+	if (p->dry_run)
+		return;
 	a.time_ms = t / 1000;
 	a.peer = &p->peer;
 	a.method = p->method;
@@ -312,6 +376,311 @@ add_warning(struct guard_pending *p, const char *w)
 	p->warnings = xreallocarray(p->warnings, p->n_warnings + 1,
 	    sizeof *p->warnings);
 	p->warnings[p->n_warnings++] = xstrdup(w);
+}
+
+/* ---- restoring the previous container after a refusal ---------------- */
+
+/* Say in the denial what became of the app, then deliver. */
+static void
+restore_done(struct guard_pending *p, const char *failure)
+{
+	char *msg;
+
+	if (failure != NULL) {
+		msg = xasprintf("%s docker-guard could not restore the "
+		    "previous container \"%s\": %s.", p->message,
+		    p->restore_name != NULL ? p->restore_name : "?", failure);
+		log_warn("restore of app \"%s\" failed: %s", p->app, failure);
+	} else {
+		struct store_audit a = { 0 };
+		char *cause = NULL, *note;
+
+		msg = xasprintf("%s docker-guard restored the previous "
+		    "container \"%s\"%s, so the app keeps running.",
+		    p->message, p->restore_name,
+		    p->restore_start ? " and started it" : "");
+		note = xasprintf("restored the previous container \"%s\" "
+		    "(%.12s) of app \"%s\" after a refusal", p->restore_name,
+		    p->restore_id != NULL ? p->restore_id : "?", p->app);
+		log_info("%s", note);
+		a.time_ms = now_us() / 1000;
+		a.peer = &p->peer;
+		a.method = p->method;
+		a.route = route_name(p->route);
+		a.app = p->app;
+		a.rule = "restore";
+		a.verdict = STORE_ALLOW;
+		a.message = note;
+		if (store_audit(p->g->store, &a, &cause) != 0) {
+			log_error("audit: %s", cause);
+			free(cause);
+		}
+		free(note);
+	}
+	free(p->message);
+	p->message = msg;
+	deliver(p);
+}
+
+static void
+restore_started_cb(int status, const char *body, size_t len,
+    const char *error, void *arg)
+{
+	struct guard_pending *p = arg;
+
+	p->lookup = NULL;
+	if (status != 204 && status != 304) {
+		char *m = error != NULL ? xstrdup(error) :
+		    inspect_error_message(body, len);
+		char *why = xasprintf("it was recreated but did not start: %s",
+		    m != NULL ? m : "unexpected answer");
+
+		restore_done(p, why);
+		free(why);
+		free(m);
+		return;
+	}
+	restore_done(p, NULL);
+}
+
+static void
+restore_start_container(struct guard_pending *p)
+{
+	char *path;
+
+	if (!p->restore_start) {
+		restore_done(p, NULL);
+		return;
+	}
+	path = xasprintf("/containers/%s/start", p->restore_id);
+	p->lookup = engine_request(p->g->srv->base, p->g->srv->cfg->upstream,
+	    "POST", path, NULL, restore_started_cb, p);
+	free(path);
+}
+
+static void
+restore_created_cb(int status, const char *body, size_t len,
+    const char *error, void *arg)
+{
+	struct guard_pending *p = arg;
+	char *cause = NULL;
+
+	p->lookup = NULL;
+	if (status != 201 || (p->restore_id = body_response_id(body,
+	    len)) == NULL) {
+		char *m = error != NULL ? xstrdup(error) :
+		    inspect_error_message(body, len);
+
+		restore_done(p, m != NULL ? m : "unexpected answer");
+		free(m);
+		return;
+	}
+	if (store_snapshot_restored(p->g->store, p->snapshot_id,
+	    now_us() / 1000000, &cause) != 0) {
+		log_error("ledger: %s", cause);
+		free(cause);
+	}
+	monitor_adopt(p->g->monitor, p->restore_id, "restore");
+	restore_start_container(p);
+}
+
+static void
+renamed_back_cb(int status, const char *body, size_t len, const char *error,
+    void *arg)
+{
+	struct guard_pending *p = arg;
+
+	p->lookup = NULL;
+	if (status != 204 && status != 200) {
+		char *m = error != NULL ? xstrdup(error) :
+		    inspect_error_message(body, len);
+
+		restore_done(p, m != NULL ? m : "unexpected answer");
+		free(m);
+		return;
+	}
+	restore_start_container(p);
+}
+
+/* compose 1.29 renamed the old container "<12 hex>_<name>" and stopped
+ * it: find it among the app's live containers. */
+struct renamed {
+	char	*id;
+	char	*name;
+};
+
+static void
+find_renamed_cb(const struct store_deployment_row *r, void *arg)
+{
+	struct renamed *out = arg;
+	const char *n = r->container_name;
+
+	if (r->removed_at != 0 || n == NULL || strlen(n) < 14 || n[12] != '_')
+		return;
+	for (int i = 0; i < 12; i++) {
+		if (!strchr("0123456789abcdef", n[i]))
+			return;
+	}
+	free(out->id);
+	free(out->name);
+	out->id = xstrdup(r->container_id);
+	out->name = xstrdup(n);
+}
+
+static void
+renamed_state_cb(int status, const char *body, size_t len, const char *error,
+    void *arg)
+{
+	struct guard_pending *p = arg;
+	struct inspect_container c;
+	char *path, *esc;
+
+	p->lookup = NULL;
+	if (status != 200 || inspect_container_parse(body, len, &c) != 0) {
+		deliver(p);	/* gone meanwhile: nothing to restore */
+		return;
+	}
+	if (c.running) {
+		/* Still running: the app is up. */
+		inspect_container_reset(&c);
+		deliver(p);
+		return;
+	}
+	inspect_container_reset(&c);
+	p->restore_start = true;
+	esc = engine_path_escape(p->restore_name);
+	path = xasprintf("/containers/%s/rename?name=%s", p->restore_id, esc);
+	free(esc);
+	p->lookup = engine_request(p->g->srv->base, p->g->srv->cfg->upstream,
+	    "POST", path, NULL, renamed_back_cb, p);
+	free(path);
+}
+
+static void
+restore_begin(struct guard_pending *p)
+{
+	struct guard *g = p->g;
+	struct inspect_container c;
+	struct renamed ren = { 0 };
+	char *inspect = NULL, *cause = NULL, *body, *path, *esc;
+	bool running = false;
+	int live = 0;
+
+	if (store_app_live(g->store, p->app, &live, &cause) != 0) {
+		log_error("ledger: %s", cause);
+		free(cause);
+		deliver(p);
+		return;
+	}
+	if (live > 0) {
+		if (store_history(g->store, p->app, find_renamed_cb, &ren,
+		    &cause) != 0) {
+			log_error("ledger: %s", cause);
+			free(cause);
+		}
+		if (ren.id == NULL) {
+			deliver(p);	/* the app still has its container */
+			return;
+		}
+		p->restore_id = ren.id;
+		p->restore_name = xstrdup(ren.name + 13);
+		free(ren.name);
+		path = xasprintf("/containers/%s/json", p->restore_id);
+		p->lookup = engine_get(g->srv->base, g->srv->cfg->upstream,
+		    path, renamed_state_cb, p);
+		free(path);
+		return;
+	}
+	if (store_snapshot_latest(g->store, p->app, now_us() / 1000000 -
+	    g->srv->cfg->restore_window, &p->snapshot_id, &inspect, &running,
+	    &cause) != 0) {
+		log_error("ledger: %s", cause);
+		free(cause);
+		deliver(p);
+		return;
+	}
+	if (inspect == NULL) {
+		deliver(p);	/* nothing removed recently: nothing to do */
+		return;
+	}
+	body = inspect_restore_body(inspect, strlen(inspect));
+	if (body == NULL || inspect_container_parse(inspect, strlen(inspect),
+	    &c) != 0) {
+		free(body);
+		free(inspect);
+		restore_done(p, "its saved configuration cannot be read");
+		return;
+	}
+	p->restore_name = xstrdup(c.name != NULL ? c.name : "");
+	p->restore_start = running;
+	inspect_container_reset(&c);
+	esc = engine_path_escape(p->restore_name);
+	path = xasprintf("/containers/create?name=%s", esc);
+	free(esc);
+	p->lookup = engine_request(g->srv->base, g->srv->cfg->upstream, "POST",
+	    path, body, restore_created_cb, p);
+	free(path);
+	free(body);
+	free(inspect);
+}
+
+/* ---- keeping a removed container's configuration ---------------------- */
+
+static void
+snapshot_cb(int status, const char *body, size_t len, const char *error,
+    void *arg)
+{
+	struct guard_pending *p = arg;
+	struct inspect_container c;
+	char *cause = NULL;
+
+	p->lookup = NULL;
+	if (status == 200 && inspect_container_parse(body, len, &c) == 0) {
+		char *text = xstrndup(body, len);
+
+		if (store_snapshot_put(p->g->store, p->app, c.id, c.name, text,
+		    c.running, now_us() / 1000000, &cause) != 0) {
+			log_error("ledger: snapshot of %s: %s", c.id, cause);
+			free(cause);
+		} else {
+			log_info("kept the configuration of container \"%s\" "
+			    "(app \"%s\") before its removal", c.name ?
+			    c.name : c.id, p->app);
+		}
+		free(text);
+		inspect_container_reset(&c);
+	}
+	/* The removal goes ahead whatever happened here. */
+	deliver(p);
+}
+
+/* DELETE /containers/{id}: keep the inspect of a guarded app's container
+ * first, so a refused recreate can bring it back. */
+static void
+snapshot_start(struct guard_pending *p, const struct guard_request *req)
+{
+	struct guard *g = p->g;
+	char *cause = NULL, *path, *esc;
+
+	if (!g->srv->cfg->restore_on_refusal || req->route->param == NULL) {
+		deliver(p);
+		return;
+	}
+	if (store_app_of_container(g->store, req->route->param, &p->app,
+	    &cause) != 0) {
+		log_error("ledger: %s", cause);
+		free(cause);
+	}
+	if (p->app == NULL) {
+		deliver(p);	/* not an app the guard knows */
+		return;
+	}
+	esc = engine_path_escape(req->route->param);
+	path = xasprintf("/containers/%s/json", esc);
+	free(esc);
+	p->lookup = engine_get(g->srv->base, g->srv->cfg->upstream, path,
+	    snapshot_cb, p);
+	free(path);
 }
 
 static enum policy_registry_outcome
@@ -429,11 +798,18 @@ decide(struct guard_pending *p)
 	}
 	free(seen);
 	store_versions_reset(&hist);
+	if (p->status == 403 && p->route == ROUTE_CONTAINER_CREATE &&
+	    p->app != NULL && p->g->srv->cfg->restore_on_refusal &&
+	    !p->dry_run) {
+		restore_begin(p);
+		return;
+	}
 	deliver(p);
 }
 
 static void lookup_next(struct guard_pending *p);
 static void start_registry(struct guard_pending *p);
+static void restore_begin(struct guard_pending *p);
 static void pull_decide(struct guard_pending *p);
 
 /* Where to ask a registry about img: its pinned digest, the digest its
@@ -904,6 +1280,10 @@ guard_check(struct guard *g, struct session *s, const struct guard_request *req)
 		pull_start(p, req);
 		return p;
 	}
+	if (p->route == ROUTE_CONTAINER_DELETE) {
+		snapshot_start(p, req);
+		return p;
+	}
 
 	if (req->body_len > 0 && !body_content_type_is_json(ct)) {
 		refuse(p, 400, "request", xasprintf("docker-guard: refusing to "
@@ -1078,4 +1458,29 @@ guard_observe(struct guard *g, const struct route *r, int status)
 		log_error("ledger: %s: %s", route_name(r->id), cause);
 		free(cause);
 	}
+}
+
+void
+guard_dry_run(struct guard *g, const char *image, const char *app,
+    guard_dry_cb done, void *arg)
+{
+	struct guard_pending *p = xcalloc(1, sizeof *p);
+
+	p->g = g;
+	p->dry_run = true;
+	p->dry_cb = done;
+	p->dry_arg = arg;
+	p->started_us = now_us();
+	p->route = ROUTE_CONTAINER_CREATE;
+	p->method = xstrdup("POST");
+	p->action = xstrdup("create");
+	p->facts.image = xstrdup(image);
+	if (app != NULL) {
+		/* Name the app as a label would. */
+		p->facts.labels = xcalloc(1, sizeof *p->facts.labels);
+		p->facts.labels[0].key = xstrdup(POLICY_LABEL_APP);
+		p->facts.labels[0].value = xstrdup(app);
+		p->facts.n_labels = 1;
+	}
+	start_lookups(p);
 }

@@ -183,7 +183,7 @@ serve_main(const struct serve_options *opts)
 	srv.base = event_base_new();
 	if (srv.base == NULL)
 		fatalx("cannot create the event loop");
-	srv.guard = guard_new(&srv);
+	srv.guard = guard_new(&srv, true);
 	if (srv.guard == NULL)
 		return 1;
 	fd = listener_open(srv.cfg, &cause);

@@ -507,9 +507,11 @@ start_request(struct session *s)
 		return;
 	}
 
-	if (s->route.id == ROUTE_IMAGE_CREATE) {
+	if (s->route.id == ROUTE_IMAGE_CREATE ||
+	    s->route.id == ROUTE_CONTAINER_DELETE) {
 		/* A pull or import: the query says it all, and the body (an
-		   import) is a stream that must not be held. */
+		   import) is a stream that must not be held.  A removal: the
+		   guard keeps the container's configuration first. */
 		struct guard_request gr = { 0 };
 
 		gr.peer = &s->peer;

@@ -1,0 +1,42 @@
+/*
+ * Knowing the host: the guard's view of what runs even when it did not
+ * see the create.
+ *
+ *  - The engine's version is recorded at start and on every reconnect; a
+ *    change is an audit event with the old and new version.
+ *  - On first start (and with docker-guard sync) the containers that
+ *    already exist are read from the engine and seeded into the ledger,
+ *    so the first downgrade is caught even for apps created before the
+ *    guard was installed.
+ *  - The engine's event stream is followed: containers created without
+ *    passing through the guard are recorded and flagged in the audit as
+ *    out-of-band; removals and renames keep the ledger straight.
+ */
+#ifndef MONITOR_H
+#define MONITOR_H
+
+struct server;
+struct store;
+struct monitor;
+
+/* Called when a sync finishes: how many containers were recorded, or an
+ * error (borrowed). */
+typedef void (*monitor_done_cb)(int recorded, const char *error, void *arg);
+
+/* A monitor on srv's engine writing to st.  follow: also check the
+ * engine version, sync on first start and follow events (the daemon);
+ * otherwise only monitor_sync runs (the CLI). */
+struct monitor	*monitor_new(struct server *srv, struct store *st,
+		    int follow);
+void		 monitor_free(struct monitor *m);
+
+/* Seed the ledger from the engine's containers; done is called once. */
+void		 monitor_sync(struct monitor *m, monitor_done_cb done,
+		    void *arg);
+
+/* Record a container the guard itself created (a restore), without
+ * flagging it. */
+void		 monitor_adopt(struct monitor *m, const char *container_id,
+		    const char *source);
+
+#endif

@@ -1,0 +1,202 @@
+/*
+ * docker-guard check and sync: a short-lived event loop with the guard's
+ * own engine, registry and store machinery, so the answer is the one the
+ * running guard would give.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "conffile.h"
+#include "guard.h"
+#include "log.h"
+#include "monitor.h"
+#include "offline.h"
+#include "server.h"
+#include "store.h"
+#include "xmalloc.h"
+
+enum {
+	OPT_CONFIG = 1,
+	OPT_DATABASE,
+	OPT_UPSTREAM,
+	OPT_APP,
+	OPT_HELP,
+};
+
+static const struct option longopts[] = {
+	{ "config", required_argument, NULL, OPT_CONFIG },
+	{ "database", required_argument, NULL, OPT_DATABASE },
+	{ "upstream", required_argument, NULL, OPT_UPSTREAM },
+	{ "app", required_argument, NULL, OPT_APP },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct offline {
+	struct server	 srv;
+	const char	*app;
+	int		 status;
+};
+
+/* Parse the shared options and load the configuration.  Returns -1 to go
+ * on, else an exit status. */
+static int
+offline_setup(int argc, char **argv, const char *usage, struct offline *o,
+    bool with_app)
+{
+	struct config_errors errs = { 0 };
+	const char *config = NULL, *database = NULL, *upstream = NULL;
+	int c;
+
+	memset(o, 0, sizeof *o);
+	TAILQ_INIT(&o->srv.sessions);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_CONFIG: config = optarg; break;
+		case OPT_DATABASE: database = optarg; break;
+		case OPT_UPSTREAM: upstream = optarg; break;
+		case OPT_APP:
+			if (!with_app) {
+				fprintf(stderr, "%s", usage);
+				return 2;
+			}
+			o->app = optarg;
+			break;
+		case OPT_HELP: printf("%s", usage); return 0;
+		default: fprintf(stderr, "%s", usage); return 2;
+		}
+	}
+	o->srv.cfg = conffile_load(config != NULL ? config :
+	    CONFFILE_DEFAULT_PATH, config != NULL, &errs);
+	for (size_t i = 0; i < errs.n; i++)
+		fprintf(stderr, "%s\n", errs.lines[i]);
+	config_errors_reset(&errs);
+	if (o->srv.cfg == NULL)
+		return 1;
+	if (database != NULL) {
+		free(o->srv.cfg->database);
+		o->srv.cfg->database = xstrdup(database);
+	}
+	if (upstream != NULL) {
+		free(o->srv.cfg->upstream);
+		o->srv.cfg->upstream = xstrdup(upstream);
+	}
+	/* Only problems on stderr: the answer goes to stdout. */
+	log_set_level(LOG_LEVEL_ERROR);
+	o->srv.base = event_base_new();
+	if (o->srv.base == NULL)
+		fatalx("cannot create the event loop");
+	return -1;
+}
+
+static void
+offline_teardown(struct offline *o)
+{
+	event_base_free(o->srv.base);
+	config_free(o->srv.cfg);
+}
+
+static void
+check_done(int status, const char *message, const char *details, void *arg)
+{
+	struct offline *o = arg;
+
+	if (status != 0) {
+		printf("refused (%d): %s\n", status, message);
+		o->status = 1;
+	} else if (message != NULL) {
+		printf("allowed with warnings:\n%s\n", message);
+	} else {
+		printf("allowed\n");
+	}
+	if (details != NULL && *details != '\0')
+		printf("%s", details);
+	event_base_loopbreak(o->srv.base);
+}
+
+int
+offline_check(int argc, char **argv)
+{
+	static const char usage[] = "usage: docker-guard check IMAGE "
+	    "[--app APP] [--config FILE] [--database PATH] [--upstream PATH]\n"
+	    "Prints the decision the guard would make now on a create of "
+	    "IMAGE\n(for APP), with the same message; exits 1 on a refusal.\n";
+	struct offline o;
+	struct guard *g;
+	int rc;
+
+	if ((rc = offline_setup(argc, argv, usage, &o, true)) >= 0)
+		return rc;
+	if (argc - optind != 1) {
+		fprintf(stderr, "%s", usage);
+		offline_teardown(&o);
+		return 2;
+	}
+	o.srv.guard = g = guard_new(&o.srv, false);
+	if (g == NULL) {
+		fprintf(stderr, "docker-guard check: cannot open the database "
+		    "%s\n", o.srv.cfg->database);
+		offline_teardown(&o);
+		return 1;
+	}
+	guard_dry_run(g, argv[optind], o.app, check_done, &o);
+	event_base_dispatch(o.srv.base);
+	guard_free(g);
+	offline_teardown(&o);
+	return o.status;
+}
+
+static void
+sync_done(int recorded, const char *error, void *arg)
+{
+	struct offline *o = arg;
+
+	if (error != NULL) {
+		fprintf(stderr, "docker-guard sync: %s\n", error);
+		o->status = 1;
+	} else {
+		printf("sync: %d container(s) recorded in the ledger\n",
+		    recorded);
+	}
+	event_base_loopbreak(o->srv.base);
+}
+
+int
+offline_sync(int argc, char **argv)
+{
+	static const char usage[] = "usage: docker-guard sync [--config FILE] "
+	    "[--database PATH] [--upstream PATH]\n"
+	    "Records the containers the engine has that the ledger lacks.\n";
+	struct offline o;
+	struct store *st;
+	struct monitor *m;
+	char *cause = NULL;
+	int rc;
+
+	if ((rc = offline_setup(argc, argv, usage, &o, false)) >= 0)
+		return rc;
+	if (optind != argc) {
+		fprintf(stderr, "%s", usage);
+		offline_teardown(&o);
+		return 2;
+	}
+	st = store_open(o.srv.cfg->database, &cause);
+	if (st == NULL) {
+		fprintf(stderr, "docker-guard sync: %s\n", cause);
+		free(cause);
+		offline_teardown(&o);
+		return 1;
+	}
+	m = monitor_new(&o.srv, st, 0);
+	monitor_sync(m, sync_done, &o);
+	event_base_dispatch(o.srv.base);
+	monitor_free(m);
+	store_close(st);
+	offline_teardown(&o);
+	return o.status;
+}
