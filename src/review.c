@@ -103,6 +103,18 @@ short_digest(const char *d, char *buf, size_t size)
 	snprintf(buf, size, "%.19s", d);
 }
 
+/* Print o as one compact JSON line and free it. */
+static void
+print_json_line(json_t *o)
+{
+	char *line = json_dumps(o, JSON_COMPACT);
+
+	json_decref(o);
+	if (line != NULL)
+		printf("%s\n", line);
+	free(line);
+}
+
 static void
 add_str(json_t *o, const char *key, const char *v)
 {
@@ -127,7 +139,6 @@ audit_row_cb(const struct store_audit_row *r, void *arg)
 
 	if (c->json) {
 		json_t *o = json_object();
-		char *line;
 
 		json_object_set_new(o, "id", json_integer(r->id));
 		format_time(r->time_ms / 1000, when, sizeof when);
@@ -155,11 +166,7 @@ audit_row_cb(const struct store_audit_row *r, void *arg)
 		json_object_set_new(o, "latency_us",
 		    json_integer(r->latency_us));
 		add_str(o, "hash", r->hash);
-		line = json_dumps(o, JSON_COMPACT);
-		json_decref(o);
-		if (line != NULL)
-			printf("%s\n", line);
-		free(line);
+		print_json_line(o);
 		return;
 	}
 	format_time(r->time_ms / 1000, when, sizeof when);
@@ -343,7 +350,6 @@ history_row_cb(const struct store_deployment_row *r, void *arg)
 	format_time(r->removed_at, removed, sizeof removed);
 	if (c->json) {
 		json_t *o = json_object();
-		char *line;
 
 		add_str(o, "app", r->app);
 		add_str(o, "time", when);
@@ -358,11 +364,7 @@ history_row_cb(const struct store_deployment_row *r, void *arg)
 		add_str(o, "process", r->comm);
 		add_str(o, "source", r->source);
 		add_str(o, "removed", r->removed_at > 0 ? removed : NULL);
-		line = json_dumps(o, JSON_COMPACT);
-		json_decref(o);
-		if (line != NULL)
-			printf("%s\n", line);
-		free(line);
+		print_json_line(o);
 		return;
 	}
 	short_digest(r->repo_digest, digest, sizeof digest);
@@ -552,7 +554,6 @@ review_apps(int argc, char **argv)
 		snprintf(live, sizeof live, "%d", a->live);
 		if (json) {
 			json_t *o = json_object();
-			char *line;
 
 			add_str(o, "app", a->app);
 			add_str(o, "current", a->current);
@@ -560,11 +561,7 @@ review_apps(int argc, char **argv)
 			add_str(o, "image", a->image);
 			json_object_set_new(o, "live", json_integer(a->live));
 			add_str(o, "last_change", when);
-			line = json_dumps(o, JSON_COMPACT);
-			json_decref(o);
-			if (line != NULL)
-				printf("%s\n", line);
-			free(line);
+			print_json_line(o);
 		}
 		cells[0] = a->app;
 		cells[1] = a->current != NULL ? a->current : "(none running)";

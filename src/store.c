@@ -138,7 +138,10 @@ migrate(sqlite3 *db, char **cause)
 		char *why = NULL;
 
 		if (exec_sql(db, sql, &why) != 0) {
-			exec_sql(db, "ROLLBACK", &(char *){ NULL });
+			char *ignored = NULL;
+
+			exec_sql(db, "ROLLBACK", &ignored);
+			free(ignored);
 			*cause = xasprintf("migrating the schema to version "
 			    "%zu: %s", i + 1, why);
 			free(why);
@@ -257,12 +260,10 @@ bind_text(sqlite3_stmt *s, int i, const char *v)
 		sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
 }
 
-/* Step a statement that returns no rows, then finalize it. */
+/* Finalize a statement whose rows were read; rc is the last step's. */
 static int
-step_done(struct store *st, sqlite3_stmt *s, char **cause)
+finish_rows(struct store *st, sqlite3_stmt *s, int rc, char **cause)
 {
-	int rc = sqlite3_step(s);
-
 	sqlite3_finalize(s);
 	if (rc != SQLITE_DONE) {
 		*cause = xasprintf("database %s: %s", st->path,
@@ -270,6 +271,15 @@ step_done(struct store *st, sqlite3_stmt *s, char **cause)
 		return -1;
 	}
 	return 0;
+}
+
+/* Step a statement that returns no rows, then finalize it. */
+static int
+step_done(struct store *st, sqlite3_stmt *s, char **cause)
+{
+	int rc = sqlite3_step(s);
+
+	return finish_rows(st, s, rc, cause);
 }
 
 int
@@ -581,13 +591,7 @@ store_audit_query(struct store *st, const struct store_audit_filter *f,
 		read_audit_row(s, &r);
 		cb(&r, arg);
 	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE) {
-		*cause = xasprintf("database %s: %s", st->path,
-		    sqlite3_errstr(rc));
-		return -1;
-	}
-	return 0;
+	return finish_rows(st, s, rc, cause);
 }
 
 int
@@ -692,13 +696,7 @@ store_history(struct store *st, const char *app,
 		r.pid = col_int_or(s, 12, -1);
 		cb(&r, arg);
 	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE) {
-		*cause = xasprintf("database %s: %s", st->path,
-		    sqlite3_errstr(rc));
-		return -1;
-	}
-	return 0;
+	return finish_rows(st, s, rc, cause);
 }
 
 /* Run a one-value query; *out is the integer or text (allocated). */
@@ -726,13 +724,7 @@ query_one(struct store *st, const char *sql, const char *p1,
 			*text = xstrdup(col_text(s, 0));
 		rc = SQLITE_DONE;
 	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE) {
-		*cause = xasprintf("database %s: %s", st->path,
-		    sqlite3_errstr(rc));
-		return -1;
-	}
-	return 0;
+	return finish_rows(st, s, rc, cause);
 }
 
 int
@@ -833,13 +825,7 @@ store_snapshot_latest(struct store *st, const char *app, int64_t since,
 		*was_running = sqlite3_column_int(s, 2) != 0;
 		rc = SQLITE_DONE;
 	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE) {
-		*cause = xasprintf("database %s: %s", st->path,
-		    sqlite3_errstr(rc));
-		return -1;
-	}
-	return 0;
+	return finish_rows(st, s, rc, cause);
 }
 
 int
