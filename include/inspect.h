@@ -71,6 +71,7 @@ struct inspect_container {
 	char			*image_id;	/* Image */
 	bool			 running;
 	int64_t			 created;	/* unix seconds, 0 if unknown */
+	int64_t			 finished;	/* State.FinishedAt, 0 if never */
 	struct body_facts	 facts;		/* Labels only */
 };
 int	 inspect_container_parse(const char *body, size_t len,

@@ -81,6 +81,9 @@ struct policy_input {
 	const char			*what;		/* "container \"web\"" */
 	const char			*app;		/* NULL: unknown */
 	const char			*image_ref;	/* as given */
+	const char			*role;		/* "image mount", ...;
+							   NULL: the image the
+							   container runs */
 	const struct policy_image	*image;
 	const struct policy_seen	*history;
 	size_t				 n_history;

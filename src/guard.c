@@ -626,6 +626,10 @@ restore_begin(struct guard_pending *p)
 
 /* ---- keeping a removed container's configuration ---------------------- */
 
+/* A container stopped at most this long (seconds) before its removal
+   counts as running when restored. */
+#define SNAPSHOT_RECENT_STOP	60
+
 static void
 snapshot_cb(int status, const char *body, size_t len, const char *error,
     void *arg)
@@ -637,9 +641,14 @@ snapshot_cb(int status, const char *body, size_t len, const char *error,
 	p->lookup = NULL;
 	if (status == 200 && inspect_container_parse(body, len, &c) == 0) {
 		char *text = xstrndup(body, len);
+		int64_t now = now_us() / 1000000;
+		/* Ansible and compose stop a container just before they
+		   remove it: one stopped moments ago was running. */
+		bool running = c.running || (c.finished > 0 &&
+		    now - c.finished <= SNAPSHOT_RECENT_STOP);
 
 		if (store_snapshot_put(p->g->store, p->app, c.id, c.name, text,
-		    c.running, now_us() / 1000000, &cause) != 0) {
+		    running, now, &cause) != 0) {
 			log_error("ledger: snapshot of %s: %s", c.id, cause);
 			free(cause);
 		} else {
@@ -749,8 +758,7 @@ decide(struct guard_pending *p)
 		   version; mounted images are checked for pinning. */
 		in.history = i == 0 ? seen : NULL;
 		in.n_history = i == 0 ? hist.n : 0;
-		if (i > 0)
-			in.app = NULL;
+		in.role = i > 0 ? img->role : NULL;
 		in.allow_downgrade = body_facts_label(&p->facts,
 		    POLICY_LABEL_ALLOW_DOWNGRADE);
 		in.allow_tag = body_facts_label(&p->facts,

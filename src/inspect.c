@@ -299,6 +299,11 @@ inspect_container_parse(const char *body, size_t len,
 	    strptime(json_string_value(json_object_get(j, "Created")),
 	    "%Y-%m-%dT%H:%M:%S", &tm) != NULL)
 		out->created = (int64_t)timegm(&tm);
+	memset(&tm, 0, sizeof tm);
+	if (json_is_string(json_object_get(state, "FinishedAt")) &&
+	    strptime(json_string_value(json_object_get(state, "FinishedAt")),
+	    "%Y-%m-%dT%H:%M:%S", &tm) != NULL && tm.tm_year > 70)
+		out->finished = (int64_t)timegm(&tm);
 	labels = json_object_get(cfg, "Labels");
 	if (json_is_object(labels)) {
 		out->facts.labels = xcalloc(json_object_size(labels) + 1,

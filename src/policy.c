@@ -349,11 +349,11 @@ check_digest(const struct policy_input *in, const struct imgref *ref,
 		    "this host nor its registry could say the digest, so push "
 		    "it and use the digest the push prints", in->image_ref);
 	set_outcome(out, cfg->require_digest, 403, "require_digest",
-	    xasprintf("docker-guard: %s %s %s: image %s is not pinned by "
+	    xasprintf("docker-guard: %s %s %s: %s %s is not pinned by "
 	    "digest; %s (rule: require_digest). %s.%s",
 	    cfg->require_digest == RULE_ENFORCE ? "refusing to" :
-	    "warning: would refuse to", in->action, who, in->image_ref, why,
-	    fix,
+	    "warning: would refuse to", in->action, who,
+	    in->role != NULL ? in->role : "image", in->image_ref, why, fix,
 	    list_has(&cfg->overrides, "allow-tag") ? " To run it by tag on "
 	    "purpose, add the label " POLICY_LABEL_ALLOW_TAG "=<reason>." :
 	    ""));
@@ -415,13 +415,14 @@ check_registry(const struct policy_input *in, struct policy_decision *out)
 	who = subject(in);
 	if (r->outcome == POLICY_REGISTRY_ABSENT) {
 		set_outcome(out, cfg->registry_presence, 403, "registry",
-		    xasprintf("docker-guard: %s %s %s: image %s is missing from "
+		    xasprintf("docker-guard: %s %s %s: %s %s is missing from "
 		    "its registry: %s (rule: registry). A host that has to "
 		    "pull it again cannot, so this deploy would not survive a "
 		    "reschedule. Push the image again (or restore it in the "
 		    "registry) and deploy by a digest the registry has.",
 		    cfg->registry_presence == RULE_ENFORCE ? "refusing to" :
 		    "warning: would refuse to", in->action, who,
+		    in->role != NULL ? in->role : "image",
 		    r->checked_ref != NULL ? r->checked_ref : in->image_ref,
 		    r->detail != NULL ? r->detail : "the registry does not "
 		    "have it"));
@@ -462,8 +463,9 @@ check_downgrade(const struct policy_input *in, const struct imgref *ref,
 	bool id_like = ref->kind == IMGREF_ID || ref->short_id_candidate ||
 	    is_short_id_of(ref, in->image_ref, in->image);
 
-	if (in->app == NULL)
-		return;
+	if (in->app == NULL || in->role != NULL)
+		return;	/* only the image the container runs has the app's
+			   version */
 	repo = !id_like ? imgref_repository(ref) : NULL;
 	if (repo != NULL) {
 		slash = strrchr(repo, '/');
