@@ -27,6 +27,10 @@
 #include "session.h"
 #include "xmalloc.h"
 
+/* How long a closing connection keeps reading (and discarding) what the
+   client still sends after its last answer. */
+#define SESSION_LINGER		2
+
 /* A request head that has started must be complete within this time
    (slow-header clients cannot hold connections forever). */
 #define SESSION_HEAD_TIMEOUT	60
@@ -78,6 +82,7 @@ struct session {
 	bool			 upstream_shut;	/* SHUT_WR sent to the engine */
 	bool			 client_shut;	/* SHUT_WR sent to the client */
 	bool			 draining;
+	bool			 linger_needed;	/* a refused body may still come */
 
 	/* The request in progress. */
 	size_t			 scan_resume;
@@ -100,6 +105,7 @@ struct session {
 	char			**warnings;
 	size_t			 n_warnings;
 	struct event		*head_timer;	/* deadline for a started head */
+	struct event		*linger_timer;	/* end of a lingering close */
 };
 
 static void	client_read_cb(struct bufferevent *, void *);
@@ -242,6 +248,8 @@ session_free(struct session *s)
 	free(s->method);
 	if (s->head_timer != NULL)
 		event_free(s->head_timer);
+	if (s->linger_timer != NULL)
+		event_free(s->linger_timer);
 	if (s->client != NULL)
 		bufferevent_free(s->client);
 	if (s->upstream != NULL)
@@ -264,21 +272,64 @@ in_len(struct bufferevent *bev)
 	return evbuffer_get_length(bufferevent_get_input(bev));
 }
 
-/* Stop reading from the client and close once everything is written. */
+static void
+linger_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	session_free(arg);
+}
+
+/*
+ * The last response is written: close without losing it (RFC 9112 9.6).
+ * A client may still be sending a body the guard refused; closing with
+ * unread input would reset the connection before it reads the answer.
+ * So shut down our side, read and discard for a while, then close.
+ */
+static void
+linger(struct session *s)
+{
+	struct timeval tv = { SESSION_LINGER, 0 };
+
+	if (s->client_eof) {
+		session_free(s);
+		return;
+	}
+	if (!s->client_shut) {
+		shutdown(bufferevent_getfd(s->client), SHUT_WR);
+		s->client_shut = true;
+		evbuffer_drain(bufferevent_get_input(s->client),
+		    in_len(s->client));
+		bufferevent_enable(s->client, EV_READ);
+		s->linger_timer = evtimer_new(s->srv->base, linger_timeout_cb,
+		    s);
+		evtimer_add(s->linger_timer, &tv);
+	}
+}
+
+/* Everything is written: close, lingering if the client may still be
+   sending a body the guard refused. */
+static void
+done_writing(struct session *s)
+{
+	if (s->linger_needed)
+		linger(s);
+	else
+		session_free(s);
+}
+
+/* No more requests: close once everything is written. */
 static void
 close_when_flushed(struct session *s)
 {
 	s->cs = CS_CLOSING;
 	if (s->head_timer != NULL)
 		evtimer_del(s->head_timer);
-	bufferevent_disable(s->client, EV_READ);
 	if (s->upstream != NULL) {
 		bufferevent_free(s->upstream);
 		s->upstream = NULL;
 	}
 	s->us = US_IDLE;
 	if (out_len(s->client) == 0)
-		session_free(s);
+		done_writing(s);
 }
 
 /*
@@ -291,6 +342,8 @@ session_refuse(struct session *s, int status, const char *message, bool keep)
 	size_t len;
 	char *resp;
 
+	if (!keep && s->have_req && !s->req_body.done)
+		s->linger_needed = true;
 	resp = deny_response(status, message, !keep, &len);
 	bufferevent_write(s->client, resp, len);
 	free(resp);
@@ -746,6 +799,9 @@ pump_client(struct session *s)
 				session_free(s);
 			return;
 		case CS_CLOSING:
+			/* Lingering: what the client still sends is
+			   discarded. */
+			evbuffer_drain(in, evbuffer_get_length(in));
 			return;
 		}
 	}
@@ -1023,7 +1079,7 @@ client_write_cb(struct bufferevent *bev, void *arg)
 
 	if (s->cs == CS_CLOSING) {
 		if (out_len(s->client) == 0)
-			session_free(s);
+			done_writing(s);
 		return;
 	}
 	/* Room again: the engine's side may move on. */
@@ -1045,7 +1101,9 @@ client_event_cb(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_EOF) {
 		s->client_eof = true;
 		if (s->cs == CS_CLOSING) {
-			session_free(s);
+			/* The last answer may still be on its way out. */
+			if (out_len(s->client) == 0)
+				session_free(s);
 			return;
 		}
 		pump_client(s);
