@@ -3,6 +3,7 @@
  * handled one at a time (inspect the container, inspect its image, record
  * it), so a burst of events never floods the engine.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -285,16 +286,30 @@ job_next(struct monitor *m)
 	char *cause = NULL, *path;
 	int64_t now;
 
-	while (m->current == NULL && (j = TAILQ_FIRST(&m->jobs)) != NULL) {
+	while (m->current == NULL && !TAILQ_EMPTY(&m->jobs)) {
+		struct mon_job *due = NULL, *it;
+		int64_t next = INT64_MAX;
+
+		/* The first job that is due, in queue order: a delayed event
+		   never holds up an adoption behind it. */
 		now = now_ms();
-		if (j->due_ms > now) {
+		TAILQ_FOREACH(it, &m->jobs, entry) {
+			if (it->due_ms <= now) {
+				due = it;
+				break;
+			}
+			if (it->due_ms < next)
+				next = it->due_ms;
+		}
+		if (due == NULL) {
 			struct timeval tv;
 
-			tv.tv_sec = (j->due_ms - now) / 1000;
-			tv.tv_usec = ((j->due_ms - now) % 1000) * 1000;
+			tv.tv_sec = (next - now) / 1000;
+			tv.tv_usec = ((next - now) % 1000) * 1000;
 			evtimer_add(m->job_timer, &tv);
 			return;
 		}
+		j = due;
 		TAILQ_REMOVE(&m->jobs, j, entry);
 		m->n_jobs--;
 		if (store_container_known(m->store, j->id, &known,

@@ -3,10 +3,12 @@
  * own engine, registry and store machinery, so the answer is the one the
  * running guard would give.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -136,6 +138,14 @@ offline_check(int argc, char **argv)
 		fprintf(stderr, "%s", usage);
 		offline_teardown(&o);
 		return 2;
+	}
+	/* A dry run judges against the ledger that exists: a mistyped path
+	   must not answer "allowed" from an empty new one. */
+	if (access(o.srv.cfg->database, R_OK) != 0) {
+		fprintf(stderr, "docker-guard check: cannot open the database "
+		    "%s: %s\n", o.srv.cfg->database, strerror(errno));
+		offline_teardown(&o);
+		return 1;
 	}
 	o.srv.guard = g = guard_new(&o.srv, false);
 	if (g == NULL) {

@@ -337,6 +337,7 @@ review_audit(int argc, char **argv)
 struct history_ctx {
 	bool		 json;
 	struct table	*t;
+	size_t		 rows;
 };
 
 static void
@@ -346,6 +347,7 @@ history_row_cb(const struct store_deployment_row *r, void *arg)
 	char when[40], removed[40], digest[32], who[96], container[160];
 	const char *cells[8];
 
+	c->rows++;
 	format_time(r->created_at, when, sizeof when);
 	format_time(r->removed_at, removed, sizeof removed);
 	if (c->json) {
@@ -447,18 +449,15 @@ review_history(int argc, char **argv)
 		fprintf(stderr, "docker-guard: %s\n", cause);
 		free(cause);
 		rc = 1;
+	} else if (ctx.rows == 0 && app != NULL) {
+		fprintf(stderr, "docker-guard: no history for app \"%s\"\n",
+		    app);
+		rc = 1;
 	} else if (ctx.t != NULL) {
-		char *text;
+		char *text = table_render(ctx.t);
 
-		if (table_rows(ctx.t) == 0 && app != NULL) {
-			fprintf(stderr, "docker-guard: no history for app "
-			    "\"%s\"\n", app);
-			rc = 1;
-		} else {
-			text = table_render(ctx.t);
-			fputs(text, stdout);
-			free(text);
-		}
+		fputs(text, stdout);
+		free(text);
 	}
 	table_free(ctx.t);
 	store_close(st);
