@@ -19,7 +19,12 @@ static const char *const key_names[] = {
 	"log_level", "max_header_bytes", "max_headers", "body_limit",
 	"shutdown_grace", "require_digest", "downgrade", "local_images",
 	"unknown_version", "rolling_tags", "digest_exempt", "version_sources",
-	"overrides",
+	"overrides", "registry_presence", "registry_unreachable",
+	"registry_timeout", "registry_cache_ttl", "registry_negative_ttl",
+	"check_all_platforms", "docker_config", "registry_auth",
+	"registry_ca_files", "registry_insecure", "restore_on_refusal",
+	"restore_window", "pull_require_digest", "allowed_registries",
+	"imports",
 };
 
 /* Items joined with '|', so the separators the parser saw are visible. */
@@ -81,6 +86,38 @@ field(const struct guard_config *cfg, const char *name)
 		return join_list(&cfg->version_sources);
 	if (strcmp(name, "overrides") == 0)
 		return join_list(&cfg->overrides);
+	if (strcmp(name, "registry_presence") == 0)
+		return xstrdup(config_rule_mode_name(cfg->registry_presence));
+	if (strcmp(name, "registry_unreachable") == 0)
+		return xstrdup(cfg->registry_unreachable_allow ? "allow" :
+		    "deny");
+	if (strcmp(name, "registry_timeout") == 0)
+		return xasprintf("%u", cfg->registry_timeout);
+	if (strcmp(name, "registry_cache_ttl") == 0)
+		return xasprintf("%u", cfg->registry_cache_ttl);
+	if (strcmp(name, "registry_negative_ttl") == 0)
+		return xasprintf("%u", cfg->registry_negative_ttl);
+	if (strcmp(name, "check_all_platforms") == 0)
+		return xstrdup(cfg->check_all_platforms ? "yes" : "no");
+	if (strcmp(name, "docker_config") == 0)
+		return xstrdup(cfg->docker_config != NULL ? cfg->docker_config :
+		    "");
+	if (strcmp(name, "registry_auth") == 0)
+		return join_list(&cfg->registry_auth);
+	if (strcmp(name, "registry_ca_files") == 0)
+		return join_list(&cfg->registry_ca_files);
+	if (strcmp(name, "registry_insecure") == 0)
+		return join_list(&cfg->registry_insecure);
+	if (strcmp(name, "restore_on_refusal") == 0)
+		return xstrdup(cfg->restore_on_refusal ? "yes" : "no");
+	if (strcmp(name, "restore_window") == 0)
+		return xasprintf("%u", cfg->restore_window);
+	if (strcmp(name, "pull_require_digest") == 0)
+		return xstrdup(config_rule_mode_name(cfg->pull_require_digest));
+	if (strcmp(name, "allowed_registries") == 0)
+		return join_list(&cfg->allowed_registries);
+	if (strcmp(name, "imports") == 0)
+		return xstrdup(cfg->imports_allow ? "allow" : "deny");
 	return xasprintf("(no field %s)", name);
 }
 
@@ -163,6 +200,21 @@ test_defaults(void)
 		{ "version_sources", "label:org.opencontainers.image.version|"
 		    "label:org.label-schema.version|env:{REPO}_VERSION|tag" },
 		{ "overrides", "allow-downgrade|allow-tag" },
+		{ "registry_presence", "enforce" },
+		{ "registry_unreachable", "allow" },
+		{ "registry_timeout", "10" },
+		{ "registry_cache_ttl", "600" },
+		{ "registry_negative_ttl", "30" },
+		{ "check_all_platforms", "no" },
+		{ "docker_config", "" },
+		{ "registry_auth", "" },
+		{ "registry_ca_files", "" },
+		{ "registry_insecure", "" },
+		{ "restore_on_refusal", "yes" },
+		{ "restore_window", "3600" },
+		{ "pull_require_digest", "enforce" },
+		{ "allowed_registries", "" },
+		{ "imports", "allow" },
 	};
 	struct guard_config *cfg = config_new();
 	char *got, *errors, *before, *after;
@@ -200,6 +252,28 @@ static const struct valid_row {
 	const char	*key;
 	const char	*want;
 } valid_rows[] = {
+	/* registry, restore and pull keys */
+	{ "registry_presence = warn\n", "registry_presence", "warn" },
+	{ "registry_unreachable = deny\n", "registry_unreachable", "deny" },
+	{ "registry_timeout = 300\n", "registry_timeout", "300" },
+	{ "registry_cache_ttl = 0\n", "registry_cache_ttl", "0" },
+	{ "registry_negative_ttl = 3600\n", "registry_negative_ttl", "3600" },
+	{ "check_all_platforms = yes\n", "check_all_platforms", "yes" },
+	{ "docker_config = /root/.docker/config.json\n", "docker_config",
+	    "/root/.docker/config.json" },
+	{ "docker_config = \"\"\n", "docker_config", "" },
+	{ "registry_auth = 127.0.0.1:5000=u:p, reg.example.com=deploy:s3cret\n",
+	    "registry_auth", "127.0.0.1:5000=u:p|reg.example.com=deploy:s3cret" },
+	{ "registry_ca_files = reg.example.com=/etc/ssl/reg.pem\n",
+	    "registry_ca_files", "reg.example.com=/etc/ssl/reg.pem" },
+	{ "registry_insecure = 10.0.0.5:5000 [::1]:5000\n",
+	    "registry_insecure", "10.0.0.5:5000|[::1]:5000" },
+	{ "restore_on_refusal = no\n", "restore_on_refusal", "no" },
+	{ "restore_window = 0\n", "restore_window", "0" },
+	{ "pull_require_digest = off\n", "pull_require_digest", "off" },
+	{ "allowed_registries = docker.io *.example.com\n",
+	    "allowed_registries", "docker.io|*.example.com" },
+	{ "imports = deny\n", "imports", "deny" },
 	/* layout */
 	{ "listen = /tmp/g.sock\n", "listen", "/tmp/g.sock" },
 	{ "listen=/tmp/g.sock", "listen", "/tmp/g.sock" },
@@ -284,17 +358,27 @@ static const struct valid_row {
 	    "tag:^v([0-9]{1,3}(\\.[0-9]{1,3}){0,2})$|tag" },
 	{ "version_sources = tag:^([0-9]{4})[}]x$\n", "version_sources",
 	    "tag:^([0-9]{4})[}]x$" },
-	/* Repeats that regcomp expands to at most 4096 parts. */
-	{ "version_sources = tag:(a{64}){64}\n", "version_sources",
-	    "tag:(a{64}){64}" },
-	{ "version_sources = tag:(a{64}){63}b|c\n", "version_sources",
-	    "tag:(a{64}){63}b|c" },
+	/* Repeats that regcomp expands to at most 512 parts. */
+	{ "version_sources = tag:(a{63}){7}\n", "version_sources",
+	    "tag:(a{63}){7}" },
+	{ "version_sources = tag:(a{63}){6}b|c\n", "version_sources",
+	    "tag:(a{63}){6}b|c" },
+	{ "version_sources = tag:(((.*)*)*){50}\n", "version_sources",
+	    "tag:(((.*)*)*){50}" },
 	{ "version_sources = tag:(a{1,10}b{0,10}c{11}[{]{9})\n",
 	    "version_sources", "tag:(a{1,10}b{0,10}c{11}[{]{9})" },
-	{ "version_sources = tag:^(x++++++++++)\\{999}$\n", "version_sources",
-	    "tag:^(x++++++++++)\\{999}$" },
-	{ "version_sources = tag:(a{0}){4096}\n", "version_sources",
-	    "tag:(a{0}){4096}" },
+	{ "version_sources = tag:^(x+++++++)\\{999}$\n", "version_sources",
+	    "tag:^(x+++++++)\\{999}$" },
+	{ "version_sources = tag:(a{0}){128}\n", "version_sources",
+	    "tag:(a{0}){128}" },
+	/* At most one way to match the empty string in each place. */
+	{ "version_sources = tag:^v?([0-9]+(\\.[0-9]+)*)(-[a-z0-9.]+)?$\n",
+	    "version_sources", "tag:^v?([0-9]+(\\.[0-9]+)*)(-[a-z0-9.]+)?$" },
+	{ "version_sources = tag:(a|)b tag:(a*|b)+ tag:((a*)*)* tag:(a?b?)+\n",
+	    "version_sources", "tag:(a|)b|tag:(a*|b)+|tag:((a*)*)*|"
+	    "tag:(a?b?)+" },
+	{ "version_sources = tag:([[:digit:]]+) tag:([]a]+) tag:([^]|]+)\n",
+	    "version_sources", "tag:([[:digit:]]+)|tag:([]a]+)|tag:([^]|]+)" },
 	{ "version_sources = label:com.example.version#1\n",
 	    "version_sources", "label:com.example.version#1" },
 	{ "overrides =\n", "overrides", "" },
@@ -326,7 +410,10 @@ test_valid(void)
 #define TAG_SYNTAX	"is not a tag ([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})"
 #define NOT_SOURCE	"is not one of label:NAME, env:NAME, tag, tag:REGEX"
 #define TOO_BIG		"repeats too much: its {m,n} and + would expand it" \
-			" to more than 4096 parts"
+			" to more than 512 parts"
+#define AMBIGUOUS	"can match the empty string in more than one way, as" \
+			" (a*|b*) or (a*)? can, which regcomp handles too" \
+			" slowly"
 #define NOT_VAR		"is not a variable name: use letters, digits, '_'," \
 			" {REPO} and {APP}"
 
@@ -335,6 +422,27 @@ static const struct invalid_row {
 	size_t		 len;		/* 0: strlen(text) */
 	const char	*want;		/* error lines, joined with '\n' */
 } invalid_rows[] = {
+	/* registry, restore and pull keys */
+	{ "registry_timeout = 0\n", 0, "t.conf:1: registry_timeout: \"0\" is "
+	    "not a number of seconds from 1 to 300" },
+	{ "check_all_platforms = true\n", 0, "t.conf:1: check_all_platforms: "
+	    "\"true\" is not one of yes, no" },
+	{ "docker_config = relative/config.json\n", 0, "t.conf:1: "
+	    "docker_config: \"relative/config.json\" is not an absolute path" },
+	{ "registry_auth = user:pass\n", 0, "t.conf:1: registry_auth: "
+	    "\"user:pass\" is not host=value (a registry host, '=', then a "
+	    "value without blanks or commas)" },
+	{ "registry_auth = reg/x=u:p\n", 0, "t.conf:1: registry_auth: "
+	    "\"reg/x=u:p\" is not host=value (a registry host, '=', then a "
+	    "value without blanks or commas)" },
+	{ "registry_insecure = http://reg\n", 0, "t.conf:1: registry_insecure: "
+	    "\"http://reg\" is not a registry host (host or host:port)" },
+	{ "imports = yes\n", 0, "t.conf:1: imports: \"yes\" is not one of "
+	    "allow, deny" },
+	{ "pull_require_digest = strict\n", 0, "t.conf:1: "
+	    "pull_require_digest: \"strict\" is not one of enforce, warn, off" },
+	{ "restore_window = -1\n", 0, "t.conf:1: restore_window: \"-1\" is not "
+	    "a number of seconds from 0 to 604800" },
 	/* lines */
 	{ "foo = 1\n", 0, "t.conf:1: unknown key \"foo\"" },
 	{ "Listen = /x\n", 0, "t.conf:1: unknown key \"Listen\"" },
@@ -498,16 +606,28 @@ static const struct invalid_row {
 	    " (...) around the version" },
 	{ "version_sources = tag:((a{100}){100})\n", 0, "t.conf:1:"
 	    " version_sources: \"tag:((a{100}){100})\" " TOO_BIG },
-	{ "version_sources = tag:(a{64}){64}b\n", 0, "t.conf:1:"
-	    " version_sources: \"tag:(a{64}){64}b\" " TOO_BIG },
-	{ "version_sources = tag:(a{64}){63,64}b\n", 0, "t.conf:1:"
-	    " version_sources: \"tag:(a{64}){63,64}b\" " TOO_BIG },
-	{ "version_sources = tag:(a{64}){63,}b\n", 0, "t.conf:1:"
-	    " version_sources: \"tag:(a{64}){63,}b\" " TOO_BIG },
-	{ "version_sources = tag:(a{64}){64}|b\n", 0, "t.conf:1:"
-	    " version_sources: \"tag:(a{64}){64}|b\" " TOO_BIG },
-	{ "version_sources = tag:(x+++++++++++++)\n", 0, "t.conf:1:"
-	    " version_sources: \"tag:(x+++++++++++++)\" " TOO_BIG },
+	{ "version_sources = tag:(a{63}){8}b\n", 0, "t.conf:1:"
+	    " version_sources: \"tag:(a{63}){8}b\" " TOO_BIG },
+	{ "version_sources = tag:(a{63}){7,8}b\n", 0, "t.conf:1:"
+	    " version_sources: \"tag:(a{63}){7,8}b\" " TOO_BIG },
+	{ "version_sources = tag:(a{63}){7,}b\n", 0, "t.conf:1:"
+	    " version_sources: \"tag:(a{63}){7,}b\" " TOO_BIG },
+	{ "version_sources = tag:(a{63}){8}|b\n", 0, "t.conf:1:"
+	    " version_sources: \"tag:(a{63}){8}|b\" " TOO_BIG },
+	{ "version_sources = tag:(a*|b*)+ tag:((a*)?) tag:(a|||b)\n", 0,
+	    "t.conf:1: version_sources: \"tag:(a*|b*)+\" " AMBIGUOUS "\n"
+	    "t.conf:1: version_sources: \"tag:((a*)?)\" " AMBIGUOUS "\n"
+	    "t.conf:1: version_sources: \"tag:(a|||b)\" " AMBIGUOUS },
+	{ "version_sources = tag:(|) tag:(a?){0,3} tag:(a*){2,3} tag:(^|$)(x)"
+	    "\n", 0,
+	    "t.conf:1: version_sources: \"tag:(|)\" " AMBIGUOUS "\n"
+	    "t.conf:1: version_sources: \"tag:(a?){0,3}\" " AMBIGUOUS "\n"
+	    "t.conf:1: version_sources: \"tag:(a*){2,3}\" " AMBIGUOUS "\n"
+	    "t.conf:1: version_sources: \"tag:(^|$)(x)\" " AMBIGUOUS },
+	{ "version_sources = tag:(x+++++++++)\n", 0, "t.conf:1:"
+	    " version_sources: \"tag:(x+++++++++)\" " TOO_BIG },
+	{ "version_sources = tag:(((.*)*)*){256}\n", 0, "t.conf:1:"
+	    " version_sources: \"tag:(((.*)*)*){256}\" " TOO_BIG },
 	{ "version_sources = tag:(x+++++++++++++++++++++++++++++++++++++++++++"
 	    "+++++++++++++++++++++++++++++++++++++++)\n", 0, "t.conf:1:"
 	    " version_sources: \"tag:(x+++++++++++++++++++++++++++++++++++++++"
