@@ -38,6 +38,8 @@
 /* Buffered bytes per direction before reading pauses. */
 #define SESSION_BUF_HIGH	(256 * 1024)
 #define SESSION_BUF_LOW		(64 * 1024)
+/* Bytes moved per read or write system call. */
+#define SESSION_IO_CHUNK	(64 * 1024)
 /* The most of a guarded response body kept to read the new ID. */
 #define SESSION_CAPTURE_MAX	(1024 * 1024)
 
@@ -154,6 +156,10 @@ session_new(struct server *srv, evutil_socket_t fd)
 	}
 	bufferevent_setcb(s->client, client_read_cb, client_write_cb,
 	    client_event_cb, s);
+	/* libevent moves 4 KiB per system call by default: far too little
+	   for streams (exec, cp, load). */
+	bufferevent_set_max_single_read(s->client, SESSION_IO_CHUNK);
+	bufferevent_set_max_single_write(s->client, SESSION_IO_CHUNK);
 	bufferevent_setwatermark(s->client, EV_READ, 0,
 	    srv->limits.max_head_bytes + SESSION_BUF_HIGH);
 	bufferevent_setwatermark(s->client, EV_WRITE, SESSION_BUF_LOW, 0);
@@ -483,6 +489,8 @@ ensure_upstream(struct session *s)
 	}
 	bufferevent_setcb(s->upstream, upstream_read_cb, upstream_write_cb,
 	    upstream_event_cb, s);
+	bufferevent_set_max_single_read(s->upstream, SESSION_IO_CHUNK);
+	bufferevent_set_max_single_write(s->upstream, SESSION_IO_CHUNK);
 	bufferevent_setwatermark(s->upstream, EV_READ, 0,
 	    SESSION_BUF_HIGH + 64 * 1024);
 	bufferevent_setwatermark(s->upstream, EV_WRITE, SESSION_BUF_LOW, 0);
