@@ -119,6 +119,8 @@ static void	upstream_event_cb(struct bufferevent *, short, void *);
 static void	pump_client(struct session *);
 static void	pump_upstream(struct session *);
 static void	session_refuse(struct session *, int, const char *, bool);
+static void	send_mem(struct bufferevent *, const void *, size_t);
+static void	send_from(struct evbuffer *, size_t, struct bufferevent *);
 
 const struct peer_cred *
 session_peer(const struct session *s)
@@ -351,7 +353,7 @@ session_refuse(struct session *s, int status, const char *message, bool keep)
 	if (!keep && s->have_req && !s->req_body.done)
 		s->linger_needed = true;
 	resp = deny_response(status, message, !keep, &len);
-	bufferevent_write(s->client, resp, len);
+	send_mem(s->client, resp, len);
 	free(resp);
 	log_info("session %llu: %d for %s %s: %s", (unsigned long long)s->id,
 	    status, s->have_req ? s->req.method : "-",
@@ -377,6 +379,17 @@ body_reader_init(struct body_reader *br, enum http_framing framing,
 	    (framing == HTTP_BODY_LENGTH && length == 0);
 }
 
+/* Body data: sent on (raw_dst) or kept (data_dst). */
+static void
+move_bytes(struct evbuffer *src, size_t n, struct bufferevent *raw_dst,
+    struct evbuffer *data_dst)
+{
+	if (raw_dst != NULL)
+		send_from(src, n, raw_dst);
+	else
+		evbuffer_remove_buffer(src, data_dst, n);
+}
+
 /*
  * Move body bytes from src: raw bytes to raw_dst (framing included), or
  * de-chunked data to data_dst.  At most budget data bytes move.  Returns
@@ -384,12 +397,11 @@ body_reader_init(struct body_reader *br, enum http_framing framing,
  */
 static int
 body_pump(struct body_reader *br, struct evbuffer *src,
-    struct evbuffer *raw_dst, struct evbuffer *data_dst, size_t budget,
+    struct bufferevent *raw_dst, struct evbuffer *data_dst, size_t budget,
     const char **cause)
 {
 	while (!br->done && budget > 0 && evbuffer_get_length(src) > 0) {
 		size_t avail = evbuffer_get_length(src), n;
-		struct evbuffer *dst = raw_dst != NULL ? raw_dst : data_dst;
 
 		switch (br->framing) {
 		case HTTP_BODY_NONE:
@@ -399,14 +411,14 @@ body_pump(struct body_reader *br, struct evbuffer *src,
 			n = avail < budget ? avail : budget;
 			if (n > br->left)
 				n = (size_t)br->left;
-			evbuffer_remove_buffer(src, dst, n);
+			move_bytes(src, n, raw_dst, data_dst);
 			br->left -= n;
 			budget -= n;
 			br->done = br->left == 0;
 			break;
 		case HTTP_BODY_UNTIL_CLOSE:
 			n = avail < budget ? avail : budget;
-			evbuffer_remove_buffer(src, dst, n);
+			move_bytes(src, n, raw_dst, data_dst);
 			budget -= n;
 			break;
 		case HTTP_BODY_CHUNKED:
@@ -415,7 +427,7 @@ body_pump(struct body_reader *br, struct evbuffer *src,
 				if (n > chunked_data_left(&br->chunks))
 					n = (size_t)chunked_data_left(
 					    &br->chunks);
-				evbuffer_remove_buffer(src, dst, n);
+				move_bytes(src, n, raw_dst, data_dst);
 				chunked_consume_data(&br->chunks, n);
 				budget -= n;
 			} else {
@@ -425,7 +437,7 @@ body_pump(struct body_reader *br, struct evbuffer *src,
 
 				n = chunked_scan(&br->chunks, p, peek);
 				if (raw_dst != NULL)
-					evbuffer_remove_buffer(src, raw_dst, n);
+					send_from(src, n, raw_dst);
 				else
 					evbuffer_drain(src, n);
 				if (chunked_failed(&br->chunks)) {
@@ -444,12 +456,88 @@ body_pump(struct body_reader *br, struct evbuffer *src,
 	return 0;
 }
 
+/*
+ * Send straight to the socket when nothing is queued ahead, so a message
+ * costs one write and no epoll round; only what the socket does not take
+ * goes through the bufferevent (which then waits for room as usual).
+ */
+static void
+send_from(struct evbuffer *src, size_t n, struct bufferevent *dst)
+{
+	struct evbuffer *out = bufferevent_get_output(dst);
+
+	if (n > 0 && evbuffer_get_length(out) == 0) {
+		int w = evbuffer_write_atmost(src, bufferevent_getfd(dst),
+		    (ev_ssize_t)n);
+
+		if (w > 0)
+			n -= (size_t)w;
+	}
+	if (n > 0)
+		evbuffer_remove_buffer(src, out, n);
+}
+
+static void
+send_mem(struct bufferevent *dst, const void *data, size_t len)
+{
+	struct evbuffer *out = bufferevent_get_output(dst);
+
+	if (evbuffer_get_length(out) == 0) {
+		ssize_t w = send(bufferevent_getfd(dst), data, len,
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (w > 0) {
+			data = (const char *)data + w;
+			len -= (size_t)w;
+		}
+	}
+	if (len > 0)
+		evbuffer_add(out, data, len);
+}
+
 static size_t
 budget_for(struct bufferevent *dst)
 {
 	size_t used = out_len(dst);
 
 	return used >= SESSION_BUF_HIGH ? 0 : SESSION_BUF_HIGH - used;
+}
+
+/*
+ * Relay a body from src to dst as far as dst's room allows, writing as it
+ * goes; stops when the body ends, src is empty or dst is full.
+ */
+static int
+relay_body(struct body_reader *br, struct evbuffer *src,
+    struct bufferevent *dst, const char **cause)
+{
+	for (;;) {
+		size_t budget = budget_for(dst), before;
+
+		if (budget == 0 || br->done)
+			break;
+		before = evbuffer_get_length(src);
+		if (body_pump(br, src, dst, NULL, budget, cause) != 0)
+			return -1;
+		if (evbuffer_get_length(src) == before || before == 0)
+			break;
+	}
+	return 0;
+}
+
+/* Relay raw bytes from src to dst (a hijacked stream), the same way. */
+static void
+relay_raw(struct evbuffer *src, struct bufferevent *dst)
+{
+	for (;;) {
+		size_t n = budget_for(dst), avail = evbuffer_get_length(src);
+
+		if (n == 0 || avail == 0)
+			break;
+		if (n > avail)
+			n = avail;
+		send_from(src, n, dst);
+	}
 }
 
 /* Connect to the engine if not yet connected.  On failure refuse with 502
@@ -524,7 +612,7 @@ forward_head(struct session *s)
 {
 	if (ensure_upstream(s) != 0)
 		return;
-	bufferevent_write(s->upstream, s->req.orig, s->req.head_len);
+	send_mem(s->upstream, s->req.orig, s->req.head_len);
 	expect_response(s);
 	s->cs = s->req_body.done ? CS_WAIT : CS_BODY;
 }
@@ -563,8 +651,8 @@ start_request(struct session *s)
 		s->captured = evbuffer_new();
 		s->cs = CS_CAPTURE;
 		if (s->req.expect_continue)
-			bufferevent_write(s->client,
-			    "HTTP/1.1 100 Continue\r\n\r\n", 25);
+			send_mem(s->client, "HTTP/1.1 100 Continue\r\n\r\n",
+			    25);
 		return;
 	}
 
@@ -653,9 +741,9 @@ session_decided(struct session *s, const struct guard_verdict *v)
 	snprintf(extra, sizeof extra, "Content-Length: %zu\r\n",
 	    evbuffer_get_length(s->captured));
 	head = http_head_rewrite(&s->req, drop, 3, extra, &head_len);
-	bufferevent_write(s->upstream, head, head_len);
+	send_mem(s->upstream, head, head_len);
 	free(head);
-	bufferevent_write_buffer(s->upstream, s->captured);
+	send_from(s->captured, evbuffer_get_length(s->captured), s->upstream);
 	expect_response(s);
 	s->cs = CS_WAIT;
 	pump_upstream(s);
@@ -725,9 +813,8 @@ pump_client(struct session *s)
 			break;
 		}
 		case CS_BODY:
-			if (body_pump(&s->req_body, in,
-			    bufferevent_get_output(s->upstream), NULL,
-			    budget_for(s->upstream), &cause) != 0) {
+			if (relay_body(&s->req_body, in, s->upstream,
+			    &cause) != 0) {
 				/* The engine has part of a body; nothing can
 				   be said on this connection any more. */
 				log_info("session %llu: bad request body: %s",
@@ -789,14 +876,7 @@ pump_client(struct session *s)
 			}
 			return;
 		case CS_RAW:
-			if (evbuffer_get_length(in) > 0) {
-				size_t n = budget_for(s->upstream);
-
-				if (n > evbuffer_get_length(in))
-					n = evbuffer_get_length(in);
-				evbuffer_remove_buffer(in,
-				    bufferevent_get_output(s->upstream), n);
-			}
+			relay_raw(in, s->upstream);
 			if (s->client_eof && evbuffer_get_length(in) == 0 &&
 			    !s->upstream_shut && out_len(s->upstream) == 0) {
 				shutdown(bufferevent_getfd(s->upstream),
@@ -869,8 +949,8 @@ finish_captured_response(struct session *s)
 	}
 	snprintf(extra, sizeof extra, "Content-Length: %zu\r\n", len);
 	head = http_head_rewrite(&s->resp, drop, 2, extra, &head_len);
-	bufferevent_write(s->client, head, head_len);
-	bufferevent_write(s->client, body, len);
+	send_mem(s->client, head, head_len);
+	send_mem(s->client, body, len);
 	free(head);
 	free(patched);
 	response_done(s);
@@ -965,9 +1045,7 @@ pump_upstream(struct session *s)
 			    s->resp.status != 101) {
 				/* Interim (100 Continue): pass it on and wait
 				   for the final response. */
-				evbuffer_remove_buffer(in,
-				    bufferevent_get_output(s->client),
-				    head_len);
+				send_from(in, head_len, s->client);
 				clear_response(s);
 				break;
 			}
@@ -980,9 +1058,7 @@ pump_upstream(struct session *s)
 				return;
 			}
 			if (response_is_hijack(s)) {
-				evbuffer_remove_buffer(in,
-				    bufferevent_get_output(s->client),
-				    head_len);
+				send_from(in, head_len, s->client);
 				log_debug("session %llu: %s hijacked",
 				    (unsigned long long)s->id,
 				    route_name(s->route.id));
@@ -1003,17 +1079,14 @@ pump_upstream(struct session *s)
 				s->resp_captured = evbuffer_new();
 				s->us = US_CAPTURE;
 			} else {
-				evbuffer_remove_buffer(in,
-				    bufferevent_get_output(s->client),
-				    head_len);
+				send_from(in, head_len, s->client);
 				s->us = US_BODY;
 			}
 			break;
 		}
 		case US_BODY:
-			if (body_pump(&s->resp_body, in,
-			    bufferevent_get_output(s->client), NULL,
-			    budget_for(s->client), &cause) != 0) {
+			if (relay_body(&s->resp_body, in, s->client,
+			    &cause) != 0) {
 				log_info("session %llu: bad response body from "
 				    "the engine: %s", (unsigned long long)s->id,
 				    cause);
@@ -1054,14 +1127,7 @@ pump_upstream(struct session *s)
 			}
 			return;
 		case US_RAW:
-			if (evbuffer_get_length(in) > 0) {
-				size_t n = budget_for(s->client);
-
-				if (n > evbuffer_get_length(in))
-					n = evbuffer_get_length(in);
-				evbuffer_remove_buffer(in,
-				    bufferevent_get_output(s->client), n);
-			}
+			relay_raw(in, s->client);
 			if (s->upstream_eof && evbuffer_get_length(in) == 0 &&
 			    !s->client_shut && out_len(s->client) == 0) {
 				shutdown(bufferevent_getfd(s->client), SHUT_WR);
