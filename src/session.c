@@ -107,6 +107,8 @@ struct session {
 	char			**warnings;
 	size_t			 n_warnings;
 	struct event		*head_timer;	/* deadline for a started head */
+	struct event		*raw_ev[2];	/* own reads when hijacked:
+						   [0] client, [1] engine */
 	struct event		*linger_timer;	/* end of a lingering close */
 };
 
@@ -121,6 +123,7 @@ static void	pump_upstream(struct session *);
 static void	session_refuse(struct session *, int, const char *, bool);
 static void	send_mem(struct bufferevent *, const void *, size_t);
 static void	send_from(struct evbuffer *, size_t, struct bufferevent *);
+static void	raw_resume(struct session *);
 
 const struct peer_cred *
 session_peer(const struct session *s)
@@ -258,6 +261,10 @@ session_free(struct session *s)
 		event_free(s->head_timer);
 	if (s->linger_timer != NULL)
 		event_free(s->linger_timer);
+	for (int i = 0; i < 2; i++) {
+		if (s->raw_ev[i] != NULL)
+			event_free(s->raw_ev[i]);
+	}
 	if (s->client != NULL)
 		bufferevent_free(s->client);
 	if (s->upstream != NULL)
@@ -877,6 +884,7 @@ pump_client(struct session *s)
 			return;
 		case CS_RAW:
 			relay_raw(in, s->upstream);
+			raw_resume(s);
 			if (s->client_eof && evbuffer_get_length(in) == 0 &&
 			    !s->upstream_shut && out_len(s->upstream) == 0) {
 				shutdown(bufferevent_getfd(s->upstream),
@@ -967,6 +975,98 @@ response_is_hijack(const struct session *s)
 	   unframed, in both directions. */
 	return s->resp.status == 200 &&
 	    s->resp.framing == HTTP_BODY_UNTIL_CLOSE;
+}
+
+/*
+ * Hijacked streams are read by the session itself: libevent 2.1 reads at
+ * most 4 KiB per call, and a stream relayed 4 KiB at a time spends its
+ * time in system calls.  Up to 64 KiB per recv, sent straight on; what
+ * the other side does not take waits in its bufferevent, and reading
+ * pauses while that holds SESSION_BUF_HIGH (raw_resume restarts it).
+ */
+static void
+raw_read(struct session *s, int from_client)
+{
+	struct bufferevent *src = from_client ? s->client : s->upstream;
+	struct bufferevent *dst = from_client ? s->upstream : s->client;
+	struct event *ev = s->raw_ev[from_client ? 0 : 1];
+	char buf[SESSION_IO_CHUNK];
+
+	for (int i = 0; i < 8; i++) {
+		ssize_t n;
+
+		if (out_len(dst) >= SESSION_BUF_HIGH) {
+			event_del(ev);	/* raw_resume adds it back */
+			return;
+		}
+		n = recv(bufferevent_getfd(src), buf, sizeof buf,
+		    MSG_DONTWAIT);
+		if (n > 0) {
+			send_mem(dst, buf, (size_t)n);
+			continue;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+		    errno == EINTR))
+			return;
+		event_del(ev);
+		if (n < 0) {
+			log_debug("session %llu: %s read error: %s",
+			    (unsigned long long)s->id, from_client ? "client" :
+			    "engine", strerror(errno));
+			session_free(s);
+			return;
+		}
+		/* End of this direction: pass the half-close on. */
+		if (from_client) {
+			s->client_eof = true;
+			pump_client(s);
+		} else {
+			s->upstream_eof = true;
+			pump_upstream(s);
+		}
+		return;
+	}
+}
+
+static void
+raw_client_cb(evutil_socket_t fd, short what, void *arg)
+{
+	raw_read(arg, 1);
+}
+
+static void
+raw_upstream_cb(evutil_socket_t fd, short what, void *arg)
+{
+	raw_read(arg, 0);
+}
+
+/* Read again in each direction that has room and has not ended. */
+static void
+raw_resume(struct session *s)
+{
+	if (s->raw_ev[0] != NULL && !s->client_eof &&
+	    !event_pending(s->raw_ev[0], EV_READ, NULL) &&
+	    out_len(s->upstream) < SESSION_BUF_HIGH)
+		event_add(s->raw_ev[0], NULL);
+	if (s->raw_ev[1] != NULL && !s->upstream_eof &&
+	    !event_pending(s->raw_ev[1], EV_READ, NULL) &&
+	    out_len(s->client) < SESSION_BUF_HIGH)
+		event_add(s->raw_ev[1], NULL);
+}
+
+/* The engine took the connection over: relay raw bytes both ways. */
+static void
+start_raw(struct session *s)
+{
+	s->us = US_RAW;
+	s->cs = CS_RAW;
+	bufferevent_disable(s->client, EV_READ);
+	bufferevent_disable(s->upstream, EV_READ);
+	s->raw_ev[0] = event_new(s->srv->base, bufferevent_getfd(s->client),
+	    EV_READ | EV_PERSIST, raw_client_cb, s);
+	s->raw_ev[1] = event_new(s->srv->base,
+	    bufferevent_getfd(s->upstream), EV_READ | EV_PERSIST,
+	    raw_upstream_cb, s);
 }
 
 /* Move engine bytes as far as the state allows. */
@@ -1062,9 +1162,10 @@ pump_upstream(struct session *s)
 				log_debug("session %llu: %s hijacked",
 				    (unsigned long long)s->id,
 				    route_name(s->route.id));
-				s->us = US_RAW;
-				s->cs = CS_RAW;
-				bufferevent_enable(s->client, EV_READ);
+				start_raw(s);
+				/* What the bufferevents already read goes
+				   first; then the session reads itself. */
+				relay_raw(in, s->client);
 				pump_client(s);
 				return;
 			}
@@ -1128,6 +1229,7 @@ pump_upstream(struct session *s)
 			return;
 		case US_RAW:
 			relay_raw(in, s->client);
+			raw_resume(s);
 			if (s->upstream_eof && evbuffer_get_length(in) == 0 &&
 			    !s->client_shut && out_len(s->client) == 0) {
 				shutdown(bufferevent_getfd(s->client), SHUT_WR);
