@@ -442,9 +442,13 @@ class FakeEngine:
         return False
 
     def wait_conn(self, timeout=5.0):
+        """The first connection carrying client traffic (the guard's
+        monitor connections do not count)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            conns = self.connections()
+            conns = [c for c in self.connections() if c.bytes() and
+                     not c.bytes().startswith(self.MONITOR_REQUESTS) and
+                     not c.internal]
             if conns:
                 return conns[0]
             time.sleep(0.01)
