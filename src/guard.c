@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/queue.h>
 
 #include <event2/event.h>
 
@@ -30,7 +31,23 @@
 #include "store.h"
 #include "xmalloc.h"
 
+/* The engine's image inspect for a pinned reference (content-addressed:
+   its ID, labels and env cannot change), kept briefly so a burst of
+   creates does not ask again each time. */
+#define INSPECT_CACHE_TTL	60
+#define INSPECT_CACHE_MAX	256
+
+struct inspect_cached {
+	TAILQ_ENTRY(inspect_cached) entry;
+	char			*ref;
+	char			*body;
+	size_t			 len;
+	int64_t			 expires;
+};
+
 struct guard {
+	TAILQ_HEAD(, inspect_cached) inspects;
+	size_t			 n_inspects;
 	struct server		*srv;
 	struct store		*store;
 	struct registry		*registry;
@@ -127,6 +144,7 @@ guard_new(struct server *srv, bool follow)
 	char *cause = NULL;
 
 	g->srv = srv;
+	TAILQ_INIT(&g->inspects);
 	g->store = store_open(srv->cfg->database, &cause);
 	if (g->store == NULL) {
 		log_error("%s", cause);
@@ -174,6 +192,14 @@ guard_free(struct guard *g)
 {
 	if (g == NULL)
 		return;
+	while (!TAILQ_EMPTY(&g->inspects)) {
+		struct inspect_cached *c = TAILQ_FIRST(&g->inspects);
+
+		TAILQ_REMOVE(&g->inspects, c, entry);
+		free(c->ref);
+		free(c->body);
+		free(c);
+	}
 	monitor_free(g->monitor);
 	store_close(g->store);
 	registry_free(g->registry);
@@ -994,6 +1020,61 @@ start_registry(struct guard_pending *p)
 	imgref_reset(&ref);
 }
 
+/* Is ref pinned so that what the engine says of it cannot change? */
+static bool
+inspect_cacheable(const char *ref)
+{
+	return strstr(ref, "@sha256:") != NULL ||
+	    (strncmp(ref, "sha256:", 7) == 0 && strlen(ref) == 71);
+}
+
+static struct inspect_cached *
+inspect_cache_get(struct guard *g, const char *ref)
+{
+	struct inspect_cached *c, *next;
+	int64_t now = now_us() / 1000000;
+
+	for (c = TAILQ_FIRST(&g->inspects); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (c->expires <= now) {
+			TAILQ_REMOVE(&g->inspects, c, entry);
+			g->n_inspects--;
+			free(c->ref);
+			free(c->body);
+			free(c);
+			continue;
+		}
+		if (strcmp(c->ref, ref) == 0)
+			return c;
+	}
+	return NULL;
+}
+
+static void
+inspect_cache_put(struct guard *g, const char *ref, const char *body,
+    size_t len)
+{
+	struct inspect_cached *c;
+
+	if (!inspect_cacheable(ref) || inspect_cache_get(g, ref) != NULL)
+		return;
+	if (g->n_inspects >= INSPECT_CACHE_MAX) {
+		c = TAILQ_FIRST(&g->inspects);
+		TAILQ_REMOVE(&g->inspects, c, entry);
+		g->n_inspects--;
+		free(c->ref);
+		free(c->body);
+		free(c);
+	}
+	c = xcalloc(1, sizeof *c);
+	c->ref = xstrdup(ref);
+	c->body = xstrndup(body, len);
+	c->len = len;
+	c->expires = now_us() / 1000000 + INSPECT_CACHE_TTL;
+	TAILQ_INSERT_TAIL(&g->inspects, c, entry);
+	g->n_inspects++;
+}
+
 static void
 lookup_cb(int status, const char *body, size_t len, const char *error,
     void *arg)
@@ -1005,6 +1086,7 @@ lookup_cb(int status, const char *body, size_t len, const char *error,
 	p->lookup = NULL;
 	if (status == 200 && inspect_image_parse(body, len, &img->info) == 0) {
 		img->found = true;
+		inspect_cache_put(p->g, img->ref, body, len);
 	} else if (status == 404) {
 		img->found = false;
 	} else {
@@ -1026,6 +1108,7 @@ static void
 lookup_next(struct guard_pending *p)
 {
 	struct guard_image *img;
+	struct inspect_cached *c;
 	char *esc, *path;
 
 	while (p->next < p->n_images) {
@@ -1040,6 +1123,17 @@ lookup_next(struct guard_pending *p)
 			continue;
 		}
 		imgref_reset(&ref);
+		if ((c = inspect_cache_get(p->g, img->ref)) != NULL) {
+			/* A copy: the entry may expire during the call.
+			   lookup_cb goes on; nothing it does answers the
+			   session from inside this call. */
+			size_t len = c->len;
+			char *body = xstrndup(c->body, len);
+
+			lookup_cb(200, body, len, NULL, p);
+			free(body);
+			return;
+		}
 		esc = engine_path_escape(img->ref);
 		path = xasprintf("/images/%s/json", esc);
 		free(esc);
