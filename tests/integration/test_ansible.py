@@ -6,14 +6,14 @@ The same sequence runs against the direct socket and must give the same
 changed/unchanged answers.
 """
 
-import json
 import os
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from testbed import import_image, image_id, run
+from testbed import (import_image, image_id, playbook_messages, run,
+                     run_playbook)
 
 ANSIBLE = shutil.which("ansible-playbook")
 
@@ -61,34 +61,12 @@ def ansible_dir(testbed):
 
 def playbook(d, side, play, run_id, **extra):
     """Run a play; returns the localhost stats dict (changed, failures...)."""
-    vars_path = os.path.join(d, "vars-%s-%s.json" % (side.name, run_id))
-    with open(vars_path, "w") as fh:
-        json.dump(dict(extra, docker_host=side.host), fh)
-    env = dict(side.env,
-               ANSIBLE_PYTHON_INTERPRETER="/usr/bin/python3",
-               ANSIBLE_STDOUT_CALLBACK="json",
-               ANSIBLE_LOCALHOST_WARNING="False",
-               ANSIBLE_INVENTORY_UNPARSED_WARNING="False",
-               ANSIBLE_NOCOLOR="1",
-               ANSIBLE_RETRY_FILES_ENABLED="False",
-               ANSIBLE_LOCAL_TEMP=os.path.join(d, "tmp"),
-               ANSIBLE_REMOTE_TEMP=os.path.join(d, "tmp"))
-    res = run([ANSIBLE, "-i", "localhost,", "-c", "local",
-               os.path.join(d, play), "-e", "@" + vars_path],
-              env=env, cwd=d, timeout=180, check=False)
-    try:
-        doc = json.loads(res.stdout)
-        stats = doc["stats"]["localhost"]
-    except (ValueError, KeyError) as exc:
-        raise AssertionError("ansible-playbook %s (%s) rc=%d, unparsable output "
-                             "(%r)\nstdout: %s\nstderr: %s" % (
-                                 play, side.name, res.returncode, exc,
-                                 res.stdout[-3000:], res.stderr[-3000:]))
+    res, doc, stats = run_playbook(d, side.env, side.host, play,
+                                   "%s-%s" % (side.name, run_id), extra)
     if res.returncode != 0 or stats.get("failures") or stats.get("unreachable"):
-        msgs = [h.get("msg") for p in doc.get("plays", []) for t in p["tasks"]
-                for h in t["hosts"].values()]
         raise AssertionError("ansible-playbook %s via %s failed rc=%d: %s\n%s" % (
-            play, side.name, res.returncode, msgs, res.stderr[-2000:]))
+            play, side.name, res.returncode, playbook_messages(doc),
+            res.stderr[-2000:]))
     return stats
 
 

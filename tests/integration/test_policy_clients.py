@@ -20,7 +20,7 @@ import time
 
 import pytest
 
-from testbed import (TestbedError, digest_ref_for, image_id, import_image,
+from testbed import (TestbedError, playbook_messages, run_playbook, digest_ref_for, image_id, import_image,
                      make_rootfs, push, run, unix_http, wait_for)
 
 ANSIBLE = shutil.which("ansible-playbook")
@@ -213,33 +213,10 @@ def ansible_dir(testbed):
 def ansible(d, guard, run_id, **extra):
     """Run the container play through guard; returns (ok, text, stats)."""
     extra.setdefault("recreate", False)
-    vars_path = os.path.join(d, "vars-%s.json" % run_id)
-    with open(vars_path, "w") as fh:
-        json.dump(dict(extra, docker_host=guard.host), fh)
-    env = dict(guard.env,
-               ANSIBLE_PYTHON_INTERPRETER="/usr/bin/python3",
-               ANSIBLE_STDOUT_CALLBACK="json",
-               ANSIBLE_LOCALHOST_WARNING="False",
-               ANSIBLE_INVENTORY_UNPARSED_WARNING="False",
-               ANSIBLE_NOCOLOR="1",
-               ANSIBLE_RETRY_FILES_ENABLED="False",
-               ANSIBLE_LOCAL_TEMP=os.path.join(d, "tmp"),
-               ANSIBLE_REMOTE_TEMP=os.path.join(d, "tmp"))
-    res = run([ANSIBLE, "-i", "localhost,", "-c", "local",
-               os.path.join(d, "container.yml"), "-e", "@" + vars_path],
-              env=env, cwd=d, timeout=180, check=False)
-    try:
-        doc = json.loads(res.stdout)
-        stats = doc["stats"]["localhost"]
-    except (ValueError, KeyError) as exc:
-        raise AssertionError("ansible-playbook rc=%d, unparsable output (%r)"
-                             "\nstdout: %s\nstderr: %s" % (
-                                 res.returncode, exc, res.stdout[-3000:],
-                                 res.stderr[-3000:]))
-    msgs = [str(h.get("msg", "")) for p in doc.get("plays", [])
-            for t in p["tasks"] for h in t["hosts"].values()]
+    res, doc, stats = run_playbook(d, guard.env, guard.host, "container.yml",
+                                   run_id, extra)
     ok = res.returncode == 0 and not stats.get("failures")
-    return ok, "\n".join(msgs) + "\n" + res.stderr, stats
+    return ok, "\n".join(playbook_messages(doc)) + "\n" + res.stderr, stats
 
 
 def test_ansible_nextcloud_downgrade_refused(guard_factory, testbed, nc,

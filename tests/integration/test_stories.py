@@ -19,7 +19,8 @@ import time
 import pytest
 
 from registry_fixtures import MT_DOCKER_V2, ImageKit, RegistryServer
-from testbed import REPO, client_env, run, unix_http, wait_for
+from testbed import (REPO, client_env, playbook_messages, run, run_playbook,
+                     unix_http, wait_for)
 
 ANSIBLE = shutil.which("ansible-playbook")
 COMPOSE = shutil.which("docker-compose")
@@ -160,33 +161,10 @@ NEXTCLOUD_PLAY = """\
 
 def ansible_play(d, guard, play, run_id, **extra):
     """Run a playbook through guard; returns (ok, message text, stats)."""
-    vars_path = os.path.join(d, "vars-%s.json" % run_id)
-    with open(vars_path, "w") as fh:
-        json.dump(dict(extra, docker_host=guard.host), fh)
-    env = dict(guard.env,
-               ANSIBLE_PYTHON_INTERPRETER="/usr/bin/python3",
-               ANSIBLE_STDOUT_CALLBACK="json",
-               ANSIBLE_LOCALHOST_WARNING="False",
-               ANSIBLE_INVENTORY_UNPARSED_WARNING="False",
-               ANSIBLE_NOCOLOR="1",
-               ANSIBLE_RETRY_FILES_ENABLED="False",
-               ANSIBLE_LOCAL_TEMP=os.path.join(d, "tmp"),
-               ANSIBLE_REMOTE_TEMP=os.path.join(d, "tmp"))
-    res = run([ANSIBLE, "-i", "localhost,", "-c", "local",
-               os.path.join(d, play), "-e", "@" + vars_path],
-              env=env, cwd=d, timeout=240, check=False)
-    try:
-        doc = json.loads(res.stdout)
-        stats = doc["stats"]["localhost"]
-    except (ValueError, KeyError) as exc:
-        raise AssertionError("ansible-playbook rc=%d, unparsable output (%r)"
-                             "\nstdout: %s\nstderr: %s" % (
-                                 res.returncode, exc, res.stdout[-3000:],
-                                 res.stderr[-3000:]))
-    msgs = [str(h.get("msg", "")) for p in doc.get("plays", [])
-            for t in p["tasks"] for h in t["hosts"].values()]
+    res, doc, stats = run_playbook(d, guard.env, guard.host, play, run_id,
+                                   extra, timeout=240)
     ok = res.returncode == 0 and not stats.get("failures")
-    return ok, "\n".join(msgs), stats
+    return ok, "\n".join(playbook_messages(doc)), stats
 
 
 def test_story_ansible_stale_branch_downgrade(testbed, guard_factory, kit, sreg):

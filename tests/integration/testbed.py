@@ -765,3 +765,40 @@ class Side:
 
     def __repr__(self):
         return "Side(%s)" % self.name
+
+
+def run_playbook(d, env, docker_host, play, run_id, extra, timeout=180):
+    """Run ansible-playbook on localhost with the json callback: play is a
+    file in d, extra the play's variables (docker_host added).  Returns
+    (completed process, parsed output, localhost stats); an output that
+    does not parse raises AssertionError with both streams."""
+    vars_path = os.path.join(d, "vars-%s.json" % run_id)
+    with open(vars_path, "w") as fh:
+        json.dump(dict(extra, docker_host=docker_host), fh)
+    env = dict(env,
+               ANSIBLE_PYTHON_INTERPRETER="/usr/bin/python3",
+               ANSIBLE_STDOUT_CALLBACK="json",
+               ANSIBLE_LOCALHOST_WARNING="False",
+               ANSIBLE_INVENTORY_UNPARSED_WARNING="False",
+               ANSIBLE_NOCOLOR="1",
+               ANSIBLE_RETRY_FILES_ENABLED="False",
+               ANSIBLE_LOCAL_TEMP=os.path.join(d, "tmp"),
+               ANSIBLE_REMOTE_TEMP=os.path.join(d, "tmp"))
+    res = run([shutil.which("ansible-playbook"), "-i", "localhost,", "-c",
+               "local", os.path.join(d, play), "-e", "@" + vars_path],
+              env=env, cwd=d, timeout=timeout, check=False)
+    try:
+        doc = json.loads(res.stdout)
+        stats = doc["stats"]["localhost"]
+    except (ValueError, KeyError) as exc:
+        raise AssertionError("ansible-playbook %s rc=%d, unparsable output "
+                             "(%r)\nstdout: %s\nstderr: %s" % (
+                                 play, res.returncode, exc,
+                                 res.stdout[-3000:], res.stderr[-3000:]))
+    return res, doc, stats
+
+
+def playbook_messages(doc):
+    """Every task result's msg, in order."""
+    return [str(h.get("msg", "")) for p in doc.get("plays", [])
+            for t in p["tasks"] for h in t["hosts"].values()]
