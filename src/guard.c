@@ -137,6 +137,8 @@ now_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+static void	inspect_cache_drop(struct guard *, struct inspect_cached *);
+
 struct guard *
 guard_new(struct server *srv, bool follow)
 {
@@ -192,14 +194,8 @@ guard_free(struct guard *g)
 {
 	if (g == NULL)
 		return;
-	while (!TAILQ_EMPTY(&g->inspects)) {
-		struct inspect_cached *c = TAILQ_FIRST(&g->inspects);
-
-		TAILQ_REMOVE(&g->inspects, c, entry);
-		free(c->ref);
-		free(c->body);
-		free(c);
-	}
+	while (!TAILQ_EMPTY(&g->inspects))
+		inspect_cache_drop(g, TAILQ_FIRST(&g->inspects));
 	monitor_free(g->monitor);
 	store_close(g->store);
 	registry_free(g->registry);
@@ -1020,6 +1016,16 @@ start_registry(struct guard_pending *p)
 	imgref_reset(&ref);
 }
 
+static void
+inspect_cache_drop(struct guard *g, struct inspect_cached *c)
+{
+	TAILQ_REMOVE(&g->inspects, c, entry);
+	g->n_inspects--;
+	free(c->ref);
+	free(c->body);
+	free(c);
+}
+
 /* Is ref pinned so that what the engine says of it cannot change? */
 static bool
 inspect_cacheable(const char *ref)
@@ -1037,11 +1043,7 @@ inspect_cache_get(struct guard *g, const char *ref)
 	for (c = TAILQ_FIRST(&g->inspects); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
 		if (c->expires <= now) {
-			TAILQ_REMOVE(&g->inspects, c, entry);
-			g->n_inspects--;
-			free(c->ref);
-			free(c->body);
-			free(c);
+			inspect_cache_drop(g, c);
 			continue;
 		}
 		if (strcmp(c->ref, ref) == 0)
@@ -1058,14 +1060,8 @@ inspect_cache_put(struct guard *g, const char *ref, const char *body,
 
 	if (!inspect_cacheable(ref) || inspect_cache_get(g, ref) != NULL)
 		return;
-	if (g->n_inspects >= INSPECT_CACHE_MAX) {
-		c = TAILQ_FIRST(&g->inspects);
-		TAILQ_REMOVE(&g->inspects, c, entry);
-		g->n_inspects--;
-		free(c->ref);
-		free(c->body);
-		free(c);
-	}
+	if (g->n_inspects >= INSPECT_CACHE_MAX)
+		inspect_cache_drop(g, TAILQ_FIRST(&g->inspects));
 	c = xcalloc(1, sizeof *c);
 	c->ref = xstrdup(ref);
 	c->body = xstrndup(body, len);

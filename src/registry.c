@@ -474,6 +474,19 @@ scope_for(const struct reg_entry *e)
 	return xasprintf("repository:%s:pull", e->repo);
 }
 
+/* Remove a token from the cache, wiping it. */
+static void
+token_drop(struct registry *reg, struct reg_token *t)
+{
+	TAILQ_REMOVE(&reg->tokens, t, entry);
+	reg->n_tokens--;
+	explicit_bzero(t->token, strlen(t->token));
+	free(t->token);
+	free(t->host);
+	free(t->scope);
+	free(t);
+}
+
 static struct reg_token *
 token_find(struct registry *reg, const char *host, const char *scope)
 {
@@ -483,13 +496,7 @@ token_find(struct registry *reg, const char *host, const char *scope)
 	for (t = TAILQ_FIRST(&reg->tokens); t != NULL; t = next) {
 		next = TAILQ_NEXT(t, entry);
 		if (t->expires <= now) {
-			TAILQ_REMOVE(&reg->tokens, t, entry);
-			reg->n_tokens--;
-			explicit_bzero(t->token, strlen(t->token));
-			free(t->token);
-			free(t->host);
-			free(t->scope);
-			free(t);
+			token_drop(reg, t);
 			continue;
 		}
 		if (strcmp(t->host, host) == 0 && strcmp(t->scope, scope) == 0)
@@ -505,14 +512,7 @@ token_store(struct registry *reg, const char *host, const char *scope,
 	struct reg_token *t;
 
 	if (reg->n_tokens >= REG_MAX_TOKENS) {
-		t = TAILQ_FIRST(&reg->tokens);
-		TAILQ_REMOVE(&reg->tokens, t, entry);
-		reg->n_tokens--;
-		explicit_bzero(t->token, strlen(t->token));
-		free(t->token);
-		free(t->host);
-		free(t->scope);
-		free(t);
+		token_drop(reg, TAILQ_FIRST(&reg->tokens));
 	}
 	t = xcalloc(1, sizeof *t);
 	t->host = xstrdup(host);
@@ -655,6 +655,17 @@ authenticate(struct reg_entry *e, const char *challenge)
 	www_auth_reset(&wa);
 }
 
+static void
+manifest_drop(struct registry *reg, struct reg_manifest *m)
+{
+	TAILQ_REMOVE(&reg->manifests, m, entry);
+	reg->n_manifests--;
+	free(m->digest);
+	free(m->content_type);
+	free(m->body);
+	free(m);
+}
+
 static struct reg_manifest *
 cache_manifest_get(struct registry *reg, const char *digest)
 {
@@ -680,13 +691,7 @@ cache_manifest_put(struct registry *reg, const char *digest,
 	if (cache_manifest_get(reg, digest) != NULL)
 		return;
 	if (reg->n_manifests >= REG_MAX_MANIFESTS) {
-		m = TAILQ_FIRST(&reg->manifests);
-		TAILQ_REMOVE(&reg->manifests, m, entry);
-		reg->n_manifests--;
-		free(m->digest);
-		free(m->content_type);
-		free(m->body);
-		free(m);
+		manifest_drop(reg, TAILQ_FIRST(&reg->manifests));
 	}
 	m = xcalloc(1, sizeof *m);
 	m->digest = xstrdup(digest);
@@ -1353,21 +1358,10 @@ registry_free(struct registry *reg)
 		TAILQ_REMOVE(&reg->entries, e, entry);
 		entry_free(e);
 	}
-	while ((m = TAILQ_FIRST(&reg->manifests)) != NULL) {
-		TAILQ_REMOVE(&reg->manifests, m, entry);
-		free(m->digest);
-		free(m->content_type);
-		free(m->body);
-		free(m);
-	}
-	while ((t = TAILQ_FIRST(&reg->tokens)) != NULL) {
-		TAILQ_REMOVE(&reg->tokens, t, entry);
-		explicit_bzero(t->token, strlen(t->token));
-		free(t->token);
-		free(t->host);
-		free(t->scope);
-		free(t);
-	}
+	while ((m = TAILQ_FIRST(&reg->manifests)) != NULL)
+		manifest_drop(reg, m);
+	while ((t = TAILQ_FIRST(&reg->tokens)) != NULL)
+		token_drop(reg, t);
 	forget_settings(reg);
 	curl_multi_cleanup(reg->multi);
 	event_free(reg->timer);

@@ -103,6 +103,15 @@ short_digest(const char *d, char *buf, size_t size)
 	snprintf(buf, size, "%.19s", d);
 }
 
+static void
+print_table(const struct table *t)
+{
+	char *text = table_render(t);
+
+	fputs(text, stdout);
+	free(text);
+}
+
 /* Print o as one compact JSON line and free it. */
 static void
 print_json_line(json_t *o)
@@ -322,10 +331,7 @@ review_audit(int argc, char **argv)
 		free(cause);
 		rc = 1;
 	} else if (ctx.t != NULL) {
-		char *text = table_render(ctx.t);
-
-		fputs(text, stdout);
-		free(text);
+		print_table(ctx.t);
 	}
 	table_free(ctx.t);
 	store_close(st);
@@ -454,10 +460,7 @@ review_history(int argc, char **argv)
 		    app);
 		rc = 1;
 	} else if (ctx.t != NULL) {
-		char *text = table_render(ctx.t);
-
-		fputs(text, stdout);
-		free(text);
+		print_table(ctx.t);
 	}
 	table_free(ctx.t);
 	store_close(st);
@@ -524,7 +527,7 @@ review_apps(int argc, char **argv)
 	bool json = false;
 	struct store *st;
 	struct table *t;
-	char *cause = NULL, *text;
+	char *cause = NULL;
 	int rc;
 
 	if ((rc = parse_review_opts(argc, argv, usage, &config, &database,
@@ -574,11 +577,8 @@ review_apps(int argc, char **argv)
 		free(a->highest);
 		free(a->image);
 	}
-	if (!json) {
-		text = table_render(t);
-		fputs(text, stdout);
-		free(text);
-	}
+	if (!json)
+		print_table(t);
 	table_free(t);
 	free(ctx.items);
 	store_close(st);
