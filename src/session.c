@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 
 #include <event2/buffer.h>
@@ -40,6 +41,12 @@
 #define SESSION_BUF_LOW		(64 * 1024)
 /* Bytes moved per read or write system call. */
 #define SESSION_IO_CHUNK	(64 * 1024)
+/* What the engine's side may hold unread: a response head and then some. */
+#define SESSION_ENGINE_IN_MAX	(SESSION_BUF_HIGH + 64 * 1024)
+
+/* The two sockets of a session, as indexes of rd_ev. */
+#define SIDE_CLIENT		0
+#define SIDE_ENGINE		1
 /* The most of a guarded response body kept to read the new ID. */
 #define SESSION_CAPTURE_MAX	(1024 * 1024)
 
@@ -107,17 +114,20 @@ struct session {
 	char			**warnings;
 	size_t			 n_warnings;
 	struct event		*head_timer;	/* deadline for a started head */
-	struct event		*raw_ev[2];	/* own reads when hijacked:
-						   [0] client, [1] engine */
+	struct event		*rd_ev[2];	/* own reads, by SIDE_: the
+						   bufferevents only write */
 	struct event		*linger_timer;	/* end of a lingering close */
 };
 
-static void	client_read_cb(struct bufferevent *, void *);
+static void	client_readable_cb(evutil_socket_t, short, void *);
 static void	client_write_cb(struct bufferevent *, void *);
 static void	client_event_cb(struct bufferevent *, short, void *);
-static void	upstream_read_cb(struct bufferevent *, void *);
+static void	upstream_readable_cb(evutil_socket_t, short, void *);
 static void	upstream_write_cb(struct bufferevent *, void *);
 static void	upstream_event_cb(struct bufferevent *, short, void *);
+static void	input_drained_cb(struct evbuffer *,
+		    const struct evbuffer_cb_info *, void *);
+static void	update_read(struct session *, int);
 static void	pump_client(struct session *);
 static void	pump_upstream(struct session *);
 static void	session_refuse(struct session *, int, const char *, bool);
@@ -159,18 +169,21 @@ session_new(struct server *srv, evutil_socket_t fd)
 		free(s);
 		return NULL;
 	}
-	bufferevent_setcb(s->client, client_read_cb, client_write_cb,
+	bufferevent_setcb(s->client, NULL, client_write_cb,
 	    client_event_cb, s);
 	/* libevent moves 4 KiB per system call by default: far too little
 	   for streams (exec, cp, load). */
-	bufferevent_set_max_single_read(s->client, SESSION_IO_CHUNK);
 	bufferevent_set_max_single_write(s->client, SESSION_IO_CHUNK);
-	bufferevent_setwatermark(s->client, EV_READ, 0,
-	    srv->limits.max_head_bytes + SESSION_BUF_HIGH);
 	bufferevent_setwatermark(s->client, EV_WRITE, SESSION_BUF_LOW, 0);
-	bufferevent_enable(s->client, EV_READ | EV_WRITE);
+	bufferevent_enable(s->client, EV_WRITE);
+	s->rd_ev[SIDE_CLIENT] = event_new(srv->base, fd, EV_READ | EV_PERSIST,
+	    client_readable_cb, s);
+	/* A bufferevent freezes the end of its input for its own reads. */
+	evbuffer_unfreeze(bufferevent_get_input(s->client), 0);
+	evbuffer_add_cb(bufferevent_get_input(s->client), input_drained_cb, s);
 	s->cs = CS_HEAD;
 	s->us = US_IDLE;
+	update_read(s, SIDE_CLIENT);
 	TAILQ_INSERT_TAIL(&srv->sessions, s, entry);
 	srv->n_sessions++;
 	log_debug("session %llu: connected (pid %ld uid %ld gid %ld %s)",
@@ -245,6 +258,34 @@ clear_response(struct session *s)
 	s->resp_resume = 0;
 }
 
+static size_t
+out_len(struct bufferevent *bev)
+{
+	return evbuffer_get_length(bufferevent_get_output(bev));
+}
+
+static size_t
+in_len(struct bufferevent *bev)
+{
+	return evbuffer_get_length(bufferevent_get_input(bev));
+}
+
+/* Close the engine connection (the next request opens a new one). */
+static void
+drop_upstream(struct session *s)
+{
+	if (s->upstream == NULL)
+		return;
+	if (s->rd_ev[SIDE_ENGINE] != NULL) {
+		event_free(s->rd_ev[SIDE_ENGINE]);
+		s->rd_ev[SIDE_ENGINE] = NULL;
+	}
+	evbuffer_remove_cb(bufferevent_get_input(s->upstream),
+	    input_drained_cb, s);
+	bufferevent_free(s->upstream);
+	s->upstream = NULL;
+}
+
 void
 session_free(struct session *s)
 {
@@ -261,30 +302,16 @@ session_free(struct session *s)
 		event_free(s->head_timer);
 	if (s->linger_timer != NULL)
 		event_free(s->linger_timer);
-	for (int i = 0; i < 2; i++) {
-		if (s->raw_ev[i] != NULL)
-			event_free(s->raw_ev[i]);
-	}
-	if (s->client != NULL)
-		bufferevent_free(s->client);
-	if (s->upstream != NULL)
-		bufferevent_free(s->upstream);
+	drop_upstream(s);
+	if (s->rd_ev[SIDE_CLIENT] != NULL)
+		event_free(s->rd_ev[SIDE_CLIENT]);
+	evbuffer_remove_cb(bufferevent_get_input(s->client), input_drained_cb,
+	    s);
+	bufferevent_free(s->client);
 	TAILQ_REMOVE(&srv->sessions, s, entry);
 	srv->n_sessions--;
 	free(s);
 	server_session_gone(srv);
-}
-
-static size_t
-out_len(struct bufferevent *bev)
-{
-	return evbuffer_get_length(bufferevent_get_output(bev));
-}
-
-static size_t
-in_len(struct bufferevent *bev)
-{
-	return evbuffer_get_length(bufferevent_get_input(bev));
 }
 
 static void
@@ -313,7 +340,7 @@ linger(struct session *s)
 		s->client_shut = true;
 		evbuffer_drain(bufferevent_get_input(s->client),
 		    in_len(s->client));
-		bufferevent_enable(s->client, EV_READ);
+		update_read(s, SIDE_CLIENT);
 		s->linger_timer = evtimer_new(s->srv->base, linger_timeout_cb,
 		    s);
 		evtimer_add(s->linger_timer, &tv);
@@ -338,10 +365,7 @@ close_when_flushed(struct session *s)
 	s->cs = CS_CLOSING;
 	if (s->head_timer != NULL)
 		evtimer_del(s->head_timer);
-	if (s->upstream != NULL) {
-		bufferevent_free(s->upstream);
-		s->upstream = NULL;
-	}
+	drop_upstream(s);
 	s->us = US_IDLE;
 	if (out_len(s->client) == 0)
 		done_writing(s);
@@ -582,16 +606,19 @@ ensure_upstream(struct session *s)
 		    "engine: out of buffers", false);
 		return -1;
 	}
-	bufferevent_setcb(s->upstream, upstream_read_cb, upstream_write_cb,
+	bufferevent_setcb(s->upstream, NULL, upstream_write_cb,
 	    upstream_event_cb, s);
-	bufferevent_set_max_single_read(s->upstream, SESSION_IO_CHUNK);
 	bufferevent_set_max_single_write(s->upstream, SESSION_IO_CHUNK);
-	bufferevent_setwatermark(s->upstream, EV_READ, 0,
-	    SESSION_BUF_HIGH + 64 * 1024);
 	bufferevent_setwatermark(s->upstream, EV_WRITE, SESSION_BUF_LOW, 0);
-	bufferevent_enable(s->upstream, EV_READ | EV_WRITE);
+	bufferevent_enable(s->upstream, EV_WRITE);
+	s->rd_ev[SIDE_ENGINE] = event_new(s->srv->base, fd,
+	    EV_READ | EV_PERSIST, upstream_readable_cb, s);
+	evbuffer_unfreeze(bufferevent_get_input(s->upstream), 0);
+	evbuffer_add_cb(bufferevent_get_input(s->upstream), input_drained_cb,
+	    s);
 	s->upstream_eof = false;
 	s->upstream_shut = false;
+	update_read(s, SIDE_ENGINE);
 	return 0;
 }
 
@@ -613,13 +640,51 @@ route_is_guarded(enum route_id id)
 	    id == ROUTE_SERVICE_UPDATE;
 }
 
+/*
+ * Up to how many bytes at the front of buf are body bytes of a message
+ * framed by length, so that they can go out in one write with its head.
+ * Other framings are relayed step by step.
+ */
+static size_t
+length_body_ready(struct body_reader *br, struct evbuffer *buf, size_t skip)
+{
+	size_t avail = evbuffer_get_length(buf) - skip;
+
+	if (br->framing != HTTP_BODY_LENGTH || br->done)
+		return 0;
+	return avail < br->left ? avail : (size_t)br->left;
+}
+
+static void
+length_body_sent(struct body_reader *br, size_t n)
+{
+	if (n == 0)
+		return;	/* not framed by length, or nothing here yet */
+	br->left -= n;
+	br->done = br->left == 0;
+}
+
 /* Send the request head as it came and stream its body. */
 static void
 forward_head(struct session *s)
 {
+	struct evbuffer *in = bufferevent_get_input(s->client);
+	size_t n;
+
 	if (ensure_upstream(s) != 0)
 		return;
-	send_mem(s->upstream, s->req.orig, s->req.head_len);
+	/* The head with what of the body is here: one write.  The head left
+	   room in front of the buffer's first chain, so this copies it back
+	   there. */
+	n = length_body_ready(&s->req_body, in, 0);
+	if (n > SESSION_BUF_HIGH)
+		n = SESSION_BUF_HIGH;
+	if (n > 0) {
+		evbuffer_prepend(in, s->req.orig, s->req.head_len);
+		send_from(in, s->req.head_len + n, s->upstream);
+		length_body_sent(&s->req_body, n);
+	} else
+		send_mem(s->upstream, s->req.orig, s->req.head_len);
 	expect_response(s);
 	s->cs = s->req_body.done ? CS_WAIT : CS_BODY;
 }
@@ -748,7 +813,7 @@ session_decided(struct session *s, const struct guard_verdict *v)
 	snprintf(extra, sizeof extra, "Content-Length: %zu\r\n",
 	    evbuffer_get_length(s->captured));
 	head = http_head_rewrite(&s->req, drop, 3, extra, &head_len);
-	send_mem(s->upstream, head, head_len);
+	evbuffer_prepend(s->captured, head, head_len);	/* one write */
 	free(head);
 	send_from(s->captured, evbuffer_get_length(s->captured), s->upstream);
 	expect_response(s);
@@ -912,10 +977,8 @@ response_done(struct session *s)
 	bool close = s->close_after || !s->resp.keep_alive || s->draining ||
 	    s->cs == CS_BODY || s->cs == CS_CAPTURE;
 
-	if (s->upstream_eof && s->upstream != NULL) {
-		bufferevent_free(s->upstream);
-		s->upstream = NULL;
-	}
+	if (s->upstream_eof)
+		drop_upstream(s);
 	clear_response(s);
 	clear_warnings(s);
 	clear_request(s);
@@ -925,7 +988,6 @@ response_done(struct session *s)
 		return;
 	}
 	s->cs = CS_HEAD;
-	bufferevent_enable(s->client, EV_READ);
 	pump_client(s);
 }
 
@@ -989,7 +1051,7 @@ raw_read(struct session *s, int from_client)
 {
 	struct bufferevent *src = from_client ? s->client : s->upstream;
 	struct bufferevent *dst = from_client ? s->upstream : s->client;
-	struct event *ev = s->raw_ev[from_client ? 0 : 1];
+	struct event *ev = s->rd_ev[from_client ? SIDE_CLIENT : SIDE_ENGINE];
 	char buf[SESSION_IO_CHUNK];
 
 	for (int i = 0; i < 8; i++) {
@@ -1028,30 +1090,13 @@ raw_read(struct session *s, int from_client)
 	}
 }
 
-static void
-raw_client_cb(evutil_socket_t fd, short what, void *arg)
-{
-	raw_read(arg, 1);
-}
-
-static void
-raw_upstream_cb(evutil_socket_t fd, short what, void *arg)
-{
-	raw_read(arg, 0);
-}
 
 /* Read again in each direction that has room and has not ended. */
 static void
 raw_resume(struct session *s)
 {
-	if (s->raw_ev[0] != NULL && !s->client_eof &&
-	    !event_pending(s->raw_ev[0], EV_READ, NULL) &&
-	    out_len(s->upstream) < SESSION_BUF_HIGH)
-		event_add(s->raw_ev[0], NULL);
-	if (s->raw_ev[1] != NULL && !s->upstream_eof &&
-	    !event_pending(s->raw_ev[1], EV_READ, NULL) &&
-	    out_len(s->client) < SESSION_BUF_HIGH)
-		event_add(s->raw_ev[1], NULL);
+	update_read(s, SIDE_CLIENT);
+	update_read(s, SIDE_ENGINE);
 }
 
 /* The engine took the connection over: relay raw bytes both ways. */
@@ -1060,13 +1105,7 @@ start_raw(struct session *s)
 {
 	s->us = US_RAW;
 	s->cs = CS_RAW;
-	bufferevent_disable(s->client, EV_READ);
-	bufferevent_disable(s->upstream, EV_READ);
-	s->raw_ev[0] = event_new(s->srv->base, bufferevent_getfd(s->client),
-	    EV_READ | EV_PERSIST, raw_client_cb, s);
-	s->raw_ev[1] = event_new(s->srv->base,
-	    bufferevent_getfd(s->upstream), EV_READ | EV_PERSIST,
-	    raw_upstream_cb, s);
+	raw_resume(s);
 }
 
 /* Move engine bytes as far as the state allows. */
@@ -1092,8 +1131,7 @@ pump_upstream(struct session *s)
 			if (s->upstream_eof) {
 				/* The engine closed an idle connection; the
 				   next request opens a new one. */
-				bufferevent_free(s->upstream);
-				s->upstream = NULL;
+				drop_upstream(s);
 			}
 			return;
 		case US_HEAD: {
@@ -1180,7 +1218,13 @@ pump_upstream(struct session *s)
 				s->resp_captured = evbuffer_new();
 				s->us = US_CAPTURE;
 			} else {
-				send_from(in, head_len, s->client);
+				/* The head with what of the body is here: one
+				   write. */
+				size_t n = length_body_ready(&s->resp_body, in,
+				    head_len);
+
+				send_from(in, head_len + n, s->client);
+				length_body_sent(&s->resp_body, n);
 				s->us = US_BODY;
 			}
 			break;
@@ -1242,10 +1286,192 @@ pump_upstream(struct session *s)
 	}
 }
 
-static void
-client_read_cb(struct bufferevent *bev, void *arg)
+/* The most a side's input buffer holds before reading it pauses. */
+static size_t
+input_max(const struct session *s, int side)
 {
-	pump_client(arg);
+	return side == SIDE_CLIENT ?
+	    s->srv->limits.max_head_bytes + SESSION_BUF_HIGH :
+	    SESSION_ENGINE_IN_MAX;
+}
+
+/*
+ * Read a side while there is room for what it sends: in its input buffer
+ * normally, in the other side's output when hijacked (raw_read sends what
+ * it reads on at once).  Never after its end.
+ */
+static void
+update_read(struct session *s, int side)
+{
+	struct event *ev = s->rd_ev[side];
+	struct bufferevent *src = side == SIDE_CLIENT ? s->client : s->upstream;
+	struct bufferevent *dst = side == SIDE_CLIENT ? s->upstream : s->client;
+	bool want, reading;
+
+	if (ev == NULL)
+		return;
+	if (side == SIDE_CLIENT ? s->client_eof : s->upstream_eof)
+		want = false;
+	else if (s->cs == CS_RAW)
+		want = dst != NULL && out_len(dst) < SESSION_BUF_HIGH;
+	else
+		want = in_len(src) < input_max(s, side);
+	reading = event_pending(ev, EV_READ, NULL);
+	if (want && !reading)
+		event_add(ev, NULL);
+	else if (!want && reading)
+		event_del(ev);
+}
+
+/* The state machine took bytes out of an input buffer: maybe read again. */
+static void
+input_drained_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct session *s = arg;
+
+	if (info->n_deleted == 0)
+		return;
+	if (s->client != NULL && buf == bufferevent_get_input(s->client))
+		update_read(s, SIDE_CLIENT);
+	else
+		update_read(s, SIDE_ENGINE);
+}
+
+/* The client's connection failed (err is the system error). */
+static void
+client_failed(struct session *s, int err)
+{
+	log_debug("session %llu: client error: %s", (unsigned long long)s->id,
+	    evutil_socket_error_to_string(err));
+	session_free(s);
+}
+
+/* The client sent its last byte. */
+static void
+client_ended(struct session *s)
+{
+	s->client_eof = true;
+	update_read(s, SIDE_CLIENT);
+	if (s->cs == CS_CLOSING) {
+		/* The last answer may still be on its way out. */
+		if (out_len(s->client) == 0)
+			session_free(s);
+		return;
+	}
+	pump_client(s);
+}
+
+/* The engine connection failed: answer 502 if no response had begun. */
+static void
+upstream_failed(struct session *s, int err)
+{
+	log_debug("session %llu: engine connection error: %s",
+	    (unsigned long long)s->id, evutil_socket_error_to_string(err));
+	if (s->us == US_HEAD && in_len(s->upstream) == 0) {
+		char *msg = xasprintf("docker-guard: cannot reach the "
+		    "Docker engine at %s: %s", s->srv->cfg->upstream,
+		    evutil_socket_error_to_string(err));
+
+		s->us = US_IDLE;
+		session_refuse(s, 502, msg, false);
+		free(msg);
+		return;
+	}
+	session_free(s);
+}
+
+static void
+upstream_ended(struct session *s)
+{
+	s->upstream_eof = true;
+	update_read(s, SIDE_ENGINE);
+	pump_upstream(s);
+}
+
+/*
+ * Read a side into its input buffer and run the state machine.  The
+ * session reads for itself: libevent 2.1's bufferevents ask FIONREAD
+ * before every read and then read at most 4 KiB, two system calls per
+ * 4 KiB; here one readv takes up to 64 KiB.
+ */
+static void
+buffered_read(struct session *s, int side)
+{
+	struct bufferevent *src = side == SIDE_CLIENT ? s->client : s->upstream;
+	struct evbuffer *in = bufferevent_get_input(src);
+	struct evbuffer_iovec v[2];
+	struct iovec iov[2];
+	size_t room = SESSION_IO_CHUNK;
+	ssize_t n;
+	int nv;
+
+	nv = evbuffer_reserve_space(in, SESSION_IO_CHUNK, v, 2);
+	if (nv <= 0) {
+		log_error("session %llu: out of buffer memory",
+		    (unsigned long long)s->id);
+		session_free(s);
+		return;
+	}
+	for (int i = 0; i < nv; i++) {
+		if (v[i].iov_len > room)
+			v[i].iov_len = room;
+		room -= v[i].iov_len;
+		iov[i].iov_base = v[i].iov_base;
+		iov[i].iov_len = v[i].iov_len;
+	}
+	n = readv(bufferevent_getfd(src), iov, nv);
+	if (n < 0) {
+		int err = errno;
+
+		if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR)
+			return;
+		if (side == SIDE_CLIENT)
+			client_failed(s, err);
+		else
+			upstream_failed(s, err);
+		return;
+	}
+	if (n == 0) {
+		if (side == SIDE_CLIENT)
+			client_ended(s);
+		else
+			upstream_ended(s);
+		return;
+	}
+	for (int i = 0; i < nv; i++) {
+		if (v[i].iov_len > (size_t)n)
+			v[i].iov_len = (size_t)n;
+		n -= (ssize_t)v[i].iov_len;
+	}
+	evbuffer_commit_space(in, v, nv);
+	update_read(s, side);
+	if (side == SIDE_CLIENT)
+		pump_client(s);
+	else
+		pump_upstream(s);
+}
+
+static void
+client_readable_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+
+	if (s->cs == CS_RAW)
+		raw_read(s, 1);
+	else
+		buffered_read(s, SIDE_CLIENT);
+}
+
+static void
+upstream_readable_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+
+	if (s->cs == CS_RAW)
+		raw_read(s, 0);
+	else
+		buffered_read(s, SIDE_ENGINE);
 }
 
 static void
@@ -1262,34 +1488,12 @@ client_write_cb(struct bufferevent *bev, void *arg)
 	pump_upstream(s);
 }
 
+/* The bufferevents only write, so their events are write errors. */
 static void
 client_event_cb(struct bufferevent *bev, short what, void *arg)
 {
-	struct session *s = arg;
-
-	if (what & BEV_EVENT_ERROR) {
-		log_debug("session %llu: client error: %s",
-		    (unsigned long long)s->id,
-		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-		session_free(s);
-		return;
-	}
-	if (what & BEV_EVENT_EOF) {
-		s->client_eof = true;
-		if (s->cs == CS_CLOSING) {
-			/* The last answer may still be on its way out. */
-			if (out_len(s->client) == 0)
-				session_free(s);
-			return;
-		}
-		pump_client(s);
-	}
-}
-
-static void
-upstream_read_cb(struct bufferevent *bev, void *arg)
-{
-	pump_upstream(arg);
+	if (what & BEV_EVENT_ERROR)
+		client_failed(arg, EVUTIL_SOCKET_ERROR());
 }
 
 static void
@@ -1302,31 +1506,8 @@ upstream_write_cb(struct bufferevent *bev, void *arg)
 static void
 upstream_event_cb(struct bufferevent *bev, short what, void *arg)
 {
-	struct session *s = arg;
-
-	if (what & BEV_EVENT_ERROR) {
-		int err = EVUTIL_SOCKET_ERROR();
-
-		log_debug("session %llu: engine connection error: %s",
-		    (unsigned long long)s->id,
-		    evutil_socket_error_to_string(err));
-		if (s->us == US_HEAD && in_len(s->upstream) == 0) {
-			char *msg = xasprintf("docker-guard: cannot reach the "
-			    "Docker engine at %s: %s", s->srv->cfg->upstream,
-			    evutil_socket_error_to_string(err));
-
-			s->us = US_IDLE;
-			session_refuse(s, 502, msg, false);
-			free(msg);
-			return;
-		}
-		session_free(s);
-		return;
-	}
-	if (what & BEV_EVENT_EOF) {
-		s->upstream_eof = true;
-		pump_upstream(s);
-	}
+	if (what & BEV_EVENT_ERROR)
+		upstream_failed(arg, EVUTIL_SOCKET_ERROR());
 }
 
 void
