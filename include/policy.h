@@ -90,6 +90,9 @@ struct policy_input {
 	const char			*allow_downgrade; /* label value */
 	const char			*allow_tag;	/* label value */
 	const struct policy_registry	*registry;	/* may be NULL */
+	bool				 existing;	/* starting a container
+							   that exists: its
+							   labels are set */
 };
 
 enum policy_verdict {

@@ -20,6 +20,7 @@ enum route_id {
 	ROUTE_PING,			/* GET|HEAD /_ping */
 	ROUTE_CONTAINER_CREATE,		/* POST /containers/create */
 	ROUTE_CONTAINER_START,		/* POST /containers/{name}/start */
+	ROUTE_CONTAINER_RESTART,	/* POST /containers/{name}/restart */
 	ROUTE_CONTAINER_RENAME,		/* POST /containers/{name}/rename */
 	ROUTE_CONTAINER_DELETE,		/* DELETE /containers/{name} */
 	ROUTE_CONTAINER_ATTACH,		/* POST /containers/{name}/attach */

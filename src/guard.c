@@ -59,6 +59,8 @@ struct guard {
 /* One image reference of the request and what the engine says of it. */
 struct guard_image {
 	char			*ref;
+	char			*lookup;	/* what to inspect, if not ref
+						   (a container's image ID) */
 	const char		*role;		/* "image", "image mount", ... */
 	bool			 found;
 	struct inspect_image	 info;
@@ -127,6 +129,13 @@ struct guard_pending {
 	size_t			 n_warnings;
 	bool			 delivered;
 };
+
+/* Routes that run a container that already exists. */
+static bool
+route_runs_existing(enum route_id id)
+{
+	return id == ROUTE_CONTAINER_START || id == ROUTE_CONTAINER_RESTART;
+}
 
 static int64_t
 now_us(void)
@@ -229,6 +238,7 @@ pending_free(struct guard_pending *p)
 		struct guard_image *img = &p->images[i];
 
 		free(img->ref);
+		free(img->lookup);
 		inspect_image_reset(&img->info);
 		policy_decision_reset(&img->decision);
 		free(img->reg_ref);
@@ -309,7 +319,8 @@ deliver_cb(evutil_socket_t fd, short what, void *arg)
 	v.warnings = (const char *const *)p->warnings;
 	v.n_warnings = p->n_warnings;
 	v.wants_response = p->status == 0 && p->route != ROUTE_IMAGE_CREATE &&
-	    p->route != ROUTE_CONTAINER_DELETE;
+	    p->route != ROUTE_CONTAINER_DELETE &&
+	    !route_runs_existing(p->route);
 	/* session_decided cancels (frees) p when it no longer needs it. */
 	session_decided(p->s, &v);
 }
@@ -714,6 +725,103 @@ snapshot_start(struct guard_pending *p, const struct guard_request *req)
 	free(path);
 }
 
+/* ---- starts ---------------------------------------------------------- */
+
+static void add_image(struct guard_pending *, const char *, const char *);
+static void lookup_next(struct guard_pending *);
+
+/* The engine's inspect of the container to start: judge its image. */
+static void
+start_inspect_cb(int status, const char *body, size_t len, const char *error,
+    void *arg)
+{
+	struct guard_pending *p = arg;
+	struct inspect_container c;
+	struct imgref ref;
+	const char *why = NULL;
+	char *cause = NULL;
+	bool ref_ok;
+
+	p->lookup = NULL;
+	if (status != 200 || inspect_container_parse(body, len, &c) != 0) {
+		/* No such container, or nothing to judge: the engine
+		   answers the start itself. */
+		deliver(p);
+		return;
+	}
+	if (c.running || c.image_id == NULL) {
+		/* A running container goes on with the image it runs: a
+		   start is a no-op, a restart runs nothing new. */
+		inspect_container_reset(&c);
+		deliver(p);
+		return;
+	}
+	if (store_app_of_container(p->g->store, c.id, &p->app, &cause) != 0) {
+		char who[300];
+
+		log_error("ledger: %s", cause);
+		free(cause);
+		free(p->what);
+		p->what = xasprintf("container \"%s\"", c.name != NULL ?
+		    c.name : c.id);
+		inspect_container_reset(&c);
+		refuse(p, 503, "ledger", xasprintf("docker-guard: refusing to "
+		    "%s %s: the version ledger cannot be read (database "
+		    "error, see the guard's log), so a downgrade cannot be "
+		    "ruled out", p->action, subject_of(p, who, sizeof who)));
+		return;
+	}
+	if (p->app == NULL)
+		p->app = policy_app_name(&c.facts, c.name);
+	/* The override labels are the container's own. */
+	body_facts_reset(&p->facts);
+	p->facts = c.facts;
+	memset(&c.facts, 0, sizeof c.facts);
+	free(p->what);
+	p->what = xasprintf("container \"%s\"", c.name != NULL ? c.name :
+	    c.id);
+	/* Name the image as the container was created with it, but judge
+	   the image it runs: the tag may have moved since. */
+	ref_ok = c.image_ref != NULL &&
+	    imgref_parse(c.image_ref, &ref, &why) == 0;
+	if (ref_ok)
+		imgref_reset(&ref);
+	add_image(p, ref_ok ? c.image_ref : c.image_id, "image");
+	p->images[0].lookup = xstrdup(c.image_id);
+	inspect_container_reset(&c);
+	if (p->app == NULL) {
+		deliver(p);
+		return;
+	}
+	lookup_next(p);
+}
+
+/*
+ * POST /containers/{id}/start (or restart): a stopped container runs its
+ * image again.
+ * One older than what its app has run since (a compose 1.29 leftover, a
+ * stale docker start) is a downgrade like any create.
+ */
+static void
+start_check(struct guard_pending *p, const struct guard_request *req)
+{
+	const struct guard_config *cfg = p->g->srv->cfg;
+	char *path, *esc;
+
+	free(p->what);
+	p->what = xstrdup("a container");
+	if (cfg->downgrade == RULE_OFF || req->route->param == NULL) {
+		deliver(p);
+		return;
+	}
+	esc = engine_path_escape(req->route->param);
+	path = xasprintf("/containers/%s/json", esc);
+	free(esc);
+	p->lookup = engine_get(p->g->srv->base, cfg->upstream, path,
+	    start_inspect_cb, p);
+	free(path);
+}
+
 static enum policy_registry_outcome
 policy_outcome(enum registry_outcome o)
 {
@@ -732,9 +840,22 @@ static void
 decide(struct guard_pending *p)
 {
 	const struct guard_config *cfg = p->g->srv->cfg;
+	struct guard_config start_cfg;
 	struct store_versions hist = { 0 };
 	struct policy_seen *seen = NULL;
 	char *cause = NULL, who[300];
+
+	if (route_runs_existing(p->route)) {
+		/* The container exists and its image is here: how it was
+		   named and where it came from were judged at its create.
+		   Only its version against the app's history counts now. */
+		start_cfg = *cfg;
+		start_cfg.require_digest = RULE_OFF;
+		start_cfg.registry_presence = RULE_OFF;
+		start_cfg.local_images_allow = true;
+		start_cfg.unknown_version_allow = true;
+		cfg = &start_cfg;
+	}
 
 	if (p->app != NULL && store_app_versions(p->g->store, p->app, &hist,
 	    &cause) != 0) {
@@ -785,6 +906,7 @@ decide(struct guard_pending *p)
 		    POLICY_LABEL_ALLOW_DOWNGRADE);
 		in.allow_tag = body_facts_label(&p->facts,
 		    POLICY_LABEL_ALLOW_TAG);
+		in.existing = route_runs_existing(p->route);
 		if (img->reg_checked) {
 			pr.checked = true;
 			pr.outcome = policy_outcome(img->reg_outcome);
@@ -817,9 +939,13 @@ decide(struct guard_pending *p)
 			p->status = d->status;
 			p->message = xstrdup(d->message);
 		}
-		audit(p, img, v, d->rule != NULL ? d->rule :
-		    d->override_used ? "override" : d->note_rule,
-		    d->message != NULL ? d->message : d->note);
+		/* A start that runs what its create was allowed to run is no
+		   new decision: the create's row says it. */
+		if (!route_runs_existing(p->route) || v != STORE_ALLOW ||
+		    d->override_used)
+			audit(p, img, v, d->rule != NULL ? d->rule :
+			    d->override_used ? "override" : d->note_rule,
+			    d->message != NULL ? d->message : d->note);
 		if (d->verdict == POLICY_DENY)
 			log_info("%s", d->message);
 		else if (d->note != NULL)
@@ -975,7 +1101,8 @@ start_registry(struct guard_pending *p)
 	unsigned flags = 0;
 	bool tag_only, need;
 
-	if (!registry_target(img, &ref)) {
+	/* A start runs an image that is already here. */
+	if (route_runs_existing(p->route) || !registry_target(img, &ref)) {
 		p->next++;
 		lookup_next(p);
 		return;
@@ -1082,7 +1209,8 @@ lookup_cb(int status, const char *body, size_t len, const char *error,
 	p->lookup = NULL;
 	if (status == 200 && inspect_image_parse(body, len, &img->info) == 0) {
 		img->found = true;
-		inspect_cache_put(p->g, img->ref, body, len);
+		inspect_cache_put(p->g, img->lookup != NULL ? img->lookup :
+		    img->ref, body, len);
 	} else if (status == 404) {
 		img->found = false;
 	} else {
@@ -1119,7 +1247,8 @@ lookup_next(struct guard_pending *p)
 			continue;
 		}
 		imgref_reset(&ref);
-		if ((c = inspect_cache_get(p->g, img->ref)) != NULL) {
+		if ((c = inspect_cache_get(p->g, img->lookup != NULL ?
+		    img->lookup : img->ref)) != NULL) {
 			/* A copy: the entry may expire during the call.
 			   lookup_cb goes on; nothing it does answers the
 			   session from inside this call. */
@@ -1130,7 +1259,8 @@ lookup_next(struct guard_pending *p)
 			free(body);
 			return;
 		}
-		esc = engine_path_escape(img->ref);
+		esc = engine_path_escape(img->lookup != NULL ? img->lookup :
+		    img->ref);
 		path = xasprintf("/images/%s/json", esc);
 		free(esc);
 		p->lookup = engine_get(p->g->srv->base,
@@ -1241,6 +1371,10 @@ action_for(enum route_id id)
 		return "update";
 	case ROUTE_IMAGE_CREATE:
 		return "pull";
+	case ROUTE_CONTAINER_START:
+		return "start";
+	case ROUTE_CONTAINER_RESTART:
+		return "restart";
 	default:
 		return "handle";
 	}
@@ -1380,6 +1514,10 @@ guard_check(struct guard *g, struct session *s, const struct guard_request *req)
 	}
 	if (p->route == ROUTE_CONTAINER_DELETE) {
 		snapshot_start(p, req);
+		return p;
+	}
+	if (route_runs_existing(p->route)) {
+		start_check(p, req);
 		return p;
 	}
 

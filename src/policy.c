@@ -541,8 +541,9 @@ check_downgrade(const struct policy_input *in, const struct imgref *ref,
 	policy_format_time(top->since, when, sizeof when);
 	who = subject(in);
 	if (top->digest != NULL && strchr(top->digest, '@') != NULL)
-		stay = xasprintf(" To stay on %s, use %s.", top->version,
-		    top->digest);
+		stay = xasprintf(in->existing ? " To stay on %s, run the "
+		    "app's current container, or create one from %s." :
+		    " To stay on %s, use %s.", top->version, top->digest);
 	set_outcome(out, cfg->downgrade, 403, "downgrade",
 	    xasprintf("docker-guard: %s %s %s: image %s%s%s%s is version %s, "
 	    "older than %s which this app has run since %s (rule: downgrade)."
@@ -551,9 +552,11 @@ check_downgrade(const struct policy_input *in, const struct imgref *ref,
 	    show_digest ? " (" : "", show_digest ? out->digest : "",
 	    show_digest ? ")" : "", out->version, top->version, when,
 	    stay != NULL ? stay : "",
-	    list_has(&cfg->overrides, "allow-downgrade") ?
+	    !list_has(&cfg->overrides, "allow-downgrade") ? "" :
+	    in->existing ? " To roll back on purpose, recreate the container "
+	    "with the label " POLICY_LABEL_ALLOW_DOWNGRADE "=<reason>." :
 	    " To roll back on purpose, add the label "
-	    POLICY_LABEL_ALLOW_DOWNGRADE "=<reason>." : ""));
+	    POLICY_LABEL_ALLOW_DOWNGRADE "=<reason>."));
 	free(stay);
 	free(who);
 }

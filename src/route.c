@@ -126,6 +126,8 @@ classify_path(const char *method, const char *p, char **param)
 		return ROUTE_GRPC;
 	if (post && match_param(p, "/containers/", "/start", param))
 		return ROUTE_CONTAINER_START;
+	if (post && match_param(p, "/containers/", "/restart", param))
+		return ROUTE_CONTAINER_RESTART;
 	if (post && match_param(p, "/containers/", "/rename", param))
 		return ROUTE_CONTAINER_RENAME;
 	if (post && match_param(p, "/containers/", "/attach", param))
@@ -217,6 +219,7 @@ route_name(enum route_id id)
 	case ROUTE_PING: return "_ping";
 	case ROUTE_CONTAINER_CREATE: return "containers/create";
 	case ROUTE_CONTAINER_START: return "containers/{id}/start";
+	case ROUTE_CONTAINER_RESTART: return "containers/{id}/restart";
 	case ROUTE_CONTAINER_RENAME: return "containers/{id}/rename";
 	case ROUTE_CONTAINER_DELETE: return "containers/{id} (delete)";
 	case ROUTE_CONTAINER_ATTACH: return "containers/{id}/attach";

@@ -729,10 +729,13 @@ start_request(struct session *s)
 	}
 
 	if (s->route.id == ROUTE_IMAGE_CREATE ||
-	    s->route.id == ROUTE_CONTAINER_DELETE) {
+	    s->route.id == ROUTE_CONTAINER_DELETE ||
+	    s->route.id == ROUTE_CONTAINER_START ||
+	    s->route.id == ROUTE_CONTAINER_RESTART) {
 		/* A pull or import: the query says it all, and the body (an
 		   import) is a stream that must not be held.  A removal: the
-		   guard keeps the container's configuration first. */
+		   guard keeps the container's configuration first.  A start:
+		   the container's image is judged, not the request. */
 		struct guard_request gr = { 0 };
 
 		gr.peer = &s->peer;

@@ -654,6 +654,112 @@ def test_unknown_version_deny(guard_factory, testbed, nc):
 # renames and removals
 # --------------------------------------------------------------------------
 
+# --------------------------------------------------------------------------
+# starting containers that exist
+# --------------------------------------------------------------------------
+
+APP_LABEL = "io.docker-guard.app"
+
+
+def _two_versions(g, testbed, nc, app, old_labels=()):
+    """Containers app-old (31.0.8.1) and app-new (31.0.9.1) of one app,
+    created through the guard in that order and left stopped."""
+    old, new = app + "-old", app + "-new"
+    r = dk(g.env, "create", "--name", old, "--label", APP_LABEL + "=" + app,
+           *old_labels, *NONE, nc.old, "sleep", "300")
+    assert r.returncode == 0, r.stderr
+    r = dk(g.env, "create", "--name", new, "--label", APP_LABEL + "=" + app,
+           *NONE, nc.new, "sleep", "300")
+    assert r.returncode == 0, r.stderr
+    assert [x["version"] for x in wait_ledger(g, app, 2)] == [OLD, NEW]
+    return old, new
+
+
+def test_start_of_old_stopped_container_refused(guard_factory, testbed, nc):
+    """A stopped container older than what its app has run since is a
+    downgrade when started (docker start, restart, or by ID on the wire);
+    the app's current container starts as usual."""
+    g = guard_factory("")
+    app = testbed.unique("pc-start-")
+    old, new = app + "-old", app + "-new"
+    try:
+        old, new = _two_versions(g, testbed, nc, app)
+        rc, out, err, pid = docker_pid(g.env, "start", old)
+        assert rc != 0, out
+        for needle in ('Error response from daemon: docker-guard: refusing '
+                       'to start container "%s" (app "%s"): image %s is '
+                       'version 31.0.8.1, older than 31.0.9.1 which this '
+                       'app has run since' % (old, app, nc.old),
+                       "(rule: downgrade)",
+                       "To stay on 31.0.9.1, run the app's current "
+                       "container, or create one from %s." % nc.new,
+                       "To roll back on purpose, recreate the container "
+                       "with the label io.docker-guard.allow-downgrade="
+                       "<reason>."):
+            assert needle in err, "%r not in:\n%s" % (needle, err)
+        assert state(testbed, old) == "%s|false" % nc.old_id
+        deny = [a for a in audit_rows(g, app) if a["verdict"] == "deny"]
+        assert [(a["rule"], a["route"], a["version"], a["previous_version"],
+                 a["pid"], a["comm"]) for a in deny] == \
+            [("downgrade", "containers/{id}/start", OLD, NEW, pid,
+              "docker")], deny
+
+        # restart starts a stopped container too
+        r = dk(g.env, "restart", "-t", "0", old)
+        assert_refused(r, 'refusing to restart container "%s"' % old)
+        # by a short ID, with the API prefix, as raw HTTP
+        short = dk(testbed.direct_env, "inspect", "--format", "{{.Id}}",
+                   old).stdout.strip()[:12]
+        st, body = unix_http(g.sock, "POST",
+                                   "/v1.41/containers/%s/start" % short)
+        assert st == 403, (st, body)
+        assert b"older than 31.0.9.1" in body, body
+        assert state(testbed, old) == "%s|false" % nc.old_id
+
+        # the app's current container starts, and adds no audit row: its
+        # create's row already says what it runs
+        n = len(audit_rows(g, app))
+        r = dk(g.env, "start", new)
+        assert r.returncode == 0, r.stderr
+        assert state(testbed, new) == "%s|true" % nc.new_id
+        assert dk(g.env, "start", new).returncode == 0
+        assert len(audit_rows(g, app)) == n
+        assert [x["version"] for x in ledger(g, app)] == [OLD, NEW]
+    finally:
+        rm_f(testbed, old, new)
+
+
+def test_start_of_old_container_created_with_override(guard_factory, testbed,
+                                                      nc):
+    """An old container created on purpose (override label) starts; the
+    override is audited."""
+    g = guard_factory("")
+    app = testbed.unique("pc-startovr-")
+    old, new = app + "-old", app + "-new"
+    try:
+        old, new = _two_versions(g, testbed, nc, app, old_labels=(
+            "--label", ALLOW_DOWNGRADE + "=restore from backup"))
+        rc, out, err, pid = docker_pid(g.env, "start", old)
+        assert rc == 0, err
+        assert state(testbed, old) == "%s|true" % nc.old_id
+        last = audit_rows(g, app)[-1]
+        assert (last["verdict"], last["rule"], last["route"],
+                last["version"], last["pid"]) == \
+            ("allow", "override", "containers/{id}/start", OLD, pid), last
+        assert "restore from backup" in last["message"], last
+    finally:
+        rm_f(testbed, old, new)
+
+
+def test_start_of_unknown_container_passes_engine_error(guard_factory,
+                                                        testbed):
+    g = guard_factory("")
+    r = dk(g.env, "start", "no-such-container-" + os.urandom(3).hex())
+    assert r.returncode != 0
+    assert "No such container" in r.stderr, r.stderr
+    assert audit_rows(g) == []
+
+
 def test_rename_and_remove_keep_ledger_straight(guard_factory, testbed, nc):
     g = guard_factory("")
     a, b = testbed.unique("pc-ren-a-"), testbed.unique("pc-ren-b-")

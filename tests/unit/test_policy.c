@@ -53,6 +53,8 @@ struct row {
 	/* Override labels on the create. */
 	const char		*allow_downgrade;
 	const char		*allow_tag;
+	/* Starting a container that exists (action "start"). */
+	bool			 existing;
 	/* Expected. */
 	enum policy_verdict	 verdict;
 	int			 status;
@@ -151,6 +153,35 @@ static const struct row rows_story[] = {
 	  .version = "31.0.8.1", .source = SRC_OCI, .previous = "31.0.9.1",
 	  .digest = NC "@sha256:" HEX_OLD,
 	  .has = { "(rule: downgrade)" }, .lacks = { "To stay on" } },
+	{ .name = "starting an old stopped container", .app = "nextcloud",
+	  .what = "container \"nc-old\"", .existing = true,
+	  .ref = NC "@sha256:" HEX_OLD,
+	  .found = true, .id = ID_B,
+	  .repo_digests = { NC "@sha256:" HEX_OLD },
+	  .labels = { OCI, "31.0.8.1" },
+	  .history = NC_HISTORY,
+	  .verdict = POLICY_DENY, .status = 403, .rule = "downgrade",
+	  .version = "31.0.8.1", .source = SRC_OCI, .previous = "31.0.9.1",
+	  .digest = NC "@sha256:" HEX_OLD,
+	  .has = { "docker-guard: refusing to start container \"nc-old\" "
+	    "(app \"nextcloud\"): image " NC "@sha256:" HEX_OLD " is "
+	    "version 31.0.8.1, older than 31.0.9.1",
+	    "To stay on 31.0.9.1, run the app's current container, or "
+	    "create one from " NC "@sha256:" HEX_NEW ".",
+	    "To roll back on purpose, recreate the container with the label "
+	    "io.docker-guard.allow-downgrade=<reason>." },
+	  .lacks = { "To stay on 31.0.9.1, use", "add the label" } },
+	{ .name = "starting an old container created with the override",
+	  .app = "nextcloud", .existing = true,
+	  .ref = NC "@sha256:" HEX_OLD,
+	  .found = true, .id = ID_B,
+	  .repo_digests = { NC "@sha256:" HEX_OLD },
+	  .labels = { OCI, "31.0.8.1" },
+	  .history = NC_HISTORY, .allow_downgrade = "restore from backup",
+	  .verdict = POLICY_ALLOW, .version = "31.0.8.1", .source = SRC_OCI,
+	  .previous = "31.0.9.1", .digest = NC "@sha256:" HEX_OLD,
+	  .note_rule = "downgrade", .override_used = true,
+	  .note_has = "restore from backup" },
 };
 
 /* Where the version comes from. */
@@ -801,7 +832,8 @@ check_row(const struct row *row)
 
 	build(row, &b);
 	in.cfg = cfg;
-	in.action = "create";
+	in.action = row->existing ? "start" : "create";
+	in.existing = row->existing;
 	in.what = row->what;
 	in.app = row->app;
 	in.image_ref = row->ref;
