@@ -130,6 +130,13 @@ struct guard_pending {
 	bool			 delivered;
 };
 
+/* What to ask the engine about an image. */
+static const char *
+lookup_name(const struct guard_image *img)
+{
+	return img->lookup != NULL ? img->lookup : img->ref;
+}
+
 /* Routes that run a container that already exists. */
 static bool
 route_runs_existing(enum route_id id)
@@ -1209,8 +1216,7 @@ lookup_cb(int status, const char *body, size_t len, const char *error,
 	p->lookup = NULL;
 	if (status == 200 && inspect_image_parse(body, len, &img->info) == 0) {
 		img->found = true;
-		inspect_cache_put(p->g, img->lookup != NULL ? img->lookup :
-		    img->ref, body, len);
+		inspect_cache_put(p->g, lookup_name(img), body, len);
 	} else if (status == 404) {
 		img->found = false;
 	} else {
@@ -1247,8 +1253,7 @@ lookup_next(struct guard_pending *p)
 			continue;
 		}
 		imgref_reset(&ref);
-		if ((c = inspect_cache_get(p->g, img->lookup != NULL ?
-		    img->lookup : img->ref)) != NULL) {
+		if ((c = inspect_cache_get(p->g, lookup_name(img))) != NULL) {
 			/* A copy: the entry may expire during the call.
 			   lookup_cb goes on; nothing it does answers the
 			   session from inside this call. */
@@ -1259,8 +1264,7 @@ lookup_next(struct guard_pending *p)
 			free(body);
 			return;
 		}
-		esc = engine_path_escape(img->lookup != NULL ? img->lookup :
-		    img->ref);
+		esc = engine_path_escape(lookup_name(img));
 		path = xasprintf("/images/%s/json", esc);
 		free(esc);
 		p->lookup = engine_get(p->g->srv->base,

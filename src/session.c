@@ -641,27 +641,22 @@ route_is_guarded(enum route_id id)
 }
 
 /*
- * Up to how many bytes at the front of buf are body bytes of a message
- * framed by length, so that they can go out in one write with its head.
- * Other framings are relayed step by step.
+ * How many bytes of buf after its first skip bytes are body bytes of a
+ * message framed by length, counted as sent: they go out in one write
+ * with the head.  Other framings are relayed step by step (0).
  */
 static size_t
-length_body_ready(struct body_reader *br, struct evbuffer *buf, size_t skip)
+take_length_body(struct body_reader *br, struct evbuffer *buf, size_t skip)
 {
-	size_t avail = evbuffer_get_length(buf) - skip;
+	size_t n = evbuffer_get_length(buf) - skip;
 
 	if (br->framing != HTTP_BODY_LENGTH || br->done)
 		return 0;
-	return avail < br->left ? avail : (size_t)br->left;
-}
-
-static void
-length_body_sent(struct body_reader *br, size_t n)
-{
-	if (n == 0)
-		return;	/* not framed by length, or nothing here yet */
+	if (n > br->left)
+		n = (size_t)br->left;
 	br->left -= n;
 	br->done = br->left == 0;
+	return n;
 }
 
 /* Send the request head as it came and stream its body. */
@@ -676,13 +671,10 @@ forward_head(struct session *s)
 	/* The head with what of the body is here: one write.  The head left
 	   room in front of the buffer's first chain, so this copies it back
 	   there. */
-	n = length_body_ready(&s->req_body, in, 0);
-	if (n > SESSION_BUF_HIGH)
-		n = SESSION_BUF_HIGH;
+	n = take_length_body(&s->req_body, in, 0);
 	if (n > 0) {
 		evbuffer_prepend(in, s->req.orig, s->req.head_len);
 		send_from(in, s->req.head_len + n, s->upstream);
-		length_body_sent(&s->req_body, n);
 	} else
 		send_mem(s->upstream, s->req.orig, s->req.head_len);
 	expect_response(s);
@@ -1093,7 +1085,6 @@ raw_read(struct session *s, int from_client)
 	}
 }
 
-
 /* Read again in each direction that has room and has not ended. */
 static void
 raw_resume(struct session *s)
@@ -1223,11 +1214,10 @@ pump_upstream(struct session *s)
 			} else {
 				/* The head with what of the body is here: one
 				   write. */
-				size_t n = length_body_ready(&s->resp_body, in,
+				size_t n = take_length_body(&s->resp_body, in,
 				    head_len);
 
 				send_from(in, head_len + n, s->client);
-				length_body_sent(&s->resp_body, n);
 				s->us = US_BODY;
 			}
 			break;
