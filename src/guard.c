@@ -763,14 +763,14 @@ start_inspect_cb(int status, const char *body, size_t len, const char *error,
 		deliver(p);
 		return;
 	}
+	free(p->what);
+	p->what = xasprintf("container \"%s\"", c.name != NULL ? c.name :
+	    c.id);
 	if (store_app_of_container(p->g->store, c.id, &p->app, &cause) != 0) {
 		char who[300];
 
 		log_error("ledger: %s", cause);
 		free(cause);
-		free(p->what);
-		p->what = xasprintf("container \"%s\"", c.name != NULL ?
-		    c.name : c.id);
 		inspect_container_reset(&c);
 		refuse(p, 503, "ledger", xasprintf("docker-guard: refusing to "
 		    "%s %s: the version ledger cannot be read (database "
@@ -780,13 +780,15 @@ start_inspect_cb(int status, const char *body, size_t len, const char *error,
 	}
 	if (p->app == NULL)
 		p->app = policy_app_name(&c.facts, c.name);
+	if (p->app == NULL) {
+		inspect_container_reset(&c);
+		deliver(p);	/* no app, no history to compare with */
+		return;
+	}
 	/* The override labels are the container's own. */
 	body_facts_reset(&p->facts);
 	p->facts = c.facts;
 	memset(&c.facts, 0, sizeof c.facts);
-	free(p->what);
-	p->what = xasprintf("container \"%s\"", c.name != NULL ? c.name :
-	    c.id);
 	/* Name the image as the container was created with it, but judge
 	   the image it runs: the tag may have moved since. */
 	ref_ok = c.image_ref != NULL &&
@@ -796,18 +798,13 @@ start_inspect_cb(int status, const char *body, size_t len, const char *error,
 	add_image(p, ref_ok ? c.image_ref : c.image_id, "image");
 	p->images[0].lookup = xstrdup(c.image_id);
 	inspect_container_reset(&c);
-	if (p->app == NULL) {
-		deliver(p);
-		return;
-	}
 	lookup_next(p);
 }
 
 /*
  * POST /containers/{id}/start (or restart): a stopped container runs its
- * image again.
- * One older than what its app has run since (a compose 1.29 leftover, a
- * stale docker start) is a downgrade like any create.
+ * image again.  One older than what its app has run since (a compose 1.29
+ * leftover, a stale docker start) is a downgrade like any create.
  */
 static void
 start_check(struct guard_pending *p, const struct guard_request *req)

@@ -1042,11 +1042,12 @@ response_is_hijack(const struct session *s)
  * pauses while that holds SESSION_BUF_HIGH (raw_resume restarts it).
  */
 static void
-raw_read(struct session *s, int from_client)
+raw_read(struct session *s, int side)
 {
+	bool from_client = side == SIDE_CLIENT;
 	struct bufferevent *src = from_client ? s->client : s->upstream;
 	struct bufferevent *dst = from_client ? s->upstream : s->client;
-	struct event *ev = s->rd_ev[from_client ? SIDE_CLIENT : SIDE_ENGINE];
+	struct event *ev = s->rd_ev[side];
 	char buf[SESSION_IO_CHUNK];
 
 	for (int i = 0; i < 8; i++) {
@@ -1445,26 +1446,26 @@ buffered_read(struct session *s, int side)
 		pump_upstream(s);
 }
 
+/* A side can be read: relayed as it comes when hijacked, else parsed. */
+static void
+readable(struct session *s, int side)
+{
+	if (s->cs == CS_RAW)
+		raw_read(s, side);
+	else
+		buffered_read(s, side);
+}
+
 static void
 client_readable_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct session *s = arg;
-
-	if (s->cs == CS_RAW)
-		raw_read(s, 1);
-	else
-		buffered_read(s, SIDE_CLIENT);
+	readable(arg, SIDE_CLIENT);
 }
 
 static void
 upstream_readable_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct session *s = arg;
-
-	if (s->cs == CS_RAW)
-		raw_read(s, 0);
-	else
-		buffered_read(s, SIDE_ENGINE);
+	readable(arg, SIDE_ENGINE);
 }
 
 static void
