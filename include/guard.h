@@ -38,6 +38,9 @@ struct guard_verdict {
 						   engine's create response */
 	size_t			 n_warnings;
 	bool			 wants_response; /* call guard_response() */
+	const char		*target;	/* decided on the head: forward
+						   with this request-target
+						   (a start by full ID) */
 };
 
 /* follow: also watch the engine (version, first sync, events). */
@@ -57,12 +60,18 @@ int		 guard_reconfigure(struct guard *g);
 struct guard_pending *guard_check(struct guard *g, struct session *s,
 		    const struct guard_request *req);
 
-/* The engine answered the forwarded request (status, de-chunked body).
- * Frees p. */
-void		 guard_response(struct guard *g, struct guard_pending *p,
+/*
+ * The engine answered the forwarded request (status, de-chunked body,
+ * borrowed).  Returns false when done (p is freed); true when the guard
+ * holds the response to check what the engine created: it then calls
+ * session_verified() later from the event loop, and p stays the
+ * session's until then.
+ */
+bool		 guard_response(struct guard *g, struct guard_pending *p,
 		    int status, const char *body, size_t len);
 
-/* The session went away; never call it back.  Frees p. */
+/* The session went away; never call it back.  Frees p, or lets it
+ * finish undoing what the engine did on its own. */
 void		 guard_cancel(struct guard *g, struct guard_pending *p);
 
 /*

@@ -112,6 +112,14 @@ char	*http_head_rewrite(const struct http_head *head,
 	    const char *const *drop, size_t n_drop, const char *extra,
 	    size_t *out_len);
 
+/*
+ * Replace the request-target of a parsed request head in the bytes to be
+ * sent on (orig, head_len and the field lines' offsets); method, target
+ * and the fields still name what the client sent.  target must be
+ * origin-form without blanks or control characters.
+ */
+void	 http_head_retarget(struct http_head *head, const char *target);
+
 /* The standard reason phrase for status, e.g. "Bad Request". */
 const char *http_reason(int status);
 

@@ -63,6 +63,10 @@ void	 inspect_event_reset(struct inspect_event *ev);
  * each and the array. */
 char	**inspect_container_ids(const char *body, size_t len);
 
+/* POST /containers/prune's answer: the IDs in ContainersDeleted.
+ * NULL-terminated, caller frees each and the array; NULL if none. */
+char	**inspect_pruned_ids(const char *body, size_t len);
+
 /* What a container inspect says, for the ledger. */
 struct inspect_container {
 	char			*id;

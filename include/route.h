@@ -31,6 +31,7 @@ enum route_id {
 	ROUTE_IMAGE_CREATE,		/* POST /images/create (pull, import) */
 	ROUTE_SESSION,			/* POST /session (BuildKit) */
 	ROUTE_GRPC,			/* POST /grpc (BuildKit) */
+	ROUTE_CONTAINER_PRUNE,		/* POST /containers/prune */
 };
 
 struct route {

@@ -45,4 +45,13 @@ uint64_t	 session_id(const struct session *s);
 void		 session_decided(struct session *s,
 		    const struct guard_verdict *verdict);
 
+/*
+ * The guard held a guarded response (guard_response() returned true) and
+ * has checked what the engine did: status 0 sends the engine's response
+ * on; otherwise the client gets a refusal with status and message
+ * (borrowed) instead.
+ */
+void		 session_verified(struct session *s, int status,
+		    const char *message);
+
 #endif

@@ -29,6 +29,7 @@
 #include "server.h"
 #include "session.h"
 #include "store.h"
+#include "verify.h"
 #include "xmalloc.h"
 
 /* The engine's image inspect for a pinned reference (content-addressed:
@@ -116,6 +117,23 @@ struct guard_pending {
 	char			*restore_name;
 	char			*restore_id;
 	bool			 restore_start;
+	char			*restore_body;	/* the create that restores */
+	struct guard_pending	*child;		/* judging what is restored */
+	struct guard_pending	*parent;	/* this judges p's restore */
+
+	/* Starts go to the judged container by its full ID. */
+	char			*target;
+	char			*route_version;
+	char			*route_query;
+
+	/* Removals: the container by full ID; prune: the stopped ones. */
+	char			*container_id;
+	char			**prune_ids;
+	size_t			 prune_next;
+
+	/* After the engine's 201: what it created is what was judged. */
+	struct verify		*verify;
+	bool			 verifying;
 
 	/* docker-guard check */
 	bool			 dry_run;
@@ -225,6 +243,18 @@ pending_free(struct guard_pending *p)
 		event_free(p->ev);
 	engine_cancel(p->lookup);
 	registry_cancel(p->reg_check);
+	verify_cancel(p->verify);
+	if (p->child != NULL)
+		pending_free(p->child);
+	free(p->restore_body);
+	free(p->target);
+	free(p->route_version);
+	free(p->route_query);
+	free(p->container_id);
+	for (size_t i = 0; p->prune_ids != NULL && p->prune_ids[i] != NULL;
+	    i++)
+		free(p->prune_ids[i]);
+	free(p->prune_ids);
 	free(p->platform_query);
 	free(p->restore_name);
 	free(p->restore_id);
@@ -297,12 +327,18 @@ dry_details(const struct guard_pending *p)
 	return out;
 }
 
+static void	restore_judged(struct guard_pending *, struct guard_pending *);
+
 static void
 deliver_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct guard_pending *p = arg;
 	struct guard_verdict v = { 0 };
 
+	if (p->parent != NULL) {
+		restore_judged(p->parent, p);	/* frees p */
+		return;
+	}
 	if (p->dry_run) {
 		char *details = dry_details(p), *warn = NULL;
 
@@ -327,7 +363,13 @@ deliver_cb(evutil_socket_t fd, short what, void *arg)
 	v.n_warnings = p->n_warnings;
 	v.wants_response = p->status == 0 && p->route != ROUTE_IMAGE_CREATE &&
 	    p->route != ROUTE_CONTAINER_DELETE &&
+	    p->route != ROUTE_CONTAINER_PRUNE &&
 	    !route_runs_existing(p->route);
+	/* A removal by any spelling is recorded by the full ID. */
+	if (p->status == 0 && ((p->route == ROUTE_CONTAINER_DELETE &&
+	    p->container_id != NULL) || p->route == ROUTE_CONTAINER_PRUNE))
+		v.wants_response = true;
+	v.target = p->status == 0 ? p->target : NULL;
 	/* session_decided cancels (frees) p when it no longer needs it. */
 	session_decided(p->s, &v);
 }
@@ -567,27 +609,12 @@ find_renamed_cb(const struct store_deployment_row *r, void *arg)
 	out->name = xstrdup(n);
 }
 
+/* Give compose's old container its name back (then start it). */
 static void
-renamed_state_cb(int status, const char *body, size_t len, const char *error,
-    void *arg)
+restore_rename_back(struct guard_pending *p)
 {
-	struct guard_pending *p = arg;
-	struct inspect_container c;
 	char *path, *esc;
 
-	p->lookup = NULL;
-	if (status != 200 || inspect_container_parse(body, len, &c) != 0) {
-		deliver(p);	/* gone meanwhile: nothing to restore */
-		return;
-	}
-	if (c.running) {
-		/* Still running: the app is up. */
-		inspect_container_reset(&c);
-		deliver(p);
-		return;
-	}
-	inspect_container_reset(&c);
-	p->restore_start = true;
 	esc = engine_path_escape(p->restore_name);
 	path = xasprintf("/containers/%s/rename?name=%s", p->restore_id, esc);
 	free(esc);
@@ -596,13 +623,128 @@ renamed_state_cb(int status, const char *body, size_t len, const char *error,
 	free(path);
 }
 
+/* Recreate the removed container from its snapshot. */
+static void
+restore_create(struct guard_pending *p)
+{
+	char *path, *esc;
+
+	esc = engine_path_escape(p->restore_name);
+	path = xasprintf("/containers/create?name=%s", esc);
+	free(esc);
+	p->lookup = engine_request(p->g->srv->base, p->g->srv->cfg->upstream,
+	    "POST", path, p->restore_body, restore_created_cb, p);
+	free(path);
+}
+
+static void add_image(struct guard_pending *, const char *, const char *);
+static void lookup_next(struct guard_pending *);
+static const char *action_for(enum route_id);
+
+/*
+ * Before restoring, judge what would run by the rules a client's request
+ * would meet: a recreate from a snapshot as a create of the image by its
+ * ID (pinned; registry presence as configured), compose's renamed-back
+ * container as a start.  facts (the container's labels) are stolen.
+ * restore_judged() goes on.
+ */
+static void
+restore_judge(struct guard_pending *p, enum route_id route, const char *ref,
+    const char *image_id, struct body_facts *facts)
+{
+	struct guard_pending *c = xcalloc(1, sizeof *c);
+
+	c->g = p->g;
+	c->parent = p;
+	c->dry_run = true;	/* no audit, no restore, no session of its own */
+	c->started_us = now_us();
+	c->peer = p->peer;
+	c->route = route;
+	c->method = xstrdup("POST");
+	c->action = xstrdup(action_for(route));
+	c->what = xasprintf("container \"%s\"", p->restore_name);
+	c->app = xstrdup(p->app);
+	c->facts = *facts;
+	memset(facts, 0, sizeof *facts);
+	add_image(c, ref, "image");
+	c->images[0].lookup = xstrdup(image_id);
+	p->child = c;
+	lookup_next(c);
+}
+
+/* The restore was judged (child): go on restoring, or say why not. */
+static void
+restore_judged(struct guard_pending *p, struct guard_pending *child)
+{
+	const struct guard_image *img = &child->images[0];
+	const struct policy_decision *d = &img->decision;
+	char *why, *note, *msg;
+
+	p->child = NULL;
+	if (child->status == 0) {
+		pending_free(child);
+		if (p->restore_body != NULL)
+			restore_create(p);
+		else
+			restore_rename_back(p);
+		return;
+	}
+	if (d->rule != NULL && strcmp(d->rule, "downgrade") == 0 &&
+	    d->version != NULL && d->previous_version != NULL)
+		why = xasprintf("its image %s is version %s, older than %s "
+		    "which this app has run (rule: downgrade)", img->ref,
+		    d->version, d->previous_version);
+	else
+		why = xasprintf("its image %s would be refused too (%s)",
+		    img->ref, child->message != NULL ? child->message :
+		    "no decision");
+	note = xasprintf("did not restore the previous container \"%s\" "
+	    "(%.12s) of app \"%s\" after a refusal: %s", p->restore_name,
+	    p->restore_id != NULL ? p->restore_id : "snapshot", p->app, why);
+	msg = xasprintf("%s docker-guard did not restore the previous "
+	    "container \"%s\": %s.", p->message, p->restore_name, why);
+	log_info("%s", note);
+	audit(p, img, STORE_DENY, "restore", note);
+	free(p->message);
+	p->message = msg;
+	free(note);
+	free(why);
+	pending_free(child);
+	deliver(p);
+}
+
+static void
+renamed_state_cb(int status, const char *body, size_t len, const char *error,
+    void *arg)
+{
+	struct guard_pending *p = arg;
+	struct inspect_container c;
+
+	p->lookup = NULL;
+	if (status != 200 || inspect_container_parse(body, len, &c) != 0) {
+		deliver(p);	/* gone meanwhile: nothing to restore */
+		return;
+	}
+	if (c.running || c.image_id == NULL) {
+		/* Still running: the app is up. */
+		inspect_container_reset(&c);
+		deliver(p);
+		return;
+	}
+	p->restore_start = true;
+	/* Renaming it back and starting it runs its image again. */
+	restore_judge(p, ROUTE_CONTAINER_START, c.image_ref != NULL ?
+	    c.image_ref : c.image_id, c.image_id, &c.facts);
+	inspect_container_reset(&c);
+}
+
 static void
 restore_begin(struct guard_pending *p)
 {
 	struct guard *g = p->g;
 	struct inspect_container c;
 	struct renamed ren = { 0 };
-	char *inspect = NULL, *cause = NULL, *body, *path, *esc;
+	char *inspect = NULL, *cause = NULL, *body, *path;
 	bool running = false;
 	int live = 0;
 
@@ -653,15 +795,16 @@ restore_begin(struct guard_pending *p)
 	}
 	p->restore_name = xstrdup(c.name != NULL ? c.name : "");
 	p->restore_start = running;
-	inspect_container_reset(&c);
-	esc = engine_path_escape(p->restore_name);
-	path = xasprintf("/containers/create?name=%s", esc);
-	free(esc);
-	p->lookup = engine_request(g->srv->base, g->srv->cfg->upstream, "POST",
-	    path, body, restore_created_cb, p);
-	free(path);
-	free(body);
+	p->restore_body = body;
 	free(inspect);
+	if (c.image_id == NULL) {
+		inspect_container_reset(&c);
+		restore_done(p, "its saved configuration names no image");
+		return;
+	}
+	restore_judge(p, ROUTE_CONTAINER_CREATE, c.image_id, c.image_id,
+	    &c.facts);
+	inspect_container_reset(&c);
 }
 
 /* ---- keeping a removed container's configuration ---------------------- */
@@ -670,58 +813,98 @@ restore_begin(struct guard_pending *p)
    counts as running when restored. */
 #define SNAPSHOT_RECENT_STOP	60
 
+/* Is app one the ledger knows? */
+static bool
+app_known(struct guard *g, const char *app)
+{
+	struct store_versions hist = { 0 };
+	char *cause = NULL;
+	bool known;
+
+	if (store_app_versions(g->store, app, &hist, &cause) != 0) {
+		log_error("ledger: %s", cause);
+		free(cause);
+		return false;
+	}
+	known = hist.n > 0;
+	store_versions_reset(&hist);
+	return known;
+}
+
+/*
+ * The engine's inspect of a container about to be removed: keep it when
+ * the container belongs to an app the ledger knows (by its ledger row,
+ * else by its labels or name), keyed by its full ID, however the
+ * removal spelled it.  Sets p->container_id.
+ */
+static void
+snapshot_keep(struct guard_pending *p, const char *body, size_t len)
+{
+	struct guard *g = p->g;
+	struct inspect_container c;
+	char *cause = NULL, *text, *app = NULL;
+	int64_t now = now_us() / 1000000;
+	bool running;
+
+	if (inspect_container_parse(body, len, &c) != 0 || c.id == NULL)
+		return;
+	free(p->container_id);
+	p->container_id = xstrdup(c.id);
+	if (store_app_of_container(g->store, c.id, &app, &cause) != 0) {
+		log_error("ledger: %s", cause);
+		free(cause);
+	}
+	if (app == NULL && (app = policy_app_name(&c.facts, c.name)) != NULL &&
+	    !app_known(g, app)) {
+		free(app);
+		app = NULL;
+	}
+	if (app == NULL) {
+		inspect_container_reset(&c);
+		return;	/* not an app the guard knows */
+	}
+	/* Ansible and compose stop a container just before they remove it:
+	   one stopped moments ago was running. */
+	running = c.running || (c.finished > 0 &&
+	    now - c.finished <= SNAPSHOT_RECENT_STOP);
+	text = xstrndup(body, len);
+	if (store_snapshot_put(g->store, app, c.id, c.name, text, running, now,
+	    &cause) != 0) {
+		log_error("ledger: snapshot of %s: %s", c.id, cause);
+		free(cause);
+	} else {
+		log_info("kept the configuration of container \"%s\" (app "
+		    "\"%s\") before its removal", c.name ? c.name : c.id, app);
+	}
+	free(text);
+	free(app);
+	inspect_container_reset(&c);
+}
+
 static void
 snapshot_cb(int status, const char *body, size_t len, const char *error,
     void *arg)
 {
 	struct guard_pending *p = arg;
-	struct inspect_container c;
-	char *cause = NULL;
 
 	p->lookup = NULL;
-	if (status == 200 && inspect_container_parse(body, len, &c) == 0) {
-		char *text = xstrndup(body, len);
-		int64_t now = now_us() / 1000000;
-		/* Ansible and compose stop a container just before they
-		   remove it: one stopped moments ago was running. */
-		bool running = c.running || (c.finished > 0 &&
-		    now - c.finished <= SNAPSHOT_RECENT_STOP);
-
-		if (store_snapshot_put(p->g->store, p->app, c.id, c.name, text,
-		    running, now, &cause) != 0) {
-			log_error("ledger: snapshot of %s: %s", c.id, cause);
-			free(cause);
-		} else {
-			log_info("kept the configuration of container \"%s\" "
-			    "(app \"%s\") before its removal", c.name ?
-			    c.name : c.id, p->app);
-		}
-		free(text);
-		inspect_container_reset(&c);
-	}
+	if (status == 200)
+		snapshot_keep(p, body, len);
 	/* The removal goes ahead whatever happened here. */
 	deliver(p);
 }
 
 /* DELETE /containers/{id}: keep the inspect of a guarded app's container
- * first, so a refused recreate can bring it back. */
+ * first, so a refused recreate can bring it back.  The engine resolves
+ * the spelling (name, full or short ID, any prefix). */
 static void
 snapshot_start(struct guard_pending *p, const struct guard_request *req)
 {
 	struct guard *g = p->g;
-	char *cause = NULL, *path, *esc;
+	char *path, *esc;
 
 	if (!g->srv->cfg->restore_on_refusal || req->route->param == NULL) {
 		deliver(p);
-		return;
-	}
-	if (store_app_of_container(g->store, req->route->param, &p->app,
-	    &cause) != 0) {
-		log_error("ledger: %s", cause);
-		free(cause);
-	}
-	if (p->app == NULL) {
-		deliver(p);	/* not an app the guard knows */
 		return;
 	}
 	esc = engine_path_escape(req->route->param);
@@ -730,6 +913,89 @@ snapshot_start(struct guard_pending *p, const struct guard_request *req)
 	p->lookup = engine_get(g->srv->base, g->srv->cfg->upstream, path,
 	    snapshot_cb, p);
 	free(path);
+}
+
+static void	prune_next(struct guard_pending *);
+
+static void
+prune_inspect_cb(int status, const char *body, size_t len, const char *error,
+    void *arg)
+{
+	struct guard_pending *p = arg;
+
+	p->lookup = NULL;
+	if (status == 200)
+		snapshot_keep(p, body, len);
+	prune_next(p);
+}
+
+/* Keep the next stopped container, or let the prune go ahead. */
+static void
+prune_next(struct guard_pending *p)
+{
+	char *path;
+
+	if (p->prune_ids == NULL || p->prune_ids[p->prune_next] == NULL) {
+		deliver(p);
+		return;
+	}
+	path = xasprintf("/containers/%s/json",
+	    p->prune_ids[p->prune_next++]);
+	p->lookup = engine_get(p->g->srv->base, p->g->srv->cfg->upstream, path,
+	    prune_inspect_cb, p);
+	free(path);
+}
+
+static void
+prune_list_cb(int status, const char *body, size_t len, const char *error,
+    void *arg)
+{
+	struct guard_pending *p = arg;
+
+	p->lookup = NULL;
+	p->prune_ids = status == 200 ? inspect_container_ids(body, len) : NULL;
+	p->prune_next = 0;
+	prune_next(p);
+}
+
+/* POST /containers/prune removes every stopped container (that its
+ * filters match): keep each one of a known app first. */
+static void
+prune_start(struct guard_pending *p)
+{
+	if (!p->g->srv->cfg->restore_on_refusal) {
+		deliver(p);
+		return;
+	}
+	p->lookup = engine_get(p->g->srv->base, p->g->srv->cfg->upstream,
+	    "/containers/json?all=1&filters=%7B%22status%22%3A%5B%22created%22"
+	    "%2C%22exited%22%2C%22dead%22%5D%7D", prune_list_cb, p);
+}
+
+/* The engine answered a removal or prune: record the removals by full
+ * ID (the ledger matches names and long prefixes only). */
+static void
+removal_record(struct guard_pending *p, int status, const char *body,
+    size_t len)
+{
+	char *cause = NULL, **ids = NULL;
+	int64_t now = now_us() / 1000000;
+
+	if (p->route == ROUTE_CONTAINER_DELETE && status >= 200 &&
+	    status < 300 && p->container_id != NULL) {
+		ids = xcalloc(2, sizeof *ids);
+		ids[0] = xstrdup(p->container_id);
+	} else if (p->route == ROUTE_CONTAINER_PRUNE && status == 200)
+		ids = inspect_pruned_ids(body, len);
+	for (size_t i = 0; ids != NULL && ids[i] != NULL; i++) {
+		if (store_record_removal(p->g->store, ids[i], now,
+		    &cause) != 0) {
+			log_error("ledger: removal of %s: %s", ids[i], cause);
+			free(cause);
+		}
+		free(ids[i]);
+	}
+	free(ids);
 }
 
 /* ---- starts ---------------------------------------------------------- */
@@ -750,12 +1016,38 @@ start_inspect_cb(int status, const char *body, size_t len, const char *error,
 	bool ref_ok;
 
 	p->lookup = NULL;
-	if (status != 200 || inspect_container_parse(body, len, &c) != 0) {
-		/* No such container, or nothing to judge: the engine
-		   answers the start itself. */
+	if (status == 404) {
+		/* No such container: answer as the engine did.  Forwarding
+		   the name would start whatever is renamed into it meanwhile,
+		   unjudged. */
+		char *m = inspect_error_message(body, len);
+
+		p->status = 404;
+		p->message = m != NULL ? m : xstrdup("No such container");
 		deliver(p);
 		return;
 	}
+	if (status != 200 || inspect_container_parse(body, len, &c) != 0 ||
+	    c.id == NULL) {
+		char *m = error != NULL ? xstrdup(error) :
+		    inspect_error_message(body, len);
+
+		if (status == 200)
+			inspect_container_reset(&c);
+		refuse(p, 502, "engine", xasprintf("docker-guard: refusing to "
+		    "%s container %s: cannot inspect it at the Docker engine "
+		    "(%s): %s", p->action, p->container_name,
+		    p->g->srv->cfg->upstream, m != NULL ? m :
+		    "unexpected answer"));
+		free(m);
+		return;
+	}
+	/* The engine starts what was judged, by its full ID, whatever is
+	   renamed meanwhile: the client never sees the path. */
+	p->target = xasprintf("%s%s/containers/%s/%s%s%s", p->route_version ?
+	    "/v" : "", p->route_version ? p->route_version : "", c.id,
+	    p->route == ROUTE_CONTAINER_RESTART ? "restart" : "start",
+	    p->route_query ? "?" : "", p->route_query ? p->route_query : "");
 	if (c.running || c.image_id == NULL) {
 		/* A running container goes on with the image it runs: a
 		   start is a no-op, a restart runs nothing new. */
@@ -818,6 +1110,11 @@ start_check(struct guard_pending *p, const struct guard_request *req)
 		deliver(p);
 		return;
 	}
+	p->container_name = xstrdup(req->route->param);
+	if (req->route->version != NULL)
+		p->route_version = xstrdup(req->route->version);
+	if (req->route->query != NULL)
+		p->route_query = xstrdup(req->route->query);
 	esc = engine_path_escape(req->route->param);
 	path = xasprintf("/containers/%s/json", esc);
 	free(esc);
@@ -1157,12 +1454,26 @@ inspect_cache_drop(struct guard *g, struct inspect_cached *c)
 	free(c);
 }
 
-/* Is ref pinned so that what the engine says of it cannot change? */
+/* Is s 64 lowercase hex digits and nothing more? */
+static bool
+hex64(const char *s)
+{
+	return strspn(s, "0123456789abcdef") == 64 && s[64] == '\0';
+}
+
+/* Is ref pinned so that what the engine says of it cannot change?  A
+ * full image ID, or a reference ending in a whole sha256 digest (the
+ * engine looks a digest up by the digest alone).  Short IDs and names
+ * are looked up every time: a tag moves, a short ID can come to name a
+ * repository or another image. */
 static bool
 inspect_cacheable(const char *ref)
 {
-	return strstr(ref, "@sha256:") != NULL ||
-	    (strncmp(ref, "sha256:", 7) == 0 && strlen(ref) == 71);
+	const char *at = strstr(ref, "@sha256:");
+
+	if (at != NULL)
+		return hex64(at + 8);
+	return strncmp(ref, "sha256:", 7) == 0 && hex64(ref + 7);
 }
 
 static struct inspect_cached *
@@ -1517,6 +1828,10 @@ guard_check(struct guard *g, struct session *s, const struct guard_request *req)
 		snapshot_start(p, req);
 		return p;
 	}
+	if (p->route == ROUTE_CONTAINER_PRUNE) {
+		prune_start(p);
+		return p;
+	}
 	if (route_runs_existing(p->route)) {
 		start_check(p, req);
 		return p;
@@ -1615,30 +1930,99 @@ record(struct guard_pending *p, const char *id, const char *name)
 	free(sid);
 }
 
+/* What the engine created runs the judged image: let the client hear of
+ * it and record it; else it was removed: refuse, audited. */
 static void
-name_cb(int status, const char *body, size_t len, const char *error,
-    void *arg)
+verified_cb(const struct verify_result *r, void *arg)
 {
 	struct guard_pending *p = arg;
-	char *name = status == 200 ? inspect_container_name(body, len) : NULL;
+	struct guard_image *img = &p->images[0];
+	struct session *s = p->s;
+	char *msg, who[300];
 
-	p->lookup = NULL;
-	record(p, p->service_id, name);
-	free(name);
+	p->verify = NULL;
+	p->verifying = false;
+	p->s = NULL;
+	if (r->same || r->gone) {
+		if (s != NULL)
+			session_verified(s, 0, NULL);
+		if (r->same)
+			record(p, p->container_id, r->name);
+		pending_free(p);
+		return;
+	}
+	msg = xasprintf("docker-guard: refusing to %s %s: the engine created "
+	    "it (%.12s) from image %s, not from %s%s%s%s that was judged for "
+	    "%s: the reference was moved while the request was being decided "
+	    "(a tag, pull, push or rename on the engine meanwhile; rule: "
+	    "toctou). %s Pin the image by digest (repo@sha256:...) or by ID, "
+	    "so that what is checked is what runs, and try again.", p->action,
+	    subject_of(p, who, sizeof who), p->container_id,
+	    r->image_id != NULL ? r->image_id : "unknown", img->found ?
+	    img->info.id : "an image the engine did not have",
+	    img->decision.version != NULL ? " (version " : "",
+	    img->decision.version != NULL ? img->decision.version : "",
+	    img->decision.version != NULL ? ")" : "", img->ref, r->removed ?
+	    "The container was removed before anything started it." :
+	    "It could not be removed; remove it by hand.");
+	log_warn("%s%s%s", msg, r->error != NULL ? " Removal: " : "",
+	    r->error != NULL ? r->error : "");
+	audit(p, img, STORE_DENY, "toctou", msg);
+	if (s != NULL)
+		session_verified(s, 403, msg);
+	free(msg);
 	pending_free(p);
 }
 
-void
+/* The engine's 201 to a container create: hold the answer and check what
+ * it created.  Returns false when there is nothing to check (p freed). */
+static bool
+verify_begin(struct guard_pending *p, const char *body, size_t len)
+{
+	struct guard_image *img = &p->images[0];
+	char *id = body_response_id(body, len);
+
+	if (id == NULL || (!img->found && strstr(img->ref, "@sha256:") !=
+	    NULL)) {
+		/* No ID: nothing to check or record.  A digest the engine
+		   did not have when judged: content-addressed, it cannot
+		   name another image. */
+		if (id == NULL)
+			log_warn("the engine's 201 answer to create has no ID; "
+			    "not recorded");
+		else
+			record(p, id, p->container_name);
+		p->s = NULL;
+		free(id);
+		pending_free(p);
+		return false;
+	}
+	p->verifying = true;
+	p->container_id = id;
+	p->verify = verify_created(p->g->srv->base, p->g->srv->cfg->upstream,
+	    id, img->found ? img->info.id : NULL, verified_cb, p);
+	return true;
+}
+
+bool
 guard_response(struct guard *g, struct guard_pending *p, int status,
     const char *body, size_t len)
 {
 	char *id;
 
+	if (p->route == ROUTE_CONTAINER_DELETE ||
+	    p->route == ROUTE_CONTAINER_PRUNE) {
+		removal_record(p, status, body, len);
+		pending_free(p);
+		return false;
+	}
+	if (p->route == ROUTE_CONTAINER_CREATE && status == 201)
+		return verify_begin(p, body, len);
 	p->s = NULL;
 	if (status != 201 && !(p->route == ROUTE_SERVICE_UPDATE &&
 	    status == 200)) {
 		pending_free(p);
-		return;
+		return false;
 	}
 	id = p->route == ROUTE_SERVICE_UPDATE ? xstrdup(p->service_id) :
 	    body_response_id(body, len);
@@ -1646,28 +2030,23 @@ guard_response(struct guard *g, struct guard_pending *p, int status,
 		log_warn("the engine's %d answer to %s has no ID; not "
 		    "recorded", status, p->action);
 		pending_free(p);
-		return;
+		return false;
 	}
-	if (p->route == ROUTE_CONTAINER_CREATE && p->container_name == NULL) {
-		/* The engine chose the name: ask for it. */
-		char *path = xasprintf("/containers/%s/json", id);
-
-		free(p->service_id);
-		p->service_id = id;
-		p->lookup = engine_get(g->srv->base, g->srv->cfg->upstream,
-		    path, name_cb, p);
-		free(path);
-		return;
-	}
-	record(p, id, p->route == ROUTE_CONTAINER_CREATE ? p->container_name :
-	    p->app);
+	record(p, id, p->app);
 	free(id);
 	pending_free(p);
+	return false;
 }
 
 void
 guard_cancel(struct guard *g, struct guard_pending *p)
 {
+	if (p->verifying) {
+		/* The client left: the check, and the removal of what should
+		   not have been created, go on without it. */
+		p->s = NULL;
+		return;
+	}
 	pending_free(p);
 }
 

@@ -554,6 +554,36 @@ http_head_rewrite(const struct http_head *head, const char *const *drop,
 	return out;
 }
 
+void
+http_head_retarget(struct http_head *head, const char *target)
+{
+	const char *sp1 = memchr(head->orig, ' ', head->head_len), *sp2;
+	size_t before, after, tlen = strlen(target), old_len, len;
+	char *out;
+
+	if (sp1 == NULL)
+		return;
+	sp2 = memchr(sp1 + 1, ' ', head->head_len - (size_t)(sp1 + 1 -
+	    head->orig));
+	if (sp2 == NULL)
+		return;
+	before = (size_t)(sp1 + 1 - head->orig);
+	old_len = (size_t)(sp2 - (sp1 + 1));
+	after = head->head_len - before - old_len;
+	len = before + tlen + after;
+	out = xmalloc(len + 1);
+	memcpy(out, head->orig, before);
+	memcpy(out + before, target, tlen);
+	memcpy(out + before + tlen, sp2, after);
+	out[len] = '\0';
+	for (size_t i = 0; i < head->n_headers; i++)
+		head->headers[i].line_off = head->headers[i].line_off -
+		    old_len + tlen;
+	free(head->orig);
+	head->orig = out;
+	head->head_len = len;
+}
+
 const char *
 http_reason(int status)
 {

@@ -267,6 +267,27 @@ inspect_container_ids(const char *body, size_t len)
 	return out;
 }
 
+char **
+inspect_pruned_ids(const char *body, size_t len)
+{
+	json_t *j = json_loadb(body, len, 0, NULL), *list, *v;
+	char **out;
+	size_t i, n = 0;
+
+	list = json_object_get(j, "ContainersDeleted");
+	if (!json_is_array(list)) {
+		json_decref(j);
+		return NULL;
+	}
+	out = xcalloc(json_array_size(list) + 1, sizeof *out);
+	json_array_foreach(list, i, v) {
+		if (json_is_string(v))
+			out[n++] = xstrdup(json_string_value(v));
+	}
+	json_decref(j);
+	return out;
+}
+
 int
 inspect_container_parse(const char *body, size_t len,
     struct inspect_container *out)

@@ -124,6 +124,8 @@ classify_path(const char *method, const char *p, char **param)
 		return ROUTE_SESSION;
 	if (post && strcmp(p, "/grpc") == 0)
 		return ROUTE_GRPC;
+	if (post && strcmp(p, "/containers/prune") == 0)
+		return ROUTE_CONTAINER_PRUNE;
 	if (post && match_param(p, "/containers/", "/start", param))
 		return ROUTE_CONTAINER_START;
 	if (post && match_param(p, "/containers/", "/restart", param))
@@ -222,6 +224,7 @@ route_name(enum route_id id)
 	case ROUTE_CONTAINER_RESTART: return "containers/{id}/restart";
 	case ROUTE_CONTAINER_RENAME: return "containers/{id}/rename";
 	case ROUTE_CONTAINER_DELETE: return "containers/{id} (delete)";
+	case ROUTE_CONTAINER_PRUNE: return "containers/prune";
 	case ROUTE_CONTAINER_ATTACH: return "containers/{id}/attach";
 	case ROUTE_CONTAINER_ATTACH_WS: return "containers/{id}/attach/ws";
 	case ROUTE_EXEC_START: return "exec/{id}/start";

@@ -65,6 +65,7 @@ enum upstream_state {
 	US_HEAD,	/* reading a response head */
 	US_BODY,	/* streaming a response body to the client */
 	US_CAPTURE,	/* reading a guarded response body */
+	US_VERIFY,	/* captured; the guard checks what the engine did */
 	US_RAW,		/* hijacked */
 };
 
@@ -722,6 +723,7 @@ start_request(struct session *s)
 
 	if (s->route.id == ROUTE_IMAGE_CREATE ||
 	    s->route.id == ROUTE_CONTAINER_DELETE ||
+	    s->route.id == ROUTE_CONTAINER_PRUNE ||
 	    s->route.id == ROUTE_CONTAINER_START ||
 	    s->route.id == ROUTE_CONTAINER_RESTART) {
 		/* A pull or import: the query says it all, and the body (an
@@ -784,6 +786,9 @@ session_decided(struct session *s, const struct guard_verdict *v)
 			pump_client(s);
 		return;
 	}
+	/* v belongs to the pending verdict: take the target first. */
+	if (s->head_only && v->target != NULL)
+		http_head_retarget(&s->req, v->target);
 	if (!v->wants_response && s->pending != NULL) {
 		guard_cancel(s->srv->guard, s->pending);
 		s->pending = NULL;
@@ -988,7 +993,7 @@ response_done(struct session *s)
 
 /* Send a captured guarded response on, with the guard's warnings added. */
 static void
-finish_captured_response(struct session *s)
+send_captured_response(struct session *s)
 {
 	static const char *const drop[] = {
 		"Content-Length", "Transfer-Encoding",
@@ -998,11 +1003,6 @@ finish_captured_response(struct session *s)
 	char *patched = NULL, *head, extra[64];
 	size_t patched_len = 0;
 
-	if (s->pending != NULL) {
-		guard_response(s->srv->guard, s->pending, s->resp.status,
-		    body, len);
-		s->pending = NULL;
-	}
 	if (s->n_warnings > 0 && s->resp.status >= 200 &&
 	    s->resp.status < 300)
 		patched = body_add_warnings(body, len,
@@ -1018,6 +1018,48 @@ finish_captured_response(struct session *s)
 	send_mem(s->client, body, len);
 	free(head);
 	free(patched);
+	response_done(s);
+}
+
+/* The guarded response is captured: the guard may hold it while it checks
+ * what the engine did (session_verified() goes on). */
+static void
+finish_captured_response(struct session *s)
+{
+	size_t len = evbuffer_get_length(s->resp_captured);
+	const char *body = (const char *)evbuffer_pullup(s->resp_captured, -1);
+	struct guard_pending *p = s->pending;
+
+	if (p != NULL && guard_response(s->srv->guard, p, s->resp.status,
+	    body, len)) {
+		s->us = US_VERIFY;
+		return;
+	}
+	s->pending = NULL;
+	send_captured_response(s);
+}
+
+void
+session_verified(struct session *s, int status, const char *message)
+{
+	char *resp;
+	size_t len;
+
+	if (s->us != US_VERIFY)
+		return;
+	s->pending = NULL;
+	if (status == 0) {
+		send_captured_response(s);
+		return;
+	}
+	/* What the engine did was undone: the client gets the refusal
+	   instead of the engine's answer. */
+	log_info("session %llu: %d for %s %s: %s", (unsigned long long)s->id,
+	    status, s->req.method, s->req.target, message);
+	resp = deny_response(status, message, s->close_after ||
+	    !s->resp.keep_alive || s->draining, &len);
+	send_mem(s->client, resp, len);
+	free(resp);
 	response_done(s);
 }
 
@@ -1265,6 +1307,8 @@ pump_upstream(struct session *s)
 				return;
 			}
 			return;
+		case US_VERIFY:
+			return;	/* the whole response is here */
 		case US_RAW:
 			relay_raw(in, s->client);
 			raw_resume(s);
@@ -1362,6 +1406,10 @@ upstream_failed(struct session *s, int err)
 {
 	log_debug("session %llu: engine connection error: %s",
 	    (unsigned long long)s->id, evutil_socket_error_to_string(err));
+	if (s->us == US_VERIFY) {
+		drop_upstream(s);	/* the response is all here */
+		return;
+	}
 	if (s->us == US_HEAD && in_len(s->upstream) == 0) {
 		char *msg = xasprintf("docker-guard: cannot reach the "
 		    "Docker engine at %s: %s", s->srv->cfg->upstream,
