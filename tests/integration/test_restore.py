@@ -215,8 +215,9 @@ def test_cli_snapshot_older_than_newest_is_not_restored(guard_factory,
                old.digest_ref, "sh", "-c", LOOP)
         assert r.returncode != 0, r.stdout
         assert "(rule: downgrade)" in r.stderr, r.stderr
+        assert state(testbed, app) is None, "restored: %r" % (
+            state(testbed, app),)
         assert_not_restored(r.stderr, app, old.id)
-        assert state(testbed, app) is None, state(testbed, app)
         assert_restore_audited(g, app)
     finally:
         rm_f(testbed, app, app + "-b")
@@ -269,9 +270,9 @@ def test_compose_rename_back_of_an_older_container_is_judged(guard_factory,
         text = up.stdout + up.stderr
         assert up.returncode != 0, text
         assert "(rule: downgrade)" in text, text
-        assert_not_restored(text, project + "_web_1", old.digest_ref)
         running = [c for c in containers() if c[2]]
         assert running == [], "the old container runs again: %r" % running
+        assert_not_restored(text, project + "_web_1", old.digest_ref)
         assert_restore_audited(g, app)
     finally:
         compose("down", "-t", "1")
@@ -328,8 +329,9 @@ def test_ansible_snapshot_older_than_newest_is_not_restored(guard_factory,
         ok, text = play("two", LOOP + " # changed")
         assert not ok, text
         assert "(rule: downgrade)" in text, text
+        assert state(testbed, app) is None, "restored: %r" % (
+            state(testbed, app),)
         assert_not_restored(text, app, old.id)
-        assert state(testbed, app) is None, state(testbed, app)
         assert_restore_audited(g, app)
     finally:
         rm_f(testbed, app, app + "-b")

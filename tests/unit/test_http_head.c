@@ -260,6 +260,49 @@ test_rewrite(void)
 	http_head_reset(&h);
 }
 
+/* A start goes to the judged container by its full ID: the head sent on
+   carries the new target, fields (and their offsets) intact. */
+static void
+test_retarget(void)
+{
+	static const struct {
+		const char	*raw;
+		const char	*target;
+		const char	*want;
+	} rows[] = {
+		{ "POST /v1.41/containers/web/start HTTP/1.1\r\nHost: x\r\n"
+		  "Content-Length: 0\r\n\r\n", "/v1.41/containers/0123abcd/start",
+		  "POST /v1.41/containers/0123abcd/start HTTP/1.1\r\nHost: x\r\n"
+		  "Content-Length: 0\r\n\r\n" },
+		{ "POST /containers/a-very-long-name-indeed/restart?t=1 HTTP/1.0"
+		  "\r\nX: y\r\n\r\n", "/containers/ab/restart?t=1",
+		  "POST /containers/ab/restart?t=1 HTTP/1.0\r\nX: y\r\n\r\n" },
+	};
+	const char *drop[] = { "Content-Length", "X" };
+
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		struct http_head h;
+		int status;
+		const char *cause;
+		size_t len;
+		char *out;
+
+		CHECK(http_request_parse(rows[i].raw, strlen(rows[i].raw),
+		    &limits, &h, &status, &cause) == 0);
+		http_head_retarget(&h, rows[i].target);
+		CHECK_INT_EQ(h.head_len, strlen(rows[i].want));
+		CHECK(memcmp(h.orig, rows[i].want, h.head_len) == 0);
+		/* The offsets follow: dropping a field still works. */
+		out = http_head_rewrite(&h, drop, 2, NULL, &len);
+		CHECK(strstr(out, rows[i].target) != NULL);
+		CHECK(strstr(out, "Content-Length") == NULL);
+		CHECK(strstr(out, "X: y") == NULL);
+		CHECK(strstr(out, "Host: x") != NULL || i == 1);
+		free(out);
+		http_head_reset(&h);
+	}
+}
+
 struct response_row {
 	const char	*raw;
 	const char	*method;
@@ -329,6 +372,7 @@ static const struct check_case cases[] = {
 	{ "header_count_limit", test_header_count_limit },
 	{ "fields_and_tokens", test_fields_and_tokens },
 	{ "rewrite", test_rewrite },
+	{ "retarget", test_retarget },
 	{ "response_rows", test_response_rows },
 };
 
