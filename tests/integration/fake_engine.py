@@ -378,8 +378,10 @@ class FakeEngine:
                 "Config": {"Labels": {}, "Env": []}, "Repo": repo}))
         if req.method == b"GET" and path.startswith("/containers/") and \
                 path.endswith("/json") and path.count("/") == 3:
+            # the container the fake created, from the fake's image
             return raw(json_response(200, {
-                "Id": CONTAINER_ID, "Name": "/fake_name"}))
+                "Id": CONTAINER_ID, "Name": "/fake_name",
+                "Image": IMAGE_ID}))
         if req.method == b"POST" and path == "/containers/create":
             return raw(CREATE_RESPONSE)
         return ok()

@@ -218,6 +218,7 @@ def check_creates(g, testbed, app, new_id, old_id, results):
     for c in app_containers(testbed, app):
         if c["ImageID"] != new_id:
             wrong.append((c["Id"][:12], c["ImageID"][:19], c["Image"]))
+    n_old = len(wrong)
     ledger = {r["container_id"]: r["image_id"] for r in db_rows(
         g.db, "SELECT container_id, image_id FROM deployments WHERE app = ?",
         (app,))}
@@ -228,9 +229,9 @@ def check_creates(g, testbed, app, new_id, old_id, results):
             wrong.append((cid[:12], "ledger says", ledger.get(cid)[:19],
                           "engine has", c["Image"][:19]))
     assert not wrong, (
-        "%d of %d creates (%d allowed) gave the engine an image other than "
-        "the judged one:\n%s" % (len(wrong), len(results), len(created),
-                                 "\n".join(map(str, wrong))))
+        "%d of %d creates (%d allowed) made a container of the older image "
+        "%s:\n%s" % (n_old, len(results), len(created), old_id[:19],
+                     "\n".join(map(str, wrong))))
     return created, refused
 
 
