@@ -48,6 +48,7 @@ struct inspect_cached {
 
 struct guard {
 	TAILQ_HEAD(, inspect_cached) inspects;
+	TAILQ_HEAD(, guard_pending) detached;	/* checks whose client left */
 	size_t			 n_inspects;
 	struct server		*srv;
 	struct store		*store;
@@ -134,6 +135,8 @@ struct guard_pending {
 	/* After the engine's 201: what it created is what was judged. */
 	struct verify		*verify;
 	bool			 verifying;
+	bool			 detached;	/* on g->detached */
+	TAILQ_ENTRY(guard_pending) detached_entry;
 
 	/* docker-guard check */
 	bool			 dry_run;
@@ -172,6 +175,7 @@ now_us(void)
 }
 
 static void	inspect_cache_drop(struct guard *, struct inspect_cached *);
+static void	pending_free(struct guard_pending *);
 
 struct guard *
 guard_new(struct server *srv, bool follow)
@@ -181,6 +185,7 @@ guard_new(struct server *srv, bool follow)
 
 	g->srv = srv;
 	TAILQ_INIT(&g->inspects);
+	TAILQ_INIT(&g->detached);
 	g->store = store_open(srv->cfg->database, &cause);
 	if (g->store == NULL) {
 		log_error("%s", cause);
@@ -230,6 +235,8 @@ guard_free(struct guard *g)
 		return;
 	while (!TAILQ_EMPTY(&g->inspects))
 		inspect_cache_drop(g, TAILQ_FIRST(&g->inspects));
+	while (!TAILQ_EMPTY(&g->detached))
+		pending_free(TAILQ_FIRST(&g->detached));
 	monitor_free(g->monitor);
 	store_close(g->store);
 	registry_free(g->registry);
@@ -239,6 +246,8 @@ guard_free(struct guard *g)
 static void
 pending_free(struct guard_pending *p)
 {
+	if (p->detached)
+		TAILQ_REMOVE(&p->g->detached, p, detached_entry);
 	if (p->ev != NULL)
 		event_free(p->ev);
 	engine_cancel(p->lookup);
@@ -2035,6 +2044,10 @@ guard_cancel(struct guard *g, struct guard_pending *p)
 		/* The client left: the check, and the removal of what should
 		   not have been created, go on without it. */
 		p->s = NULL;
+		if (!p->detached) {
+			p->detached = true;
+			TAILQ_INSERT_TAIL(&g->detached, p, detached_entry);
+		}
 		return;
 	}
 	pending_free(p);
