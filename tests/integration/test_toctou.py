@@ -32,6 +32,8 @@ import threading
 import time
 import urllib.parse
 
+import pytest
+
 from testbed import import_image
 
 APP_LABEL = "io.docker-guard.app"
@@ -300,10 +302,11 @@ def test_create_by_short_id_races_a_repository_named_like_it(
     run_create_race(guard_factory, testbed, make)
 
 
-def test_start_races_a_rename_swap(guard_factory, testbed):
-    """`docker start web` through the guard while `docker rename` swaps an
-    old stopped container of the app into the name web and back: the old
-    container must never start."""
+@pytest.mark.parametrize("verb", ["start", "restart"])
+def test_start_races_a_rename_swap(guard_factory, testbed, verb):
+    """`docker start web` (or restart) through the guard while `docker
+    rename` swaps an old stopped container of the app into the name web
+    and back: the old container must never start."""
     g = guard_factory(CONFIG)
     repo, new_id, old_id = images(testbed, "ts")
     app = testbed.unique("sapp")
@@ -341,7 +344,8 @@ def test_start_races_a_rename_swap(guard_factory, testbed):
                 if time.monotonic() > deadline:
                     break
                 status, raw = unix_http(g.sock, "POST",
-                                        "/v1.41/containers/%s/start" % name,
+                                        "/v1.41/containers/%s/%s" % (name,
+                                                                    verb),
                                         conn=conn)
                 outcomes.append((status, raw[:300]))
                 old = inspect(testbed, old_id_c)
