@@ -12,8 +12,9 @@ directly, while creates and starts go through the guard:
   repository named like the short ID wins over the ID prefix in the
   engine's lookup) while the tag alternates between the app's newest
   image and an older one;
-- a start by name while `docker rename` swaps an old stopped container of
-  the app into that name and back.
+- a start (and a restart) by name while `docker rename` swaps an old
+  stopped container of the app into that name and back (30 rounds or 30 s:
+  each start waits for its container to exit).
 
 Nothing is slept: each round is a real request racing a real tag or
 rename.  Afterwards every container the engine has for the app must run
