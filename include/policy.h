@@ -125,6 +125,9 @@ struct policy_decision {
 						   version, local image */
 	const char		*note_rule;	/* the rule the note is about */
 	bool			 override_used;	/* an override label decided */
+	char			*warning;	/* ALLOW/WARN: for the client's
+						   Warnings too (the registry
+						   could not be asked) */
 };
 
 /* Decide.  Always fills *out (caller calls policy_decision_reset). */

@@ -933,6 +933,8 @@ decide(struct guard_pending *p)
 			v = STORE_ALLOW;
 			break;
 		}
+		if (d->verdict != POLICY_DENY && d->warning != NULL)
+			add_warning(p, d->warning);
 		if (d->verdict == POLICY_DENY && p->status == 0) {
 			p->status = d->status;
 			p->message = xstrdup(d->message);

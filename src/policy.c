@@ -23,6 +23,7 @@ policy_decision_reset(struct policy_decision *d)
 	free(d->previous_version);
 	free(d->digest);
 	free(d->note);
+	free(d->warning);
 	memset(d, 0, sizeof *d);
 }
 
@@ -508,15 +509,37 @@ set_outcome(struct policy_decision *out, enum rule_mode mode, int status,
 	out->message = message;
 }
 
+/* Add what an allow relied on to the note; the first rule names it.
+   Takes note. */
 static void
 set_note(struct policy_decision *out, const char *rule, char *note)
 {
-	if (out->note != NULL) {
-		free(note);
+	char *both;
+
+	if (out->note == NULL) {
+		out->note = note;
+		out->note_rule = rule;
 		return;
 	}
-	out->note = note;
+	both = xasprintf("%s; %s", out->note, note);
+	free(out->note);
+	free(note);
+	out->note = both;
+}
+
+/* An override decided: its note comes first and names the rule.  Takes
+   note. */
+static void
+set_override_note(struct policy_decision *out, const char *rule, char *note)
+{
+	char *rest = out->note;
+
+	out->note = NULL;
+	set_note(out, rule, note);
 	out->note_rule = rule;
+	if (rest != NULL)
+		set_note(out, rule, rest);
+	out->override_used = true;
 }
 
 static char *
@@ -551,12 +574,9 @@ check_digest(const struct policy_input *in, const struct imgref *ref,
 		}
 	}
 	if (in->allow_tag != NULL && list_has(&cfg->overrides, "allow-tag")) {
-		free(out->note);
-		out->note = NULL;
-		set_note(out, "require_digest", xasprintf("override %s=%s: "
-		    "tag-only reference %s allowed", POLICY_LABEL_ALLOW_TAG,
-		    in->allow_tag, in->image_ref));
-		out->override_used = true;
+		set_override_note(out, "require_digest", xasprintf("override "
+		    "%s=%s: tag-only reference %s allowed",
+		    POLICY_LABEL_ALLOW_TAG, in->allow_tag, in->image_ref));
 		return;
 	}
 	rolling = tag != NULL && list_has(&cfg->rolling_tags, tag);
@@ -581,6 +601,13 @@ check_digest(const struct policy_input *in, const struct imgref *ref,
 		    "content at any time, so what runs is not pinned");
 	if (pinned != NULL)
 		fix = xasprintf("Pin it by digest: %s", pinned);
+	else if (in->image->found && in->image->n_repo_digests == 0 &&
+	    in->image->id != NULL)
+		fix = xasprintf("Pin it by its image ID: %s. That is the local "
+		    "image (built or loaded on this host, no registry has it), "
+		    "so its ID pins it only on this host; to pin it anywhere "
+		    "else, push it and use the digest the push prints",
+		    in->image->id);
 	else
 		fix = xasprintf("Pin it by digest (%s@sha256:<digest>); neither "
 		    "this host nor its registry could say the digest, so push "
@@ -668,6 +695,18 @@ check_registry(const struct policy_input *in, struct policy_decision *out)
 		    "%s; allowed by registry_unreachable = allow",
 		    registry_outcome_words(r->outcome),
 		    r->detail != NULL ? r->detail : "no answer"));
+		/* The client is told too: what it runs was not checked. */
+		free(out->warning);
+		out->warning = xasprintf("docker-guard: warning: allowing the "
+		    "%s of %s without a registry check: the registry of %s %s "
+		    "could not say whether it still has it (%s: %s), and "
+		    "registry_unreachable = allow (rule: registry_unreachable). "
+		    "A host that has to pull it again may not be able to; "
+		    "check the registry.", in->action, who,
+		    in->role != NULL ? in->role : "image",
+		    r->checked_ref != NULL ? r->checked_ref : in->image_ref,
+		    registry_outcome_words(r->outcome),
+		    r->detail != NULL ? r->detail : "no answer");
 	} else {
 		set_outcome(out, RULE_ENFORCE, 403, "registry_unreachable",
 		    xasprintf("docker-guard: refusing to %s %s: the registry of "
@@ -732,12 +771,9 @@ check_downgrade(const struct policy_input *in, const struct imgref *ref,
 		return;
 	if (in->allow_downgrade != NULL &&
 	    list_has(&cfg->overrides, "allow-downgrade")) {
-		free(out->note);
-		out->note = NULL;
-		set_note(out, "downgrade", xasprintf("override %s=%s: "
+		set_override_note(out, "downgrade", xasprintf("override %s=%s: "
 		    "downgrade from %s to %s", POLICY_LABEL_ALLOW_DOWNGRADE,
 		    in->allow_downgrade, top->version, out->version));
-		out->override_used = true;
 		return;
 	}
 	policy_format_time(top->since, when, sizeof when);

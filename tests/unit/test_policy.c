@@ -58,6 +58,9 @@ struct row {
 	bool			 existing;
 	/* The registry's answer (present), for images not on the host. */
 	bool			 reg_checked;
+	enum policy_registry_outcome reg_outcome;
+	const char		*reg_ref;	/* what was asked */
+	const char		*reg_detail;
 	const char		*reg_version;	/* the annotation */
 	const char		*reg_env[MAXN];	/* the config blob's */
 	/* Expected. */
@@ -73,6 +76,8 @@ struct row {
 	const char		*has[MAXN];	/* in the message */
 	const char		*lacks[MAXN];	/* not in the message */
 	const char		*note_has;
+	const char		*warning_has[MAXN]; /* in the client's warning;
+						   none: no warning */
 };
 
 /* The Nextcloud story: a rollback to an older image. */
@@ -608,6 +613,103 @@ static const struct row rows_revisions[] = {
 	    ALLOWED),
 };
 
+/* What the client is told beyond a refusal (README "What it refuses"). */
+#define UNREACHABLE_DETAIL						\
+	REG "/app@sha256:" HEX_APP ": Failed to connect to 127.0.0.1 "	\
+	"port 5000: Connection refused"
+
+static const struct row rows_messages[] = {
+	{ .name = "registry unreachable, allowed: the client is warned",
+	  .ref = REG "/app@sha256:" HEX_APP, .what = "container \"web\"",
+	  .found = true, .id = ID_B,
+	  .repo_digests = { REG "/app@sha256:" HEX_APP },
+	  .reg_checked = true, .reg_outcome = POLICY_REGISTRY_UNREACHABLE,
+	  .reg_ref = REG "/app@sha256:" HEX_APP,
+	  .reg_detail = UNREACHABLE_DETAIL,
+	  .verdict = POLICY_ALLOW, .digest = REG "/app@sha256:" HEX_APP,
+	  .note_rule = "registry_unreachable",
+	  .note_has = "registry unreachable: " UNREACHABLE_DETAIL,
+	  .warning_has = { "docker-guard: warning: allowing the create of "
+	    "container \"web\" without a registry check: the registry of "
+	    "image " REG "/app@sha256:" HEX_APP " could not say whether it "
+	    "still has it (unreachable: " UNREACHABLE_DETAIL "), and "
+	    "registry_unreachable = allow (rule: registry_unreachable).",
+	    "A host that has to pull it again may not be able to" } },
+	{ .name = "registry rate-limited, allowed: the client is warned",
+	  .app = "web", .ref = REG "/app@sha256:" HEX_APP,
+	  .found = true, .id = ID_B,
+	  .repo_digests = { REG "/app@sha256:" HEX_APP },
+	  .labels = { OCI, "2.0" },
+	  .reg_checked = true, .reg_outcome = POLICY_REGISTRY_RATE_LIMITED,
+	  .reg_ref = REG "/app@sha256:" HEX_APP,
+	  .reg_detail = "the registry answered 429 (rate limited)",
+	  .verdict = POLICY_ALLOW, .version = "2.0", .source = SRC_OCI,
+	  .digest = REG "/app@sha256:" HEX_APP,
+	  .note_rule = "registry_unreachable",
+	  .warning_has = { "allowing the create of app \"web\" without a "
+	    "registry check", "(rate-limited: the registry answered 429" } },
+	{ .name = "registry unauthorized, allowed: the client is warned",
+	  .ref = REG "/app@sha256:" HEX_APP, .found = true, .id = ID_B,
+	  .repo_digests = { REG "/app@sha256:" HEX_APP },
+	  .reg_checked = true, .reg_outcome = POLICY_REGISTRY_UNAUTHORIZED,
+	  .verdict = POLICY_ALLOW, .digest = REG "/app@sha256:" HEX_APP,
+	  .note_rule = "registry_unreachable",
+	  .warning_has = { "image " REG "/app@sha256:" HEX_APP " could not "
+	    "say whether it still has it (unauthorized: no answer)" } },
+	{ .name = "registry unreachable, denied: a refusal, no warning",
+	  .conf = "registry_unreachable = deny\n",
+	  .ref = REG "/app@sha256:" HEX_APP, .found = true, .id = ID_B,
+	  .repo_digests = { REG "/app@sha256:" HEX_APP },
+	  .reg_checked = true, .reg_outcome = POLICY_REGISTRY_UNREACHABLE,
+	  .reg_detail = UNREACHABLE_DETAIL,
+	  .verdict = POLICY_DENY, .status = 403,
+	  .rule = "registry_unreachable",
+	  .digest = REG "/app@sha256:" HEX_APP,
+	  .has = { "(unreachable: " UNREACHABLE_DETAIL ")" } },
+	{ .name = "registry unreachable and an override: both noted",
+	  .ref = REG "/app:1.0", .found = true, .id = ID_B,
+	  .repo_digests = { REG "/app@sha256:" HEX_APP },
+	  .allow_tag = "smoke test",
+	  .reg_checked = true, .reg_outcome = POLICY_REGISTRY_UNREACHABLE,
+	  .reg_ref = REG "/app:1.0", .reg_detail = "timeout",
+	  .verdict = POLICY_ALLOW, .digest = REG "/app@sha256:" HEX_APP,
+	  .note_rule = "require_digest", .override_used = true,
+	  .note_has = "tag-only reference " REG "/app:1.0 allowed; registry "
+	  "unreachable: timeout",
+	  .warning_has = { "the registry of image " REG "/app:1.0 could not "
+	    "say" } },
+	{ .name = "registry present: no warning",
+	  .ref = REG "/app@sha256:" HEX_APP, .found = true, .id = ID_B,
+	  .repo_digests = { REG "/app@sha256:" HEX_APP },
+	  .reg_checked = true, .reg_outcome = POLICY_REGISTRY_PRESENT,
+	  .verdict = POLICY_ALLOW, .digest = REG "/app@sha256:" HEX_APP },
+	{ .name = "tag-only local image: its ID is offered, said local",
+	  .ref = "localbuild:1.0", .what = "container \"web\"",
+	  .found = true, .id = ID_A, .repo_tags = { "localbuild:1.0" },
+	  .verdict = POLICY_DENY, .status = 403, .rule = "require_digest",
+	  .digest = ID_A, .note_rule = "local_images",
+	  .has = { "image localbuild:1.0 is not pinned by digest",
+	    "Pin it by its image ID: " ID_A ". That is the local image "
+	    "(built or loaded on this host, no registry has it), so its ID "
+	    "pins it only on this host; to pin it anywhere else, push it and "
+	    "use the digest the push prints." },
+	  .lacks = { "<digest>", "neither this host nor its registry",
+	    "localbuild:1.0@" } },
+	{ .name = "tag-only local image, rolling tag: its ID is offered",
+	  .ref = "localbuild", .found = true, .id = ID_A,
+	  .verdict = POLICY_DENY, .status = 403, .rule = "require_digest",
+	  .digest = ID_A, .note_rule = "local_images",
+	  .has = { "\"latest\" is a rolling tag",
+	    "Pin it by its image ID: " ID_A "." } },
+	{ .name = "tag-only image of another repository: no ID offered",
+	  .ref = REG "/app:1.0", .found = true, .id = ID_B,
+	  .repo_digests = { REG "/other@sha256:" HEX_OTHER },
+	  .verdict = POLICY_DENY, .status = 403, .rule = "require_digest",
+	  .digest = ID_B,
+	  .has = { "neither this host nor its registry could say" },
+	  .lacks = { "image ID", ID_B } },
+};
+
 /* downgrade modes and the allow-downgrade override. */
 static const struct row rows_downgrade[] = {
 	{ .name = "downgrade warn", .app = "nextcloud",
@@ -1025,7 +1127,9 @@ build(const struct row *row, struct built *b)
 	b->image.repo_tags = row->repo_tags;
 	b->image.n_repo_tags = n;
 	b->reg.checked = row->reg_checked;
-	b->reg.outcome = POLICY_REGISTRY_PRESENT;
+	b->reg.outcome = row->reg_outcome;
+	b->reg.checked_ref = row->reg_ref;
+	b->reg.detail = row->reg_detail;
 	b->reg.version = row->reg_version;
 	for (n = 0; n < MAXN && row->reg_env[n] != NULL; n++)
 		;
@@ -1153,6 +1257,15 @@ check_row(const struct row *row)
 		    "row \"%s\": note lacks \"%s\": %s", row->name,
 		    row->note_has, S(d.note));
 
+	if (row->warning_has[0] == NULL)
+		CHECKF(d.warning == NULL, "row \"%s\": warning %s", row->name,
+		    S(d.warning));
+	for (size_t i = 0; i < MAXN && row->warning_has[i] != NULL; i++)
+		CHECKF(d.warning != NULL && strstr(d.warning,
+		    row->warning_has[i]) != NULL, "row \"%s\": warning lacks "
+		    "\"%s\":\n    %s", row->name, row->warning_has[i],
+		    S(d.warning));
+
 	/* The shape every verdict's message has. */
 	switch (d.verdict) {
 	case POLICY_ALLOW:
@@ -1215,6 +1328,7 @@ ROWS_TEST(identity)
 ROWS_TEST(tags)
 ROWS_TEST(registry_version)
 ROWS_TEST(revisions)
+ROWS_TEST(messages)
 
 /* One decision, for the exact-message tests. */
 static char *
@@ -1434,6 +1548,7 @@ static const struct check_case cases[] = {
 	{ "tags", test_tags },
 	{ "registry_version", test_registry_version },
 	{ "revisions", test_revisions },
+	{ "messages", test_messages },
 	{ "nextcloud_message", test_nextcloud_message },
 	{ "require_digest_message", test_require_digest_message },
 	{ "decision_reset", test_decision_reset },
