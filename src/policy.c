@@ -700,7 +700,8 @@ check_registry(const struct policy_input *in, struct policy_decision *out)
 		out->warning = xasprintf("docker-guard: warning: allowing the "
 		    "%s of %s without a registry check: the registry of %s %s "
 		    "could not say whether it still has it (%s: %s), and "
-		    "registry_unreachable = allow (rule: registry_unreachable). "
+		    "registry_unreachable = allow "
+		    "(rule: registry_unreachable). "
 		    "A host that has to pull it again may not be able to; "
 		    "check the registry.", in->action, who,
 		    in->role != NULL ? in->role : "image",
