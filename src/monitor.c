@@ -788,6 +788,7 @@ saved_cursor(struct monitor *m)
 {
 	char *value = NULL, *cause = NULL, *end;
 	long long sec, nsec = 0;
+	bool ok;
 
 	if (store_meta_get(m->store, "events_since", &value, &cause) != 0) {
 		log_error("ledger: %s", cause);
@@ -799,11 +800,10 @@ saved_cursor(struct monitor *m)
 	sec = strtoll(value, &end, 10);
 	if (*end == '.')
 		nsec = strtoll(end + 1, &end, 10);
+	ok = *end == '\0' && sec > 0 && sec < INT64_MAX / 1000000000 - 1 &&
+	    nsec >= 0 && nsec <= 999999999;
 	free(value);
-	if (*end != '\0' || sec <= 0 || sec > INT64_MAX / 1000000000 - 1 ||
-	    nsec < 0 || nsec > 999999999)
-		return 0;
-	return (int64_t)sec * 1000000000 + nsec;
+	return ok ? (int64_t)sec * 1000000000 + nsec : 0;
 }
 
 struct monitor *

@@ -195,14 +195,15 @@ def tiny_fs(testbed):
 def fill(path):
     """Fill the file system holding path; returns the filler's path."""
     filler = os.path.join(path, "filler")
-    with open(filler, "wb") as fh:
-        chunk = b"\0" * 4096
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
         for _ in range(10000):
             try:
-                fh.write(chunk)
-                fh.flush()
+                os.write(fd, b"\0" * 4096)
             except OSError:
                 break
+    finally:
+        os.close(fd)
     return filler
 
 
