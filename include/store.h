@@ -202,6 +202,8 @@ struct store_audit_filter {
 	const char	*rule;
 	int64_t		 uid;		/* -1: any */
 	long		 limit;		/* 0: all; else the newest N */
+	bool		 outcomes;	/* also the engine's answers (rule
+					   outcome; always with rule set) */
 };
 
 /* Call cb for each matching row, oldest first; rows are borrowed for the

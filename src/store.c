@@ -845,6 +845,7 @@ store_audit_query(struct store *st, const struct store_audit_filter *f,
 	    "WHERE (?1 = 0 OR time_ms >= ?1) AND (?2 = 0 OR time_ms <= ?2) "
 	    "AND (?3 IS NULL OR app = ?3) AND (?4 IS NULL OR verdict = ?4) "
 	    "AND (?5 IS NULL OR rule = ?5) AND (?6 < 0 OR uid = ?6) "
+	    "AND (?8 OR ?5 IS NOT NULL OR rule IS NOT 'outcome') "
 	    "ORDER BY id DESC LIMIT ?7) ORDER BY id");
 	rc = prepare(st, sql, &s, cause);
 	free(sql);
@@ -857,6 +858,7 @@ store_audit_query(struct store *st, const struct store_audit_filter *f,
 	bind_text(s, 5, f->rule);
 	sqlite3_bind_int64(s, 6, f->uid);
 	sqlite3_bind_int64(s, 7, f->limit > 0 ? f->limit : -1);
+	sqlite3_bind_int(s, 8, f->outcomes ? 1 : 0);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct store_audit_row r;
 
