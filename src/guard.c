@@ -129,6 +129,7 @@ struct guard_pending {
 	size_t			 n_tickets;
 	uint64_t		 barrier;	/* waiting for queued writes */
 	struct event		*ledger_ev;	/* the bounded wait's end */
+	struct event		*read_ev;	/* reading the ledger again */
 	bool			 ledger_waiting;
 	char			*intent;	/* token of the create it allows */
 	int64_t			 decision_id;
@@ -260,6 +261,9 @@ guard_ledger_forget(struct guard_pending *p)
 	if (p->ledger_ev != NULL)
 		event_free(p->ledger_ev);
 	p->ledger_ev = NULL;
+	if (p->read_ev != NULL)
+		event_free(p->read_ev);
+	p->read_ev = NULL;
 	free(p->intent);
 	p->intent = NULL;
 }
@@ -419,6 +423,28 @@ ledger_settle(struct guard_pending *p)
 		return false;
 	ledger_wait(p);
 	p->barrier = ledger_barrier(p->g->ledger, barrier_cb, p);
+	return true;
+}
+
+static void
+read_again_cb(evutil_socket_t fd, short what, void *arg)
+{
+	decide(arg);
+}
+
+/* Reading the ledger failed: if it may pass (a lock, WAL recovery) and
+ * the bounded wait is not over, read again shortly; true if so. */
+static bool
+ledger_read_again(struct guard_pending *p)
+{
+	struct timeval tv = { 0, 50 * 1000 };
+
+	if (p->dry_run || !store_transient(p->g->store) ||
+	    now_us() - p->started_us > GUARD_LEDGER_WAIT_MS * 1000LL)
+		return false;
+	if (p->read_ev == NULL)
+		p->read_ev = evtimer_new(p->g->srv->base, read_again_cb, p);
+	evtimer_add(p->read_ev, &tv);
 	return true;
 }
 
@@ -1119,6 +1145,8 @@ decide(struct guard_pending *p)
 	    &cause) != 0) {
 		log_error("ledger: %s", cause);
 		free(cause);
+		if (ledger_read_again(p))
+			return;
 		refuse(p, 503, "ledger", xasprintf("docker-guard: refusing to "
 		    "%s %s: the version ledger cannot be read (database error, "
 		    "see the guard's log), so a downgrade cannot be ruled out",
