@@ -131,6 +131,8 @@ struct guard_pending {
 	struct event		*ledger_ev;	/* the bounded wait's end */
 	struct event		*read_ev;	/* reading the ledger again */
 	bool			 ledger_waiting;
+	int64_t			 ledger_deadline_us; /* 0: not waited yet */
+	bool			 settled;	/* queued writes have landed */
 	char			*intent;	/* token of the create it allows */
 	int64_t			 decision_id;
 	bool			 forwarded;	/* an answer is due */
@@ -311,6 +313,8 @@ ledger_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	    "the database is busy", GUARD_LEDGER_WAIT_MS);
 
 	p->ledger_waiting = false;
+	if (p->read_ev != NULL)
+		evtimer_del(p->read_ev);
 	for (size_t i = 0; i < p->n_tickets; i++)
 		ledger_withdraw(p->g->ledger, p->tickets[i]);
 	p->n_tickets = 0;
@@ -321,19 +325,35 @@ ledger_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	deliver(p);
 }
 
-/* Start the bounded wait (once per request: the bound is for all of it). */
+/* Wait for the ledger until the request's deadline (one bound for all
+ * its waits), which fires only while waiting. */
 static void
 ledger_wait(struct guard_pending *p)
 {
-	struct timeval tv = { GUARD_LEDGER_WAIT_MS / 1000,
-	    (GUARD_LEDGER_WAIT_MS % 1000) * 1000 };
+	struct timeval tv;
+	int64_t left;
 
+	if (p->ledger_deadline_us == 0)
+		p->ledger_deadline_us = now_us() + GUARD_LEDGER_WAIT_MS * 1000LL;
+	left = p->ledger_deadline_us - now_us();
+	if (left < 0)
+		left = 0;
+	tv.tv_sec = left / 1000000;
+	tv.tv_usec = left % 1000000;
 	p->ledger_waiting = true;
-	if (p->ledger_ev == NULL) {
+	if (p->ledger_ev == NULL)
 		p->ledger_ev = evtimer_new(p->g->srv->base, ledger_deadline_cb,
 		    p);
-		evtimer_add(p->ledger_ev, &tv);
-	}
+	evtimer_add(p->ledger_ev, &tv);
+}
+
+/* Not waiting any more: the deadline must not fire. */
+static void
+ledger_unwait(struct guard_pending *p)
+{
+	p->ledger_waiting = false;
+	if (p->ledger_ev != NULL)
+		evtimer_del(p->ledger_ev);
 }
 
 static void
@@ -351,7 +371,7 @@ row_landed_cb(bool landed, const struct store_written *ids, const char *cause,
 	if (!landed && p->status == 0)
 		fail_closed(p, cause);
 	if (p->n_tickets == 0 && p->ledger_waiting) {
-		p->ledger_waiting = false;
+		ledger_unwait(p);
 		deliver(p);
 	}
 }
@@ -395,9 +415,7 @@ ledger_hold(struct guard_pending *p)
 		ledger_wait(p);
 		return true;
 	}
-	p->ledger_waiting = false;
-	if (p->ledger_ev != NULL)
-		evtimer_del(p->ledger_ev);
+	ledger_unwait(p);
 	return false;
 }
 
@@ -410,6 +428,8 @@ barrier_cb(bool landed, const struct store_written *ids, const char *cause,
 	struct guard_pending *p = arg;
 
 	p->barrier = 0;
+	p->settled = true;
+	ledger_unwait(p);
 	decide(p);
 }
 
@@ -418,8 +438,8 @@ barrier_cb(bool landed, const struct store_written *ids, const char *cause,
 static bool
 ledger_settle(struct guard_pending *p)
 {
-	if (p->dry_run || p->barrier != 0 ||
-	    ledger_queued(p->g->ledger) == 0 || p->ledger_ev != NULL)
+	if (p->dry_run || p->barrier != 0 || p->settled ||
+	    ledger_queued(p->g->ledger) == 0)
 		return false;
 	ledger_wait(p);
 	p->barrier = ledger_barrier(p->g->ledger, barrier_cb, p);

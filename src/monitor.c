@@ -234,8 +234,9 @@ own_create(struct monitor *m, const struct store_deployment *found)
 	o.container_id = found->container_id;
 	o.time_ms = now_ms();
 	msg = xasprintf("outcome of decision %lld: the engine created "
-	    "container \"%s\" (%.12s); recorded by the reconcile, as the "
-	    "guard stopped before it could record the engine's answer",
+	    "container \"%s\" (%.12s); recorded by the reconcile: the "
+	    "guard had not recorded the engine's answer (stopped or killed "
+	    "in between)",
 	    (long long)in.decision_id, m->c.name ? m->c.name : "?",
 	    found->container_id);
 	a.time_ms = o.time_ms;
