@@ -26,18 +26,19 @@ LOCK_SECONDS = 10.0
 PING_LIMIT = 0.100
 
 
-def ping_latencies(sock, stop, out, errors):
-    """GET /_ping through the guard until stop is set (bounded)."""
+def ping_latencies(socks, stop, outs, errors):
+    """GET /_ping on each socket in turn until stop is set (bounded)."""
     for _ in range(100000):
-        if stop.is_set():
-            return
-        t0 = time.monotonic()
-        try:
-            status, _ = unix_http(sock, "GET", "/_ping", timeout=30)
-        except Exception as exc:  # noqa: BLE001
-            errors.append(repr(exc))
-            return
-        out.append((time.monotonic() - t0, status))
+        for sock, out in zip(socks, outs):
+            if stop.is_set():
+                return
+            t0 = time.monotonic()
+            try:
+                status, _ = unix_http(sock, "GET", "/_ping", timeout=30)
+            except Exception as exc:  # noqa: BLE001
+                errors.append(repr(exc))
+                return
+            out.append((time.monotonic() - t0, status, t0))
         time.sleep(0.02)
 
 
@@ -72,15 +73,19 @@ def test_locked_database_never_stalls_clients(testbed, guard_factory, app):
                  timeout=20)
 
         stop, locked = threading.Event(), threading.Event()
-        lat, errors = [], []
+        # the engine's own socket alongside, to tell the machine's load
+        # (2 cores, other work) from the guard
+        lat, direct_lat, errors = [], [], []
         locker = threading.Thread(target=hold_lock,
                                   args=(g.db, LOCK_SECONDS, locked))
+        pinger = threading.Thread(target=ping_latencies,
+                                  args=((g.sock, testbed.dockerd.sock), stop,
+                                        (lat, direct_lat), errors))
+        pinger.start()
+        time.sleep(0.5)
         locker.start()
         assert locked.wait(10), "could not lock the database"
         t_locked = time.monotonic()
-        pinger = threading.Thread(target=ping_latencies,
-                                  args=(g.sock, stop, lat, errors))
-        pinger.start()
         try:
             # database work for the guard while it is locked: a removal
             # through it, containers created and removed on the engine
@@ -115,18 +120,26 @@ def test_locked_database_never_stalls_clients(testbed, guard_factory, app):
             pinger.join(40)
         assert not errors, errors
         assert len(lat) > 50, "too few pings: %d" % len(lat)
-        assert all(s == 200 for _, s in lat), lat
-        worst = max(t for t, _ in lat)
-        print("database locked %.0f s: %d pings, worst %.1f ms, median "
-              "%.1f ms; guarded create %s in %.2f s" % (
+        assert all(s == 200 for _, s, _ in direct_lat), direct_lat
+        assert all(s == 200 for _, s, _ in lat), lat
+        worst = max(t for t, _, _ in lat)
+        direct_worst = max(t for t, _, _ in direct_lat)
+        slow = [(round(t * 1000), round(w - t_locked, 2))
+                for t, _, w in lat if t >= PING_LIMIT]
+        print("database locked %.0f s: %d pings through the guard, worst "
+              "%.1f ms, median %.1f ms (engine direct: worst %.1f ms); "
+              "guarded create %s in %.2f s; slow: %s" % (
                   LOCK_SECONDS, len(lat), worst * 1000,
-                  sorted(t for t, _ in lat)[len(lat) // 2] * 1000,
-                  "refused" if cr.returncode else "created", took))
-        assert worst < PING_LIMIT, (
+                  sorted(t for t, _, _ in lat)[len(lat) // 2] * 1000,
+                  direct_worst * 1000,
+                  "refused" if cr.returncode else "created", took, slow))
+        # No ping over 100 ms more than the engine's own worst: on a loaded
+        # 2-core machine the engine alone is seen to take over 100 ms now
+        # and then; a loop stalled by the database takes seconds.
+        assert worst < PING_LIMIT + direct_worst, (
             "a ping took %.3f s while the database was locked (%d pings, "
-            "%d over %.0f ms)" % (worst, len(lat),
-                                  sum(t >= PING_LIMIT for t, _ in lat),
-                                  PING_LIMIT * 1000))
+            "slow ones (ms, s after the lock): %s; the engine's worst "
+            "%.3f s)" % (worst, len(lat), slow, direct_worst))
 
         # the guarded create during the lock: fail closed, bounded
         assert took < 6, "the guarded create took %.1f s" % took
