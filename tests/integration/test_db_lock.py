@@ -13,17 +13,30 @@ and retried, nothing is lost once space returns.
 
 import os
 import sqlite3
-import subprocess
 import threading
 import time
 
 import pytest
 
 from testbed import run, unix_http, wait_for
-from test_stories import NONE, audit_cli, db_rows, dg, dk, history_cli, rm_f
+from test_stories import (GUARD_BIN, NONE, audit_cli, db_rows, dg, dk,
+                          history_cli, rm_f)
 
 LOCK_SECONDS = 10.0
 PING_LIMIT = 0.100
+
+
+def sanitized():
+    """Is the guard under test an ASan build?  (Several times slower: on
+    the loaded 2-core test machine single pings through it reach 200 ms
+    whatever the database does.)"""
+    r = run(["ldd", GUARD_BIN], check=False, timeout=30)
+    return "libasan" in r.stdout
+
+
+# A loop stalled by a lock takes the whole busy timeout (1 s before this
+# change); an ASan build gets a looser bound than 100 ms, never a second.
+STALL_LIMIT = 0.500
 
 
 def ping_latencies(socks, stop, outs, errors):
@@ -133,10 +146,12 @@ def test_locked_database_never_stalls_clients(testbed, guard_factory, app):
                   sorted(t for t, _, _ in lat)[len(lat) // 2] * 1000,
                   direct_worst * 1000,
                   "refused" if cr.returncode else "created", took, slow))
-        # No ping over 100 ms more than the engine's own worst: on a loaded
-        # 2-core machine the engine alone is seen to take over 100 ms now
-        # and then; a loop stalled by the database takes seconds.
-        assert worst < PING_LIMIT + direct_worst, (
+        # No ping over 100 ms (more than the engine's own worst beyond
+        # 100 ms: on a loaded 2-core machine the engine alone takes over
+        # 100 ms now and then).
+        limit = STALL_LIMIT if sanitized() else \
+            PING_LIMIT + max(0.0, direct_worst - PING_LIMIT)
+        assert worst < limit, (
             "a ping took %.3f s while the database was locked (%d pings, "
             "slow ones (ms, s after the lock): %s; the engine's worst "
             "%.3f s)" % (worst, len(lat), slow, direct_worst))
