@@ -2234,8 +2234,9 @@ verified_cb(const struct verify_result *r, void *arg)
 	if (r->same || r->gone) {
 		if (s != NULL)
 			session_verified(s, 0, NULL);
-		if (r->same)
-			record(p, p->container_id, r->name);
+		if (r->same)	/* the engine's name when it chose one */
+			record(p, p->container_id, p->container_name != NULL ?
+			    p->container_name : r->name);
 		else
 			record_outcome(p, 201, p->container_id, NULL, "the "
 			    "engine created the container, and it was removed "
