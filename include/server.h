@@ -29,6 +29,8 @@ struct server {
 	struct evconnlistener	*listener;
 	struct session_list	 sessions;	/* until each is freed */
 	size_t			 n_sessions;
+	size_t			 n_rejected;	/* of which answered 503 by
+						   session_reject(), closing */
 	uint64_t		 next_session_id;
 	bool			 draining;	/* SIGTERM received */
 	struct event		*drain_timer;

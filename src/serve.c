@@ -126,14 +126,16 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 		close(fd);
 		return;
 	}
-	if (srv->n_sessions < max) {
+	/* Clients being refused do not count against the cap. */
+	if (srv->n_sessions - srv->n_rejected < max) {
 		session_new(srv, fd);
 		return;
 	}
 	msg = xasprintf("docker-guard: too many connections: %zu are open, "
-	    "max_connections is %u; try again later", srv->n_sessions, max);
+	    "max_connections is %u; try again later",
+	    srv->n_sessions - srv->n_rejected, max);
 	limit_refused(srv, msg + strlen("docker-guard: "));
-	if (srv->n_sessions >= (size_t)max + SERVE_REJECTING_MAX)
+	if (srv->n_rejected >= SERVE_REJECTING_MAX)
 		refuse_fd(fd, 503, msg);
 	else if ((s = session_new(srv, fd)) != NULL)
 		session_reject(s, 503, msg);

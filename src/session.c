@@ -92,6 +92,7 @@ struct session {
 	uint64_t		 id;
 	struct peer_cred	 peer;
 	bool			 closed;	/* session_close() ran */
+	bool			 rejected;	/* counted in n_rejected */
 	struct event		*free_ev;	/* activated by session_close() */
 	struct event		*idle_timer;	/* no request yet: idle_timeout */
 
@@ -263,6 +264,10 @@ session_reject(struct session *s, int status, const char *message)
 	   while the answer goes out (see linger()).  Not logged: the caller
 	   logs these at a bounded rate. */
 	s->linger_needed = true;
+	if (!s->rejected) {
+		s->rejected = true;
+		s->srv->n_rejected++;
+	}
 	resp = deny_response(status, message, true, &len);
 	send_mem(s->client, resp, len);
 	free(resp);
@@ -393,6 +398,8 @@ session_free(struct session *s)
 	bufferevent_free(s->client);
 	TAILQ_REMOVE(&srv->sessions, s, entry);
 	srv->n_sessions--;
+	if (s->rejected)
+		srv->n_rejected--;
 	free(s);
 	server_session_gone(srv);
 }
