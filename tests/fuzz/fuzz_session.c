@@ -7,10 +7,11 @@
  *
  * The input is a sequence of operations, one byte each (low nibble: the
  * operation, high nibble: an argument), some followed by a length and
- * data: client bytes, engine bytes, canned requests and responses, half
- * closes and closes on either side, a verdict, a SIGTERM-style drain,
- * firing the sessions' timers, the engine socket vanishing and coming
- * back.  After every operation the loop runs until it is quiet.
+ * data: client bytes, engine bytes, canned requests and responses, bulk
+ * bytes past the sessions' buffer limits, half closes and closes on
+ * either side, a verdict, a SIGTERM-style drain, firing the sessions'
+ * timers, the engine socket vanishing and coming back.  After every
+ * operation the loop runs a few passes.
  */
 #include <errno.h>
 #include <signal.h>
@@ -54,7 +55,9 @@ enum op {
 	OP_CLIENT_READ,
 	OP_ENGINE_READ,
 	OP_NEW_CLIENT,
-	OP_LOOP,
+	OP_BULK,		/* arg 0: nothing; 1-7: that many 64 KiB to
+				   a client, 8-15: arg-7 times 64 KiB to an
+				   engine connection (backpressure) */
 };
 
 static const char *const client_canned[] = {
@@ -427,6 +430,22 @@ send_some(int fd, const uint8_t *p, size_t len)
 		(void)send(fd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
+/* Up to n bytes of filler, as much as the socket takes. */
+static void
+send_bulk(int fd, size_t n)
+{
+	static uint8_t filler[65536];
+
+	if (filler[0] == 0)
+		memset(filler, 'a', sizeof filler);
+	for (; fd >= 0 && n > 0; n -= sizeof filler) {
+		if (send(fd, filler, sizeof filler, MSG_DONTWAIT |
+		    MSG_NOSIGNAL) <= 0)
+			return;
+		run_loop();
+	}
+}
+
 static void
 teardown(void)
 {
@@ -561,7 +580,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (!srv.draining)
 				new_client();
 			break;
-		case OP_LOOP:
+		case OP_BULK:
+			if (arg >= 8)
+				send_bulk(e >= 0 ? engines[e] : -1,
+				    (size_t)(arg - 7) * 65536);
+			else if (arg > 0)
+				send_bulk(c >= 0 ? clients[c] : -1,
+				    (size_t)arg * 65536);
 			break;
 		}
 		run_loop();
