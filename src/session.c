@@ -1181,7 +1181,7 @@ session_verified(struct session *s, int status, const char *message)
 	char *resp;
 	size_t len;
 
-	if (s->us != US_VERIFY)
+	if (s->closed || s->us != US_VERIFY)
 		return;
 	s->pending = NULL;
 	if (status == 0) {
