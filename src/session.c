@@ -797,7 +797,7 @@ start_request(struct session *s)
 static void
 decide_request(struct session *s)
 {
-	struct guard_request gr;
+	struct guard_request gr = { 0 };
 	size_t len = evbuffer_get_length(s->captured);
 
 	gr.peer = &s->peer;
