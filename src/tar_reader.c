@@ -684,6 +684,14 @@ tar_reader_finish(struct tar_reader *t, const char **cause)
 {
 	if (t->bad_path && t->phase != PH_FAILED)
 		fail(t, "the Dockerfile's path leaves the context");
+	if (t->phase == PH_HEADER && t->first && t->fill > 0) {
+		/* A compressed context shorter than one block. */
+		const char *c;
+
+		memset(t->blk + t->fill, 0, BLOCK - t->fill);
+		if ((c = compression_of(t->blk)) != NULL)
+			fail(t, c);
+	}
 	if (t->phase == PH_HEADER && (t->fill != 0 || t->first))
 		fail(t, t->first ? "the build context is not a tar archive" :
 		    "the build context ends inside a tar header");

@@ -245,6 +245,15 @@ test_framing(void)
 	tar_reader_free(t);
 	free(a.b);
 
+	/* Compressed, shorter than a block. */
+	memset(&a, 0, sizeof a);
+	ar_add(&a, "BZh91AY", 7);
+	t = run(&a, 512, df, 2, &rc, &cause);
+	CHECK_INT_EQ(rc, -1);
+	CHECK_STR_EQ(cause, "the build context is bzip2-compressed");
+	tar_reader_free(t);
+	free(a.b);
+
 	/* A corrupted checksum. */
 	memset(&a, 0, sizeof a);
 	reg(&a, "Dockerfile", "FROM a\n");
