@@ -81,6 +81,18 @@ build(const struct path_head *in, struct path_decision *out)
 	const char *remote = form_get(in->form, "remote");
 	const char *df = form_get(in->form, "dockerfile");
 
+	if (in->media != FORM_MEDIA_OTHER && !(in->cfg->build == PATH_ALLOW &&
+	    in->cfg->buildkit_allow)) {
+		/* The builder's FormValue reads a form or multipart body for
+		   its parameters (version, remote, dockerfile): the guard
+		   would judge other parameters than the engine uses. */
+		refuse(out, 400, "build", xstrdup("docker-guard: refusing to "
+		    "build: with a form or multipart Content-Type the engine "
+		    "would read the build's parameters from the body; send the "
+		    "build context as a tar stream (application/x-tar) with "
+		    "the parameters in the query"));
+		return;
+	}
 	if (version != NULL && strcmp(version, "2") == 0) {
 		buildkit(in, "a BuildKit build (POST /build?version=2)", out);
 		return;
@@ -95,14 +107,6 @@ build(const struct path_head *in, struct path_decision *out)
 		    "build: builds through the engine are refused (rule: "
 		    "build = deny). Build elsewhere and push to a registry, "
 		    "or set build = judge."));
-		return;
-	}
-	if (in->media != FORM_MEDIA_OTHER) {
-		refuse(out, 400, "build", xstrdup("docker-guard: refusing to "
-		    "build: with a form or multipart Content-Type the engine "
-		    "would read the build's parameters from the body; send the "
-		    "build context as a tar stream (application/x-tar) with "
-		    "the parameters in the query"));
 		return;
 	}
 	if (remote != NULL && *remote != '\0') {
