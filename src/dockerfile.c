@@ -457,7 +457,7 @@ next_logical(struct parser *ps, unsigned *start)
 		if ((raw = next_line(ps)) == NULL)
 			return NULL;
 		t = raw;
-		if (ps->line == 1 && memcmp(t, "\xef\xbb\xbf", 3) == 0)
+		if (ps->line == 1 && strncmp(t, "\xef\xbb\xbf", 3) == 0)
 			t += 3;
 		t = skip_ws(t);
 		if (directive(ps, t) != 0) {
