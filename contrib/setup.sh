@@ -1,19 +1,24 @@
 #!/usr/bin/env bash
 # Install what docker-guard needs on Debian 12 and build it into ./build.
-# Usage: contrib/setup.sh [--werror] [--sanitize]
-#   --werror    treat compiler warnings as errors (CI does)
-#   --sanitize  build with AddressSanitizer and UndefinedBehaviorSanitizer
+# Usage: contrib/setup.sh [--werror] [--sanitize] [--builddir DIR]
+#   --werror        treat compiler warnings as errors (CI does)
+#   --sanitize      build with AddressSanitizer and UndefinedBehaviorSanitizer
+#                   (every UBSan finding aborts, like an ASan one)
+#   --builddir DIR  the meson build directory (default: build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 werror=false
 sanitize=none
-for arg in "$@"; do
-	case "$arg" in
+builddir=build
+while [ "$#" -gt 0 ]; do
+	case "$1" in
 	--werror) werror=true ;;
 	--sanitize) sanitize=address,undefined ;;
-	*) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;
+	--builddir) builddir=${2:?--builddir needs a directory}; shift ;;
+	*) echo "setup.sh: unknown option $1" >&2; exit 2 ;;
 	esac
+	shift
 done
 
 # Build and run-time dependencies, then what the tests drive: a real
@@ -40,10 +45,15 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 opts=(-Dwerror="$werror" -Db_sanitize="$sanitize")
-if [ -f build/build.ninja ]; then
-	meson configure build "${opts[@]}" >/dev/null
-else
-	meson setup build "${opts[@]}"
+if [ "$sanitize" != none ]; then
+	# A sanitizer finding must stop the program, not scroll past.
+	opts+=(-Dc_args=-fno-sanitize-recover=all
+	    -Dc_link_args=-fno-sanitize-recover=all)
 fi
-ninja -C build
-echo "built $(pwd)/build/docker-guard"
+if [ -f "$builddir/build.ninja" ]; then
+	meson configure "$builddir" "${opts[@]}" >/dev/null
+else
+	meson setup "$builddir" "${opts[@]}"
+fi
+ninja -C "$builddir"
+echo "built $(pwd)/$builddir/docker-guard"

@@ -12,6 +12,9 @@
 
 struct inspect_image {
 	char			*id;		/* "sha256:<hex>" */
+	char			**repo_tags;	/* "repo:tag": the tags that
+						   point at this image now */
+	size_t			  n_repo_tags;
 	char			**repo_digests;	/* "repo@sha256:<hex>" */
 	size_t			  n_repo_digests;
 	struct body_label	*labels;	/* Config.Labels */

@@ -24,6 +24,7 @@
 #include "body_inspect.h"
 #include "config.h"
 #include "imgref.h"
+#include "inspect.h"
 
 #define POLICY_LABEL_APP		"io.docker-guard.app"
 #define POLICY_LABEL_ALLOW_DOWNGRADE	"io.docker-guard.allow-downgrade"
@@ -33,6 +34,9 @@
 struct policy_image {
 	bool			 found;		/* the engine has the image */
 	const char		*id;		/* "sha256:<hex>" */
+	const char *const	*repo_tags;	/* "repo:tag", the tags that
+						   point at it */
+	size_t			 n_repo_tags;
 	const char *const	*repo_digests;	/* "repo@sha256:<hex>" */
 	size_t			 n_repo_digests;
 	const struct body_label	*labels;	/* Config.Labels */
@@ -40,6 +44,10 @@ struct policy_image {
 	const char *const	*env;		/* Config.Env, "K=V" */
 	size_t			 n_env;
 };
+
+/* *out borrows from img (until img is reset); found is set. */
+void	 policy_image_of(struct policy_image *out,
+	    const struct inspect_image *img);
 
 /* A version the app has run, and since when (unix seconds). */
 struct policy_seen {
@@ -117,6 +125,9 @@ struct policy_decision {
 						   version, local image */
 	const char		*note_rule;	/* the rule the note is about */
 	bool			 override_used;	/* an override label decided */
+	char			*warning;	/* ALLOW/WARN: for the client's
+						   Warnings too (the registry
+						   could not be asked) */
 };
 
 /* Decide.  Always fills *out (caller calls policy_decision_reset). */
@@ -134,14 +145,40 @@ char	*policy_app_name(const struct body_facts *facts,
 	    const char *container_name);
 
 /*
- * The image's version per cfg->version_sources, first hit wins, or NULL.
- * *source is the version_sources item that matched
+ * The image's version per cfg->version_sources, first hit wins, or NULL,
+ * for one repository name ({REPO}) and one tag.  *source is the
+ * version_sources item that matched
  * ("label:org.opencontainers.image.version").
  * app and tag may be NULL.  Caller frees.
  */
 char	*policy_image_version(const struct guard_config *cfg,
 	    const struct policy_image *image, const char *repository_last,
 	    const char *app, const char *tag, const char **source);
+
+/*
+ * The version of the image given resolved to, the same whatever the
+ * client called it (name, tag, digest, full or short ID):
+ *
+ * - An image the engine has (image->found): version_sources over its
+ *   config, first hit wins.  {REPO} is each repository the image is known
+ *   by, from its RepoTags and RepoDigests (the last path component, in
+ *   byte order), then given's own; the first whose variable is set and
+ *   holds a version wins.  "tag" and "tag:REGEX" read only the image's
+ *   RepoTags, the tags that really point at it, never a tag written beside
+ *   a digest (the engine ignores it); of several that hold versions the
+ *   most specific wins (most numbers, then the highest, then the first in
+ *   byte order: "31.0.9.1" over "31" and "31.0.9.1-apache").
+ * - An image it does not have: the registry's answer when reg is not NULL
+ *   and present: the org.opencontainers.image.version annotation, else
+ *   version_sources over the config blob's labels and env.  {REPO} is
+ *   given's repository; the tag counts only when given is tag-only (the
+ *   tag is what the engine pulls), never beside a digest.
+ *
+ * app and reg may be NULL.  Caller frees; NULL if no source matched.
+ */
+char	*policy_version(const struct guard_config *cfg,
+	    const struct policy_image *image, const struct policy_registry *reg,
+	    const char *given, const char *app, const char **source);
 
 /* A pull (POST /images/create) as its query says it. */
 struct policy_pull {

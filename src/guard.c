@@ -903,14 +903,8 @@ decide(struct guard_pending *p)
 		struct policy_decision *d = &img->decision;
 		enum store_verdict v;
 
-		pi.found = img->found;
-		pi.id = img->info.id;
-		pi.repo_digests = (const char *const *)img->info.repo_digests;
-		pi.n_repo_digests = img->info.n_repo_digests;
-		pi.labels = img->info.labels;
-		pi.n_labels = img->info.n_labels;
-		pi.env = (const char *const *)img->info.env;
-		pi.n_env = img->info.n_env;
+		if (img->found)
+			policy_image_of(&pi, &img->info);
 		in.cfg = cfg;
 		in.action = p->action;
 		in.what = p->what;
@@ -955,6 +949,8 @@ decide(struct guard_pending *p)
 			v = STORE_ALLOW;
 			break;
 		}
+		if (d->verdict != POLICY_DENY && d->warning != NULL)
+			add_warning(p, d->warning);
 		if (d->verdict == POLICY_DENY && p->status == 0) {
 			p->status = d->status;
 			p->message = xstrdup(d->message);

@@ -73,6 +73,8 @@ inspect_image_parse(const char *body, size_t len, struct inspect_image *out)
 		return -1;
 	}
 	out->id = xstrdup(json_string_value(id));
+	out->repo_tags = string_array(json_object_get(j, "RepoTags"),
+	    &out->n_repo_tags);
 	out->repo_digests = string_array(json_object_get(j, "RepoDigests"),
 	    &out->n_repo_digests);
 	read_config(json_object_get(j, "Config"), out);
@@ -98,6 +100,9 @@ void
 inspect_image_reset(struct inspect_image *img)
 {
 	free(img->id);
+	for (size_t i = 0; i < img->n_repo_tags; i++)
+		free(img->repo_tags[i]);
+	free(img->repo_tags);
 	for (size_t i = 0; i < img->n_repo_digests; i++)
 		free(img->repo_digests[i]);
 	free(img->repo_digests);

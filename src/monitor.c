@@ -172,30 +172,19 @@ image_cb(int status, const char *body, size_t len, const char *error,
 	struct store_deployment d = { 0 };
 	struct imgref ref;
 	const char *cause = NULL, *source = NULL, *digest = NULL;
-	char *app, *version = NULL, *repo_last = NULL, *why = NULL;
+	char *app, *version = NULL, *why = NULL;
 	bool parsed, ok;
 
 	m->req = NULL;
 	app = policy_app_name(&m->c.facts, m->c.name);
-	if (status == 200 && inspect_image_parse(body, len, &img) == 0) {
-		pi.found = true;
-		pi.id = img.id;
-		pi.repo_digests = (const char *const *)img.repo_digests;
-		pi.n_repo_digests = img.n_repo_digests;
-		pi.labels = img.labels;
-		pi.n_labels = img.n_labels;
-		pi.env = (const char *const *)img.env;
-		pi.n_env = img.n_env;
-	}
+	if (status == 200 && inspect_image_parse(body, len, &img) == 0)
+		policy_image_of(&pi, &img);
 	parsed = m->c.image_ref != NULL &&
 	    imgref_parse(m->c.image_ref, &ref, &cause) == 0;
 	if (parsed && ref.kind == IMGREF_NAME &&
 	    !policy_ref_is_image_id(&ref, m->c.image_ref, img.id)) {
-		char *repo = imgref_repository(&ref), *slash;
+		char *repo = imgref_repository(&ref);
 
-		slash = repo != NULL ? strrchr(repo, '/') : NULL;
-		repo_last = xstrdup(slash != NULL ? slash + 1 : repo ? repo :
-		    "");
 		for (size_t i = 0; repo != NULL && i < img.n_repo_digests;
 		    i++) {
 			if (strncmp(img.repo_digests[i], repo,
@@ -204,12 +193,10 @@ image_cb(int status, const char *body, size_t len, const char *error,
 				digest = img.repo_digests[i];
 		}
 		free(repo);
-		version = policy_image_version(m->srv->cfg, &pi, repo_last, app,
-		    ref.tag, &source);
-	} else {
-		version = policy_image_version(m->srv->cfg, &pi, NULL, app,
-		    NULL, &source);
 	}
+	/* The image's own version, however the container named it. */
+	version = policy_version(m->srv->cfg, &pi, NULL, m->c.image_ref, app,
+	    &source);
 	if (digest == NULL && img.n_repo_digests > 0)
 		digest = img.repo_digests[0];
 	if (parsed)
@@ -245,7 +232,6 @@ image_cb(int status, const char *body, size_t len, const char *error,
 	}
 	free(app);
 	free(version);
-	free(repo_last);
 	inspect_image_reset(&img);
 	job_finish(m, ok);
 }

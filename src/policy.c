@@ -23,6 +23,7 @@ policy_decision_reset(struct policy_decision *d)
 	free(d->previous_version);
 	free(d->digest);
 	free(d->note);
+	free(d->warning);
 	memset(d, 0, sizeof *d);
 }
 
@@ -138,6 +139,38 @@ tag_by_regex(const char *re_text, const char *tag)
 	return out;
 }
 
+/* One version_sources item src over image, for one repository name and
+   one tag; a version, or NULL.  Caller frees. */
+static char *
+policy_image_version_one(const char *src, const struct policy_image *image,
+    const char *repository_last, const char *app, const char *tag)
+{
+	char *v = NULL;
+
+	if (strncmp(src, "label:", 6) == 0 && image->found) {
+		const char *l = image_label(image, src + 6);
+
+		if (l != NULL)
+			v = xstrdup(l);
+	} else if (strncmp(src, "env:", 4) == 0 && image->found) {
+		char *name = expand_env_name(src + 4, repository_last, app);
+		const char *e = name ? image_env(image, name) : NULL;
+
+		if (e != NULL)
+			v = xstrdup(e);
+		free(name);
+	} else if (strcmp(src, "tag") == 0 && tag != NULL) {
+		v = xstrdup(tag);
+	} else if (strncmp(src, "tag:", 4) == 0 && tag != NULL) {
+		v = tag_by_regex(src + 4, tag);
+	}
+	if (v != NULL && !version_plausible(v)) {
+		free(v);
+		v = NULL;
+	}
+	return v;
+}
+
 char *
 policy_image_version(const struct guard_config *cfg,
     const struct policy_image *image, const char *repository_last,
@@ -145,34 +178,239 @@ policy_image_version(const struct guard_config *cfg,
 {
 	for (size_t i = 0; i < cfg->version_sources.n; i++) {
 		const char *src = cfg->version_sources.items[i];
-		char *v = NULL;
+		char *v = policy_image_version_one(src, image,
+		    repository_last, app, tag);
 
-		if (strncmp(src, "label:", 6) == 0 && image->found) {
-			const char *l = image_label(image, src + 6);
-
-			if (l != NULL)
-				v = xstrdup(l);
-		} else if (strncmp(src, "env:", 4) == 0 && image->found) {
-			char *name = expand_env_name(src + 4, repository_last,
-			    app);
-			const char *e = name ? image_env(image, name) : NULL;
-
-			if (e != NULL)
-				v = xstrdup(e);
-			free(name);
-		} else if (strcmp(src, "tag") == 0 && tag != NULL) {
-			v = xstrdup(tag);
-		} else if (strncmp(src, "tag:", 4) == 0 && tag != NULL) {
-			v = tag_by_regex(src + 4, tag);
-		}
-		if (v != NULL && version_plausible(v)) {
+		if (v != NULL) {
 			*source = src;
 			return v;
 		}
-		free(v);
 	}
 	*source = NULL;
 	return NULL;
+}
+
+void
+policy_image_of(struct policy_image *out, const struct inspect_image *img)
+{
+	memset(out, 0, sizeof *out);
+	out->found = true;
+	out->id = img->id;
+	out->repo_tags = (const char *const *)img->repo_tags;
+	out->n_repo_tags = img->n_repo_tags;
+	out->repo_digests = (const char *const *)img->repo_digests;
+	out->n_repo_digests = img->n_repo_digests;
+	out->labels = img->labels;
+	out->n_labels = img->n_labels;
+	out->env = (const char *const *)img->env;
+	out->n_env = img->n_env;
+}
+
+/* What an image is called: repository names ({REPO}) and tags. */
+struct names {
+	char	**repos;	/* last path components */
+	size_t	  n_repos;
+	char	**tags;
+	size_t	  n_tags;
+};
+
+static void
+names_add(char ***v, size_t *n, const char *s)
+{
+	for (size_t i = 0; i < *n; i++) {
+		if (strcmp((*v)[i], s) == 0)
+			return;
+	}
+	*v = xreallocarray(*v, *n + 1, sizeof **v);
+	(*v)[(*n)++] = xstrdup(s);
+}
+
+static void
+names_reset(struct names *nm)
+{
+	for (size_t i = 0; i < nm->n_repos; i++)
+		free(nm->repos[i]);
+	for (size_t i = 0; i < nm->n_tags; i++)
+		free(nm->tags[i]);
+	free(nm->repos);
+	free(nm->tags);
+	memset(nm, 0, sizeof *nm);
+}
+
+/* The last path component of ref's repository ("nextcloud"), or NULL. */
+static char *
+repo_last_of(const struct imgref *ref)
+{
+	char *repo, *slash, *out;
+
+	if (ref->kind != IMGREF_NAME || (repo = imgref_repository(ref)) == NULL)
+		return NULL;
+	slash = strrchr(repo, '/');
+	out = xstrdup(slash != NULL ? slash + 1 : repo);
+	free(repo);
+	return out;
+}
+
+/* Add the repository of s ("repo:tag" or "repo@digest"), and its tag when
+   with_tag and s is "repo:tag". */
+static void
+names_add_ref(struct names *nm, const char *s, bool with_tag)
+{
+	struct imgref ref;
+	const char *cause;
+	char *last;
+
+	if (s == NULL || imgref_parse(s, &ref, &cause) != 0)
+		return;
+	if ((last = repo_last_of(&ref)) != NULL)
+		names_add(&nm->repos, &nm->n_repos, last);
+	if (with_tag && ref.kind == IMGREF_NAME && ref.tag != NULL &&
+	    ref.digest == NULL)
+		names_add(&nm->tags, &nm->n_tags, ref.tag);
+	free(last);
+	imgref_reset(&ref);
+}
+
+static int
+names_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * The names to read an image's version by.  An image the engine has: the
+ * repositories of its RepoTags and RepoDigests (sorted), then given's own,
+ * and the tags of its RepoTags.  One it does not have: given's repository,
+ * and given's tag if given is tag-only.  An image ID names nothing.
+ */
+static void
+names_of(const struct policy_image *image, const char *given,
+    struct names *nm)
+{
+	struct imgref ref;
+	const char *cause;
+	char *last = NULL;
+	bool id_like;
+
+	memset(nm, 0, sizeof *nm);
+	if (image->found) {
+		for (size_t i = 0; i < image->n_repo_tags; i++)
+			names_add_ref(nm, image->repo_tags[i], true);
+		for (size_t i = 0; i < image->n_repo_digests; i++)
+			names_add_ref(nm, image->repo_digests[i], false);
+		if (nm->n_repos > 1)
+			qsort(nm->repos, nm->n_repos, sizeof *nm->repos,
+			    names_cmp);
+	}
+	if (given == NULL || imgref_parse(given, &ref, &cause) != 0)
+		return;
+	/* "sha256:1d0c00d006ee" parses as a name with a tag. */
+	id_like = ref.kind == IMGREF_ID || ref.short_id_candidate;
+	if (!id_like && (last = repo_last_of(&ref)) != NULL)
+		names_add(&nm->repos, &nm->n_repos, last);
+	if (!id_like && !image->found && ref.tag != NULL && ref.digest == NULL)
+		names_add(&nm->tags, &nm->n_tags, ref.tag);
+	free(last);
+	imgref_reset(&ref);
+}
+
+/* How many numbers the ordered part of v has ("31.0.9.1-apache": 4). */
+static size_t
+version_numbers(const char *v)
+{
+	char core[160];
+	size_t n = 0;
+
+	version_split_variant(v, core, sizeof core, NULL, 0);
+	for (const char *p = core; *p != '\0'; p++) {
+		if (isdigit((unsigned char)*p) &&
+		    (p == core || !isdigit((unsigned char)p[-1])))
+			n++;
+	}
+	return n;
+}
+
+/* Is a a more specific version than b: more numbers, then higher, then
+   first in byte order. */
+static bool
+more_specific(const char *a, const char *b)
+{
+	size_t na = version_numbers(a), nb = version_numbers(b);
+	int c;
+
+	if (na != nb)
+		return na > nb;
+	if ((c = version_compare(a, b)) != 0)
+		return c > 0;
+	return strcmp(a, b) < 0;
+}
+
+/* One version source over the image's names; NULL if it does not match. */
+static char *
+source_version(const char *src, const struct policy_image *image,
+    const struct names *nm, const char *app)
+{
+	char *best = NULL;
+
+	if (strncmp(src, "env:", 4) == 0 && strstr(src, "{REPO}") != NULL) {
+		for (size_t i = 0; i < nm->n_repos && best == NULL; i++) {
+			best = policy_image_version_one(src, image,
+			    nm->repos[i], app, NULL);
+		}
+		return best;
+	}
+	if (strcmp(src, "tag") == 0 || strncmp(src, "tag:", 4) == 0) {
+		for (size_t i = 0; i < nm->n_tags; i++) {
+			char *v = policy_image_version_one(src, image, NULL,
+			    app, nm->tags[i]);
+
+			if (v != NULL && (best == NULL ||
+			    more_specific(v, best))) {
+				free(best);
+				best = v;
+			} else
+				free(v);
+		}
+		return best;
+	}
+	return policy_image_version_one(src, image, NULL, app, NULL);
+}
+
+char *
+policy_version(const struct guard_config *cfg,
+    const struct policy_image *image, const struct policy_registry *reg,
+    const char *given, const char *app, const char **source)
+{
+	struct policy_image from_registry = { 0 };
+	const struct policy_image *img = image;
+	struct names nm;
+	char *v = NULL;
+
+	*source = NULL;
+	if (!image->found && reg != NULL && reg->checked &&
+	    reg->outcome == POLICY_REGISTRY_PRESENT) {
+		if (reg->version != NULL && version_plausible(reg->version)) {
+			/* Not on this host yet: the registry's annotation
+			   says. */
+			*source = "annotation:org.opencontainers.image.version";
+			return xstrdup(reg->version);
+		}
+		from_registry.found = true;
+		from_registry.labels = reg->labels;
+		from_registry.n_labels = reg->n_labels;
+		from_registry.env = reg->env;
+		from_registry.n_env = reg->n_env;
+		img = &from_registry;
+	}
+	names_of(image, given, &nm);
+	for (size_t i = 0; i < cfg->version_sources.n && v == NULL; i++) {
+		v = source_version(cfg->version_sources.items[i], img, &nm,
+		    app);
+		if (v != NULL)
+			*source = cfg->version_sources.items[i];
+	}
+	names_reset(&nm);
+	return v;
 }
 
 static bool
@@ -271,15 +509,37 @@ set_outcome(struct policy_decision *out, enum rule_mode mode, int status,
 	out->message = message;
 }
 
+/* Add what an allow relied on to the note; the first rule names it.
+   Takes note. */
 static void
 set_note(struct policy_decision *out, const char *rule, char *note)
 {
-	if (out->note != NULL) {
-		free(note);
+	char *both;
+
+	if (out->note == NULL) {
+		out->note = note;
+		out->note_rule = rule;
 		return;
 	}
-	out->note = note;
+	both = xasprintf("%s; %s", out->note, note);
+	free(out->note);
+	free(note);
+	out->note = both;
+}
+
+/* An override decided: its note comes first and names the rule.  Takes
+   note. */
+static void
+set_override_note(struct policy_decision *out, const char *rule, char *note)
+{
+	char *rest = out->note;
+
+	out->note = NULL;
+	set_note(out, rule, note);
 	out->note_rule = rule;
+	if (rest != NULL)
+		set_note(out, rule, rest);
+	out->override_used = true;
 }
 
 static char *
@@ -314,12 +574,9 @@ check_digest(const struct policy_input *in, const struct imgref *ref,
 		}
 	}
 	if (in->allow_tag != NULL && list_has(&cfg->overrides, "allow-tag")) {
-		free(out->note);
-		out->note = NULL;
-		set_note(out, "require_digest", xasprintf("override %s=%s: "
-		    "tag-only reference %s allowed", POLICY_LABEL_ALLOW_TAG,
-		    in->allow_tag, in->image_ref));
-		out->override_used = true;
+		set_override_note(out, "require_digest", xasprintf("override "
+		    "%s=%s: tag-only reference %s allowed",
+		    POLICY_LABEL_ALLOW_TAG, in->allow_tag, in->image_ref));
 		return;
 	}
 	rolling = tag != NULL && list_has(&cfg->rolling_tags, tag);
@@ -344,6 +601,13 @@ check_digest(const struct policy_input *in, const struct imgref *ref,
 		    "content at any time, so what runs is not pinned");
 	if (pinned != NULL)
 		fix = xasprintf("Pin it by digest: %s", pinned);
+	else if (in->image->found && in->image->n_repo_digests == 0 &&
+	    in->image->id != NULL)
+		fix = xasprintf("Pin it by its image ID: %s. That is the local "
+		    "image (built or loaded on this host, no registry has it), "
+		    "so its ID pins it only on this host; to pin it anywhere "
+		    "else, push it and use the digest the push prints",
+		    in->image->id);
 	else
 		fix = xasprintf("Pin it by digest (%s@sha256:<digest>); neither "
 		    "this host nor its registry could say the digest, so push "
@@ -431,6 +695,19 @@ check_registry(const struct policy_input *in, struct policy_decision *out)
 		    "%s; allowed by registry_unreachable = allow",
 		    registry_outcome_words(r->outcome),
 		    r->detail != NULL ? r->detail : "no answer"));
+		/* The client is told too: what it runs was not checked. */
+		free(out->warning);
+		out->warning = xasprintf("docker-guard: warning: allowing the "
+		    "%s of %s without a registry check: the registry of %s %s "
+		    "could not say whether it still has it (%s: %s), and "
+		    "registry_unreachable = allow "
+		    "(rule: registry_unreachable). "
+		    "A host that has to pull it again may not be able to; "
+		    "check the registry.", in->action, who,
+		    in->role != NULL ? in->role : "image",
+		    r->checked_ref != NULL ? r->checked_ref : in->image_ref,
+		    registry_outcome_words(r->outcome),
+		    r->detail != NULL ? r->detail : "no answer");
 	} else {
 		set_outcome(out, RULE_ENFORCE, 403, "registry_unreachable",
 		    xasprintf("docker-guard: refusing to %s %s: the registry of "
@@ -451,52 +728,17 @@ check_downgrade(const struct policy_input *in, const struct imgref *ref,
 {
 	const struct guard_config *cfg = in->cfg;
 	const struct policy_seen *top = NULL;
-	const struct policy_registry *reg;
-	char *repo_last = NULL, *repo, *who, *stay = NULL, when[40];
-	const char *slash;
+	char *who, *stay = NULL, when[40];
 	/* A tag or ID says little; show the digest it resolved to. */
 	bool show_digest = out->digest != NULL &&
 	    (ref->digest == NULL || ref->kind == IMGREF_ID) &&
 	    strcmp(out->digest, in->image_ref) != 0;
-	/* An image ID, short or full, has no repository or tag to read a
-	   version from ("sha256:1d0c00d006ee" parses as tag 1d0c00d006ee). */
-	bool id_like = ref->kind == IMGREF_ID || ref->short_id_candidate ||
-	    is_short_id_of(ref, in->image_ref, in->image);
 
 	if (in->app == NULL || in->role != NULL)
 		return;	/* only the image the container runs has the app's
 			   version */
-	repo = !id_like ? imgref_repository(ref) : NULL;
-	if (repo != NULL) {
-		slash = strrchr(repo, '/');
-		repo_last = xstrdup(slash != NULL ? slash + 1 : repo);
-	}
-	free(repo);
-	reg = in->registry != NULL && in->registry->checked &&
-	    in->registry->outcome == POLICY_REGISTRY_PRESENT ?
-	    in->registry : NULL;
-	if (!in->image->found && reg != NULL && reg->version != NULL &&
-	    version_plausible(reg->version)) {
-		/* Not on this host yet: the registry's annotation says. */
-		out->version = xstrdup(reg->version);
-		out->version_source = "annotation:org.opencontainers.image."
-		    "version";
-	} else if (!in->image->found && reg != NULL) {
-		struct policy_image from_registry = { 0 };
-
-		from_registry.found = true;
-		from_registry.labels = reg->labels;
-		from_registry.n_labels = reg->n_labels;
-		from_registry.env = reg->env;
-		from_registry.n_env = reg->n_env;
-		out->version = policy_image_version(cfg, &from_registry,
-		    repo_last, in->app, !id_like ? ref->tag : NULL,
-		    &out->version_source);
-	} else {
-		out->version = policy_image_version(cfg, in->image, repo_last,
-		    in->app, !id_like ? ref->tag : NULL, &out->version_source);
-	}
-	free(repo_last);
+	out->version = policy_version(cfg, in->image, in->registry,
+	    in->image_ref, in->app, &out->version_source);
 
 	for (size_t i = 0; i < in->n_history; i++) {
 		if (top == NULL || version_compare(in->history[i].version,
@@ -530,12 +772,9 @@ check_downgrade(const struct policy_input *in, const struct imgref *ref,
 		return;
 	if (in->allow_downgrade != NULL &&
 	    list_has(&cfg->overrides, "allow-downgrade")) {
-		free(out->note);
-		out->note = NULL;
-		set_note(out, "downgrade", xasprintf("override %s=%s: "
+		set_override_note(out, "downgrade", xasprintf("override %s=%s: "
 		    "downgrade from %s to %s", POLICY_LABEL_ALLOW_DOWNGRADE,
 		    in->allow_downgrade, top->version, out->version));
-		out->override_used = true;
 		return;
 	}
 	policy_format_time(top->since, when, sizeof when);

@@ -810,7 +810,9 @@ http_done_cb(struct reg_http *h)
 	switch (e->step) {
 	case STEP_HEAD:
 		if (h->result != CURLE_OK || h->status != 200) {
-			what = xasprintf("%s/%s:%s", e->host, e->repo, e->ref);
+			/* "repo@sha256:...", "repo:tag" */
+			what = xasprintf("%s/%s%s%s", e->host, e->repo,
+			    strchr(e->ref, ':') != NULL ? "@" : ":", e->ref);
 			finish_http_error(e, h, what);
 			free(what);
 			http_free(h);
@@ -1117,7 +1119,8 @@ entry_finish(struct reg_entry *e, enum registry_outcome o, char *detail)
 		e->expires = now;	/* indeterminate: ask again next time */
 		break;
 	}
-	log_debug("registry: %s/%s:%s is %s%s%s", e->host, e->repo, e->ref,
+	log_debug("registry: %s/%s%s%s is %s%s%s", e->host, e->repo,
+	    strchr(e->ref, ':') != NULL ? "@" : ":", e->ref,
 	    registry_outcome_name(o), detail ? ": " : "", detail ? detail : "");
 	TAILQ_FOREACH(c, &e->waiters, entry)
 		event_active(c->ev, EV_TIMEOUT, 0);

@@ -160,6 +160,31 @@ sighup_cb(evutil_socket_t sig, short what, void *arg)
 	log_info("SIGHUP: configuration reloaded");
 }
 
+/*
+ * Free what the server holds, whatever start-up reached (every exit of
+ * serve_main goes through here, so a failed start leaks nothing either).
+ * Returns status.
+ */
+static int
+server_teardown(struct server *srv, int status)
+{
+	while (!TAILQ_EMPTY(&srv->sessions))
+		session_free(TAILQ_FIRST(&srv->sessions));
+	if (srv->listener != NULL) {
+		evconnlistener_free(srv->listener);
+		unlink(srv->cfg->listen);
+	}
+	if (srv->drain_timer != NULL)
+		event_free(srv->drain_timer);
+	if (srv->guard != NULL)
+		guard_free(srv->guard);
+	if (srv->base != NULL)
+		event_base_free(srv->base);
+	config_free(srv->cfg);
+	free(srv->config_path);
+	return status;
+}
+
 int
 serve_main(const struct serve_options *opts)
 {
@@ -196,12 +221,12 @@ serve_main(const struct serve_options *opts)
 		fatalx("cannot create the event loop");
 	srv.guard = guard_new(&srv, true);
 	if (srv.guard == NULL)
-		return 1;
+		return server_teardown(&srv, 1);
 	fd = listener_open(srv.cfg, &cause);
 	if (fd < 0) {
 		log_error("%s", cause);
 		free(cause);
-		return 1;
+		return server_teardown(&srv, 1);
 	}
 	srv.listener = evconnlistener_new(srv.base, accept_cb, &srv,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
@@ -219,22 +244,9 @@ serve_main(const struct serve_options *opts)
 	log_info("listening on %s, forwarding to %s", srv.cfg->listen,
 	    srv.cfg->upstream);
 	event_base_dispatch(srv.base);
-
-	while (!TAILQ_EMPTY(&srv.sessions))
-		session_free(TAILQ_FIRST(&srv.sessions));
-	if (srv.listener != NULL) {
-		evconnlistener_free(srv.listener);
-		unlink(srv.cfg->listen);
-	}
-	if (srv.drain_timer != NULL)
-		event_free(srv.drain_timer);
 	event_free(ev_term);
 	event_free(ev_int);
 	event_free(ev_hup);
-	guard_free(srv.guard);
-	event_base_free(srv.base);
 	log_info("stopped");
-	config_free(srv.cfg);
-	free(srv.config_path);
-	return 0;
+	return server_teardown(&srv, 0);
 }

@@ -3,9 +3,10 @@
  * reimplemented: split into numeric and alphabetic components, rank them,
  * compare rank first and value second, pad the shorter version with zero.
  *
- * Docker tags add one rule on top: text after the first '-' is a variant
+ * Docker tags add two rules on top: text after the first '-' is a variant
  * ("-apache", "-alpine") and does not take part, unless it is itself a
- * pre-release ("-rc1", "-beta.2").
+ * pre-release ("-rc1", "-beta.2"); package revisions ("-r2", "-1") are
+ * compared after the version, only when the versions are equal.
  */
 
 #include <stdbool.h>
@@ -32,11 +33,12 @@ struct version_component {
 	size_t			 len;
 };
 
-/* Walks the components of v[0..end). */
+/* Walks the components of [p, end). */
 struct version_iter {
 	const char	*p;
 	const char	*end;
 	bool		 after_number;	/* a number ends right at p */
+	bool		 numbers_only;	/* a revision: only its numbers */
 };
 
 /* Words that keep a "-suffix" in the version rather than the variant. */
@@ -129,53 +131,119 @@ version_prerelease_word(const char *s)
 }
 
 /*
- * Split v at the variant: *core_len bytes of v are the ordered part and
- * *variant the ignored rest ("" if none).  "1.0-rc1-alpine" keeps "-rc1".
+ * Length of the package revision s starts with, 0 if none: "r" and digits
+ * (Alpine's "-r2") or digits and dots (Debian's "-1", "-1.1"), running to
+ * the end or to the next '-'.  *skip is how many leading bytes do not take
+ * part in the order (the "r").
  */
-static void
-version_split(const char *v, size_t *core_len, const char **variant)
+static size_t
+version_revision(const char *s, size_t *skip)
 {
-	const char	*dash = strchr(v, '-'), *q;
-	size_t		 n;
+	const char	*q = s;
 
-	if (dash == NULL) {
-		*core_len = strlen(v);
-		*variant = v + *core_len;
-		return;
-	}
-	n = version_prerelease_word(dash + 1);
-	if (n != 0) {
-		q = dash + 1 + n;
+	*skip = 0;
+	if ((*q == 'r' || *q == 'R') && version_is_digit(q[1])) {
+		q++;
+		*skip = 1;
+		while (version_is_digit(*q))
+			q++;
+	} else if (version_is_digit(*q)) {
 		while (version_is_digit(*q) || *q == '.')
 			q++;
-		if (*q == '\0') {
-			*core_len = q - v;
-			*variant = q;
-			return;
-		}
-		if (*q == '-') {
-			*core_len = q - v;
-			*variant = q + 1;
-			return;
-		}
-	}
-	*core_len = dash - v;
-	*variant = dash + 1;
+	} else
+		return 0;
+	if (*q != '\0' && *q != '-')
+		return 0;
+	return q - s;
 }
 
-static void
-version_iter_init(struct version_iter *it, const char *v)
+/*
+ * Length of a "-rc1" pre-release suffix at dash ("-rc1" of "1.0-rc1"),
+ * 0 if none: a pre-release word, digits and dots, then the end or '-'.
+ */
+static size_t
+version_prerelease_suffix(const char *dash)
 {
-	size_t		 len;
-	const char	*variant;
+	const char	*q;
+	size_t		 n;
 
-	version_split(v, &len, &variant);
+	if ((n = version_prerelease_word(dash + 1)) == 0)
+		return 0;
+	q = dash + 1 + n;
+	while (version_is_digit(*q) || *q == '.')
+		q++;
+	if (*q != '\0' && *q != '-')
+		return 0;
+	return q - dash;
+}
+
+/*
+ * Split v into its ordered parts and the variant:
+ *   upstream  [v, v + sp->upstream_len): the version, with a "-rc1"
+ *             pre-release suffix;
+ *   revision  [sp->revision, sp->revision_end): the package revisions
+ *             after it ("2" of "-r2", "1" of "-1", "10-01" of
+ *             "2024-10-01"), empty if none;
+ *   variant   sp->variant: the ignored rest ("" if none).
+ * "1.0-rc1-r2-alpine" is 1.0-rc1, revision 2, variant alpine.
+ */
+struct version_split {
+	size_t		 upstream_len;
+	const char	*revision;
+	const char	*revision_end;
+	const char	*variant;
+	size_t		 core_len;	/* upstream and revisions */
+};
+
+static void
+version_split(const char *v, struct version_split *sp)
+{
+	const char	*dash = strchr(v, '-');
+	size_t		 n, skip;
+
+	if (dash == NULL) {
+		sp->upstream_len = sp->core_len = strlen(v);
+		sp->revision = sp->revision_end = sp->variant = v +
+		    sp->core_len;
+		return;
+	}
+	if ((n = version_prerelease_suffix(dash)) != 0)
+		dash += n;
+	sp->upstream_len = dash - v;
+	sp->revision = sp->revision_end = dash;
+	while (*dash == '-' && (n = version_revision(dash + 1, &skip)) != 0) {
+		if (sp->revision == sp->revision_end)
+			sp->revision = dash + 1 + skip;
+		dash += 1 + n;
+		sp->revision_end = dash;
+	}
+	sp->core_len = dash - v;
+	sp->variant = *dash == '-' ? dash + 1 : dash;
+}
+
+/* Walk the upstream part of v ("v1.2" is 1.2; a lone "v" or "version"
+   stays a word). */
+static void
+version_iter_upstream(struct version_iter *it, const char *v,
+    const struct version_split *sp)
+{
 	it->p = v;
-	it->end = v + len;
+	it->end = v + sp->upstream_len;
 	it->after_number = false;
-	/* "v1.2" is 1.2; a lone "v" or "version" stays a word. */
-	if (len >= 2 && (v[0] == 'v' || v[0] == 'V') && version_is_digit(v[1]))
+	it->numbers_only = false;
+	if (sp->upstream_len >= 2 && (v[0] == 'v' || v[0] == 'V') &&
+	    version_is_digit(v[1]))
 		it->p++;
+}
+
+/* Walk the revisions of v: their numbers ("-r2-1" is 2, 1). */
+static void
+version_iter_revision(struct version_iter *it, const struct version_split *sp)
+{
+	it->p = sp->revision;
+	it->end = sp->revision_end;
+	it->after_number = false;
+	it->numbers_only = true;
 }
 
 /* Next component into *c; once exhausted, ZERO padding and false. */
@@ -185,7 +253,7 @@ version_iter_next(struct version_iter *it, struct version_component *c)
 	const char	*start;
 
 	while (it->p < it->end && !version_is_digit(*it->p) &&
-	    !version_is_alpha(*it->p)) {
+	    (it->numbers_only || !version_is_alpha(*it->p))) {
 		it->p++;
 		it->after_number = false;
 	}
@@ -253,24 +321,44 @@ version_component_compare(const struct version_component *a,
 	return 0;
 }
 
-int
-version_compare(const char *a, const char *b)
+/* Compare two walks component by component, padding with zero. */
+static int
+version_iter_compare(struct version_iter *ia, struct version_iter *ib)
 {
-	struct version_iter		 ia, ib;
 	struct version_component	 ca, cb;
 	bool				 more_a, more_b;
 	int				 r;
 
-	version_iter_init(&ia, a != NULL ? a : "");
-	version_iter_init(&ib, b != NULL ? b : "");
 	for (;;) {
-		more_a = version_iter_next(&ia, &ca);
-		more_b = version_iter_next(&ib, &cb);
+		more_a = version_iter_next(ia, &ca);
+		more_b = version_iter_next(ib, &cb);
 		if (!more_a && !more_b)
 			return 0;
 		if ((r = version_component_compare(&ca, &cb)) != 0)
 			return r;
 	}
+}
+
+/* The upstream versions first; only when they are equal, the package
+   revisions ("1.0-5" < "1.0.1", "3.1.0-r1" < "3.1.0-r2"). */
+int
+version_compare(const char *a, const char *b)
+{
+	struct version_split	 sa, sb;
+	struct version_iter	 ia, ib;
+	int			 r;
+
+	a = a != NULL ? a : "";
+	b = b != NULL ? b : "";
+	version_split(a, &sa);
+	version_split(b, &sb);
+	version_iter_upstream(&ia, a, &sa);
+	version_iter_upstream(&ib, b, &sb);
+	if ((r = version_iter_compare(&ia, &ib)) != 0)
+		return r;
+	version_iter_revision(&ia, &sa);
+	version_iter_revision(&ib, &sb);
+	return version_iter_compare(&ia, &ib);
 }
 
 bool
@@ -311,12 +399,11 @@ void
 version_split_variant(const char *v, char *core, size_t core_size,
     char *variant, size_t variant_size)
 {
-	size_t		 len;
-	const char	*rest;
+	struct version_split	 sp;
 
 	if (v == NULL)
 		v = "";
-	version_split(v, &len, &rest);
-	version_copy(core, core_size, v, len);
-	version_copy(variant, variant_size, rest, strlen(rest));
+	version_split(v, &sp);
+	version_copy(core, core_size, v, sp.core_len);
+	version_copy(variant, variant_size, sp.variant, strlen(sp.variant));
 }

@@ -11,10 +11,14 @@
  *     x    no overrides honoured       s    version_sources = tag:REGEX
  *     e    digest_exempt glob          f    the engine has the image
  *     r    it has RepoDigests          n    no app
+ *     g    it has RepoTags (the reference's repository with the
+ *          label's text as tag, and another)
  *     d/t  allow-downgrade/allow-tag labels
  *     T    history since far out of range (time formatting fallback)
  * policy_evaluate must never crash and its decision must keep its shape:
  * DENY has a message and status 400/403, WARN a message, ALLOW none.
+ * The version of an image the engine has and knows by the reference's
+ * repository is the same when it is named by its ID.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -177,9 +181,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct guard_config	*cfg;
 	struct body_label	 label;
 	struct imgref		 ref;
-	const char		*repo_digests[2], *env[1], *cause;
+	const char		*repo_digests[2], *repo_tags[2], *env[1];
+	const char		*cause, *src1, *src2;
 	char			*buf, *p, *flags, *image_ref, *version, *env1;
-	char			*repo = NULL, *rd = NULL, *line, *sp;
+	char			*repo = NULL, *rd = NULL, *rt = NULL, *line, *sp;
+	char			*v1, *v2;
 	char			 key[] = "org.opencontainers.image.version";
 	size_t			 n = 0;
 
@@ -232,6 +238,25 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		image.repo_digests = repo_digests;
 		image.n_repo_digests = nrd;
 	}
+	if (strchr(flags, 'g') != NULL) {
+		size_t nrt = 0;
+
+		if (imgref_parse(image_ref, &ref, &cause) == 0) {
+			char *r = imgref_repository(&ref);
+
+			if (r != NULL && (rt = malloc(strlen(r) + 2 +
+			    strlen(version != NULL ? version : ""))) != NULL) {
+				sprintf(rt, "%s:%s", r, version != NULL ?
+				    version : "");
+				repo_tags[nrt++] = rt;
+			}
+			free(r);
+			imgref_reset(&ref);
+		}
+		repo_tags[nrt++] = "127.0.0.1:5000/other:2.0-r1";
+		image.repo_tags = repo_tags;
+		image.n_repo_tags = nrt;
+	}
 	if (version != NULL && *version != '\0') {
 		label.key = key;
 		label.value = version;
@@ -258,11 +283,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	policy_evaluate(&in, &d);
 	check_decision(&in, cfg, &d);
+	if (image.found && strchr(flags, 'r') != NULL) {
+		v1 = policy_version(cfg, &image, NULL, image_ref, in.app, &src1);
+		v2 = policy_version(cfg, &image, NULL, fuzz_id, in.app, &src2);
+		FUZZ_ASSERT((v1 == NULL) == (v2 == NULL));
+		FUZZ_ASSERT(v1 == NULL || (strcmp(v1, v2) == 0 &&
+		    streq(src1, src2)));
+		free(v1);
+		free(v2);
+	}
 	policy_decision_reset(&d);
 	FUZZ_ASSERT(d.message == NULL && d.version == NULL &&
 	    d.digest == NULL && d.note == NULL);
 
 	free(rd);
+	free(rt);
 	free(repo);
 	config_free(cfg);
 	free(buf);

@@ -46,6 +46,7 @@ struct row {
 	/* The engine's image inspect. */
 	bool			 found;
 	const char		*id;
+	const char		*repo_tags[MAXN];
 	const char		*repo_digests[MAXN];
 	const char		*labels[2 * MAXN];	/* key, value, ... */
 	const char		*env[MAXN];
@@ -55,6 +56,13 @@ struct row {
 	const char		*allow_tag;
 	/* Starting a container that exists (action "start"). */
 	bool			 existing;
+	/* The registry's answer (present), for images not on the host. */
+	bool			 reg_checked;
+	enum policy_registry_outcome reg_outcome;
+	const char		*reg_ref;	/* what was asked */
+	const char		*reg_detail;
+	const char		*reg_version;	/* the annotation */
+	const char		*reg_env[MAXN];	/* the config blob's */
 	/* Expected. */
 	enum policy_verdict	 verdict;
 	int			 status;
@@ -68,6 +76,8 @@ struct row {
 	const char		*has[MAXN];	/* in the message */
 	const char		*lacks[MAXN];	/* not in the message */
 	const char		*note_has;
+	const char		*warning_has[MAXN]; /* in the client's warning;
+						   none: no warning */
 };
 
 /* The Nextcloud story: a rollback to an older image. */
@@ -234,9 +244,9 @@ static const struct row rows_sources[] = {
 	  .verdict = POLICY_DENY, .status = 403, .rule = "downgrade",
 	  .version = "31.0.8.1", .source = SRC_LS, .previous = "31.0.9.1",
 	  .digest = NC "@sha256:" HEX_OLD },
-	{ .name = "version from the tag of tag@digest", .app = "app",
+	{ .name = "version from the image's own tag", .app = "app",
 	  .ref = "app:1.2.3@sha256:" HEX_APP,
-	  .found = true, .id = ID_B,
+	  .found = true, .id = ID_B, .repo_tags = { "app:1.2.3" },
 	  .repo_digests = { "app@sha256:" HEX_APP },
 	  .history = { { "1.3.0", T_NC, "app@sha256:" HEX_OTHER } },
 	  .verdict = POLICY_DENY, .status = 403, .rule = "downgrade",
@@ -245,9 +255,9 @@ static const struct row rows_sources[] = {
 	  .has = { "image app:1.2.3@sha256:" HEX_APP " is version 1.2.3, "
 	    "older than 1.3.0", "To stay on 1.3.0, use app@sha256:"
 	    HEX_OTHER "." } },
-	{ .name = "version from the tag, newer", .app = "app",
+	{ .name = "version from the image's own tag, newer", .app = "app",
 	  .ref = "app:1.2.3@sha256:" HEX_APP,
-	  .found = true, .id = ID_B,
+	  .found = true, .id = ID_B, .repo_tags = { "app:1.2.3" },
 	  .repo_digests = { "app@sha256:" HEX_APP },
 	  .history = { { "1.2.0", T_NC, NULL } },
 	  .verdict = POLICY_ALLOW, .version = "1.2.3", .source = "tag",
@@ -257,6 +267,7 @@ static const struct row rows_sources[] = {
 	  .conf = "version_sources = tag:^release-([0-9.]+)$\n",
 	  .ref = REG "/app:release-2.5.1@sha256:" HEX_APP,
 	  .found = true, .id = ID_B,
+	  .repo_tags = { REG "/app:latest", REG "/app:release-2.5.1" },
 	  .repo_digests = { REG "/app@sha256:" HEX_APP },
 	  .history = { { "2.6.0", T_NC, NULL } },
 	  .verdict = POLICY_DENY, .status = 403, .rule = "downgrade",
@@ -266,7 +277,7 @@ static const struct row rows_sources[] = {
 	{ .name = "tag:REGEX source, no match", .app = "app",
 	  .conf = "version_sources = tag:^release-([0-9.]+)$\n",
 	  .ref = REG "/app:2.5.1@sha256:" HEX_APP,
-	  .found = true, .id = ID_B,
+	  .found = true, .id = ID_B, .repo_tags = { REG "/app:2.5.1" },
 	  .repo_digests = { REG "/app@sha256:" HEX_APP },
 	  .history = { { "2.6.0", T_NC, NULL } },
 	  .verdict = POLICY_ALLOW, .version = NULL, .source = NULL,
@@ -274,7 +285,7 @@ static const struct row rows_sources[] = {
 	  .note_rule = "unknown_version" },
 	{ .name = "default sources: a non-version tag is no version",
 	  .app = "app", .ref = REG "/app:release-2.5.1@sha256:" HEX_APP,
-	  .found = true, .id = ID_B,
+	  .found = true, .id = ID_B, .repo_tags = { REG "/app:release-2.5.1" },
 	  .repo_digests = { REG "/app@sha256:" HEX_APP },
 	  .history = { { "2.6.0", T_NC, NULL } },
 	  .verdict = POLICY_ALLOW, .version = NULL, .source = NULL,
@@ -296,32 +307,41 @@ static const struct row rows_sources[] = {
 /* Version order. */
 static const struct row rows_order[] = {
 	{ .name = "1.10 is newer than 1.9", .app = "app",
-	  .ref = "app:1.10@sha256:" HEX_APP, .found = false,
+	  .ref = "app:1.10@sha256:" HEX_APP,
+	  .found = true, .id = ID_B, .repo_tags = { "app:1.10" },
+	  .repo_digests = { "app@sha256:" HEX_APP },
 	  .history = { { "1.9", T_NC, NULL } },
 	  .verdict = POLICY_ALLOW, .version = "1.10", .source = "tag",
 	  .previous = "1.9", .digest = "docker.io/library/app@sha256:"
 	  HEX_APP },
 	{ .name = "1.9 is older than 1.10", .app = "app",
-	  .ref = "app:1.9@sha256:" HEX_APP, .found = false,
+	  .ref = "app:1.9@sha256:" HEX_APP,
+	  .found = true, .id = ID_B, .repo_tags = { "app:1.9" },
+	  .repo_digests = { "app@sha256:" HEX_APP },
 	  .history = { { "1.10", T_NC, NULL } },
 	  .verdict = POLICY_DENY, .status = 403, .rule = "downgrade",
 	  .version = "1.9", .source = "tag", .previous = "1.10",
 	  .digest = "docker.io/library/app@sha256:" HEX_APP },
 	{ .name = "1.0rc1 is older than 1.0", .app = "app",
-	  .ref = "app:1.0rc1@sha256:" HEX_APP, .found = false,
+	  .ref = "app:1.0rc1@sha256:" HEX_APP,
+	  .found = true, .id = ID_B, .repo_tags = { "app:1.0rc1" },
+	  .repo_digests = { "app@sha256:" HEX_APP },
 	  .history = { { "1.0", T_NC, NULL } },
 	  .verdict = POLICY_DENY, .status = 403, .rule = "downgrade",
 	  .version = "1.0rc1", .source = "tag", .previous = "1.0",
 	  .digest = "docker.io/library/app@sha256:" HEX_APP },
 	{ .name = "1.0 is newer than 1.0rc1", .app = "app",
-	  .ref = "app:1.0@sha256:" HEX_APP, .found = false,
+	  .ref = "app:1.0@sha256:" HEX_APP,
+	  .found = true, .id = ID_B, .repo_tags = { "app:1.0" },
+	  .repo_digests = { "app@sha256:" HEX_APP },
 	  .history = { { "1.0rc1", T_NC, NULL } },
 	  .verdict = POLICY_ALLOW, .version = "1.0", .source = "tag",
 	  .previous = "1.0rc1", .digest = "docker.io/library/app@sha256:"
 	  HEX_APP },
 	{ .name = "variant ignored: 31.0.8-fpm older than 31.0.9-apache",
 	  .app = "nextcloud", .ref = "nextcloud:31.0.8-fpm@sha256:" HEX_OLD,
-	  .found = false,
+	  .found = true, .id = ID_B, .repo_tags = { "nextcloud:31.0.8-fpm" },
+	  .repo_digests = { "nextcloud@sha256:" HEX_OLD },
 	  .history = { { "31.0.9-apache", T_NC, NULL } },
 	  .verdict = POLICY_DENY, .status = 403, .rule = "downgrade",
 	  .version = "31.0.8-fpm", .source = "tag",
@@ -329,18 +349,365 @@ static const struct row rows_order[] = {
 	  .digest = "docker.io/library/nextcloud@sha256:" HEX_OLD },
 	{ .name = "variant ignored: 31.0.9-apache newer than 31.0.8-fpm",
 	  .app = "nextcloud", .ref = "nextcloud:31.0.9-apache@sha256:" HEX_NEW,
-	  .found = false,
+	  .found = true, .id = ID_B,
+	  .repo_tags = { "nextcloud:31.0.9-apache" },
+	  .repo_digests = { "nextcloud@sha256:" HEX_NEW },
 	  .history = { { "31.0.8-fpm", T_NC, NULL } },
 	  .verdict = POLICY_ALLOW, .version = "31.0.9-apache", .source = "tag",
 	  .previous = "31.0.8-fpm",
 	  .digest = "docker.io/library/nextcloud@sha256:" HEX_NEW },
 	{ .name = "variant ignored: same version, other variant",
 	  .app = "nextcloud", .ref = "nextcloud:31.0.9-fpm@sha256:" HEX_OLD,
-	  .found = false,
+	  .found = true, .id = ID_B, .repo_tags = { "nextcloud:31.0.9-fpm" },
+	  .repo_digests = { "nextcloud@sha256:" HEX_OLD },
 	  .history = { { "31.0.9-apache", T_NC, NULL } },
 	  .verdict = POLICY_ALLOW, .version = "31.0.9-fpm", .source = "tag",
 	  .previous = "31.0.9-apache",
 	  .digest = "docker.io/library/nextcloud@sha256:" HEX_OLD },
+};
+
+/*
+ * The version is the image's, whatever the client called it: the same by
+ * name, digest, full ID and short ID.  The Nextcloud image carries it in
+ * NEXTCLOUD_VERSION, named after a repository the reference may not name.
+ */
+#define NC_OLD_IMAGE							\
+	.found = true, .id = ID_A,					\
+	.repo_tags = { NC ":31.0.8.1" },				\
+	.repo_digests = { NC "@sha256:" HEX_OLD },			\
+	.env = { "PATH=/usr/bin", "NEXTCLOUD_VERSION=31.0.8.1" },	\
+	.history = NC_HISTORY
+#define NC_OLD_DENIED							\
+	.verdict = POLICY_DENY, .status = 403, .rule = "downgrade",	\
+	.version = "31.0.8.1", .source = "env:{REPO}_VERSION",		\
+	.previous = "31.0.9.1"
+
+static const struct row rows_identity[] = {
+	{ .name = "by digest", .app = "nextcloud",
+	  .ref = NC "@sha256:" HEX_OLD, NC_OLD_IMAGE, NC_OLD_DENIED,
+	  .digest = NC "@sha256:" HEX_OLD,
+	  .has = { "image " NC "@sha256:" HEX_OLD " is version 31.0.8.1" } },
+	{ .name = "by full ID", .app = "nextcloud",
+	  .ref = ID_A, NC_OLD_IMAGE, NC_OLD_DENIED,
+	  .digest = NC "@sha256:" HEX_OLD,
+	  .has = { "image " ID_A " (" NC "@sha256:" HEX_OLD ") is version "
+	    "31.0.8.1, older than 31.0.9.1" } },
+	{ .name = "by bare 64-hex ID", .app = "nextcloud",
+	  .ref = HEX_A, NC_OLD_IMAGE, NC_OLD_DENIED,
+	  .digest = NC "@sha256:" HEX_OLD },
+	{ .name = "by short ID", .app = "nextcloud",
+	  .ref = "1d0c00d006ee", NC_OLD_IMAGE, NC_OLD_DENIED,
+	  .digest = NC "@sha256:" HEX_OLD,
+	  .has = { "image 1d0c00d006ee (" NC "@sha256:" HEX_OLD ") is "
+	    "version 31.0.8.1" } },
+	{ .name = "by sha256: short ID", .app = "nextcloud",
+	  .ref = "sha256:1d0c00d006ee", NC_OLD_IMAGE, NC_OLD_DENIED,
+	  .digest = NC "@sha256:" HEX_OLD },
+	{ .name = "by name", .app = "nextcloud",
+	  .conf = "require_digest = off\n",
+	  .ref = NC ":31.0.8.1", NC_OLD_IMAGE, NC_OLD_DENIED,
+	  .digest = NC "@sha256:" HEX_OLD },
+	{ .name = "by a start of a container created by ID",
+	  .app = "nextcloud", .existing = true,
+	  .ref = ID_A, NC_OLD_IMAGE, NC_OLD_DENIED,
+	  .digest = NC "@sha256:" HEX_OLD },
+	{ .name = "by ID, a local image: repository from RepoTags",
+	  .app = "nextcloud", .ref = "1d0c00d006ee",
+	  .found = true, .id = ID_A, .repo_tags = { "nextcloud:31.0.8.1" },
+	  .env = { "NEXTCLOUD_VERSION=31.0.8.1" }, .history = NC_HISTORY,
+	  NC_OLD_DENIED, .digest = ID_A, .note_rule = "local_images" },
+	{ .name = "by ID, untagged: repository from RepoDigests",
+	  .app = "nextcloud", .ref = ID_A,
+	  .found = true, .id = ID_A,
+	  .repo_digests = { NC "@sha256:" HEX_OLD },
+	  .env = { "NEXTCLOUD_VERSION=31.0.8.1" }, .history = NC_HISTORY,
+	  NC_OLD_DENIED, .digest = NC "@sha256:" HEX_OLD },
+	{ .name = "by ID, the repository with the variable wins",
+	  .app = "nextcloud", .ref = ID_A,
+	  .found = true, .id = ID_A,
+	  .repo_tags = { "backup/nc-old:keep", REG "/zz:1" },
+	  .repo_digests = { NC "@sha256:" HEX_OLD },
+	  .env = { "NEXTCLOUD_VERSION=31.0.8.1", "ZZ_VERSION=stable" },
+	  .history = NC_HISTORY, NC_OLD_DENIED,
+	  .digest = NC "@sha256:" HEX_OLD },
+	/* Two repositories whose variables disagree: the first in byte
+	   order, whatever the reference names. */
+	{ .name = "two variables: first repository in byte order (by ID)",
+	  .app = "app", .ref = ID_A, .found = true, .id = ID_A,
+	  .repo_tags = { "zeta:1", "alpha:1" },
+	  .env = { "ZETA_VERSION=2.0", "ALPHA_VERSION=1.0" },
+	  .verdict = POLICY_ALLOW, .version = "1.0",
+	  .source = "env:{REPO}_VERSION", .digest = ID_A,
+	  .note_rule = "local_images" },
+	{ .name = "two variables: first repository in byte order (by name)",
+	  .app = "app", .conf = "require_digest = off\n", .ref = "zeta:1",
+	  .found = true, .id = ID_A, .repo_tags = { "zeta:1", "alpha:1" },
+	  .env = { "ZETA_VERSION=2.0", "ALPHA_VERSION=1.0" },
+	  .verdict = POLICY_ALLOW, .version = "1.0",
+	  .source = "env:{REPO}_VERSION", .digest = ID_A,
+	  .note_rule = "local_images" },
+	{ .name = "a dangling image: the reference's repository",
+	  .app = "nextcloud", .existing = true, .ref = NC ":31.0.8.1",
+	  .conf = "require_digest = off\n", .found = true, .id = ID_A,
+	  .env = { "NEXTCLOUD_VERSION=31.0.8.1" }, .history = NC_HISTORY,
+	  NC_OLD_DENIED, .digest = ID_A, .note_rule = "local_images" },
+	{ .name = "by ID, no names at all: unknown", .app = "nextcloud",
+	  .ref = ID_A, .found = true, .id = ID_A,
+	  .env = { "NEXTCLOUD_VERSION=31.0.8.1" }, .history = NC_HISTORY,
+	  .verdict = POLICY_ALLOW, .version = NULL, .source = NULL,
+	  .previous = "31.0.9.1", .digest = ID_A,
+	  .note_rule = "local_images" },
+};
+
+/* The tag source reads only tags that point at the image. */
+static const struct row rows_tags[] = {
+	{ .name = "a tag beside a digest lends nothing", .app = "app",
+	  .ref = "app:1.3.0@sha256:" HEX_APP,
+	  .found = true, .id = ID_B, .repo_tags = { "app:1.2.3" },
+	  .repo_digests = { "app@sha256:" HEX_APP },
+	  .history = { { "1.3.0", T_NC, "app@sha256:" HEX_OTHER } },
+	  .verdict = POLICY_DENY, .status = 403, .rule = "downgrade",
+	  .version = "1.2.3", .source = "tag", .previous = "1.3.0",
+	  .digest = "docker.io/library/app@sha256:" HEX_APP,
+	  .has = { "image app:1.3.0@sha256:" HEX_APP " is version 1.2.3, "
+	    "older than 1.3.0" } },
+	{ .name = "a tag beside a digest, image untagged: unknown",
+	  .app = "app", .ref = "app:1.3.0@sha256:" HEX_APP,
+	  .found = true, .id = ID_B,
+	  .repo_digests = { "app@sha256:" HEX_APP },
+	  .history = { { "1.3.0", T_NC, NULL } },
+	  .verdict = POLICY_ALLOW, .version = NULL, .source = NULL,
+	  .previous = "1.3.0",
+	  .digest = "docker.io/library/app@sha256:" HEX_APP,
+	  .note_rule = "unknown_version" },
+	{ .name = "a tag beside a digest, image not here: unknown",
+	  .app = "app", .ref = "app:1.3.0@sha256:" HEX_APP, .found = false,
+	  .history = { { "1.3.0", T_NC, NULL } },
+	  .verdict = POLICY_ALLOW, .version = NULL, .source = NULL,
+	  .previous = "1.3.0",
+	  .digest = "docker.io/library/app@sha256:" HEX_APP,
+	  .note_rule = "unknown_version" },
+	{ .name = "tag-only, image not here: the tag is what is pulled",
+	  .app = "app", .conf = "require_digest = off\n",
+	  .ref = "app:1.2.3", .found = false,
+	  .history = { { "1.3.0", T_NC, NULL } },
+	  .verdict = POLICY_DENY, .status = 403, .rule = "downgrade",
+	  .version = "1.2.3", .source = "tag", .previous = "1.3.0" },
+	{ .name = "by ID: version from its tag", .app = "app", .ref = ID_A,
+	  .found = true, .id = ID_A, .repo_tags = { "app:1.2.3" },
+	  .repo_digests = { "app@sha256:" HEX_APP },
+	  .history = { { "1.3.0", T_NC, NULL } },
+	  .verdict = POLICY_DENY, .status = 403, .rule = "downgrade",
+	  .version = "1.2.3", .source = "tag", .previous = "1.3.0",
+	  .digest = "app@sha256:" HEX_APP },
+	{ .name = "several tags: the most specific (by a short tag)",
+	  .app = "app", .conf = "require_digest = off\n", .ref = "app:1",
+	  .found = true, .id = ID_A,
+	  .repo_tags = { "app:1", "app:1.2.3-alpine", "app:latest",
+	    "app:1.2.3", "app:1.2" },
+	  .repo_digests = { "app@sha256:" HEX_APP },
+	  .verdict = POLICY_ALLOW, .version = "1.2.3", .source = "tag",
+	  .digest = "app@sha256:" HEX_APP },
+	{ .name = "several tags: the most specific (by ID)",
+	  .app = "app", .ref = "1d0c00d006ee", .found = true, .id = ID_A,
+	  .repo_tags = { "app:1.2", "app:1.2.3", "app:1.2.3-alpine",
+	    "app:1" },
+	  .repo_digests = { "app@sha256:" HEX_APP },
+	  .verdict = POLICY_ALLOW, .version = "1.2.3", .source = "tag",
+	  .digest = "app@sha256:" HEX_APP },
+	{ .name = "several tags: more numbers before higher",
+	  .app = "app", .ref = ID_A, .found = true, .id = ID_A,
+	  .repo_tags = { "app:2", "app:1.9.9" },
+	  .repo_digests = { "app@sha256:" HEX_APP },
+	  .verdict = POLICY_ALLOW, .version = "1.9.9", .source = "tag",
+	  .digest = "app@sha256:" HEX_APP },
+	{ .name = "several tags: same numbers, the higher",
+	  .app = "app", .ref = ID_A, .found = true, .id = ID_A,
+	  .repo_tags = { "app:1.2.4-r1", "app:1.2.4-r2", "other:1.2.3-r9" },
+	  .repo_digests = { "app@sha256:" HEX_APP },
+	  .verdict = POLICY_ALLOW, .version = "1.2.4-r2", .source = "tag",
+	  .digest = "app@sha256:" HEX_APP },
+	{ .name = "no tag of the image is a version: unknown",
+	  .app = "app", .ref = ID_A, .found = true, .id = ID_A,
+	  .repo_tags = { "app:latest", "app:stable" },
+	  .repo_digests = { "app@sha256:" HEX_APP },
+	  .verdict = POLICY_ALLOW, .version = NULL, .source = NULL,
+	  .digest = "app@sha256:" HEX_APP, .note_rule = "unknown_version" },
+	{ .name = "tag:REGEX over the image's tags", .app = "app",
+	  .conf = "version_sources = tag:^release-([0-9.]+)$\n",
+	  .ref = "sha256:1d0c", .found = true, .id = ID_A,
+	  .repo_tags = { "app:2.6.0", "app:release-2.5.1" },
+	  .repo_digests = { "app@sha256:" HEX_APP },
+	  .history = { { "2.6.0", T_NC, NULL } },
+	  .verdict = POLICY_DENY, .status = 403, .rule = "downgrade",
+	  .version = "2.5.1", .source = "tag:^release-([0-9.]+)$",
+	  .previous = "2.6.0", .digest = "app@sha256:" HEX_APP },
+};
+
+/* Images not on this host: what the registry says, never the tag beside
+   a digest. */
+static const struct row rows_registry_version[] = {
+	{ .name = "registry: the annotation, not the tag beside the digest",
+	  .app = "app", .ref = "app:1.3.0@sha256:" HEX_APP, .found = false,
+	  .reg_checked = true, .reg_version = "1.2.3",
+	  .history = { { "1.3.0", T_NC, NULL } },
+	  .verdict = POLICY_DENY, .status = 403, .rule = "downgrade",
+	  .version = "1.2.3",
+	  .source = "annotation:org.opencontainers.image.version",
+	  .previous = "1.3.0",
+	  .digest = "docker.io/library/app@sha256:" HEX_APP },
+	{ .name = "registry: config env by the reference's repository",
+	  .app = "nextcloud", .ref = NC ":31.0.9.1@sha256:" HEX_OLD,
+	  .found = false, .reg_checked = true,
+	  .reg_env = { "NEXTCLOUD_VERSION=31.0.8.1" },
+	  .history = NC_HISTORY, NC_OLD_DENIED,
+	  .digest = NC "@sha256:" HEX_OLD },
+	{ .name = "registry: nothing says, the tag beside a digest lends "
+	  "nothing", .app = "app", .ref = "app:1.3.0@sha256:" HEX_APP,
+	  .found = false, .reg_checked = true,
+	  .history = { { "1.3.0", T_NC, NULL } },
+	  .verdict = POLICY_ALLOW, .version = NULL, .source = NULL,
+	  .previous = "1.3.0",
+	  .digest = "docker.io/library/app@sha256:" HEX_APP,
+	  .note_rule = "unknown_version" },
+	{ .name = "registry: a tag-only reference's tag counts",
+	  .app = "app", .conf = "require_digest = off\n",
+	  .ref = "app:1.2.3", .found = false, .reg_checked = true,
+	  .history = { { "1.3.0", T_NC, NULL } },
+	  .verdict = POLICY_DENY, .status = 403, .rule = "downgrade",
+	  .version = "1.2.3", .source = "tag", .previous = "1.3.0" },
+};
+
+/* Package revisions: an app on 3.1.0-r2 refuses 3.1.0-r1. */
+#define REV_ROW(nm, have, img, v)					\
+	{ .name = nm, .app = "app", .ref = ID_A, .found = true,		\
+	  .id = ID_A, .labels = { OCI, img },				\
+	  .repo_digests = { "app@sha256:" HEX_APP },			\
+	  .history = { { have, T_NC, NULL } },				\
+	  .verdict = (v) ? POLICY_DENY : POLICY_ALLOW,			\
+	  .status = (v) ? 403 : 0, .rule = (v) ? "downgrade" : NULL,	\
+	  .version = img, .source = SRC_OCI, .previous = have,		\
+	  .digest = "app@sha256:" HEX_APP }
+#define REFUSED	1
+#define ALLOWED	0
+
+static const struct row rows_revisions[] = {
+	REV_ROW("alpine revision down", "3.1.0-r2", "3.1.0-r1", REFUSED),
+	REV_ROW("alpine revision up", "3.1.0-r1", "3.1.0-r2", ALLOWED),
+	REV_ROW("alpine revision, same", "3.1.0-r2", "3.1.0-r2", ALLOWED),
+	REV_ROW("alpine revision below the release", "3.1.0-r1", "3.1.0",
+	    REFUSED),
+	REV_ROW("alpine revision, variant ignored", "1.0-r1",
+	    "1.0-r1-alpine", ALLOWED),
+	REV_ROW("alpine revision with variant, down", "1.0-r2-alpine",
+	    "1.0-r1-alpine", REFUSED),
+	REV_ROW("debian revision down", "2024.10.1-2", "2024.10.1-1",
+	    REFUSED),
+	REV_ROW("debian revision up", "2024.10.1-1", "2024.10.1-2",
+	    ALLOWED),
+	REV_ROW("debian revision below the next release", "2024.10.2",
+	    "2024.10.1-9", REFUSED),
+	REV_ROW("release candidate below the release", "1.0", "1.0-rc1",
+	    REFUSED),
+	REV_ROW("a variant is no pre-release", "1.0", "1.0-apache",
+	    ALLOWED),
+};
+
+/* What the client is told beyond a refusal (README "What it refuses"). */
+#define UNREACHABLE_DETAIL						\
+	REG "/app@sha256:" HEX_APP ": Failed to connect to 127.0.0.1 "	\
+	"port 5000: Connection refused"
+
+static const struct row rows_messages[] = {
+	{ .name = "registry unreachable, allowed: the client is warned",
+	  .ref = REG "/app@sha256:" HEX_APP, .what = "container \"web\"",
+	  .found = true, .id = ID_B,
+	  .repo_digests = { REG "/app@sha256:" HEX_APP },
+	  .reg_checked = true, .reg_outcome = POLICY_REGISTRY_UNREACHABLE,
+	  .reg_ref = REG "/app@sha256:" HEX_APP,
+	  .reg_detail = UNREACHABLE_DETAIL,
+	  .verdict = POLICY_ALLOW, .digest = REG "/app@sha256:" HEX_APP,
+	  .note_rule = "registry_unreachable",
+	  .note_has = "registry unreachable: " UNREACHABLE_DETAIL,
+	  .warning_has = { "docker-guard: warning: allowing the create of "
+	    "container \"web\" without a registry check: the registry of "
+	    "image " REG "/app@sha256:" HEX_APP " could not say whether it "
+	    "still has it (unreachable: " UNREACHABLE_DETAIL "), and "
+	    "registry_unreachable = allow (rule: registry_unreachable).",
+	    "A host that has to pull it again may not be able to" } },
+	{ .name = "registry rate-limited, allowed: the client is warned",
+	  .app = "web", .ref = REG "/app@sha256:" HEX_APP,
+	  .found = true, .id = ID_B,
+	  .repo_digests = { REG "/app@sha256:" HEX_APP },
+	  .labels = { OCI, "2.0" },
+	  .reg_checked = true, .reg_outcome = POLICY_REGISTRY_RATE_LIMITED,
+	  .reg_ref = REG "/app@sha256:" HEX_APP,
+	  .reg_detail = "the registry answered 429 (rate limited)",
+	  .verdict = POLICY_ALLOW, .version = "2.0", .source = SRC_OCI,
+	  .digest = REG "/app@sha256:" HEX_APP,
+	  .note_rule = "registry_unreachable",
+	  .warning_has = { "allowing the create of app \"web\" without a "
+	    "registry check", "(rate-limited: the registry answered 429" } },
+	{ .name = "registry unauthorized, allowed: the client is warned",
+	  .ref = REG "/app@sha256:" HEX_APP, .found = true, .id = ID_B,
+	  .repo_digests = { REG "/app@sha256:" HEX_APP },
+	  .reg_checked = true, .reg_outcome = POLICY_REGISTRY_UNAUTHORIZED,
+	  .verdict = POLICY_ALLOW, .digest = REG "/app@sha256:" HEX_APP,
+	  .note_rule = "registry_unreachable",
+	  .warning_has = { "image " REG "/app@sha256:" HEX_APP " could not "
+	    "say whether it still has it (unauthorized: no answer)" } },
+	{ .name = "registry unreachable, denied: a refusal, no warning",
+	  .conf = "registry_unreachable = deny\n",
+	  .ref = REG "/app@sha256:" HEX_APP, .found = true, .id = ID_B,
+	  .repo_digests = { REG "/app@sha256:" HEX_APP },
+	  .reg_checked = true, .reg_outcome = POLICY_REGISTRY_UNREACHABLE,
+	  .reg_detail = UNREACHABLE_DETAIL,
+	  .verdict = POLICY_DENY, .status = 403,
+	  .rule = "registry_unreachable",
+	  .digest = REG "/app@sha256:" HEX_APP,
+	  .has = { "(unreachable: " UNREACHABLE_DETAIL ")" } },
+	{ .name = "registry unreachable and an override: both noted",
+	  .ref = REG "/app:1.0", .found = true, .id = ID_B,
+	  .repo_digests = { REG "/app@sha256:" HEX_APP },
+	  .allow_tag = "smoke test",
+	  .reg_checked = true, .reg_outcome = POLICY_REGISTRY_UNREACHABLE,
+	  .reg_ref = REG "/app:1.0", .reg_detail = "timeout",
+	  .verdict = POLICY_ALLOW, .digest = REG "/app@sha256:" HEX_APP,
+	  .note_rule = "require_digest", .override_used = true,
+	  .note_has = "tag-only reference " REG "/app:1.0 allowed; registry "
+	  "unreachable: timeout",
+	  .warning_has = { "the registry of image " REG "/app:1.0 could not "
+	    "say" } },
+	{ .name = "registry present: no warning",
+	  .ref = REG "/app@sha256:" HEX_APP, .found = true, .id = ID_B,
+	  .repo_digests = { REG "/app@sha256:" HEX_APP },
+	  .reg_checked = true, .reg_outcome = POLICY_REGISTRY_PRESENT,
+	  .verdict = POLICY_ALLOW, .digest = REG "/app@sha256:" HEX_APP },
+	{ .name = "tag-only local image: its ID is offered, said local",
+	  .ref = "localbuild:1.0", .what = "container \"web\"",
+	  .found = true, .id = ID_A, .repo_tags = { "localbuild:1.0" },
+	  .verdict = POLICY_DENY, .status = 403, .rule = "require_digest",
+	  .digest = ID_A, .note_rule = "local_images",
+	  .has = { "image localbuild:1.0 is not pinned by digest",
+	    "Pin it by its image ID: " ID_A ". That is the local image "
+	    "(built or loaded on this host, no registry has it), so its ID "
+	    "pins it only on this host; to pin it anywhere else, push it and "
+	    "use the digest the push prints." },
+	  .lacks = { "<digest>", "neither this host nor its registry",
+	    "localbuild:1.0@" } },
+	{ .name = "tag-only local image, rolling tag: its ID is offered",
+	  .ref = "localbuild", .found = true, .id = ID_A,
+	  .verdict = POLICY_DENY, .status = 403, .rule = "require_digest",
+	  .digest = ID_A, .note_rule = "local_images",
+	  .has = { "\"latest\" is a rolling tag",
+	    "Pin it by its image ID: " ID_A "." } },
+	{ .name = "tag-only image of another repository: no ID offered",
+	  .ref = REG "/app:1.0", .found = true, .id = ID_B,
+	  .repo_digests = { REG "/other@sha256:" HEX_OTHER },
+	  .verdict = POLICY_DENY, .status = 403, .rule = "require_digest",
+	  .digest = ID_B,
+	  .has = { "neither this host nor its registry could say" },
+	  .lacks = { "image ID", ID_B } },
 };
 
 /* downgrade modes and the allow-downgrade override. */
@@ -738,6 +1105,7 @@ static const struct row rows_combined[] = {
  * non-const strings). */
 struct built {
 	struct policy_image	 image;
+	struct policy_registry	 reg;
 	struct body_label	 labels[MAXN];
 	size_t			 n_history;
 };
@@ -754,6 +1122,19 @@ build(const struct row *row, struct built *b)
 		;
 	b->image.repo_digests = row->repo_digests;
 	b->image.n_repo_digests = n;
+	for (n = 0; n < MAXN && row->repo_tags[n] != NULL; n++)
+		;
+	b->image.repo_tags = row->repo_tags;
+	b->image.n_repo_tags = n;
+	b->reg.checked = row->reg_checked;
+	b->reg.outcome = row->reg_outcome;
+	b->reg.checked_ref = row->reg_ref;
+	b->reg.detail = row->reg_detail;
+	b->reg.version = row->reg_version;
+	for (n = 0; n < MAXN && row->reg_env[n] != NULL; n++)
+		;
+	b->reg.env = row->reg_env;
+	b->reg.n_env = n;
 	for (n = 0; n < MAXN && row->labels[2 * n] != NULL; n++) {
 		b->labels[n].key = strdup(row->labels[2 * n]);
 		b->labels[n].value = strdup(row->labels[2 * n + 1]);
@@ -842,6 +1223,7 @@ check_row(const struct row *row)
 	in.n_history = b.n_history;
 	in.allow_downgrade = row->allow_downgrade;
 	in.allow_tag = row->allow_tag;
+	in.registry = row->reg_checked ? &b.reg : NULL;
 	memset(&d, 0xa5, sizeof d);	/* evaluate must fill every field */
 	policy_evaluate(&in, &d);
 	msg = d.message;
@@ -874,6 +1256,15 @@ check_row(const struct row *row)
 		CHECKF(d.note != NULL && strstr(d.note, row->note_has) != NULL,
 		    "row \"%s\": note lacks \"%s\": %s", row->name,
 		    row->note_has, S(d.note));
+
+	if (row->warning_has[0] == NULL)
+		CHECKF(d.warning == NULL, "row \"%s\": warning %s", row->name,
+		    S(d.warning));
+	for (size_t i = 0; i < MAXN && row->warning_has[i] != NULL; i++)
+		CHECKF(d.warning != NULL && strstr(d.warning,
+		    row->warning_has[i]) != NULL, "row \"%s\": warning lacks "
+		    "\"%s\":\n    %s", row->name, row->warning_has[i],
+		    S(d.warning));
 
 	/* The shape every verdict's message has. */
 	switch (d.verdict) {
@@ -933,6 +1324,11 @@ ROWS_TEST(local_images)
 ROWS_TEST(unknown_version)
 ROWS_TEST(reference)
 ROWS_TEST(combined)
+ROWS_TEST(identity)
+ROWS_TEST(tags)
+ROWS_TEST(registry_version)
+ROWS_TEST(revisions)
+ROWS_TEST(messages)
 
 /* One decision, for the exact-message tests. */
 static char *
@@ -1148,6 +1544,11 @@ static const struct check_case cases[] = {
 	{ "unknown_version", test_unknown_version },
 	{ "reference", test_reference },
 	{ "combined", test_combined },
+	{ "identity", test_identity },
+	{ "tags", test_tags },
+	{ "registry_version", test_registry_version },
+	{ "revisions", test_revisions },
+	{ "messages", test_messages },
 	{ "nextcloud_message", test_nextcloud_message },
 	{ "require_digest_message", test_require_digest_message },
 	{ "decision_reset", test_decision_reset },
