@@ -140,7 +140,7 @@ static void	send_from(struct evbuffer *, size_t, struct bufferevent *);
 static void	raw_resume(struct session *);
 static void	build_free(struct build_stream *);
 static void	build_begin(struct session *, const struct guard_verdict *);
-static void	build_pump(struct session *);
+static bool	build_pump(struct session *);
 static void	build_finish(struct session *);
 
 const struct peer_cred *
@@ -1020,8 +1020,12 @@ pump_client(struct session *s)
 			evbuffer_drain(in, evbuffer_get_length(in));
 			return;
 		case CS_BUILD:
-			build_pump(s);
-			return;
+			if (!build_pump(s))
+				return;
+			/* The client left mid-context: end it as a streamed
+			   body that stopped short ends. */
+			s->cs = CS_BODY;
+			break;
 		}
 	}
 }
@@ -1715,8 +1719,9 @@ build_decide(struct session *s)
 }
 
 /* Move client data through the reader to the engine, as far as the
-   engine takes it and the reader releases it. */
-static void
+   engine takes it and the reader releases it.  True when the client went
+   away before the context ended. */
+static bool
 build_pump(struct session *s)
 {
 	struct build_stream *b = s->build;
@@ -1739,7 +1744,7 @@ build_pump(struct session *s)
 			    s->route.path, cause);
 			session_refuse(s, 400, msg, false);
 			free(msg);
-			return;
+			return false;
 		}
 		while ((n = evbuffer_get_length(b->fresh)) > 0) {
 			struct evbuffer_iovec v;
@@ -1750,7 +1755,7 @@ build_pump(struct session *s)
 			    &cause) != 0) {
 				b->cause = xstrdup(cause);
 				build_decide(s);
-				return;
+				return false;
 			}
 			evbuffer_remove_buffer(b->fresh, b->held, v.iov_len);
 		}
@@ -1764,17 +1769,16 @@ build_pump(struct session *s)
 			    "follows the end of the build context's archive",
 			    limit);
 			build_decide(s);
-			return;
+			return false;
 		}
 		if (evbuffer_get_length(in) == before)
 			break;
 	}
 	if (s->req_body.done) {
 		build_decide(s);
-		return;
+		return false;
 	}
-	if (s->client_eof && evbuffer_get_length(in) == 0)
-		session_free(s);
+	return s->client_eof && evbuffer_get_length(in) == 0;
 }
 
 /* The base images passed: send what was held and the body's end. */

@@ -179,3 +179,31 @@ def test_ping_after_allowed_build_on_same_connection(guard, engine):
         assert rd.response().raw == ok_bytes(b"/_ping")
     finally:
         s.close()
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_client_leaving_mid_context(guard, engine, chunked):
+    """The client goes away halfway: the engine's connection goes too, and
+    the guard serves on."""
+    tar, _ = context("FROM scratch\n", filler=300000)
+    engine.reset(lambda rq: fe.never())
+    head, data = build_req(tar, chunked)
+    s = connect(guard.listen)
+    s.sendall(head + data[:100000])
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and not engine.client_connections():
+        time.sleep(0.02)
+    s.close()
+    while time.monotonic() < deadline:
+        conns = engine.client_connections()
+        if conns and all(c.gone.is_set() for c in conns):
+            break
+        time.sleep(0.02)
+    assert engine.client_connections() and all(
+        c.gone.is_set() for c in engine.client_connections())
+    s = connect(guard.listen)
+    try:
+        s.sendall(req(b"GET", b"/_ping"))
+        assert Reader(s).response().raw == ok_bytes(b"/_ping")
+    finally:
+        s.close()
