@@ -57,6 +57,7 @@ struct inspect_event {
 	char	*action;	/* "create", "destroy", "rename", ... */
 	char	*id;
 	char	*name;		/* Actor.Attributes.name */
+	int64_t	 time_nano;	/* timeNano (or time * 1e9); 0 if absent */
 };
 int	 inspect_event_parse(const char *line, size_t len,
 	    struct inspect_event *out);

@@ -11,22 +11,29 @@
  *  - The engine's event stream is followed: containers created without
  *    passing through the guard are recorded and flagged in the audit as
  *    out-of-band; removals and renames keep the ledger straight.
+ *  - Nothing is forgotten: every (re)connect asks for the events since
+ *    the last one seen (its time is kept in the meta table) and
+ *    reconciles the engine's containers with the ledger: unknown ones
+ *    are recorded (the guard's own, by the create it allowed, quietly;
+ *    others flagged), live rows of containers that are gone get their
+ *    removal.
  */
 #ifndef MONITOR_H
 #define MONITOR_H
 
 struct server;
-struct store;
+struct ledger;
 struct monitor;
 
 /* Called when a sync finishes: how many containers were recorded, or an
  * error (borrowed). */
 typedef void (*monitor_done_cb)(int recorded, const char *error, void *arg);
 
-/* A monitor on srv's engine writing to st.  follow: also check the
- * engine version, sync on first start and follow events (the daemon);
- * otherwise only monitor_sync runs (the CLI). */
-struct monitor	*monitor_new(struct server *srv, struct store *st,
+/* A monitor on srv's engine writing through l (borrowed).  follow: also
+ * check the engine version, sync on first start, reconcile on every
+ * other connect and follow events (the daemon); otherwise only
+ * monitor_sync runs (the CLI). */
+struct monitor	*monitor_new(struct server *srv, struct ledger *l,
 		    int follow);
 void		 monitor_free(struct monitor *m);
 

@@ -67,7 +67,10 @@ struct store_audit {
 };
 
 /* Open (creating and migrating) the database at path; the parent
- * directory is created with mode 0700 if missing.  Caller closes. */
+ * directory is created with mode 0700 if missing.  Opening waits up to
+ * a second for a lock; afterwards the connection never waits (busy
+ * timeout 0: a locked database fails at once, see store_transient), so
+ * the event loop is never held by someone else's lock.  Caller closes. */
 struct store	*store_open(const char *path, char **cause);
 void		 store_close(struct store *st);
 
@@ -90,6 +93,89 @@ int	 store_audit(struct store *st, const struct store_audit *a,
 	    char **cause);
 
 const char *store_verdict_name(enum store_verdict v);
+
+/* ---- one write, in one transaction ---- */
+
+/* What a guarded create was allowed to make, written with its decision
+ * row before the request is forwarded: if the guard dies before it can
+ * record the engine's answer, the reconcile recognises the container as
+ * the guard's own by this. */
+struct store_intent {
+	const char		*token;		/* unique, names it later */
+	const char		*app;
+	const char		*container_name;	/* may be NULL */
+	const char		*image_ref;
+	const char		*image_id;		/* may be NULL */
+	const char		*repo_digest;		/* may be NULL */
+	const char		*version;		/* may be NULL */
+	int64_t			 time_ms;
+	const struct peer_cred	*peer;
+};
+
+/* The engine's answer to a forwarded request. */
+struct store_outcome {
+	const char		*token;		/* the intent's; NULL: none */
+	int			 status;	/* HTTP status; 0: no answer */
+	const char		*container_id;	/* may be NULL */
+	int64_t			 time_ms;
+};
+
+/*
+ * Everything a write may carry; NULL parts are skipped.  The parts land
+ * together or not at all, in this order: deployment, outcome, removal,
+ * rename, meta, audit (and intent, linked to the audit row).
+ */
+struct store_write {
+	const struct store_deployment	*deployment;
+	const struct store_outcome	*outcome;
+	const char			*removed;	/* container */
+	int64_t				 removed_at;
+	const char			*renamed;	/* container */
+	const char			*new_name;
+	const char			*meta_key;
+	const char			*meta_value;
+	const struct store_audit	*audit;
+	const struct store_intent	*intent;	/* needs audit */
+};
+
+struct store_written {
+	int64_t		 audit_id;	/* 0: none */
+	int64_t		 intent_id;	/* 0: none */
+};
+
+/* Returns 0 with *out filled (out may be NULL), or -1 with *cause; then
+ * store_transient() says whether trying again later can help. */
+int	 store_write(struct store *st, const struct store_write *w,
+	    struct store_written *out, char **cause);
+
+/* Did the last failure come from a lock, a full disk or an I/O error,
+ * which go away, rather than from the statement itself? */
+bool	 store_transient(struct store *st);
+
+/* Wait up to ms for locks from now on (0: never wait).  Only where
+ * blocking is fine: start-up, shutdown, the CLI. */
+void	 store_set_busy_timeout(struct store *st, int ms);
+
+/* The newest allowed create, forwarded and never answered (or answered
+ * by a lost connection), of image_id under name (NULL: any name) within
+ * a few minutes before created (unix seconds).  *found false if none.
+ * Strings are allocated into *out; reset with store_intent_row_reset. */
+struct store_intent_row {
+	int64_t		 id, decision_id, time_ms;
+	char		*token, *app, *container_name, *image_ref, *image_id;
+	char		*repo_digest, *version, *comm;
+	int64_t		 uid, gid, pid;
+};
+int	 store_intent_match(struct store *st, const char *name,
+	    const char *image_id, int64_t created, struct store_intent_row *out,
+	    bool *found, char **cause);
+void	 store_intent_row_reset(struct store_intent_row *r);
+
+/* Live containers (not services) of the ledger created before the given
+ * time (unix seconds): NULL-terminated, caller frees each and the
+ * array. */
+int	 store_live_containers(struct store *st, int64_t before, char ***ids,
+	    char **cause);
 
 /* Open an existing database read-only (for the CLI while the guard
  * runs).  Refuses a missing file or an unknown schema. */
@@ -116,6 +202,8 @@ struct store_audit_filter {
 	const char	*rule;
 	int64_t		 uid;		/* -1: any */
 	long		 limit;		/* 0: all; else the newest N */
+	bool		 outcomes;	/* also the engine's answers (rule
+					   outcome; always with rule set) */
 };
 
 /* Call cb for each matching row, oldest first; rows are borrowed for the

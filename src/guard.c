@@ -22,6 +22,7 @@
 #include "http_head.h"
 #include "imgref.h"
 #include "inspect.h"
+#include "ledger.h"
 #include "log.h"
 #include "manifest.h"
 #include "monitor.h"
@@ -53,6 +54,7 @@ struct guard {
 	size_t			 n_inspects;
 	struct server		*srv;
 	struct store		*store;
+	struct ledger		*ledger;	/* writes */
 	struct registry		*registry;
 	struct monitor		*monitor;
 	struct registry_platform platform;	/* the engine's, from /info */
@@ -131,6 +133,19 @@ struct guard_pending {
 	guard_dry_cb		 dry_cb;
 	void			*dry_arg;
 
+	/* Audit rows to land before the request may go on (ledger.c). */
+	uint64_t		*tickets;
+	size_t			 n_tickets;
+	uint64_t		 barrier;	/* waiting for queued writes */
+	struct event		*ledger_ev;	/* the bounded wait's end */
+	struct event		*read_ev;	/* reading the ledger again */
+	bool			 ledger_waiting;
+	int64_t			 ledger_deadline_us; /* 0: not waited yet */
+	bool			 settled;	/* queued writes have landed */
+	char			*intent;	/* token of the create it allows */
+	int64_t			 decision_id;
+	bool			 forwarded;	/* an answer is due */
+
 	/* The verdict. */
 	int			 status;
 	char			*message;
@@ -179,12 +194,13 @@ guard_new(struct server *srv, bool follow)
 		free(g);
 		return NULL;
 	}
+	g->ledger = ledger_new(srv->base, g->store);
 	g->registry = registry_new(srv->base);
 	if (guard_reconfigure(g) != 0) {
 		guard_free(g);
 		return NULL;
 	}
-	g->monitor = monitor_new(srv, g->store, follow);
+	g->monitor = monitor_new(srv, g->ledger, follow);
 	return g;
 }
 
@@ -222,9 +238,285 @@ guard_free(struct guard *g)
 	while (!TAILQ_EMPTY(&g->inspects))
 		inspect_cache_drop(g, TAILQ_FIRST(&g->inspects));
 	monitor_free(g->monitor);
+	ledger_free(g->ledger);
 	store_close(g->store);
 	registry_free(g->registry);
 	free(g);
+}
+
+/* ---- the decision's record ----------------------------------------------
+ *
+ * Audit rows go through the write-behind ledger, so a locked or full
+ * database never stalls the event loop.  An allowed request goes on only
+ * once its rows (and the intent of a create) have landed; if they have
+ * not within GUARD_LEDGER_WAIT_MS the request is refused (fail closed)
+ * and the rows are taken back.  A refusal never waits: its rows land
+ * when they can.
+ */
+
+#define GUARD_LEDGER_WAIT_MS	3000
+
+static void	deliver(struct guard_pending *);
+static const char *subject_of(const struct guard_pending *, char *, size_t);
+
+static void
+guard_ledger_forget(struct guard_pending *p)
+{
+	for (size_t i = 0; i < p->n_tickets; i++)
+		ledger_forget(p->g->ledger, p->tickets[i]);
+	free(p->tickets);
+	p->tickets = NULL;
+	p->n_tickets = 0;
+	ledger_forget(p->g->ledger, p->barrier);
+	p->barrier = 0;
+	if (p->ledger_ev != NULL)
+		event_free(p->ledger_ev);
+	p->ledger_ev = NULL;
+	if (p->read_ev != NULL)
+		event_free(p->read_ev);
+	p->read_ev = NULL;
+	free(p->intent);
+	p->intent = NULL;
+}
+
+/* No decision without its record: refuse with 503, and record that. */
+static void
+fail_closed(struct guard_pending *p, const char *cause)
+{
+	struct store_audit a = { 0 };
+	struct store_write w = { 0 };
+	char who[300];
+
+	free(p->message);
+	p->status = 503;
+	if (p->route == ROUTE_IMAGE_CREATE)
+		p->message = xasprintf("docker-guard: refusing to pull %s: the "
+		    "audit trail cannot be written (%s); nothing is let "
+		    "through unrecorded", p->pull_ref != NULL ? p->pull_ref :
+		    p->from_src != NULL ? p->from_src : "an image", cause);
+	else
+		p->message = xasprintf("docker-guard: refusing to %s %s: the "
+		    "audit trail cannot be written (%s); nothing is let "
+		    "through unrecorded", p->action, subject_of(p, who,
+		    sizeof who), cause);
+	log_error("%s", p->message);
+	a.time_ms = now_us() / 1000;
+	a.peer = &p->peer;
+	a.method = p->method;
+	a.route = route_name(p->route);
+	a.app = p->app;
+	a.rule = "ledger";
+	a.verdict = STORE_ERROR;
+	a.message = p->message;
+	a.latency_us = now_us() - p->started_us;
+	w.audit = &a;
+	ledger_write(p->g->ledger, &w, NULL, NULL);
+}
+
+static void
+ledger_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct guard_pending *p = arg;
+	const char *why = ledger_error(p->g->ledger);
+	char *cause = xasprintf("%s; waited %d ms", why != NULL ? why :
+	    "the database is busy", GUARD_LEDGER_WAIT_MS);
+
+	p->ledger_waiting = false;
+	if (p->read_ev != NULL)
+		evtimer_del(p->read_ev);
+	for (size_t i = 0; i < p->n_tickets; i++)
+		ledger_withdraw(p->g->ledger, p->tickets[i]);
+	p->n_tickets = 0;
+	ledger_withdraw(p->g->ledger, p->barrier);
+	p->barrier = 0;
+	fail_closed(p, cause);
+	free(cause);
+	deliver(p);
+}
+
+/* Wait for the ledger until the request's deadline (one bound for all
+ * its waits), which fires only while waiting. */
+static void
+ledger_wait(struct guard_pending *p)
+{
+	struct timeval tv;
+	int64_t left;
+
+	if (p->ledger_deadline_us == 0)
+		p->ledger_deadline_us = now_us() + GUARD_LEDGER_WAIT_MS * 1000LL;
+	left = p->ledger_deadline_us - now_us();
+	if (left < 0)
+		left = 0;
+	tv.tv_sec = left / 1000000;
+	tv.tv_usec = left % 1000000;
+	p->ledger_waiting = true;
+	if (p->ledger_ev == NULL)
+		p->ledger_ev = evtimer_new(p->g->srv->base, ledger_deadline_cb,
+		    p);
+	evtimer_add(p->ledger_ev, &tv);
+}
+
+/* Not waiting any more: the deadline must not fire. */
+static void
+ledger_unwait(struct guard_pending *p)
+{
+	p->ledger_waiting = false;
+	if (p->ledger_ev != NULL)
+		evtimer_del(p->ledger_ev);
+}
+
+static void
+row_landed_cb(bool landed, const struct store_written *ids, const char *cause,
+    void *arg)
+{
+	struct guard_pending *p = arg;
+
+	/* Rows land in the order they were queued. */
+	if (p->n_tickets > 0)
+		memmove(p->tickets, p->tickets + 1, --p->n_tickets *
+		    sizeof *p->tickets);
+	if (landed && p->decision_id == 0)
+		p->decision_id = ids->audit_id;
+	if (!landed && p->status == 0)
+		fail_closed(p, cause);
+	if (p->n_tickets == 0 && p->ledger_waiting) {
+		ledger_unwait(p);
+		deliver(p);
+	}
+}
+
+/* Queue audit row a (with the intent of the create it allows, if any). */
+static void
+audit_row(struct guard_pending *p, const struct store_audit *a,
+    const struct store_intent *intent)
+{
+	struct store_write w = { 0 };
+
+	w.audit = a;
+	w.intent = intent;
+	p->tickets = xreallocarray(p->tickets, p->n_tickets + 1,
+	    sizeof *p->tickets);
+	p->tickets[p->n_tickets++] = ledger_write(p->g->ledger, &w,
+	    row_landed_cb, p);
+}
+
+/* Hold an allowed request until its rows have landed; true if held.  A
+ * refused create's intent gets its outcome. */
+static bool
+ledger_hold(struct guard_pending *p)
+{
+	if (p->dry_run)
+		return false;
+	if (p->status != 0) {
+		if (p->intent != NULL) {
+			struct store_outcome o = { 0 };
+			struct store_write w = { 0 };
+
+			o.token = p->intent;
+			o.status = p->status;
+			o.time_ms = now_us() / 1000;
+			w.outcome = &o;
+			ledger_write(p->g->ledger, &w, NULL, NULL);
+			free(p->intent);
+			p->intent = NULL;
+		}
+	} else if (p->n_tickets > 0) {
+		ledger_wait(p);
+		return true;
+	}
+	ledger_unwait(p);
+	return false;
+}
+
+static void decide(struct guard_pending *);
+
+static void
+barrier_cb(bool landed, const struct store_written *ids, const char *cause,
+    void *arg)
+{
+	struct guard_pending *p = arg;
+
+	p->barrier = 0;
+	p->settled = true;
+	ledger_unwait(p);
+	decide(p);
+}
+
+/* Before reading the ledger: let writes queued before now land, so the
+ * decision sees them (bounded; true if waiting). */
+static bool
+ledger_settle(struct guard_pending *p)
+{
+	if (p->dry_run || p->barrier != 0 || p->settled ||
+	    ledger_queued(p->g->ledger) == 0)
+		return false;
+	ledger_wait(p);
+	p->barrier = ledger_barrier(p->g->ledger, barrier_cb, p);
+	return true;
+}
+
+static void
+read_again_cb(evutil_socket_t fd, short what, void *arg)
+{
+	decide(arg);
+}
+
+/* Reading the ledger failed: if it may pass (a lock, WAL recovery) and
+ * the bounded wait is not over, read again shortly; true if so. */
+static bool
+ledger_read_again(struct guard_pending *p)
+{
+	struct timeval tv = { 0, 50 * 1000 };
+
+	if (p->dry_run || !store_transient(p->g->store) ||
+	    now_us() - p->started_us > GUARD_LEDGER_WAIT_MS * 1000LL)
+		return false;
+	if (p->read_ev == NULL)
+		p->read_ev = evtimer_new(p->g->srv->base, read_again_cb, p);
+	evtimer_add(p->read_ev, &tv);
+	return true;
+}
+
+/* The engine's answer to an allowed request, as an audit row linked to
+ * its decision, with the create's intent closed. */
+static void
+record_outcome(struct guard_pending *p, int status, const char *container_id,
+    const struct store_deployment *d, const char *what)
+{
+	struct store_audit a = { 0 };
+	struct store_outcome o = { 0 };
+	struct store_write w = { 0 };
+	const struct guard_image *img = p->n_images > 0 ? &p->images[0] :
+	    NULL;
+	char *msg;
+	int64_t t = now_us();
+
+	msg = xasprintf("outcome of decision %lld: %s",
+	    (long long)p->decision_id, what);
+	a.time_ms = t / 1000;
+	a.peer = &p->peer;
+	a.method = p->method;
+	a.route = route_name(p->route);
+	a.app = p->app;
+	if (img != NULL) {
+		a.image_ref = img->ref;
+		a.digest = img->decision.digest;
+		a.version = img->decision.version;
+	}
+	a.rule = "outcome";
+	a.verdict = status >= 200 && status < 300 ? STORE_ALLOW : STORE_ERROR;
+	a.message = msg;
+	a.latency_us = t - p->started_us;
+	o.token = p->intent;
+	o.status = status;
+	o.container_id = container_id;
+	o.time_ms = t / 1000;
+	w.deployment = d;
+	w.outcome = &o;
+	w.audit = &a;
+	ledger_write(p->g->ledger, &w, NULL, NULL);
+	p->forwarded = false;
+	free(msg);
 }
 
 static void
@@ -232,6 +524,7 @@ pending_free(struct guard_pending *p)
 {
 	if (p->ev != NULL)
 		event_free(p->ev);
+	guard_ledger_forget(p);
 	engine_cancel(p->lookup);
 	registry_cancel(p->reg_check);
 	free(p->platform_query);
@@ -340,6 +633,7 @@ deliver_cb(evutil_socket_t fd, short what, void *arg)
 	v.wants_response = p->status == 0 && p->route != ROUTE_IMAGE_CREATE &&
 	    p->route != ROUTE_CONTAINER_DELETE &&
 	    !route_runs_existing(p->route) && !path_policy_route(p->route);
+	p->forwarded = v.wants_response;
 	if (p->status == 0 && p->path.action == PATH_ACT_JUDGE_BUILD) {
 		v.build_dockerfile = p->path.dockerfile;
 		v.build_dockerfile_alt = p->path.dockerfile_alt;
@@ -352,6 +646,8 @@ deliver_cb(evutil_socket_t fd, short what, void *arg)
 static void
 deliver(struct guard_pending *p)
 {
+	if (ledger_hold(p))
+		return;
 	p->delivered = true;
 	if (p->ev == NULL)
 		p->ev = evtimer_new(p->g->srv->base, deliver_cb, p);
@@ -376,7 +672,7 @@ audit(struct guard_pending *p, const struct guard_image *img,
     enum store_verdict verdict, const char *rule, const char *message)
 {
 	struct store_audit a = { 0 };
-	char *cause = NULL;
+	struct store_intent in = { 0 };
 	int64_t t = now_us();
 
 	if (p->dry_run)
@@ -396,21 +692,24 @@ audit(struct guard_pending *p, const struct guard_image *img,
 		a.version = img->decision.version;
 		a.previous_version = img->decision.previous_version;
 	}
-	if (store_audit(p->g->store, &a, &cause) != 0) {
-		char who[300];
-
-		log_error("audit: %s", cause);
-		if (p->status == 0 || p->status == 403) {
-			/* Fail closed: no decision without its record. */
-			free(p->message);
-			p->status = 503;
-			p->message = xasprintf("docker-guard: refusing to %s %s: "
-			    "the audit trail cannot be written (%s); nothing "
-			    "is let through unrecorded", p->action,
-			    subject_of(p, who, sizeof who), cause);
-		}
-		free(cause);
+	/* What an allowed create is to make, so a container whose answer
+	   the guard never saw (killed in between) is known as its own. */
+	if (p->route == ROUTE_CONTAINER_CREATE && img == &p->images[0] &&
+	    verdict != STORE_DENY && p->app != NULL && p->intent == NULL) {
+		p->intent = xasprintf("%lld-%p", (long long)t, (void *)p);
+		in.token = p->intent;
+		in.app = p->app;
+		in.container_name = p->container_name;
+		in.image_ref = img->ref;
+		in.image_id = img->info.id;
+		in.repo_digest = img->decision.digest != NULL &&
+		    strncmp(img->decision.digest, "sha256:", 7) != 0 ?
+		    img->decision.digest : NULL;
+		in.version = img->decision.version;
+		in.time_ms = t / 1000;
+		in.peer = &p->peer;
 	}
+	audit_row(p, &a, in.token != NULL ? &in : NULL);
 }
 
 /* Refuse before any policy ran (bad body, bad query, lookup failed). */
@@ -449,7 +748,8 @@ restore_done(struct guard_pending *p, const char *failure)
 		log_warn("restore of app \"%s\" failed: %s", p->app, failure);
 	} else {
 		struct store_audit a = { 0 };
-		char *cause = NULL, *note;
+		struct store_write w = { 0 };
+		char *note;
 
 		msg = xasprintf("%s docker-guard restored the previous "
 		    "container \"%s\"%s, so the app keeps running.",
@@ -467,10 +767,8 @@ restore_done(struct guard_pending *p, const char *failure)
 		a.rule = "restore";
 		a.verdict = STORE_ALLOW;
 		a.message = note;
-		if (store_audit(p->g->store, &a, &cause) != 0) {
-			log_error("audit: %s", cause);
-			free(cause);
-		}
+		w.audit = &a;
+		ledger_write(p->g->ledger, &w, NULL, NULL);
 		free(note);
 	}
 	free(p->message);
@@ -865,6 +1163,8 @@ decide(struct guard_pending *p)
 	struct policy_seen *seen = NULL;
 	char *cause = NULL, who[300];
 
+	if (ledger_settle(p))
+		return;
 	if (route_runs_existing(p->route)) {
 		/* The container exists and its image is here: how it was
 		   named and where it came from were judged at its create.
@@ -881,6 +1181,8 @@ decide(struct guard_pending *p)
 	    &cause) != 0) {
 		log_error("ledger: %s", cause);
 		free(cause);
+		if (ledger_read_again(p))
+			return;
 		refuse(p, 503, "ledger", xasprintf("docker-guard: refusing to "
 		    "%s %s: the version ledger cannot be read (database error, "
 		    "see the guard's log), so a downgrade cannot be ruled out",
@@ -1422,7 +1724,6 @@ pull_decide(struct guard_pending *p)
 	struct policy_decision d;
 	struct store_audit a = { 0 };
 	enum store_verdict v;
-	char *cause = NULL;
 	int64_t t;
 
 	in.cfg = p->g->srv->cfg;
@@ -1454,18 +1755,7 @@ pull_decide(struct guard_pending *p)
 	a.message = d.verdict == POLICY_DENY ? p->message : d.message != NULL ?
 	    d.message : d.note;
 	a.latency_us = t - p->started_us;
-	if (store_audit(p->g->store, &a, &cause) != 0) {
-		log_error("audit: %s", cause);
-		if (p->status == 0) {
-			p->status = 503;
-			p->message = xasprintf("docker-guard: refusing to pull "
-			    "%s: the audit trail cannot be written (%s); "
-			    "nothing is let through unrecorded",
-			    a.image_ref != NULL ? a.image_ref : "an image",
-			    cause);
-		}
-		free(cause);
-	}
+	audit_row(p, &a, NULL);
 	policy_decision_reset(&d);
 	if (p->route == ROUTE_BUILD && p->status == 0 &&
 	    ++p->build_next < p->build_imgs.n) {
@@ -1800,8 +2090,8 @@ record(struct guard_pending *p, const char *id, const char *name)
 {
 	struct guard_image *img = &p->images[0];
 	struct store_deployment d = { 0 };
-	char *cause = NULL, *sid = NULL;
-	const char *digest = img->decision.digest;
+	char *sid = NULL, *what;
+	const char *digest = img->decision.digest, *cid = id;
 
 	if (digest != NULL && strncmp(digest, "sha256:", 7) == 0)
 		digest = NULL;	/* an image ID is not a registry digest */
@@ -1820,16 +2110,19 @@ record(struct guard_pending *p, const char *id, const char *name)
 	d.time = now_us() / 1000000;
 	d.peer = &p->peer;
 	d.source = "guard";
-	if (d.app == NULL) {
+	if (d.app == NULL)
 		log_warn("created %s with no app name; not in the ledger", id);
-	} else if (store_record_deployment(p->g->store, &d, &cause) != 0) {
-		log_error("ledger: recording %s of app %s: %s", id, d.app,
-		    cause);
-		free(cause);
-	} else {
-		log_info("recorded app \"%s\": %s %s version %s", d.app, id,
+	else
+		log_info("recording app \"%s\": %s %s version %s", d.app, id,
 		    img->ref, d.version != NULL ? d.version : "unknown");
-	}
+	what = xasprintf("the engine %s %s \"%s\" (%.12s)",
+	    p->route == ROUTE_SERVICE_UPDATE ? "updated" : "created",
+	    p->route == ROUTE_CONTAINER_CREATE ? "container" : "service",
+	    name != NULL ? name : "?", cid);
+	/* Kept until it lands: a locked or full database delays it only. */
+	record_outcome(p, p->route == ROUTE_SERVICE_UPDATE ? 200 : 201, cid,
+	    d.app != NULL ? &d : NULL, what);
+	free(what);
 	free(sid);
 }
 
@@ -1855,6 +2148,14 @@ guard_response(struct guard *g, struct guard_pending *p, int status,
 	p->s = NULL;
 	if (status != 201 && !(p->route == ROUTE_SERVICE_UPDATE &&
 	    status == 200)) {
+		char *m = inspect_error_message(body, len);
+		char *what = xasprintf("the engine answered %d%s%s; nothing was "
+		    "%s", status, m != NULL ? ": " : "", m != NULL ? m : "",
+		    p->route == ROUTE_SERVICE_UPDATE ? "changed" : "created");
+
+		record_outcome(p, status, NULL, NULL, what);
+		free(what);
+		free(m);
 		pending_free(p);
 		return;
 	}
@@ -1886,14 +2187,19 @@ guard_response(struct guard *g, struct guard_pending *p, int status,
 void
 guard_cancel(struct guard *g, struct guard_pending *p)
 {
+	if (p->forwarded)
+		record_outcome(p, 0, NULL, NULL, "no answer from the engine "
+		    "(the connection failed or closed; the client got an "
+		    "error); a container it may have made is recorded at the "
+		    "next reconcile");
 	pending_free(p);
 }
 
 void
 guard_observe(struct guard *g, const struct route *r, int status)
 {
-	char *cause = NULL, *name = NULL;
-	int rc = 0;
+	struct store_write w = { 0 };
+	char *name = NULL;
 
 	if (status < 200 || status >= 300 || r->param == NULL)
 		return;
@@ -1903,16 +2209,16 @@ guard_observe(struct guard *g, const struct route *r, int status)
 			free(name);
 			return;
 		}
-		rc = store_record_rename(g->store, r->param, name, &cause);
-		free(name);
+		w.renamed = r->param;
+		w.new_name = name;
 	} else if (r->id == ROUTE_CONTAINER_DELETE) {
-		rc = store_record_removal(g->store, r->param,
-		    now_us() / 1000000, &cause);
+		w.removed = r->param;
+		w.removed_at = now_us() / 1000000;
+	} else {
+		return;
 	}
-	if (rc != 0) {
-		log_error("ledger: %s: %s", route_name(r->id), cause);
-		free(cause);
-	}
+	ledger_write(g->ledger, &w, NULL, NULL);
+	free(name);
 }
 
 void

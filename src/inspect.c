@@ -233,6 +233,17 @@ inspect_event_parse(const char *line, size_t len, struct inspect_event *out)
 	out->id = dup_string(json_object_get(actor, "ID"));
 	out->name = dup_string(json_object_get(json_object_get(actor,
 	    "Attributes"), "name"));
+	if (json_is_integer(json_object_get(j, "timeNano")))
+		out->time_nano = json_integer_value(json_object_get(j,
+		    "timeNano"));
+	else if (json_is_integer(json_object_get(j, "time")) &&
+	    json_integer_value(json_object_get(j, "time")) > 0 &&
+	    json_integer_value(json_object_get(j, "time")) < INT64_MAX /
+	    1000000000)
+		out->time_nano = json_integer_value(json_object_get(j,
+		    "time")) * 1000000000;
+	if (out->time_nano < 0)
+		out->time_nano = 0;
 	json_decref(j);
 	if (out->action == NULL || out->id == NULL) {
 		inspect_event_reset(out);

@@ -15,6 +15,7 @@
 #include "engine.h"
 #include "imgref.h"
 #include "inspect.h"
+#include "ledger.h"
 #include "log.h"
 #include "monitor.h"
 #include "policy.h"
@@ -27,10 +28,17 @@
 #define MONITOR_EVENT_DELAY_MS	2000
 #define MONITOR_MAX_QUEUE	10000
 #define MONITOR_BACKOFF_MAX	30
+/* While writes wait to land, or the ledger cannot be read, look again
+   after this long. */
+#define MONITOR_LEDGER_WAIT_MS	100
+#define MONITOR_READ_RETRY_MS	500
+/* How often the time of the last event seen is saved. */
+#define MONITOR_CURSOR_SAVE_MS	1000
 
 enum job_kind {
 	JOB_SYNC,		/* seed: record if unknown, quietly */
 	JOB_EVENT,		/* create event: record if unknown, flag it */
+	JOB_CATCHUP,		/* reconcile: record if unknown, flag it */
 	JOB_ADOPT,		/* the guard's own restore: record quietly */
 };
 
@@ -44,7 +52,8 @@ struct mon_job {
 
 struct monitor {
 	struct server		*srv;
-	struct store		*store;
+	struct ledger		*ledger;
+	struct store		*store;		/* reads */
 	int			 follow;
 	TAILQ_HEAD(, mon_job)	 jobs;
 	size_t			 n_jobs;
@@ -63,6 +72,14 @@ struct monitor {
 	void			*sync_arg;
 	int			 sync_pending;	/* jobs of the running sync */
 	int			 sync_recorded;
+
+	/* Catching up after a start or reconnect. */
+	struct engine_req	*reconcile_req;
+	struct event		*reconcile_timer;
+	int64_t			 reconcile_at;	/* unix seconds of the list */
+	int64_t			 last_event_ns;	/* of the last event seen */
+	bool			 cursor_dirty;
+	struct event		*cursor_timer;
 };
 
 static void	job_next(struct monitor *m);
@@ -75,30 +92,6 @@ now_ms(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-audit_event(struct monitor *m, enum store_verdict v, const char *rule,
-    const char *app, const char *image, const char *digest,
-    const char *version, const char *message)
-{
-	struct store_audit a = { 0 };
-	char *cause = NULL;
-
-	a.time_ms = now_ms();
-	a.method = "EVENT";
-	a.route = "engine";
-	a.app = app;
-	a.image_ref = image;
-	a.digest = digest;
-	a.version = version;
-	a.rule = rule;
-	a.verdict = v;
-	a.message = message;
-	if (store_audit(m->store, &a, &cause) != 0) {
-		log_error("audit: %s", cause);
-		free(cause);
-	}
 }
 
 static void
@@ -161,6 +154,129 @@ job_finish(struct monitor *m, bool recorded)
 	job_next(m);
 }
 
+/* Record a container found on the engine: quietly (a seed or the guard's
+ * own restore), or flagged as created past the guard. */
+static void
+record_found(struct monitor *m, const struct mon_job *j,
+    const struct store_deployment *d)
+{
+	struct store_write w = { 0 };
+	struct store_audit a = { 0 };
+	char *msg = NULL;
+
+	w.deployment = d;
+	if (j->kind == JOB_EVENT || j->kind == JOB_CATCHUP) {
+		msg = xasprintf("container \"%s\" (app \"%s\") was created "
+		    "without passing through docker-guard: image %s, version "
+		    "%s", m->c.name ? m->c.name : m->c.id, d->app, d->image_ref,
+		    d->version ? d->version : "unknown");
+		log_warn("%s", msg);
+		a.time_ms = now_ms();
+		a.method = "EVENT";
+		a.route = "engine";
+		a.app = d->app;
+		a.image_ref = d->image_ref;
+		a.digest = d->repo_digest;
+		a.version = d->version;
+		a.rule = "out_of_band";
+		a.verdict = STORE_WARN;
+		a.message = msg;
+		w.audit = &a;
+	} else {
+		log_info("%s: recorded app \"%s\" %s version %s", j->source,
+		    d->app, d->image_ref, d->version ? d->version : "unknown");
+	}
+	ledger_write(m->ledger, &w, NULL, NULL);
+	free(msg);
+}
+
+/*
+ * A container missing from the ledger that a create the guard allowed
+ * and forwarded made (the guard stopped before it could record the
+ * engine's answer): record it as that create said, with its outcome.
+ * Returns 1 if so, 0 if it is not the guard's, -1 if the ledger cannot
+ * be read.
+ */
+static int
+own_create(struct monitor *m, const struct store_deployment *found)
+{
+	struct store_intent_row in;
+	struct store_deployment d = { 0 };
+	struct store_outcome o = { 0 };
+	struct store_audit a = { 0 };
+	struct store_write w = { 0 };
+	struct peer_cred peer = { 0 };
+	char *cause = NULL, *msg;
+	bool hit;
+
+	if (store_intent_match(m->store, m->c.name, m->c.image_id,
+	    found->time, &in, &hit, &cause) != 0) {
+		log_error("ledger: %s", cause);
+		free(cause);
+		return -1;
+	}
+	if (!hit)
+		return 0;
+	peer.uid = (uid_t)in.uid;
+	peer.gid = (gid_t)in.gid;
+	peer.pid = (pid_t)in.pid;
+	snprintf(peer.comm, sizeof peer.comm, "%s", in.comm ? in.comm : "?");
+	d = *found;
+	d.app = in.app;
+	d.image_ref = in.image_ref != NULL ? in.image_ref : found->image_ref;
+	d.repo_digest = in.repo_digest;
+	d.version = in.version;
+	d.time = in.time_ms / 1000;
+	d.peer = &peer;
+	d.source = "guard";
+	o.token = in.token;
+	o.status = 201;
+	o.container_id = found->container_id;
+	o.time_ms = now_ms();
+	msg = xasprintf("outcome of decision %lld: the engine created "
+	    "container \"%s\" (%.12s); recorded by the reconcile: the "
+	    "guard had not recorded the engine's answer (stopped or killed "
+	    "in between)",
+	    (long long)in.decision_id, m->c.name ? m->c.name : "?",
+	    found->container_id);
+	a.time_ms = o.time_ms;
+	a.peer = &peer;
+	a.method = "POST";
+	a.route = "containers/create";
+	a.app = in.app;
+	a.image_ref = d.image_ref;
+	a.digest = in.repo_digest;
+	a.version = in.version;
+	a.rule = "outcome";
+	a.verdict = STORE_ALLOW;
+	a.message = msg;
+	w.deployment = &d;
+	w.outcome = &o;
+	w.audit = &a;
+	ledger_write(m->ledger, &w, NULL, NULL);
+	log_info("%s", msg);
+	free(msg);
+	store_intent_row_reset(&in);
+	return 1;
+}
+
+/* The current job cannot go on now: back to the head of the queue. */
+static void
+job_retry(struct monitor *m, int64_t delay_ms)
+{
+	struct mon_job *j = m->current;
+	struct timeval tv;
+
+	m->current = NULL;
+	inspect_container_reset(&m->c);
+	j->due_ms = now_ms() + delay_ms;
+	TAILQ_INSERT_HEAD(&m->jobs, j, entry);
+	m->n_jobs++;
+	tv.tv_sec = delay_ms / 1000;
+	tv.tv_usec = (delay_ms % 1000) * 1000;
+	evtimer_add(m->job_timer, &tv);
+}
+
 static void
 image_cb(int status, const char *body, size_t len, const char *error,
     void *arg)
@@ -172,8 +288,9 @@ image_cb(int status, const char *body, size_t len, const char *error,
 	struct store_deployment d = { 0 };
 	struct imgref ref;
 	const char *cause = NULL, *source = NULL, *digest = NULL;
-	char *app, *version = NULL, *why = NULL;
+	char *app, *version = NULL;
 	bool parsed, ok;
+	int intent = 0;
 
 	m->req = NULL;
 	app = policy_app_name(&m->c.facts, m->c.name);
@@ -211,28 +328,20 @@ image_cb(int status, const char *body, size_t len, const char *error,
 	d.time = m->c.created > 0 ? m->c.created : now_ms() / 1000;
 	d.source = j->source;
 	ok = app != NULL;
-	if (ok && store_record_deployment(m->store, &d, &why) != 0) {
-		log_error("ledger: recording container %.12s: %s", m->c.id, why);
-		free(why);
-		ok = false;
-	}
-	if (ok && j->kind == JOB_EVENT) {
-		char *msg = xasprintf("container \"%s\" (app \"%s\") was created "
-		    "without passing through docker-guard: image %s, version "
-		    "%s", m->c.name ? m->c.name : m->c.id, app, d.image_ref,
-		    version ? version : "unknown");
-
-		log_warn("%s", msg);
-		audit_event(m, STORE_WARN, "out_of_band", app, d.image_ref,
-		    digest, version, msg);
-		free(msg);
+	if (ok && j->kind != JOB_SYNC && j->kind != JOB_ADOPT &&
+	    (intent = own_create(m, &d)) != 0) {
+		ok = intent > 0;
 	} else if (ok) {
-		log_info("%s: recorded app \"%s\" %s version %s", j->source,
-		    app, d.image_ref, version ? version : "unknown");
+		record_found(m, j, &d);
 	}
 	free(app);
 	free(version);
 	inspect_image_reset(&img);
+	if (intent < 0) {
+		/* The ledger cannot be read now: the same job, later. */
+		job_retry(m, MONITOR_READ_RETRY_MS);
+		return;
+	}
 	job_finish(m, ok);
 }
 
@@ -276,6 +385,15 @@ job_next(struct monitor *m)
 		struct mon_job *due = NULL, *it;
 		int64_t next = INT64_MAX;
 
+		/* What is known is what has landed: let queued writes (the
+		   guard's own creates among them) land first. */
+		if (ledger_queued(m->ledger) > 0) {
+			struct timeval tv = { 0, MONITOR_LEDGER_WAIT_MS * 1000 };
+
+			evtimer_add(m->job_timer, &tv);
+			return;
+		}
+
 		/* The first job that is due, in queue order: a delayed event
 		   never holds up an adoption behind it. */
 		now = now_ms();
@@ -296,14 +414,18 @@ job_next(struct monitor *m)
 			return;
 		}
 		j = due;
-		TAILQ_REMOVE(&m->jobs, j, entry);
-		m->n_jobs--;
 		if (store_container_known(m->store, j->id, &known,
 		    &cause) != 0) {
+			struct timeval tv = { 0, MONITOR_READ_RETRY_MS * 1000 };
+
+			/* Cannot tell now: ask again later, never guess. */
 			log_error("ledger: %s", cause);
 			free(cause);
-			known = true;	/* cannot tell: do not flag */
+			evtimer_add(m->job_timer, &tv);
+			return;
 		}
+		TAILQ_REMOVE(&m->jobs, j, entry);
+		m->n_jobs--;
 		if (known) {
 			sync_job_done(m, j, false);
 			job_free(j);
@@ -369,7 +491,7 @@ static void
 first_sync_done(int recorded, const char *error, void *arg)
 {
 	struct monitor *m = arg;
-	char *cause = NULL;
+	struct store_write w = { 0 };
 
 	if (error != NULL) {
 		log_warn("sync: %s; will try again at the next reconnect",
@@ -377,16 +499,123 @@ first_sync_done(int recorded, const char *error, void *arg)
 		return;
 	}
 	log_info("sync: %d existing container(s) recorded", recorded);
-	if (store_meta_set(m->store, "synced", "1", &cause) != 0) {
-		log_error("ledger: %s", cause);
-		free(cause);
-	}
+	w.meta_key = "synced";
+	w.meta_value = "1";
+	ledger_write(m->ledger, &w, NULL, NULL);
 }
 
 void
 monitor_adopt(struct monitor *m, const char *container_id, const char *source)
 {
 	enqueue(m, container_id, JOB_ADOPT, source, 0);
+}
+
+/* ---- catching up: reconcile the engine's containers with the ledger ---- */
+
+static bool
+listed(char *const *ids, const char *id)
+{
+	for (size_t i = 0; ids[i] != NULL; i++) {
+		if (strcmp(ids[i], id) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Live ledger rows whose container the engine no longer has were removed
+ * while nobody watched. */
+static void
+reconcile_removals(struct monitor *m, char *const *ids)
+{
+	char **live = NULL, *cause = NULL;
+	int n = 0;
+
+	/* Rows younger than the list may be creates it did not see yet. */
+	if (store_live_containers(m->store, m->reconcile_at - 2, &live,
+	    &cause) != 0) {
+		log_error("reconcile: %s", cause);
+		free(cause);
+		return;
+	}
+	for (size_t i = 0; live[i] != NULL; i++) {
+		struct store_write w = { 0 };
+
+		if (!listed(ids, live[i])) {
+			w.removed = live[i];
+			w.removed_at = m->reconcile_at;
+			ledger_write(m->ledger, &w, NULL, NULL);
+			log_info("reconcile: container %.12s is gone; recorded "
+			    "its removal", live[i]);
+			n++;
+		}
+		free(live[i]);
+	}
+	free(live);
+	if (n > 0)
+		log_warn("reconcile: %d container(s) were removed while the "
+		    "guard did not see it", n);
+}
+
+static void
+reconcile_list_cb(int status, const char *body, size_t len,
+    const char *error, void *arg)
+{
+	struct monitor *m = arg;
+	char **ids;
+
+	m->reconcile_req = NULL;
+	ids = status == 200 ? inspect_container_ids(body, len) : NULL;
+	if (ids == NULL) {
+		log_warn("reconcile: cannot list the engine's containers: %s; "
+		    "will try again at the next reconnect",
+		    error != NULL ? error : "unexpected answer");
+		return;
+	}
+	for (size_t i = 0; ids[i] != NULL; i++)
+		enqueue(m, ids[i], JOB_CATCHUP, "reconcile", 0);
+	reconcile_removals(m, ids);
+	for (size_t i = 0; ids[i] != NULL; i++)
+		free(ids[i]);
+	free(ids);
+}
+
+/* After a start or reconnect: seed the ledger the first time, else
+ * reconcile it with what the engine has. */
+static void
+catch_up(struct monitor *m)
+{
+	char *synced = NULL, *cause = NULL;
+
+	if (store_meta_get(m->store, "synced", &synced, &cause) != 0) {
+		struct timeval tv = { 1, 0 };
+
+		log_error("ledger: %s; catching up in a second", cause);
+		free(cause);
+		evtimer_add(m->reconcile_timer, &tv);
+		return;
+	}
+	if (synced == NULL && ledger_queued(m->ledger) > 0) {
+		struct timeval tv = { 1, 0 };
+
+		/* "synced" may be among the writes still to land. */
+		evtimer_add(m->reconcile_timer, &tv);
+		return;
+	}
+	if (synced == NULL) {
+		monitor_sync(m, first_sync_done, m);
+		return;
+	}
+	free(synced);
+	engine_cancel(m->reconcile_req);
+	m->reconcile_at = now_ms() / 1000;
+	m->reconcile_req = engine_get(m->srv->base, m->srv->cfg->upstream,
+	    "/containers/json?all=1", reconcile_list_cb, m);
+}
+
+static void
+reconcile_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	catch_up(arg);
 }
 
 /* ---- engine version and events ----------------------------------------- */
@@ -396,7 +625,7 @@ version_cb(int status, const char *body, size_t len, const char *error,
     void *arg)
 {
 	struct monitor *m = arg;
-	char *version = NULL, *old = NULL, *cause = NULL, *synced = NULL;
+	char *version = NULL, *old = NULL, *cause = NULL;
 
 	m->version_req = NULL;
 	if (status != 200 ||
@@ -408,38 +637,53 @@ version_cb(int status, const char *body, size_t len, const char *error,
 	if (store_meta_get(m->store, "engine_version", &old, &cause) != 0) {
 		log_error("ledger: %s", cause);
 		free(cause);
-		free(version);
-		return;
-	}
-	if (old == NULL || strcmp(old, version) != 0) {
-		if (old != NULL) {
-			char *msg = xasprintf("the Docker engine changed from "
-			    "%s to %s", old, version);
+	} else if (old == NULL || strcmp(old, version) != 0) {
+		struct store_write w = { 0 };
+		struct store_audit a = { 0 };
+		char *msg = NULL;
 
+		if (old != NULL) {
+			msg = xasprintf("the Docker engine changed from %s to "
+			    "%s", old, version);
 			log_warn("%s", msg);
-			audit_event(m, STORE_WARN, "engine_version", NULL, NULL,
-			    NULL, version, msg);
-			free(msg);
+			a.time_ms = now_ms();
+			a.method = "EVENT";
+			a.route = "engine";
+			a.version = version;
+			a.rule = "engine_version";
+			a.verdict = STORE_WARN;
+			a.message = msg;
+			w.audit = &a;
 		} else {
 			log_info("engine version %s", version);
 		}
-		if (store_meta_set(m->store, "engine_version", version,
-		    &cause) != 0) {
-			log_error("ledger: %s", cause);
-			free(cause);
-		}
+		w.meta_key = "engine_version";
+		w.meta_value = version;
+		ledger_write(m->ledger, &w, NULL, NULL);
+		free(msg);
 	}
 	free(old);
 	free(version);
-	/* Seed the ledger once; later reconnects catch up through the
-	   same queue, quietly for what is already known. */
-	if (store_meta_get(m->store, "synced", &synced, &cause) != 0) {
-		log_error("ledger: %s", cause);
-		free(cause);
-	} else if (synced == NULL) {
-		monitor_sync(m, first_sync_done, m);
-	}
-	free(synced);
+	catch_up(m);
+}
+
+/* Save where the event stream is, so a restart asks from there. */
+static void
+cursor_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct monitor *m = arg;
+	struct store_write w = { 0 };
+	char value[64];
+
+	if (!m->cursor_dirty)
+		return;
+	m->cursor_dirty = false;
+	snprintf(value, sizeof value, "%lld.%09lld",
+	    (long long)(m->last_event_ns / 1000000000),
+	    (long long)(m->last_event_ns % 1000000000));
+	w.meta_key = "events_since";
+	w.meta_value = value;
+	ledger_write(m->ledger, &w, NULL, NULL);
 }
 
 static void
@@ -447,23 +691,32 @@ event_line_cb(const char *line, size_t len, void *arg)
 {
 	struct monitor *m = arg;
 	struct inspect_event ev;
-	char *cause = NULL;
-	int rc = 0;
+	struct store_write w = { 0 };
+	int64_t t;
 
 	m->backoff = 0;
 	if (inspect_event_parse(line, len, &ev) != 0)
 		return;
+	if (ev.time_nano > m->last_event_ns) {
+		m->last_event_ns = ev.time_nano;
+		if (!m->cursor_dirty) {
+			struct timeval tv = { 0, MONITOR_CURSOR_SAVE_MS * 1000 };
+
+			m->cursor_dirty = true;
+			evtimer_add(m->cursor_timer, &tv);
+		}
+	}
+	t = ev.time_nano > 0 ? ev.time_nano / 1000000000 : now_ms() / 1000;
 	if (strcmp(ev.action, "create") == 0) {
 		enqueue(m, ev.id, JOB_EVENT, "event", MONITOR_EVENT_DELAY_MS);
 	} else if (strcmp(ev.action, "destroy") == 0) {
-		rc = store_record_removal(m->store, ev.id, now_ms() / 1000,
-		    &cause);
+		w.removed = ev.id;
+		w.removed_at = t;
+		ledger_write(m->ledger, &w, NULL, NULL);
 	} else if (strcmp(ev.action, "rename") == 0 && ev.name != NULL) {
-		rc = store_record_rename(m->store, ev.id, ev.name, &cause);
-	}
-	if (rc != 0) {
-		log_error("ledger: event %s: %s", ev.action, cause);
-		free(cause);
+		w.renamed = ev.id;
+		w.new_name = ev.name;
+		ledger_write(m->ledger, &w, NULL, NULL);
 	}
 	inspect_event_reset(&ev);
 }
@@ -496,29 +749,68 @@ static void
 connect_stream(struct monitor *m)
 {
 	/* {"type":["container"]} */
-	static const char path[] = "/events?filters=%7B%22type%22%3A%5B%22"
+	static const char filter[] = "/events?filters=%7B%22type%22%3A%5B%22"
 	    "container%22%5D%7D";
+	char *path;
 
 	engine_cancel(m->version_req);
 	m->version_req = engine_get(m->srv->base, m->srv->cfg->upstream,
 	    "/version", version_cb, m);
+	/* From the last event seen: what happened while the stream was
+	   down is replayed (the engine keeps its recent events). */
+	if (m->last_event_ns > 0)
+		path = xasprintf("%s&since=%lld.%09lld", filter,
+		    (long long)(m->last_event_ns / 1000000000),
+		    (long long)(m->last_event_ns % 1000000000));
+	else
+		path = xstrdup(filter);
 	m->stream = engine_stream(m->srv->base, m->srv->cfg->upstream, path,
 	    event_line_cb, stream_end_cb, m);
+	free(path);
+}
+
+/* The saved stream position ("sec.nsec"), or 0. */
+static int64_t
+saved_cursor(struct monitor *m)
+{
+	char *value = NULL, *cause = NULL, *end;
+	long long sec, nsec = 0;
+	bool ok;
+
+	if (store_meta_get(m->store, "events_since", &value, &cause) != 0) {
+		log_error("ledger: %s", cause);
+		free(cause);
+		return 0;
+	}
+	if (value == NULL)
+		return 0;
+	sec = strtoll(value, &end, 10);
+	if (*end == '.')
+		nsec = strtoll(end + 1, &end, 10);
+	ok = *end == '\0' && sec > 0 && sec < INT64_MAX / 1000000000 - 1 &&
+	    nsec >= 0 && nsec <= 999999999;
+	free(value);
+	return ok ? (int64_t)sec * 1000000000 + nsec : 0;
 }
 
 struct monitor *
-monitor_new(struct server *srv, struct store *st, int follow)
+monitor_new(struct server *srv, struct ledger *l, int follow)
 {
 	struct monitor *m = xcalloc(1, sizeof *m);
 
 	m->srv = srv;
-	m->store = st;
+	m->ledger = l;
+	m->store = ledger_store(l);
 	m->follow = follow;
 	TAILQ_INIT(&m->jobs);
 	m->job_timer = evtimer_new(srv->base, job_timer_cb, m);
 	m->retry_timer = evtimer_new(srv->base, retry_cb, m);
-	if (follow)
+	m->reconcile_timer = evtimer_new(srv->base, reconcile_timer_cb, m);
+	m->cursor_timer = evtimer_new(srv->base, cursor_timer_cb, m);
+	if (follow) {
+		m->last_event_ns = saved_cursor(m);
 		connect_stream(m);
+	}
 	return m;
 }
 
@@ -533,6 +825,9 @@ monitor_free(struct monitor *m)
 	engine_cancel(m->stream);
 	engine_cancel(m->version_req);
 	engine_cancel(m->list_req);
+	engine_cancel(m->reconcile_req);
+	/* Keep the stream position for the next start. */
+	cursor_timer_cb(-1, 0, m);
 	while ((j = TAILQ_FIRST(&m->jobs)) != NULL) {
 		TAILQ_REMOVE(&m->jobs, j, entry);
 		job_free(j);
@@ -542,5 +837,7 @@ monitor_free(struct monitor *m)
 	inspect_container_reset(&m->c);
 	event_free(m->job_timer);
 	event_free(m->retry_timer);
+	event_free(m->reconcile_timer);
+	event_free(m->cursor_timer);
 	free(m);
 }

@@ -14,6 +14,7 @@
 
 #include "conffile.h"
 #include "guard.h"
+#include "ledger.h"
 #include "log.h"
 #include "monitor.h"
 #include "offline.h"
@@ -184,6 +185,7 @@ offline_sync(int argc, char **argv)
 	    "Records the containers the engine has that the ledger lacks.\n";
 	struct offline o;
 	struct store *st;
+	struct ledger *l;
 	struct monitor *m;
 	char *cause = NULL;
 	int rc;
@@ -202,10 +204,14 @@ offline_sync(int argc, char **argv)
 		offline_teardown(&o);
 		return 1;
 	}
-	m = monitor_new(&o.srv, st, 0);
+	/* A one-shot command may wait for a lock. */
+	store_set_busy_timeout(st, 5000);
+	l = ledger_new(o.srv.base, st);
+	m = monitor_new(&o.srv, l, 0);
 	monitor_sync(m, sync_done, &o);
 	event_base_dispatch(o.srv.base);
 	monitor_free(m);
+	ledger_free(l);
 	store_close(st);
 	offline_teardown(&o);
 	return o.status;

@@ -31,6 +31,7 @@ enum {
 	OPT_LIMIT,
 	OPT_JSON,
 	OPT_VERIFY,
+	OPT_OUTCOMES,
 	OPT_HELP,
 };
 
@@ -204,11 +205,12 @@ audit_usage(FILE *f)
 	fprintf(f,
 "usage: docker-guard audit [--config FILE] [--database PATH]\n"
 "           [--since WHEN] [--until WHEN] [--app APP] [--verdict VERDICT]\n"
-"           [--rule RULE] [--uid UID] [--limit N] [--json]\n"
+"           [--rule RULE] [--uid UID] [--limit N] [--outcomes] [--json]\n"
 "       docker-guard audit --verify [--config FILE] [--database PATH]\n"
 "WHEN is a duration back from now (24h, 30m, 7d) or a UTC timestamp\n"
 "(2026-11-20, \"2026-11-20 10:04\", 2026-11-20T10:04:05Z).\n"
-"VERDICT is allow, warn, deny or error.\n");
+"VERDICT is allow, warn, deny or error.  The engine's answers to allowed\n"
+"requests (rule outcome) are listed with --outcomes or --rule outcome.\n");
 }
 
 int
@@ -226,6 +228,7 @@ review_audit(int argc, char **argv)
 		{ "limit", required_argument, NULL, OPT_LIMIT },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "verify", no_argument, NULL, OPT_VERIFY },
+		{ "outcomes", no_argument, NULL, OPT_OUTCOMES },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -288,6 +291,7 @@ review_audit(int argc, char **argv)
 			break;
 		case OPT_JSON: ctx.json = true; break;
 		case OPT_VERIFY: verify = true; break;
+		case OPT_OUTCOMES: f.outcomes = true; break;
 		case OPT_HELP: audit_usage(stdout); return 0;
 		default: audit_usage(stderr); return 2;
 		}

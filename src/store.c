@@ -16,6 +16,7 @@
 struct store {
 	sqlite3	*db;
 	char	*path;
+	int	 last_rc;	/* of the last failure */
 };
 
 /*
@@ -63,6 +64,24 @@ static const char *const migrations[] = {
 	"  removed_at INTEGER NOT NULL,"
 	"  restored_at INTEGER);"
 	"CREATE INDEX snapshots_app ON snapshots(app, removed_at);",
+	/* 3: what each allowed create was to make, and what came of it. */
+	"CREATE TABLE creates ("
+	"  id INTEGER PRIMARY KEY,"
+	"  decision_id INTEGER,"
+	"  app TEXT NOT NULL,"
+	"  container_name TEXT,"
+	"  image_ref TEXT,"
+	"  image_id TEXT,"
+	"  repo_digest TEXT,"
+	"  version TEXT,"
+	"  uid INTEGER, gid INTEGER, pid INTEGER, comm TEXT,"
+	"  time_ms INTEGER NOT NULL,"
+	"  status INTEGER,"
+	"  container_id TEXT,"
+	"  outcome_ms INTEGER,"
+	"  token TEXT);"
+	"CREATE INDEX creates_image ON creates(image_id, time_ms);"
+	"CREATE UNIQUE INDEX creates_token ON creates(token);",
 };
 
 static char *
@@ -190,7 +209,34 @@ store_open(const char *path, char **cause)
 		store_close(st);
 		return NULL;
 	}
+	/* From now on a lock held by someone else fails at once: the
+	   caller retries later instead of stalling its event loop. */
+	sqlite3_busy_timeout(db, 0);
 	return st;
+}
+
+void
+store_set_busy_timeout(struct store *st, int ms)
+{
+	sqlite3_busy_timeout(st->db, ms);
+}
+
+bool
+store_transient(struct store *st)
+{
+	switch (st->last_rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+	case SQLITE_FULL:
+	case SQLITE_IOERR:
+	case SQLITE_CANTOPEN:
+	case SQLITE_PROTOCOL:
+	case SQLITE_READONLY:
+	case SQLITE_NOMEM:
+		return true;
+	default:
+		return false;
+	}
 }
 
 struct store *
@@ -244,11 +290,40 @@ static int
 prepare(struct store *st, const char *sql, sqlite3_stmt **out, char **cause)
 {
 	if (sqlite3_prepare_v2(st->db, sql, -1, out, NULL) != SQLITE_OK) {
+		st->last_rc = sqlite3_extended_errcode(st->db);
 		*cause = xasprintf("database %s: %s", st->path,
 		    sqlite3_errmsg(st->db));
 		return -1;
 	}
 	return 0;
+}
+
+/* exec_sql on st, keeping the error code and naming the database. */
+static int
+st_exec(struct store *st, const char *sql, char **cause)
+{
+	char *err = NULL;
+	int rc = sqlite3_exec(st->db, sql, NULL, NULL, &err);
+
+	if (rc != SQLITE_OK) {
+		st->last_rc = rc;
+		*cause = xasprintf("database %s: %s", st->path,
+		    err != NULL ? err : sqlite3_errstr(rc));
+		sqlite3_free(err);
+		return -1;
+	}
+	return 0;
+}
+
+/* Roll back whatever is open, keeping the error code of the failure. */
+static void
+st_rollback(struct store *st)
+{
+	int rc = st->last_rc;
+
+	if (!sqlite3_get_autocommit(st->db))
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	st->last_rc = rc;
 }
 
 static void
@@ -266,6 +341,7 @@ finish_rows(struct store *st, sqlite3_stmt *s, int rc, char **cause)
 {
 	sqlite3_finalize(s);
 	if (rc != SQLITE_DONE) {
+		st->last_rc = rc;
 		*cause = xasprintf("database %s: %s", st->path,
 		    sqlite3_errstr(rc));
 		return -1;
@@ -308,6 +384,7 @@ store_app_versions(struct store *st, const char *app,
 	}
 	sqlite3_finalize(s);
 	if (rc != SQLITE_DONE) {
+		st->last_rc = rc;
 		store_versions_reset(out);
 		*cause = xasprintf("database %s: %s", st->path,
 		    sqlite3_errstr(rc));
@@ -435,6 +512,7 @@ last_hash(struct store *st, char **hash, char **cause)
 		*hash = xstrdup("");
 	sqlite3_finalize(s);
 	if (*hash == NULL) {
+		st->last_rc = rc;
 		*cause = xasprintf("database %s: %s", st->path,
 		    sqlite3_errstr(rc));
 		return -1;
@@ -442,22 +520,18 @@ last_hash(struct store *st, char **hash, char **cause)
 	return 0;
 }
 
-int
-store_audit(struct store *st, const struct store_audit *a, char **cause)
+/* Insert audit row a, chained to the newest, inside the caller's write
+ * transaction; *id is its row ID. */
+static int
+audit_insert(struct store *st, const struct store_audit *a, int64_t *id,
+    char **cause)
 {
 	struct audit_chain_row r = { 0 };
 	sqlite3_stmt *s;
-	char *prev = NULL, *hash, *why = NULL;
-	int64_t id;
+	char *prev = NULL, *hash;
 
-	/* One writer at a time, so the chain has no forks. */
-	if (exec_sql(st->db, "BEGIN IMMEDIATE", &why) != 0) {
-		*cause = xasprintf("database %s: %s", st->path, why);
-		free(why);
-		return -1;
-	}
 	if (last_hash(st, &prev, cause) != 0)
-		goto fail;
+		return -1;
 	if (prepare(st, "INSERT INTO audit (time_ms, uid, gid, pid, comm, "
 	    "method, route, app, image_ref, digest, version, previous_version, "
 	    "rule, verdict, message, latency_us) VALUES (?1, ?2, ?3, ?4, ?5, "
@@ -484,8 +558,8 @@ store_audit(struct store *st, const struct store_audit *a, char **cause)
 	sqlite3_bind_int64(s, 16, a->latency_us);
 	if (step_done(st, s, cause) != 0)
 		goto fail;
-	id = sqlite3_last_insert_rowid(st->db);
-	r.id = id;
+	*id = sqlite3_last_insert_rowid(st->db);
+	r.id = *id;
 	r.time_ms = a->time_ms;
 	r.uid = a->peer != NULL ? (int64_t)a->peer->uid : -1;
 	r.gid = a->peer != NULL ? (int64_t)a->peer->gid : -1;
@@ -510,22 +584,220 @@ store_audit(struct store *st, const struct store_audit *a, char **cause)
 	}
 	bind_text(s, 1, prev);
 	bind_text(s, 2, hash);
-	sqlite3_bind_int64(s, 3, id);
+	sqlite3_bind_int64(s, 3, *id);
 	free(hash);
-	if (step_done(st, s, cause) != 0 ||
-	    exec_sql(st->db, "COMMIT", &why) != 0) {
-		if (why != NULL) {
-			*cause = xasprintf("database %s: %s", st->path, why);
-			free(why);
-		}
+	if (step_done(st, s, cause) != 0)
 		goto fail;
-	}
 	free(prev);
 	return 0;
 fail:
 	free(prev);
-	exec_sql(st->db, "ROLLBACK", &why);
-	free(why);
+	return -1;
+}
+
+int
+store_audit(struct store *st, const struct store_audit *a, char **cause)
+{
+	struct store_write w = { 0 };
+
+	w.audit = a;
+	return store_write(st, &w, NULL, cause);
+}
+
+static int
+intent_insert(struct store *st, const struct store_intent *in,
+    int64_t decision_id, int64_t *id, char **cause)
+{
+	sqlite3_stmt *s;
+
+	if (prepare(st, "INSERT INTO creates (decision_id, app, "
+	    "container_name, image_ref, image_id, repo_digest, version, uid, "
+	    "gid, pid, comm, time_ms, token) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+	    "?7, ?8, ?9, ?10, ?11, ?12, ?13)", &s, cause) != 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, decision_id);
+	bind_text(s, 2, in->app);
+	bind_text(s, 3, in->container_name);
+	bind_text(s, 4, in->image_ref);
+	bind_text(s, 5, in->image_id);
+	bind_text(s, 6, in->repo_digest);
+	bind_text(s, 7, in->version);
+	if (in->peer != NULL) {
+		sqlite3_bind_int64(s, 8, in->peer->uid);
+		sqlite3_bind_int64(s, 9, in->peer->gid);
+		sqlite3_bind_int64(s, 10, in->peer->pid);
+		bind_text(s, 11, in->peer->comm);
+	}
+	sqlite3_bind_int64(s, 12, in->time_ms);
+	bind_text(s, 13, in->token);
+	if (step_done(st, s, cause) != 0)
+		return -1;
+	*id = sqlite3_last_insert_rowid(st->db);
+	return 0;
+}
+
+static int
+outcome_update(struct store *st, const struct store_outcome *o, char **cause)
+{
+	sqlite3_stmt *s;
+
+	if (o->token == NULL)
+		return 0;
+	if (prepare(st, "UPDATE creates SET status = ?2, container_id = "
+	    "coalesce(?3, container_id), outcome_ms = ?4 WHERE token = ?1", &s,
+	    cause) != 0)
+		return -1;
+	bind_text(s, 1, o->token);
+	sqlite3_bind_int(s, 2, o->status);
+	bind_text(s, 3, o->container_id);
+	sqlite3_bind_int64(s, 4, o->time_ms);
+	return step_done(st, s, cause);
+}
+
+/* The parts of w, inside the open transaction. */
+static int
+write_parts(struct store *st, const struct store_write *w,
+    struct store_written *out, char **cause)
+{
+	if (w->deployment != NULL &&
+	    store_record_deployment(st, w->deployment, cause) != 0)
+		return -1;
+	if (w->outcome != NULL && outcome_update(st, w->outcome, cause) != 0)
+		return -1;
+	if (w->removed != NULL && store_record_removal(st, w->removed,
+	    w->removed_at, cause) != 0)
+		return -1;
+	if (w->renamed != NULL && store_record_rename(st, w->renamed,
+	    w->new_name, cause) != 0)
+		return -1;
+	if (w->meta_key != NULL && store_meta_set(st, w->meta_key,
+	    w->meta_value, cause) != 0)
+		return -1;
+	if (w->audit != NULL && audit_insert(st, w->audit, &out->audit_id,
+	    cause) != 0)
+		return -1;
+	if (w->audit != NULL && w->intent != NULL && intent_insert(st,
+	    w->intent, out->audit_id, &out->intent_id, cause) != 0)
+		return -1;
+	return 0;
+}
+
+int
+store_write(struct store *st, const struct store_write *w,
+    struct store_written *out, char **cause)
+{
+	struct store_written ignored;
+
+	if (out == NULL)
+		out = &ignored;
+	memset(out, 0, sizeof *out);
+	/* One writer at a time, so the audit chain has no forks. */
+	if (st_exec(st, "BEGIN IMMEDIATE", cause) != 0)
+		return -1;
+	if (write_parts(st, w, out, cause) != 0 ||
+	    st_exec(st, "COMMIT", cause) != 0) {
+		st_rollback(st);
+		memset(out, 0, sizeof *out);
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_intent_match(struct store *st, const char *name, const char *image_id,
+    int64_t created, struct store_intent_row *out, bool *found, char **cause)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	*found = false;
+	if (image_id == NULL)
+		return 0;
+	/* The engine stamps Created after the guard wrote the intent; the
+	   window allows a slow engine and clock steps. */
+	if (prepare(st, "SELECT id, decision_id, time_ms, app, container_name, "
+	    "image_ref, image_id, repo_digest, version, comm, uid, gid, pid, "
+	    "token FROM creates WHERE (status IS NULL OR status = 0) AND "
+	    "image_id = ?1 AND (container_name IS NULL OR container_name = ?2) "
+	    "AND time_ms <= (?3 + 2) * 1000 AND time_ms >= (?3 - 600) * 1000 "
+	    "ORDER BY container_name IS NULL, time_ms DESC LIMIT 1", &s,
+	    cause) != 0)
+		return -1;
+	bind_text(s, 1, image_id);
+	bind_text(s, 2, name);
+	sqlite3_bind_int64(s, 3, created);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		const char *v;
+
+		*found = true;
+		out->id = sqlite3_column_int64(s, 0);
+		out->decision_id = sqlite3_column_int64(s, 1);
+		out->time_ms = sqlite3_column_int64(s, 2);
+#define DUP(f, i) out->f = (v = col_text(s, i)) != NULL ? xstrdup(v) : NULL
+		DUP(app, 3);
+		DUP(container_name, 4);
+		DUP(image_ref, 5);
+		DUP(image_id, 6);
+		DUP(repo_digest, 7);
+		DUP(version, 8);
+		DUP(comm, 9);
+		DUP(token, 13);
+#undef DUP
+		out->uid = col_int_or(s, 10, -1);
+		out->gid = col_int_or(s, 11, -1);
+		out->pid = col_int_or(s, 12, -1);
+		rc = SQLITE_DONE;
+	}
+	if (finish_rows(st, s, rc, cause) != 0) {
+		store_intent_row_reset(out);
+		*found = false;
+		return -1;
+	}
+	return 0;
+}
+
+void
+store_intent_row_reset(struct store_intent_row *r)
+{
+	free(r->app);
+	free(r->container_name);
+	free(r->image_ref);
+	free(r->image_id);
+	free(r->repo_digest);
+	free(r->version);
+	free(r->comm);
+	free(r->token);
+	memset(r, 0, sizeof *r);
+}
+
+int
+store_live_containers(struct store *st, int64_t before, char ***ids,
+    char **cause)
+{
+	sqlite3_stmt *s;
+	size_t n = 0;
+	int rc;
+
+	*ids = xcalloc(1, sizeof **ids);
+	if (prepare(st, "SELECT container_id FROM deployments WHERE "
+	    "removed_at IS NULL AND container_id NOT LIKE 'service:%' AND "
+	    "created_at < ?1", &s, cause) != 0)
+		goto fail;
+	sqlite3_bind_int64(s, 1, before);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		*ids = xreallocarray(*ids, n + 2, sizeof **ids);
+		(*ids)[n++] = xstrdup(col_text(s, 0));
+		(*ids)[n] = NULL;
+	}
+	if (finish_rows(st, s, rc, cause) == 0)
+		return 0;
+fail:
+	for (size_t i = 0; i < n; i++)
+		free((*ids)[i]);
+	free(*ids);
+	*ids = NULL;
 	return -1;
 }
 
@@ -573,6 +845,7 @@ store_audit_query(struct store *st, const struct store_audit_filter *f,
 	    "WHERE (?1 = 0 OR time_ms >= ?1) AND (?2 = 0 OR time_ms <= ?2) "
 	    "AND (?3 IS NULL OR app = ?3) AND (?4 IS NULL OR verdict = ?4) "
 	    "AND (?5 IS NULL OR rule = ?5) AND (?6 < 0 OR uid = ?6) "
+	    "AND (?8 OR ?5 IS NOT NULL OR rule IS NOT 'outcome') "
 	    "ORDER BY id DESC LIMIT ?7) ORDER BY id");
 	rc = prepare(st, sql, &s, cause);
 	free(sql);
@@ -585,6 +858,7 @@ store_audit_query(struct store *st, const struct store_audit_filter *f,
 	bind_text(s, 5, f->rule);
 	sqlite3_bind_int64(s, 6, f->uid);
 	sqlite3_bind_int64(s, 7, f->limit > 0 ? f->limit : -1);
+	sqlite3_bind_int(s, 8, f->outcomes ? 1 : 0);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct store_audit_row r;
 

@@ -537,11 +537,12 @@ class ImageKit:
 # --------------------------------------------------------------------------
 
 def audit_rows(guard, route=None, since_id=0):
-    """Audit rows (dicts) of a guard's database, oldest first."""
+    """Audit rows (dicts) of a guard's database, oldest first: the
+    decisions, not the engine's answers to them (rule outcome)."""
     db = sqlite3.connect(guard.db, timeout=10)
     try:
         db.row_factory = sqlite3.Row
-        sql = "SELECT * FROM audit WHERE id > ?"
+        sql = "SELECT * FROM audit WHERE id > ? AND rule IS NOT 'outcome'"
         args = [since_id]
         if route:
             sql += " AND route = ?"

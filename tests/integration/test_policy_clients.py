@@ -53,10 +53,12 @@ def ledger(guard, app):
 
 
 def audit_rows(guard, app=None):
+    # the decisions, not the engine's answers to them (rule outcome)
     if app is None:
-        return db_rows(guard, "SELECT * FROM audit ORDER BY id")
-    return db_rows(guard, "SELECT * FROM audit WHERE app = ? ORDER BY id",
-                   (app,))
+        return db_rows(guard, "SELECT * FROM audit WHERE rule IS NOT "
+                       "'outcome' ORDER BY id")
+    return db_rows(guard, "SELECT * FROM audit WHERE app = ? AND rule IS "
+                   "NOT 'outcome' ORDER BY id", (app,))
 
 
 def wait_ledger(guard, app, n, timeout=20):
