@@ -142,6 +142,7 @@ static void	build_free(struct build_stream *);
 static void	build_begin(struct session *, const struct guard_verdict *);
 static bool	build_pump(struct session *);
 static void	build_finish(struct session *);
+static void	build_refuse(struct session *, const struct guard_verdict *);
 
 const struct peer_cred *
 session_peer(const struct session *s)
@@ -820,6 +821,10 @@ session_decided(struct session *s, const struct guard_verdict *v)
 
 	if (s->cs != CS_DECIDING)
 		return;
+	if (v->status != 0 && s->build != NULL) {
+		build_refuse(s, v);
+		return;
+	}
 	if (v->status != 0) {
 		struct guard_pending *p = s->pending;
 
@@ -1801,4 +1806,31 @@ build_finish(struct session *s)
 		send_mem(s->upstream, "0\r\n\r\n", 5);
 	s->cs = CS_WAIT;
 	pump_upstream(s);
+}
+
+/*
+ * A base image was refused: drop the engine's connection first (it never
+ * gets the archive's end, so the build never starts), then answer.  The
+ * body was read whole unless the context could not be judged; only then
+ * does the connection close.  Nothing here touches s after a refusal
+ * that closes it.
+ */
+static void
+build_refuse(struct session *s, const struct guard_verdict *v)
+{
+	struct guard *guard = s->srv->guard;
+	struct guard_pending *p = s->pending;
+	bool keep = s->req.keep_alive && !s->draining && s->req_body.done;
+	char *msg = xstrdup(v->message);	/* v belongs to p */
+	int status = v->status;
+
+	s->pending = NULL;
+	if (p != NULL)
+		guard_cancel(guard, p);
+	drop_upstream(s);
+	s->us = US_IDLE;
+	session_refuse(s, status, msg, keep);
+	free(msg);
+	if (keep && s->cs == CS_HEAD)
+		pump_client(s);
 }
