@@ -60,6 +60,9 @@ struct guard_config {
 	unsigned		 max_headers;		/* 100 */
 	size_t			 body_limit;		/* 1 MiB: guarded bodies */
 	unsigned		 shutdown_grace;	/* 10 s */
+	unsigned		 idle_timeout;		/* 60 s before the first
+							   request; 0: none */
+	unsigned		 max_connections;	/* 1024 clients */
 
 	/* policy */
 	enum rule_mode		 require_digest;	/* enforce */

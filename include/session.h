@@ -24,15 +24,39 @@ struct server;
 struct session;
 struct guard_verdict;
 
+/*
+ * Lifetime.  A session ends through session_close() and nothing else:
+ * it marks the session closed, cancels its pending verdict (the guard
+ * never calls it back), stops its reads, writes and timers, and frees
+ * it later from an event of its own, never while a session function
+ * may be on the stack.  Until then the pointer stays valid and every
+ * session function returns at once on a closed session, so code that
+ * closed it (or called something that may have) can still look at it.
+ * The server's list holds a session until it is freed.
+ */
+
 /* Take over the accepted socket fd.  Never fails; on trouble the
  * connection is closed and NULL returned. */
 struct session	*session_new(struct server *srv, evutil_socket_t fd);
+
+/* End s (idempotent); its memory goes from the event loop later. */
+void		 session_close(struct session *s);
+
+/* Free s at once: only when the event loop no longer runs (the server's
+ * exit) or from the deferred event of session_close(). */
 void		 session_free(struct session *s);
+
+/* Answer s at once with a Docker-shaped error (status, message borrowed)
+ * and close it, reading and discarding the request so that the client
+ * gets the answer (the connection cap). */
+void		 session_reject(struct session *s, int status,
+		    const char *message);
 
 /* The next session in the server's list, or NULL. */
 struct session	*session_next(struct session *s);
 
-/* SIGTERM: close now if idle, else after the response in flight. */
+/* SIGTERM: close now if idle, else after the response in flight.  May
+ * close s (see Lifetime): iterating the server's list stays safe. */
 void		 session_drain(struct session *s);
 
 const struct peer_cred *session_peer(const struct session *s);

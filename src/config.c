@@ -79,6 +79,9 @@ static const struct config_key config_keys[] = {
 	{ "body_limit",		KEY_SIZE,	OFF(body_limit),
 				1024, 64 * 1024 * 1024 },
 	{ "shutdown_grace",	KEY_SECONDS,	OFF(shutdown_grace), 0, 3600 },
+	{ "idle_timeout",	KEY_SECONDS,	OFF(idle_timeout), 0, 86400 },
+	{ "max_connections",	KEY_UINT,	OFF(max_connections), 1,
+				1000000 },
 	{ "require_digest",	KEY_RULE,	OFF(require_digest), 0, 0 },
 	{ "downgrade",		KEY_RULE,	OFF(downgrade), 0, 0 },
 	{ "local_images",	KEY_ALLOW,	OFF(local_images_allow), 0, 0 },
@@ -223,6 +226,8 @@ config_new(void)
 	cfg->max_headers = 100;
 	cfg->body_limit = 1024 * 1024;
 	cfg->shutdown_grace = 10;
+	cfg->idle_timeout = 60;
+	cfg->max_connections = 1024;
 	cfg->require_digest = RULE_ENFORCE;
 	cfg->downgrade = RULE_ENFORCE;
 	cfg->local_images_allow = true;

@@ -1,13 +1,18 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 
 #include <event2/event.h>
 #include <event2/listener.h>
 
 #include "conffile.h"
+#include "deny.h"
 #include "guard.h"
 #include "listener.h"
 #include "log.h"
@@ -67,26 +72,158 @@ server_session_gone(struct server *srv)
 		event_base_loopbreak(srv->base);
 }
 
+/* Seconds between two log lines about refused clients. */
+#define SERVE_LIMIT_LOG_INTERVAL	10
+/* Accepting pauses this long when no descriptor can be had at all. */
+#define SERVE_ACCEPT_PAUSE_MS		250
+/* Clients above max_connections answered (503, then a short linger)
+   at once; beyond these they are closed without an answer. */
+#define SERVE_REJECTING_MAX		64
+
+/*
+ * A client was refused for a limit: log it, at most once per interval,
+ * with how many were refused since the last line.
+ */
+static void
+limit_refused(struct server *srv, const char *why)
+{
+	time_t now = time(NULL);
+
+	srv->limit_refused++;
+	if (srv->limit_logged != 0 &&
+	    now - srv->limit_logged < SERVE_LIMIT_LOG_INTERVAL)
+		return;
+	log_warn("refused %lu client(s) in the last %d s: %s",
+	    srv->limit_refused, SERVE_LIMIT_LOG_INTERVAL, why);
+	srv->limit_logged = now;
+	srv->limit_refused = 0;
+}
+
+/* Write a Docker-shaped error to a socket that gets nothing else, best
+   effort, and close it. */
+static void
+refuse_fd(int fd, int status, const char *message)
+{
+	size_t len;
+	char *resp = deny_response(status, message, true, &len);
+
+	(void)send(fd, resp, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	free(resp);
+	shutdown(fd, SHUT_WR);
+	close(fd);
+}
+
 static void
 accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
     int socklen, void *arg)
 {
 	struct server *srv = arg;
+	unsigned max = srv->cfg->max_connections;
+	struct session *s;
+	char *msg;
 
 	if (srv->draining) {
 		close(fd);
 		return;
 	}
-	session_new(srv, fd);
+	/* Clients being refused do not count against the cap. */
+	if (srv->n_sessions - srv->n_rejected < max) {
+		session_new(srv, fd);
+		return;
+	}
+	msg = xasprintf("docker-guard: too many connections: %zu are open, "
+	    "max_connections is %u; try again later",
+	    srv->n_sessions - srv->n_rejected, max);
+	limit_refused(srv, msg + strlen("docker-guard: "));
+	if (srv->n_rejected >= SERVE_REJECTING_MAX)
+		refuse_fd(fd, 503, msg);
+	else if ((s = session_new(srv, fd)) != NULL)
+		session_reject(s, 503, msg);
+	free(msg);
+}
+
+static void
+accept_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+
+	if (srv->listener != NULL)
+		evconnlistener_enable(srv->listener);
+}
+
+/* Stop accepting for a moment: the listening socket stays readable, and
+   a listener that keeps failing must not spin. */
+static void
+accept_pause(struct server *srv)
+{
+	struct timeval tv = { 0, SERVE_ACCEPT_PAUSE_MS * 1000 };
+
+	if (srv->accept_timer == NULL)
+		srv->accept_timer = evtimer_new(srv->base, accept_resume_cb,
+		    srv);
+	if (srv->accept_timer == NULL)
+		return;
+	evconnlistener_disable(srv->listener);
+	evtimer_add(srv->accept_timer, &tv);
+}
+
+/*
+ * Out of descriptors (EMFILE, ENFILE): the waiting client would hang and
+ * the listener would spin.  Give up the spare descriptor, accept the
+ * client, answer it 503 and close it, then take the spare back.  Without
+ * a spare, pause accepting.
+ */
+static void
+accept_out_of_fds(struct server *srv, struct evconnlistener *l, int err)
+{
+	char *msg = xasprintf("docker-guard: the guard is out of file "
+	    "descriptors (%s); try again later, or raise its open-files "
+	    "limit or lower max_connections", strerror(err));
+	int fd = -1;
+
+	if (srv->spare_fd >= 0) {
+		close(srv->spare_fd);
+		fd = accept4(evconnlistener_get_fd(l), NULL, NULL,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd >= 0)
+			refuse_fd(fd, 503, msg);
+		srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	}
+	limit_refused(srv, msg + strlen("docker-guard: "));
+	free(msg);
+	if (fd < 0 || srv->spare_fd < 0)
+		accept_pause(srv);
 }
 
 static void
 accept_error_cb(struct evconnlistener *l, void *arg)
 {
+	struct server *srv = arg;
 	int err = EVUTIL_SOCKET_ERROR();
 
-	/* EMFILE and friends: keep running, the next accept may work. */
-	log_error("accept: %s", evutil_socket_error_to_string(err));
+	if (err == EMFILE || err == ENFILE) {
+		accept_out_of_fds(srv, l, err);
+		return;
+	}
+	/* ENOBUFS, ENOMEM and the like: wait a little, log rarely. */
+	limit_refused(srv, strerror(err));
+	accept_pause(srv);
+}
+
+/* Descriptors: as many as the hard limit allows (each client may need
+   two), and one kept spare for refusing clients at the limit. */
+static void
+setup_descriptors(struct server *srv)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			log_debug("cannot raise the open-files limit: %s",
+			    strerror(errno));
+	}
+	srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
 static void
@@ -116,6 +253,10 @@ sigterm_cb(evutil_socket_t sig, short what, void *arg)
 		srv->listener = NULL;
 		unlink(srv->cfg->listen);
 	}
+	if (srv->accept_timer != NULL)
+		evtimer_del(srv->accept_timer);
+	/* session_drain() may close a session but never frees it here
+	   (session.h, Lifetime): next stays valid. */
 	for (s = TAILQ_FIRST(&srv->sessions); s != NULL; s = next) {
 		next = session_next(s);
 		session_drain(s);
@@ -176,6 +317,10 @@ server_teardown(struct server *srv, int status)
 	}
 	if (srv->drain_timer != NULL)
 		event_free(srv->drain_timer);
+	if (srv->accept_timer != NULL)
+		event_free(srv->accept_timer);
+	if (srv->spare_fd >= 0)
+		close(srv->spare_fd);
 	if (srv->guard != NULL)
 		guard_free(srv->guard);
 	if (srv->base != NULL)
@@ -195,6 +340,7 @@ serve_main(const struct serve_options *opts)
 
 	serve_opts = opts;
 	memset(&srv, 0, sizeof srv);
+	srv.spare_fd = -1;
 	TAILQ_INIT(&srv.sessions);
 	srv.cfg = load_config(opts);
 	if (srv.cfg == NULL)
@@ -204,6 +350,7 @@ serve_main(const struct serve_options *opts)
 	log_set_level(srv.cfg->log_level);
 	set_limits(&srv);
 	signal(SIGPIPE, SIG_IGN);
+	setup_descriptors(&srv);
 
 	{
 		/* Streams arrive in small messages and write interest

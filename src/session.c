@@ -3,6 +3,16 @@
  * them.  Every failed request answers the client and leaves through
  * session_refuse(); every byte the engine sees was read by the guard's
  * parser first.
+ *
+ * Lifetime (see session.h): a session ends through session_close() and
+ * nothing else.  session_close() marks it closed, cancels its pending
+ * verdict, stops every event and timer it owns and activates free_ev;
+ * the memory goes in free_cb, an event callback of its own that no
+ * session function runs under.  So a session's memory is valid for as
+ * long as any of its functions is on the stack, and every callback, pump
+ * loop and helper that arms an event returns at once when s->closed is
+ * set.  The engine connection is different: drop_upstream() frees it at
+ * once, so code that may have dropped it re-reads s->upstream.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -84,6 +94,10 @@ struct session {
 	struct server		*srv;
 	uint64_t		 id;
 	struct peer_cred	 peer;
+	bool			 closed;	/* session_close() ran */
+	bool			 rejected;	/* counted in n_rejected */
+	struct event		*free_ev;	/* activated by session_close() */
+	struct event		*idle_timer;	/* no request yet: idle_timeout */
 
 	struct bufferevent	*client;
 	struct bufferevent	*upstream;
@@ -136,6 +150,7 @@ static void	pump_client(struct session *);
 static void	pump_upstream(struct session *);
 static void	session_refuse(struct session *, int, const char *, bool);
 static void	send_mem(struct bufferevent *, const void *, size_t);
+static void	close_when_flushed(struct session *);
 static void	send_from(struct evbuffer *, size_t, struct bufferevent *);
 static void	raw_resume(struct session *);
 static void	build_free(struct build_stream *);
@@ -162,19 +177,38 @@ session_id(const struct session *s)
 	return s->id;
 }
 
+static void	free_cb(evutil_socket_t, short, void *);
+static void	idle_timeout_cb(evutil_socket_t, short, void *);
+
 struct session *
 session_new(struct server *srv, evutil_socket_t fd)
 {
 	struct session *s = xcalloc(1, sizeof *s);
+	unsigned idle = srv->cfg->idle_timeout;
 
 	s->srv = srv;
 	s->id = ++srv->next_session_id;
 	peer_cred_read(fd, &s->peer);
 	s->client = bufferevent_socket_new(srv->base, fd,
 	    BEV_OPT_CLOSE_ON_FREE);
-	if (s->client == NULL) {
+	s->rd_ev[SIDE_CLIENT] = event_new(srv->base, fd, EV_READ | EV_PERSIST,
+	    client_readable_cb, s);
+	s->free_ev = event_new(srv->base, -1, 0, free_cb, s);
+	if (idle > 0)
+		s->idle_timer = evtimer_new(srv->base, idle_timeout_cb, s);
+	if (s->client == NULL || s->rd_ev[SIDE_CLIENT] == NULL ||
+	    s->free_ev == NULL || (idle > 0 && s->idle_timer == NULL)) {
 		log_error("session: cannot set up a buffer for a client");
-		close(fd);
+		if (s->client != NULL)
+			bufferevent_free(s->client);
+		else
+			close(fd);
+		if (s->rd_ev[SIDE_CLIENT] != NULL)
+			event_free(s->rd_ev[SIDE_CLIENT]);
+		if (s->free_ev != NULL)
+			event_free(s->free_ev);
+		if (s->idle_timer != NULL)
+			event_free(s->idle_timer);
 		free(s);
 		return NULL;
 	}
@@ -185,14 +219,17 @@ session_new(struct server *srv, evutil_socket_t fd)
 	bufferevent_set_max_single_write(s->client, SESSION_IO_CHUNK);
 	bufferevent_setwatermark(s->client, EV_WRITE, SESSION_BUF_LOW, 0);
 	bufferevent_enable(s->client, EV_WRITE);
-	s->rd_ev[SIDE_CLIENT] = event_new(srv->base, fd, EV_READ | EV_PERSIST,
-	    client_readable_cb, s);
 	/* A bufferevent freezes the end of its input for its own reads. */
 	evbuffer_unfreeze(bufferevent_get_input(s->client), 0);
 	evbuffer_add_cb(bufferevent_get_input(s->client), input_drained_cb, s);
 	s->cs = CS_HEAD;
 	s->us = US_IDLE;
 	update_read(s, SIDE_CLIENT);
+	if (s->idle_timer != NULL) {
+		struct timeval tv = { idle, 0 };
+
+		evtimer_add(s->idle_timer, &tv);
+	}
 	TAILQ_INSERT_TAIL(&srv->sessions, s, entry);
 	srv->n_sessions++;
 	log_debug("session %llu: connected (pid %ld uid %ld gid %ld %s)",
@@ -201,11 +238,58 @@ session_new(struct server *srv, evutil_socket_t fd)
 	return s;
 }
 
+/* A connection that never started a request within idle_timeout. */
+static void
+idle_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+
+	if (s->closed)
+		return;
+	log_debug("session %llu: no request within idle_timeout (%u s); "
+	    "closing", (unsigned long long)s->id, s->srv->cfg->idle_timeout);
+	session_close(s);
+}
+
+/* The client sent its first bytes: idle_timeout no longer applies. */
+static void
+stop_idle_timer(struct session *s)
+{
+	if (s->idle_timer != NULL) {
+		event_free(s->idle_timer);
+		s->idle_timer = NULL;
+	}
+}
+
+void
+session_reject(struct session *s, int status, const char *message)
+{
+	size_t len;
+	char *resp;
+
+	if (s->closed)
+		return;
+	/* The client's request, if it sends one, is read and discarded
+	   while the answer goes out (see linger()).  Not logged: the caller
+	   logs these at a bounded rate. */
+	s->linger_needed = true;
+	if (!s->rejected) {
+		s->rejected = true;
+		s->srv->n_rejected++;
+	}
+	resp = deny_response(status, message, true, &len);
+	send_mem(s->client, resp, len);
+	free(resp);
+	close_when_flushed(s);
+}
+
 static void
 head_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct session *s = arg;
 
+	if (s->closed)
+		return;
 	session_refuse(s, 408, "docker-guard: the request head was not "
 	    "complete within 60 seconds", false);
 }
@@ -215,6 +299,8 @@ start_head_timer(struct session *s)
 {
 	struct timeval tv = { SESSION_HEAD_TIMEOUT, 0 };
 
+	if (s->closed)
+		return;
 	if (s->head_timer == NULL)
 		s->head_timer = evtimer_new(s->srv->base, head_timeout_cb, s);
 	if (!evtimer_pending(s->head_timer, NULL))
@@ -313,22 +399,61 @@ session_free(struct session *s)
 		event_free(s->head_timer);
 	if (s->linger_timer != NULL)
 		event_free(s->linger_timer);
+	if (s->idle_timer != NULL)
+		event_free(s->idle_timer);
+	event_free(s->free_ev);
 	drop_upstream(s);
-	if (s->rd_ev[SIDE_CLIENT] != NULL)
-		event_free(s->rd_ev[SIDE_CLIENT]);
+	event_free(s->rd_ev[SIDE_CLIENT]);
 	evbuffer_remove_cb(bufferevent_get_input(s->client), input_drained_cb,
 	    s);
 	bufferevent_free(s->client);
 	TAILQ_REMOVE(&srv->sessions, s, entry);
 	srv->n_sessions--;
+	if (s->rejected)
+		srv->n_rejected--;
 	free(s);
 	server_session_gone(srv);
+}
+
+/* The deferred half of session_close(): nothing of s is on the stack. */
+static void
+free_cb(evutil_socket_t fd, short what, void *arg)
+{
+	session_free(arg);
+}
+
+void
+session_close(struct session *s)
+{
+	if (s->closed)
+		return;
+	s->closed = true;
+	if (s->pending != NULL) {
+		guard_cancel(s->srv->guard, s->pending);
+		s->pending = NULL;
+	}
+	event_del(s->rd_ev[SIDE_CLIENT]);
+	if (s->rd_ev[SIDE_ENGINE] != NULL)
+		event_del(s->rd_ev[SIDE_ENGINE]);
+	if (s->head_timer != NULL)
+		evtimer_del(s->head_timer);
+	if (s->linger_timer != NULL)
+		evtimer_del(s->linger_timer);
+	if (s->idle_timer != NULL)
+		evtimer_del(s->idle_timer);
+	bufferevent_setcb(s->client, NULL, NULL, NULL, NULL);
+	bufferevent_disable(s->client, EV_READ | EV_WRITE);
+	if (s->upstream != NULL) {
+		bufferevent_setcb(s->upstream, NULL, NULL, NULL, NULL);
+		bufferevent_disable(s->upstream, EV_READ | EV_WRITE);
+	}
+	event_active(s->free_ev, EV_TIMEOUT, 0);
 }
 
 static void
 linger_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
-	session_free(arg);
+	session_close(arg);	/* a no-op if already closed */
 }
 
 /*
@@ -342,8 +467,10 @@ linger(struct session *s)
 {
 	struct timeval tv = { SESSION_LINGER, 0 };
 
+	if (s->closed)
+		return;
 	if (s->client_eof) {
-		session_free(s);
+		session_close(s);
 		return;
 	}
 	if (!s->client_shut) {
@@ -366,7 +493,7 @@ done_writing(struct session *s)
 	if (s->linger_needed)
 		linger(s);
 	else
-		session_free(s);
+		session_close(s);
 }
 
 /* No more requests: close once everything is written. */
@@ -592,6 +719,8 @@ ensure_upstream(struct session *s)
 	evutil_socket_t fd;
 	char *msg;
 
+	if (s->closed)
+		return -1;
 	if (s->upstream != NULL)
 		return 0;
 	memset(&sun, 0, sizeof sun);
@@ -819,7 +948,7 @@ session_decided(struct session *s, const struct guard_verdict *v)
 	char extra[64], *head;
 	size_t head_len;
 
-	if (s->cs != CS_DECIDING)
+	if (s->closed || s->cs != CS_DECIDING)
 		return;
 	if (v->status != 0 && s->build != NULL) {
 		build_refuse(s, v);
@@ -891,6 +1020,8 @@ pump_client(struct session *s)
 	int status;
 
 	for (;;) {
+		if (s->closed)
+			return;
 		switch (s->cs) {
 		case CS_HEAD: {
 			size_t head_len = 0, len = evbuffer_get_length(in);
@@ -945,19 +1076,24 @@ pump_client(struct session *s)
 			break;
 		}
 		case CS_BODY:
+			if (s->upstream == NULL) {
+				/* The engine went away mid-body. */
+				session_close(s);
+				return;
+			}
 			if (relay_body(&s->req_body, in, s->upstream,
 			    &cause) != 0) {
 				/* The engine has part of a body; nothing can
 				   be said on this connection any more. */
 				log_info("session %llu: bad request body: %s",
 				    (unsigned long long)s->id, cause);
-				session_free(s);
+				session_close(s);
 				return;
 			}
 			if (!s->req_body.done) {
 				if (s->client_eof &&
 				    evbuffer_get_length(in) == 0) {
-					session_free(s);
+					session_close(s);
 					return;
 				}
 				return;
@@ -987,7 +1123,7 @@ pump_client(struct session *s)
 			}
 			if (!s->req_body.done) {
 				if (s->client_eof) {
-					session_free(s);
+					session_close(s);
 					return;
 				}
 				return;
@@ -1017,7 +1153,7 @@ pump_client(struct session *s)
 				s->upstream_shut = true;
 			}
 			if (s->upstream_shut && s->client_shut)
-				session_free(s);
+				session_close(s);
 			return;
 		case CS_CLOSING:
 			/* Lingering: what the client still sends is
@@ -1144,7 +1280,7 @@ raw_read(struct session *s, int side)
 			log_debug("session %llu: %s read error: %s",
 			    (unsigned long long)s->id, from_client ? "client" :
 			    "engine", strerror(errno));
-			session_free(s);
+			session_close(s);
 			return;
 		}
 		/* End of this direction: pass the half-close on. */
@@ -1187,13 +1323,15 @@ pump_upstream(struct session *s)
 		return;
 	in = bufferevent_get_input(s->upstream);
 	for (;;) {
+		if (s->closed || s->upstream == NULL)
+			return;
 		switch (s->us) {
 		case US_IDLE:
 			if (evbuffer_get_length(in) > 0) {
 				log_info("session %llu: the engine sent bytes "
 				    "nobody asked for; closing",
 				    (unsigned long long)s->id);
-				session_free(s);
+				session_close(s);
 				return;
 			}
 			if (s->upstream_eof) {
@@ -1260,7 +1398,7 @@ pump_upstream(struct session *s)
 				    "protocols on %s; closing",
 				    (unsigned long long)s->id,
 				    route_name(s->route.id));
-				session_free(s);
+				session_close(s);
 				return;
 			}
 			if (response_is_hijack(s)) {
@@ -1302,7 +1440,7 @@ pump_upstream(struct session *s)
 				log_info("session %llu: bad response body from "
 				    "the engine: %s", (unsigned long long)s->id,
 				    cause);
-				session_free(s);
+				session_close(s);
 				return;
 			}
 			if (s->resp_body.done) {
@@ -1327,7 +1465,7 @@ pump_upstream(struct session *s)
 				log_info("session %llu: unreadable response to "
 				    "a guarded request", (unsigned long long)
 				    s->id);
-				session_free(s);
+				session_close(s);
 				return;
 			}
 			if (s->resp_body.done ||
@@ -1347,7 +1485,7 @@ pump_upstream(struct session *s)
 				s->client_shut = true;
 			}
 			if (s->upstream_shut && s->client_shut)
-				session_free(s);
+				session_close(s);
 			return;
 		}
 	}
@@ -1375,7 +1513,7 @@ update_read(struct session *s, int side)
 	struct bufferevent *dst = side == SIDE_CLIENT ? s->upstream : s->client;
 	bool want, reading;
 
-	if (ev == NULL)
+	if (ev == NULL || s->closed)
 		return;
 	if (side == SIDE_CLIENT ? s->client_eof : s->upstream_eof)
 		want = false;
@@ -1397,7 +1535,7 @@ input_drained_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
 {
 	struct session *s = arg;
 
-	if (info->n_deleted == 0)
+	if (info->n_deleted == 0 || s->closed)
 		return;
 	if (s->client != NULL && buf == bufferevent_get_input(s->client))
 		update_read(s, SIDE_CLIENT);
@@ -1411,7 +1549,7 @@ client_failed(struct session *s, int err)
 {
 	log_debug("session %llu: client error: %s", (unsigned long long)s->id,
 	    evutil_socket_error_to_string(err));
-	session_free(s);
+	session_close(s);
 }
 
 /* The client sent its last byte. */
@@ -1423,7 +1561,7 @@ client_ended(struct session *s)
 	if (s->cs == CS_CLOSING) {
 		/* The last answer may still be on its way out. */
 		if (out_len(s->client) == 0)
-			session_free(s);
+			session_close(s);
 		return;
 	}
 	pump_client(s);
@@ -1445,7 +1583,7 @@ upstream_failed(struct session *s, int err)
 		free(msg);
 		return;
 	}
-	session_free(s);
+	session_close(s);
 }
 
 static void
@@ -1477,7 +1615,7 @@ buffered_read(struct session *s, int side)
 	if (nv <= 0) {
 		log_error("session %llu: out of buffer memory",
 		    (unsigned long long)s->id);
-		session_free(s);
+		session_close(s);
 		return;
 	}
 	for (int i = 0; i < nv; i++) {
@@ -1506,6 +1644,8 @@ buffered_read(struct session *s, int side)
 			upstream_ended(s);
 		return;
 	}
+	if (side == SIDE_CLIENT)
+		stop_idle_timer(s);
 	for (int i = 0; i < nv; i++) {
 		if (v[i].iov_len > (size_t)n)
 			v[i].iov_len = (size_t)n;
@@ -1523,6 +1663,8 @@ buffered_read(struct session *s, int side)
 static void
 readable(struct session *s, int side)
 {
+	if (s->closed)
+		return;
 	if (s->cs == CS_RAW)
 		raw_read(s, side);
 	else
@@ -1546,6 +1688,8 @@ client_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct session *s = arg;
 
+	if (s->closed)
+		return;
 	if (s->cs == CS_CLOSING) {
 		if (out_len(s->client) == 0)
 			done_writing(s);
@@ -1559,27 +1703,36 @@ client_write_cb(struct bufferevent *bev, void *arg)
 static void
 client_event_cb(struct bufferevent *bev, short what, void *arg)
 {
-	if (what & BEV_EVENT_ERROR)
+	struct session *s = arg;
+
+	if (!s->closed && (what & BEV_EVENT_ERROR))
 		client_failed(arg, EVUTIL_SOCKET_ERROR());
 }
 
 static void
 upstream_write_cb(struct bufferevent *bev, void *arg)
 {
+	struct session *s = arg;
+
 	/* Room again: the client's side may move on. */
-	pump_client(arg);
+	if (!s->closed)
+		pump_client(s);
 }
 
 static void
 upstream_event_cb(struct bufferevent *bev, short what, void *arg)
 {
-	if (what & BEV_EVENT_ERROR)
+	struct session *s = arg;
+
+	if (!s->closed && (what & BEV_EVENT_ERROR))
 		upstream_failed(arg, EVUTIL_SOCKET_ERROR());
 }
 
 void
 session_drain(struct session *s)
 {
+	if (s->closed)
+		return;
 	s->draining = true;
 	if (s->cs == CS_HEAD && s->us == US_IDLE &&
 	    in_len(s->client) == 0) {

@@ -17,7 +17,8 @@
 static const char *const key_names[] = {
 	"listen", "upstream", "database", "socket_mode", "socket_group",
 	"log_level", "max_header_bytes", "max_headers", "body_limit",
-	"shutdown_grace", "require_digest", "downgrade", "local_images",
+	"shutdown_grace", "idle_timeout", "max_connections",
+	"require_digest", "downgrade", "local_images",
 	"unknown_version", "rolling_tags", "digest_exempt", "version_sources",
 	"overrides", "registry_presence", "registry_unreachable",
 	"registry_timeout", "registry_cache_ttl", "registry_negative_ttl",
@@ -70,6 +71,10 @@ field(const struct guard_config *cfg, const char *name)
 		return xasprintf("%zu", cfg->body_limit);
 	if (strcmp(name, "shutdown_grace") == 0)
 		return xasprintf("%u", cfg->shutdown_grace);
+	if (strcmp(name, "idle_timeout") == 0)
+		return xasprintf("%u", cfg->idle_timeout);
+	if (strcmp(name, "max_connections") == 0)
+		return xasprintf("%u", cfg->max_connections);
 	if (strcmp(name, "require_digest") == 0)
 		return xstrdup(config_rule_mode_name(cfg->require_digest));
 	if (strcmp(name, "downgrade") == 0)
@@ -197,6 +202,8 @@ test_defaults(void)
 		{ "max_headers", "100" },
 		{ "body_limit", "1048576" },
 		{ "shutdown_grace", "10" },
+		{ "idle_timeout", "60" },
+		{ "max_connections", "1024" },
 		{ "require_digest", "enforce" },
 		{ "downgrade", "enforce" },
 		{ "local_images", "allow" },
@@ -338,6 +345,10 @@ static const struct valid_row {
 	{ "body_limit = 64M\n", "body_limit", "67108864" },
 	{ "shutdown_grace = 0\n", "shutdown_grace", "0" },
 	{ "shutdown_grace = 3600\n", "shutdown_grace", "3600" },
+	{ "idle_timeout = 0\n", "idle_timeout", "0" },
+	{ "idle_timeout = 86400\n", "idle_timeout", "86400" },
+	{ "max_connections = 1\n", "max_connections", "1" },
+	{ "max_connections = 1000000\n", "max_connections", "1000000" },
 	/* policy */
 	{ "require_digest = enforce\n", "require_digest", "enforce" },
 	{ "require_digest = warn\n", "require_digest", "warn" },
@@ -573,6 +584,14 @@ static const struct invalid_row {
 	    " is not a number of seconds from 0 to 3600" },
 	{ "shutdown_grace = 10s\n", 0, "t.conf:1: shutdown_grace: \"10s\""
 	    " is not a number of seconds from 0 to 3600" },
+	{ "idle_timeout = 86401\n", 0, "t.conf:1: idle_timeout: \"86401\""
+	    " is not a number of seconds from 0 to 86400" },
+	{ "idle_timeout = -1\n", 0, "t.conf:1: idle_timeout: \"-1\""
+	    " is not a number of seconds from 0 to 86400" },
+	{ "max_connections = 0\n", 0, "t.conf:1: max_connections: \"0\""
+	    " is not a number from 1 to 1000000" },
+	{ "max_connections = 1000001\n", 0, "t.conf:1: max_connections:"
+	    " \"1000001\" is not a number from 1 to 1000000" },
 	/* policy */
 	{ "require_digest = enfroce\n", 0, "t.conf:1: require_digest:"
 	    " \"enfroce\" is not one of enforce, warn, off" },
