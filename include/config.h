@@ -30,6 +30,15 @@ enum log_level {
 	LOG_LEVEL_DEBUG,
 };
 
+/* A path by which the engine pulls or runs an image the guard may not see
+   whole: judge it by the pull rules, refuse it, or let it through
+   (audited either way). */
+enum path_policy {
+	PATH_JUDGE,
+	PATH_DENY,
+	PATH_ALLOW,
+};
+
 struct string_list {
 	char	**items;
 	size_t	  n;
@@ -85,6 +94,12 @@ struct guard_config {
 	enum rule_mode		 pull_require_digest;	/* enforce */
 	struct string_list	 allowed_registries;	/* globs; empty: any */
 	bool			 imports_allow;		/* allow */
+
+	/* other paths to an image */
+	enum path_policy	 build;			/* judge: legacy builder */
+	bool			 buildkit_allow;	/* deny: /session, /grpc,
+							   /build?version=2 */
+	enum path_policy	 plugins;		/* judge: plugin pulls */
 };
 
 struct config_errors {
@@ -107,6 +122,9 @@ size_t	 config_parse(struct guard_config *cfg, const char *filename,
 	    const char *text, size_t len, struct config_errors *errs);
 
 void	 config_errors_reset(struct config_errors *errs);
+
+/* "judge", "deny", "allow". */
+const char *config_path_policy_name(enum path_policy p);
 
 /* "enforce", "warn", "off". */
 const char *config_rule_mode_name(enum rule_mode mode);

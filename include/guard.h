@@ -21,14 +21,29 @@ struct http_head;
 struct guard;
 struct guard_pending;
 
+/* POST /build under build = judge, once its context has streamed by. */
+struct guard_build_context {
+	const char		*dockerfile;	/* as the engine will read it,
+						   or NULL with cause */
+	size_t			 dockerfile_len;
+	const char		*dockerfile_path;
+	const char		*cause;		/* why the guard cannot judge
+						   this context, or NULL */
+};
+
 struct guard_request {
 	const struct peer_cred	*peer;
 	/* POST /images/create is decided on its head alone (its body, if
-	   any, is an import stream); body is then NULL. */
+	   any, is an import stream); body is then NULL, unless the body is
+	   a form (application/x-www-form-urlencoded), which the engine
+	   reads for parameters: it is then captured whole.  The same holds
+	   for plugin pulls and upgrades; builds are decided on the head,
+	   then again with build set. */
 	const struct http_head	*head;
 	const struct route	*route;
 	const char		*body;		/* de-chunked, complete */
 	size_t			 body_len;
+	const struct guard_build_context *build;
 };
 
 struct guard_verdict {
@@ -41,6 +56,10 @@ struct guard_verdict {
 	const char		*target;	/* decided on the head: forward
 						   with this request-target
 						   (a start by full ID) */
+	/* POST /build to judge: stream the context through a reader that
+	   keeps these files, then call guard_check() again with build. */
+	const char		*build_dockerfile;
+	const char		*build_dockerfile_alt;	/* or NULL */
 };
 
 /* follow: also watch the engine (version, first sync, events). */

@@ -32,6 +32,10 @@ enum route_id {
 	ROUTE_SESSION,			/* POST /session (BuildKit) */
 	ROUTE_GRPC,			/* POST /grpc (BuildKit) */
 	ROUTE_CONTAINER_PRUNE,		/* POST /containers/prune */
+	ROUTE_BUILD,			/* POST /build */
+	ROUTE_PLUGIN_PULL,		/* POST /plugins/pull */
+	ROUTE_PLUGIN_UPGRADE,		/* POST /plugins/{name}/upgrade */
+	ROUTE_PLUGIN_CREATE,		/* POST /plugins/create */
 };
 
 struct route {

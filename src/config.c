@@ -50,6 +50,7 @@ enum key_type {
 	KEY_SOURCES,		/* string_list of version sources, >= 1 */
 	KEY_OVERRIDES,		/* string_list, subset of override_names */
 	KEY_BOOL,		/* bool: yes|no */
+	KEY_PATH_POLICY,	/* enum path_policy */
 	KEY_OPT_PATH,		/* char *, absolute, or "" for NULL */
 	KEY_HOSTS,		/* string_list of registry hosts */
 	KEY_HOST_PAIRS,		/* string_list of "host=value" */
@@ -107,6 +108,9 @@ static const struct config_key config_keys[] = {
 	{ "pull_require_digest", KEY_RULE,	OFF(pull_require_digest), 0, 0 },
 	{ "allowed_registries",	KEY_GLOBS,	OFF(allowed_registries), 0, 0 },
 	{ "imports",		KEY_ALLOW,	OFF(imports_allow), 0, 0 },
+	{ "build",		KEY_PATH_POLICY, OFF(build), 0, 0 },
+	{ "buildkit",		KEY_ALLOW,	OFF(buildkit_allow), 0, 0 },
+	{ "plugins",		KEY_PATH_POLICY, OFF(plugins), 0, 0 },
 };
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 
@@ -133,6 +137,13 @@ static const struct config_choice log_choices[] = {
 static const struct config_choice allow_choices[] = {
 	{ "allow", 1 },
 	{ "deny", 0 },
+	{ NULL, 0 }
+};
+
+static const struct config_choice path_choices[] = {
+	{ "judge", PATH_JUDGE },
+	{ "deny", PATH_DENY },
+	{ "allow", PATH_ALLOW },
 	{ NULL, 0 }
 };
 
@@ -236,6 +247,9 @@ config_new(void)
 	cfg->restore_window = 3600;
 	cfg->pull_require_digest = RULE_ENFORCE;
 	cfg->imports_allow = true;
+	cfg->build = PATH_JUDGE;
+	cfg->buildkit_allow = false;
+	cfg->plugins = PATH_JUDGE;
 	return cfg;
 }
 
@@ -275,6 +289,16 @@ config_rule_mode_name(enum rule_mode mode)
 {
 	for (const struct config_choice *c = rule_choices; c->name; c++) {
 		if (c->value == (int)mode)
+			return c->name;
+	}
+	return "unknown";
+}
+
+const char *
+config_path_policy_name(enum path_policy p)
+{
+	for (const struct config_choice *c = path_choices; c->name; c++) {
+		if (c->value == (int)p)
 			return c->name;
 	}
 	return "unknown";
@@ -991,8 +1015,11 @@ config_set(struct config_parse_state *ps, const struct config_key *key,
 	case KEY_RULE:
 	case KEY_ALLOW:
 	case KEY_BOOL:
+	case KEY_PATH_POLICY:
 		if (key->type == KEY_LOG_LEVEL)
 			choices = log_choices;
+		else if (key->type == KEY_PATH_POLICY)
+			choices = path_choices;
 		else if (key->type == KEY_RULE)
 			choices = rule_choices;
 		else if (key->type == KEY_BOOL)
@@ -1007,6 +1034,8 @@ config_set(struct config_parse_state *ps, const struct config_key *key,
 			*(enum log_level *)field = (enum log_level)v;
 		else if (key->type == KEY_RULE)
 			*(enum rule_mode *)field = (enum rule_mode)v;
+		else if (key->type == KEY_PATH_POLICY)
+			*(enum path_policy *)field = (enum path_policy)v;
 		else
 			*(bool *)field = v != 0;
 		return 0;

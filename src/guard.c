@@ -15,7 +15,9 @@
 #include <event2/event.h>
 
 #include "body_inspect.h"
+#include "dockerfile.h"
 #include "engine.h"
+#include "form.h"
 #include "guard.h"
 #include "http_head.h"
 #include "imgref.h"
@@ -24,6 +26,7 @@
 #include "log.h"
 #include "manifest.h"
 #include "monitor.h"
+#include "path_policy.h"
 #include "policy.h"
 #include "registry.h"
 #include "route.h"
@@ -114,6 +117,12 @@ struct guard_pending {
 	char			*import_repo;
 	char			*pull_ref;
 	char			*pull_digest;	/* the tag's digest, if asked */
+
+	/* Builds, BuildKit and plugins (path_policy.h) */
+	struct path_decision	 path;
+	struct dockerfile_images build_imgs;	/* base images to judge */
+	size_t			 build_next;
+	char			*build_df;	/* the Dockerfile's path */
 
 	/* Restoring the previous container after a refusal. */
 	int64_t			 snapshot_id;
@@ -566,6 +575,9 @@ pending_free(struct guard_pending *p)
 	free(p->import_repo);
 	free(p->pull_ref);
 	free(p->pull_digest);
+	path_decision_reset(&p->path);
+	dockerfile_images_reset(&p->build_imgs);
+	free(p->build_df);
 	free(p->method);
 	free(p->action);
 	free(p->what);
@@ -666,13 +678,17 @@ deliver_cb(evutil_socket_t fd, short what, void *arg)
 	v.wants_response = p->status == 0 && p->route != ROUTE_IMAGE_CREATE &&
 	    p->route != ROUTE_CONTAINER_DELETE &&
 	    p->route != ROUTE_CONTAINER_PRUNE &&
-	    !route_runs_existing(p->route);
+	    !route_runs_existing(p->route) && !path_policy_route(p->route);
 	p->forwarded = v.wants_response;
 	/* A removal by any spelling is recorded by the full ID. */
 	if (p->status == 0 && ((p->route == ROUTE_CONTAINER_DELETE &&
 	    p->container_id != NULL) || p->route == ROUTE_CONTAINER_PRUNE))
 		v.wants_response = true;
 	v.target = p->status == 0 ? p->target : NULL;
+	if (p->status == 0 && p->path.action == PATH_ACT_JUDGE_BUILD) {
+		v.build_dockerfile = p->path.dockerfile;
+		v.build_dockerfile_alt = p->path.dockerfile_alt;
+	}
 	/* session_decided cancels (frees) p when it no longer needs it. */
 	session_decided(p->s, &v);
 }
@@ -1979,7 +1995,11 @@ action_for(enum route_id id)
 	case ROUTE_SERVICE_UPDATE:
 		return "update";
 	case ROUTE_IMAGE_CREATE:
+	case ROUTE_PLUGIN_PULL:
+	case ROUTE_PLUGIN_UPGRADE:
 		return "pull";
+	case ROUTE_BUILD:
+		return "build";
 	case ROUTE_CONTAINER_START:
 		return "start";
 	case ROUTE_CONTAINER_RESTART:
@@ -1990,6 +2010,22 @@ action_for(enum route_id id)
 }
 
 /* ---- pulls ---------------------------------------------------------- */
+
+static void build_judge_next(struct guard_pending *p);
+
+/* A build's refusal names the Dockerfile line that pulls the image. */
+static char *
+build_message(const struct guard_pending *p, const char *pull_message)
+{
+	const struct dockerfile_image *img = &p->build_imgs.v[p->build_next];
+	const char *m = pull_message;
+
+	if (strncmp(m, "docker-guard: ", 14) == 0)
+		m += 14;
+	return xasprintf("docker-guard: refusing to build: %s %s (line %u of "
+	    "%s) would be pulled by the builder, and the pull rules say: %s",
+	    img->what, img->ref, img->line, p->build_df, m);
+}
 
 static void
 pull_decide(struct guard_pending *p)
@@ -2011,8 +2047,9 @@ pull_decide(struct guard_pending *p)
 	    STORE_WARN : STORE_ALLOW;
 	if (d.verdict == POLICY_DENY) {
 		p->status = d.status;
-		p->message = xstrdup(d.message);
-		log_info("%s", d.message);
+		p->message = p->route == ROUTE_BUILD ?
+		    build_message(p, d.message) : xstrdup(d.message);
+		log_info("%s", p->message);
 	} else if (d.verdict == POLICY_WARN) {
 		log_warn("%s", d.message);
 	}
@@ -2025,10 +2062,16 @@ pull_decide(struct guard_pending *p)
 	a.digest = d.digest != NULL ? d.digest : p->pull_digest;
 	a.rule = d.rule != NULL ? d.rule : d.note_rule;
 	a.verdict = v;
-	a.message = d.message != NULL ? d.message : d.note;
+	a.message = d.verdict == POLICY_DENY ? p->message : d.message != NULL ?
+	    d.message : d.note;
 	a.latency_us = t - p->started_us;
 	audit_row(p, &a, NULL);
 	policy_decision_reset(&d);
+	if (p->route == ROUTE_BUILD && p->status == 0 &&
+	    ++p->build_next < p->build_imgs.n) {
+		build_judge_next(p);
+		return;
+	}
 	deliver(p);
 }
 
@@ -2043,29 +2086,14 @@ pull_registry_cb(const struct registry_result *r, void *arg)
 	pull_decide(p);
 }
 
-/* POST /images/create: decided on the query alone. */
+/* Judge p->from_image (with p->from_tag) by the pull rules. */
 static void
-pull_start(struct guard_pending *p, const struct guard_request *req)
+pull_begin(struct guard_pending *p)
 {
 	const struct guard_config *cfg = p->g->srv->cfg;
-	const char *q = req->route->query;
 	struct imgref ref;
 	const char *cause;
 
-	free(p->action);
-	p->action = xstrdup("pull");
-	if (route_query_get(q, "fromImage", &p->from_image) != 0 ||
-	    route_query_get(q, "tag", &p->from_tag) != 0 ||
-	    route_query_get(q, "fromSrc", &p->from_src) != 0 ||
-	    route_query_get(q, "repo", &p->import_repo) != 0) {
-		refuse(p, 400, "request", xstrdup("docker-guard: refusing to "
-		    "pull: the query string is malformed"));
-		return;
-	}
-	if (p->from_image != NULL && *p->from_image == '\0') {
-		free(p->from_image);
-		p->from_image = NULL;
-	}
 	if (p->from_image == NULL) {
 		pull_decide(p);
 		return;
@@ -2088,6 +2116,196 @@ pull_start(struct guard_pending *p, const struct guard_request *req)
 	pull_decide(p);
 }
 
+/*
+ * The request's parameters as the engine reads them (r.Form): a form
+ * body first when there is one, then the query.  Returns the body's
+ * media type.
+ */
+static enum form_media
+request_form(const struct guard_request *req, struct form *f)
+{
+	const char *ct = http_head_get(req->head, "Content-Type");
+	enum form_media m = form_media_type(ct);
+
+	memset(f, 0, sizeof *f);
+	if (m == FORM_MEDIA_URLENCODED && req->body != NULL)
+		form_parse(f, req->body, req->body_len);
+	if (req->route->query != NULL)
+		form_parse(f, req->route->query, strlen(req->route->query));
+	return m;
+}
+
+static char *
+dup_or_null(const char *s)
+{
+	return s != NULL ? xstrdup(s) : NULL;
+}
+
+/* POST /images/create: decided on the parameters the engine reads, from
+   the query and a form body. */
+static void
+pull_start(struct guard_pending *p, const struct guard_request *req)
+{
+	struct form f;
+	enum form_media m = request_form(req, &f);
+
+	free(p->action);
+	p->action = xstrdup("pull");
+	if (f.errors > 0 || m == FORM_MEDIA_UNSURE) {
+		form_reset(&f);
+		refuse(p, 400, "request", xstrdup(m == FORM_MEDIA_UNSURE ?
+		    "docker-guard: refusing to pull: the guard cannot tell "
+		    "whether the engine reads this Content-Type as a form" :
+		    "docker-guard: refusing to pull: the query string (or "
+		    "form body) is malformed"));
+		return;
+	}
+	p->from_image = dup_or_null(form_get(&f, "fromImage"));
+	p->from_tag = dup_or_null(form_get(&f, "tag"));
+	p->from_src = dup_or_null(form_get(&f, "fromSrc"));
+	p->import_repo = dup_or_null(form_get(&f, "repo"));
+	form_reset(&f);
+	if (p->from_image != NULL && *p->from_image == '\0') {
+		free(p->from_image);
+		p->from_image = NULL;
+	}
+	pull_begin(p);
+}
+
+/* ---- builds, BuildKit, plugins ---------------------------------------- */
+
+static void
+build_judge_next(struct guard_pending *p)
+{
+	const struct dockerfile_image *img = &p->build_imgs.v[p->build_next];
+	struct imgref ref;
+	const char *cause = NULL;
+	int rc;
+
+	free(p->from_image);
+	free(p->pull_ref);
+	free(p->pull_digest);
+	p->from_image = NULL;
+	p->pull_ref = NULL;
+	p->pull_digest = NULL;
+	rc = imgref_parse(img->ref, &ref, &cause);
+	if (rc == 0 && ref.kind == IMGREF_ID) {
+		/* Content-addressed and local: no pull. */
+		imgref_reset(&ref);
+		if (!p->g->srv->cfg->local_images_allow) {
+			refuse(p, 403, "local_images", xasprintf(
+			    "docker-guard: refusing to build: %s %s (line %u "
+			    "of %s) is a local image ID, and local_images = "
+			    "deny", img->what, img->ref, img->line,
+			    p->build_df));
+			return;
+		}
+		audit(p, NULL, STORE_ALLOW, "local_images", "build on a local "
+		    "image ID (local_images = allow)");
+		if (++p->build_next < p->build_imgs.n)
+			build_judge_next(p);
+		else
+			deliver(p);
+		return;
+	}
+	if (rc == 0)
+		imgref_reset(&ref);
+	/* The builder pulls a name without tag as :latest. */
+	p->from_image = path_plugin_reference(img->ref);
+	pull_begin(p);
+}
+
+/* POST /build once its context streamed by: judge the Dockerfile's base
+   images one after the other. */
+static void
+build_judge_start(struct guard_pending *p, const struct guard_request *req)
+{
+	const struct guard_build_context *b = req->build;
+	struct dockerfile_args args;
+	struct form f;
+	char *cause = NULL;
+
+	free(p->action);
+	p->action = xstrdup("build");
+	p->build_df = xstrdup(b->dockerfile_path != NULL ?
+	    b->dockerfile_path : "Dockerfile");
+	if (b->cause != NULL || b->dockerfile == NULL) {
+		refuse(p, 403, "build", xasprintf("docker-guard: refusing to "
+		    "build: %s, so the guard cannot judge the base images "
+		    "(rule: build = judge). %s", b->cause != NULL ? b->cause :
+		    "no Dockerfile", b->cause != NULL &&
+		    strstr(b->cause, "compressed") != NULL ? "Send the build "
+		    "context uncompressed (docker build without --compress), "
+		    "or set build = allow." : "Set build = allow to let such "
+		    "builds through unjudged."));
+		return;
+	}
+	request_form(req, &f);
+	if (dockerfile_args_parse(form_get(&f, "buildargs"), &args,
+	    &cause) != 0 || dockerfile_images(b->dockerfile,
+	    b->dockerfile_len, &args, &p->build_imgs, &cause) != 0) {
+		refuse(p, 403, "build", xasprintf("docker-guard: refusing to "
+		    "build: %s: %s, so the guard cannot judge the base images "
+		    "(rule: build = judge). Pin FROM lines by digest, as "
+		    "plain words.", p->build_df, cause));
+		free(cause);
+		form_reset(&f);
+		dockerfile_args_reset(&args);
+		return;
+	}
+	form_reset(&f);
+	dockerfile_args_reset(&args);
+	if (p->build_imgs.n == 0) {
+		audit(p, NULL, STORE_ALLOW, "build", "build with no base image "
+		    "(FROM scratch)");
+		deliver(p);
+		return;
+	}
+	build_judge_next(p);
+}
+
+/* Builds, BuildKit and plugins at their head (see path_policy.h). */
+static void
+paths_start(struct guard_pending *p, const struct guard_request *req)
+{
+	struct path_head in = { 0 };
+	struct form f;
+
+	if (req->build != NULL) {
+		build_judge_start(p, req);
+		return;
+	}
+	free(p->what);
+	p->what = xstrdup(p->route == ROUTE_BUILD ? "an image" :
+	    p->route == ROUTE_SESSION || p->route == ROUTE_GRPC ?
+	    "a BuildKit session" : "a plugin");
+	in.media = request_form(req, &f);
+	in.cfg = p->g->srv->cfg;
+	in.route = p->route;
+	in.form = &f;
+	path_policy_head(&in, &p->path);
+	form_reset(&f);
+	switch (p->path.action) {
+	case PATH_ACT_REFUSE:
+		refuse(p, p->path.status, p->path.rule,
+		    xstrdup(p->path.message));
+		return;
+	case PATH_ACT_ALLOW:
+		audit(p, NULL, STORE_ALLOW, p->path.rule, p->path.message);
+		deliver(p);
+		return;
+	case PATH_ACT_JUDGE_BUILD:
+		deliver(p);	/* the session streams, then asks again */
+		return;
+	case PATH_ACT_JUDGE_PULL:
+		free(p->action);
+		p->action = xstrdup("pull");
+		p->from_image = xstrdup(p->path.ref);
+		pull_begin(p);
+		return;
+	}
+}
+
 struct guard_pending *
 guard_check(struct guard *g, struct session *s, const struct guard_request *req)
 {
@@ -2107,6 +2325,10 @@ guard_check(struct guard *g, struct session *s, const struct guard_request *req)
 	    "a service");
 	if (p->route == ROUTE_IMAGE_CREATE) {
 		pull_start(p, req);
+		return p;
+	}
+	if (path_policy_route(p->route)) {
+		paths_start(p, req);
 		return p;
 	}
 	if (p->route == ROUTE_CONTAINER_DELETE) {

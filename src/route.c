@@ -126,6 +126,14 @@ classify_path(const char *method, const char *p, char **param)
 		return ROUTE_GRPC;
 	if (post && strcmp(p, "/containers/prune") == 0)
 		return ROUTE_CONTAINER_PRUNE;
+	if (post && strcmp(p, "/build") == 0)
+		return ROUTE_BUILD;
+	if (post && strcmp(p, "/plugins/pull") == 0)
+		return ROUTE_PLUGIN_PULL;
+	if (post && strcmp(p, "/plugins/create") == 0)
+		return ROUTE_PLUGIN_CREATE;
+	if (post && match_param(p, "/plugins/", "/upgrade", param))
+		return ROUTE_PLUGIN_UPGRADE;
 	if (post && match_param(p, "/containers/", "/start", param))
 		return ROUTE_CONTAINER_START;
 	if (post && match_param(p, "/containers/", "/restart", param))
@@ -233,6 +241,10 @@ route_name(enum route_id id)
 	case ROUTE_IMAGE_CREATE: return "images/create";
 	case ROUTE_SESSION: return "session";
 	case ROUTE_GRPC: return "grpc";
+	case ROUTE_BUILD: return "build";
+	case ROUTE_PLUGIN_PULL: return "plugins/pull";
+	case ROUTE_PLUGIN_UPGRADE: return "plugins/{name}/upgrade";
+	case ROUTE_PLUGIN_CREATE: return "plugins/create";
 	}
 	return "other";
 }

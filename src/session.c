@@ -30,12 +30,14 @@
 #include "chunked.h"
 #include "config.h"
 #include "deny.h"
+#include "form.h"
 #include "guard.h"
 #include "http_head.h"
 #include "log.h"
 #include "route.h"
 #include "server.h"
 #include "session.h"
+#include "tar_reader.h"
 #include "xmalloc.h"
 
 /* How long a closing connection keeps reading (and discarding) what the
@@ -68,6 +70,7 @@ enum client_state {
 	CS_WAIT,	/* request sent; waiting for the response to end */
 	CS_RAW,		/* hijacked: opaque relay */
 	CS_CLOSING,	/* last response queued; close when flushed */
+	CS_BUILD,	/* streaming a judged build context (build_*) */
 };
 
 enum upstream_state {
@@ -117,6 +120,7 @@ struct session {
 	struct evbuffer		*captured;	/* guarded request body */
 	struct guard_pending	*pending;
 	bool			 head_only;	/* decided on the head alone */
+	struct build_stream	*build;		/* POST /build being judged */
 	char			*method;	/* of the request awaiting a response */
 	bool			 close_after;	/* no keep-alive after this */
 
@@ -150,6 +154,11 @@ static void	send_mem(struct bufferevent *, const void *, size_t);
 static void	close_when_flushed(struct session *);
 static void	send_from(struct evbuffer *, size_t, struct bufferevent *);
 static void	raw_resume(struct session *);
+static void	build_free(struct build_stream *);
+static void	build_begin(struct session *, const struct guard_verdict *);
+static bool	build_pump(struct session *);
+static void	build_finish(struct session *);
+static void	build_refuse(struct session *, const struct guard_verdict *);
 
 const struct peer_cred *
 session_peer(const struct session *s)
@@ -328,6 +337,8 @@ clear_request(struct session *s)
 		evbuffer_free(s->captured);
 		s->captured = NULL;
 	}
+	build_free(s->build);
+	s->build = NULL;
 	s->head_only = false;
 }
 
@@ -770,6 +781,38 @@ route_is_guarded(enum route_id id)
 	    id == ROUTE_SERVICE_UPDATE;
 }
 
+/* Routes where the engine reads parameters the guard judges with
+   ParseForm, so from a form body too: the body is then captured. */
+static bool
+route_reads_form(enum route_id id)
+{
+	return id == ROUTE_IMAGE_CREATE || id == ROUTE_PLUGIN_PULL ||
+	    id == ROUTE_PLUGIN_UPGRADE;
+}
+
+/* Routes decided on the head (the body, if any, streams on). */
+static bool
+route_is_head_only(enum route_id id)
+{
+	return id == ROUTE_IMAGE_CREATE || id == ROUTE_CONTAINER_DELETE ||
+	    id == ROUTE_CONTAINER_PRUNE ||
+	    id == ROUTE_CONTAINER_START || id == ROUTE_CONTAINER_RESTART ||
+	    id == ROUTE_BUILD || id == ROUTE_SESSION || id == ROUTE_GRPC ||
+	    id == ROUTE_PLUGIN_PULL || id == ROUTE_PLUGIN_UPGRADE ||
+	    id == ROUTE_PLUGIN_CREATE;
+}
+
+/* Does this request carry a form body the engine reads? */
+static enum form_media
+request_form_media(const struct session *s)
+{
+	if (s->req.framing == HTTP_BODY_NONE ||
+	    (s->req.framing == HTTP_BODY_LENGTH &&
+	    s->req.content_length == 0) || strcmp(s->req.method, "POST") != 0)
+		return FORM_MEDIA_OTHER;
+	return form_media_type(http_head_get(&s->req, "Content-Type"));
+}
+
 /*
  * How many bytes of buf after its first skip bytes are body bytes of a
  * message framed by length, counted as sent: they go out in one write
@@ -830,7 +873,19 @@ start_request(struct session *s)
 	}
 	body_reader_init(&s->req_body, s->req.framing, s->req.content_length);
 
-	if (route_is_guarded(s->route.id)) {
+	if (s->route.id == ROUTE_CONTAINER_RENAME &&
+	    request_form_media(s) != FORM_MEDIA_OTHER) {
+		/* The engine would take the new name from the body; the
+		   ledger follows the query's. */
+		msg = xasprintf("docker-guard: refusing %s %s: the engine "
+		    "would read its parameters from the form body; put them "
+		    "in the query", s->req.method, s->route.path);
+		session_refuse(s, 400, msg, false);
+		free(msg);
+		return;
+	}
+	if (route_is_guarded(s->route.id) || (route_reads_form(s->route.id) &&
+	    request_form_media(s) == FORM_MEDIA_URLENCODED)) {
 		if (s->req.framing == HTTP_BODY_LENGTH &&
 		    s->req.content_length > s->srv->cfg->body_limit) {
 			msg = xasprintf("docker-guard: refusing %s %s: the "
@@ -850,15 +905,13 @@ start_request(struct session *s)
 		return;
 	}
 
-	if (s->route.id == ROUTE_IMAGE_CREATE ||
-	    s->route.id == ROUTE_CONTAINER_DELETE ||
-	    s->route.id == ROUTE_CONTAINER_PRUNE ||
-	    s->route.id == ROUTE_CONTAINER_START ||
-	    s->route.id == ROUTE_CONTAINER_RESTART) {
-		/* A pull or import: the query says it all, and the body (an
-		   import) is a stream that must not be held.  A removal: the
-		   guard keeps the container's configuration first.  A start:
-		   the container's image is judged, not the request. */
+	if (route_is_head_only(s->route.id)) {
+		/* A pull or import: the query says it all (a form body was
+		   captured above), and the body (an import) is a stream that
+		   must not be held.  A removal: the guard keeps the
+		   container's configuration first.  A start: the container's
+		   image is judged, not the request.  A build: the policy
+		   decides, then the context streams through build_pump. */
 		struct guard_request gr = { 0 };
 
 		gr.peer = &s->peer;
@@ -876,7 +929,7 @@ start_request(struct session *s)
 static void
 decide_request(struct session *s)
 {
-	struct guard_request gr;
+	struct guard_request gr = { 0 };
 	size_t len = evbuffer_get_length(s->captured);
 
 	gr.peer = &s->peer;
@@ -899,6 +952,10 @@ session_decided(struct session *s, const struct guard_verdict *v)
 
 	if (s->closed || s->cs != CS_DECIDING)
 		return;
+	if (v->status != 0 && s->build != NULL) {
+		build_refuse(s, v);
+		return;
+	}
 	if (v->status != 0) {
 		struct guard_pending *p = s->pending;
 
@@ -918,6 +975,14 @@ session_decided(struct session *s, const struct guard_verdict *v)
 	/* v belongs to the pending verdict: take the target first. */
 	if (s->head_only && v->target != NULL)
 		http_head_retarget(&s->req, v->target);
+	if (v->build_dockerfile != NULL) {
+		build_begin(s, v);	/* copies from v, then lets p go */
+		return;
+	}
+	if (s->build != NULL) {
+		build_finish(s);
+		return;
+	}
 	if (!v->wants_response && s->pending != NULL) {
 		guard_cancel(s->srv->guard, s->pending);
 		s->pending = NULL;
@@ -1100,6 +1165,13 @@ pump_client(struct session *s)
 			   discarded. */
 			evbuffer_drain(in, evbuffer_get_length(in));
 			return;
+		case CS_BUILD:
+			if (!build_pump(s))
+				return;
+			/* The client left mid-context: end it as a streamed
+			   body that stopped short ends. */
+			s->cs = CS_BODY;
+			break;
 		}
 	}
 }
@@ -1111,7 +1183,8 @@ response_done(struct session *s)
 	/* A response that ends before its request body did (the engine
 	   refused early) leaves the connection out of step: close it. */
 	bool close = s->close_after || !s->resp.keep_alive || s->draining ||
-	    s->cs == CS_BODY || s->cs == CS_CAPTURE;
+	    s->cs == CS_BODY || s->cs == CS_CAPTURE || s->cs == CS_BUILD ||
+	    (s->build != NULL && s->cs != CS_WAIT);
 
 	if (s->upstream_eof)
 		drop_upstream(s);
@@ -1714,4 +1787,251 @@ session_drain(struct session *s)
 		close_when_flushed(s);
 		return;
 	}
+}
+
+/* ---- a judged build: the context streams, its end waits --------------- */
+
+/*
+ * POST /build under build = judge.  The engine starts nothing before its
+ * untar of the context has read the archive's end, so the context streams
+ * on as it comes while a tar reader keeps the Dockerfile; what may not go
+ * yet (a header still incomplete, the end-of-archive block and what
+ * follows it, the last byte of a body framed by length, the final chunk)
+ * is held until the guard has judged the Dockerfile.  A refusal drops the
+ * engine's connection: the build never starts.
+ */
+struct build_stream {
+	struct tar_reader	*tar;
+	struct evbuffer		*held;		/* data not yet sent */
+	struct evbuffer		*fresh;		/* data just read */
+	uint64_t		 sent;		/* data bytes sent */
+	bool			 chunked;	/* sent to the engine as chunks */
+	bool			 has_alt;	/* kept file 1 is the fallback */
+	char			*path;		/* the Dockerfile's path */
+	char			*cause;		/* why it cannot be judged */
+};
+
+static void
+build_free(struct build_stream *b)
+{
+	if (b == NULL)
+		return;
+	tar_reader_free(b->tar);
+	evbuffer_free(b->held);
+	evbuffer_free(b->fresh);
+	free(b->path);
+	free(b->cause);
+	free(b);
+}
+
+/* Send n held data bytes on, framed as the engine expects them. */
+static void
+build_send(struct session *s, size_t n)
+{
+	struct build_stream *b = s->build;
+	char size[32];
+
+	if (n == 0)
+		return;
+	if (b->chunked) {
+		int len = snprintf(size, sizeof size, "%zx\r\n", n);
+
+		send_mem(s->upstream, size, (size_t)len);
+	}
+	send_from(b->held, n, s->upstream);
+	if (b->chunked)
+		send_mem(s->upstream, "\r\n", 2);
+	b->sent += n;
+}
+
+/* The policy says judge: send the head on and start streaming. */
+static void
+build_begin(struct session *s, const struct guard_verdict *v)
+{
+	static const char *const drop_chunked[] = {
+		"Content-Length", "Transfer-Encoding", "Expect",
+	};
+	static const char *const drop_length[] = { "Expect" };
+	const char *paths[2] = { v->build_dockerfile, v->build_dockerfile_alt };
+	struct build_stream *b = xcalloc(1, sizeof *b);
+	char *head;
+	size_t head_len;
+
+	b->has_alt = v->build_dockerfile_alt != NULL;
+	b->tar = tar_reader_new(paths, b->has_alt ? 2 : 1,
+	    s->srv->cfg->body_limit);
+	b->held = evbuffer_new();
+	b->fresh = evbuffer_new();
+	b->chunked = s->req.framing == HTTP_BODY_CHUNKED;
+	b->path = xstrdup(v->build_dockerfile);
+	s->build = b;
+	if (s->pending != NULL) {
+		guard_cancel(s->srv->guard, s->pending);
+		s->pending = NULL;
+	}
+	if (ensure_upstream(s) != 0)
+		return;
+	if (b->chunked)
+		head = http_head_rewrite(&s->req, drop_chunked, 3,
+		    "Transfer-Encoding: chunked\r\n", &head_len);
+	else
+		head = http_head_rewrite(&s->req, drop_length, 1, "",
+		    &head_len);
+	send_mem(s->upstream, head, head_len);
+	free(head);
+	if (s->req.expect_continue)
+		send_mem(s->client, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+	expect_response(s);
+	s->cs = CS_BUILD;
+	pump_client(s);
+}
+
+/* The context ended, or cannot be judged: ask the guard. */
+static void
+build_decide(struct session *s)
+{
+	struct build_stream *b = s->build;
+	struct guard_build_context bc = { 0 };
+	struct guard_request gr = { 0 };
+	const struct tar_file *f = tar_reader_file(b->tar, 0);
+	const char *cause;
+
+	if (b->cause == NULL && tar_reader_finish(b->tar, &cause) != 0)
+		b->cause = xstrdup(cause);
+	if (b->cause == NULL && f->state != TAR_FILE_REGULAR) {
+		const struct tar_file *alt = b->has_alt ?
+		    tar_reader_file(b->tar, 1) : NULL;
+
+		if (f->state == TAR_FILE_ABSENT && alt != NULL &&
+		    alt->state == TAR_FILE_REGULAR)
+			f = alt;
+		else
+			b->cause = xasprintf(f->state == TAR_FILE_OTHER ?
+			    "%s in the build context is not a regular file" :
+			    "the build context has no %s", b->path);
+	}
+	bc.cause = b->cause;
+	bc.dockerfile_path = b->path;
+	if (b->cause == NULL) {
+		bc.dockerfile = f->data;
+		bc.dockerfile_len = f->len;
+	}
+	gr.peer = &s->peer;
+	gr.head = &s->req;
+	gr.route = &s->route;
+	gr.build = &bc;
+	s->cs = CS_DECIDING;
+	s->pending = guard_check(s->srv->guard, s, &gr);
+}
+
+/* Move client data through the reader to the engine, as far as the
+   engine takes it and the reader releases it.  True when the client went
+   away before the context ended. */
+static bool
+build_pump(struct session *s)
+{
+	struct build_stream *b = s->build;
+	struct evbuffer *in = bufferevent_get_input(s->client);
+	size_t limit = s->srv->cfg->body_limit;
+	const char *cause;
+	char *msg;
+
+	for (;;) {
+		size_t budget = budget_for(s->upstream), before, n;
+		uint64_t rel;
+
+		before = evbuffer_get_length(in);
+		if (budget == 0 || s->req_body.done || before == 0)
+			break;
+		if (body_pump(&s->req_body, in, NULL, b->fresh, budget,
+		    &cause) != 0) {
+			msg = xasprintf("docker-guard: refusing %s %s: "
+			    "malformed chunked body: %s", s->req.method,
+			    s->route.path, cause);
+			session_refuse(s, 400, msg, false);
+			free(msg);
+			return false;
+		}
+		while ((n = evbuffer_get_length(b->fresh)) > 0) {
+			struct evbuffer_iovec v;
+
+			evbuffer_peek(b->fresh, -1, NULL, &v, 1);
+			if (!tar_reader_ended(b->tar) &&
+			    tar_reader_feed(b->tar, v.iov_base, v.iov_len,
+			    &cause) != 0) {
+				b->cause = xstrdup(cause);
+				build_decide(s);
+				return false;
+			}
+			evbuffer_remove_buffer(b->fresh, b->held, v.iov_len);
+		}
+		rel = tar_reader_released(b->tar);
+		if (!b->chunked && rel >= s->req.content_length)
+			rel = s->req.content_length - 1;	/* the last byte */
+		if (rel > b->sent)
+			build_send(s, (size_t)(rel - b->sent));
+		if (evbuffer_get_length(b->held) > limit + 512) {
+			b->cause = xasprintf("more than body_limit (%zu bytes) "
+			    "follows the end of the build context's archive",
+			    limit);
+			build_decide(s);
+			return false;
+		}
+		if (evbuffer_get_length(in) == before)
+			break;
+	}
+	if (s->req_body.done) {
+		build_decide(s);
+		return false;
+	}
+	return s->client_eof && evbuffer_get_length(in) == 0;
+}
+
+/* The base images passed: send what was held and the body's end. */
+static void
+build_finish(struct session *s)
+{
+	struct build_stream *b = s->build;
+
+	if (s->pending != NULL) {
+		guard_cancel(s->srv->guard, s->pending);
+		s->pending = NULL;
+	}
+	if (s->upstream == NULL) {
+		session_refuse(s, 502, "docker-guard: the Docker engine closed "
+		    "the connection during the build's upload", false);
+		return;
+	}
+	build_send(s, evbuffer_get_length(b->held));
+	if (b->chunked)
+		send_mem(s->upstream, "0\r\n\r\n", 5);
+	s->cs = CS_WAIT;
+	pump_upstream(s);
+}
+
+/*
+ * A base image was refused: drop the engine's connection first (it never
+ * gets the archive's end, so the build never starts), then answer.  The
+ * body was read whole unless the context could not be judged; only then
+ * does the connection close.  Nothing here touches s after a refusal
+ * that closes it.
+ */
+static void
+build_refuse(struct session *s, const struct guard_verdict *v)
+{
+	struct guard *guard = s->srv->guard;
+	struct guard_pending *p = s->pending;
+	bool keep = s->req.keep_alive && !s->draining && s->req_body.done;
+	char *msg = xstrdup(v->message);	/* v belongs to p */
+	int status = v->status;
+
+	s->pending = NULL;
+	if (p != NULL)
+		guard_cancel(guard, p);
+	drop_upstream(s);
+	s->us = US_IDLE;
+	session_refuse(s, status, msg, keep);
+	free(msg);
+	if (keep && s->cs == CS_HEAD)
+		pump_client(s);
 }

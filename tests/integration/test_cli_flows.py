@@ -434,8 +434,11 @@ def test_build_legacy_builder(sides, app, testbed):
     data = write_random(os.path.join(ctx, "data.bin"), 2 << 20)
     want = sha256_file(data)
     with open(os.path.join(ctx, "Dockerfile"), "w") as fh:
+        # FROM by digest: the guard judges a build's base images by the
+        # pull rules (build = judge), and a tag is refused (test_paths.py)
         fh.write("FROM %s\nCOPY data.bin /data.bin\n"
-                 "RUN echo built-by-legacy > /x\nCMD [\"cat\", \"/x\"]\n" % app.tag)
+                 "RUN echo built-by-legacy > /x\nCMD [\"cat\", \"/x\"]\n"
+                 % app.digest_ref)
 
     def flow(side):
         env = dict(side.env, DOCKER_BUILDKIT="0")

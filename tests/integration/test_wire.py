@@ -502,7 +502,7 @@ def test_pipelined_posts_with_bodies(guard, engine, client):
 
 def test_chunked_request_body_passthrough(guard, engine, client):
     s, r = client()
-    head = req(b"POST", b"/v1.41/build?t=app%3A1",
+    head = req(b"POST", b"/v1.41/images/load?quiet=1",
                [(b"Content-Type", b"application/x-tar"),
                 (b"Transfer-Encoding", b"chunked")])
     body = (chunk(b"hello") + b"1A;name=value\r\n" + b"z" * 26 + b"\r\n" +
@@ -512,7 +512,7 @@ def test_chunked_request_body_passthrough(guard, engine, client):
         s.sendall(body[i:i + 7])
         if i % 70 == 0:
             time.sleep(0.01)
-    assert r.response().raw == ok_bytes(b"/v1.41/build?t=app%3A1")
+    assert r.response().raw == ok_bytes(b"/v1.41/images/load?quiet=1")
     # The end of the chunked body was found: the connection goes on.
     s.sendall(ping())
     assert r.response().raw == ok_bytes(b"/_ping")
@@ -523,7 +523,7 @@ def test_chunked_request_body_passthrough(guard, engine, client):
 
 def test_chunked_request_with_trailer_passthrough(guard, engine, client):
     s, r = client()
-    head = req(b"POST", b"/v1.41/build",
+    head = req(b"POST", b"/v1.41/images/load",
                [(b"Transfer-Encoding", b"chunked")])
     body = chunk(b"abc") + b"0\r\nX-Checksum: 1234\r\n\r\n"
     s.sendall(head + body)
@@ -716,7 +716,7 @@ def test_client_half_close_after_request_still_answered(guard, engine, kind):
 
 
 def test_malformed_chunked_passthrough_body_closes(guard, engine):
-    head = req(b"POST", b"/v1.41/build", [(b"Transfer-Encoding", b"chunked")])
+    head = req(b"POST", b"/v1.41/images/load", [(b"Transfer-Encoding", b"chunked")])
     engine.reset(lambda rq: fe.never())
     s = connect(guard.listen)
     try:

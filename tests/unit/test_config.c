@@ -25,7 +25,7 @@ static const char *const key_names[] = {
 	"check_all_platforms", "docker_config", "registry_auth",
 	"registry_ca_files", "registry_insecure", "restore_on_refusal",
 	"restore_window", "pull_require_digest", "allowed_registries",
-	"imports",
+	"imports", "build", "buildkit", "plugins",
 };
 
 /* Items joined with '|', so the separators the parser saw are visible. */
@@ -123,6 +123,12 @@ field(const struct guard_config *cfg, const char *name)
 		return join_list(&cfg->allowed_registries);
 	if (strcmp(name, "imports") == 0)
 		return xstrdup(cfg->imports_allow ? "allow" : "deny");
+	if (strcmp(name, "build") == 0)
+		return xstrdup(config_path_policy_name(cfg->build));
+	if (strcmp(name, "buildkit") == 0)
+		return xstrdup(cfg->buildkit_allow ? "allow" : "deny");
+	if (strcmp(name, "plugins") == 0)
+		return xstrdup(config_path_policy_name(cfg->plugins));
 	return xasprintf("(no field %s)", name);
 }
 
@@ -222,6 +228,9 @@ test_defaults(void)
 		{ "pull_require_digest", "enforce" },
 		{ "allowed_registries", "" },
 		{ "imports", "allow" },
+		{ "build", "judge" },
+		{ "buildkit", "deny" },
+		{ "plugins", "judge" },
 	};
 	struct guard_config *cfg = config_new();
 	char *got, *errors, *before, *after;
@@ -281,6 +290,10 @@ static const struct valid_row {
 	{ "allowed_registries = docker.io *.example.com\n",
 	    "allowed_registries", "docker.io|*.example.com" },
 	{ "imports = deny\n", "imports", "deny" },
+	{ "build = allow\n", "build", "allow" },
+	{ "build = deny\n", "build", "deny" },
+	{ "buildkit = allow\n", "buildkit", "allow" },
+	{ "plugins = deny\n", "plugins", "deny" },
 	/* layout */
 	{ "listen = /tmp/g.sock\n", "listen", "/tmp/g.sock" },
 	{ "listen=/tmp/g.sock", "listen", "/tmp/g.sock" },
@@ -450,6 +463,10 @@ static const struct invalid_row {
 	    "\"http://reg\" is not a registry host (host or host:port)" },
 	{ "imports = yes\n", 0, "t.conf:1: imports: \"yes\" is not one of "
 	    "allow, deny" },
+	{ "build = yes\n", 0, "t.conf:1: build: \"yes\" is not one of "
+	    "judge, deny, allow" },
+	{ "buildkit = judge\n", 0, "t.conf:1: buildkit: \"judge\" is not one "
+	    "of allow, deny" },
 	{ "pull_require_digest = strict\n", 0, "t.conf:1: "
 	    "pull_require_digest: \"strict\" is not one of enforce, warn, off" },
 	{ "restore_window = -1\n", 0, "t.conf:1: restore_window: \"-1\" is not "
