@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "chunked.h"
+#include "hexdigit.h"
 
 #define CHUNKED_MAX_DIGITS	16	/* as Go's parseHexUint */
 #define CHUNKED_MAX_LINE	4096	/* as Go's maxLineLength */
@@ -26,18 +27,6 @@ fail(struct chunked_decoder *d, const char *cause, size_t consumed)
 	d->state = CHUNKED_ERROR;
 	d->cause = cause;
 	return consumed;
-}
-
-static int
-hex_value(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* The end of a size line: go to data, or to the trailer after size 0. */
@@ -67,7 +56,7 @@ chunked_scan(struct chunked_decoder *d, const unsigned char *buf, size_t len)
 		case CHUNKED_SIZE:
 			if (++d->line_len > CHUNKED_MAX_LINE)
 				return fail(d, "chunk size line too long", i);
-			h = hex_value(c);
+			h = hex_digit_value(c);
 			if (h >= 0) {
 				if (d->digits == CHUNKED_MAX_DIGITS ||
 				    d->size > (UINT64_C(1) << 58))

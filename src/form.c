@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "form.h"
+#include "hexdigit.h"
 #include "xmalloc.h"
 
 void
@@ -15,18 +16,6 @@ form_reset(struct form *f)
 	memset(f, 0, sizeof *f);
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Go's url.QueryUnescape: %XX and '+'.  NULL on a bad escape or a decoded
    NUL.  Caller frees. */
 static char *
@@ -38,8 +27,10 @@ unescape(const char *s, size_t len)
 		if (s[i] == '%') {
 			int hi, lo;
 
-			if (i + 2 >= len || (hi = hexval(s[i + 1])) < 0 ||
-			    (lo = hexval(s[i + 2])) < 0 || hi + lo == 0) {
+			if (i + 2 >= len ||
+			    (hi = hex_digit_value((unsigned char)s[i + 1])) < 0 ||
+			    (lo = hex_digit_value((unsigned char)s[i + 2])) < 0 ||
+			    hi + lo == 0) {
 				free(out);
 				return NULL;
 			}

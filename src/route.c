@@ -1,6 +1,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hexdigit.h"
 #include "route.h"
 #include "xmalloc.h"
 
@@ -14,18 +15,6 @@ route_reset(struct route *r)
 	memset(r, 0, sizeof *r);
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decode %XX escapes (and '+' when plus_is_space) into a new string. */
 static char *
 percent_decode(const char *s, size_t len, bool plus_is_space)
@@ -36,8 +25,9 @@ percent_decode(const char *s, size_t len, bool plus_is_space)
 		if (s[i] == '%') {
 			int hi, lo;
 
-			if (i + 2 >= len || (hi = hexval(s[i + 1])) < 0 ||
-			    (lo = hexval(s[i + 2])) < 0) {
+			if (i + 2 >= len ||
+			    (hi = hex_digit_value((unsigned char)s[i + 1])) < 0 ||
+			    (lo = hex_digit_value((unsigned char)s[i + 2])) < 0) {
 				free(out);
 				return NULL;
 			}
