@@ -756,6 +756,14 @@ connect_stream(struct monitor *m)
 	engine_cancel(m->version_req);
 	m->version_req = engine_get(m->srv->base, m->srv->cfg->upstream,
 	    "/version", version_cb, m);
+	/* Nothing seen yet (a new database): the stream starts here, and
+	   that is saved at once, so a guard killed before its first saved
+	   event still replays from this moment at its next start. */
+	if (m->last_event_ns == 0) {
+		m->last_event_ns = (now_ms() - 1000) * 1000000;
+		m->cursor_dirty = true;
+		cursor_timer_cb(-1, 0, m);
+	}
 	/* From the last event seen: what happened while the stream was
 	   down is replayed (the engine keeps its recent events). */
 	if (m->last_event_ns > 0)
