@@ -335,6 +335,19 @@ bind_text(sqlite3_stmt *s, int i, const char *v)
 		sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
 }
 
+/* Bind the client's uid, gid, pid and process name to parameters first
+ * .. first + 3; left NULL when the peer is unknown. */
+static void
+bind_peer(sqlite3_stmt *s, int first, const struct peer_cred *peer)
+{
+	if (peer == NULL)
+		return;
+	sqlite3_bind_int64(s, first, peer->uid);
+	sqlite3_bind_int64(s, first + 1, peer->gid);
+	sqlite3_bind_int64(s, first + 2, peer->pid);
+	bind_text(s, first + 3, peer->comm);
+}
+
 /* Finalize a statement whose rows were read; rc is the last step's. */
 static int
 finish_rows(struct store *st, sqlite3_stmt *s, int rc, char **cause)
@@ -424,12 +437,7 @@ store_record_deployment(struct store *st, const struct store_deployment *d,
 	bind_text(s, 6, d->repo_digest);
 	bind_text(s, 7, d->version);
 	sqlite3_bind_int64(s, 8, d->time);
-	if (d->peer != NULL) {
-		sqlite3_bind_int64(s, 9, d->peer->uid);
-		sqlite3_bind_int64(s, 10, d->peer->gid);
-		sqlite3_bind_int64(s, 11, d->peer->pid);
-		bind_text(s, 12, d->peer->comm);
-	}
+	bind_peer(s, 9, d->peer);
 	bind_text(s, 13, d->source != NULL ? d->source : "guard");
 	return step_done(st, s, cause);
 }
@@ -539,12 +547,7 @@ audit_insert(struct store *st, const struct store_audit *a, int64_t *id,
 	    cause) != 0)
 		goto fail;
 	sqlite3_bind_int64(s, 1, a->time_ms);
-	if (a->peer != NULL) {
-		sqlite3_bind_int64(s, 2, a->peer->uid);
-		sqlite3_bind_int64(s, 3, a->peer->gid);
-		sqlite3_bind_int64(s, 4, a->peer->pid);
-		bind_text(s, 5, a->peer->comm);
-	}
+	bind_peer(s, 2, a->peer);
 	bind_text(s, 6, a->method);
 	bind_text(s, 7, a->route);
 	bind_text(s, 8, a->app);
@@ -622,12 +625,7 @@ intent_insert(struct store *st, const struct store_intent *in,
 	bind_text(s, 5, in->image_id);
 	bind_text(s, 6, in->repo_digest);
 	bind_text(s, 7, in->version);
-	if (in->peer != NULL) {
-		sqlite3_bind_int64(s, 8, in->peer->uid);
-		sqlite3_bind_int64(s, 9, in->peer->gid);
-		sqlite3_bind_int64(s, 10, in->peer->pid);
-		bind_text(s, 11, in->peer->comm);
-	}
+	bind_peer(s, 8, in->peer);
 	sqlite3_bind_int64(s, 12, in->time_ms);
 	bind_text(s, 13, in->token);
 	if (step_done(st, s, cause) != 0)
