@@ -16,7 +16,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
@@ -24,6 +23,8 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fake_engine as fe  # noqa: E402
+# The module's own temp dir and fake engine, as test_wire makes them.
+from test_wire import engine, tmp  # noqa: E402,F401
 from test_wire import (Guard, Reader, assert_closing_refusal,  # noqa: E402
                        assert_refusal, connect, create_req, ping, req,
                        wait_until)
@@ -36,20 +37,6 @@ TAG_ONLY_CREATE = b'{"Image":"foo:1.0"}'
 # --------------------------------------------------------------------------
 # fixtures and helpers
 # --------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def tmp():
-    d = tempfile.mkdtemp(prefix="dgc-", dir="/tmp")
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
-def engine(tmp):
-    e = fe.FakeEngine(os.path.join(tmp, "engine.sock")).start()
-    yield e
-    e.stop()
-
 
 @pytest.fixture(autouse=True)
 def _fresh_engine(engine):

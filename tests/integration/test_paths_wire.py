@@ -7,31 +7,17 @@ after the verdict, byte for byte.  No dockerd needed.
 
 import io
 import os
-import shutil
 import sys
 import tarfile
-import tempfile
 import time
 
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fake_engine as fe  # noqa: E402
+# The module's own temp dir and fake engine, as test_wire makes them.
+from test_wire import engine, tmp  # noqa: E402,F401
 from test_wire import Guard, Reader, chunk, connect, ok_bytes, req  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def tmp():
-    d = tempfile.mkdtemp(prefix="dgpw-", dir="/tmp")
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
-def engine(tmp):
-    e = fe.FakeEngine(os.path.join(tmp, "engine.sock")).start()
-    yield e
-    e.stop()
 
 
 @pytest.fixture(scope="module")
