@@ -24,29 +24,29 @@
 #include <stddef.h>
 
 struct body_label {
-	char	*key;
-	char	*value;
+	char *key;
+	char *value;
 };
 
 struct body_facts {
 	/* containers/create: Image.  services: TaskTemplate.ContainerSpec.Image.
 	   NULL when absent or JSON null. */
-	char			*image;
+	char *image;
 	/* Sources of mounts of Type "image" (HostConfig.Mounts for
 	   containers, matched exactly as the engine does;
 	   TaskTemplate.ContainerSpec.Mounts for services, in any case, as
 	   swarm upper-cases the type).  Never empty strings: an image
 	   mount without a Source is refused. */
-	char			**mount_images;
-	size_t			  n_mount_images;
+	char **mount_images;
+	size_t n_mount_images;
 	/* services: TaskTemplate.PluginSpec.Remote, else NULL. */
-	char			*plugin_remote;
+	char *plugin_remote;
 	/* containers: Labels.  services: the service's Labels, then
 	   TaskTemplate.ContainerSpec.Labels (service labels listed first). */
-	struct body_label	*labels;
-	size_t			  n_labels;
+	struct body_label *labels;
+	size_t n_labels;
 	/* services: Name, else NULL. */
-	char			*service_name;
+	char *service_name;
 };
 
 /*
@@ -55,14 +55,14 @@ struct body_facts {
  * *cause to an allocated English sentence naming the problem, e.g.
  * "the body has two keys for the field Image (\"Image\" and \"image\")".
  */
-int	 body_inspect_container_create(const char *body, size_t len,
-	    struct body_facts *out, char **cause);
+int body_inspect_container_create(const char *body, size_t len,
+    struct body_facts *out, char **cause);
 
 /* The same for a swarm ServiceSpec (services/create, services/{id}/update). */
-int	 body_inspect_service_spec(const char *body, size_t len,
-	    struct body_facts *out, char **cause);
+int body_inspect_service_spec(const char *body, size_t len,
+    struct body_facts *out, char **cause);
 
-void	 body_facts_reset(struct body_facts *facts);
+void body_facts_reset(struct body_facts *facts);
 
 /* The value of label key (exact, case-sensitive; the last one if listed
  * twice), or NULL. */
@@ -73,14 +73,14 @@ const char *body_facts_label(const struct body_facts *facts, const char *key);
  * type is application/json (case-insensitive, parameters such as charset
  * allowed).  A NULL or empty ct is false.
  */
-bool	 body_content_type_is_json(const char *ct);
+bool body_content_type_is_json(const char *ct);
 
 /*
  * Read the "Id" (containers) or "ID" (services) string of an engine create
  * response.  Returns an allocated string, or NULL if the body is not such
  * an object.
  */
-char	*body_response_id(const char *body, size_t len);
+char *body_response_id(const char *body, size_t len);
 
 /*
  * Return a copy of the engine's JSON response object with each of
@@ -90,7 +90,7 @@ char	*body_response_id(const char *body, size_t len);
  * "Warnings" is neither an array nor null, or a warning is not valid
  * UTF-8 (then the caller forwards the original).
  */
-char	*body_add_warnings(const char *body, size_t len,
-	    const char *const *warnings, size_t n_warnings, size_t *out_len);
+char *body_add_warnings(const char *body, size_t len,
+    const char *const *warnings, size_t n_warnings, size_t *out_len);
 
 #endif

@@ -28,39 +28,39 @@
 #include <stdint.h>
 
 enum chunked_state {
-	CHUNKED_SIZE,		/* reading hex digits */
-	CHUNKED_EXT,		/* reading a chunk extension */
-	CHUNKED_SIZE_LF,	/* saw CR after the size line */
-	CHUNKED_DATA,		/* inside chunk data */
-	CHUNKED_DATA_CR,	/* expecting CR after data */
-	CHUNKED_DATA_LF,	/* expecting LF after data */
-	CHUNKED_TRAILER,	/* reading a trailer line (or the last CRLF) */
-	CHUNKED_TRAILER_LF,	/* saw CR in the trailer section */
+	CHUNKED_SIZE,	    /* reading hex digits */
+	CHUNKED_EXT,	    /* reading a chunk extension */
+	CHUNKED_SIZE_LF,    /* saw CR after the size line */
+	CHUNKED_DATA,	    /* inside chunk data */
+	CHUNKED_DATA_CR,    /* expecting CR after data */
+	CHUNKED_DATA_LF,    /* expecting LF after data */
+	CHUNKED_TRAILER,    /* reading a trailer line (or the last CRLF) */
+	CHUNKED_TRAILER_LF, /* saw CR in the trailer section */
 	CHUNKED_DONE,
 	CHUNKED_ERROR,
 };
 
 struct chunked_decoder {
-	enum chunked_state	 state;
-	uint64_t		 size;		/* size of the current chunk */
-	uint64_t		 left;		/* data bytes left in it */
-	uint64_t		 total;		/* decoded body bytes so far */
-	unsigned		 digits;
-	size_t			 line_len;	/* bytes in the current line */
-	size_t			 trailer_len;	/* bytes of trailer section */
-	bool			 last;		/* the zero-size chunk was read */
-	const char		*cause;
+	enum chunked_state state;
+	uint64_t size;	/* size of the current chunk */
+	uint64_t left;	/* data bytes left in it */
+	uint64_t total; /* decoded body bytes so far */
+	unsigned digits;
+	size_t line_len;    /* bytes in the current line */
+	size_t trailer_len; /* bytes of trailer section */
+	bool last;	    /* the zero-size chunk was read */
+	const char *cause;
 };
 
-void	 chunked_init(struct chunked_decoder *d);
+void chunked_init(struct chunked_decoder *d);
 
 /*
  * Read framing bytes from buf[0..len).  Stops at the start of chunk data,
  * at the end of the message, on an error, or when buf is used up.
  * Returns the number of bytes consumed.
  */
-size_t	 chunked_scan(struct chunked_decoder *d, const unsigned char *buf,
-	    size_t len);
+size_t
+chunked_scan(struct chunked_decoder *d, const unsigned char *buf, size_t len);
 
 static inline bool
 chunked_in_data(const struct chunked_decoder *d)
@@ -75,7 +75,7 @@ chunked_data_left(const struct chunked_decoder *d)
 }
 
 /* The caller moved n (<= chunked_data_left) bytes of chunk data. */
-void	 chunked_consume_data(struct chunked_decoder *d, uint64_t n);
+void chunked_consume_data(struct chunked_decoder *d, uint64_t n);
 
 static inline bool
 chunked_done(const struct chunked_decoder *d)

@@ -5,6 +5,6 @@
 #define CLI_H
 
 /* Parse argv and run the command.  Returns the exit status. */
-int	 cli_main(int argc, char **argv);
+int cli_main(int argc, char **argv);
 
 #endif

@@ -40,76 +40,76 @@ enum path_policy {
 };
 
 struct string_list {
-	char	**items;
-	size_t	  n;
+	char **items;
+	size_t n;
 };
 
 struct guard_config {
 	/* where */
-	char			*listen;		/* /run/docker-guard.sock */
-	char			*upstream;		/* /var/run/docker.sock */
-	char			*database;		/* /var/lib/docker-guard/guard.db */
-	unsigned		 socket_mode;		/* 0660 */
-	char			*socket_group;		/* "docker"; "" = keep the
+	char *listen;		    /* /run/docker-guard.sock */
+	char *upstream;		    /* /var/run/docker.sock */
+	char *database;		    /* /var/lib/docker-guard/guard.db */
+	unsigned socket_mode;	    /* 0660 */
+	char *socket_group;	    /* "docker"; "" = keep the
 							   process's group */
-	bool			 socket_group_explicit;	/* set in the file */
-	enum log_level		 log_level;		/* info */
+	bool socket_group_explicit; /* set in the file */
+	enum log_level log_level;   /* info */
 
 	/* HTTP limits */
-	size_t			 max_header_bytes;	/* 65536 */
-	unsigned		 max_headers;		/* 100 */
-	size_t			 body_limit;		/* 1 MiB: guarded bodies */
-	unsigned		 shutdown_grace;	/* 10 s */
-	unsigned		 idle_timeout;		/* 60 s before the first
+	size_t max_header_bytes;  /* 65536 */
+	unsigned max_headers;	  /* 100 */
+	size_t body_limit;	  /* 1 MiB: guarded bodies */
+	unsigned shutdown_grace;  /* 10 s */
+	unsigned idle_timeout;	  /* 60 s before the first
 							   request; 0: none */
-	unsigned		 max_connections;	/* 1024 clients */
+	unsigned max_connections; /* 1024 clients */
 
 	/* policy */
-	enum rule_mode		 require_digest;	/* enforce */
-	enum rule_mode		 downgrade;		/* enforce */
-	bool			 local_images_allow;	/* allow */
-	bool			 unknown_version_allow;	/* allow */
-	struct string_list	 rolling_tags;		/* latest dev edge nightly main */
-	struct string_list	 digest_exempt;		/* repository globs */
-	struct string_list	 version_sources;	/* see guard.conf.example */
-	struct string_list	 overrides;		/* allow-downgrade allow-tag */
+	enum rule_mode require_digest;	    /* enforce */
+	enum rule_mode downgrade;	    /* enforce */
+	bool local_images_allow;	    /* allow */
+	bool unknown_version_allow;	    /* allow */
+	struct string_list rolling_tags;    /* latest dev edge nightly main */
+	struct string_list digest_exempt;   /* repository globs */
+	struct string_list version_sources; /* see guard.conf.example */
+	struct string_list overrides;	    /* allow-downgrade allow-tag */
 
 	/* registry */
-	enum rule_mode		 registry_presence;	/* enforce */
-	bool			 registry_unreachable_allow; /* allow */
-	unsigned		 registry_timeout;	/* 10 s */
-	unsigned		 registry_cache_ttl;	/* 600 s */
-	unsigned		 registry_negative_ttl;	/* 30 s */
-	bool			 check_all_platforms;	/* no */
-	char			*docker_config;		/* NULL: none */
-	struct string_list	 registry_auth;		/* host=user:password */
-	struct string_list	 registry_ca_files;	/* host=/path */
-	struct string_list	 registry_insecure;	/* hosts */
+	enum rule_mode registry_presence;     /* enforce */
+	bool registry_unreachable_allow;      /* allow */
+	unsigned registry_timeout;	      /* 10 s */
+	unsigned registry_cache_ttl;	      /* 600 s */
+	unsigned registry_negative_ttl;	      /* 30 s */
+	bool check_all_platforms;	      /* no */
+	char *docker_config;		      /* NULL: none */
+	struct string_list registry_auth;     /* host=user:password */
+	struct string_list registry_ca_files; /* host=/path */
+	struct string_list registry_insecure; /* hosts */
 
 	/* restore after a refusal */
-	bool			 restore_on_refusal;	/* yes */
-	unsigned		 restore_window;	/* 3600 s */
+	bool restore_on_refusal; /* yes */
+	unsigned restore_window; /* 3600 s */
 
 	/* pulls */
-	enum rule_mode		 pull_require_digest;	/* enforce */
-	struct string_list	 allowed_registries;	/* globs; empty: any */
-	bool			 imports_allow;		/* allow */
+	enum rule_mode pull_require_digest;    /* enforce */
+	struct string_list allowed_registries; /* globs; empty: any */
+	bool imports_allow;		       /* allow */
 
 	/* other paths to an image */
-	enum path_policy	 build;			/* judge: legacy builder */
-	bool			 buildkit_allow;	/* deny: /session, /grpc,
+	enum path_policy build;	  /* judge: legacy builder */
+	bool buildkit_allow;	  /* deny: /session, /grpc,
 							   /build?version=2 */
-	enum path_policy	 plugins;		/* judge: plugin pulls */
+	enum path_policy plugins; /* judge: plugin pulls */
 };
 
 struct config_errors {
-	char	**lines;	/* "FILE:LINE: message", owned */
-	size_t	  n;
+	char **lines; /* "FILE:LINE: message", owned */
+	size_t n;
 };
 
 /* A config holding every default.  Caller frees with config_free. */
 struct guard_config *config_new(void);
-void	 config_free(struct guard_config *cfg);
+void config_free(struct guard_config *cfg);
 
 /*
  * Parse text (len bytes, need not be NUL-terminated) into cfg, which
@@ -118,10 +118,10 @@ void	 config_free(struct guard_config *cfg);
  * errors cfg may be partly changed: callers parse into a fresh config and
  * swap only on success.
  */
-size_t	 config_parse(struct guard_config *cfg, const char *filename,
-	    const char *text, size_t len, struct config_errors *errs);
+size_t config_parse(struct guard_config *cfg, const char *filename,
+    const char *text, size_t len, struct config_errors *errs);
 
-void	 config_errors_reset(struct config_errors *errs);
+void config_errors_reset(struct config_errors *errs);
 
 /* "judge", "deny", "allow". */
 const char *config_path_policy_name(enum path_policy p);
@@ -130,6 +130,6 @@ const char *config_path_policy_name(enum path_policy p);
 const char *config_rule_mode_name(enum rule_mode mode);
 
 /* Parse "1048576", "512K", "1M", "1MiB", "2G": 0 on success. */
-int	 config_parse_size(const char *s, size_t *out);
+int config_parse_size(const char *s, size_t *out);
 
 #endif

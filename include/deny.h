@@ -14,7 +14,6 @@
  * A complete HTTP/1.1 response carrying message.  If close is true the
  * response says "Connection: close".  Caller frees; *len is its length.
  */
-char	*deny_response(int status, const char *message, bool close,
-	    size_t *len);
+char *deny_response(int status, const char *message, bool close, size_t *len);
 
 #endif

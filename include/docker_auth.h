@@ -17,12 +17,12 @@
 #include <stddef.h>
 
 /* Longer config texts are refused as malformed. */
-#define DOCKER_AUTH_MAX_CONFIG	(1024 * 1024)
+#define DOCKER_AUTH_MAX_CONFIG (1024 * 1024)
 
 struct docker_cred {
-	char	*username;		/* NULL if none */
-	char	*password;		/* NULL if none */
-	char	*identity_token;	/* NULL if none */
+	char *username;	      /* NULL if none */
+	char *password;	      /* NULL if none */
+	char *identity_token; /* NULL if none */
 };
 
 /*
@@ -39,18 +39,18 @@ struct docker_cred {
  * is longer than DOCKER_AUTH_MAX_CONFIG, or the matching entry is broken.
  * *out is zeroed unless 0 is returned.
  */
-int	 docker_auth_lookup(const char *json, size_t len, const char *host,
-	    struct docker_cred *out, const char **cause);
+int docker_auth_lookup(const char *json, size_t len, const char *host,
+    struct docker_cred *out, const char **cause);
 /* Wipe (explicit_bzero) and free the strings in *cred, zero it; safe to
  * call twice. */
-void	 docker_cred_reset(struct docker_cred *cred);
+void docker_cred_reset(struct docker_cred *cred);
 /*
  * Decode standard base64 (RFC 4648 4), padded or not.  Returns 0 and sets
  * *out to the bytes plus a NUL terminator (caller wipes and frees) and
  * *out_len (may be NULL) to their count, or -1 with *out NULL.
  */
-int	 docker_auth_b64decode(const char *in, char **out, size_t *out_len);
+int docker_auth_b64decode(const char *in, char **out, size_t *out_len);
 /* Standard base64 with padding, for "Authorization: Basic".  Caller frees. */
-char	*docker_auth_b64encode(const void *in, size_t len);
+char *docker_auth_b64encode(const void *in, size_t len);
 
 #endif

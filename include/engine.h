@@ -25,14 +25,14 @@ typedef void (*engine_cb)(int status, const char *body, size_t len,
  * later from the event loop, never from inside this call.
  */
 struct engine_req *engine_get(struct event_base *base, const char *socket_path,
-	    const char *path, engine_cb cb, void *arg);
+    const char *path, engine_cb cb, void *arg);
 
 /* The same for any method, with an optional JSON body (NULL: none).
  * The timeout is 30 s unless timeout_sec says otherwise (0: none, for
  * streams). */
 struct engine_req *engine_request(struct event_base *base,
-	    const char *socket_path, const char *method, const char *path,
-	    const char *json_body, engine_cb cb, void *arg);
+    const char *socket_path, const char *method, const char *path,
+    const char *json_body, engine_cb cb, void *arg);
 
 /*
  * A streaming GET (GET /events): line is called for each complete line
@@ -40,15 +40,15 @@ struct engine_req *engine_request(struct event_base *base,
  * stream ends or fails (error NULL for a clean end).  No timeout.
  */
 typedef void (*engine_line_cb)(const char *line, size_t len, void *arg);
-struct engine_req *engine_stream(struct event_base *base,
-	    const char *socket_path, const char *path, engine_line_cb line,
-	    engine_cb end, void *arg);
+struct engine_req *
+engine_stream(struct event_base *base, const char *socket_path,
+    const char *path, engine_line_cb line, engine_cb end, void *arg);
 
 /* Drop a request; cb is not called. */
-void	 engine_cancel(struct engine_req *r);
+void engine_cancel(struct engine_req *r);
 
 /* Percent-encode s for a path segment, keeping '/' and ':' as the docker
  * clients do.  Caller frees. */
-char	*engine_path_escape(const char *s);
+char *engine_path_escape(const char *s);
 
 #endif

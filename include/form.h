@@ -18,26 +18,26 @@
 #include <stddef.h>
 
 /* The most pairs read; more is an error (the guard refuses). */
-#define FORM_MAX_PAIRS	4096
+#define FORM_MAX_PAIRS 4096
 
 struct form_pair {
-	char	*key;
-	char	*value;
+	char *key;
+	char *value;
 };
 
 struct form {
-	struct form_pair *pairs;	/* in order: body first, then query */
-	size_t		  n;
-	size_t		  errors;	/* pairs Go would refuse */
+	struct form_pair *pairs; /* in order: body first, then query */
+	size_t n;
+	size_t errors; /* pairs Go would refuse */
 };
 
 /* How Go's mime.ParseMediaType reads a Content-Type for ParseForm. */
 enum form_media {
-	FORM_MEDIA_OTHER,	/* the body is not read as a form */
-	FORM_MEDIA_URLENCODED,	/* ParseForm reads the body */
-	FORM_MEDIA_MULTIPART,	/* multipart/form-data: read by FormValue
+	FORM_MEDIA_OTHER,      /* the body is not read as a form */
+	FORM_MEDIA_URLENCODED, /* ParseForm reads the body */
+	FORM_MEDIA_MULTIPART,  /* multipart/form-data: read by FormValue
 				   when ParseForm was not called first */
-	FORM_MEDIA_UNSURE,	/* Go versions may differ (duplicate or
+	FORM_MEDIA_UNSURE,     /* Go versions may differ (duplicate or
 				   RFC 2231 parameters, non-ASCII): refuse */
 };
 
@@ -49,14 +49,14 @@ enum form_media form_media_type(const char *content_type);
  * counting Go's errors in f->errors.  Call for the body first, then for
  * the query, to get r.Form's order.
  */
-void	 form_parse(struct form *f, const char *s, size_t len);
+void form_parse(struct form *f, const char *s, size_t len);
 
 /* The first value of key (r.Form.Get), or NULL if absent.  Borrowed. */
 const char *form_get(const struct form *f, const char *key);
 
 /* How many values key has. */
-size_t	 form_count(const struct form *f, const char *key);
+size_t form_count(const struct form *f, const char *key);
 
-void	 form_reset(struct form *f);
+void form_reset(struct form *f);
 
 #endif

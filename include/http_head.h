@@ -19,46 +19,46 @@
 #include <stdint.h>
 
 enum http_framing {
-	HTTP_BODY_NONE,		/* no body */
-	HTTP_BODY_LENGTH,	/* Content-Length bytes */
-	HTTP_BODY_CHUNKED,	/* Transfer-Encoding: chunked */
-	HTTP_BODY_UNTIL_CLOSE,	/* responses only: read until EOF */
+	HTTP_BODY_NONE,	       /* no body */
+	HTTP_BODY_LENGTH,      /* Content-Length bytes */
+	HTTP_BODY_CHUNKED,     /* Transfer-Encoding: chunked */
+	HTTP_BODY_UNTIL_CLOSE, /* responses only: read until EOF */
 };
 
 struct http_header {
-	const char	*name;		/* NUL-terminated, points into raw */
-	const char	*value;		/* NUL-terminated, OWS trimmed */
-	size_t		 line_off;	/* offset of the field line in the
+	const char *name;  /* NUL-terminated, points into raw */
+	const char *value; /* NUL-terminated, OWS trimmed */
+	size_t line_off;   /* offset of the field line in the
 					   original head */
-	size_t		 line_len;	/* including its CRLF */
+	size_t line_len;   /* including its CRLF */
 };
 
 struct http_head {
-	char			*raw;		/* owned working copy */
-	char			*orig;		/* owned copy of the original bytes */
-	size_t			 head_len;	/* bytes including the final CRLF */
+	char *raw;	 /* owned working copy */
+	char *orig;	 /* owned copy of the original bytes */
+	size_t head_len; /* bytes including the final CRLF */
 
 	/* Request line. */
-	const char		*method;
-	const char		*target;
+	const char *method;
+	const char *target;
 	/* Status line. */
-	int			 status;
-	const char		*reason;
+	int status;
+	const char *reason;
 
-	int			 minor;		/* HTTP/1.<minor>: 0 or 1 */
-	struct http_header	*headers;
-	size_t			 n_headers;
+	int minor; /* HTTP/1.<minor>: 0 or 1 */
+	struct http_header *headers;
+	size_t n_headers;
 
-	enum http_framing	 framing;
-	uint64_t		 content_length;
-	bool			 keep_alive;	/* per version and Connection */
-	bool			 expect_continue;
-	bool			 upgrade;	/* Connection: upgrade + Upgrade */
+	enum http_framing framing;
+	uint64_t content_length;
+	bool keep_alive; /* per version and Connection */
+	bool expect_continue;
+	bool upgrade; /* Connection: upgrade + Upgrade */
 };
 
 struct http_limits {
-	size_t		max_head_bytes;
-	unsigned	max_headers;
+	size_t max_head_bytes;
+	unsigned max_headers;
 };
 
 enum http_scan {
@@ -73,44 +73,42 @@ enum http_scan {
  * is the head's length including the blank line.  On ERROR, *status is
  * the HTTP status to answer (400 or 431) and *cause says why.
  */
-enum http_scan http_head_scan(const char *buf, size_t len,
-	    const struct http_limits *limits, size_t *resume, size_t *head_len,
-	    int *status, const char **cause);
+enum http_scan
+http_head_scan(const char *buf, size_t len, const struct http_limits *limits,
+    size_t *resume, size_t *head_len, int *status, const char **cause);
 
 /*
  * Parse a complete request head (as found by http_head_scan).  On
  * success fill *out (caller calls http_head_reset) and return 0.  On
  * failure return -1 with *status (400, 431, 501 or 505) and *cause.
  */
-int	 http_request_parse(const char *buf, size_t head_len,
-	    const struct http_limits *limits, struct http_head *out,
-	    int *status, const char **cause);
+int http_request_parse(const char *buf, size_t head_len,
+    const struct http_limits *limits, struct http_head *out, int *status,
+    const char **cause);
 
 /*
  * Parse a complete response head.  request_method decides whether a
  * body follows (HEAD has none).  Returns 0, or -1 with *cause.
  */
-int	 http_response_parse(const char *buf, size_t head_len,
-	    const char *request_method, struct http_head *out,
-	    const char **cause);
+int http_response_parse(const char *buf, size_t head_len,
+    const char *request_method, struct http_head *out, const char **cause);
 
-void	 http_head_reset(struct http_head *head);
+void http_head_reset(struct http_head *head);
 
 /* The first value of header name (case-insensitive), or NULL. */
 const char *http_head_get(const struct http_head *head, const char *name);
 
 /* True if the comma-separated header name lists token (case-insensitive). */
-bool	 http_head_has_token(const struct http_head *head, const char *name,
-	    const char *token);
+bool http_head_has_token(const struct http_head *head, const char *name,
+    const char *token);
 
 /*
  * The original head with every field line named in drop[] removed and
  * extra (already CRLF-terminated lines, may be NULL) added before the
  * blank line.  Caller frees; *out_len is the length.
  */
-char	*http_head_rewrite(const struct http_head *head,
-	    const char *const *drop, size_t n_drop, const char *extra,
-	    size_t *out_len);
+char *http_head_rewrite(const struct http_head *head, const char *const *drop,
+    size_t n_drop, const char *extra, size_t *out_len);
 
 /*
  * Replace the request-target of a parsed request head in the bytes to be
@@ -118,7 +116,7 @@ char	*http_head_rewrite(const struct http_head *head,
  * and the fields still name what the client sent.  target must be
  * origin-form without blanks or control characters.
  */
-void	 http_head_retarget(struct http_head *head, const char *target);
+void http_head_retarget(struct http_head *head, const char *target);
 
 /* The standard reason phrase for status, e.g. "Bad Request". */
 const char *http_reason(int status);

@@ -31,35 +31,35 @@ typedef void (*ledger_cb)(bool landed, const struct store_written *ids,
     const char *cause, void *arg);
 
 /* The queue in front of st (borrowed; outlives the ledger). */
-struct ledger	*ledger_new(struct event_base *base, struct store *st);
+struct ledger *ledger_new(struct event_base *base, struct store *st);
 
 /* Try once more to land what is queued, waiting up to two seconds for a
  * lock (shutdown may block), and log every write that still did not
  * land.  Callbacks are not called. */
-void		 ledger_free(struct ledger *l);
+void ledger_free(struct ledger *l);
 
-struct store	*ledger_store(struct ledger *l);
+struct store *ledger_store(struct ledger *l);
 
 /* Queue a copy of w; cb (may be NULL) says when it landed.  Returns a
  * ticket for ledger_forget and ledger_withdraw. */
-uint64_t	 ledger_write(struct ledger *l, const struct store_write *w,
-		    ledger_cb cb, void *arg);
+uint64_t ledger_write(struct ledger *l, const struct store_write *w,
+    ledger_cb cb, void *arg);
 
 /* A write of nothing: cb is called once every write queued before it
  * has landed or been given up. */
-uint64_t	 ledger_barrier(struct ledger *l, ledger_cb cb, void *arg);
+uint64_t ledger_barrier(struct ledger *l, ledger_cb cb, void *arg);
 
 /* The caller goes away: never call its callback.  The write stays. */
-void		 ledger_forget(struct ledger *l, uint64_t ticket);
+void ledger_forget(struct ledger *l, uint64_t ticket);
 
 /* Take back a write that has not landed yet (a decision whose request
  * was refused after all).  True if it was taken back. */
-bool		 ledger_withdraw(struct ledger *l, uint64_t ticket);
+bool ledger_withdraw(struct ledger *l, uint64_t ticket);
 
 /* How many writes wait to land. */
-size_t		 ledger_queued(const struct ledger *l);
+size_t ledger_queued(const struct ledger *l);
 
 /* Why the head of the queue did not land last time, or NULL. */
-const char	*ledger_error(const struct ledger *l);
+const char *ledger_error(const struct ledger *l);
 
 #endif

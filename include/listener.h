@@ -14,6 +14,6 @@ struct guard_config;
  * Refuses listen == upstream.  Returns the fd, or -1 with an allocated
  * *cause.
  */
-int	 listener_open(const struct guard_config *cfg, char **cause);
+int listener_open(const struct guard_config *cfg, char **cause);
 
 #endif

@@ -7,13 +7,13 @@
 
 #include "config.h"
 
-void	 log_set_level(enum log_level level);
-void	 log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void	 log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void	 log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void	 log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_set_level(enum log_level level);
+void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Log and exit(1): only at start-up or for broken invariants. */
-void	 fatalx(const char *fmt, ...)
-	    __attribute__((format(printf, 1, 2), noreturn));
+void
+fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 #endif

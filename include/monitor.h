@@ -33,17 +33,15 @@ typedef void (*monitor_done_cb)(int recorded, const char *error, void *arg);
  * check the engine version, sync on first start, reconcile on every
  * other connect and follow events (the daemon); otherwise only
  * monitor_sync runs (the CLI). */
-struct monitor	*monitor_new(struct server *srv, struct ledger *l,
-		    int follow);
-void		 monitor_free(struct monitor *m);
+struct monitor *monitor_new(struct server *srv, struct ledger *l, int follow);
+void monitor_free(struct monitor *m);
 
 /* Seed the ledger from the engine's containers; done is called once. */
-void		 monitor_sync(struct monitor *m, monitor_done_cb done,
-		    void *arg);
+void monitor_sync(struct monitor *m, monitor_done_cb done, void *arg);
 
 /* Record a container the guard itself created (a restore), without
  * flagging it. */
-void		 monitor_adopt(struct monitor *m, const char *container_id,
-		    const char *source);
+void
+monitor_adopt(struct monitor *m, const char *container_id, const char *source);
 
 #endif

@@ -6,7 +6,7 @@
 #ifndef OFFLINE_H
 #define OFFLINE_H
 
-int	 offline_check(int argc, char **argv);
-int	 offline_sync(int argc, char **argv);
+int offline_check(int argc, char **argv);
+int offline_sync(int argc, char **argv);
 
 #endif

@@ -8,14 +8,14 @@
 #include <sys/types.h>
 
 struct peer_cred {
-	pid_t	pid;		/* 0 when unknown */
-	uid_t	uid;
-	gid_t	gid;
-	char	comm[32];	/* process name, "?" when unknown */
+	pid_t pid; /* 0 when unknown */
+	uid_t uid;
+	gid_t gid;
+	char comm[32]; /* process name, "?" when unknown */
 };
 
 /* Fill *out for the connected Unix socket fd; unknown fields stay zero
  * and comm "?". */
-void	 peer_cred_read(int fd, struct peer_cred *out);
+void peer_cred_read(int fd, struct peer_cred *out);
 
 #endif

@@ -37,37 +37,35 @@ struct guard_verdict;
 
 /* Take over the accepted socket fd.  Never fails; on trouble the
  * connection is closed and NULL returned. */
-struct session	*session_new(struct server *srv, evutil_socket_t fd);
+struct session *session_new(struct server *srv, evutil_socket_t fd);
 
 /* End s (idempotent); its memory goes from the event loop later. */
-void		 session_close(struct session *s);
+void session_close(struct session *s);
 
 /* Free s at once: only when the event loop no longer runs (the server's
  * exit) or from the deferred event of session_close(). */
-void		 session_free(struct session *s);
+void session_free(struct session *s);
 
 /* Answer s at once with a Docker-shaped error (status, message borrowed)
  * and close it, reading and discarding the request so that the client
  * gets the answer (the connection cap). */
-void		 session_reject(struct session *s, int status,
-		    const char *message);
+void session_reject(struct session *s, int status, const char *message);
 
 /* The next session in the server's list, or NULL. */
-struct session	*session_next(struct session *s);
+struct session *session_next(struct session *s);
 
 /* SIGTERM: close now if idle, else after the response in flight.  May
  * close s (see Lifetime): iterating the server's list stays safe. */
-void		 session_drain(struct session *s);
+void session_drain(struct session *s);
 
 const struct peer_cred *session_peer(const struct session *s);
-uint64_t	 session_id(const struct session *s);
+uint64_t session_id(const struct session *s);
 
 /*
  * The decision on a guarded request (see guard.h) is ready.  verdict is
  * borrowed for the duration of the call.
  */
-void		 session_decided(struct session *s,
-		    const struct guard_verdict *verdict);
+void session_decided(struct session *s, const struct guard_verdict *verdict);
 
 /*
  * The guard held a guarded response (guard_response() returned true) and
@@ -75,7 +73,6 @@ void		 session_decided(struct session *s,
  * on; otherwise the client gets a refusal with status and message
  * (borrowed) instead.
  */
-void		 session_verified(struct session *s, int status,
-		    const char *message);
+void session_verified(struct session *s, int status, const char *message);
 
 #endif

@@ -29,16 +29,16 @@
 #include <stdint.h>
 
 enum tar_file_state {
-	TAR_FILE_ABSENT,	/* not in the archive (or removed) */
-	TAR_FILE_REGULAR,	/* a regular file: data holds it */
-	TAR_FILE_OTHER,		/* a directory, device, ... */
+	TAR_FILE_ABSENT,  /* not in the archive (or removed) */
+	TAR_FILE_REGULAR, /* a regular file: data holds it */
+	TAR_FILE_OTHER,	  /* a directory, device, ... */
 };
 
 struct tar_file {
-	char			*path;		/* cleaned, relative */
-	enum tar_file_state	 state;
-	char			*data;		/* NUL-terminated */
-	size_t			 len;
+	char *path; /* cleaned, relative */
+	enum tar_file_state state;
+	char *data; /* NUL-terminated */
+	size_t len;
 };
 
 struct tar_reader;
@@ -48,27 +48,27 @@ struct tar_reader;
  * one leaving the context is an error reported by the first feed).
  * max_file caps each kept file.  Caller frees.
  */
-struct tar_reader *tar_reader_new(const char *const *paths, size_t n,
-		    size_t max_file);
-void		 tar_reader_free(struct tar_reader *t);
+struct tar_reader *
+tar_reader_new(const char *const *paths, size_t n, size_t max_file);
+void tar_reader_free(struct tar_reader *t);
 
 /*
  * Read len more bytes of the archive.  Returns 0, or -1 with *cause (a
  * static string) when the archive is one the guard cannot judge; the
  * reader then stays failed.
  */
-int		 tar_reader_feed(struct tar_reader *t, const unsigned char *p,
-		    size_t len, const char **cause);
+int tar_reader_feed(struct tar_reader *t, const unsigned char *p, size_t len,
+    const char **cause);
 
 /* How many bytes from the start may go on to the engine now. */
-uint64_t	 tar_reader_released(const struct tar_reader *t);
+uint64_t tar_reader_released(const struct tar_reader *t);
 
 /* The end-of-archive block was seen. */
-bool		 tar_reader_ended(const struct tar_reader *t);
+bool tar_reader_ended(const struct tar_reader *t);
 
 /* The body ended: 0 if the archive ended where the engine would end it
    (a zero block, or a header boundary), -1 with *cause if not. */
-int		 tar_reader_finish(struct tar_reader *t, const char **cause);
+int tar_reader_finish(struct tar_reader *t, const char **cause);
 
 /* The i-th kept file (as given to tar_reader_new).  Borrowed. */
 const struct tar_file *tar_reader_file(const struct tar_reader *t, size_t i);
@@ -78,6 +78,6 @@ const struct tar_file *tar_reader_file(const struct tar_reader *t, size_t i);
  * context root).  Returns NULL when it leaves the root ("..").  Caller
  * frees.
  */
-char		*tar_clean_path(const char *name);
+char *tar_clean_path(const char *name);
 
 #endif

@@ -10,6 +10,6 @@
 #include <stdint.h>
 
 /* Parse s into unix seconds; 0 on success, -1 if s is neither form. */
-int	 timespec_parse(const char *s, int64_t now, int64_t *out);
+int timespec_parse(const char *s, int64_t now, int64_t *out);
 
 #endif

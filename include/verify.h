@@ -17,12 +17,12 @@ struct event_base;
 struct verify;
 
 struct verify_result {
-	bool		 same;		/* it runs the judged image */
-	bool		 gone;		/* no such container any more */
-	bool		 removed;	/* !same: the container was removed */
-	const char	*image_id;	/* what it runs, or NULL */
-	const char	*name;		/* its name, or NULL */
-	const char	*error;		/* !same && !removed: why not */
+	bool same;	      /* it runs the judged image */
+	bool gone;	      /* no such container any more */
+	bool removed;	      /* !same: the container was removed */
+	const char *image_id; /* what it runs, or NULL */
+	const char *name;     /* its name, or NULL */
+	const char *error;    /* !same && !removed: why not */
 };
 
 /* Called once from the event loop; r and its strings are borrowed. */
@@ -34,12 +34,11 @@ typedef void (*verify_cb)(const struct verify_result *r, void *arg);
  * by ID, so any image is a mismatch).  Returns a handle for
  * verify_cancel(); done is never called from inside this call.
  */
-struct verify	*verify_created(struct event_base *base, const char *upstream,
-		    const char *container_id, const char *judged_id,
-		    verify_cb done, void *arg);
+struct verify *verify_created(struct event_base *base, const char *upstream,
+    const char *container_id, const char *judged_id, verify_cb done, void *arg);
 
 /* Drop a verification; done is not called.  NULL is a no-op.  A removal
  * already sent to the engine still happens there. */
-void		 verify_cancel(struct verify *v);
+void verify_cancel(struct verify *v);
 
 #endif

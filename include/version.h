@@ -26,12 +26,12 @@
 
 /* -1 if a < b, 0 if equal in order, 1 if a > b.  Never fails: any string
  * has a place in the order (NULL sorts as ""). */
-int	 version_compare(const char *a, const char *b);
+int version_compare(const char *a, const char *b);
 
 /* True if s looks like a version at all: it starts with a digit (or 'v'
  * and a digit) and is at most 128 bytes of printable ASCII.  Labels like
  * "latest" or "stable" are not versions. */
-bool	 version_plausible(const char *s);
+bool version_plausible(const char *s);
 
 /*
  * Split v into the ordered part and the variant, writing into the
@@ -42,7 +42,7 @@ bool	 version_plausible(const char *s);
  * alpha|beta|rc|pre|preview|dev (any case) followed only by digits and
  * dots, and the revisions after it stay too.
  */
-void	 version_split_variant(const char *v, char *core, size_t core_size,
-	    char *variant, size_t variant_size);
+void version_split_variant(const char *v, char *core, size_t core_size,
+    char *variant, size_t variant_size);
 
 #endif

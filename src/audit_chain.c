@@ -52,8 +52,8 @@ audit_chain_hash(const struct audit_chain_row *r, const char *prev_hash)
 	json_array_append_new(a, str_or_null(r->verdict));
 	json_array_append_new(a, str_or_null(r->message));
 	json_array_append_new(a, json_integer(r->latency_us));
-	json_array_append_new(a, json_string(prev_hash != NULL ? prev_hash :
-	    ""));
+	json_array_append_new(a,
+	    json_string(prev_hash != NULL ? prev_hash : ""));
 	text = json_dumps(a, JSON_COMPACT);
 	json_decref(a);
 	if (text == NULL)

@@ -16,10 +16,10 @@
 #include "xmalloc.h"
 
 /* Deepest nesting of objects and arrays accepted; the body is level 1. */
-#define BODY_MAX_DEPTH	64
+#define BODY_MAX_DEPTH 64
 
 /* Characters of a client-chosen key shown in a cause before "...". */
-#define BODY_NAME_MAX	48
+#define BODY_NAME_MAX 48
 
 /*
  * The schema: which fields the guard knows, which of them are maps (keys
@@ -30,23 +30,23 @@
  * spelling; lookups fold them.
  */
 enum schema_kind {
-	SCHEMA_STRING,		/* string or null */
-	SCHEMA_STRUCT,		/* object or null, keys fold-checked */
-	SCHEMA_MAP,		/* object or null, keys are data */
-	SCHEMA_ARRAY,		/* array or null */
+	SCHEMA_STRING, /* string or null */
+	SCHEMA_STRUCT, /* object or null, keys fold-checked */
+	SCHEMA_MAP,    /* object or null, keys are data */
+	SCHEMA_ARRAY,  /* array or null */
 };
 
 struct schema_field;
 
 struct schema {
-	enum schema_kind		 kind;
-	const struct schema_field	*fields;	/* STRUCT, NULL-terminated */
-	const struct schema		*elem;		/* MAP, ARRAY; NULL: any */
+	enum schema_kind kind;
+	const struct schema_field *fields; /* STRUCT, NULL-terminated */
+	const struct schema *elem;	   /* MAP, ARRAY; NULL: any */
 };
 
 struct schema_field {
-	const char			*name;
-	const struct schema		*schema;	/* NULL: any */
+	const char *name;
+	const struct schema *schema; /* NULL: any */
 };
 
 static const struct schema s_string = { SCHEMA_STRING, NULL, NULL };
@@ -54,116 +54,79 @@ static const struct schema s_map = { SCHEMA_MAP, NULL, NULL };
 static const struct schema s_map_string = { SCHEMA_MAP, NULL, &s_string };
 
 /* mount.Mount, shared by containers and services. */
-static const struct schema_field f_driver[] = {
-	{ "Options",		&s_map },
-	{ NULL,			NULL }
-};
+static const struct schema_field f_driver[] = { { "Options", &s_map },
+	{ NULL, NULL } };
 static const struct schema s_driver = { SCHEMA_STRUCT, f_driver, NULL };
-static const struct schema_field f_volume_options[] = {
-	{ "Labels",		&s_map },
-	{ "DriverConfig",	&s_driver },
-	{ NULL,			NULL }
-};
-static const struct schema s_volume_options =
-    { SCHEMA_STRUCT, f_volume_options, NULL };
-static const struct schema_field f_mount[] = {
-	{ "Type",		&s_string },
-	{ "Source",		&s_string },
-	{ "VolumeOptions",	&s_volume_options },
-	{ NULL,			NULL }
-};
+static const struct schema_field f_volume_options[] = { { "Labels", &s_map },
+	{ "DriverConfig", &s_driver }, { NULL, NULL } };
+static const struct schema s_volume_options = { SCHEMA_STRUCT, f_volume_options,
+	NULL };
+static const struct schema_field f_mount[] = { { "Type", &s_string },
+	{ "Source", &s_string }, { "VolumeOptions", &s_volume_options },
+	{ NULL, NULL } };
 static const struct schema s_mount = { SCHEMA_STRUCT, f_mount, NULL };
 static const struct schema s_mounts = { SCHEMA_ARRAY, NULL, &s_mount };
 
 /* container.CreateRequest: Config (embedded), HostConfig, NetworkingConfig. */
-static const struct schema_field f_log_config[] = {
-	{ "Config",		&s_map },
-	{ NULL,			NULL }
-};
+static const struct schema_field f_log_config[] = { { "Config", &s_map },
+	{ NULL, NULL } };
 static const struct schema s_log_config = { SCHEMA_STRUCT, f_log_config, NULL };
-static const struct schema_field f_device_request[] = {
-	{ "Options",		&s_map },
-	{ NULL,			NULL }
-};
-static const struct schema s_device_request =
-    { SCHEMA_STRUCT, f_device_request, NULL };
-static const struct schema s_device_requests =
-    { SCHEMA_ARRAY, NULL, &s_device_request };
-static const struct schema_field f_host_config[] = {
-	{ "LogConfig",		&s_log_config },
-	{ "PortBindings",	&s_map },
-	{ "Annotations",	&s_map },
-	{ "StorageOpt",		&s_map },
-	{ "Tmpfs",		&s_map },
-	{ "Sysctls",		&s_map },
-	{ "DeviceRequests",	&s_device_requests },
-	{ "Mounts",		&s_mounts },
-	{ NULL,			NULL }
-};
-static const struct schema s_host_config = { SCHEMA_STRUCT, f_host_config, NULL };
-static const struct schema_field f_endpoint[] = {
-	{ "DriverOpts",		&s_map },
-	{ NULL,			NULL }
-};
+static const struct schema_field f_device_request[] = { { "Options", &s_map },
+	{ NULL, NULL } };
+static const struct schema s_device_request = { SCHEMA_STRUCT, f_device_request,
+	NULL };
+static const struct schema s_device_requests = { SCHEMA_ARRAY, NULL,
+	&s_device_request };
+static const struct schema_field f_host_config[] = { { "LogConfig",
+							 &s_log_config },
+	{ "PortBindings", &s_map }, { "Annotations", &s_map },
+	{ "StorageOpt", &s_map }, { "Tmpfs", &s_map }, { "Sysctls", &s_map },
+	{ "DeviceRequests", &s_device_requests }, { "Mounts", &s_mounts },
+	{ NULL, NULL } };
+static const struct schema s_host_config = { SCHEMA_STRUCT, f_host_config,
+	NULL };
+static const struct schema_field f_endpoint[] = { { "DriverOpts", &s_map },
+	{ NULL, NULL } };
 static const struct schema s_endpoint = { SCHEMA_STRUCT, f_endpoint, NULL };
 static const struct schema s_endpoints = { SCHEMA_MAP, NULL, &s_endpoint };
 static const struct schema_field f_networking_config[] = {
-	{ "EndpointsConfig",	&s_endpoints },
-	{ NULL,			NULL }
+	{ "EndpointsConfig", &s_endpoints }, { NULL, NULL }
 };
-static const struct schema s_networking_config =
-    { SCHEMA_STRUCT, f_networking_config, NULL };
-static const struct schema_field f_create[] = {
-	{ "Image",		&s_string },
-	{ "Labels",		&s_map_string },
-	{ "Volumes",		&s_map },
-	{ "ExposedPorts",	&s_map },
-	{ "HostConfig",		&s_host_config },
-	{ "NetworkingConfig",	&s_networking_config },
-	{ NULL,			NULL }
-};
+static const struct schema s_networking_config = { SCHEMA_STRUCT,
+	f_networking_config, NULL };
+static const struct schema_field f_create[] = { { "Image", &s_string },
+	{ "Labels", &s_map_string }, { "Volumes", &s_map },
+	{ "ExposedPorts", &s_map }, { "HostConfig", &s_host_config },
+	{ "NetworkingConfig", &s_networking_config }, { NULL, NULL } };
 static const struct schema s_create = { SCHEMA_STRUCT, f_create, NULL };
 
 /* swarm.ServiceSpec (Annotations embedded). */
-static const struct schema_field f_container_spec[] = {
-	{ "Image",		&s_string },
-	{ "Labels",		&s_map_string },
-	{ "Sysctls",		&s_map },
-	{ "Mounts",		&s_mounts },
-	{ NULL,			NULL }
-};
-static const struct schema s_container_spec =
-    { SCHEMA_STRUCT, f_container_spec, NULL };
-static const struct schema_field f_plugin_spec[] = {
-	{ "Name",		&s_string },
-	{ "Remote",		&s_string },
-	{ NULL,			NULL }
-};
-static const struct schema s_plugin_spec = { SCHEMA_STRUCT, f_plugin_spec, NULL };
+static const struct schema_field f_container_spec[] = { { "Image", &s_string },
+	{ "Labels", &s_map_string }, { "Sysctls", &s_map },
+	{ "Mounts", &s_mounts }, { NULL, NULL } };
+static const struct schema s_container_spec = { SCHEMA_STRUCT, f_container_spec,
+	NULL };
+static const struct schema_field f_plugin_spec[] = { { "Name", &s_string },
+	{ "Remote", &s_string }, { NULL, NULL } };
+static const struct schema s_plugin_spec = { SCHEMA_STRUCT, f_plugin_spec,
+	NULL };
 static const struct schema_field f_network_attachment[] = {
-	{ "DriverOpts",		&s_map },
-	{ NULL,			NULL }
+	{ "DriverOpts", &s_map }, { NULL, NULL }
 };
-static const struct schema s_network_attachment =
-    { SCHEMA_STRUCT, f_network_attachment, NULL };
-static const struct schema s_network_attachments =
-    { SCHEMA_ARRAY, NULL, &s_network_attachment };
-static const struct schema_field f_task_template[] = {
-	{ "ContainerSpec",	&s_container_spec },
-	{ "PluginSpec",		&s_plugin_spec },
-	{ "Networks",		&s_network_attachments },
-	{ "LogDriver",		&s_driver },
-	{ NULL,			NULL }
-};
-static const struct schema s_task_template =
-    { SCHEMA_STRUCT, f_task_template, NULL };
-static const struct schema_field f_service[] = {
-	{ "Name",		&s_string },
-	{ "Labels",		&s_map_string },
-	{ "TaskTemplate",	&s_task_template },
-	{ "Networks",		&s_network_attachments },
-	{ NULL,			NULL }
-};
+static const struct schema s_network_attachment = { SCHEMA_STRUCT,
+	f_network_attachment, NULL };
+static const struct schema s_network_attachments = { SCHEMA_ARRAY, NULL,
+	&s_network_attachment };
+static const struct schema_field f_task_template[] = { { "ContainerSpec",
+							   &s_container_spec },
+	{ "PluginSpec", &s_plugin_spec },
+	{ "Networks", &s_network_attachments }, { "LogDriver", &s_driver },
+	{ NULL, NULL } };
+static const struct schema s_task_template = { SCHEMA_STRUCT, f_task_template,
+	NULL };
+static const struct schema_field f_service[] = { { "Name", &s_string },
+	{ "Labels", &s_map_string }, { "TaskTemplate", &s_task_template },
+	{ "Networks", &s_network_attachments }, { NULL, NULL } };
 static const struct schema s_service = { SCHEMA_STRUCT, f_service, NULL };
 
 /* Where a value sits, for causes; lives on the walker's stack. */
@@ -174,27 +137,27 @@ enum frame_type {
 };
 
 struct frame {
-	const struct frame	*up;
-	enum frame_type		 type;
-	const char		*name;		/* FIELD, KEY */
-	size_t			 index;		/* INDEX */
+	const struct frame *up;
+	enum frame_type type;
+	const char *name; /* FIELD, KEY */
+	size_t index;	  /* INDEX */
 };
 
 struct sbuf {
-	char	*buf;
-	size_t	 len;
-	size_t	 size;
+	char *buf;
+	size_t len;
+	size_t size;
 };
 
 struct fkey {
-	const char	*key;
-	size_t		 pos;
+	const char *key;
+	size_t pos;
 };
 
 static void
 sbuf_add(struct sbuf *sb, const char *s, size_t n)
 {
-	size_t	size;
+	size_t size;
 
 	if (sb->len + n + 1 > sb->size) {
 		size = sb->size == 0 ? 64 : sb->size;
@@ -231,9 +194,9 @@ sbuf_take(struct sbuf *sb)
 static size_t
 utf8_decode(const unsigned char *s, const unsigned char *end, uint32_t *r)
 {
-	size_t		 n, i;
-	uint32_t	 c = s[0];
-	unsigned char	 lo = 0x80, hi = 0xbf;
+	size_t n, i;
+	uint32_t c = s[0];
+	unsigned char lo = 0x80, hi = 0xbf;
 
 	if (c < 0x80) {
 		*r = c;
@@ -298,10 +261,10 @@ fold_rune(uint32_t r)
 static int
 fold_cmp(const char *a, const char *b)
 {
-	const unsigned char	*pa = (const unsigned char *)a;
-	const unsigned char	*pb = (const unsigned char *)b;
-	const unsigned char	*ea = pa + strlen(a), *eb = pb + strlen(b);
-	uint32_t		 ra, rb;
+	const unsigned char *pa = (const unsigned char *)a;
+	const unsigned char *pb = (const unsigned char *)b;
+	const unsigned char *ea = pa + strlen(a), *eb = pb + strlen(b);
+	uint32_t ra, rb;
 
 	for (;;) {
 		if (pa == ea || pb == eb)
@@ -328,12 +291,12 @@ fold_eq(const char *a, const char *b)
 static void
 sbuf_add_escaped(struct sbuf *sb, const char *s, bool quoted)
 {
-	const unsigned char	*p = (const unsigned char *)s;
-	const unsigned char	*end = p + strlen(s);
-	uint32_t		 r;
-	size_t			 count = 0;
-	char			 tmp[16];
-	char			 c;
+	const unsigned char *p = (const unsigned char *)s;
+	const unsigned char *end = p + strlen(s);
+	uint32_t r;
+	size_t count = 0;
+	char tmp[16];
+	char c;
 
 	if (quoted)
 		sbuf_add(sb, "\"", 1);
@@ -368,7 +331,7 @@ sbuf_add_escaped(struct sbuf *sb, const char *s, bool quoted)
 static void
 path_render(struct sbuf *sb, const struct frame *f)
 {
-	char	tmp[32];
+	char tmp[32];
 
 	if (f == NULL)
 		return;
@@ -395,7 +358,7 @@ path_render(struct sbuf *sb, const struct frame *f)
 static char *
 path_string(const struct frame *f)
 {
-	struct sbuf	sb = { NULL, 0, 0 };
+	struct sbuf sb = { NULL, 0, 0 };
 
 	path_render(&sb, f);
 	return (sbuf_take(&sb));
@@ -413,7 +376,7 @@ set_cause(char **cause, char *s)
 static const struct schema_field *
 schema_lookup(const struct schema *s, const char *key)
 {
-	const struct schema_field	*f;
+	const struct schema_field *f;
 
 	if (s == NULL || s->fields == NULL)
 		return (NULL);
@@ -427,8 +390,8 @@ schema_lookup(const struct schema *s, const char *key)
 static int
 fkey_cmp(const void *a, const void *b)
 {
-	const struct fkey	*ka = a, *kb = b;
-	int			 c;
+	const struct fkey *ka = a, *kb = b;
+	int c;
 
 	c = fold_cmp(ka->key, kb->key);
 	if (c != 0)
@@ -445,20 +408,21 @@ static int
 check_folds(json_t *obj, const struct schema *s, const struct frame *up,
     char **cause)
 {
-	struct fkey			*keys;
-	const struct schema_field	*field;
-	struct frame			 f;
-	struct sbuf			 sb = { NULL, 0, 0 };
-	const char			*key;
-	json_t				*v;
-	size_t				 n, i = 0;
-	char				*path;
+	struct fkey *keys;
+	const struct schema_field *field;
+	struct frame f;
+	struct sbuf sb = { NULL, 0, 0 };
+	const char *key;
+	json_t *v;
+	size_t n, i = 0;
+	char *path;
 
 	n = json_object_size(obj);
 	if (n < 2)
 		return (0);
 	keys = xreallocarray(NULL, n, sizeof *keys);
-	json_object_foreach(obj, key, v) {
+	json_object_foreach(obj, key, v)
+	{
 		keys[i].key = key;
 		keys[i].pos = i;
 		i++;
@@ -492,7 +456,7 @@ check_folds(json_t *obj, const struct schema *s, const struct frame *up,
 static int
 type_error(const struct frame *f, const char *what, char **cause)
 {
-	char	*path;
+	char *path;
 
 	path = path_string(f);
 	set_cause(cause, xasprintf("the field %s must be %s", path, what));
@@ -500,28 +464,29 @@ type_error(const struct frame *f, const char *what, char **cause)
 	return (-1);
 }
 
-static int	walk(json_t *, const struct schema *, const struct frame *, int,
-		    char **);
+static int
+walk(json_t *, const struct schema *, const struct frame *, int, char **);
 
 static int
 walk_struct(json_t *obj, const struct schema *s, const struct frame *up,
     int depth, char **cause)
 {
-	const struct schema_field	*field;
-	struct frame			 f;
-	const char			*key;
-	json_t				*v;
+	const struct schema_field *field;
+	struct frame f;
+	const char *key;
+	json_t *v;
 
 	if (check_folds(obj, s, up, cause) != 0)
 		return (-1);
-	json_object_foreach(obj, key, v) {
+	json_object_foreach(obj, key, v)
+	{
 		field = schema_lookup(s, key);
 		f.up = up;
 		f.type = FRAME_FIELD;
 		f.name = field != NULL ? field->name : key;
 		f.index = 0;
 		if (walk(v, field != NULL ? field->schema : NULL, &f, depth + 1,
-		    cause) != 0)
+			cause) != 0)
 			return (-1);
 	}
 	return (0);
@@ -531,11 +496,12 @@ static int
 walk_map(json_t *obj, const struct schema *elem, const struct frame *up,
     int depth, char **cause)
 {
-	struct frame	 f;
-	const char	*key;
-	json_t		*v;
+	struct frame f;
+	const char *key;
+	json_t *v;
 
-	json_object_foreach(obj, key, v) {
+	json_object_foreach(obj, key, v)
+	{
 		f.up = up;
 		f.type = FRAME_KEY;
 		f.name = key;
@@ -550,11 +516,12 @@ static int
 walk_array(json_t *arr, const struct schema *elem, const struct frame *up,
     int depth, char **cause)
 {
-	struct frame	 f;
-	size_t		 i;
-	json_t		*v;
+	struct frame f;
+	size_t i;
+	json_t *v;
 
-	json_array_foreach(arr, i, v) {
+	json_array_foreach(arr, i, v)
+	{
 		f.up = up;
 		f.type = FRAME_INDEX;
 		f.name = NULL;
@@ -576,8 +543,10 @@ walk(json_t *v, const struct schema *s, const struct frame *f, int depth,
 	if (json_is_null(v))
 		return (0);
 	if ((json_is_object(v) || json_is_array(v)) && depth > BODY_MAX_DEPTH) {
-		set_cause(cause, xasprintf("the body is nested deeper than %d "
-		    "levels", BODY_MAX_DEPTH));
+		set_cause(cause,
+		    xasprintf("the body is nested deeper than %d "
+			      "levels",
+			BODY_MAX_DEPTH));
 		return (-1);
 	}
 	if (s == NULL) {
@@ -612,9 +581,9 @@ walk(json_t *v, const struct schema *s, const struct frame *f, int depth,
 static char *
 printable(const char *s)
 {
-	struct sbuf	 sb = { NULL, 0, 0 };
-	char		 tmp[8];
-	unsigned char	 c;
+	struct sbuf sb = { NULL, 0, 0 };
+	char tmp[8];
+	unsigned char c;
 
 	for (; *s != '\0'; s++) {
 		c = (unsigned char)*s;
@@ -636,9 +605,9 @@ static json_t *
 body_load(const char *body, size_t len, const struct schema *schema,
     char **cause)
 {
-	json_t		*root;
-	json_error_t	 error;
-	char		*text;
+	json_t *root;
+	json_error_t error;
+	char *text;
 
 	if (body == NULL || len == 0) {
 		set_cause(cause, xstrdup("the request has no body"));
@@ -651,8 +620,10 @@ body_load(const char *body, size_t len, const struct schema *schema,
 	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &error);
 	if (root == NULL) {
 		text = printable(error.text);
-		set_cause(cause, xasprintf("the body is not valid JSON: %s at "
-		    "line %d column %d", text, error.line, error.column));
+		set_cause(cause,
+		    xasprintf("the body is not valid JSON: %s at "
+			      "line %d column %d",
+			text, error.line, error.column));
 		free(text);
 		return (NULL);
 	}
@@ -672,12 +643,13 @@ body_load(const char *body, size_t len, const struct schema *schema,
 static json_t *
 struct_get(json_t *obj, const char *name)
 {
-	const char	*key;
-	json_t		*v;
+	const char *key;
+	json_t *v;
 
 	if (!json_is_object(obj))
 		return (NULL);
-	json_object_foreach(obj, key, v) {
+	json_object_foreach(obj, key, v)
+	{
 		if (fold_eq(key, name))
 			return (v);
 	}
@@ -688,7 +660,7 @@ struct_get(json_t *obj, const char *name)
 static char *
 struct_get_string(json_t *obj, const char *name)
 {
-	json_t	*v;
+	json_t *v;
 
 	v = struct_get(obj, name);
 	if (!json_is_string(v))
@@ -700,9 +672,9 @@ struct_get_string(json_t *obj, const char *name)
 static void
 add_labels(struct body_facts *facts, json_t *labels)
 {
-	const char	*key;
-	json_t		*v;
-	size_t		 n;
+	const char *key;
+	json_t *v;
+	size_t n;
 
 	if (!json_is_object(labels))
 		return;
@@ -711,10 +683,11 @@ add_labels(struct body_facts *facts, json_t *labels)
 		return;
 	facts->labels = xreallocarray(facts->labels, facts->n_labels + n,
 	    sizeof *facts->labels);
-	json_object_foreach(labels, key, v) {
+	json_object_foreach(labels, key, v)
+	{
 		facts->labels[facts->n_labels].key = xstrdup(key);
-		facts->labels[facts->n_labels].value =
-		    xstrdup(json_is_string(v) ? json_string_value(v) : "");
+		facts->labels[facts->n_labels].value = xstrdup(
+		    json_is_string(v) ? json_string_value(v) : "");
 		facts->n_labels++;
 	}
 }
@@ -728,10 +701,10 @@ add_labels(struct body_facts *facts, json_t *labels)
 static bool
 is_image_type(const char *type, bool any_case)
 {
-	const unsigned char	*p = (const unsigned char *)type;
-	const unsigned char	*end = p + strlen(type);
-	const char		*want = "IMAGE";
-	uint32_t		 r;
+	const unsigned char *p = (const unsigned char *)type;
+	const unsigned char *end = p + strlen(type);
+	const char *want = "IMAGE";
+	uint32_t r;
 
 	if (!any_case)
 		return (strcmp(type, "image") == 0);
@@ -752,12 +725,13 @@ static int
 add_mount_images(struct body_facts *facts, json_t *mounts, const char *where,
     bool any_case, char **cause)
 {
-	json_t		*m, *type, *source;
-	size_t		 i;
+	json_t *m, *type, *source;
+	size_t i;
 
 	if (!json_is_array(mounts))
 		return (0);
-	json_array_foreach(mounts, i, m) {
+	json_array_foreach(mounts, i, m)
+	{
 		type = struct_get(m, "Type");
 		if (!json_is_string(type) ||
 		    !is_image_type(json_string_value(type), any_case))
@@ -765,14 +739,16 @@ add_mount_images(struct body_facts *facts, json_t *mounts, const char *where,
 		source = struct_get(m, "Source");
 		if (!json_is_string(source) ||
 		    *json_string_value(source) == '\0') {
-			set_cause(cause, xasprintf("the image mount %s[%zu] has "
-			    "no Source", where, i));
+			set_cause(cause,
+			    xasprintf("the image mount %s[%zu] has "
+				      "no Source",
+				where, i));
 			return (-1);
 		}
 		facts->mount_images = xreallocarray(facts->mount_images,
 		    facts->n_mount_images + 1, sizeof *facts->mount_images);
-		facts->mount_images[facts->n_mount_images++] =
-		    xstrdup(json_string_value(source));
+		facts->mount_images[facts->n_mount_images++] = xstrdup(
+		    json_string_value(source));
 	}
 	return (0);
 }
@@ -781,7 +757,7 @@ int
 body_inspect_container_create(const char *body, size_t len,
     struct body_facts *out, char **cause)
 {
-	json_t	*root;
+	json_t *root;
 
 	memset(out, 0, sizeof *out);
 	if ((root = body_load(body, len, &s_create, cause)) == NULL)
@@ -789,8 +765,8 @@ body_inspect_container_create(const char *body, size_t len,
 	out->image = struct_get_string(root, "Image");
 	add_labels(out, struct_get(root, "Labels"));
 	if (add_mount_images(out,
-	    struct_get(struct_get(root, "HostConfig"), "Mounts"),
-	    "HostConfig.Mounts", false, cause) != 0) {
+		struct_get(struct_get(root, "HostConfig"), "Mounts"),
+		"HostConfig.Mounts", false, cause) != 0) {
 		body_facts_reset(out);
 		json_decref(root);
 		return (-1);
@@ -800,10 +776,10 @@ body_inspect_container_create(const char *body, size_t len,
 }
 
 int
-body_inspect_service_spec(const char *body, size_t len,
-    struct body_facts *out, char **cause)
+body_inspect_service_spec(const char *body, size_t len, struct body_facts *out,
+    char **cause)
 {
-	json_t	*root, *task, *cspec;
+	json_t *root, *task, *cspec;
 
 	memset(out, 0, sizeof *out);
 	if ((root = body_load(body, len, &s_service, cause)) == NULL)
@@ -817,7 +793,7 @@ body_inspect_service_spec(const char *body, size_t len,
 	out->plugin_remote = struct_get_string(struct_get(task, "PluginSpec"),
 	    "Remote");
 	if (add_mount_images(out, struct_get(cspec, "Mounts"),
-	    "TaskTemplate.ContainerSpec.Mounts", true, cause) != 0) {
+		"TaskTemplate.ContainerSpec.Mounts", true, cause) != 0) {
 		body_facts_reset(out);
 		json_decref(root);
 		return (-1);
@@ -829,7 +805,7 @@ body_inspect_service_spec(const char *body, size_t len,
 void
 body_facts_reset(struct body_facts *facts)
 {
-	size_t	i;
+	size_t i;
 
 	free(facts->image);
 	for (i = 0; i < facts->n_mount_images; i++)
@@ -848,7 +824,7 @@ body_facts_reset(struct body_facts *facts)
 const char *
 body_facts_label(const struct body_facts *facts, const char *key)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = facts->n_labels; i > 0; i--) {
 		if (strcmp(facts->labels[i - 1].key, key) == 0)
@@ -891,8 +867,8 @@ mime_is_token_char(unsigned char c)
 static const unsigned char *
 skip_space(const unsigned char *p, const unsigned char *end)
 {
-	const unsigned char	*q;
-	uint32_t		 r;
+	const unsigned char *q;
+	uint32_t r;
 
 	while (p < end) {
 		q = p + utf8_decode(p, end, &r);
@@ -918,7 +894,7 @@ skip_token(const unsigned char *p, const unsigned char *end)
 static const unsigned char *
 mime_skip_value(const unsigned char *p, const unsigned char *end)
 {
-	const unsigned char	*q;
+	const unsigned char *q;
 
 	if (p == end)
 		return (NULL);
@@ -941,16 +917,16 @@ mime_skip_value(const unsigned char *p, const unsigned char *end)
 }
 
 struct mime_param {
-	const unsigned char	*name;
-	size_t			 len;
+	const unsigned char *name;
+	size_t len;
 };
 
 static int
 mime_param_cmp(const void *a, const void *b)
 {
-	const struct mime_param	*pa = a, *pb = b;
-	size_t			 i, n = pa->len < pb->len ? pa->len : pb->len;
-	int			 ca, cb;
+	const struct mime_param *pa = a, *pb = b;
+	size_t i, n = pa->len < pb->len ? pa->len : pb->len;
+	int ca, cb;
 
 	for (i = 0; i < n; i++) {
 		ca = pa->name[i];
@@ -973,10 +949,10 @@ mime_param_cmp(const void *a, const void *b)
 static bool
 mime_params_ok(const unsigned char *p, const unsigned char *end)
 {
-	struct mime_param	*params = NULL;
-	const unsigned char	*q, *name, *t;
-	size_t			 n = 0, i;
-	bool			 ok = true;
+	struct mime_param *params = NULL;
+	const unsigned char *q, *name, *t;
+	size_t n = 0, i;
+	bool ok = true;
 
 	while (p < end) {
 		p = skip_space(p, end);
@@ -1004,7 +980,7 @@ mime_params_ok(const unsigned char *p, const unsigned char *end)
 		n++;
 		p = q;
 		continue;
-bad:
+	bad:
 		/* A lone trailing ";" is ignored, anything else an error. */
 		q = skip_space(p + 1, end);
 		ok = *p == ';' && q == end;
@@ -1025,10 +1001,10 @@ bad:
 bool
 body_content_type_is_json(const char *ct)
 {
-	static const char	 want[] = "application/json";
-	const unsigned char	*p, *end, *semi, *base_end, *q;
-	uint32_t		 r;
-	size_t			 i = 0;
+	static const char want[] = "application/json";
+	const unsigned char *p, *end, *semi, *base_end, *q;
+	uint32_t r;
+	size_t i = 0;
 
 	if (ct == NULL || *ct == '\0')
 		return (false);
@@ -1066,8 +1042,8 @@ body_content_type_is_json(const char *ct)
 char *
 body_response_id(const char *body, size_t len)
 {
-	json_t	*root, *id;
-	char	*s = NULL;
+	json_t *root, *id;
+	char *s = NULL;
 
 	if (body == NULL || len == 0)
 		return (NULL);
@@ -1086,12 +1062,12 @@ body_response_id(const char *body, size_t len)
 }
 
 char *
-body_add_warnings(const char *body, size_t len,
-    const char *const *warnings, size_t n_warnings, size_t *out_len)
+body_add_warnings(const char *body, size_t len, const char *const *warnings,
+    size_t n_warnings, size_t *out_len)
 {
-	json_t	*root, *list, *w;
-	size_t	 i, size;
-	char	*out = NULL;
+	json_t *root, *list, *w;
+	size_t i, size;
+	char *out = NULL;
 
 	if (body == NULL || len == 0)
 		return (NULL);

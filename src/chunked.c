@@ -10,9 +10,9 @@
 #include "chunked.h"
 #include "hexdigit.h"
 
-#define CHUNKED_MAX_DIGITS	16	/* as Go's parseHexUint */
-#define CHUNKED_MAX_LINE	4096	/* as Go's maxLineLength */
-#define CHUNKED_MAX_TRAILER	(16 * 1024)
+#define CHUNKED_MAX_DIGITS 16 /* as Go's parseHexUint */
+#define CHUNKED_MAX_LINE 4096 /* as Go's maxLineLength */
+#define CHUNKED_MAX_TRAILER (16 * 1024)
 
 void
 chunked_init(struct chunked_decoder *d)
@@ -96,14 +96,18 @@ chunked_scan(struct chunked_decoder *d, const unsigned char *buf, size_t len)
 			return i;
 		case CHUNKED_DATA_CR:
 			if (c != '\r')
-				return fail(d, "chunk data not followed by "
-				    "CRLF", i);
+				return fail(d,
+				    "chunk data not followed by "
+				    "CRLF",
+				    i);
 			d->state = CHUNKED_DATA_LF;
 			break;
 		case CHUNKED_DATA_LF:
 			if (c != '\n')
-				return fail(d, "chunk data not followed by "
-				    "CRLF", i);
+				return fail(d,
+				    "chunk data not followed by "
+				    "CRLF",
+				    i);
 			d->state = CHUNKED_SIZE;
 			d->size = 0;
 			d->digits = 0;
@@ -119,11 +123,15 @@ chunked_scan(struct chunked_decoder *d, const unsigned char *buf, size_t len)
 			if (c == '\n')
 				return fail(d, "bare LF in the trailer", i);
 			if (d->line_len == 0 && (c == ' ' || c == '\t'))
-				return fail(d, "obsolete line folding in the "
-				    "trailer", i);
+				return fail(d,
+				    "obsolete line folding in the "
+				    "trailer",
+				    i);
 			if (c != '\t' && (c < 0x20 || c == 0x7f))
-				return fail(d, "invalid character in the "
-				    "trailer", i);
+				return fail(d,
+				    "invalid character in the "
+				    "trailer",
+				    i);
 			d->line_len++;
 			break;
 		case CHUNKED_TRAILER_LF:

@@ -15,39 +15,40 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-"usage: docker-guard COMMAND [OPTIONS]\n"
-"\n"
-"A guard in front of the Docker Engine API socket.  It forwards every call\n"
-"to the engine and refuses container and service creates that would run a\n"
-"tag-only image reference or downgrade an app.\n"
-"\n"
-"Commands:\n"
-"  serve          run the guard\n"
-"  check-config   validate the configuration file and print every error\n"
-"  audit          review decisions (--since, --app, --verdict, --rule,\n"
-"                 --uid, --limit, --json; --verify checks the hash chain)\n"
-"  history [APP]  each app's version timeline\n"
-"  apps           every known app: current and highest version\n"
-"  check IMAGE    dry run: the decision the guard would make now on a\n"
-"                 create of IMAGE (--app APP); exits 1 on a refusal\n"
-"  sync           record the engine's existing containers in the ledger\n"
-"All commands take --config FILE and --database PATH; check and sync also\n"
-"--upstream PATH.\n"
-"\n"
-"Options of serve:\n"
-"  --config FILE      configuration file (default " CONFFILE_DEFAULT_PATH
-" if present)\n"
-"  --listen PATH      socket to listen on (default /run/docker-guard.sock)\n"
-"  --upstream PATH    the engine's socket (default /var/run/docker.sock)\n"
-"  --database PATH    ledger and audit database\n"
-"                     (default /var/lib/docker-guard/guard.db)\n"
-"Flags override the file.\n"
-"\n"
-"Options of check-config:\n"
-"  --config FILE      the file to check (default " CONFFILE_DEFAULT_PATH ")\n"
-"\n"
-"  docker-guard --version    print the version\n"
-"  docker-guard --help       print this help\n");
+	    "usage: docker-guard COMMAND [OPTIONS]\n"
+	    "\n"
+	    "A guard in front of the Docker Engine API socket.  It forwards every call\n"
+	    "to the engine and refuses container and service creates that would run a\n"
+	    "tag-only image reference or downgrade an app.\n"
+	    "\n"
+	    "Commands:\n"
+	    "  serve          run the guard\n"
+	    "  check-config   validate the configuration file and print every error\n"
+	    "  audit          review decisions (--since, --app, --verdict, --rule,\n"
+	    "                 --uid, --limit, --json; --verify checks the hash chain)\n"
+	    "  history [APP]  each app's version timeline\n"
+	    "  apps           every known app: current and highest version\n"
+	    "  check IMAGE    dry run: the decision the guard would make now on a\n"
+	    "                 create of IMAGE (--app APP); exits 1 on a refusal\n"
+	    "  sync           record the engine's existing containers in the ledger\n"
+	    "All commands take --config FILE and --database PATH; check and sync also\n"
+	    "--upstream PATH.\n"
+	    "\n"
+	    "Options of serve:\n"
+	    "  --config FILE      configuration file (default " CONFFILE_DEFAULT_PATH
+	    " if present)\n"
+	    "  --listen PATH      socket to listen on (default /run/docker-guard.sock)\n"
+	    "  --upstream PATH    the engine's socket (default /var/run/docker.sock)\n"
+	    "  --database PATH    ledger and audit database\n"
+	    "                     (default /var/lib/docker-guard/guard.db)\n"
+	    "Flags override the file.\n"
+	    "\n"
+	    "Options of check-config:\n"
+	    "  --config FILE      the file to check (default " CONFFILE_DEFAULT_PATH
+	    ")\n"
+	    "\n"
+	    "  docker-guard --version    print the version\n"
+	    "  docker-guard --help       print this help\n");
 }
 
 enum {
@@ -103,8 +104,10 @@ cmd_serve(int argc, char **argv)
 		}
 	}
 	if (optind != argc) {
-		fprintf(stderr, "docker-guard serve: unexpected argument "
-		    "\"%s\"\n", argv[optind]);
+		fprintf(stderr,
+		    "docker-guard serve: unexpected argument "
+		    "\"%s\"\n",
+		    argv[optind]);
 		return 2;
 	}
 	return serve_main(&o);
@@ -133,8 +136,10 @@ cmd_check_config(int argc, char **argv)
 		}
 	}
 	if (optind != argc) {
-		fprintf(stderr, "docker-guard check-config: unexpected "
-		    "argument \"%s\"\n", argv[optind]);
+		fprintf(stderr,
+		    "docker-guard check-config: unexpected "
+		    "argument \"%s\"\n",
+		    argv[optind]);
 		return 2;
 	}
 	cfg = conffile_load(path, true, &errs);
@@ -179,7 +184,9 @@ cli_main(int argc, char **argv)
 		return offline_check(argc - 1, argv + 1);
 	if (strcmp(argv[1], "sync") == 0)
 		return offline_sync(argc - 1, argv + 1);
-	fprintf(stderr, "docker-guard: unknown command \"%s\" (try "
-	    "docker-guard --help)\n", argv[1]);
+	fprintf(stderr,
+	    "docker-guard: unknown command \"%s\" (try "
+	    "docker-guard --help)\n",
+	    argv[1]);
 	return 2;
 }

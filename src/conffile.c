@@ -8,7 +8,7 @@
 #include "conffile.h"
 #include "xmalloc.h"
 
-#define CONFFILE_MAX	(1024 * 1024)
+#define CONFFILE_MAX (1024 * 1024)
 
 static void
 add_error(struct config_errors *errs, char *line)
@@ -36,8 +36,10 @@ conffile_load(const char *path, bool must_exist, struct config_errors *errs)
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
 	    st.st_size > CONFFILE_MAX) {
-		add_error(errs, xasprintf("%s: not a regular file of at most "
-		    "%d bytes", path, CONFFILE_MAX));
+		add_error(errs,
+		    xasprintf("%s: not a regular file of at most "
+			      "%d bytes",
+			path, CONFFILE_MAX));
 		close(fd);
 		return NULL;
 	}

@@ -17,13 +17,13 @@
 #include "xmalloc.h"
 
 /* Longest line accepted, not counting the line ending. */
-#define CONFIG_MAX_LINE		4096
+#define CONFIG_MAX_LINE 4096
 /* sun_path holds 108 bytes including the terminating NUL. */
-#define CONFIG_MAX_SOCKET_PATH	107
+#define CONFIG_MAX_SOCKET_PATH 107
 /* Longest value quoted back in a message before it is cut short. */
-#define CONFIG_MAX_QUOTED	64
+#define CONFIG_MAX_QUOTED 64
 /* Docker's tag grammar: [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}. */
-#define CONFIG_MAX_TAG		128
+#define CONFIG_MAX_TAG 128
 /*
  * glibc's regcomp expands x{m,n} and x+ by copying x, so nested counts
  * multiply (((a{100}){100}){100} takes a second; x followed by 40 '+'
@@ -31,157 +31,132 @@
  * ((((.*)*)*){256} takes a second).  Tags are at most 128 bytes, so small
  * patterns with small counts are all anyone needs.
  */
-#define CONFIG_MAX_REGEX	256
-#define CONFIG_MAX_REGEX_NODES	512
+#define CONFIG_MAX_REGEX 256
+#define CONFIG_MAX_REGEX_NODES 512
 
 enum key_type {
-	KEY_SOCKET_PATH,	/* char *, absolute, <= 107 bytes */
-	KEY_PATH,		/* char *, absolute */
-	KEY_MODE,		/* unsigned, octal 0..0777 */
-	KEY_GROUP,		/* char *, group name or "" */
-	KEY_LOG_LEVEL,		/* enum log_level */
-	KEY_SIZE,		/* size_t, with K/M/G suffix, min..max */
-	KEY_UINT,		/* unsigned, decimal, min..max */
-	KEY_SECONDS,		/* unsigned, decimal, min..max */
-	KEY_RULE,		/* enum rule_mode */
-	KEY_ALLOW,		/* bool: allow|deny */
-	KEY_TAGS,		/* string_list of tag names */
-	KEY_GLOBS,		/* string_list of repository globs */
-	KEY_SOURCES,		/* string_list of version sources, >= 1 */
-	KEY_OVERRIDES,		/* string_list, subset of override_names */
-	KEY_BOOL,		/* bool: yes|no */
-	KEY_PATH_POLICY,	/* enum path_policy */
-	KEY_OPT_PATH,		/* char *, absolute, or "" for NULL */
-	KEY_HOSTS,		/* string_list of registry hosts */
-	KEY_HOST_PAIRS,		/* string_list of "host=value" */
+	KEY_SOCKET_PATH, /* char *, absolute, <= 107 bytes */
+	KEY_PATH,	 /* char *, absolute */
+	KEY_MODE,	 /* unsigned, octal 0..0777 */
+	KEY_GROUP,	 /* char *, group name or "" */
+	KEY_LOG_LEVEL,	 /* enum log_level */
+	KEY_SIZE,	 /* size_t, with K/M/G suffix, min..max */
+	KEY_UINT,	 /* unsigned, decimal, min..max */
+	KEY_SECONDS,	 /* unsigned, decimal, min..max */
+	KEY_RULE,	 /* enum rule_mode */
+	KEY_ALLOW,	 /* bool: allow|deny */
+	KEY_TAGS,	 /* string_list of tag names */
+	KEY_GLOBS,	 /* string_list of repository globs */
+	KEY_SOURCES,	 /* string_list of version sources, >= 1 */
+	KEY_OVERRIDES,	 /* string_list, subset of override_names */
+	KEY_BOOL,	 /* bool: yes|no */
+	KEY_PATH_POLICY, /* enum path_policy */
+	KEY_OPT_PATH,	 /* char *, absolute, or "" for NULL */
+	KEY_HOSTS,	 /* string_list of registry hosts */
+	KEY_HOST_PAIRS,	 /* string_list of "host=value" */
 };
 
 struct config_key {
-	const char	*name;
-	enum key_type	 type;
-	size_t		 off;
-	size_t		 min;
-	size_t		 max;
+	const char *name;
+	enum key_type type;
+	size_t off;
+	size_t min;
+	size_t max;
 };
 
-#define OFF(f)	offsetof(struct guard_config, f)
+#define OFF(f) offsetof(struct guard_config, f)
 
 static const struct config_key config_keys[] = {
-	{ "listen",		KEY_SOCKET_PATH, OFF(listen), 0, 0 },
-	{ "upstream",		KEY_SOCKET_PATH, OFF(upstream), 0, 0 },
-	{ "database",		KEY_PATH,	OFF(database), 0, 0 },
-	{ "socket_mode",	KEY_MODE,	OFF(socket_mode), 0, 0777 },
-	{ "socket_group",	KEY_GROUP,	OFF(socket_group), 0, 0 },
-	{ "log_level",		KEY_LOG_LEVEL,	OFF(log_level), 0, 0 },
-	{ "max_header_bytes",	KEY_SIZE,	OFF(max_header_bytes),
-				1024, 1024 * 1024 },
-	{ "max_headers",	KEY_UINT,	OFF(max_headers), 1, 1000 },
-	{ "body_limit",		KEY_SIZE,	OFF(body_limit),
-				1024, 64 * 1024 * 1024 },
-	{ "shutdown_grace",	KEY_SECONDS,	OFF(shutdown_grace), 0, 3600 },
-	{ "idle_timeout",	KEY_SECONDS,	OFF(idle_timeout), 0, 86400 },
-	{ "max_connections",	KEY_UINT,	OFF(max_connections), 1,
-				1000000 },
-	{ "require_digest",	KEY_RULE,	OFF(require_digest), 0, 0 },
-	{ "downgrade",		KEY_RULE,	OFF(downgrade), 0, 0 },
-	{ "local_images",	KEY_ALLOW,	OFF(local_images_allow), 0, 0 },
-	{ "unknown_version",	KEY_ALLOW,	OFF(unknown_version_allow), 0, 0 },
-	{ "rolling_tags",	KEY_TAGS,	OFF(rolling_tags), 0, 0 },
-	{ "digest_exempt",	KEY_GLOBS,	OFF(digest_exempt), 0, 0 },
-	{ "version_sources",	KEY_SOURCES,	OFF(version_sources), 0, 0 },
-	{ "overrides",		KEY_OVERRIDES,	OFF(overrides), 0, 0 },
-	{ "registry_presence",	KEY_RULE,	OFF(registry_presence), 0, 0 },
-	{ "registry_unreachable", KEY_ALLOW,	OFF(registry_unreachable_allow),
-				0, 0 },
-	{ "registry_timeout",	KEY_SECONDS,	OFF(registry_timeout), 1, 300 },
-	{ "registry_cache_ttl",	KEY_SECONDS,	OFF(registry_cache_ttl), 0,
-				86400 },
-	{ "registry_negative_ttl", KEY_SECONDS,	OFF(registry_negative_ttl), 0,
-				3600 },
-	{ "check_all_platforms", KEY_BOOL,	OFF(check_all_platforms), 0, 0 },
-	{ "docker_config",	KEY_OPT_PATH,	OFF(docker_config), 0, 0 },
-	{ "registry_auth",	KEY_HOST_PAIRS,	OFF(registry_auth), 0, 0 },
-	{ "registry_ca_files",	KEY_HOST_PAIRS,	OFF(registry_ca_files), 0, 0 },
-	{ "registry_insecure",	KEY_HOSTS,	OFF(registry_insecure), 0, 0 },
-	{ "restore_on_refusal",	KEY_BOOL,	OFF(restore_on_refusal), 0, 0 },
-	{ "restore_window",	KEY_SECONDS,	OFF(restore_window), 0, 604800 },
-	{ "pull_require_digest", KEY_RULE,	OFF(pull_require_digest), 0, 0 },
-	{ "allowed_registries",	KEY_GLOBS,	OFF(allowed_registries), 0, 0 },
-	{ "imports",		KEY_ALLOW,	OFF(imports_allow), 0, 0 },
-	{ "build",		KEY_PATH_POLICY, OFF(build), 0, 0 },
-	{ "buildkit",		KEY_ALLOW,	OFF(buildkit_allow), 0, 0 },
-	{ "plugins",		KEY_PATH_POLICY, OFF(plugins), 0, 0 },
+	{ "listen", KEY_SOCKET_PATH, OFF(listen), 0, 0 },
+	{ "upstream", KEY_SOCKET_PATH, OFF(upstream), 0, 0 },
+	{ "database", KEY_PATH, OFF(database), 0, 0 },
+	{ "socket_mode", KEY_MODE, OFF(socket_mode), 0, 0777 },
+	{ "socket_group", KEY_GROUP, OFF(socket_group), 0, 0 },
+	{ "log_level", KEY_LOG_LEVEL, OFF(log_level), 0, 0 },
+	{ "max_header_bytes", KEY_SIZE, OFF(max_header_bytes), 1024,
+	    1024 * 1024 },
+	{ "max_headers", KEY_UINT, OFF(max_headers), 1, 1000 },
+	{ "body_limit", KEY_SIZE, OFF(body_limit), 1024, 64 * 1024 * 1024 },
+	{ "shutdown_grace", KEY_SECONDS, OFF(shutdown_grace), 0, 3600 },
+	{ "idle_timeout", KEY_SECONDS, OFF(idle_timeout), 0, 86400 },
+	{ "max_connections", KEY_UINT, OFF(max_connections), 1, 1000000 },
+	{ "require_digest", KEY_RULE, OFF(require_digest), 0, 0 },
+	{ "downgrade", KEY_RULE, OFF(downgrade), 0, 0 },
+	{ "local_images", KEY_ALLOW, OFF(local_images_allow), 0, 0 },
+	{ "unknown_version", KEY_ALLOW, OFF(unknown_version_allow), 0, 0 },
+	{ "rolling_tags", KEY_TAGS, OFF(rolling_tags), 0, 0 },
+	{ "digest_exempt", KEY_GLOBS, OFF(digest_exempt), 0, 0 },
+	{ "version_sources", KEY_SOURCES, OFF(version_sources), 0, 0 },
+	{ "overrides", KEY_OVERRIDES, OFF(overrides), 0, 0 },
+	{ "registry_presence", KEY_RULE, OFF(registry_presence), 0, 0 },
+	{ "registry_unreachable", KEY_ALLOW, OFF(registry_unreachable_allow), 0,
+	    0 },
+	{ "registry_timeout", KEY_SECONDS, OFF(registry_timeout), 1, 300 },
+	{ "registry_cache_ttl", KEY_SECONDS, OFF(registry_cache_ttl), 0,
+	    86400 },
+	{ "registry_negative_ttl", KEY_SECONDS, OFF(registry_negative_ttl), 0,
+	    3600 },
+	{ "check_all_platforms", KEY_BOOL, OFF(check_all_platforms), 0, 0 },
+	{ "docker_config", KEY_OPT_PATH, OFF(docker_config), 0, 0 },
+	{ "registry_auth", KEY_HOST_PAIRS, OFF(registry_auth), 0, 0 },
+	{ "registry_ca_files", KEY_HOST_PAIRS, OFF(registry_ca_files), 0, 0 },
+	{ "registry_insecure", KEY_HOSTS, OFF(registry_insecure), 0, 0 },
+	{ "restore_on_refusal", KEY_BOOL, OFF(restore_on_refusal), 0, 0 },
+	{ "restore_window", KEY_SECONDS, OFF(restore_window), 0, 604800 },
+	{ "pull_require_digest", KEY_RULE, OFF(pull_require_digest), 0, 0 },
+	{ "allowed_registries", KEY_GLOBS, OFF(allowed_registries), 0, 0 },
+	{ "imports", KEY_ALLOW, OFF(imports_allow), 0, 0 },
+	{ "build", KEY_PATH_POLICY, OFF(build), 0, 0 },
+	{ "buildkit", KEY_ALLOW, OFF(buildkit_allow), 0, 0 },
+	{ "plugins", KEY_PATH_POLICY, OFF(plugins), 0, 0 },
 };
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 
 struct config_choice {
-	const char	*name;
-	int		 value;
+	const char *name;
+	int value;
 };
 
-static const struct config_choice rule_choices[] = {
-	{ "enforce", RULE_ENFORCE },
-	{ "warn", RULE_WARN },
-	{ "off", RULE_OFF },
-	{ NULL, 0 }
-};
+static const struct config_choice rule_choices[] = { { "enforce",
+							 RULE_ENFORCE },
+	{ "warn", RULE_WARN }, { "off", RULE_OFF }, { NULL, 0 } };
 
 static const struct config_choice log_choices[] = {
-	{ "error", LOG_LEVEL_ERROR },
-	{ "warn", LOG_LEVEL_WARN },
-	{ "info", LOG_LEVEL_INFO },
-	{ "debug", LOG_LEVEL_DEBUG },
-	{ NULL, 0 }
+	{ "error", LOG_LEVEL_ERROR }, { "warn", LOG_LEVEL_WARN },
+	{ "info", LOG_LEVEL_INFO }, { "debug", LOG_LEVEL_DEBUG }, { NULL, 0 }
 };
 
-static const struct config_choice allow_choices[] = {
-	{ "allow", 1 },
-	{ "deny", 0 },
-	{ NULL, 0 }
-};
+static const struct config_choice allow_choices[] = { { "allow", 1 },
+	{ "deny", 0 }, { NULL, 0 } };
 
-static const struct config_choice path_choices[] = {
-	{ "judge", PATH_JUDGE },
-	{ "deny", PATH_DENY },
-	{ "allow", PATH_ALLOW },
-	{ NULL, 0 }
-};
+static const struct config_choice path_choices[] = { { "judge", PATH_JUDGE },
+	{ "deny", PATH_DENY }, { "allow", PATH_ALLOW }, { NULL, 0 } };
 
-static const struct config_choice bool_choices[] = {
-	{ "yes", 1 },
-	{ "no", 0 },
-	{ NULL, 0 }
-};
+static const struct config_choice bool_choices[] = { { "yes", 1 }, { "no", 0 },
+	{ NULL, 0 } };
 
 static const struct config_choice override_choices[] = {
-	{ "allow-downgrade", 0 },
-	{ "allow-tag", 1 },
-	{ NULL, 0 }
+	{ "allow-downgrade", 0 }, { "allow-tag", 1 }, { NULL, 0 }
 };
 
-static const char *const default_rolling_tags[] = {
-	"latest", "dev", "edge", "nightly", "main", NULL
-};
+static const char *const default_rolling_tags[] = { "latest", "dev", "edge",
+	"nightly", "main", NULL };
 
 static const char *const default_version_sources[] = {
 	"label:org.opencontainers.image.version",
-	"label:org.label-schema.version",
-	"env:{REPO}_VERSION",
-	"tag",
-	NULL
+	"label:org.label-schema.version", "env:{REPO}_VERSION", "tag", NULL
 };
 
-static const char *const default_overrides[] = {
-	"allow-downgrade", "allow-tag", NULL
-};
+static const char *const default_overrides[] = { "allow-downgrade", "allow-tag",
+	NULL };
 
 /* State of one config_parse call. */
 struct config_parse_state {
-	struct guard_config	*cfg;
-	const char		*filename;
-	struct config_errors	*errs;
-	size_t			 nerrs;
-	size_t			 lineno;
+	struct guard_config *cfg;
+	const char *filename;
+	struct config_errors *errs;
+	size_t nerrs;
+	size_t lineno;
 };
 
 static void
@@ -456,8 +431,7 @@ config_parse_uint(const char *s, unsigned base, size_t max, size_t *out)
 
 /* Look value up in choices: 0 and *out on success. */
 static int
-config_choose(const struct config_choice *choices, const char *value,
-    int *out)
+config_choose(const struct config_choice *choices, const char *value, int *out)
 {
 	for (; choices->name != NULL; choices++) {
 		if (strcmp(choices->name, value) == 0) {
@@ -549,15 +523,15 @@ config_env_name_ok(const char *s)
 static size_t
 config_sat_add(size_t a, size_t b)
 {
-	return a + b > CONFIG_MAX_REGEX_NODES ? CONFIG_MAX_REGEX_NODES + 1 :
-	    a + b;
+	return a + b > CONFIG_MAX_REGEX_NODES ? CONFIG_MAX_REGEX_NODES + 1
+					      : a + b;
 }
 
 static size_t
 config_sat_mul(size_t a, size_t b)
 {
-	return a * b > CONFIG_MAX_REGEX_NODES ? CONFIG_MAX_REGEX_NODES + 1 :
-	    a * b;
+	return a * b > CONFIG_MAX_REGEX_NODES ? CONFIG_MAX_REGEX_NODES + 1
+					      : a * b;
 }
 
 /*
@@ -568,13 +542,13 @@ config_sat_mul(size_t a, size_t b)
  * path by path once they sit in a loop.
  */
 struct config_re {
-	const char	*p;
-	bool		 ambiguous;	/* the empty string, two ways */
+	const char *p;
+	bool ambiguous; /* the empty string, two ways */
 };
 
 struct config_re_node {
-	size_t		 size;		/* roughly, nodes regcomp builds */
-	bool		 nullable;	/* can match the empty string */
+	size_t size;   /* roughly, nodes regcomp builds */
+	bool nullable; /* can match the empty string */
 };
 
 static struct config_re_node config_re_alt(struct config_re *, unsigned);
@@ -624,8 +598,8 @@ config_re_atom(struct config_re *re, unsigned depth)
 		if (*q == ']')
 			q++;
 		for (; *q != '\0' && *q != ']'; q++) {
-			if (*q == '[' && (q[1] == ':' || q[1] == '=' ||
-			    q[1] == '.')) {
+			if (*q == '[' &&
+			    (q[1] == ':' || q[1] == '=' || q[1] == '.')) {
 				const char *end = strchr(q + 2, q[1]);
 
 				while (end != NULL && end[1] != ']')
@@ -662,8 +636,8 @@ config_re_branch(struct config_re *re, unsigned depth)
 	struct config_re_node branch = { 0, true }, piece;
 	size_t m, n;
 
-	while (*re->p != '\0' && *re->p != '|' &&
-	    (*re->p != ')' || depth == 0)) {
+	while (
+	    *re->p != '\0' && *re->p != '|' && (*re->p != ')' || depth == 0)) {
 		piece = config_re_atom(re, depth);
 		for (;;) {
 			if (*re->p == '*') {
@@ -672,8 +646,10 @@ config_re_branch(struct config_re *re, unsigned depth)
 				piece.size = config_sat_add(piece.size, 1);
 			} else if (*re->p == '+') {
 				re->p++;
-				piece.size = config_sat_add(config_sat_mul(
-				    piece.size, 2), 1);
+				piece.size =
+				    config_sat_add(config_sat_mul(piece.size,
+						       2),
+					1);
 			} else if (*re->p == '?') {
 				re->p++;
 				if (piece.nullable)
@@ -690,7 +666,9 @@ config_re_branch(struct config_re *re, unsigned depth)
 				if (n == SIZE_MAX)
 					n = config_sat_add(m, 1);
 				piece.size = config_sat_mul(piece.size,
-				    n > m ? n : m > 0 ? m : 1);
+				    n > m	? n
+					: m > 0 ? m
+						: 1);
 			} else
 				break;
 		}
@@ -731,15 +709,16 @@ config_regex_error(const char *re)
 	if (*re == '\0')
 		return xstrdup("needs a regular expression after \"tag:\"");
 	if (strlen(re) > CONFIG_MAX_REGEX)
-		return xasprintf("is longer than %d bytes",
-		    CONFIG_MAX_REGEX);
+		return xasprintf("is longer than %d bytes", CONFIG_MAX_REGEX);
 	shape.p = re;
 	shape.ambiguous = false;
 	if (config_re_alt(&shape, 0).size > CONFIG_MAX_REGEX_NODES)
 		return xasprintf("repeats too much: its {m,n} and + would"
-		    " expand it to more than %d parts", CONFIG_MAX_REGEX_NODES);
+				 " expand it to more than %d parts",
+		    CONFIG_MAX_REGEX_NODES);
 	if (shape.ambiguous)
-		return xstrdup("can match the empty string in more than one"
+		return xstrdup(
+		    "can match the empty string in more than one"
 		    " way, as (a*|b*) or (a*)? can, which regcomp handles too"
 		    " slowly");
 	if ((rc = regcomp(&preg, re, REG_EXTENDED)) != 0) {
@@ -749,7 +728,8 @@ config_regex_error(const char *re)
 	rc = preg.re_nsub >= 1;
 	regfree(&preg);
 	if (!rc)
-		return xstrdup("needs a capture group (...) around the version");
+		return xstrdup(
+		    "needs a capture group (...) around the version");
 	return NULL;
 }
 
@@ -773,7 +753,7 @@ config_source_error(const char *item)
 			return xstrdup("needs a variable name after \"env:\"");
 		if (!config_env_name_ok(item + 4))
 			return xstrdup("is not a variable name: use letters,"
-			    " digits, '_', {REPO} and {APP}");
+				       " digits, '_', {REPO} and {APP}");
 		return NULL;
 	}
 	return xstrdup("is not one of label:NAME, env:NAME, tag, tag:REGEX");
@@ -805,12 +785,12 @@ config_item_error(const struct config_key *key, const char *item)
 	case KEY_TAGS:
 		if (!config_tag_ok(item))
 			return xstrdup("is not a tag ([A-Za-z0-9_]"
-			    "[A-Za-z0-9_.-]{0,127})");
+				       "[A-Za-z0-9_.-]{0,127})");
 		return NULL;
 	case KEY_GLOBS:
 		if (!config_printable(item))
 			return xstrdup("is not a repository pattern"
-			    " (printable ASCII only)");
+				       " (printable ASCII only)");
 		return NULL;
 	case KEY_SOURCES:
 		return config_source_error(item);
@@ -821,14 +801,15 @@ config_item_error(const struct config_key *key, const char *item)
 	case KEY_HOSTS:
 		if (!config_host_ok(item, strlen(item)))
 			return xstrdup("is not a registry host (host or "
-			    "host:port)");
+				       "host:port)");
 		return NULL;
 	case KEY_HOST_PAIRS: {
 		const char *eq = strchr(item, '=');
 
 		if (eq == NULL || !config_host_ok(item, (size_t)(eq - item)) ||
 		    eq[1] == '\0' || !config_printable(eq + 1))
-			return xstrdup("is not host=value (a registry host, "
+			return xstrdup(
+			    "is not host=value (a registry host, "
 			    "'=', then a value without blanks or commas)");
 		return NULL;
 	}
@@ -907,9 +888,10 @@ config_set_path(struct config_parse_state *ps, const struct config_key *key,
 	}
 	if (key->type == KEY_SOCKET_PATH &&
 	    strlen(value) > CONFIG_MAX_SOCKET_PATH) {
-		snprintf(what, sizeof(what), "is %zu bytes long; a socket path"
-		    " may have at most %d", strlen(value),
-		    CONFIG_MAX_SOCKET_PATH);
+		snprintf(what, sizeof(what),
+		    "is %zu bytes long; a socket path"
+		    " may have at most %d",
+		    strlen(value), CONFIG_MAX_SOCKET_PATH);
 		config_bad_value(ps, key, value, what);
 		return -1;
 	}
@@ -932,7 +914,8 @@ config_set_group(struct config_parse_state *ps, const struct config_key *key,
 			break;
 	}
 	if (*p != '\0') {
-		config_bad_value(ps, key, value, "is not a group name"
+		config_bad_value(ps, key, value,
+		    "is not a group name"
 		    " (no blanks, control characters or ':')");
 		return -1;
 	}
@@ -942,8 +925,8 @@ config_set_group(struct config_parse_state *ps, const struct config_key *key,
 }
 
 static int
-config_set_number(struct config_parse_state *ps,
-    const struct config_key *key, const char *value, void *field)
+config_set_number(struct config_parse_state *ps, const struct config_key *key,
+    const char *value, void *field)
 {
 	char what[80];
 	size_t n;
@@ -960,8 +943,10 @@ config_set_number(struct config_parse_state *ps,
 	case KEY_SIZE:
 		if (config_parse_size(value, &n) != 0 || n < key->min ||
 		    n > key->max) {
-			snprintf(what, sizeof(what), "is not a size from %zuK"
-			    " to %zuM", key->min >> 10, key->max >> 20);
+			snprintf(what, sizeof(what),
+			    "is not a size from %zuK"
+			    " to %zuM",
+			    key->min >> 10, key->max >> 20);
 			config_bad_value(ps, key, value, what);
 			return -1;
 		}
@@ -971,9 +956,11 @@ config_set_number(struct config_parse_state *ps,
 	case KEY_SECONDS:
 		if (config_parse_uint(value, 10, key->max, &n) != 0 ||
 		    n < key->min) {
-			snprintf(what, sizeof(what), "is not a number%s from"
-			    " %zu to %zu", key->type == KEY_SECONDS ?
-			    " of seconds" : "", key->min, key->max);
+			snprintf(what, sizeof(what),
+			    "is not a number%s from"
+			    " %zu to %zu",
+			    key->type == KEY_SECONDS ? " of seconds" : "",
+			    key->min, key->max);
 			config_bad_value(ps, key, value, what);
 			return -1;
 		}
@@ -1070,7 +1057,8 @@ config_unquote(struct config_parse_state *ps, const struct config_key *key,
 			break;
 		if (*in == '\\') {
 			if (in[1] != '"' && in[1] != '\\') {
-				config_error(ps, "%s: unknown escape \"\\%c\""
+				config_error(ps,
+				    "%s: unknown escape \"\\%c\""
 				    " in quoted value (only \\\" and \\\\)",
 				    key->name, in[1] == '\0' ? ' ' : in[1]);
 				return -1;
@@ -1135,16 +1123,16 @@ config_parse_line(struct config_parse_state *ps, char *line, size_t *seen,
 		return;
 	}
 	if (seen[i] != 0) {
-		config_error(ps, "\"%s\" is already set on line %zu",
-		    key->name, seen[i]);
+		config_error(ps, "\"%s\" is already set on line %zu", key->name,
+		    seen[i]);
 		return;
 	}
 	seen[i] = ps->lineno;
 
 	for (value = eq + 1; config_is_blank(*value); value++)
 		/* nothing */;
-	for (end = value + strlen(value); end > value &&
-	    config_is_blank(end[-1]); end--)
+	for (end = value + strlen(value);
+	     end > value && config_is_blank(end[-1]); end--)
 		/* nothing */;
 	*end = '\0';
 	if (*value == '"' && config_unquote(ps, key, value) != 0) {
@@ -1167,8 +1155,7 @@ config_key_index(const char *name)
 
 /* Checks across keys, once every line is read. */
 static void
-config_check(struct config_parse_state *ps, const size_t *seen,
-    const bool *bad)
+config_check(struct config_parse_state *ps, const size_t *seen, const bool *bad)
 {
 	size_t l = config_key_index("listen");
 	size_t u = config_key_index("upstream");
@@ -1182,8 +1169,8 @@ config_check(struct config_parse_state *ps, const size_t *seen,
 }
 
 size_t
-config_parse(struct guard_config *cfg, const char *filename,
-    const char *text, size_t len, struct config_errors *errs)
+config_parse(struct guard_config *cfg, const char *filename, const char *text,
+    size_t len, struct config_errors *errs)
 {
 	struct config_parse_state ps;
 	size_t seen[CONFIG_NKEYS] = { 0 };

@@ -12,19 +12,20 @@ deny_response(int status, const char *message, bool close, size_t *len)
 	json_t *obj = json_object(), *msg = json_string(message);
 	char *body, *out;
 
-	if (msg == NULL)	/* not UTF-8: say so rather than fail */
+	if (msg == NULL) /* not UTF-8: say so rather than fail */
 		msg = json_string("docker-guard: (message was not UTF-8)");
 	json_object_set_new(obj, "message", msg);
 	body = json_dumps(obj, JSON_COMPACT);
 	json_decref(obj);
 	if (body == NULL)
-		body = xstrdup("{\"message\":\"docker-guard: internal error\"}");
+		body = xstrdup(
+		    "{\"message\":\"docker-guard: internal error\"}");
 	out = xasprintf("HTTP/1.1 %d %s\r\n"
-	    "Content-Type: application/json\r\n"
-	    "Content-Length: %zu\r\n"
-	    "%s"
-	    "\r\n"
-	    "%s\n",
+			"Content-Type: application/json\r\n"
+			"Content-Length: %zu\r\n"
+			"%s"
+			"\r\n"
+			"%s\n",
 	    status, http_reason(status), strlen(body) + 1,
 	    close ? "Connection: close\r\n" : "", body);
 	free(body);

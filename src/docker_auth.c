@@ -22,20 +22,18 @@
 #include "docker_auth.h"
 #include "xmalloc.h"
 
-#define DOCKER_AUTH_HUB		"docker.io"
+#define DOCKER_AUTH_HUB "docker.io"
 /* The key `docker login` writes for Docker Hub. */
-#define DOCKER_AUTH_HUB_KEY	"https://index.docker.io/v1/"
+#define DOCKER_AUTH_HUB_KEY "https://index.docker.io/v1/"
 
 static const char docker_auth_err_json[] = "config is not a JSON object";
 static const char docker_auth_err_long[] = "config is too long";
 static const char docker_auth_err_auths[] = "\"auths\" is not an object";
 static const char docker_auth_err_entry[] =
     "credentials entry is not an object";
-static const char docker_auth_err_field[] =
-    "credentials field is not a string";
+static const char docker_auth_err_field[] = "credentials field is not a string";
 static const char docker_auth_err_b64[] = "\"auth\" is not valid base64";
-static const char docker_auth_err_pair[] =
-    "\"auth\" is not username:password";
+static const char docker_auth_err_pair[] = "\"auth\" is not username:password";
 
 static const char *const docker_auth_hub_names[] = {
 	"docker.io",
@@ -49,9 +47,9 @@ static const char docker_auth_b64[] =
 /* How well a key matches the wanted host; higher is better. */
 enum docker_auth_rank {
 	DOCKER_AUTH_NONE,
-	DOCKER_AUTH_HOSTNAME,	/* same hostname after normalising */
-	DOCKER_AUTH_HUB_LOGIN,	/* Docker Hub's `docker login` key */
-	DOCKER_AUTH_EXACT,	/* key == host */
+	DOCKER_AUTH_HOSTNAME,  /* same hostname after normalising */
+	DOCKER_AUTH_HUB_LOGIN, /* Docker Hub's `docker login` key */
+	DOCKER_AUTH_EXACT,     /* key == host */
 };
 
 static int
@@ -78,7 +76,7 @@ docker_auth_free_secret(char *s)
 static char *
 docker_auth_hostname(const char *s)
 {
-	char	*h;
+	char *h;
 
 	if (strncasecmp(s, "https://", 8) == 0)
 		s += 8;
@@ -87,8 +85,9 @@ docker_auth_hostname(const char *s)
 	h = xstrndup(s, strcspn(s, "/"));
 	for (char *c = h; *c != '\0'; c++)
 		*c = (char)tolower((unsigned char)*c);
-	for (size_t i = 0; i < sizeof docker_auth_hub_names /
-	    sizeof docker_auth_hub_names[0]; i++) {
+	for (size_t i = 0;
+	     i < sizeof docker_auth_hub_names / sizeof docker_auth_hub_names[0];
+	     i++) {
 		if (strcmp(h, docker_auth_hub_names[i]) == 0) {
 			free(h);
 			return xstrdup(DOCKER_AUTH_HUB);
@@ -102,7 +101,7 @@ docker_auth_hostname(const char *s)
 static int
 docker_auth_field(json_t *entry, const char *name, const char **out)
 {
-	json_t	*v = json_object_get(entry, name);
+	json_t *v = json_object_get(entry, name);
 
 	*out = NULL;
 	if (v == NULL || json_is_null(v))
@@ -116,12 +115,11 @@ docker_auth_field(json_t *entry, const char *name, const char **out)
 
 /* Fill *out from one "auths" entry: 0, 1 if it holds nothing, or -1. */
 static int
-docker_auth_entry(json_t *entry, struct docker_cred *out,
-    const char **cause)
+docker_auth_entry(json_t *entry, struct docker_cred *out, const char **cause)
 {
-	const char	*auth, *user, *pass, *token;
-	char		*dec, *colon;
-	size_t		 declen;
+	const char *auth, *user, *pass, *token;
+	char *dec, *colon;
+	size_t declen;
 
 	if (!json_is_object(entry))
 		return docker_auth_fail(cause, docker_auth_err_entry);
@@ -171,12 +169,12 @@ int
 docker_auth_lookup(const char *json, size_t len, const char *host,
     struct docker_cred *out, const char **cause)
 {
-	json_t			*root, *auths, *entry, *best = NULL;
-	const char		*key;
-	char			*want, *have;
-	enum docker_auth_rank	 rank, best_rank = DOCKER_AUTH_NONE;
-	bool			 hub;
-	int			 rc;
+	json_t *root, *auths, *entry, *best = NULL;
+	const char *key;
+	char *want, *have;
+	enum docker_auth_rank rank, best_rank = DOCKER_AUTH_NONE;
+	bool hub;
+	int rc;
 
 	memset(out, 0, sizeof *out);
 	if (json == NULL || host == NULL)
@@ -200,15 +198,16 @@ docker_auth_lookup(const char *json, size_t len, const char *host,
 
 	want = docker_auth_hostname(host);
 	hub = strcmp(want, DOCKER_AUTH_HUB) == 0;
-	json_object_foreach(auths, key, entry) {
+	json_object_foreach(auths, key, entry)
+	{
 		if (strcmp(key, host) == 0)
 			rank = DOCKER_AUTH_EXACT;
 		else if (hub && strcmp(key, DOCKER_AUTH_HUB_KEY) == 0)
 			rank = DOCKER_AUTH_HUB_LOGIN;
 		else {
 			have = docker_auth_hostname(key);
-			rank = strcmp(have, want) == 0 ?
-			    DOCKER_AUTH_HOSTNAME : DOCKER_AUTH_NONE;
+			rank = strcmp(have, want) == 0 ? DOCKER_AUTH_HOSTNAME
+						       : DOCKER_AUTH_NONE;
 			free(have);
 		}
 		if (rank > best_rank) {
@@ -242,7 +241,7 @@ docker_cred_reset(struct docker_cred *cred)
 static int
 docker_auth_b64value(char c)
 {
-	const char	*p;
+	const char *p;
 
 	if (c == '\0' || (p = strchr(docker_auth_b64, c)) == NULL)
 		return -1;
@@ -252,10 +251,10 @@ docker_auth_b64value(char c)
 int
 docker_auth_b64decode(const char *in, char **out, size_t *out_len)
 {
-	size_t		 len, n, o = 0;
-	uint32_t	 acc = 0;
-	int		 v, bits = 0;
-	unsigned char	*buf;
+	size_t len, n, o = 0;
+	uint32_t acc = 0;
+	int v, bits = 0;
+	unsigned char *buf;
 
 	*out = NULL;
 	if (out_len != NULL)
@@ -293,10 +292,10 @@ docker_auth_b64decode(const char *in, char **out, size_t *out_len)
 char *
 docker_auth_b64encode(const void *in, size_t len)
 {
-	const unsigned char	*p = in;
-	char			*out, *o;
-	uint32_t		 v;
-	size_t			 i;
+	const unsigned char *p = in;
+	char *out, *o;
+	uint32_t v;
+	size_t i;
 
 	out = o = xmalloc((len + 2) / 3 * 4 + 1);
 	for (i = 0; i + 2 < len; i += 3) {

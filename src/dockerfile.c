@@ -8,14 +8,21 @@
 #include "xmalloc.h"
 
 /* bufio.Scanner's default cap on one line. */
-#define LINE_MAX_BYTES	(64 * 1024 - 1)
+#define LINE_MAX_BYTES (64 * 1024 - 1)
 
 /* Build arguments every build knows without an ARG (the engine's
    builtinAllowedBuildArgs). */
 static const char *const builtin_args[] = {
-	"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy",
-	"FTP_PROXY", "ftp_proxy", "NO_PROXY", "no_proxy",
-	"ALL_PROXY", "all_proxy",
+	"HTTP_PROXY",
+	"http_proxy",
+	"HTTPS_PROXY",
+	"https_proxy",
+	"FTP_PROXY",
+	"ftp_proxy",
+	"NO_PROXY",
+	"no_proxy",
+	"ALL_PROXY",
+	"all_proxy",
 };
 
 /* ---- buildargs ------------------------------------------------------ */
@@ -49,18 +56,21 @@ dockerfile_args_parse(const char *json, struct dockerfile_args *out,
 		json_decref(root);
 		return -1;
 	}
-	json_object_foreach(root, k, v) {
+	json_object_foreach(root, k, v)
+	{
 		if (!json_is_string(v) && !json_is_null(v)) {
 			*cause = xasprintf("buildargs: the value of \"%s\" is "
-			    "not a string", k);
+					   "not a string",
+			    k);
 			json_decref(root);
 			dockerfile_args_reset(out);
 			return -1;
 		}
 		out->v = xreallocarray(out->v, out->n + 1, sizeof *out->v);
 		out->v[out->n].key = xstrdup(k);
-		out->v[out->n].value = json_is_string(v) ?
-		    xstrdup(json_string_value(v)) : NULL;
+		out->v[out->n].value = json_is_string(v)
+		    ? xstrdup(json_string_value(v))
+		    : NULL;
 		out->n++;
 	}
 	json_decref(root);
@@ -79,9 +89,9 @@ args_find(const struct dockerfile_args *a, const char *key)
 /* ---- the substitution environment (meta ARGs) ------------------------ */
 
 struct env {
-	char	**keys;
-	char	**values;	/* NULL: declared, not set */
-	size_t	  n;
+	char **keys;
+	char **values; /* NULL: declared, not set */
+	size_t n;
 };
 
 static void
@@ -127,8 +137,8 @@ env_get(const struct env *e, const char *name, size_t len)
 /* ---- shell words ---------------------------------------------------- */
 
 struct buf {
-	char	*s;
-	size_t	 len;
+	char *s;
+	size_t len;
 };
 
 static void
@@ -327,12 +337,12 @@ free_words(char **w, size_t n)
 /* ---- lines ---------------------------------------------------------- */
 
 struct parser {
-	const char	*p, *end;
-	unsigned	 line;		/* physical lines read */
-	char		 esc;
-	bool		 directives_done;
-	bool		 seen_escape, seen_syntax;
-	char		*cause;
+	const char *p, *end;
+	unsigned line; /* physical lines read */
+	char esc;
+	bool directives_done;
+	bool seen_escape, seen_syntax;
+	char *cause;
 };
 
 /* The next physical line (without "\n" and a final "\r"), or NULL. */
@@ -349,14 +359,14 @@ next_line(struct parser *ps)
 	ps->p = nl != NULL ? nl + 1 : ps->end;
 	if (n > LINE_MAX_BYTES) {
 		ps->cause = xasprintf("line %u is longer than the engine "
-		    "reads", ps->line + 1);
+				      "reads",
+		    ps->line + 1);
 		return NULL;
 	}
 	if (n > 0 && s[n - 1] == '\r')
 		n--;
 	if (memchr(s, '\0', n) != NULL) {
-		ps->cause = xasprintf("line %u holds a NUL byte",
-		    ps->line + 1);
+		ps->cause = xasprintf("line %u holds a NUL byte", ps->line + 1);
 		return NULL;
 	}
 	ps->line++;
@@ -401,10 +411,12 @@ directive(struct parser *ps, const char *line)
 		key[i] = (char)tolower((unsigned char)k[i]);
 	key[klen] = '\0';
 	if (strcmp(key, "escape") == 0) {
-		if (ps->seen_escape || (vlen != 1 ||
-		    (v[0] != '\\' && v[0] != '`'))) {
-			ps->cause = xasprintf("line %u: a bad or repeated escape "
-			    "directive", ps->line);
+		if (ps->seen_escape ||
+		    (vlen != 1 || (v[0] != '\\' && v[0] != '`'))) {
+			ps->cause =
+			    xasprintf("line %u: a bad or repeated escape "
+				      "directive",
+				ps->line);
 			return -1;
 		}
 		ps->seen_escape = true;
@@ -414,7 +426,8 @@ directive(struct parser *ps, const char *line)
 	if (strcmp(key, "syntax") == 0) {
 		if (ps->seen_syntax) {
 			ps->cause = xasprintf("line %u: a repeated syntax "
-			    "directive", ps->line);
+					      "directive",
+			    ps->line);
 			return -1;
 		}
 		ps->seen_syntax = true;
@@ -506,10 +519,10 @@ next_logical(struct parser *ps, unsigned *start)
 /* ---- instructions ---------------------------------------------------- */
 
 struct state {
-	struct env		 env;
-	char			**stages;	/* lower-cased names */
-	size_t			 n_stages;	/* FROMs so far */
-	bool			 seen_from;
+	struct env env;
+	char **stages;	 /* lower-cased names */
+	size_t n_stages; /* FROMs so far */
+	bool seen_from;
 	struct dockerfile_images *out;
 };
 
@@ -517,15 +530,14 @@ static bool
 is_stage(const struct state *st, const char *name)
 {
 	for (size_t i = 0; i < st->n_stages; i++)
-		if (st->stages[i] != NULL && strcasecmp(st->stages[i],
-		    name) == 0)
+		if (st->stages[i] != NULL &&
+		    strcasecmp(st->stages[i], name) == 0)
 			return true;
 	return false;
 }
 
 static void
-add_image(struct state *st, const char *ref, unsigned line,
-    const char *what)
+add_image(struct state *st, const char *ref, unsigned line, const char *what)
 {
 	struct dockerfile_images *o = st->out;
 
@@ -539,8 +551,7 @@ add_image(struct state *st, const char *ref, unsigned line,
 /* Leading "--flag" words (extractBuilderFlags); *rest after them.  A flag
    the guard cannot split plainly (quotes, escapes, "--") is refused. */
 static int
-take_flags(const char *s, char esc, char ***flags, size_t *n,
-    const char **rest)
+take_flags(const char *s, char esc, char ***flags, size_t *n, const char **rest)
 {
 	*flags = NULL;
 	*n = 0;
@@ -549,8 +560,8 @@ take_flags(const char *s, char esc, char ***flags, size_t *n,
 		size_t len = strcspn(s, " \t\v\f\r");
 
 		if (len == 2 || memchr(s, '"', len) != NULL ||
-		    memchr(s, '\'', len) != NULL || memchr(s, esc, len) !=
-		    NULL) {
+		    memchr(s, '\'', len) != NULL ||
+		    memchr(s, esc, len) != NULL) {
 			free_words(*flags, *n);
 			*flags = NULL;
 			*n = 0;
@@ -590,7 +601,8 @@ do_from(struct parser *ps, struct state *st, const char *args, unsigned line)
 
 	if (take_flags(args, ps->esc, &flags, &nf, &rest) != 0) {
 		ps->cause = xasprintf("line %u: FROM has flags the guard "
-		    "cannot read", line);
+				      "cannot read",
+		    line);
 		return -1;
 	}
 	free_words(flags, nf);
@@ -598,14 +610,17 @@ do_from(struct parser *ps, struct state *st, const char *args, unsigned line)
 	if (n != 1 && !(n == 3 && strcasecmp(w[1], "as") == 0)) {
 		free_words(w, n);
 		ps->cause = xasprintf("line %u: FROM needs an image and "
-		    "optionally \"AS name\"", line);
+				      "optionally \"AS name\"",
+		    line);
 		return -1;
 	}
 	ref = expand_word(w[0], ps->esc, &st->env);
 	if (ref == NULL || *ref == '\0') {
-		ps->cause = xasprintf("line %u: the guard cannot read FROM %s "
+		ps->cause = xasprintf(
+		    "line %u: the guard cannot read FROM %s "
 		    "(substitutions beyond $NAME, ${NAME}, ${NAME:-word} and "
-		    "${NAME:+word})", line, w[0]);
+		    "${NAME:+word})",
+		    line, w[0]);
 		free(ref);
 		free_words(w, n);
 		return -1;
@@ -636,14 +651,16 @@ do_arg(struct parser *ps, struct state *st, const char *args,
 			*eq = '\0';
 		if (*w[i] == '\0' || strpbrk(w[i], "$'\"`\\") != NULL) {
 			ps->cause = xasprintf("line %u: the guard cannot read "
-			    "this ARG's name", line);
+					      "this ARG's name",
+			    line);
 			free_words(w, n);
 			return -1;
 		}
 		if (eq != NULL &&
 		    (value = expand_word(eq + 1, ps->esc, &st->env)) == NULL) {
 			ps->cause = xasprintf("line %u: the guard cannot read "
-			    "the default of ARG %s", line, w[i]);
+					      "the default of ARG %s",
+			    line, w[i]);
 			free_words(w, n);
 			return -1;
 		}
@@ -651,7 +668,7 @@ do_arg(struct parser *ps, struct state *st, const char *args,
 		if (given != NULL && given->value != NULL)
 			env_set(&st->env, w[i], given->value);
 		else
-			env_set(&st->env, w[i], value);	/* NULL: unset */
+			env_set(&st->env, w[i], value); /* NULL: unset */
 		free(value);
 	}
 	free_words(w, n);
@@ -668,7 +685,8 @@ do_copy(struct parser *ps, struct state *st, const char *args, unsigned line)
 
 	if (take_flags(args, ps->esc, &flags, &nf, &rest) != 0) {
 		ps->cause = xasprintf("line %u: COPY has flags the guard "
-		    "cannot read", line);
+				      "cannot read",
+		    line);
 		return -1;
 	}
 	for (size_t i = 0; i < nf; i++)
@@ -678,7 +696,8 @@ do_copy(struct parser *ps, struct state *st, const char *args, unsigned line)
 		(void)strtoul(from, &end, 10);
 		if (strchr(from, '$') != NULL) {
 			ps->cause = xasprintf("line %u: the guard cannot read "
-			    "COPY --from=%s", line, from);
+					      "COPY --from=%s",
+			    line, from);
 			free_words(flags, nf);
 			return -1;
 		}
@@ -732,7 +751,7 @@ dockerfile_images(const char *text, size_t len,
 	ps.esc = '\\';
 	st.out = out;
 	for (size_t i = 0; i < sizeof builtin_args / sizeof builtin_args[0];
-	    i++) {
+	     i++) {
 		const struct dockerfile_arg *a = args_find(args,
 		    builtin_args[i]);
 

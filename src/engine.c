@@ -14,23 +14,23 @@
 #include "http_head.h"
 #include "xmalloc.h"
 
-#define ENGINE_MAX_BODY		(8 * 1024 * 1024)
-#define ENGINE_TIMEOUT_SEC	30
+#define ENGINE_MAX_BODY (8 * 1024 * 1024)
+#define ENGINE_TIMEOUT_SEC 30
 
 struct engine_req {
-	struct bufferevent	*bev;
-	struct event		*fail_ev;	/* reports a failed connect */
-	char			*fail;
-	engine_cb		 cb;
-	void			*arg;
-	size_t			 resume;
-	struct http_head	 head;
-	bool			 have_head;
-	struct chunked_decoder	 chunks;
-	struct evbuffer		*body;
-	uint64_t		 left;
-	engine_line_cb		 line;		/* streaming: per line */
-	bool			 streaming;
+	struct bufferevent *bev;
+	struct event *fail_ev; /* reports a failed connect */
+	char *fail;
+	engine_cb cb;
+	void *arg;
+	size_t resume;
+	struct http_head head;
+	bool have_head;
+	struct chunked_decoder chunks;
+	struct evbuffer *body;
+	uint64_t left;
+	engine_line_cb line; /* streaming: per line */
+	bool streaming;
 };
 
 char *
@@ -84,8 +84,9 @@ finish(struct engine_req *r, const char *error)
 		r->cb(0, NULL, 0, error, r->arg);
 	} else {
 		size_t len = evbuffer_get_length(r->body);
-		const char *body = len > 0 ?
-		    (const char *)evbuffer_pullup(r->body, -1) : "";
+		const char *body = len > 0
+		    ? (const char *)evbuffer_pullup(r->body, -1)
+		    : "";
 
 		r->cb(r->head.status, body, len, NULL, r->arg);
 	}
@@ -125,17 +126,19 @@ pump(struct engine_req *r, bool eof)
 
 		if (len == 0) {
 			if (eof)
-				finish(r, "the engine closed the connection "
+				finish(r,
+				    "the engine closed the connection "
 				    "without answering");
 			return eof;
 		}
 		p = (const char *)evbuffer_pullup(in, (ev_ssize_t)len);
-		s = http_head_scan(p, len, &lim, &r->resume, &head_len,
-		    &status, &cause);
+		s = http_head_scan(p, len, &lim, &r->resume, &head_len, &status,
+		    &cause);
 		if (s == HTTP_SCAN_INCOMPLETE && !eof)
 			return false;
-		if (s != HTTP_SCAN_COMPLETE || http_response_parse(p, head_len,
-		    "GET", &r->head, &cause) != 0) {
+		if (s != HTTP_SCAN_COMPLETE ||
+		    http_response_parse(p, head_len, "GET", &r->head, &cause) !=
+			0) {
 			finish(r, "the engine sent a malformed response");
 			return true;
 		}
@@ -185,7 +188,8 @@ pump(struct engine_req *r, bool eof)
 				n = chunked_scan(&r->chunks, p, avail);
 				evbuffer_drain(in, n);
 				if (chunked_failed(&r->chunks)) {
-					finish(r, "the engine sent a malformed "
+					finish(r,
+					    "the engine sent a malformed "
 					    "chunked body");
 					return true;
 				}
@@ -265,8 +269,8 @@ engine_stream(struct event_base *base, const char *socket_path,
 
 struct engine_req *
 engine_request(struct event_base *base, const char *socket_path,
-    const char *method, const char *path, const char *json_body,
-    engine_cb cb, void *arg)
+    const char *method, const char *path, const char *json_body, engine_cb cb,
+    void *arg)
 {
 	struct engine_req *r;
 	struct sockaddr_un sun;
@@ -303,7 +307,7 @@ engine_request(struct event_base *base, const char *socket_path,
 	else
 		evbuffer_add_printf(bufferevent_get_output(r->bev),
 		    "%s %s HTTP/1.1\r\nHost: docker\r\nUser-Agent: "
-		    "docker-guard\r\nConnection: close\r\n\r\n", method,
-		    path);
+		    "docker-guard\r\nConnection: close\r\n\r\n",
+		    method, path);
 	return r;
 }

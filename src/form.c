@@ -28,8 +28,10 @@ unescape(const char *s, size_t len)
 			int hi, lo;
 
 			if (i + 2 >= len ||
-			    (hi = hex_digit_value((unsigned char)s[i + 1])) < 0 ||
-			    (lo = hex_digit_value((unsigned char)s[i + 2])) < 0 ||
+			    (hi = hex_digit_value((unsigned char)s[i + 1])) <
+				0 ||
+			    (lo = hex_digit_value((unsigned char)s[i + 2])) <
+				0 ||
 			    hi + lo == 0) {
 				free(out);
 				return NULL;
@@ -227,7 +229,7 @@ media_params(const char *v, enum form_media want)
 		if (*v == '\0')
 			return want;
 		if (*v != ';')
-			return want;	/* ErrInvalidMediaParameter */
+			return want; /* ErrInvalidMediaParameter */
 		k = skip_space(v + 1);
 		klen = token_len(k);
 		if (klen == 0) {
@@ -236,7 +238,7 @@ media_params(const char *v, enum form_media want)
 			return want;
 		}
 		if (memchr(k, '*', klen) != NULL)
-			return FORM_MEDIA_UNSURE;	/* RFC 2231 */
+			return FORM_MEDIA_UNSURE; /* RFC 2231 */
 		val = skip_space(k + klen);
 		if (*val != '=')
 			return want;
@@ -263,7 +265,7 @@ form_media_type(const char *ct)
 	enum form_media m;
 
 	if (ct == NULL || *ct == '\0')
-		return FORM_MEDIA_OTHER;	/* application/octet-stream */
+		return FORM_MEDIA_OTHER; /* application/octet-stream */
 	for (const char *s = ct; *s != '\0'; s++)
 		if ((unsigned char)*s >= 0x80)
 			return FORM_MEDIA_UNSURE;

@@ -39,140 +39,140 @@
 /* The engine's image inspect for a pinned reference (content-addressed:
    its ID, labels and env cannot change), kept briefly so a burst of
    creates does not ask again each time. */
-#define INSPECT_CACHE_TTL	60
-#define INSPECT_CACHE_MAX	256
+#define INSPECT_CACHE_TTL 60
+#define INSPECT_CACHE_MAX 256
 
 struct inspect_cached {
 	TAILQ_ENTRY(inspect_cached) entry;
-	char			*ref;
-	char			*body;
-	size_t			 len;
-	int64_t			 expires;
+	char *ref;
+	char *body;
+	size_t len;
+	int64_t expires;
 };
 
 struct guard {
 	TAILQ_HEAD(, inspect_cached) inspects;
-	TAILQ_HEAD(, guard_pending) detached;	/* checks whose client left */
-	size_t			 n_inspects;
-	struct server		*srv;
-	struct store		*store;
-	struct ledger		*ledger;	/* writes */
-	struct registry		*registry;
-	struct monitor		*monitor;
-	struct registry_platform platform;	/* the engine's, from /info */
-	bool			 have_platform;
+	TAILQ_HEAD(, guard_pending) detached; /* checks whose client left */
+	size_t n_inspects;
+	struct server *srv;
+	struct store *store;
+	struct ledger *ledger; /* writes */
+	struct registry *registry;
+	struct monitor *monitor;
+	struct registry_platform platform; /* the engine's, from /info */
+	bool have_platform;
 };
 
 /* One image reference of the request and what the engine says of it. */
 struct guard_image {
-	char			*ref;
-	char			*lookup;	/* what to inspect, if not ref
+	char *ref;
+	char *lookup;	  /* what to inspect, if not ref
 						   (a container's image ID) */
-	const char		*role;		/* "image", "image mount", ... */
-	bool			 found;
-	struct inspect_image	 info;
-	struct policy_decision	 decision;
+	const char *role; /* "image", "image mount", ... */
+	bool found;
+	struct inspect_image info;
+	struct policy_decision decision;
 
 	/* What the registry said (owned copies). */
-	bool			 reg_checked;
-	enum registry_outcome	 reg_outcome;
-	char			*reg_ref;
-	char			*reg_digest;
-	char			*reg_detail;
-	char			*reg_missing_digest;
-	char			*reg_missing_platform;
-	char			*reg_version;
-	struct body_label	*reg_labels;
-	size_t			 reg_n_labels;
-	char			**reg_env;
-	size_t			 reg_n_env;
+	bool reg_checked;
+	enum registry_outcome reg_outcome;
+	char *reg_ref;
+	char *reg_digest;
+	char *reg_detail;
+	char *reg_missing_digest;
+	char *reg_missing_platform;
+	char *reg_version;
+	struct body_label *reg_labels;
+	size_t reg_n_labels;
+	char **reg_env;
+	size_t reg_n_env;
 };
 
 struct guard_pending {
-	struct guard		*g;
-	struct session		*s;
-	struct event		*ev;
-	struct engine_req	*lookup;
-	struct registry_check	*reg_check;
-	struct registry_platform platform;	/* wanted for this request */
-	int64_t			 started_us;
-	struct peer_cred	 peer;
-	enum route_id		 route;
-	char			*method;
-	char			*action;	/* "create", ... */
-	char			*what;		/* "container \"web\"" or NULL */
-	char			*container_name;
-	char			*service_id;
-	char			*app;
-	struct body_facts	 facts;
-	struct guard_image	*images;
-	size_t			 n_images;
-	size_t			 next;		/* next image to look up */
-	char			*platform_query; /* ?platform= of a create */
+	struct guard *g;
+	struct session *s;
+	struct event *ev;
+	struct engine_req *lookup;
+	struct registry_check *reg_check;
+	struct registry_platform platform; /* wanted for this request */
+	int64_t started_us;
+	struct peer_cred peer;
+	enum route_id route;
+	char *method;
+	char *action; /* "create", ... */
+	char *what;   /* "container \"web\"" or NULL */
+	char *container_name;
+	char *service_id;
+	char *app;
+	struct body_facts facts;
+	struct guard_image *images;
+	size_t n_images;
+	size_t next;	      /* next image to look up */
+	char *platform_query; /* ?platform= of a create */
 
 	/* POST /images/create */
-	char			*from_image;
-	char			*from_tag;
-	char			*from_src;
-	char			*import_repo;
-	char			*pull_ref;
-	char			*pull_digest;	/* the tag's digest, if asked */
+	char *from_image;
+	char *from_tag;
+	char *from_src;
+	char *import_repo;
+	char *pull_ref;
+	char *pull_digest; /* the tag's digest, if asked */
 
 	/* Builds, BuildKit and plugins (path_policy.h) */
-	struct path_decision	 path;
-	struct dockerfile_images build_imgs;	/* base images to judge */
-	size_t			 build_next;
-	char			*build_df;	/* the Dockerfile's path */
+	struct path_decision path;
+	struct dockerfile_images build_imgs; /* base images to judge */
+	size_t build_next;
+	char *build_df; /* the Dockerfile's path */
 
 	/* Restoring the previous container after a refusal. */
-	int64_t			 snapshot_id;
-	char			*restore_name;
-	char			*restore_id;
-	bool			 restore_start;
-	char			*restore_body;	/* the create that restores */
-	struct guard_pending	*child;		/* judging what is restored */
-	struct guard_pending	*parent;	/* this judges p's restore */
+	int64_t snapshot_id;
+	char *restore_name;
+	char *restore_id;
+	bool restore_start;
+	char *restore_body;	      /* the create that restores */
+	struct guard_pending *child;  /* judging what is restored */
+	struct guard_pending *parent; /* this judges p's restore */
 
 	/* Starts go to the judged container by its full ID. */
-	char			*target;
-	char			*route_version;
-	char			*route_query;
+	char *target;
+	char *route_version;
+	char *route_query;
 
 	/* Removals: the container by full ID; prune: the stopped ones. */
-	char			*container_id;
-	char			**prune_ids;
-	size_t			 prune_next;
+	char *container_id;
+	char **prune_ids;
+	size_t prune_next;
 
 	/* After the engine's 201: what it created is what was judged. */
-	struct verify		*verify;
-	bool			 verifying;
-	bool			 detached;	/* on g->detached */
+	struct verify *verify;
+	bool verifying;
+	bool detached; /* on g->detached */
 	TAILQ_ENTRY(guard_pending) detached_entry;
 
 	/* docker-guard check */
-	bool			 dry_run;
-	guard_dry_cb		 dry_cb;
-	void			*dry_arg;
+	bool dry_run;
+	guard_dry_cb dry_cb;
+	void *dry_arg;
 
 	/* Audit rows to land before the request may go on (ledger.c). */
-	uint64_t		*tickets;
-	size_t			 n_tickets;
-	uint64_t		 barrier;	/* waiting for queued writes */
-	struct event		*ledger_ev;	/* the bounded wait's end */
-	struct event		*read_ev;	/* reading the ledger again */
-	bool			 ledger_waiting;
-	int64_t			 ledger_deadline_us; /* 0: not waited yet */
-	bool			 settled;	/* queued writes have landed */
-	char			*intent;	/* token of the create it allows */
-	int64_t			 decision_id;
-	bool			 forwarded;	/* an answer is due */
+	uint64_t *tickets;
+	size_t n_tickets;
+	uint64_t barrier;	 /* waiting for queued writes */
+	struct event *ledger_ev; /* the bounded wait's end */
+	struct event *read_ev;	 /* reading the ledger again */
+	bool ledger_waiting;
+	int64_t ledger_deadline_us; /* 0: not waited yet */
+	bool settled;		    /* queued writes have landed */
+	char *intent;		    /* token of the create it allows */
+	int64_t decision_id;
+	bool forwarded; /* an answer is due */
 
 	/* The verdict. */
-	int			 status;
-	char			*message;
-	char			**warnings;
-	size_t			 n_warnings;
-	bool			 delivered;
+	int status;
+	char *message;
+	char **warnings;
+	size_t n_warnings;
+	bool delivered;
 };
 
 /* What to ask the engine about an image. */
@@ -198,8 +198,8 @@ now_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static void	inspect_cache_drop(struct guard *, struct inspect_cached *);
-static void	pending_free(struct guard_pending *);
+static void inspect_cache_drop(struct guard *, struct inspect_cached *);
+static void pending_free(struct guard_pending *);
 
 struct guard *
 guard_new(struct server *srv, bool follow)
@@ -279,9 +279,9 @@ guard_free(struct guard *g)
  * when they can.
  */
 
-#define GUARD_LEDGER_WAIT_MS	3000
+#define GUARD_LEDGER_WAIT_MS 3000
 
-static void	deliver(struct guard_pending *);
+static void deliver(struct guard_pending *);
 static const char *subject_of(const struct guard_pending *, char *, size_t);
 
 static void
@@ -315,15 +315,20 @@ fail_closed(struct guard_pending *p, const char *cause)
 	free(p->message);
 	p->status = 503;
 	if (p->route == ROUTE_IMAGE_CREATE)
-		p->message = xasprintf("docker-guard: refusing to pull %s: the "
+		p->message = xasprintf(
+		    "docker-guard: refusing to pull %s: the "
 		    "audit trail cannot be written (%s); nothing is let "
-		    "through unrecorded", p->pull_ref != NULL ? p->pull_ref :
-		    p->from_src != NULL ? p->from_src : "an image", cause);
+		    "through unrecorded",
+		    p->pull_ref != NULL	      ? p->pull_ref
+			: p->from_src != NULL ? p->from_src
+					      : "an image",
+		    cause);
 	else
-		p->message = xasprintf("docker-guard: refusing to %s %s: the "
+		p->message = xasprintf(
+		    "docker-guard: refusing to %s %s: the "
 		    "audit trail cannot be written (%s); nothing is let "
-		    "through unrecorded", p->action, subject_of(p, who,
-		    sizeof who), cause);
+		    "through unrecorded",
+		    p->action, subject_of(p, who, sizeof who), cause);
 	log_error("%s", p->message);
 	a.time_ms = now_us() / 1000;
 	a.peer = &p->peer;
@@ -343,8 +348,8 @@ ledger_deadline_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct guard_pending *p = arg;
 	const char *why = ledger_error(p->g->ledger);
-	char *cause = xasprintf("%s; waited %d ms", why != NULL ? why :
-	    "the database is busy", GUARD_LEDGER_WAIT_MS);
+	char *cause = xasprintf("%s; waited %d ms",
+	    why != NULL ? why : "the database is busy", GUARD_LEDGER_WAIT_MS);
 
 	p->ledger_waiting = false;
 	if (p->read_ev != NULL)
@@ -368,7 +373,8 @@ ledger_wait(struct guard_pending *p)
 	int64_t left;
 
 	if (p->ledger_deadline_us == 0)
-		p->ledger_deadline_us = now_us() + GUARD_LEDGER_WAIT_MS * 1000LL;
+		p->ledger_deadline_us = now_us() +
+		    GUARD_LEDGER_WAIT_MS * 1000LL;
 	left = p->ledger_deadline_us - now_us();
 	if (left < 0)
 		left = 0;
@@ -398,8 +404,8 @@ row_landed_cb(bool landed, const struct store_written *ids, const char *cause,
 
 	/* Rows land in the order they were queued. */
 	if (p->n_tickets > 0)
-		memmove(p->tickets, p->tickets + 1, --p->n_tickets *
-		    sizeof *p->tickets);
+		memmove(p->tickets, p->tickets + 1,
+		    --p->n_tickets * sizeof *p->tickets);
 	if (landed && p->decision_id == 0)
 		p->decision_id = ids->audit_id;
 	if (!landed && p->status == 0)
@@ -511,8 +517,7 @@ record_outcome(struct guard_pending *p, int status, const char *container_id,
 	struct store_audit a = { 0 };
 	struct store_outcome o = { 0 };
 	struct store_write w = { 0 };
-	const struct guard_image *img = p->n_images > 0 ? &p->images[0] :
-	    NULL;
+	const struct guard_image *img = p->n_images > 0 ? &p->images[0] : NULL;
 	char *msg;
 	int64_t t = now_us();
 
@@ -562,8 +567,7 @@ pending_free(struct guard_pending *p)
 	free(p->route_version);
 	free(p->route_query);
 	free(p->container_id);
-	for (size_t i = 0; p->prune_ids != NULL && p->prune_ids[i] != NULL;
-	    i++)
+	for (size_t i = 0; p->prune_ids != NULL && p->prune_ids[i] != NULL; i++)
 		free(p->prune_ids[i]);
 	free(p->prune_ids);
 	free(p->platform_query);
@@ -624,16 +628,17 @@ dry_details(const struct guard_pending *p)
 	for (size_t i = 0; i < p->n_images; i++) {
 		const struct policy_decision *d = &p->images[i].decision;
 		char *line = xasprintf("%simage %s: version %s%s%s%s, digest "
-		    "%s%s%s%s%s\n", out, p->images[i].ref,
+				       "%s%s%s%s%s\n",
+		    out, p->images[i].ref,
 		    d->version != NULL ? d->version : "unknown",
 		    d->version_source != NULL ? " (from " : "",
 		    d->version_source != NULL ? d->version_source : "",
 		    d->version_source != NULL ? ")" : "",
 		    d->digest != NULL ? d->digest : "unknown",
-		    d->previous_version != NULL ? "; the app's newest is " :
-		    "", d->previous_version != NULL ? d->previous_version : "",
-		    d->note != NULL ? "; " : "", d->note != NULL ? d->note :
-		    "");
+		    d->previous_version != NULL ? "; the app's newest is " : "",
+		    d->previous_version != NULL ? d->previous_version : "",
+		    d->note != NULL ? "; " : "",
+		    d->note != NULL ? d->note : "");
 
 		free(out);
 		out = line;
@@ -641,7 +646,7 @@ dry_details(const struct guard_pending *p)
 	return out;
 }
 
-static void	restore_judged(struct guard_pending *, struct guard_pending *);
+static void restore_judged(struct guard_pending *, struct guard_pending *);
 
 static void
 deliver_cb(evutil_socket_t fd, short what, void *arg)
@@ -650,7 +655,7 @@ deliver_cb(evutil_socket_t fd, short what, void *arg)
 	struct guard_verdict v = { 0 };
 
 	if (p->parent != NULL) {
-		restore_judged(p->parent, p);	/* frees p */
+		restore_judged(p->parent, p); /* frees p */
 		return;
 	}
 	if (p->dry_run) {
@@ -681,8 +686,9 @@ deliver_cb(evutil_socket_t fd, short what, void *arg)
 	    !route_runs_existing(p->route) && !path_policy_route(p->route);
 	p->forwarded = v.wants_response;
 	/* A removal by any spelling is recorded by the full ID. */
-	if (p->status == 0 && ((p->route == ROUTE_CONTAINER_DELETE &&
-	    p->container_id != NULL) || p->route == ROUTE_CONTAINER_PRUNE))
+	if (p->status == 0 &&
+	    ((p->route == ROUTE_CONTAINER_DELETE && p->container_id != NULL) ||
+		p->route == ROUTE_CONTAINER_PRUNE))
 		v.wants_response = true;
 	v.target = p->status == 0 ? p->target : NULL;
 	if (p->status == 0 && p->path.action == PATH_ACT_JUDGE_BUILD) {
@@ -754,8 +760,9 @@ audit(struct guard_pending *p, const struct guard_image *img,
 		in.image_ref = img->ref;
 		in.image_id = img->info.id;
 		in.repo_digest = img->decision.digest != NULL &&
-		    strncmp(img->decision.digest, "sha256:", 7) != 0 ?
-		    img->decision.digest : NULL;
+			strncmp(img->decision.digest, "sha256:", 7) != 0
+		    ? img->decision.digest
+		    : NULL;
 		in.version = img->decision.version;
 		in.time_ms = t / 1000;
 		in.peer = &p->peer;
@@ -794,8 +801,9 @@ restore_done(struct guard_pending *p, const char *failure)
 
 	if (failure != NULL) {
 		msg = xasprintf("%s docker-guard could not restore the "
-		    "previous container \"%s\": %s.", p->message,
-		    p->restore_name != NULL ? p->restore_name : "?", failure);
+				"previous container \"%s\": %s.",
+		    p->message, p->restore_name != NULL ? p->restore_name : "?",
+		    failure);
 		log_warn("restore of app \"%s\" failed: %s", p->app, failure);
 	} else {
 		struct store_audit a = { 0 };
@@ -803,11 +811,12 @@ restore_done(struct guard_pending *p, const char *failure)
 		char *note;
 
 		msg = xasprintf("%s docker-guard restored the previous "
-		    "container \"%s\"%s, so the app keeps running.",
+				"container \"%s\"%s, so the app keeps running.",
 		    p->message, p->restore_name,
 		    p->restore_start ? " and started it" : "");
 		note = xasprintf("restored the previous container \"%s\" "
-		    "(%.12s) of app \"%s\" after a refusal", p->restore_name,
+				 "(%.12s) of app \"%s\" after a refusal",
+		    p->restore_name,
 		    p->restore_id != NULL ? p->restore_id : "?", p->app);
 		log_info("%s", note);
 		a.time_ms = now_us() / 1000;
@@ -828,15 +837,15 @@ restore_done(struct guard_pending *p, const char *failure)
 }
 
 static void
-restore_started_cb(int status, const char *body, size_t len,
-    const char *error, void *arg)
+restore_started_cb(int status, const char *body, size_t len, const char *error,
+    void *arg)
 {
 	struct guard_pending *p = arg;
 
 	p->lookup = NULL;
 	if (status != 204 && status != 304) {
-		char *m = error != NULL ? xstrdup(error) :
-		    inspect_error_message(body, len);
+		char *m = error != NULL ? xstrdup(error)
+					: inspect_error_message(body, len);
 		char *why = xasprintf("it was recreated but did not start: %s",
 		    m != NULL ? m : "unexpected answer");
 
@@ -864,24 +873,24 @@ restore_start_container(struct guard_pending *p)
 }
 
 static void
-restore_created_cb(int status, const char *body, size_t len,
-    const char *error, void *arg)
+restore_created_cb(int status, const char *body, size_t len, const char *error,
+    void *arg)
 {
 	struct guard_pending *p = arg;
 	char *cause = NULL;
 
 	p->lookup = NULL;
-	if (status != 201 || (p->restore_id = body_response_id(body,
-	    len)) == NULL) {
-		char *m = error != NULL ? xstrdup(error) :
-		    inspect_error_message(body, len);
+	if (status != 201 ||
+	    (p->restore_id = body_response_id(body, len)) == NULL) {
+		char *m = error != NULL ? xstrdup(error)
+					: inspect_error_message(body, len);
 
 		restore_done(p, m != NULL ? m : "unexpected answer");
 		free(m);
 		return;
 	}
 	if (store_snapshot_restored(p->g->store, p->snapshot_id,
-	    now_us() / 1000000, &cause) != 0) {
+		now_us() / 1000000, &cause) != 0) {
 		log_error("ledger: %s", cause);
 		free(cause);
 	}
@@ -897,8 +906,8 @@ renamed_back_cb(int status, const char *body, size_t len, const char *error,
 
 	p->lookup = NULL;
 	if (status != 204 && status != 200) {
-		char *m = error != NULL ? xstrdup(error) :
-		    inspect_error_message(body, len);
+		char *m = error != NULL ? xstrdup(error)
+					: inspect_error_message(body, len);
 
 		restore_done(p, m != NULL ? m : "unexpected answer");
 		free(m);
@@ -910,8 +919,8 @@ renamed_back_cb(int status, const char *body, size_t len, const char *error,
 /* compose 1.29 renamed the old container "<12 hex>_<name>" and stopped
  * it: find it among the app's live containers. */
 struct renamed {
-	char	*id;
-	char	*name;
+	char *id;
+	char *name;
 };
 
 static void
@@ -979,7 +988,7 @@ restore_judge(struct guard_pending *p, enum route_id route, const char *ref,
 
 	c->g = p->g;
 	c->parent = p;
-	c->dry_run = true;	/* no audit, no restore, no session of its own */
+	c->dry_run = true; /* no audit, no restore, no session of its own */
 	c->started_us = now_us();
 	c->peer = p->peer;
 	c->route = route;
@@ -1015,17 +1024,19 @@ restore_judged(struct guard_pending *p, struct guard_pending *child)
 	if (d->rule != NULL && strcmp(d->rule, "downgrade") == 0 &&
 	    d->version != NULL && d->previous_version != NULL)
 		why = xasprintf("its image %s is version %s, older than %s "
-		    "which this app has run (rule: downgrade)", img->ref,
-		    d->version, d->previous_version);
+				"which this app has run (rule: downgrade)",
+		    img->ref, d->version, d->previous_version);
 	else
 		why = xasprintf("its image %s would be refused too (%s)",
-		    img->ref, child->message != NULL ? child->message :
-		    "no decision");
+		    img->ref,
+		    child->message != NULL ? child->message : "no decision");
 	note = xasprintf("did not restore the previous container \"%s\" "
-	    "(%.12s) of app \"%s\" after a refusal: %s", p->restore_name,
-	    p->restore_id != NULL ? p->restore_id : "snapshot", p->app, why);
+			 "(%.12s) of app \"%s\" after a refusal: %s",
+	    p->restore_name, p->restore_id != NULL ? p->restore_id : "snapshot",
+	    p->app, why);
 	msg = xasprintf("%s docker-guard did not restore the previous "
-	    "container \"%s\": %s.", p->message, p->restore_name, why);
+			"container \"%s\": %s.",
+	    p->message, p->restore_name, why);
 	log_info("%s", note);
 	audit(p, img, STORE_DENY, "restore", note);
 	free(p->message);
@@ -1045,7 +1056,7 @@ renamed_state_cb(int status, const char *body, size_t len, const char *error,
 
 	p->lookup = NULL;
 	if (status != 200 || inspect_container_parse(body, len, &c) != 0) {
-		deliver(p);	/* gone meanwhile: nothing to restore */
+		deliver(p); /* gone meanwhile: nothing to restore */
 		return;
 	}
 	if (c.running || c.image_id == NULL) {
@@ -1056,8 +1067,9 @@ renamed_state_cb(int status, const char *body, size_t len, const char *error,
 	}
 	p->restore_start = true;
 	/* Renaming it back and starting it runs its image again. */
-	restore_judge(p, ROUTE_CONTAINER_START, c.image_ref != NULL ?
-	    c.image_ref : c.image_id, c.image_id, &c.facts);
+	restore_judge(p, ROUTE_CONTAINER_START,
+	    c.image_ref != NULL ? c.image_ref : c.image_id, c.image_id,
+	    &c.facts);
 	inspect_container_reset(&c);
 }
 
@@ -1079,12 +1091,12 @@ restore_begin(struct guard_pending *p)
 	}
 	if (live > 0) {
 		if (store_history(g->store, p->app, find_renamed_cb, &ren,
-		    &cause) != 0) {
+			&cause) != 0) {
 			log_error("ledger: %s", cause);
 			free(cause);
 		}
 		if (ren.id == NULL) {
-			deliver(p);	/* the app still has its container */
+			deliver(p); /* the app still has its container */
 			return;
 		}
 		p->restore_id = ren.id;
@@ -1096,21 +1108,21 @@ restore_begin(struct guard_pending *p)
 		free(path);
 		return;
 	}
-	if (store_snapshot_latest(g->store, p->app, now_us() / 1000000 -
-	    g->srv->cfg->restore_window, &p->snapshot_id, &inspect, &running,
-	    &cause) != 0) {
+	if (store_snapshot_latest(g->store, p->app,
+		now_us() / 1000000 - g->srv->cfg->restore_window,
+		&p->snapshot_id, &inspect, &running, &cause) != 0) {
 		log_error("ledger: %s", cause);
 		free(cause);
 		deliver(p);
 		return;
 	}
 	if (inspect == NULL) {
-		deliver(p);	/* nothing removed recently: nothing to do */
+		deliver(p); /* nothing removed recently: nothing to do */
 		return;
 	}
 	body = inspect_restore_body(inspect, strlen(inspect));
-	if (body == NULL || inspect_container_parse(inspect, strlen(inspect),
-	    &c) != 0) {
+	if (body == NULL ||
+	    inspect_container_parse(inspect, strlen(inspect), &c) != 0) {
 		free(body);
 		free(inspect);
 		restore_done(p, "its saved configuration cannot be read");
@@ -1134,7 +1146,7 @@ restore_begin(struct guard_pending *p)
 
 /* A container stopped at most this long (seconds) before its removal
    counts as running when restored. */
-#define SNAPSHOT_RECENT_STOP	60
+#define SNAPSHOT_RECENT_STOP 60
 
 /* Is app one the ledger knows? */
 static bool
@@ -1184,20 +1196,21 @@ snapshot_keep(struct guard_pending *p, const char *body, size_t len)
 	}
 	if (app == NULL) {
 		inspect_container_reset(&c);
-		return;	/* not an app the guard knows */
+		return; /* not an app the guard knows */
 	}
 	/* Ansible and compose stop a container just before they remove it:
 	   one stopped moments ago was running. */
-	running = c.running || (c.finished > 0 &&
-	    now - c.finished <= SNAPSHOT_RECENT_STOP);
+	running = c.running ||
+	    (c.finished > 0 && now - c.finished <= SNAPSHOT_RECENT_STOP);
 	text = xstrndup(body, len);
 	if (store_snapshot_put(g->store, app, c.id, c.name, text, running, now,
-	    &cause) != 0) {
+		&cause) != 0) {
 		log_error("ledger: snapshot of %s: %s", c.id, cause);
 		free(cause);
 	} else {
 		log_info("kept the configuration of container \"%s\" (app "
-		    "\"%s\") before its removal", c.name ? c.name : c.id, app);
+			 "\"%s\") before its removal",
+		    c.name ? c.name : c.id, app);
 	}
 	free(text);
 	free(app);
@@ -1238,7 +1251,7 @@ snapshot_start(struct guard_pending *p, const struct guard_request *req)
 	free(path);
 }
 
-static void	prune_next(struct guard_pending *);
+static void prune_next(struct guard_pending *);
 
 static void
 prune_inspect_cb(int status, const char *body, size_t len, const char *error,
@@ -1262,8 +1275,7 @@ prune_next(struct guard_pending *p)
 		deliver(p);
 		return;
 	}
-	path = xasprintf("/containers/%s/json",
-	    p->prune_ids[p->prune_next++]);
+	path = xasprintf("/containers/%s/json", p->prune_ids[p->prune_next++]);
 	p->lookup = engine_get(p->g->srv->base, p->g->srv->cfg->upstream, path,
 	    prune_inspect_cb, p);
 	free(path);
@@ -1292,7 +1304,8 @@ prune_start(struct guard_pending *p)
 	}
 	p->lookup = engine_get(p->g->srv->base, p->g->srv->cfg->upstream,
 	    "/containers/json?all=1&filters=%7B%22status%22%3A%5B%22created%22"
-	    "%2C%22exited%22%2C%22dead%22%5D%7D", prune_list_cb, p);
+	    "%2C%22exited%22%2C%22dead%22%5D%7D",
+	    prune_list_cb, p);
 }
 
 /* The engine answered a removal or prune: record the removals by full
@@ -1357,8 +1370,9 @@ start_inspect_cb(int status, const char *body, size_t len, const char *error,
 	}
 	/* The engine starts what was judged, by its full ID, whatever is
 	   renamed meanwhile: the client never sees the path. */
-	p->target = xasprintf("%s%s/containers/%s/%s%s%s", p->route_version ?
-	    "/v" : "", p->route_version ? p->route_version : "", c.id,
+	p->target = xasprintf("%s%s/containers/%s/%s%s%s",
+	    p->route_version ? "/v" : "",
+	    p->route_version ? p->route_version : "", c.id,
 	    p->route == ROUTE_CONTAINER_RESTART ? "restart" : "start",
 	    p->route_query ? "?" : "", p->route_query ? p->route_query : "");
 	if (c.running || c.image_id == NULL) {
@@ -1369,25 +1383,27 @@ start_inspect_cb(int status, const char *body, size_t len, const char *error,
 		return;
 	}
 	free(p->what);
-	p->what = xasprintf("container \"%s\"", c.name != NULL ? c.name :
-	    c.id);
+	p->what = xasprintf("container \"%s\"", c.name != NULL ? c.name : c.id);
 	if (store_app_of_container(p->g->store, c.id, &p->app, &cause) != 0) {
 		char who[300];
 
 		log_error("ledger: %s", cause);
 		free(cause);
 		inspect_container_reset(&c);
-		refuse(p, 503, "ledger", xasprintf("docker-guard: refusing to "
-		    "%s %s: the version ledger cannot be read (database "
-		    "error, see the guard's log), so a downgrade cannot be "
-		    "ruled out", p->action, subject_of(p, who, sizeof who)));
+		refuse(p, 503, "ledger",
+		    xasprintf(
+			"docker-guard: refusing to "
+			"%s %s: the version ledger cannot be read (database "
+			"error, see the guard's log), so a downgrade cannot be "
+			"ruled out",
+			p->action, subject_of(p, who, sizeof who)));
 		return;
 	}
 	if (p->app == NULL)
 		p->app = policy_app_name(&c.facts, c.name);
 	if (p->app == NULL) {
 		inspect_container_reset(&c);
-		deliver(p);	/* no app, no history to compare with */
+		deliver(p); /* no app, no history to compare with */
 		return;
 	}
 	/* The override labels are the container's own. */
@@ -1440,11 +1456,16 @@ static enum policy_registry_outcome
 policy_outcome(enum registry_outcome o)
 {
 	switch (o) {
-	case REGISTRY_PRESENT: return POLICY_REGISTRY_PRESENT;
-	case REGISTRY_ABSENT: return POLICY_REGISTRY_ABSENT;
-	case REGISTRY_UNAUTHORIZED: return POLICY_REGISTRY_UNAUTHORIZED;
-	case REGISTRY_RATE_LIMITED: return POLICY_REGISTRY_RATE_LIMITED;
-	case REGISTRY_UNREACHABLE: return POLICY_REGISTRY_UNREACHABLE;
+	case REGISTRY_PRESENT:
+		return POLICY_REGISTRY_PRESENT;
+	case REGISTRY_ABSENT:
+		return POLICY_REGISTRY_ABSENT;
+	case REGISTRY_UNAUTHORIZED:
+		return POLICY_REGISTRY_UNAUTHORIZED;
+	case REGISTRY_RATE_LIMITED:
+		return POLICY_REGISTRY_RATE_LIMITED;
+	case REGISTRY_UNREACHABLE:
+		return POLICY_REGISTRY_UNREACHABLE;
 	}
 	return POLICY_REGISTRY_UNREACHABLE;
 }
@@ -1473,16 +1494,18 @@ decide(struct guard_pending *p)
 		cfg = &start_cfg;
 	}
 
-	if (p->app != NULL && store_app_versions(p->g->store, p->app, &hist,
-	    &cause) != 0) {
+	if (p->app != NULL &&
+	    store_app_versions(p->g->store, p->app, &hist, &cause) != 0) {
 		log_error("ledger: %s", cause);
 		free(cause);
 		if (ledger_read_again(p))
 			return;
-		refuse(p, 503, "ledger", xasprintf("docker-guard: refusing to "
-		    "%s %s: the version ledger cannot be read (database error, "
-		    "see the guard's log), so a downgrade cannot be ruled out",
-		    p->action, subject_of(p, who, sizeof who)));
+		refuse(p, 503, "ledger",
+		    xasprintf(
+			"docker-guard: refusing to "
+			"%s %s: the version ledger cannot be read (database error, "
+			"see the guard's log), so a downgrade cannot be ruled out",
+			p->action, subject_of(p, who, sizeof who)));
 		return;
 	}
 	if (hist.n > 0) {
@@ -1557,8 +1580,10 @@ decide(struct guard_pending *p)
 		   new decision: the create's row says it. */
 		if (!route_runs_existing(p->route) || v != STORE_ALLOW ||
 		    d->override_used)
-			audit(p, img, v, d->rule != NULL ? d->rule :
-			    d->override_used ? "override" : d->note_rule,
+			audit(p, img, v,
+			    d->rule != NULL	   ? d->rule
+				: d->override_used ? "override"
+						   : d->note_rule,
 			    d->message != NULL ? d->message : d->note);
 		if (d->verdict == POLICY_DENY)
 			log_info("%s", d->message);
@@ -1593,18 +1618,19 @@ registry_target(const struct guard_image *img, struct imgref *out)
 
 	if (imgref_parse(img->ref, &ref, &cause) != 0)
 		return false;
-	if (policy_ref_is_image_id(&ref, img->ref, img->found ?
-	    img->info.id : NULL) || ref.kind == IMGREF_ID) {
+	if (policy_ref_is_image_id(&ref, img->ref,
+		img->found ? img->info.id : NULL) ||
+	    ref.kind == IMGREF_ID) {
 		imgref_reset(&ref);
 		if (!img->found || img->info.n_repo_digests == 0)
 			return false;
-		return imgref_parse(img->info.repo_digests[0], out,
-		    &cause) == 0 && out->digest != NULL;
+		return imgref_parse(img->info.repo_digests[0], out, &cause) ==
+		    0 &&
+		    out->digest != NULL;
 	}
-	if (ref.digest == NULL && img->found &&
-	    img->info.n_repo_digests == 0) {
+	if (ref.digest == NULL && img->found && img->info.n_repo_digests == 0) {
 		imgref_reset(&ref);
-		return false;	/* a local build by tag: local_images */
+		return false; /* a local build by tag: local_images */
 	}
 	*out = ref;
 	return true;
@@ -1621,26 +1647,28 @@ registry_done_cb(const struct registry_result *r, void *arg)
 	img->reg_outcome = r->outcome;
 	img->reg_digest = r->digest ? xstrdup(r->digest) : NULL;
 	img->reg_detail = r->detail ? xstrdup(r->detail) : NULL;
-	img->reg_missing_digest = r->missing_digest ?
-	    xstrdup(r->missing_digest) : NULL;
-	img->reg_missing_platform = r->missing_platform ?
-	    xstrdup(r->missing_platform) : NULL;
+	img->reg_missing_digest = r->missing_digest ? xstrdup(r->missing_digest)
+						    : NULL;
+	img->reg_missing_platform = r->missing_platform
+	    ? xstrdup(r->missing_platform)
+	    : NULL;
 	img->reg_version = r->version ? xstrdup(r->version) : NULL;
-	for (size_t i = 0; r->config_labels != NULL &&
-	    r->config_labels[i] != NULL; i++) {
+	for (size_t i = 0;
+	     r->config_labels != NULL && r->config_labels[i] != NULL; i++) {
 		const char *eq = strchr(r->config_labels[i], '=');
 
 		if (eq == NULL)
 			continue;
 		img->reg_labels = xreallocarray(img->reg_labels,
 		    img->reg_n_labels + 1, sizeof *img->reg_labels);
-		img->reg_labels[img->reg_n_labels].key = xstrndup(
-		    r->config_labels[i], (size_t)(eq - r->config_labels[i]));
+		img->reg_labels[img->reg_n_labels]
+		    .key = xstrndup(r->config_labels[i],
+		    (size_t)(eq - r->config_labels[i]));
 		img->reg_labels[img->reg_n_labels].value = xstrdup(eq + 1);
 		img->reg_n_labels++;
 	}
 	for (size_t i = 0; r->config_env != NULL && r->config_env[i] != NULL;
-	    i++) {
+	     i++) {
 		img->reg_env = xreallocarray(img->reg_env, img->reg_n_env + 1,
 		    sizeof *img->reg_env);
 		img->reg_env[img->reg_n_env++] = xstrdup(r->config_env[i]);
@@ -1650,16 +1678,16 @@ registry_done_cb(const struct registry_result *r, void *arg)
 }
 
 static void
-info_cb(int status, const char *body, size_t len, const char *error,
-    void *arg)
+info_cb(int status, const char *body, size_t len, const char *error, void *arg)
 {
 	struct guard_pending *p = arg;
 	struct guard *g = p->g;
 	char os[32], arch[32];
 
 	p->lookup = NULL;
-	if (status == 200 && inspect_info_platform(body, len, os, sizeof os,
-	    arch, sizeof arch) == 0) {
+	if (status == 200 &&
+	    inspect_info_platform(body, len, os, sizeof os, arch,
+		sizeof arch) == 0) {
 		manifest_normalize_platform(os, arch, g->platform.os,
 		    sizeof g->platform.os, g->platform.arch,
 		    sizeof g->platform.arch, g->platform.variant,
@@ -1670,7 +1698,8 @@ info_cb(int status, const char *body, size_t len, const char *error,
 		    g->platform.variant);
 	} else {
 		log_warn("cannot read the engine's platform (%s); checking "
-		    "registries for linux/amd64", error ? error : "bad answer");
+			 "registries for linux/amd64",
+		    error ? error : "bad answer");
 		snprintf(g->platform.os, sizeof g->platform.os, "linux");
 		snprintf(g->platform.arch, sizeof g->platform.arch, "amd64");
 		g->platform.variant[0] = '\0';
@@ -1841,13 +1870,16 @@ lookup_cb(int status, const char *body, size_t len, const char *error,
 	} else if (status == 404) {
 		img->found = false;
 	} else {
-		msg = error != NULL ? xstrdup(error) :
-		    inspect_error_message(body, len);
-		refuse(p, 502, "engine", xasprintf("docker-guard: refusing to "
-		    "%s %s: cannot look up image %s at the Docker engine (%s): "
-		    "%s", p->action, subject_of(p, who, sizeof who), img->ref,
-		    p->g->srv->cfg->upstream,
-		    msg != NULL ? msg : "unexpected answer"));
+		msg = error != NULL ? xstrdup(error)
+				    : inspect_error_message(body, len);
+		refuse(p, 502, "engine",
+		    xasprintf(
+			"docker-guard: refusing to "
+			"%s %s: cannot look up image %s at the Docker engine (%s): "
+			"%s",
+			p->action, subject_of(p, who, sizeof who), img->ref,
+			p->g->srv->cfg->upstream,
+			msg != NULL ? msg : "unexpected answer"));
 		free(msg);
 		return;
 	}
@@ -1891,7 +1923,7 @@ lookup_next(struct guard_pending *p)
 		p->lookup = engine_get(p->g->srv->base,
 		    p->g->srv->cfg->upstream, path, lookup_cb, p);
 		free(path);
-		return;	/* lookup_cb goes on (also when it failed at once) */
+		return; /* lookup_cb goes on (also when it failed at once) */
 	}
 	decide(p);
 }
@@ -1912,8 +1944,10 @@ static void
 start_lookups(struct guard_pending *p)
 {
 	if (p->facts.image == NULL || p->facts.image[0] == '\0') {
-		refuse(p, 400, "request", xasprintf("docker-guard: refusing to "
-		    "%s %s: the request names no image", p->action, p->what));
+		refuse(p, 400, "request",
+		    xasprintf("docker-guard: refusing to "
+			      "%s %s: the request names no image",
+			p->action, p->what));
 		return;
 	}
 	free(p->what);
@@ -1929,9 +1963,9 @@ start_lookups(struct guard_pending *p)
 	} else {
 		p->app = policy_app_name(&p->facts, NULL);
 		if (p->app == NULL)
-			p->what = p->service_id != NULL ?
-			    xasprintf("service %s", p->service_id) :
-			    xstrdup("a service");
+			p->what = p->service_id != NULL
+			    ? xasprintf("service %s", p->service_id)
+			    : xstrdup("a service");
 	}
 	add_image(p, p->facts.image, "image");
 	for (size_t i = 0; i < p->facts.n_mount_images; i++)
@@ -1951,31 +1985,36 @@ rollback_cb(int status, const char *body, size_t len, const char *error,
 
 	p->lookup = NULL;
 	if (status != 200) {
-		char *msg = error != NULL ? xstrdup(error) :
-		    inspect_error_message(body, len);
+		char *msg = error != NULL ? xstrdup(error)
+					  : inspect_error_message(body, len);
 
-		refuse(p, status == 404 ? 400 : 502, "engine", xasprintf(
-		    "docker-guard: refusing to roll back service %s: cannot "
-		    "read it from the Docker engine: %s", p->service_id,
-		    msg != NULL ? msg : "unexpected answer"));
+		refuse(p, status == 404 ? 400 : 502, "engine",
+		    xasprintf(
+			"docker-guard: refusing to roll back service %s: cannot "
+			"read it from the Docker engine: %s",
+			p->service_id,
+			msg != NULL ? msg : "unexpected answer"));
 		free(msg);
 		return;
 	}
 	spec = inspect_service_previous_spec(body, len, &spec_len);
 	if (spec == NULL) {
-		refuse(p, 400, "request", xasprintf("docker-guard: refusing to "
-		    "roll back service %s: it has no previous spec",
-		    p->service_id));
+		refuse(p, 400, "request",
+		    xasprintf("docker-guard: refusing to "
+			      "roll back service %s: it has no previous spec",
+			p->service_id));
 		return;
 	}
 	/* The engine ignores the body and runs the previous spec: that is
 	   what must be checked. */
 	body_facts_reset(&p->facts);
-	if (body_inspect_service_spec(spec, spec_len, &p->facts,
-	    &cause) != 0) {
-		refuse(p, 400, "request", xasprintf("docker-guard: refusing to "
-		    "roll back service %s: its previous spec cannot be read: "
-		    "%s", p->service_id, cause));
+	if (body_inspect_service_spec(spec, spec_len, &p->facts, &cause) != 0) {
+		refuse(p, 400, "request",
+		    xasprintf(
+			"docker-guard: refusing to "
+			"roll back service %s: its previous spec cannot be read: "
+			"%s",
+			p->service_id, cause));
 		free(cause);
 		free(spec);
 		return;
@@ -2022,7 +2061,8 @@ build_message(const struct guard_pending *p, const char *pull_message)
 
 	if (strncmp(m, "docker-guard: ", 14) == 0)
 		m += 14;
-	return xasprintf("docker-guard: refusing to build: %s %s (line %u of "
+	return xasprintf(
+	    "docker-guard: refusing to build: %s %s (line %u of "
 	    "%s) would be pulled by the builder, and the pull rules say: %s",
 	    img->what, img->ref, img->line, p->build_df, m);
 }
@@ -2043,12 +2083,14 @@ pull_decide(struct guard_pending *p)
 	in.repo = p->import_repo;
 	in.registry_digest = p->pull_digest;
 	policy_evaluate_pull(&in, &d);
-	v = d.verdict == POLICY_DENY ? STORE_DENY : d.verdict == POLICY_WARN ?
-	    STORE_WARN : STORE_ALLOW;
+	v = d.verdict == POLICY_DENY   ? STORE_DENY
+	    : d.verdict == POLICY_WARN ? STORE_WARN
+				       : STORE_ALLOW;
 	if (d.verdict == POLICY_DENY) {
 		p->status = d.status;
-		p->message = p->route == ROUTE_BUILD ?
-		    build_message(p, d.message) : xstrdup(d.message);
+		p->message = p->route == ROUTE_BUILD
+		    ? build_message(p, d.message)
+		    : xstrdup(d.message);
 		log_info("%s", p->message);
 	} else if (d.verdict == POLICY_WARN) {
 		log_warn("%s", d.message);
@@ -2062,8 +2104,9 @@ pull_decide(struct guard_pending *p)
 	a.digest = d.digest != NULL ? d.digest : p->pull_digest;
 	a.rule = d.rule != NULL ? d.rule : d.note_rule;
 	a.verdict = v;
-	a.message = d.verdict == POLICY_DENY ? p->message : d.message != NULL ?
-	    d.message : d.note;
+	a.message = d.verdict == POLICY_DENY ? p->message
+	    : d.message != NULL		     ? d.message
+					     : d.note;
 	a.latency_us = t - p->started_us;
 	audit_row(p, &a, NULL);
 	policy_decision_reset(&d);
@@ -2153,11 +2196,12 @@ pull_start(struct guard_pending *p, const struct guard_request *req)
 	p->action = xstrdup("pull");
 	if (f.errors > 0 || m == FORM_MEDIA_UNSURE) {
 		form_reset(&f);
-		refuse(p, 400, "request", xstrdup(m == FORM_MEDIA_UNSURE ?
-		    "docker-guard: refusing to pull: the guard cannot tell "
-		    "whether the engine reads this Content-Type as a form" :
-		    "docker-guard: refusing to pull: the query string (or "
-		    "form body) is malformed"));
+		refuse(p, 400, "request",
+		    xstrdup(m == FORM_MEDIA_UNSURE
+			    ? "docker-guard: refusing to pull: the guard cannot tell "
+			      "whether the engine reads this Content-Type as a form"
+			    : "docker-guard: refusing to pull: the query string (or "
+			      "form body) is malformed"));
 		return;
 	}
 	p->from_image = dup_or_null(form_get(&f, "fromImage"));
@@ -2193,14 +2237,16 @@ build_judge_next(struct guard_pending *p)
 		/* Content-addressed and local: no pull. */
 		imgref_reset(&ref);
 		if (!p->g->srv->cfg->local_images_allow) {
-			refuse(p, 403, "local_images", xasprintf(
-			    "docker-guard: refusing to build: %s %s (line %u "
-			    "of %s) is a local image ID, and local_images = "
-			    "deny", img->what, img->ref, img->line,
-			    p->build_df));
+			refuse(p, 403, "local_images",
+			    xasprintf(
+				"docker-guard: refusing to build: %s %s (line %u "
+				"of %s) is a local image ID, and local_images = "
+				"deny",
+				img->what, img->ref, img->line, p->build_df));
 			return;
 		}
-		audit(p, NULL, STORE_ALLOW, "local_images", "build on a local "
+		audit(p, NULL, STORE_ALLOW, "local_images",
+		    "build on a local "
 		    "image ID (local_images = allow)");
 		if (++p->build_next < p->build_imgs.n)
 			build_judge_next(p);
@@ -2227,27 +2273,36 @@ build_judge_start(struct guard_pending *p, const struct guard_request *req)
 
 	free(p->action);
 	p->action = xstrdup("build");
-	p->build_df = xstrdup(b->dockerfile_path != NULL ?
-	    b->dockerfile_path : "Dockerfile");
+	p->build_df = xstrdup(
+	    b->dockerfile_path != NULL ? b->dockerfile_path : "Dockerfile");
 	if (b->cause != NULL || b->dockerfile == NULL) {
-		refuse(p, 403, "build", xasprintf("docker-guard: refusing to "
-		    "build: %s, so the guard cannot judge the base images "
-		    "(rule: build = judge). %s", b->cause != NULL ? b->cause :
-		    "no Dockerfile", b->cause != NULL &&
-		    strstr(b->cause, "compressed") != NULL ? "Send the build "
-		    "context uncompressed (docker build without --compress), "
-		    "or set build = allow." : "Set build = allow to let such "
-		    "builds through unjudged."));
+		refuse(p, 403, "build",
+		    xasprintf(
+			"docker-guard: refusing to "
+			"build: %s, so the guard cannot judge the base images "
+			"(rule: build = judge). %s",
+			b->cause != NULL ? b->cause : "no Dockerfile",
+			b->cause != NULL &&
+				strstr(b->cause, "compressed") != NULL
+			    ? "Send the build "
+			      "context uncompressed (docker build without --compress), "
+			      "or set build = allow."
+			    : "Set build = allow to let such "
+			      "builds through unjudged."));
 		return;
 	}
 	request_form(req, &f);
-	if (dockerfile_args_parse(form_get(&f, "buildargs"), &args,
-	    &cause) != 0 || dockerfile_images(b->dockerfile,
-	    b->dockerfile_len, &args, &p->build_imgs, &cause) != 0) {
-		refuse(p, 403, "build", xasprintf("docker-guard: refusing to "
-		    "build: %s: %s, so the guard cannot judge the base images "
-		    "(rule: build = judge). Pin FROM lines by digest, as "
-		    "plain words.", p->build_df, cause));
+	if (dockerfile_args_parse(form_get(&f, "buildargs"), &args, &cause) !=
+		0 ||
+	    dockerfile_images(b->dockerfile, b->dockerfile_len, &args,
+		&p->build_imgs, &cause) != 0) {
+		refuse(p, 403, "build",
+		    xasprintf(
+			"docker-guard: refusing to "
+			"build: %s: %s, so the guard cannot judge the base images "
+			"(rule: build = judge). Pin FROM lines by digest, as "
+			"plain words.",
+			p->build_df, cause));
 		free(cause);
 		form_reset(&f);
 		dockerfile_args_reset(&args);
@@ -2256,7 +2311,8 @@ build_judge_start(struct guard_pending *p, const struct guard_request *req)
 	form_reset(&f);
 	dockerfile_args_reset(&args);
 	if (p->build_imgs.n == 0) {
-		audit(p, NULL, STORE_ALLOW, "build", "build with no base image "
+		audit(p, NULL, STORE_ALLOW, "build",
+		    "build with no base image "
 		    "(FROM scratch)");
 		deliver(p);
 		return;
@@ -2276,9 +2332,10 @@ paths_start(struct guard_pending *p, const struct guard_request *req)
 		return;
 	}
 	free(p->what);
-	p->what = xstrdup(p->route == ROUTE_BUILD ? "an image" :
-	    p->route == ROUTE_SESSION || p->route == ROUTE_GRPC ?
-	    "a BuildKit session" : "a plugin");
+	p->what = xstrdup(p->route == ROUTE_BUILD ? "an image"
+		: p->route == ROUTE_SESSION || p->route == ROUTE_GRPC
+		? "a BuildKit session"
+		: "a plugin");
 	in.media = request_form(req, &f);
 	in.cfg = p->g->srv->cfg;
 	in.route = p->route;
@@ -2295,7 +2352,7 @@ paths_start(struct guard_pending *p, const struct guard_request *req)
 		deliver(p);
 		return;
 	case PATH_ACT_JUDGE_BUILD:
-		deliver(p);	/* the session streams, then asks again */
+		deliver(p); /* the session streams, then asks again */
 		return;
 	case PATH_ACT_JUDGE_PULL:
 		free(p->action);
@@ -2321,8 +2378,8 @@ guard_check(struct guard *g, struct session *s, const struct guard_request *req)
 	p->route = req->route->id;
 	p->method = xstrdup(req->head->method);
 	p->action = xstrdup(action_for(p->route));
-	p->what = xstrdup(p->route == ROUTE_CONTAINER_CREATE ? "a container" :
-	    "a service");
+	p->what = xstrdup(
+	    p->route == ROUTE_CONTAINER_CREATE ? "a container" : "a service");
 	if (p->route == ROUTE_IMAGE_CREATE) {
 		pull_start(p, req);
 		return p;
@@ -2345,10 +2402,12 @@ guard_check(struct guard *g, struct session *s, const struct guard_request *req)
 	}
 
 	if (req->body_len > 0 && !body_content_type_is_json(ct)) {
-		refuse(p, 400, "request", xasprintf("docker-guard: refusing to "
-		    "%s %s: Content-Type %s%s%s must be application/json",
-		    p->action, p->what, ct ? "\"" : "", ct ? ct : "(none)",
-		    ct ? "\"" : ""));
+		refuse(p, 400, "request",
+		    xasprintf(
+			"docker-guard: refusing to "
+			"%s %s: Content-Type %s%s%s must be application/json",
+			p->action, p->what, ct ? "\"" : "", ct ? ct : "(none)",
+			ct ? "\"" : ""));
 		return p;
 	}
 	if (p->route == ROUTE_CONTAINER_CREATE)
@@ -2358,17 +2417,22 @@ guard_check(struct guard *g, struct session *s, const struct guard_request *req)
 		r = body_inspect_service_spec(req->body, req->body_len,
 		    &p->facts, &cause);
 	if (r != 0) {
-		refuse(p, 400, "request", xasprintf("docker-guard: refusing to "
-		    "%s %s: %s", p->action, p->what, cause));
+		refuse(p, 400, "request",
+		    xasprintf("docker-guard: refusing to "
+			      "%s %s: %s",
+			p->action, p->what, cause));
 		free(cause);
 		return p;
 	}
 	if (route_query_get(req->route->query, "name", &p->container_name) !=
-	    0 || route_query_get(req->route->query, "rollback",
-	    &rollback) != 0 || route_query_get(req->route->query, "platform",
-	    &p->platform_query) != 0) {
-		refuse(p, 400, "request", xasprintf("docker-guard: refusing to "
-		    "%s %s: the query string is malformed", p->action, p->what));
+		0 ||
+	    route_query_get(req->route->query, "rollback", &rollback) != 0 ||
+	    route_query_get(req->route->query, "platform",
+		&p->platform_query) != 0) {
+		refuse(p, 400, "request",
+		    xasprintf("docker-guard: refusing to "
+			      "%s %s: the query string is malformed",
+			p->action, p->what));
 		return p;
 	}
 	if (p->route == ROUTE_CONTAINER_CREATE && p->container_name != NULL &&
@@ -2408,7 +2472,7 @@ record(struct guard_pending *p, const char *id, const char *name)
 	const char *digest = img->decision.digest, *cid = id;
 
 	if (digest != NULL && strncmp(digest, "sha256:", 7) == 0)
-		digest = NULL;	/* an image ID is not a registry digest */
+		digest = NULL; /* an image ID is not a registry digest */
 	d.app = p->app != NULL ? p->app : name;
 	if (p->route != ROUTE_CONTAINER_CREATE) {
 		/* Each service spec change is a deployment of its own. */
@@ -2456,38 +2520,44 @@ verified_cb(const struct verify_result *r, void *arg)
 	if (r->same || r->gone) {
 		if (s != NULL)
 			session_verified(s, 0, NULL);
-		if (r->same)	/* the engine's name when it chose one */
-			record(p, p->container_id, p->container_name != NULL ?
-			    p->container_name : r->name);
+		if (r->same) /* the engine's name when it chose one */
+			record(p, p->container_id,
+			    p->container_name != NULL ? p->container_name
+						      : r->name);
 		else
-			record_outcome(p, 201, p->container_id, NULL, "the "
+			record_outcome(p, 201, p->container_id, NULL,
+			    "the "
 			    "engine created the container, and it was removed "
 			    "before the guard could check it");
 		pending_free(p);
 		return;
 	}
-	msg = xasprintf("docker-guard: refusing to %s %s: the engine created "
+	msg = xasprintf(
+	    "docker-guard: refusing to %s %s: the engine created "
 	    "it (%.12s) from image %s, not from %s%s%s%s that was judged for "
 	    "%s: the reference was moved while the request was being decided "
 	    "(a tag, pull, push or rename on the engine meanwhile; rule: "
 	    "toctou). %s Pin the image by digest (repo@sha256:...) or by ID, "
-	    "so that what is checked is what runs, and try again.", p->action,
-	    subject_of(p, who, sizeof who), p->container_id,
-	    r->image_id != NULL ? r->image_id : "unknown", img->found ?
-	    img->info.id : "an image the engine did not have",
+	    "so that what is checked is what runs, and try again.",
+	    p->action, subject_of(p, who, sizeof who), p->container_id,
+	    r->image_id != NULL ? r->image_id : "unknown",
+	    img->found ? img->info.id : "an image the engine did not have",
 	    img->decision.version != NULL ? " (version " : "",
 	    img->decision.version != NULL ? img->decision.version : "",
-	    img->decision.version != NULL ? ")" : "", img->ref, r->removed ?
-	    "The container was removed before anything started it." :
-	    "It could not be removed; remove it by hand.");
+	    img->decision.version != NULL ? ")" : "", img->ref,
+	    r->removed ? "The container was removed before anything started it."
+		       : "It could not be removed; remove it by hand.");
 	log_warn("%s%s%s", msg, r->error != NULL ? " Removal: " : "",
 	    r->error != NULL ? r->error : "");
 	audit(p, img, STORE_DENY, "toctou", msg);
-	record_outcome(p, 403, p->container_id, NULL, r->removed ? "the "
-	    "engine created the container from another image than the judged "
-	    "one; it was removed (rule toctou)" : "the engine created the "
-	    "container from another image than the judged one and it could "
-	    "not be removed (rule toctou)");
+	record_outcome(p, 403, p->container_id, NULL,
+	    r->removed
+		? "the "
+		  "engine created the container from another image than the judged "
+		  "one; it was removed (rule toctou)"
+		: "the engine created the "
+		  "container from another image than the judged one and it could "
+		  "not be removed (rule toctou)");
 	if (s != NULL)
 		session_verified(s, 403, msg);
 	free(msg);
@@ -2502,14 +2572,14 @@ verify_begin(struct guard_pending *p, const char *body, size_t len)
 	struct guard_image *img = &p->images[0];
 	char *id = body_response_id(body, len);
 
-	if (id == NULL || (!img->found && strstr(img->ref, "@sha256:") !=
-	    NULL)) {
+	if (id == NULL ||
+	    (!img->found && strstr(img->ref, "@sha256:") != NULL)) {
 		/* No ID: nothing to check or record.  A digest the engine
 		   did not have when judged: content-addressed, it cannot
 		   name another image. */
 		if (id == NULL)
 			log_warn("the engine's 201 answer to create has no ID; "
-			    "not recorded");
+				 "not recorded");
 		else
 			record(p, id, p->container_name);
 		p->s = NULL;
@@ -2539,12 +2609,15 @@ guard_response(struct guard *g, struct guard_pending *p, int status,
 	if (p->route == ROUTE_CONTAINER_CREATE && status == 201)
 		return verify_begin(p, body, len);
 	p->s = NULL;
-	if (status != 201 && !(p->route == ROUTE_SERVICE_UPDATE &&
-	    status == 200)) {
+	if (status != 201 &&
+	    !(p->route == ROUTE_SERVICE_UPDATE && status == 200)) {
 		char *m = inspect_error_message(body, len);
-		char *what = xasprintf("the engine answered %d%s%s; nothing was "
-		    "%s", status, m != NULL ? ": " : "", m != NULL ? m : "",
-		    p->route == ROUTE_SERVICE_UPDATE ? "changed" : "created");
+		char
+		    *what = xasprintf("the engine answered %d%s%s; nothing was "
+				      "%s",
+			status, m != NULL ? ": " : "", m != NULL ? m : "",
+			p->route == ROUTE_SERVICE_UPDATE ? "changed"
+							 : "created");
 
 		record_outcome(p, status, NULL, NULL, what);
 		free(what);
@@ -2552,11 +2625,12 @@ guard_response(struct guard *g, struct guard_pending *p, int status,
 		pending_free(p);
 		return false;
 	}
-	id = p->route == ROUTE_SERVICE_UPDATE ? xstrdup(p->service_id) :
-	    body_response_id(body, len);
+	id = p->route == ROUTE_SERVICE_UPDATE ? xstrdup(p->service_id)
+					      : body_response_id(body, len);
 	if (id == NULL) {
 		log_warn("the engine's %d answer to %s has no ID; not "
-		    "recorded", status, p->action);
+			 "recorded",
+		    status, p->action);
 		pending_free(p);
 		return false;
 	}
@@ -2581,7 +2655,8 @@ guard_cancel(struct guard *g, struct guard_pending *p)
 		return;
 	}
 	if (p->forwarded)
-		record_outcome(p, 0, NULL, NULL, "no answer from the engine "
+		record_outcome(p, 0, NULL, NULL,
+		    "no answer from the engine "
 		    "(the connection failed or closed; the client got an "
 		    "error); a container it may have made is recorded at the "
 		    "next reconcile");

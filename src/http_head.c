@@ -46,7 +46,7 @@ http_head_scan(const char *buf, size_t len, const struct http_limits *limits,
 		}
 		if (c == '\r') {
 			if (i + 1 == len)
-				break;	/* decide when the next byte comes */
+				break; /* decide when the next byte comes */
 			if (buf[i + 1] != '\n') {
 				/* RFC 9112 2.2: bare CR is invalid. */
 				*status = 400;
@@ -68,7 +68,8 @@ http_head_scan(const char *buf, size_t len, const struct http_limits *limits,
 				*cause = "empty request line";
 				return HTTP_SCAN_ERROR;
 			}
-			if (i >= 3 && buf[i - 2] == '\n' && buf[i - 3] == '\r') {
+			if (i >= 3 && buf[i - 2] == '\n' &&
+			    buf[i - 3] == '\r') {
 				*head_len = i + 1;
 				*resume = i + 1;
 				return HTTP_SCAN_COMPLETE;
@@ -173,7 +174,7 @@ parse_fields(struct http_head *head, char *line, unsigned max_headers,
 			*cause = "malformed field line";
 			return -1;
 		}
-		if (eol == line)	/* the blank line: done */
+		if (eol == line) /* the blank line: done */
 			return 0;
 		if (*line == ' ' || *line == '\t') {
 			/* RFC 9112 5.2: obs-fold is rejected. */
@@ -252,8 +253,7 @@ parse_content_length(const char *s, uint64_t *out)
  * that two parsers could read differently.
  */
 static int
-decide_request_framing(struct http_head *head, int *status,
-    const char **cause)
+decide_request_framing(struct http_head *head, int *status, const char **cause)
 {
 	size_t n_te = count_headers(head, "Transfer-Encoding");
 	size_t n_cl = count_headers(head, "Content-Length");
@@ -276,7 +276,7 @@ decide_request_framing(struct http_head *head, int *status,
 		if (n_te > 1 || strcasecmp(te, "chunked") != 0) {
 			*status = 501;
 			*cause = "unsupported Transfer-Encoding "
-			    "(only a single \"chunked\" is accepted)";
+				 "(only a single \"chunked\" is accepted)";
 			return -1;
 		}
 		head->framing = HTTP_BODY_CHUNKED;
@@ -290,10 +290,10 @@ decide_request_framing(struct http_head *head, int *status,
 			uint64_t n;
 
 			if (strcasecmp(head->headers[i].name,
-			    "Content-Length") != 0)
+				"Content-Length") != 0)
 				continue;
-			if (parse_content_length(head->headers[i].value,
-			    &n) != 0) {
+			if (parse_content_length(head->headers[i].value, &n) !=
+			    0) {
 				*status = 400;
 				*cause = "invalid Content-Length";
 				return -1;
@@ -402,8 +402,8 @@ http_request_parse(const char *buf, size_t head_len,
 	if (out->minor == 1 && n_host != 1) {
 		/* RFC 9112 3.2: exactly one Host in HTTP/1.1. */
 		*status = 400;
-		*cause = n_host == 0 ? "missing Host header" :
-		    "more than one Host header";
+		*cause = n_host == 0 ? "missing Host header"
+				     : "more than one Host header";
 		goto fail;
 	}
 	if (decide_request_framing(out, status, cause) != 0)
@@ -494,12 +494,13 @@ http_response_parse(const char *buf, size_t head_len,
 			uint64_t n;
 
 			if (strcasecmp(out->headers[i].name,
-			    "Content-Length") != 0)
+				"Content-Length") != 0)
 				continue;
-			if (parse_content_length(out->headers[i].value,
-			    &n) != 0 || (seen && n != first)) {
+			if (parse_content_length(out->headers[i].value, &n) !=
+				0 ||
+			    (seen && n != first)) {
 				*cause = "invalid Content-Length in the "
-				    "engine's response";
+					 "engine's response";
 				goto fail;
 			}
 			first = n;
@@ -563,8 +564,8 @@ http_head_retarget(struct http_head *head, const char *target)
 
 	if (sp1 == NULL)
 		return;
-	sp2 = memchr(sp1 + 1, ' ', head->head_len - (size_t)(sp1 + 1 -
-	    head->orig));
+	sp2 = memchr(sp1 + 1, ' ',
+	    head->head_len - (size_t)(sp1 + 1 - head->orig));
 	if (sp2 == NULL)
 		return;
 	before = (size_t)(sp1 + 1 - head->orig);
@@ -588,23 +589,41 @@ const char *
 http_reason(int status)
 {
 	switch (status) {
-	case 100: return "Continue";
-	case 101: return "Switching Protocols";
-	case 200: return "OK";
-	case 201: return "Created";
-	case 204: return "No Content";
-	case 400: return "Bad Request";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 408: return "Request Timeout";
-	case 413: return "Content Too Large";
-	case 415: return "Unsupported Media Type";
-	case 431: return "Request Header Fields Too Large";
-	case 500: return "Internal Server Error";
-	case 501: return "Not Implemented";
-	case 502: return "Bad Gateway";
-	case 503: return "Service Unavailable";
-	case 505: return "HTTP Version Not Supported";
-	default: return "Unknown";
+	case 100:
+		return "Continue";
+	case 101:
+		return "Switching Protocols";
+	case 200:
+		return "OK";
+	case 201:
+		return "Created";
+	case 204:
+		return "No Content";
+	case 400:
+		return "Bad Request";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 408:
+		return "Request Timeout";
+	case 413:
+		return "Content Too Large";
+	case 415:
+		return "Unsupported Media Type";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 500:
+		return "Internal Server Error";
+	case 501:
+		return "Not Implemented";
+	case 502:
+		return "Bad Gateway";
+	case 503:
+		return "Service Unavailable";
+	case 505:
+		return "HTTP Version Not Supported";
+	default:
+		return "Unknown";
 	}
 }

@@ -28,12 +28,12 @@
 #include "imgref.h"
 #include "xmalloc.h"
 
-#define IMGREF_DEFAULT_DOMAIN	"docker.io"
-#define IMGREF_LEGACY_DOMAIN	"index.docker.io"
-#define IMGREF_OFFICIAL_PREFIX	"library/"
+#define IMGREF_DEFAULT_DOMAIN "docker.io"
+#define IMGREF_LEGACY_DOMAIN "index.docker.io"
+#define IMGREF_OFFICIAL_PREFIX "library/"
 /* RepositoryNameTotalLengthMax, for the path only */
-#define IMGREF_PATH_MAX		255
-#define IMGREF_TAG_MAX		128
+#define IMGREF_PATH_MAX 255
+#define IMGREF_TAG_MAX 128
 
 static const char imgref_err_format[] = "invalid reference format";
 static const char imgref_err_upper[] = "repository name must be lowercase";
@@ -46,8 +46,8 @@ static const char imgref_err_algorithm[] = "unsupported digest algorithm";
 
 /* The digest algorithms go-digest registers in the engine. */
 static const struct {
-	const char	*name;
-	size_t		 hexlen;
+	const char *name;
+	size_t hexlen;
 } imgref_algorithms[] = {
 	{ "sha256", 64 },
 	{ "sha384", 96 },
@@ -133,7 +133,7 @@ imgref_domain_component(const char *s, size_t len)
 static bool
 imgref_domain_valid(const char *s, size_t len)
 {
-	size_t	 i = 0, start;
+	size_t i = 0, start;
 
 	if (len == 0)
 		return false;
@@ -155,7 +155,7 @@ imgref_domain_valid(const char *s, size_t len)
 				return false;
 			if (i == len || s[i] == ':')
 				break;
-			i++;	/* '.' */
+			i++; /* '.' */
 		}
 	}
 	if (i == len)
@@ -173,7 +173,7 @@ imgref_domain_valid(const char *s, size_t len)
 static bool
 imgref_path_component(const char *s, size_t len)
 {
-	size_t	 i = 0;
+	size_t i = 0;
 
 	for (;;) {
 		if (i == len || !imgref_is_lower_alnum(s[i]))
@@ -198,8 +198,8 @@ imgref_path_component(const char *s, size_t len)
 static bool
 imgref_path_valid(const char *s, size_t len)
 {
-	const char	*slash;
-	size_t		 n;
+	const char *slash;
+	size_t n;
 
 	for (;;) {
 		slash = memchr(s, '/', len);
@@ -233,7 +233,7 @@ imgref_tag_valid(const char *s, size_t len)
 static bool
 imgref_digest_syntax(const char *s)
 {
-	size_t	 i = 0, hex;
+	size_t i = 0, hex;
 
 	for (;;) {
 		if (!imgref_is_alpha(s[i]))
@@ -259,8 +259,8 @@ imgref_digest_syntax(const char *s)
 static const char *
 imgref_digest_check(const char *s)
 {
-	const char	*colon = strchr(s, ':');
-	size_t		 alen, hlen;
+	const char *colon = strchr(s, ':');
+	size_t alen, hlen;
 
 	if (colon == NULL)
 		return imgref_err_digest;
@@ -290,7 +290,7 @@ imgref_digest_valid(const char *digest)
 static bool
 imgref_short_id(const char *s)
 {
-	size_t	 len;
+	size_t len;
 
 	if (strncmp(s, "sha256:", 7) == 0)
 		s += 7;
@@ -306,8 +306,8 @@ imgref_short_id(const char *s)
 static char *
 imgref_split_domain(const char *s, const char **rest)
 {
-	const char	*slash = strchr(s, '/');
-	size_t		 n;
+	const char *slash = strchr(s, '/');
+	size_t n;
 
 	if (slash == NULL) {
 		*rest = s;
@@ -329,11 +329,11 @@ imgref_split_domain(const char *s, const char **rest)
 static int
 imgref_parse_named(const char *s, struct imgref *out, const char **cause)
 {
-	const char	*rest, *at, *colon, *why;
-	char		*domain, *path;
-	size_t		 namelen, pathlen, restlen;
-	size_t		 plen = strlen(IMGREF_OFFICIAL_PREFIX);
-	bool		 official;
+	const char *rest, *at, *colon, *why;
+	char *domain, *path;
+	size_t namelen, pathlen, restlen;
+	size_t plen = strlen(IMGREF_OFFICIAL_PREFIX);
+	bool official;
 
 	domain = imgref_split_domain(s, &rest);
 	official = strcmp(domain, IMGREF_DEFAULT_DOMAIN) == 0 &&
@@ -343,8 +343,8 @@ imgref_parse_named(const char *s, struct imgref *out, const char **cause)
 	/* ParseNormalizedNamed checks case up to the first ':' first. */
 	colon = strchr(rest, ':');
 	why = imgref_err_upper;
-	if (imgref_has_upper(rest, colon == NULL ? restlen :
-	    (size_t)(colon - rest)))
+	if (imgref_has_upper(rest,
+		colon == NULL ? restlen : (size_t)(colon - rest)))
 		goto fail;
 
 	/*
@@ -411,7 +411,7 @@ fail:
 int
 imgref_parse(const char *s, struct imgref *out, const char **cause)
 {
-	size_t	 len;
+	size_t len;
 
 	memset(out, 0, sizeof *out);
 	if (s == NULL || *s == '\0')
@@ -455,10 +455,10 @@ imgref_repository(const struct imgref *ref)
 char *
 imgref_familiar_repository(const struct imgref *ref)
 {
-	const char	*p = ref->path;
-	size_t		 plen = strlen(IMGREF_OFFICIAL_PREFIX);
+	const char *p = ref->path;
+	size_t plen = strlen(IMGREF_OFFICIAL_PREFIX);
 
-	const char	*slash;
+	const char *slash;
 
 	if (ref->kind != IMGREF_NAME)
 		return NULL;
@@ -473,8 +473,9 @@ imgref_familiar_repository(const struct imgref *ref)
 	 * would read back as a domain: "docker.io/a.b/c" is not "a.b/c".
 	 */
 	slash = strchr(p, '/');
-	if (slash != NULL && (memchr(p, '.', slash - p) != NULL ||
-	    (slash - p == 9 && memcmp(p, "localhost", 9) == 0)))
+	if (slash != NULL &&
+	    (memchr(p, '.', slash - p) != NULL ||
+		(slash - p == 9 && memcmp(p, "localhost", 9) == 0)))
 		return xasprintf("%s/%s", ref->domain, ref->path);
 	return xstrdup(p);
 }
@@ -500,16 +501,16 @@ imgref_effective_tag(const struct imgref *ref)
 char *
 imgref_pinned(const struct imgref *ref, const char *digest)
 {
-	char	*familiar, *s;
+	char *familiar, *s;
 
 	if (digest == NULL)
 		digest = ref->digest;
 	if (ref->kind != IMGREF_NAME)
 		return xstrdup(digest != NULL ? digest : "");
 	familiar = imgref_familiar_repository(ref);
-	s = xasprintf("%s%s%s%s%s", familiar,
-	    ref->tag != NULL ? ":" : "", ref->tag != NULL ? ref->tag : "",
-	    digest != NULL ? "@" : "", digest != NULL ? digest : "");
+	s = xasprintf("%s%s%s%s%s", familiar, ref->tag != NULL ? ":" : "",
+	    ref->tag != NULL ? ref->tag : "", digest != NULL ? "@" : "",
+	    digest != NULL ? digest : "");
 	free(familiar);
 	return s;
 }
@@ -517,8 +518,8 @@ imgref_pinned(const struct imgref *ref, const char *digest)
 bool
 imgref_repository_matches(const struct imgref *ref, const char *glob)
 {
-	char	*full, *familiar;
-	bool	 match;
+	char *full, *familiar;
+	bool match;
 
 	if (ref->kind != IMGREF_NAME || glob == NULL)
 		return false;

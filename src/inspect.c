@@ -30,7 +30,8 @@ string_array(json_t *a, size_t *n)
 	if (!json_is_array(a))
 		return NULL;
 	out = xcalloc(json_array_size(a) + 1, sizeof *out);
-	json_array_foreach(a, i, v) {
+	json_array_foreach(a, i, v)
+	{
 		if (json_is_string(v))
 			out[(*n)++] = xstrdup(json_string_value(v));
 	}
@@ -47,12 +48,13 @@ read_config(json_t *cfg, struct inspect_image *out)
 	if (json_is_object(labels)) {
 		out->labels = xcalloc(json_object_size(labels) + 1,
 		    sizeof *out->labels);
-		json_object_foreach(labels, k, v) {
+		json_object_foreach(labels, k, v)
+		{
 			if (!json_is_string(v))
 				continue;
 			out->labels[out->n_labels].key = xstrdup(k);
-			out->labels[out->n_labels].value =
-			    xstrdup(json_string_value(v));
+			out->labels[out->n_labels].value = xstrdup(
+			    json_string_value(v));
 			out->n_labels++;
 		}
 	}
@@ -201,9 +203,10 @@ inspect_engine_version(const char *body, size_t len)
 	v = json_object_get(j, "Version");
 	a = json_object_get(j, "ApiVersion");
 	if (json_is_string(v))
-		out = json_is_string(a) ? xasprintf("%s (API %s)",
-		    json_string_value(v), json_string_value(a)) :
-		    xstrdup(json_string_value(v));
+		out = json_is_string(a)
+		    ? xasprintf("%s (API %s)", json_string_value(v),
+			  json_string_value(a))
+		    : xstrdup(json_string_value(v));
 	json_decref(j);
 	return out;
 }
@@ -224,24 +227,25 @@ inspect_event_parse(const char *line, size_t len, struct inspect_event *out)
 		return -1;
 	if (!json_is_string(json_object_get(j, "Type")) ||
 	    strcmp(json_string_value(json_object_get(j, "Type")),
-	    "container") != 0) {
+		"container") != 0) {
 		json_decref(j);
 		return -1;
 	}
 	actor = json_object_get(j, "Actor");
 	out->action = dup_string(json_object_get(j, "Action"));
 	out->id = dup_string(json_object_get(actor, "ID"));
-	out->name = dup_string(json_object_get(json_object_get(actor,
-	    "Attributes"), "name"));
+	out->name = dup_string(
+	    json_object_get(json_object_get(actor, "Attributes"), "name"));
 	if (json_is_integer(json_object_get(j, "timeNano")))
-		out->time_nano = json_integer_value(json_object_get(j,
-		    "timeNano"));
+		out->time_nano = json_integer_value(
+		    json_object_get(j, "timeNano"));
 	else if (json_is_integer(json_object_get(j, "time")) &&
 	    json_integer_value(json_object_get(j, "time")) > 0 &&
-	    json_integer_value(json_object_get(j, "time")) < INT64_MAX /
-	    1000000000)
-		out->time_nano = json_integer_value(json_object_get(j,
-		    "time")) * 1000000000;
+	    json_integer_value(json_object_get(j, "time")) <
+		INT64_MAX / 1000000000)
+		out->time_nano = json_integer_value(
+				     json_object_get(j, "time")) *
+		    1000000000;
 	if (out->time_nano < 0)
 		out->time_nano = 0;
 	json_decref(j);
@@ -273,7 +277,8 @@ inspect_container_ids(const char *body, size_t len)
 		return NULL;
 	}
 	out = xcalloc(json_array_size(j) + 1, sizeof *out);
-	json_array_foreach(j, i, v) {
+	json_array_foreach(j, i, v)
+	{
 		json_t *id = json_object_get(v, "Id");
 
 		if (json_is_string(id))
@@ -296,7 +301,8 @@ inspect_pruned_ids(const char *body, size_t len)
 		return NULL;
 	}
 	out = xcalloc(json_array_size(list) + 1, sizeof *out);
-	json_array_foreach(list, i, v) {
+	json_array_foreach(list, i, v)
+	{
 		if (json_is_string(v))
 			out[n++] = xstrdup(json_string_value(v));
 	}
@@ -334,24 +340,25 @@ inspect_container_parse(const char *body, size_t len,
 	memset(&tm, 0, sizeof tm);
 	if (json_is_string(json_object_get(j, "Created")) &&
 	    strptime(json_string_value(json_object_get(j, "Created")),
-	    "%Y-%m-%dT%H:%M:%S", &tm) != NULL)
+		"%Y-%m-%dT%H:%M:%S", &tm) != NULL)
 		out->created = (int64_t)timegm(&tm);
 	memset(&tm, 0, sizeof tm);
 	if (json_is_string(json_object_get(state, "FinishedAt")) &&
 	    strptime(json_string_value(json_object_get(state, "FinishedAt")),
-	    "%Y-%m-%dT%H:%M:%S", &tm) != NULL && tm.tm_year > 70)
+		"%Y-%m-%dT%H:%M:%S", &tm) != NULL &&
+	    tm.tm_year > 70)
 		out->finished = (int64_t)timegm(&tm);
 	labels = json_object_get(cfg, "Labels");
 	if (json_is_object(labels)) {
 		out->facts.labels = xcalloc(json_object_size(labels) + 1,
 		    sizeof *out->facts.labels);
-		json_object_foreach(labels, k, v) {
+		json_object_foreach(labels, k, v)
+		{
 			if (!json_is_string(v))
 				continue;
-			out->facts.labels[out->facts.n_labels].key =
-			    xstrdup(k);
-			out->facts.labels[out->facts.n_labels].value =
-			    xstrdup(json_string_value(v));
+			out->facts.labels[out->facts.n_labels].key = xstrdup(k);
+			out->facts.labels[out->facts.n_labels].value = xstrdup(
+			    json_string_value(v));
 			out->facts.n_labels++;
 		}
 	}
@@ -396,15 +403,15 @@ inspect_restore_body(const char *body, size_t len)
 	mode = json_string_value(json_object_get(host, "NetworkMode"));
 	nets = json_object_get(json_object_get(j, "NetworkSettings"),
 	    "Networks");
-	if (mode != NULL && json_is_object(nets) &&
-	    strcmp(mode, "none") != 0 && strcmp(mode, "host") != 0 &&
-	    strcmp(mode, "bridge") != 0 && strcmp(mode, "default") != 0 &&
+	if (mode != NULL && json_is_object(nets) && strcmp(mode, "none") != 0 &&
+	    strcmp(mode, "host") != 0 && strcmp(mode, "bridge") != 0 &&
+	    strcmp(mode, "default") != 0 &&
 	    strncmp(mode, "container:", 10) != 0) {
 		json_t *ep = json_object_get(nets, mode);
 
 		if (json_is_object(ep)) {
 			json_t *e = json_object(), *ec = json_object(),
-			    *nc = json_object();
+			       *nc = json_object();
 
 			if (json_is_array(json_object_get(ep, "Aliases")))
 				json_object_set(e, "Aliases",

@@ -13,51 +13,51 @@
 #include "log.h"
 #include "xmalloc.h"
 
-#define LEDGER_BACKOFF_MIN_MS	10
-#define LEDGER_BACKOFF_MAX_MS	500
-#define LEDGER_MAX_QUEUE	100000
-#define LEDGER_SHUTDOWN_WAIT_MS	2000
+#define LEDGER_BACKOFF_MIN_MS 10
+#define LEDGER_BACKOFF_MAX_MS 500
+#define LEDGER_MAX_QUEUE 100000
+#define LEDGER_SHUTDOWN_WAIT_MS 2000
 
 struct ledger_op {
-	TAILQ_ENTRY(ledger_op)	 entry;
-	uint64_t		 ticket;
-	ledger_cb		 cb;
-	void			*arg;
-	bool			 barrier;
+	TAILQ_ENTRY(ledger_op) entry;
+	uint64_t ticket;
+	ledger_cb cb;
+	void *arg;
+	bool barrier;
 
 	/* The owned copy of the write. */
-	struct store_write	 w;
-	struct store_deployment	 d;
-	struct store_outcome	 o;
-	struct store_audit	 a;
-	struct store_intent	 i;
-	struct peer_cred	 peer_d, peer_a, peer_i;
-	char			**strs;
-	size_t			 n_strs;
+	struct store_write w;
+	struct store_deployment d;
+	struct store_outcome o;
+	struct store_audit a;
+	struct store_intent i;
+	struct peer_cred peer_d, peer_a, peer_i;
+	char **strs;
+	size_t n_strs;
 
 	/* The result, for the callback. */
-	bool			 landed;
-	struct store_written	 ids;
-	char			*cause;
+	bool landed;
+	struct store_written ids;
+	char *cause;
 };
 
 TAILQ_HEAD(ledger_ops, ledger_op);
 
 struct ledger {
-	struct event_base	*base;
-	struct store		*store;
-	struct ledger_ops	 queue;		/* to land, oldest first */
-	size_t			 n_queue;
-	struct ledger_ops	 done;		/* callbacks to call */
-	struct event		*retry_ev;
-	struct event		*done_ev;
-	int			 backoff_ms;	/* 0: not backing off */
-	uint64_t		 next_ticket;
-	char			*error;
-	size_t			 dropped;
+	struct event_base *base;
+	struct store *store;
+	struct ledger_ops queue; /* to land, oldest first */
+	size_t n_queue;
+	struct ledger_ops done; /* callbacks to call */
+	struct event *retry_ev;
+	struct event *done_ev;
+	int backoff_ms; /* 0: not backing off */
+	uint64_t next_ticket;
+	char *error;
+	size_t dropped;
 };
 
-static void	drain(struct ledger *l);
+static void drain(struct ledger *l);
 
 static const char *
 own(struct ledger_op *op, const char *s)
@@ -162,18 +162,21 @@ op_describe(const struct ledger_op *op)
 
 	if (w->audit != NULL)
 		return xasprintf("audit row (time %lld, rule %s, verdict %s, "
-		    "app %s, image %s): %s", (long long)w->audit->time_ms,
+				 "app %s, image %s): %s",
+		    (long long)w->audit->time_ms,
 		    w->audit->rule ? w->audit->rule : "-",
 		    store_verdict_name(w->audit->verdict),
 		    w->audit->app ? w->audit->app : "-",
 		    w->audit->image_ref ? w->audit->image_ref : "-",
 		    w->audit->message ? w->audit->message : "");
 	if (w->deployment != NULL)
-		return xasprintf("ledger row of container %s (app %s, image %s, "
-		    "version %s)", w->deployment->container_id,
-		    w->deployment->app, w->deployment->image_ref,
-		    w->deployment->version ? w->deployment->version :
-		    "unknown");
+		return xasprintf(
+		    "ledger row of container %s (app %s, image %s, "
+		    "version %s)",
+		    w->deployment->container_id, w->deployment->app,
+		    w->deployment->image_ref,
+		    w->deployment->version ? w->deployment->version
+					   : "unknown");
 	if (w->removed != NULL)
 		return xasprintf("removal of container %s", w->removed);
 	if (w->renamed != NULL)
@@ -222,8 +225,8 @@ retry_later(struct ledger *l)
 {
 	struct timeval tv;
 
-	l->backoff_ms = l->backoff_ms == 0 ? LEDGER_BACKOFF_MIN_MS :
-	    l->backoff_ms * 2;
+	l->backoff_ms = l->backoff_ms == 0 ? LEDGER_BACKOFF_MIN_MS
+					   : l->backoff_ms * 2;
 	if (l->backoff_ms > LEDGER_BACKOFF_MAX_MS)
 		l->backoff_ms = LEDGER_BACKOFF_MAX_MS;
 	tv.tv_sec = l->backoff_ms / 1000;
@@ -308,8 +311,8 @@ ledger_free(struct ledger *l)
 		return;
 	if (!TAILQ_EMPTY(&l->queue)) {
 		store_set_busy_timeout(l->store, LEDGER_SHUTDOWN_WAIT_MS);
-		while ((op = TAILQ_FIRST(&l->queue)) != NULL &&
-		    land_head(l, op))
+		while (
+		    (op = TAILQ_FIRST(&l->queue)) != NULL && land_head(l, op))
 			;
 		store_set_busy_timeout(l->store, 0);
 	}
@@ -317,7 +320,8 @@ ledger_free(struct ledger *l)
 		char *what = op_describe(op);
 
 		log_error("ledger: lost at shutdown (the database still "
-		    "refuses: %s): the %s", l->error ? l->error : "?", what);
+			  "refuses: %s): the %s",
+		    l->error ? l->error : "?", what);
 		free(what);
 		TAILQ_REMOVE(&l->queue, op, entry);
 		op_free(op);
@@ -344,7 +348,8 @@ queued_meta(struct ledger *l, const char *key)
 {
 	struct ledger_op *op;
 
-	TAILQ_FOREACH(op, &l->queue, entry) {
+	TAILQ_FOREACH(op, &l->queue, entry)
+	{
 		if (op->cb == NULL && !op->barrier && op->w.meta_key != NULL &&
 		    op->w.audit == NULL && op->w.deployment == NULL &&
 		    op->w.outcome == NULL && op->w.removed == NULL &&
@@ -369,7 +374,7 @@ enqueue(struct ledger *l, struct ledger_op *op, ledger_cb cb, void *arg)
 		   reconnect finds what is missing. */
 		if (l->dropped++ % 1000 == 0)
 			log_error("ledger: %zu writes wait for the database "
-			    "(%s); dropping the %s (%zu dropped so far)",
+				  "(%s); dropping the %s (%zu dropped so far)",
 			    l->n_queue, l->error ? l->error : "?", what,
 			    l->dropped);
 		free(what);
@@ -399,9 +404,8 @@ ledger_write(struct ledger *l, const struct store_write *w, ledger_cb cb,
 	struct ledger_op *op;
 
 	if (cb == NULL && w->meta_key != NULL && w->audit == NULL &&
-	    w->deployment == NULL && w->outcome == NULL &&
-	    w->removed == NULL && w->renamed == NULL &&
-	    (op = queued_meta(l, w->meta_key)) != NULL) {
+	    w->deployment == NULL && w->outcome == NULL && w->removed == NULL &&
+	    w->renamed == NULL && (op = queued_meta(l, w->meta_key)) != NULL) {
 		/* Only the newest value of a fact matters. */
 		op->w.meta_value = own(op, w->meta_value);
 		return op->ticket;
@@ -425,7 +429,8 @@ find(struct ledger_ops *list, uint64_t ticket)
 {
 	struct ledger_op *op;
 
-	TAILQ_FOREACH(op, list, entry) {
+	TAILQ_FOREACH(op, list, entry)
+	{
 		if (op->ticket == ticket)
 			return op;
 	}

@@ -57,7 +57,8 @@ listener_open(const struct guard_config *cfg, char **cause)
 	}
 	if (same_file(cfg->listen, cfg->upstream)) {
 		*cause = xasprintf("listen and upstream are the same socket "
-		    "(%s): the guard would forward to itself", cfg->listen);
+				   "(%s): the guard would forward to itself",
+		    cfg->listen);
 		return -1;
 	}
 	if (cfg->socket_group[0] != '\0') {
@@ -71,12 +72,14 @@ listener_open(const struct guard_config *cfg, char **cause)
 	if (lstat(cfg->listen, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode)) {
 			*cause = xasprintf("%s exists and is not a socket; "
-			    "not replacing it", cfg->listen);
+					   "not replacing it",
+			    cfg->listen);
 			return -1;
 		}
 		if (socket_is_live(cfg->listen)) {
 			*cause = xasprintf("another process is listening on "
-			    "%s", cfg->listen);
+					   "%s",
+			    cfg->listen);
 			return -1;
 		}
 		log_info("replacing stale socket %s", cfg->listen);

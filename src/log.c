@@ -31,18 +31,17 @@ log_vwrite(const char *tag, const char *fmt, va_list ap)
 	fflush(stderr);
 }
 
-#define LOG_FN(name, level, tag)					\
-void									\
-name(const char *fmt, ...)						\
-{									\
-	va_list ap;							\
-									\
-	if (log_level < (level))					\
-		return;							\
-	va_start(ap, fmt);						\
-	log_vwrite((tag), fmt, ap);					\
-	va_end(ap);							\
-}
+#define LOG_FN(name, level, tag)            \
+	void name(const char *fmt, ...)     \
+	{                                   \
+		va_list ap;                 \
+                                            \
+		if (log_level < (level))    \
+			return;             \
+		va_start(ap, fmt);          \
+		log_vwrite((tag), fmt, ap); \
+		va_end(ap);                 \
+	}
 
 LOG_FN(log_error, LOG_LEVEL_ERROR, "error")
 LOG_FN(log_warn, LOG_LEVEL_WARN, "warning")

@@ -20,11 +20,11 @@
 #include "manifest.h"
 #include "xmalloc.h"
 
-#define MANIFEST_ANN_VERSION	"org.opencontainers.image.version"
-#define MANIFEST_ANN_REFTYPE	"vnd.docker.reference.type"
-#define MANIFEST_ATTESTATION	"attestation-manifest"
-#define MANIFEST_SHA256_PREFIX	"sha256:"
-#define MANIFEST_SHA256_HEXLEN	64
+#define MANIFEST_ANN_VERSION "org.opencontainers.image.version"
+#define MANIFEST_ANN_REFTYPE "vnd.docker.reference.type"
+#define MANIFEST_ATTESTATION "attestation-manifest"
+#define MANIFEST_SHA256_PREFIX "sha256:"
+#define MANIFEST_SHA256_HEXLEN 64
 
 static const char manifest_err_long[] = "manifest is too large";
 static const char manifest_err_json[] = "manifest is not a JSON object";
@@ -47,21 +47,21 @@ static const char manifest_err_layers[] =
     "image manifest \"layers\" is not an array";
 
 static const struct {
-	const char		*name;
-	enum manifest_kind	 kind;
+	const char *name;
+	enum manifest_kind kind;
 } manifest_types[] = {
 	{ MANIFEST_TYPE_OCI_INDEX, MANIFEST_INDEX },
 	{ MANIFEST_TYPE_OCI_IMAGE, MANIFEST_IMAGE },
 	{ MANIFEST_TYPE_DOCKER_LIST, MANIFEST_INDEX },
 	{ MANIFEST_TYPE_DOCKER_IMAGE, MANIFEST_IMAGE },
 };
-#define MANIFEST_NTYPES	(sizeof manifest_types / sizeof manifest_types[0])
+#define MANIFEST_NTYPES (sizeof manifest_types / sizeof manifest_types[0])
 
 /* uname and engine arch names to OCI ones (containerd normalizeArch). */
 static const struct {
-	const char	*alias;
-	const char	*arch;
-	const char	*variant;
+	const char *alias;
+	const char *arch;
+	const char *variant;
 } manifest_arches[] = {
 	{ "x86_64", "amd64", "" },
 	{ "x86-64", "amd64", "" },
@@ -88,11 +88,10 @@ static const struct {
 	{ "mipsel", "mipsle", "" },
 	{ "loongarch64", "loong64", "" },
 };
-#define MANIFEST_NARCHES \
-	(sizeof manifest_arches / sizeof manifest_arches[0])
+#define MANIFEST_NARCHES (sizeof manifest_arches / sizeof manifest_arches[0])
 
 /* Room for normalised platform fields; longer ones cannot match. */
-#define MANIFEST_PLATFORM_MAX	64
+#define MANIFEST_PLATFORM_MAX 64
 
 static int
 manifest_fail(const char **cause, const char *msg)
@@ -106,8 +105,8 @@ manifest_fail(const char **cause, const char *msg)
 static int
 manifest_type_index(const char *media_type)
 {
-	const char	*s, *e;
-	size_t		 len;
+	const char *s, *e;
+	size_t len;
 
 	if (media_type == NULL)
 		return -1;
@@ -129,7 +128,7 @@ manifest_type_index(const char *media_type)
 enum manifest_kind
 manifest_kind_of(const char *media_type)
 {
-	int	 i = manifest_type_index(media_type);
+	int i = manifest_type_index(media_type);
 
 	return i < 0 ? MANIFEST_UNKNOWN : manifest_types[i].kind;
 }
@@ -138,14 +137,14 @@ manifest_kind_of(const char *media_type)
 static bool
 manifest_digest_ok(const char *s)
 {
-	size_t	 plen = sizeof MANIFEST_SHA256_PREFIX - 1;
+	size_t plen = sizeof MANIFEST_SHA256_PREFIX - 1;
 
 	if (strncmp(s, MANIFEST_SHA256_PREFIX, plen) != 0)
 		return false;
 	s += plen;
 	for (size_t i = 0; i < MANIFEST_SHA256_HEXLEN; i++) {
 		if (!((s[i] >= '0' && s[i] <= '9') ||
-		    (s[i] >= 'a' && s[i] <= 'f')))
+			(s[i] >= 'a' && s[i] <= 'f')))
 			return false;
 	}
 	return s[MANIFEST_SHA256_HEXLEN] == '\0';
@@ -171,7 +170,7 @@ manifest_header_safe(const char *s)
 static int
 manifest_opt_string(json_t *obj, const char *key, char **out)
 {
-	json_t	*v = json_object_get(obj, key);
+	json_t *v = json_object_get(obj, key);
 
 	*out = NULL;
 	if (v == NULL || json_is_null(v))
@@ -186,7 +185,7 @@ manifest_opt_string(json_t *obj, const char *key, char **out)
 static int
 manifest_digest(json_t *desc, char **out, const char **cause)
 {
-	json_t	*v = json_object_get(desc, "digest");
+	json_t *v = json_object_get(desc, "digest");
 
 	*out = NULL;
 	if (!json_is_string(v) || !manifest_digest_ok(json_string_value(v)))
@@ -199,7 +198,7 @@ manifest_digest(json_t *desc, char **out, const char **cause)
 static int
 manifest_annotation(json_t *obj, const char *key, char **out)
 {
-	json_t	*ann = json_object_get(obj, "annotations");
+	json_t *ann = json_object_get(obj, "annotations");
 
 	*out = NULL;
 	if (ann == NULL || json_is_null(ann))
@@ -224,8 +223,8 @@ manifest_child_reset(struct manifest_child *c)
 static int
 manifest_child(json_t *desc, struct manifest_child *c, const char **cause)
 {
-	json_t	*platform;
-	char	*reftype;
+	json_t *platform;
+	char *reftype;
 
 	if (!json_is_object(desc))
 		return manifest_fail(cause, manifest_err_descriptor);
@@ -234,7 +233,7 @@ manifest_child(json_t *desc, struct manifest_child *c, const char **cause)
 	if (manifest_opt_string(desc, "mediaType", &c->media_type) != 0)
 		return manifest_fail(cause, manifest_err_field);
 	if (c->media_type != NULL && *c->media_type == '\0') {
-		free(c->media_type);	/* "" is Go's omitted value */
+		free(c->media_type); /* "" is Go's omitted value */
 		c->media_type = NULL;
 	}
 	if (c->media_type != NULL && !manifest_header_safe(c->media_type))
@@ -246,21 +245,19 @@ manifest_child(json_t *desc, struct manifest_child *c, const char **cause)
 			return manifest_fail(cause, manifest_err_field);
 		if (manifest_opt_string(platform, "os", &c->os) != 0 ||
 		    manifest_opt_string(platform, "architecture",
-		    &c->architecture) != 0 ||
-		    manifest_opt_string(platform, "variant",
-		    &c->variant) != 0)
+			&c->architecture) != 0 ||
+		    manifest_opt_string(platform, "variant", &c->variant) != 0)
 			return manifest_fail(cause, manifest_err_field);
 	}
 
-	if (manifest_annotation(desc, MANIFEST_ANN_VERSION,
-	    &c->version) != 0 ||
+	if (manifest_annotation(desc, MANIFEST_ANN_VERSION, &c->version) != 0 ||
 	    manifest_annotation(desc, MANIFEST_ANN_REFTYPE, &reftype) != 0)
 		return manifest_fail(cause, manifest_err_field);
 	c->attestation = (reftype != NULL &&
-	    strcmp(reftype, MANIFEST_ATTESTATION) == 0) ||
+			     strcmp(reftype, MANIFEST_ATTESTATION) == 0) ||
 	    (c->os != NULL && strcmp(c->os, "unknown") == 0 &&
-	    c->architecture != NULL &&
-	    strcmp(c->architecture, "unknown") == 0);
+		c->architecture != NULL &&
+		strcmp(c->architecture, "unknown") == 0);
 	free(reftype);
 	return 0;
 }
@@ -268,8 +265,8 @@ manifest_child(json_t *desc, struct manifest_child *c, const char **cause)
 static int
 manifest_parse_index(json_t *root, struct manifest *m, const char **cause)
 {
-	json_t	*list, *desc;
-	size_t	 i, n;
+	json_t *list, *desc;
+	size_t i, n;
 
 	list = json_object_get(root, "manifests");
 	if (!json_is_array(list))
@@ -283,7 +280,8 @@ manifest_parse_index(json_t *root, struct manifest *m, const char **cause)
 		return manifest_fail(cause, manifest_err_many);
 	if (n > 0)
 		m->children = xcalloc(n, sizeof *m->children);
-	json_array_foreach(list, i, desc) {
+	json_array_foreach(list, i, desc)
+	{
 		m->n_children = i + 1;
 		if (manifest_child(desc, &m->children[i], cause) != 0)
 			return -1;
@@ -294,7 +292,7 @@ manifest_parse_index(json_t *root, struct manifest *m, const char **cause)
 static int
 manifest_parse_image(json_t *root, struct manifest *m, const char **cause)
 {
-	json_t	*config;
+	json_t *config;
 
 	config = json_object_get(root, "config");
 	if (!json_is_object(config))
@@ -310,11 +308,10 @@ manifest_parse_image(json_t *root, struct manifest *m, const char **cause)
 
 /* Index into manifest_types for this body, or -1 with *cause set. */
 static int
-manifest_pick_type(json_t *root, const char *content_type,
-    const char **cause)
+manifest_pick_type(json_t *root, const char *content_type, const char **cause)
 {
-	json_t	*v;
-	int	 ct, bt = -1;
+	json_t *v;
+	int ct, bt = -1;
 
 	v = json_object_get(root, "mediaType");
 	if (v != NULL && !json_is_null(v)) {
@@ -346,8 +343,8 @@ int
 manifest_parse(const char *body, size_t len, const char *content_type,
     struct manifest *out, const char **cause)
 {
-	json_t	*root, *v;
-	int	 t, rc = -1;
+	json_t *root, *v;
+	int t, rc = -1;
 
 	memset(out, 0, sizeof *out);
 	if (body == NULL)
@@ -379,8 +376,8 @@ manifest_parse(const char *body, size_t len, const char *content_type,
 		rc = manifest_parse_index(root, out, cause);
 	else
 		rc = manifest_parse_image(root, out, cause);
-	if (rc == 0 && manifest_annotation(root, MANIFEST_ANN_VERSION,
-	    &out->version) != 0)
+	if (rc == 0 &&
+	    manifest_annotation(root, MANIFEST_ANN_VERSION, &out->version) != 0)
 		rc = manifest_fail(cause, manifest_err_field);
 out:
 	if (rc != 0)
@@ -407,7 +404,7 @@ manifest_reset(struct manifest *m)
 static void
 manifest_copy_lower(char *buf, size_t size, const char *s)
 {
-	size_t	 i;
+	size_t i;
 
 	if (size == 0)
 		return;
@@ -421,7 +418,7 @@ manifest_normalize_platform(const char *os, const char *arch, char *os_out,
     size_t os_size, char *arch_out, size_t arch_size, char *variant_out,
     size_t variant_size)
 {
-	const char	*a = arch != NULL ? arch : "", *v = "";
+	const char *a = arch != NULL ? arch : "", *v = "";
 
 	manifest_copy_lower(os_out, os_size, os != NULL ? os : "");
 	for (size_t i = 0; i < MANIFEST_NARCHES; i++) {
@@ -441,8 +438,8 @@ manifest_normalize_platform(const char *os, const char *arch, char *os_out,
  * "6", "8" -> "v5".."v8"; amd64 "v1" -> "".
  */
 static void
-manifest_normalize_variant(const char *arch, const char *variant,
-    char *buf, size_t size)
+manifest_normalize_variant(const char *arch, const char *variant, char *buf,
+    size_t size)
 {
 	manifest_copy_lower(buf, size, variant != NULL ? variant : "");
 	if (strcmp(arch, "arm64") == 0) {
@@ -478,16 +475,16 @@ const struct manifest_child *
 manifest_find_platform(const struct manifest *m, const char *os,
     const char *arch, const char *variant)
 {
-	const struct manifest_child	*c, *best = NULL;
-	char				 wos[MANIFEST_PLATFORM_MAX];
-	char				 warch[MANIFEST_PLATFORM_MAX];
-	char				 wvar[MANIFEST_PLATFORM_MAX];
-	char				 cos[MANIFEST_PLATFORM_MAX];
-	char				 carch[MANIFEST_PLATFORM_MAX];
-	char				 cvar[MANIFEST_PLATFORM_MAX];
-	char				 tmp[MANIFEST_PLATFORM_MAX];
-	int				 rank, best_rank = 4;
-	bool				 any;
+	const struct manifest_child *c, *best = NULL;
+	char wos[MANIFEST_PLATFORM_MAX];
+	char warch[MANIFEST_PLATFORM_MAX];
+	char wvar[MANIFEST_PLATFORM_MAX];
+	char cos[MANIFEST_PLATFORM_MAX];
+	char carch[MANIFEST_PLATFORM_MAX];
+	char cvar[MANIFEST_PLATFORM_MAX];
+	char tmp[MANIFEST_PLATFORM_MAX];
+	int rank, best_rank = 4;
+	bool any;
 
 	if (m == NULL || os == NULL || arch == NULL)
 		return NULL;
@@ -504,8 +501,7 @@ manifest_find_platform(const struct manifest *m, const char *os,
 
 	for (size_t i = 0; i < m->n_children; i++) {
 		c = &m->children[i];
-		if (c->attestation || c->os == NULL ||
-		    c->architecture == NULL)
+		if (c->attestation || c->os == NULL || c->architecture == NULL)
 			continue;
 		manifest_normalize_platform(c->os, c->architecture, cos,
 		    sizeof cos, carch, sizeof carch, cvar, sizeof cvar);
@@ -533,14 +529,15 @@ manifest_find_platform(const struct manifest *m, const char *os,
 static json_t *
 manifest_get_fold(json_t *obj, const char *key)
 {
-	json_t		*v, *found;
-	const char	*k;
+	json_t *v, *found;
+	const char *k;
 
 	if (!json_is_object(obj))
 		return NULL;
 	if ((found = json_object_get(obj, key)) != NULL)
 		return found;
-	json_object_foreach(obj, k, v) {
+	json_object_foreach(obj, k, v)
+	{
 		if (strcasecmp(k, key) == 0)
 			found = v;
 	}
@@ -550,8 +547,8 @@ manifest_get_fold(json_t *obj, const char *key)
 char *
 manifest_config_label(const char *config_json, size_t len, const char *name)
 {
-	json_t	*root, *v;
-	char	*out = NULL;
+	json_t *root, *v;
+	char *out = NULL;
 
 	if (config_json == NULL || name == NULL || len > MANIFEST_MAX_CONFIG)
 		return NULL;
@@ -571,26 +568,77 @@ manifest_config_label(const char *config_json, size_t len, const char *name)
 /* SHA-256, FIPS 180-4 6.2. */
 
 struct manifest_sha256 {
-	uint32_t	 h[8];
-	uint64_t	 len;		/* bytes so far */
-	unsigned char	 buf[64];
-	size_t		 used;
+	uint32_t h[8];
+	uint64_t len; /* bytes so far */
+	unsigned char buf[64];
+	size_t used;
 };
 
 static const uint32_t manifest_sha256_k[64] = {
-	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b,
-	0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01,
-	0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7,
-	0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc,
-	0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152,
-	0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147,
-	0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
-	0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-	0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819,
-	0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116, 0x1e376c08,
-	0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f,
-	0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208,
-	0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+	0x428a2f98,
+	0x71374491,
+	0xb5c0fbcf,
+	0xe9b5dba5,
+	0x3956c25b,
+	0x59f111f1,
+	0x923f82a4,
+	0xab1c5ed5,
+	0xd807aa98,
+	0x12835b01,
+	0x243185be,
+	0x550c7dc3,
+	0x72be5d74,
+	0x80deb1fe,
+	0x9bdc06a7,
+	0xc19bf174,
+	0xe49b69c1,
+	0xefbe4786,
+	0x0fc19dc6,
+	0x240ca1cc,
+	0x2de92c6f,
+	0x4a7484aa,
+	0x5cb0a9dc,
+	0x76f988da,
+	0x983e5152,
+	0xa831c66d,
+	0xb00327c8,
+	0xbf597fc7,
+	0xc6e00bf3,
+	0xd5a79147,
+	0x06ca6351,
+	0x14292967,
+	0x27b70a85,
+	0x2e1b2138,
+	0x4d2c6dfc,
+	0x53380d13,
+	0x650a7354,
+	0x766a0abb,
+	0x81c2c92e,
+	0x92722c85,
+	0xa2bfe8a1,
+	0xa81a664b,
+	0xc24b8b70,
+	0xc76c51a3,
+	0xd192e819,
+	0xd6990624,
+	0xf40e3585,
+	0x106aa070,
+	0x19a4c116,
+	0x1e376c08,
+	0x2748774c,
+	0x34b0bcb5,
+	0x391c0cb3,
+	0x4ed8aa4a,
+	0x5b9cca4f,
+	0x682e6ff3,
+	0x748f82ee,
+	0x78a5636f,
+	0x84c87814,
+	0x8cc70208,
+	0x90befffa,
+	0xa4506ceb,
+	0xbef9a3f7,
+	0xc67178f2,
 };
 
 static uint32_t
@@ -602,41 +650,66 @@ manifest_ror(uint32_t x, unsigned int n)
 static void
 manifest_sha256_block(struct manifest_sha256 *s, const unsigned char *p)
 {
-	uint32_t	 w[64], a, b, c, d, e, f, g, h, t1, t2;
-	int		 i;
+	uint32_t w[64], a, b, c, d, e, f, g, h, t1, t2;
+	int i;
 
 	for (i = 0; i < 16; i++)
-		w[i] = (uint32_t)p[4 * i] << 24 |
-		    (uint32_t)p[4 * i + 1] << 16 |
+		w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
 		    (uint32_t)p[4 * i + 2] << 8 | (uint32_t)p[4 * i + 3];
 	for (i = 16; i < 64; i++) {
 		t1 = manifest_ror(w[i - 2], 17) ^ manifest_ror(w[i - 2], 19) ^
 		    (w[i - 2] >> 10);
-		t2 = manifest_ror(w[i - 15], 7) ^
-		    manifest_ror(w[i - 15], 18) ^ (w[i - 15] >> 3);
+		t2 = manifest_ror(w[i - 15], 7) ^ manifest_ror(w[i - 15], 18) ^
+		    (w[i - 15] >> 3);
 		w[i] = t1 + w[i - 7] + t2 + w[i - 16];
 	}
-	a = s->h[0]; b = s->h[1]; c = s->h[2]; d = s->h[3];
-	e = s->h[4]; f = s->h[5]; g = s->h[6]; h = s->h[7];
+	a = s->h[0];
+	b = s->h[1];
+	c = s->h[2];
+	d = s->h[3];
+	e = s->h[4];
+	f = s->h[5];
+	g = s->h[6];
+	h = s->h[7];
 	for (i = 0; i < 64; i++) {
-		t1 = h + (manifest_ror(e, 6) ^ manifest_ror(e, 11) ^
-		    manifest_ror(e, 25)) + ((e & f) ^ (~e & g)) +
-		    manifest_sha256_k[i] + w[i];
+		t1 = h +
+		    (manifest_ror(e, 6) ^ manifest_ror(e, 11) ^
+			manifest_ror(e, 25)) +
+		    ((e & f) ^ (~e & g)) + manifest_sha256_k[i] + w[i];
 		t2 = (manifest_ror(a, 2) ^ manifest_ror(a, 13) ^
-		    manifest_ror(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
-		h = g; g = f; f = e; e = d + t1;
-		d = c; c = b; b = a; a = t1 + t2;
+			 manifest_ror(a, 22)) +
+		    ((a & b) ^ (a & c) ^ (b & c));
+		h = g;
+		g = f;
+		f = e;
+		e = d + t1;
+		d = c;
+		c = b;
+		b = a;
+		a = t1 + t2;
 	}
-	s->h[0] += a; s->h[1] += b; s->h[2] += c; s->h[3] += d;
-	s->h[4] += e; s->h[5] += f; s->h[6] += g; s->h[7] += h;
+	s->h[0] += a;
+	s->h[1] += b;
+	s->h[2] += c;
+	s->h[3] += d;
+	s->h[4] += e;
+	s->h[5] += f;
+	s->h[6] += g;
+	s->h[7] += h;
 }
 
 static void
 manifest_sha256_init(struct manifest_sha256 *s)
 {
-	static const uint32_t	 iv[8] = {
-		0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-		0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+	static const uint32_t iv[8] = {
+		0x6a09e667,
+		0xbb67ae85,
+		0x3c6ef372,
+		0xa54ff53a,
+		0x510e527f,
+		0x9b05688c,
+		0x1f83d9ab,
+		0x5be0cd19,
 	};
 
 	memset(s, 0, sizeof *s);
@@ -644,11 +717,10 @@ manifest_sha256_init(struct manifest_sha256 *s)
 }
 
 static void
-manifest_sha256_update(struct manifest_sha256 *s, const void *data,
-    size_t len)
+manifest_sha256_update(struct manifest_sha256 *s, const void *data, size_t len)
 {
-	const unsigned char	*p = data;
-	size_t			 n;
+	const unsigned char *p = data;
+	size_t n;
 
 	s->len += len;
 	while (len > 0) {
@@ -675,9 +747,9 @@ manifest_sha256_update(struct manifest_sha256 *s, const void *data,
 static void
 manifest_sha256_final(struct manifest_sha256 *s, unsigned char out[32])
 {
-	uint64_t	 bits = s->len * 8;
-	unsigned char	 pad[72];
-	size_t		 padlen;
+	uint64_t bits = s->len * 8;
+	unsigned char pad[72];
+	size_t padlen;
 
 	/* 0x80, zeros to 56 mod 64, then the length in bits, big-endian. */
 	padlen = (s->used < 56 ? 56 : 120) - s->used;
@@ -697,10 +769,10 @@ manifest_sha256_final(struct manifest_sha256 *s, unsigned char out[32])
 char *
 manifest_sha256_digest(const void *data, size_t len)
 {
-	static const char	 hex[] = "0123456789abcdef";
-	struct manifest_sha256	 s;
-	unsigned char		 md[32];
-	char			*out, *o;
+	static const char hex[] = "0123456789abcdef";
+	struct manifest_sha256 s;
+	unsigned char md[32];
+	char *out, *o;
 
 	manifest_sha256_init(&s);
 	if (len > 0)

@@ -25,65 +25,65 @@
 
 /* Events for containers the guard creates arrive before the guard has
  * recorded them: look only after this delay. */
-#define MONITOR_EVENT_DELAY_MS	2000
-#define MONITOR_MAX_QUEUE	10000
-#define MONITOR_BACKOFF_MAX	30
+#define MONITOR_EVENT_DELAY_MS 2000
+#define MONITOR_MAX_QUEUE 10000
+#define MONITOR_BACKOFF_MAX 30
 /* While writes wait to land, or the ledger cannot be read, look again
    after this long. */
-#define MONITOR_LEDGER_WAIT_MS	100
-#define MONITOR_READ_RETRY_MS	500
+#define MONITOR_LEDGER_WAIT_MS 100
+#define MONITOR_READ_RETRY_MS 500
 /* How often the time of the last event seen is saved. */
-#define MONITOR_CURSOR_SAVE_MS	1000
+#define MONITOR_CURSOR_SAVE_MS 1000
 
 enum job_kind {
-	JOB_SYNC,		/* seed: record if unknown, quietly */
-	JOB_EVENT,		/* create event: record if unknown, flag it */
-	JOB_CATCHUP,		/* reconcile: record if unknown, flag it */
-	JOB_ADOPT,		/* the guard's own restore: record quietly */
+	JOB_SYNC,    /* seed: record if unknown, quietly */
+	JOB_EVENT,   /* create event: record if unknown, flag it */
+	JOB_CATCHUP, /* reconcile: record if unknown, flag it */
+	JOB_ADOPT,   /* the guard's own restore: record quietly */
 };
 
 struct mon_job {
-	TAILQ_ENTRY(mon_job)	 entry;
-	char			*id;
-	enum job_kind		 kind;
-	char			*source;
-	int64_t			 due_ms;
+	TAILQ_ENTRY(mon_job) entry;
+	char *id;
+	enum job_kind kind;
+	char *source;
+	int64_t due_ms;
 };
 
 struct monitor {
-	struct server		*srv;
-	struct ledger		*ledger;
-	struct store		*store;		/* reads */
-	int			 follow;
-	TAILQ_HEAD(, mon_job)	 jobs;
-	size_t			 n_jobs;
-	struct mon_job		*current;
-	struct engine_req	*req;		/* job work in flight */
-	struct event		*job_timer;
-	struct inspect_container c;		/* the current job's */
+	struct server *srv;
+	struct ledger *ledger;
+	struct store *store; /* reads */
+	int follow;
+	TAILQ_HEAD(, mon_job) jobs;
+	size_t n_jobs;
+	struct mon_job *current;
+	struct engine_req *req; /* job work in flight */
+	struct event *job_timer;
+	struct inspect_container c; /* the current job's */
 
-	struct engine_req	*stream;	/* GET /events */
-	struct engine_req	*version_req;
-	struct event		*retry_timer;
-	int			 backoff;
+	struct engine_req *stream; /* GET /events */
+	struct engine_req *version_req;
+	struct event *retry_timer;
+	int backoff;
 
-	struct engine_req	*list_req;	/* sync: GET /containers/json */
-	monitor_done_cb		 sync_done;
-	void			*sync_arg;
-	int			 sync_pending;	/* jobs of the running sync */
-	int			 sync_recorded;
+	struct engine_req *list_req; /* sync: GET /containers/json */
+	monitor_done_cb sync_done;
+	void *sync_arg;
+	int sync_pending; /* jobs of the running sync */
+	int sync_recorded;
 
 	/* Catching up after a start or reconnect. */
-	struct engine_req	*reconcile_req;
-	struct event		*reconcile_timer;
-	int64_t			 reconcile_at;	/* unix seconds of the list */
-	int64_t			 last_event_ns;	/* of the last event seen */
-	bool			 cursor_dirty;
-	struct event		*cursor_timer;
+	struct engine_req *reconcile_req;
+	struct event *reconcile_timer;
+	int64_t reconcile_at;  /* unix seconds of the list */
+	int64_t last_event_ns; /* of the last event seen */
+	bool cursor_dirty;
+	struct event *cursor_timer;
 };
 
-static void	job_next(struct monitor *m);
-static void	connect_stream(struct monitor *m);
+static void job_next(struct monitor *m);
+static void connect_stream(struct monitor *m);
 
 static int64_t
 now_ms(void)
@@ -109,7 +109,8 @@ enqueue(struct monitor *m, const char *id, enum job_kind kind,
 	struct mon_job *j;
 
 	if (m->n_jobs >= MONITOR_MAX_QUEUE) {
-		log_warn("monitor: too much to do; not recording container %.12s",
+		log_warn(
+		    "monitor: too much to do; not recording container %.12s",
 		    id);
 		return;
 	}
@@ -166,9 +167,11 @@ record_found(struct monitor *m, const struct mon_job *j,
 
 	w.deployment = d;
 	if (j->kind == JOB_EVENT || j->kind == JOB_CATCHUP) {
-		msg = xasprintf("container \"%s\" (app \"%s\") was created "
+		msg = xasprintf(
+		    "container \"%s\" (app \"%s\") was created "
 		    "without passing through docker-guard: image %s, version "
-		    "%s", m->c.name ? m->c.name : m->c.id, d->app, d->image_ref,
+		    "%s",
+		    m->c.name ? m->c.name : m->c.id, d->app, d->image_ref,
 		    d->version ? d->version : "unknown");
 		log_warn("%s", msg);
 		a.time_ms = now_ms();
@@ -209,8 +212,8 @@ own_create(struct monitor *m, const struct store_deployment *found)
 	char *cause = NULL, *msg;
 	bool hit;
 
-	if (store_intent_match(m->store, m->c.name, m->c.image_id,
-	    found->time, &in, &hit, &cause) != 0) {
+	if (store_intent_match(m->store, m->c.name, m->c.image_id, found->time,
+		&in, &hit, &cause) != 0) {
 		log_error("ledger: %s", cause);
 		free(cause);
 		return -1;
@@ -233,7 +236,8 @@ own_create(struct monitor *m, const struct store_deployment *found)
 	o.status = 201;
 	o.container_id = found->container_id;
 	o.time_ms = now_ms();
-	msg = xasprintf("outcome of decision %lld: the engine created "
+	msg = xasprintf(
+	    "outcome of decision %lld: the engine created "
 	    "container \"%s\" (%.12s); recorded by the reconcile: the "
 	    "guard had not recorded the engine's answer (stopped or killed "
 	    "in between)",
@@ -278,8 +282,7 @@ job_retry(struct monitor *m, int64_t delay_ms)
 }
 
 static void
-image_cb(int status, const char *body, size_t len, const char *error,
-    void *arg)
+image_cb(int status, const char *body, size_t len, const char *error, void *arg)
 {
 	struct monitor *m = arg;
 	struct mon_job *j = m->current;
@@ -303,9 +306,9 @@ image_cb(int status, const char *body, size_t len, const char *error,
 		char *repo = imgref_repository(&ref);
 
 		for (size_t i = 0; repo != NULL && i < img.n_repo_digests;
-		    i++) {
-			if (strncmp(img.repo_digests[i], repo,
-			    strlen(repo)) == 0 &&
+		     i++) {
+			if (strncmp(img.repo_digests[i], repo, strlen(repo)) ==
+				0 &&
 			    img.repo_digests[i][strlen(repo)] == '@')
 				digest = img.repo_digests[i];
 		}
@@ -358,12 +361,13 @@ container_cb(int status, const char *body, size_t len, const char *error,
 		job_finish(m, false);
 		return;
 	}
-	esc = engine_path_escape(m->c.image_id != NULL ? m->c.image_id :
-	    m->c.image_ref != NULL ? m->c.image_ref : "");
+	esc = engine_path_escape(m->c.image_id != NULL ? m->c.image_id
+		: m->c.image_ref != NULL	       ? m->c.image_ref
+						       : "");
 	path = xasprintf("/images/%s/json", esc);
 	free(esc);
-	m->req = engine_get(m->srv->base, m->srv->cfg->upstream, path,
-	    image_cb, m);
+	m->req = engine_get(m->srv->base, m->srv->cfg->upstream, path, image_cb,
+	    m);
 	free(path);
 }
 
@@ -388,7 +392,8 @@ job_next(struct monitor *m)
 		/* What is known is what has landed: let queued writes (the
 		   guard's own creates among them) land first. */
 		if (ledger_queued(m->ledger) > 0) {
-			struct timeval tv = { 0, MONITOR_LEDGER_WAIT_MS * 1000 };
+			struct timeval tv = { 0,
+				MONITOR_LEDGER_WAIT_MS * 1000 };
 
 			evtimer_add(m->job_timer, &tv);
 			return;
@@ -397,7 +402,8 @@ job_next(struct monitor *m)
 		/* The first job that is due, in queue order: a delayed event
 		   never holds up an adoption behind it. */
 		now = now_ms();
-		TAILQ_FOREACH(it, &m->jobs, entry) {
+		TAILQ_FOREACH(it, &m->jobs, entry)
+		{
 			if (it->due_ms <= now) {
 				due = it;
 				break;
@@ -414,8 +420,8 @@ job_next(struct monitor *m)
 			return;
 		}
 		j = due;
-		if (store_container_known(m->store, j->id, &known,
-		    &cause) != 0) {
+		if (store_container_known(m->store, j->id, &known, &cause) !=
+		    0) {
 			struct timeval tv = { 0, MONITOR_READ_RETRY_MS * 1000 };
 
 			/* Cannot tell now: ask again later, never guess. */
@@ -442,8 +448,7 @@ job_next(struct monitor *m)
 /* ---- sync ------------------------------------------------------------- */
 
 static void
-list_cb(int status, const char *body, size_t len, const char *error,
-    void *arg)
+list_cb(int status, const char *body, size_t len, const char *error, void *arg)
 {
 	struct monitor *m = arg;
 	char **ids;
@@ -463,7 +468,7 @@ list_cb(int status, const char *body, size_t len, const char *error,
 		return;
 	}
 	m->sync_recorded = 0;
-	m->sync_pending = 1;	/* held until every job is queued */
+	m->sync_pending = 1; /* held until every job is queued */
 	for (size_t i = 0; ids[i] != NULL; i++) {
 		enqueue(m, ids[i], JOB_SYNC, "sync", 0);
 		free(ids[i]);
@@ -532,7 +537,7 @@ reconcile_removals(struct monitor *m, char *const *ids)
 
 	/* Rows younger than the list may be creates it did not see yet. */
 	if (store_live_containers(m->store, m->reconcile_at - 2, &live,
-	    &cause) != 0) {
+		&cause) != 0) {
 		log_error("reconcile: %s", cause);
 		free(cause);
 		return;
@@ -545,7 +550,8 @@ reconcile_removals(struct monitor *m, char *const *ids)
 			w.removed_at = m->reconcile_at;
 			ledger_write(m->ledger, &w, NULL, NULL);
 			log_info("reconcile: container %.12s is gone; recorded "
-			    "its removal", live[i]);
+				 "its removal",
+			    live[i]);
 			n++;
 		}
 		free(live[i]);
@@ -553,12 +559,13 @@ reconcile_removals(struct monitor *m, char *const *ids)
 	free(live);
 	if (n > 0)
 		log_warn("reconcile: %d container(s) were removed while the "
-		    "guard did not see it", n);
+			 "guard did not see it",
+		    n);
 }
 
 static void
-reconcile_list_cb(int status, const char *body, size_t len,
-    const char *error, void *arg)
+reconcile_list_cb(int status, const char *body, size_t len, const char *error,
+    void *arg)
 {
 	struct monitor *m = arg;
 	char **ids;
@@ -567,7 +574,7 @@ reconcile_list_cb(int status, const char *body, size_t len,
 	ids = status == 200 ? inspect_container_ids(body, len) : NULL;
 	if (ids == NULL) {
 		log_warn("reconcile: cannot list the engine's containers: %s; "
-		    "will try again at the next reconnect",
+			 "will try again at the next reconnect",
 		    error != NULL ? error : "unexpected answer");
 		return;
 	}
@@ -644,7 +651,8 @@ version_cb(int status, const char *body, size_t len, const char *error,
 
 		if (old != NULL) {
 			msg = xasprintf("the Docker engine changed from %s to "
-			    "%s", old, version);
+					"%s",
+			    old, version);
 			log_warn("%s", msg);
 			a.time_ms = now_ms();
 			a.method = "EVENT";
@@ -700,7 +708,8 @@ event_line_cb(const char *line, size_t len, void *arg)
 	if (ev.time_nano > m->last_event_ns) {
 		m->last_event_ns = ev.time_nano;
 		if (!m->cursor_dirty) {
-			struct timeval tv = { 0, MONITOR_CURSOR_SAVE_MS * 1000 };
+			struct timeval tv = { 0,
+				MONITOR_CURSOR_SAVE_MS * 1000 };
 
 			m->cursor_dirty = true;
 			evtimer_add(m->cursor_timer, &tv);
@@ -740,8 +749,10 @@ stream_end_cb(int status, const char *body, size_t len, const char *error,
 		m->backoff = MONITOR_BACKOFF_MAX;
 	tv.tv_sec = m->backoff;
 	log_warn("the engine's event stream ended (%s); reconnecting in %d s",
-	    error != NULL ? error : status != 200 && status != 0 ?
-	    "unexpected answer" : "closed", m->backoff);
+	    error != NULL		       ? error
+		: status != 200 && status != 0 ? "unexpected answer"
+					       : "closed",
+	    m->backoff);
 	evtimer_add(m->retry_timer, &tv);
 }
 
@@ -750,7 +761,7 @@ connect_stream(struct monitor *m)
 {
 	/* {"type":["container"]} */
 	static const char filter[] = "/events?filters=%7B%22type%22%3A%5B%22"
-	    "container%22%5D%7D";
+				     "container%22%5D%7D";
 	char *path;
 
 	engine_cancel(m->version_req);

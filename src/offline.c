@@ -40,9 +40,9 @@ static const struct option longopts[] = {
 };
 
 struct offline {
-	struct server	 srv;
-	const char	*app;
-	int		 status;
+	struct server srv;
+	const char *app;
+	int status;
 };
 
 /* Parse the shared options and load the configuration.  Returns -1 to go
@@ -60,9 +60,15 @@ offline_setup(int argc, char **argv, const char *usage, struct offline *o,
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
-		case OPT_CONFIG: config = optarg; break;
-		case OPT_DATABASE: database = optarg; break;
-		case OPT_UPSTREAM: upstream = optarg; break;
+		case OPT_CONFIG:
+			config = optarg;
+			break;
+		case OPT_DATABASE:
+			database = optarg;
+			break;
+		case OPT_UPSTREAM:
+			upstream = optarg;
+			break;
 		case OPT_APP:
 			if (!with_app) {
 				fprintf(stderr, "%s", usage);
@@ -70,12 +76,17 @@ offline_setup(int argc, char **argv, const char *usage, struct offline *o,
 			}
 			o->app = optarg;
 			break;
-		case OPT_HELP: printf("%s", usage); return 0;
-		default: fprintf(stderr, "%s", usage); return 2;
+		case OPT_HELP:
+			printf("%s", usage);
+			return 0;
+		default:
+			fprintf(stderr, "%s", usage);
+			return 2;
 		}
 	}
-	o->srv.cfg = conffile_load(config != NULL ? config :
-	    CONFFILE_DEFAULT_PATH, config != NULL, &errs);
+	o->srv.cfg = conffile_load(config != NULL ? config
+						  : CONFFILE_DEFAULT_PATH,
+	    config != NULL, &errs);
 	for (size_t i = 0; i < errs.n; i++)
 		fprintf(stderr, "%s\n", errs.lines[i]);
 	config_errors_reset(&errs);
@@ -125,7 +136,8 @@ check_done(int status, const char *message, const char *details, void *arg)
 int
 offline_check(int argc, char **argv)
 {
-	static const char usage[] = "usage: docker-guard check IMAGE "
+	static const char usage[] =
+	    "usage: docker-guard check IMAGE "
 	    "[--app APP] [--config FILE] [--database PATH] [--upstream PATH]\n"
 	    "Prints the decision the guard would make now on a create of "
 	    "IMAGE\n(for APP), with the same message; exits 1 on a refusal.\n";
@@ -143,15 +155,19 @@ offline_check(int argc, char **argv)
 	/* A dry run judges against the ledger that exists: a mistyped path
 	   must not answer "allowed" from an empty new one. */
 	if (access(o.srv.cfg->database, R_OK) != 0) {
-		fprintf(stderr, "docker-guard check: cannot open the database "
-		    "%s: %s\n", o.srv.cfg->database, strerror(errno));
+		fprintf(stderr,
+		    "docker-guard check: cannot open the database "
+		    "%s: %s\n",
+		    o.srv.cfg->database, strerror(errno));
 		offline_teardown(&o);
 		return 1;
 	}
 	o.srv.guard = g = guard_new(&o.srv, false);
 	if (g == NULL) {
-		fprintf(stderr, "docker-guard check: cannot open the database "
-		    "%s\n", o.srv.cfg->database);
+		fprintf(stderr,
+		    "docker-guard check: cannot open the database "
+		    "%s\n",
+		    o.srv.cfg->database);
 		offline_teardown(&o);
 		return 1;
 	}
@@ -180,7 +196,8 @@ sync_done(int recorded, const char *error, void *arg)
 int
 offline_sync(int argc, char **argv)
 {
-	static const char usage[] = "usage: docker-guard sync [--config FILE] "
+	static const char usage[] =
+	    "usage: docker-guard sync [--config FILE] "
 	    "[--database PATH] [--upstream PATH]\n"
 	    "Records the containers the engine has that the ledger lacks.\n";
 	struct offline o;

@@ -104,15 +104,17 @@ expand_env_name(const char *pattern, const char *repo, const char *app)
 			sub = repo;
 		else if (strncmp(pattern, "{APP}", 5) == 0)
 			sub = app;
-		if (sub == NULL && (strncmp(pattern, "{REPO}", 6) == 0 ||
-		    strncmp(pattern, "{APP}", 5) == 0)) {
+		if (sub == NULL &&
+		    (strncmp(pattern, "{REPO}", 6) == 0 ||
+			strncmp(pattern, "{APP}", 5) == 0)) {
 			free(out);
-			return NULL;	/* placeholder with nothing to fill */
+			return NULL; /* placeholder with nothing to fill */
 		}
 		if (sub != NULL) {
 			for (; *sub != '\0'; sub++)
-				*o++ = isalnum((unsigned char)*sub) ?
-				    (char)toupper((unsigned char)*sub) : '_';
+				*o++ = isalnum((unsigned char)*sub)
+				    ? (char)toupper((unsigned char)*sub)
+				    : '_';
 			pattern += pattern[1] == 'R' ? 6 : 5;
 			continue;
 		}
@@ -178,8 +180,8 @@ policy_image_version(const struct guard_config *cfg,
 {
 	for (size_t i = 0; i < cfg->version_sources.n; i++) {
 		const char *src = cfg->version_sources.items[i];
-		char *v = policy_image_version_one(src, image,
-		    repository_last, app, tag);
+		char *v = policy_image_version_one(src, image, repository_last,
+		    app, tag);
 
 		if (v != NULL) {
 			*source = src;
@@ -208,10 +210,10 @@ policy_image_of(struct policy_image *out, const struct inspect_image *img)
 
 /* What an image is called: repository names ({REPO}) and tags. */
 struct names {
-	char	**repos;	/* last path components */
-	size_t	  n_repos;
-	char	**tags;
-	size_t	  n_tags;
+	char **repos; /* last path components */
+	size_t n_repos;
+	char **tags;
+	size_t n_tags;
 };
 
 static void
@@ -284,8 +286,7 @@ names_cmp(const void *a, const void *b)
  * and given's tag if given is tag-only.  An image ID names nothing.
  */
 static void
-names_of(const struct policy_image *image, const char *given,
-    struct names *nm)
+names_of(const struct policy_image *image, const char *given, struct names *nm)
 {
 	struct imgref ref;
 	const char *cause;
@@ -364,8 +365,8 @@ source_version(const char *src, const struct policy_image *image,
 			char *v = policy_image_version_one(src, image, NULL,
 			    app, nm->tags[i]);
 
-			if (v != NULL && (best == NULL ||
-			    more_specific(v, best))) {
+			if (v != NULL &&
+			    (best == NULL || more_specific(v, best))) {
 				free(best);
 				best = v;
 			} else
@@ -377,9 +378,9 @@ source_version(const char *src, const struct policy_image *image,
 }
 
 char *
-policy_version(const struct guard_config *cfg,
-    const struct policy_image *image, const struct policy_registry *reg,
-    const char *given, const char *app, const char **source)
+policy_version(const struct guard_config *cfg, const struct policy_image *image,
+    const struct policy_registry *reg, const char *given, const char *app,
+    const char **source)
 {
 	struct policy_image from_registry = { 0 };
 	const struct policy_image *img = image;
@@ -439,7 +440,8 @@ matching_repo_digest(const struct imgref *ref, const struct policy_image *image)
 		if (imgref_parse(image->repo_digests[i], &rd, &cause) != 0)
 			continue;
 		repo = imgref_repository(&rd);
-		if (repo != NULL && strcmp(repo, want) == 0 && rd.digest != NULL)
+		if (repo != NULL && strcmp(repo, want) == 0 &&
+		    rd.digest != NULL)
 			found = image->repo_digests[i];
 		free(repo);
 		imgref_reset(&rd);
@@ -561,22 +563,25 @@ check_digest(const struct policy_input *in, const struct imgref *ref,
 	char *who, *why, *fix, *pinned = NULL;
 	bool rolling;
 
-
 	if (cfg->require_digest == RULE_OFF || imgref_is_pinned(ref) ||
 	    is_short_id_of(ref, in->image_ref, in->image))
 		return;
 	for (size_t i = 0; i < cfg->digest_exempt.n; i++) {
-		if (imgref_repository_matches(ref, cfg->digest_exempt.items[i])) {
-			set_note(out, "require_digest", xasprintf("tag-only "
-			    "reference allowed: repository matches "
-			    "digest_exempt \"%s\"", cfg->digest_exempt.items[i]));
+		if (imgref_repository_matches(ref,
+			cfg->digest_exempt.items[i])) {
+			set_note(out, "require_digest",
+			    xasprintf("tag-only "
+				      "reference allowed: repository matches "
+				      "digest_exempt \"%s\"",
+				cfg->digest_exempt.items[i]));
 			return;
 		}
 	}
 	if (in->allow_tag != NULL && list_has(&cfg->overrides, "allow-tag")) {
-		set_override_note(out, "require_digest", xasprintf("override "
-		    "%s=%s: tag-only reference %s allowed",
-		    POLICY_LABEL_ALLOW_TAG, in->allow_tag, in->image_ref));
+		set_override_note(out, "require_digest",
+		    xasprintf("override "
+			      "%s=%s: tag-only reference %s allowed",
+			POLICY_LABEL_ALLOW_TAG, in->allow_tag, in->image_ref));
 		return;
 	}
 	rolling = tag != NULL && list_has(&cfg->rolling_tags, tag);
@@ -586,41 +591,51 @@ check_digest(const struct policy_input *in, const struct imgref *ref,
 		/* What the tag points to at the registry right now. */
 		pinned = imgref_pinned(ref, in->registry->digest);
 	} else {
-		pin = in->image->found ? matching_repo_digest(ref, in->image) :
-		    NULL;
+		pin = in->image->found ? matching_repo_digest(ref, in->image)
+				       : NULL;
 		if (pin != NULL)
 			pinned = imgref_pinned(ref, strchr(pin, '@') + 1);
 	}
 	who = subject(in);
 	if (rolling)
-		why = xasprintf("\"%s\" is a rolling tag: it moves to whatever "
+		why = xasprintf(
+		    "\"%s\" is a rolling tag: it moves to whatever "
 		    "was built or pushed last, so the version that runs changes "
-		    "without anyone deciding it", tag);
+		    "without anyone deciding it",
+		    tag);
 	else
-		why = xstrdup("a tag-only reference can be moved to other "
+		why = xstrdup(
+		    "a tag-only reference can be moved to other "
 		    "content at any time, so what runs is not pinned");
 	if (pinned != NULL)
 		fix = xasprintf("Pin it by digest: %s", pinned);
 	else if (in->image->found && in->image->n_repo_digests == 0 &&
 	    in->image->id != NULL)
-		fix = xasprintf("Pin it by its image ID: %s. That is the local "
+		fix = xasprintf(
+		    "Pin it by its image ID: %s. That is the local "
 		    "image (built or loaded on this host, no registry has it), "
 		    "so its ID pins it only on this host; to pin it anywhere "
 		    "else, push it and use the digest the push prints",
 		    in->image->id);
 	else
-		fix = xasprintf("Pin it by digest (%s@sha256:<digest>); neither "
+		fix = xasprintf(
+		    "Pin it by digest (%s@sha256:<digest>); neither "
 		    "this host nor its registry could say the digest, so push "
-		    "it and use the digest the push prints", in->image_ref);
+		    "it and use the digest the push prints",
+		    in->image_ref);
 	set_outcome(out, cfg->require_digest, 403, "require_digest",
 	    xasprintf("docker-guard: %s %s %s: %s %s is not pinned by "
-	    "digest; %s (rule: require_digest). %s.%s",
-	    cfg->require_digest == RULE_ENFORCE ? "refusing to" :
-	    "warning: would refuse to", in->action, who,
-	    in->role != NULL ? in->role : "image", in->image_ref, why, fix,
-	    list_has(&cfg->overrides, "allow-tag") ? " To run it by tag on "
-	    "purpose, add the label " POLICY_LABEL_ALLOW_TAG "=<reason>." :
-	    ""));
+		      "digest; %s (rule: require_digest). %s.%s",
+		cfg->require_digest == RULE_ENFORCE
+		    ? "refusing to"
+		    : "warning: would refuse to",
+		in->action, who, in->role != NULL ? in->role : "image",
+		in->image_ref, why, fix,
+		list_has(&cfg->overrides, "allow-tag")
+		    ? " To run it by tag on "
+		      "purpose, add the label " POLICY_LABEL_ALLOW_TAG
+		      "=<reason>."
+		    : ""));
 	free(who);
 	free(why);
 	free(fix);
@@ -635,19 +650,22 @@ check_local(const struct policy_input *in, struct policy_decision *out)
 	if (!in->image->found || in->image->n_repo_digests > 0)
 		return;
 	if (cfg->local_images_allow) {
-		set_note(out, "local_images", xstrdup("local image: it has no "
-		    "registry digest (built or loaded on this host)"));
+		set_note(out, "local_images",
+		    xstrdup("local image: it has no "
+			    "registry digest (built or loaded on this host)"));
 		return;
 	}
 	char *who = subject(in);
 
 	set_outcome(out, RULE_ENFORCE, 403, "local_images",
-	    xasprintf("docker-guard: refusing to %s %s: image %s (%s) has no "
-	    "registry digest: it was built or loaded on this host and cannot "
-	    "be pulled anywhere else (rule: local_images). Push it to a "
-	    "registry and use the pushed reference by digest, or set "
-	    "local_images = allow.", in->action, who, in->image_ref,
-	    in->image->id ? in->image->id : "unknown ID"));
+	    xasprintf(
+		"docker-guard: refusing to %s %s: image %s (%s) has no "
+		"registry digest: it was built or loaded on this host and cannot "
+		"be pulled anywhere else (rule: local_images). Push it to a "
+		"registry and use the pushed reference by digest, or set "
+		"local_images = allow.",
+		in->action, who, in->image_ref,
+		in->image->id ? in->image->id : "unknown ID"));
 	free(who);
 }
 
@@ -655,11 +673,16 @@ static const char *
 registry_outcome_words(enum policy_registry_outcome o)
 {
 	switch (o) {
-	case POLICY_REGISTRY_PRESENT: return "present";
-	case POLICY_REGISTRY_ABSENT: return "absent";
-	case POLICY_REGISTRY_UNAUTHORIZED: return "unauthorized";
-	case POLICY_REGISTRY_RATE_LIMITED: return "rate-limited";
-	case POLICY_REGISTRY_UNREACHABLE: return "unreachable";
+	case POLICY_REGISTRY_PRESENT:
+		return "present";
+	case POLICY_REGISTRY_ABSENT:
+		return "absent";
+	case POLICY_REGISTRY_UNAUTHORIZED:
+		return "unauthorized";
+	case POLICY_REGISTRY_RATE_LIMITED:
+		return "rate-limited";
+	case POLICY_REGISTRY_UNREACHABLE:
+		return "unreachable";
 	}
 	return "unreachable";
 }
@@ -679,45 +702,52 @@ check_registry(const struct policy_input *in, struct policy_decision *out)
 	who = subject(in);
 	if (r->outcome == POLICY_REGISTRY_ABSENT) {
 		set_outcome(out, cfg->registry_presence, 403, "registry",
-		    xasprintf("docker-guard: %s %s %s: %s %s is missing from "
-		    "its registry: %s (rule: registry). A host that has to "
-		    "pull it again cannot, so this deploy would not survive a "
-		    "reschedule. Push the image again (or restore it in the "
-		    "registry) and deploy by a digest the registry has.",
-		    cfg->registry_presence == RULE_ENFORCE ? "refusing to" :
-		    "warning: would refuse to", in->action, who,
-		    in->role != NULL ? in->role : "image",
-		    r->checked_ref != NULL ? r->checked_ref : in->image_ref,
-		    r->detail != NULL ? r->detail : "the registry does not "
-		    "have it"));
+		    xasprintf(
+			"docker-guard: %s %s %s: %s %s is missing from "
+			"its registry: %s (rule: registry). A host that has to "
+			"pull it again cannot, so this deploy would not survive a "
+			"reschedule. Push the image again (or restore it in the "
+			"registry) and deploy by a digest the registry has.",
+			cfg->registry_presence == RULE_ENFORCE
+			    ? "refusing to"
+			    : "warning: would refuse to",
+			in->action, who, in->role != NULL ? in->role : "image",
+			r->checked_ref != NULL ? r->checked_ref : in->image_ref,
+			r->detail != NULL ? r->detail
+					  : "the registry does not "
+					    "have it"));
 	} else if (cfg->registry_unreachable_allow) {
-		set_note(out, "registry_unreachable", xasprintf("registry %s: "
-		    "%s; allowed by registry_unreachable = allow",
-		    registry_outcome_words(r->outcome),
-		    r->detail != NULL ? r->detail : "no answer"));
+		set_note(out, "registry_unreachable",
+		    xasprintf("registry %s: "
+			      "%s; allowed by registry_unreachable = allow",
+			registry_outcome_words(r->outcome),
+			r->detail != NULL ? r->detail : "no answer"));
 		/* The client is told too: what it runs was not checked. */
 		free(out->warning);
-		out->warning = xasprintf("docker-guard: warning: allowing the "
+		out->warning = xasprintf(
+		    "docker-guard: warning: allowing the "
 		    "%s of %s without a registry check: the registry of %s %s "
 		    "could not say whether it still has it (%s: %s), and "
 		    "registry_unreachable = allow "
 		    "(rule: registry_unreachable). "
 		    "A host that has to pull it again may not be able to; "
-		    "check the registry.", in->action, who,
-		    in->role != NULL ? in->role : "image",
+		    "check the registry.",
+		    in->action, who, in->role != NULL ? in->role : "image",
 		    r->checked_ref != NULL ? r->checked_ref : in->image_ref,
 		    registry_outcome_words(r->outcome),
 		    r->detail != NULL ? r->detail : "no answer");
 	} else {
 		set_outcome(out, RULE_ENFORCE, 403, "registry_unreachable",
-		    xasprintf("docker-guard: refusing to %s %s: the registry of "
-		    "image %s cannot say whether it still has it (%s: %s) and "
-		    "registry_unreachable = deny (rule: registry_unreachable). "
-		    "Retry when the registry answers, or set "
-		    "registry_unreachable = allow.", in->action, who,
-		    r->checked_ref != NULL ? r->checked_ref : in->image_ref,
-		    registry_outcome_words(r->outcome),
-		    r->detail != NULL ? r->detail : "no answer"));
+		    xasprintf(
+			"docker-guard: refusing to %s %s: the registry of "
+			"image %s cannot say whether it still has it (%s: %s) and "
+			"registry_unreachable = deny (rule: registry_unreachable). "
+			"Retry when the registry answers, or set "
+			"registry_unreachable = allow.",
+			in->action, who,
+			r->checked_ref != NULL ? r->checked_ref : in->image_ref,
+			registry_outcome_words(r->outcome),
+			r->detail != NULL ? r->detail : "no answer"));
 	}
 	free(who);
 }
@@ -735,14 +765,14 @@ check_downgrade(const struct policy_input *in, const struct imgref *ref,
 	    strcmp(out->digest, in->image_ref) != 0;
 
 	if (in->app == NULL || in->role != NULL)
-		return;	/* only the image the container runs has the app's
+		return; /* only the image the container runs has the app's
 			   version */
 	out->version = policy_version(cfg, in->image, in->registry,
 	    in->image_ref, in->app, &out->version_source);
 
 	for (size_t i = 0; i < in->n_history; i++) {
-		if (top == NULL || version_compare(in->history[i].version,
-		    top->version) > 0)
+		if (top == NULL ||
+		    version_compare(in->history[i].version, top->version) > 0)
 			top = &in->history[i];
 	}
 	if (top != NULL)
@@ -752,18 +782,21 @@ check_downgrade(const struct policy_input *in, const struct imgref *ref,
 		if (cfg->downgrade == RULE_OFF)
 			return;
 		if (cfg->unknown_version_allow) {
-			set_note(out, "unknown_version", xstrdup("unknown "
-			    "version: no version source matched the image"));
+			set_note(out, "unknown_version",
+			    xstrdup(
+				"unknown "
+				"version: no version source matched the image"));
 			return;
 		}
 		who = subject(in);
 		set_outcome(out, RULE_ENFORCE, 403, "unknown_version",
-		    xasprintf("docker-guard: refusing to %s %s: no version "
-		    "could be found for image %s (looked at: version_sources), so "
-		    "a downgrade cannot be ruled out (rule: unknown_version). "
-		    "Label the image with org.opencontainers.image.version, "
-		    "add a version source, or set unknown_version = allow.",
-		    in->action, who, in->image_ref));
+		    xasprintf(
+			"docker-guard: refusing to %s %s: no version "
+			"could be found for image %s (looked at: version_sources), so "
+			"a downgrade cannot be ruled out (rule: unknown_version). "
+			"Label the image with org.opencontainers.image.version, "
+			"add a version source, or set unknown_version = allow.",
+			in->action, who, in->image_ref));
 		free(who);
 		return;
 	}
@@ -772,30 +805,38 @@ check_downgrade(const struct policy_input *in, const struct imgref *ref,
 		return;
 	if (in->allow_downgrade != NULL &&
 	    list_has(&cfg->overrides, "allow-downgrade")) {
-		set_override_note(out, "downgrade", xasprintf("override %s=%s: "
-		    "downgrade from %s to %s", POLICY_LABEL_ALLOW_DOWNGRADE,
-		    in->allow_downgrade, top->version, out->version));
+		set_override_note(out, "downgrade",
+		    xasprintf("override %s=%s: "
+			      "downgrade from %s to %s",
+			POLICY_LABEL_ALLOW_DOWNGRADE, in->allow_downgrade,
+			top->version, out->version));
 		return;
 	}
 	policy_format_time(top->since, when, sizeof when);
 	who = subject(in);
 	if (top->digest != NULL && strchr(top->digest, '@') != NULL)
-		stay = xasprintf(in->existing ? " To stay on %s, run the "
-		    "app's current container, or create one from %s." :
-		    " To stay on %s, use %s.", top->version, top->digest);
+		stay = xasprintf(in->existing
+			? " To stay on %s, run the "
+			  "app's current container, or create one from %s."
+			: " To stay on %s, use %s.",
+		    top->version, top->digest);
 	set_outcome(out, cfg->downgrade, 403, "downgrade",
-	    xasprintf("docker-guard: %s %s %s: image %s%s%s%s is version %s, "
-	    "older than %s which this app has run since %s (rule: downgrade)."
-	    "%s%s", cfg->downgrade == RULE_ENFORCE ? "refusing to" :
-	    "warning: would refuse to", in->action, who, in->image_ref,
-	    show_digest ? " (" : "", show_digest ? out->digest : "",
-	    show_digest ? ")" : "", out->version, top->version, when,
-	    stay != NULL ? stay : "",
-	    !list_has(&cfg->overrides, "allow-downgrade") ? "" :
-	    in->existing ? " To roll back on purpose, recreate the container "
-	    "with the label " POLICY_LABEL_ALLOW_DOWNGRADE "=<reason>." :
-	    " To roll back on purpose, add the label "
-	    POLICY_LABEL_ALLOW_DOWNGRADE "=<reason>."));
+	    xasprintf(
+		"docker-guard: %s %s %s: image %s%s%s%s is version %s, "
+		"older than %s which this app has run since %s (rule: downgrade)."
+		"%s%s",
+		cfg->downgrade == RULE_ENFORCE ? "refusing to"
+					       : "warning: would refuse to",
+		in->action, who, in->image_ref, show_digest ? " (" : "",
+		show_digest ? out->digest : "", show_digest ? ")" : "",
+		out->version, top->version, when, stay != NULL ? stay : "",
+		!list_has(&cfg->overrides, "allow-downgrade") ? ""
+		    : in->existing
+		    ? " To roll back on purpose, recreate the container "
+		      "with the label " POLICY_LABEL_ALLOW_DOWNGRADE
+		      "=<reason>."
+		    : " To roll back on purpose, add the label " POLICY_LABEL_ALLOW_DOWNGRADE
+		      "=<reason>."));
 	free(stay);
 	free(who);
 }
@@ -813,9 +854,9 @@ policy_evaluate(const struct policy_input *in, struct policy_decision *out)
 		out->status = 400;
 		out->rule = "reference";
 		out->message = xasprintf("docker-guard: refusing to %s: image "
-		    "reference \"%s\" is not valid: %s", in->action,
-		    in->image_ref, cause != NULL ? cause :
-		    "invalid reference format");
+					 "reference \"%s\" is not valid: %s",
+		    in->action, in->image_ref,
+		    cause != NULL ? cause : "invalid reference format");
 		return;
 	}
 
@@ -832,14 +873,16 @@ policy_evaluate(const struct policy_input *in, struct policy_decision *out)
 	} else if (ref.digest != NULL) {
 		char *repo = imgref_repository(&ref);
 
-		out->digest = repo != NULL ?
-		    xasprintf("%s@%s", repo, ref.digest) : xstrdup(ref.digest);
+		out->digest = repo != NULL
+		    ? xasprintf("%s@%s", repo, ref.digest)
+		    : xstrdup(ref.digest);
 		free(repo);
 	} else if (in->image->found) {
 		const char *d = matching_repo_digest(&ref, in->image);
 
-		out->digest = xstrdup(d != NULL ? d : in->image->id ?
-		    in->image->id : "");
+		out->digest = xstrdup(d != NULL ? d
+			: in->image->id		? in->image->id
+						: "");
 		if (out->digest[0] == '\0') {
 			free(out->digest);
 			out->digest = NULL;
@@ -928,37 +971,44 @@ policy_evaluate_pull(const struct policy_pull *in, struct policy_decision *out)
 		const char *src = in->from_src != NULL ? in->from_src : "?";
 
 		if (cfg->imports_allow) {
-			set_note(out, "imports", xasprintf("import from %s "
-			    "allowed (imports = allow)", strcmp(src, "-") == 0 ?
-			    "the request body" : src));
+			set_note(out, "imports",
+			    xasprintf("import from %s "
+				      "allowed (imports = allow)",
+				strcmp(src, "-") == 0 ? "the request body"
+						      : src));
 			return;
 		}
-		set_outcome(out, RULE_ENFORCE, 403, "imports", xasprintf(
-		    "docker-guard: refusing to import an image from %s%s%s: an "
-		    "import makes an image no registry has (rule: imports). "
-		    "Push images to a registry and pull them by digest, or set "
-		    "imports = allow.", strcmp(src, "-") == 0 ?
-		    "the request body" : src, in->repo != NULL ? " as " : "",
-		    in->repo != NULL ? in->repo : ""));
+		set_outcome(out, RULE_ENFORCE, 403, "imports",
+		    xasprintf(
+			"docker-guard: refusing to import an image from %s%s%s: an "
+			"import makes an image no registry has (rule: imports). "
+			"Push images to a registry and pull them by digest, or set "
+			"imports = allow.",
+			strcmp(src, "-") == 0 ? "the request body" : src,
+			in->repo != NULL ? " as " : "",
+			in->repo != NULL ? in->repo : ""));
 		return;
 	}
 	given = policy_pull_reference(in->from_image, in->tag);
 	if (imgref_parse(given, &ref, &cause) != 0 || ref.kind != IMGREF_NAME) {
 		if (ref.kind == IMGREF_ID)
 			imgref_reset(&ref);
-		set_outcome(out, RULE_ENFORCE, 400, "reference", xasprintf(
-		    "docker-guard: refusing to pull %s: it is not a valid image "
-		    "reference: %s", given, cause != NULL ? cause :
-		    "invalid reference format"));
+		set_outcome(out, RULE_ENFORCE, 400, "reference",
+		    xasprintf(
+			"docker-guard: refusing to pull %s: it is not a valid image "
+			"reference: %s",
+			given,
+			cause != NULL ? cause : "invalid reference format"));
 		free(given);
 		return;
 	}
 	if (!registry_allowed(cfg, ref.domain)) {
 		list = joined(&cfg->allowed_registries);
 		set_outcome(out, RULE_ENFORCE, 403, "allowed_registries",
-		    xasprintf("docker-guard: refusing to pull %s: registry %s is "
-		    "not in allowed_registries (%s) (rule: allowed_registries).",
-		    given, ref.domain, list));
+		    xasprintf(
+			"docker-guard: refusing to pull %s: registry %s is "
+			"not in allowed_registries (%s) (rule: allowed_registries).",
+			given, ref.domain, list));
 		free(list);
 		goto done;
 	}
@@ -973,39 +1023,46 @@ policy_evaluate_pull(const struct policy_pull *in, struct policy_decision *out)
 		goto done;
 	for (size_t i = 0; i < cfg->digest_exempt.n; i++) {
 		if (imgref_repository_matches(&ref,
-		    cfg->digest_exempt.items[i])) {
-			set_note(out, "pull_require_digest", xasprintf("pull by "
-			    "tag allowed: repository matches digest_exempt "
-			    "\"%s\"", cfg->digest_exempt.items[i]));
+			cfg->digest_exempt.items[i])) {
+			set_note(out, "pull_require_digest",
+			    xasprintf(
+				"pull by "
+				"tag allowed: repository matches digest_exempt "
+				"\"%s\"",
+				cfg->digest_exempt.items[i]));
 			goto done;
 		}
 	}
 	all_tags = ref.tag == NULL;
 	tag = imgref_effective_tag(&ref);
-	rolling = !all_tags && tag != NULL &&
-	    list_has(&cfg->rolling_tags, tag);
+	rolling = !all_tags && tag != NULL && list_has(&cfg->rolling_tags, tag);
 	if (in->registry_digest != NULL)
 		pinned = imgref_pinned(&ref, in->registry_digest);
 	if (all_tags)
 		why = xstrdup("a pull with no tag pulls every tag of the "
-		    "repository, whatever each points to now");
+			      "repository, whatever each points to now");
 	else if (rolling)
-		why = xasprintf("\"%s\" is a rolling tag: it moves to whatever "
+		why = xasprintf(
+		    "\"%s\" is a rolling tag: it moves to whatever "
 		    "was built or pushed last, so a pull can bring any "
-		    "version", tag);
+		    "version",
+		    tag);
 	else
 		why = xstrdup("a pull by tag takes whatever the tag points to "
-		    "now, and a later create by that tag runs it");
+			      "now, and a later create by that tag runs it");
 	if (pinned != NULL)
 		fix = xasprintf("Pull by digest: docker pull %s", pinned);
 	else
 		fix = xasprintf("Pull by digest (%s@sha256:<digest>); the "
-		    "registry could not say the digest", given);
+				"registry could not say the digest",
+		    given);
 	set_outcome(out, cfg->pull_require_digest, 403, "pull_require_digest",
 	    xasprintf("docker-guard: %s pull %s: it is not pinned by digest; "
-	    "%s (rule: pull_require_digest). %s.",
-	    cfg->pull_require_digest == RULE_ENFORCE ? "refusing to" :
-	    "warning: would refuse to", given, why, fix));
+		      "%s (rule: pull_require_digest). %s.",
+		cfg->pull_require_digest == RULE_ENFORCE
+		    ? "refusing to"
+		    : "warning: would refuse to",
+		given, why, fix));
 	free(why);
 	free(fix);
 	free(pinned);

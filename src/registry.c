@@ -26,143 +26,148 @@
 #include "www_auth.h"
 #include "xmalloc.h"
 
-#define REG_MAX_BODY		(4 * 1024 * 1024)
-#define REG_MAX_ENTRIES		1024
-#define REG_MAX_MANIFESTS	256
-#define REG_MAX_TOKENS		256
+#define REG_MAX_BODY (4 * 1024 * 1024)
+#define REG_MAX_ENTRIES 1024
+#define REG_MAX_MANIFESTS 256
+#define REG_MAX_TOKENS 256
 
 struct reg_http;
 typedef void (*reg_http_done)(struct reg_http *h);
 
 /* One HTTP transfer. */
 struct reg_http {
-	struct registry		*reg;
-	struct reg_entry	*entry;
-	CURL			*easy;
-	struct curl_slist	*headers;
-	char			 errbuf[CURL_ERROR_SIZE];
-	long			 status;
-	CURLcode		 result;
-	char			*content_type;
-	char			*docker_digest;
-	char			*www_auth;
-	char			*body;
-	size_t			 body_len;
-	bool			 too_big;
-	reg_http_done		 done;
+	struct registry *reg;
+	struct reg_entry *entry;
+	CURL *easy;
+	struct curl_slist *headers;
+	char errbuf[CURL_ERROR_SIZE];
+	long status;
+	CURLcode result;
+	char *content_type;
+	char *docker_digest;
+	char *www_auth;
+	char *body;
+	size_t body_len;
+	bool too_big;
+	reg_http_done done;
 };
 
 /* A cached manifest body, by digest. */
 struct reg_manifest {
 	TAILQ_ENTRY(reg_manifest) entry;
-	char			*digest;
-	char			*content_type;
-	char			*body;
-	size_t			 len;
+	char *digest;
+	char *content_type;
+	char *body;
+	size_t len;
 };
 
 /* A bearer token for (host, scope). */
 struct reg_token {
-	TAILQ_ENTRY(reg_token)	 entry;
-	char			*host;
-	char			*scope;
-	char			*token;
-	time_t			 expires;
+	TAILQ_ENTRY(reg_token) entry;
+	char *host;
+	char *scope;
+	char *token;
+	time_t expires;
 };
 
 enum entry_step {
-	STEP_HEAD,		/* HEAD the reference */
-	STEP_TOKEN,		/* fetching a bearer token */
-	STEP_INDEX,		/* GET the index */
-	STEP_CHILD,		/* HEAD children in turn */
-	STEP_IMAGE,		/* GET the image manifest (for config) */
-	STEP_CONFIG,		/* GET the config blob */
+	STEP_HEAD,   /* HEAD the reference */
+	STEP_TOKEN,  /* fetching a bearer token */
+	STEP_INDEX,  /* GET the index */
+	STEP_CHILD,  /* HEAD children in turn */
+	STEP_IMAGE,  /* GET the image manifest (for config) */
+	STEP_CONFIG, /* GET the config blob */
 	STEP_DONE,
 };
 
 /* One (host, repository, reference, platform, flags): running or cached. */
 struct reg_entry {
-	TAILQ_ENTRY(reg_entry)	 entry;
-	struct registry		*reg;
-	char			*key;
-	char			*host;		/* as in the reference */
-	char			*api_host;	/* where requests go */
-	char			*repo;
-	char			*ref;
+	TAILQ_ENTRY(reg_entry) entry;
+	struct registry *reg;
+	char *key;
+	char *host;	/* as in the reference */
+	char *api_host; /* where requests go */
+	char *repo;
+	char *ref;
 	struct registry_platform platform;
-	unsigned		 flags;
-	bool			 done;
-	time_t			 expires;
+	unsigned flags;
+	bool done;
+	time_t expires;
 	TAILQ_HEAD(, registry_check) waiters;
 
 	/* running state */
-	enum entry_step		 step;
-	enum entry_step		 retry_step;	/* after a token */
-	struct reg_http		*http;
-	bool			 authed;	/* the 401 dance was done */
-	char			*auth_header;	/* "Authorization: ..." */
-	struct manifest		 index;
-	bool			 have_index;
-	size_t			 child;		/* next child to HEAD */
-	char			*image_digest;	/* the image manifest */
-	char			*config_path;	/* "/blobs/<config digest>" */
+	enum entry_step step;
+	enum entry_step retry_step; /* after a token */
+	struct reg_http *http;
+	bool authed;	   /* the 401 dance was done */
+	char *auth_header; /* "Authorization: ..." */
+	struct manifest index;
+	bool have_index;
+	size_t child;	    /* next child to HEAD */
+	char *image_digest; /* the image manifest */
+	char *config_path;  /* "/blobs/<config digest>" */
 
 	/* result */
-	enum registry_outcome	 outcome;
-	char			*digest;
-	char			*detail;
-	bool			 is_index;
-	char			*missing_digest;
-	char			*missing_platform;
-	char			*version;
-	char			**labels;	/* "K=V", NULL-terminated */
-	char			**env;
+	enum registry_outcome outcome;
+	char *digest;
+	char *detail;
+	bool is_index;
+	char *missing_digest;
+	char *missing_platform;
+	char *version;
+	char **labels; /* "K=V", NULL-terminated */
+	char **env;
 };
 
 struct registry_check {
 	TAILQ_ENTRY(registry_check) entry;
-	struct reg_entry	*e;
-	registry_cb		 cb;
-	void			*arg;
-	struct event		*ev;
+	struct reg_entry *e;
+	registry_cb cb;
+	void *arg;
+	struct event *ev;
 };
 
 struct curl_sock {
-	struct event		*ev;
-	curl_socket_t		 fd;
+	struct event *ev;
+	curl_socket_t fd;
 };
 
 struct registry {
-	struct event_base	*base;
-	CURLM			*multi;
-	struct event		*timer;
+	struct event_base *base;
+	CURLM *multi;
+	struct event *timer;
 	struct registry_settings set;
-	char			**owned;	/* strings behind set */
-	const char		**lists[3];	/* arrays behind set */
-	size_t			 n_owned;
-	char			*docker_config;	/* file contents (secret) */
-	size_t			 docker_config_len;
-	TAILQ_HEAD(, reg_entry)	 entries;
-	size_t			 n_entries;
+	char **owned;	       /* strings behind set */
+	const char **lists[3]; /* arrays behind set */
+	size_t n_owned;
+	char *docker_config; /* file contents (secret) */
+	size_t docker_config_len;
+	TAILQ_HEAD(, reg_entry) entries;
+	size_t n_entries;
 	TAILQ_HEAD(, reg_manifest) manifests;
-	size_t			 n_manifests;
-	TAILQ_HEAD(, reg_token)	 tokens;
-	size_t			 n_tokens;
+	size_t n_manifests;
+	TAILQ_HEAD(, reg_token) tokens;
+	size_t n_tokens;
 };
 
-static void	entry_step(struct reg_entry *e);
-static void	entry_finish(struct reg_entry *e, enum registry_outcome o,
-		    char *detail);
+static void entry_step(struct reg_entry *e);
+static void
+entry_finish(struct reg_entry *e, enum registry_outcome o, char *detail);
 
 const char *
 registry_outcome_name(enum registry_outcome o)
 {
 	switch (o) {
-	case REGISTRY_PRESENT: return "present";
-	case REGISTRY_ABSENT: return "absent";
-	case REGISTRY_UNAUTHORIZED: return "unauthorized";
-	case REGISTRY_RATE_LIMITED: return "rate-limited";
-	case REGISTRY_UNREACHABLE: return "unreachable";
+	case REGISTRY_PRESENT:
+		return "present";
+	case REGISTRY_ABSENT:
+		return "absent";
+	case REGISTRY_UNAUTHORIZED:
+		return "unauthorized";
+	case REGISTRY_RATE_LIMITED:
+		return "rate-limited";
+	case REGISTRY_UNREACHABLE:
+		return "unreachable";
 	}
 	return "unreachable";
 }
@@ -274,7 +279,7 @@ write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 
 	if (h->body_len + n > REG_MAX_BODY) {
 		h->too_big = true;
-		return 0;	/* abort the transfer */
+		return 0; /* abort the transfer */
 	}
 	h->body = xrealloc(h->body, h->body_len + n + 1);
 	memcpy(h->body + h->body_len, ptr, n);
@@ -296,8 +301,9 @@ keep_header(char **slot, const char *line, size_t len, const char *name)
 	v = line + nlen + 1;
 	while (v < end && (*v == ' ' || *v == '\t'))
 		v++;
-	while (end > v && (end[-1] == '\r' || end[-1] == '\n' ||
-	    end[-1] == ' ' || end[-1] == '\t'))
+	while (end > v &&
+	    (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' ||
+		end[-1] == '\t'))
 		end--;
 	free(*slot);
 	*slot = xstrndup(v, (size_t)(end - v));
@@ -449,9 +455,9 @@ credentials_for(struct registry *reg, const char *host)
 		return xstrdup(item);
 	if (reg->docker_config == NULL)
 		return NULL;
-	if (docker_auth_lookup(reg->docker_config, reg->docker_config_len,
-	    host, &c, &cause) == 0 && c.username != NULL &&
-	    c.password != NULL)
+	if (docker_auth_lookup(reg->docker_config, reg->docker_config_len, host,
+		&c, &cause) == 0 &&
+	    c.username != NULL && c.password != NULL)
 		out = xasprintf("%s:%s", c.username, c.password);
 	docker_cred_reset(&c);
 	return out;
@@ -519,8 +525,8 @@ token_store(struct registry *reg, const char *host, const char *scope,
 	t->scope = xstrdup(scope);
 	t->token = xstrdup(token);
 	/* A little early, so a token never expires in flight. */
-	t->expires = time(NULL) + (expires_in > 10 ? expires_in - 5 :
-	    expires_in);
+	t->expires = time(NULL) +
+	    (expires_in > 10 ? expires_in - 5 : expires_in);
 	TAILQ_INSERT_TAIL(&reg->tokens, t, entry);
 	reg->n_tokens++;
 }
@@ -542,10 +548,10 @@ base_url(const struct reg_entry *e)
 {
 	bool plain = host_is_loopback(e->host) ||
 	    list_has_host(e->reg->set.insecure, e->reg->set.n_insecure,
-	    e->host);
+		e->host);
 
-	return xasprintf("%s://%s/v2/%s", plain ? "http" : "https",
-	    e->api_host, e->repo);
+	return xasprintf("%s://%s/v2/%s", plain ? "http" : "https", e->api_host,
+	    e->repo);
 }
 
 static void http_done_cb(struct reg_http *h);
@@ -571,13 +577,15 @@ token_done_cb(struct reg_http *h)
 
 	e->http = NULL;
 	if (h->result != CURLE_OK || h->status != 200) {
-		enum registry_outcome o = h->status == 401 || h->status == 403 ?
-		    REGISTRY_UNAUTHORIZED : h->status == 429 ?
-		    REGISTRY_RATE_LIMITED : REGISTRY_UNAUTHORIZED;
-		char *d = h->result != CURLE_OK ?
-		    xasprintf("the token service could not be reached: %s",
-		    h->errbuf[0] ? h->errbuf : curl_easy_strerror(h->result)) :
-		    xasprintf("the token service answered %ld", h->status);
+		enum registry_outcome o = h->status == 401 || h->status == 403
+		    ? REGISTRY_UNAUTHORIZED
+		    : h->status == 429 ? REGISTRY_RATE_LIMITED
+				       : REGISTRY_UNAUTHORIZED;
+		char *d = h->result != CURLE_OK
+		    ? xasprintf("the token service could not be reached: %s",
+			  h->errbuf[0] ? h->errbuf
+				       : curl_easy_strerror(h->result))
+		    : xasprintf("the token service answered %ld", h->status);
 
 		if (h->result != CURLE_OK)
 			o = REGISTRY_UNREACHABLE;
@@ -588,8 +596,9 @@ token_done_cb(struct reg_http *h)
 	token = www_auth_token_from_json(h->body, h->body_len, &expires);
 	http_free(h);
 	if (token == NULL) {
-		entry_finish(e, REGISTRY_UNAUTHORIZED, xstrdup("the token "
-		    "service answered without a token"));
+		entry_finish(e, REGISTRY_UNAUTHORIZED,
+		    xstrdup("the token "
+			    "service answered without a token"));
 		return;
 	}
 	scope = scope_for(e);
@@ -614,22 +623,26 @@ authenticate(struct reg_entry *e, const char *challenge)
 	    www_auth_parse(challenge, &wa) != 0) {
 		free(creds);
 		www_auth_reset(&wa);
-		entry_finish(e, REGISTRY_UNAUTHORIZED, xstrdup(e->authed ?
-		    "the registry refused the credentials" :
-		    "the registry asks for authentication in a form the "
-		    "guard does not understand"));
+		entry_finish(e, REGISTRY_UNAUTHORIZED,
+		    xstrdup(e->authed
+			    ? "the registry refused the credentials"
+			    : "the registry asks for authentication in a form the "
+			      "guard does not understand"));
 		return;
 	}
 	e->authed = true;
 	if ((ch = www_auth_find(&wa, "bearer")) != NULL) {
-		char *scope = scope_for(e), *url = www_auth_token_url(ch, scope);
+		char *scope = scope_for(e),
+		     *url = www_auth_token_url(ch, scope);
 
 		free(scope);
 		if (url == NULL) {
 			www_auth_reset(&wa);
 			free(creds);
-			entry_finish(e, REGISTRY_UNAUTHORIZED, xstrdup("the "
-			    "registry's bearer challenge has no realm"));
+			entry_finish(e, REGISTRY_UNAUTHORIZED,
+			    xstrdup(
+				"the "
+				"registry's bearer challenge has no realm"));
 			return;
 		}
 		/* Basic credentials go to the token service, not the
@@ -643,10 +656,12 @@ authenticate(struct reg_entry *e, const char *challenge)
 		set_auth_header(e, basic_header(creds));
 		entry_step(e);
 	} else {
-		entry_finish(e, REGISTRY_UNAUTHORIZED, xstrdup(creds == NULL ?
-		    "the registry requires credentials and none are "
-		    "configured for it" : "the registry asks for an "
-		    "authentication scheme the guard does not support"));
+		entry_finish(e, REGISTRY_UNAUTHORIZED,
+		    xstrdup(creds == NULL
+			    ? "the registry requires credentials and none are "
+			      "configured for it"
+			    : "the registry asks for an "
+			      "authentication scheme the guard does not support"));
 	}
 	if (creds != NULL) {
 		explicit_bzero(creds, strlen(creds));
@@ -671,7 +686,8 @@ cache_manifest_get(struct registry *reg, const char *digest)
 {
 	struct reg_manifest *m;
 
-	TAILQ_FOREACH(m, &reg->manifests, entry) {
+	TAILQ_FOREACH(m, &reg->manifests, entry)
+	{
 		if (strcmp(m->digest, digest) == 0) {
 			/* Most recently used last. */
 			TAILQ_REMOVE(&reg->manifests, m, entry);
@@ -723,9 +739,10 @@ index_ready(struct reg_entry *e)
 	if (want == NULL) {
 		e->missing_platform = platform_name(e->platform.os,
 		    e->platform.arch, e->platform.variant);
-		entry_finish(e, REGISTRY_ABSENT, xasprintf("the index %s has "
-		    "no image for this host's platform %s", e->digest,
-		    e->missing_platform));
+		entry_finish(e, REGISTRY_ABSENT,
+		    xasprintf("the index %s has "
+			      "no image for this host's platform %s",
+			e->digest, e->missing_platform));
 		return;
 	}
 	if (want->version != NULL && e->version == NULL)
@@ -745,15 +762,19 @@ take_manifest(struct reg_entry *e, const char *digest, const char *ctype,
 	char *actual = manifest_sha256_digest(body, len);
 
 	if (strcmp(actual, digest) != 0) {
-		entry_finish(e, REGISTRY_UNREACHABLE, xasprintf("the manifest "
-		    "the registry sent for %s has digest %s", digest, actual));
+		entry_finish(e, REGISTRY_UNREACHABLE,
+		    xasprintf("the manifest "
+			      "the registry sent for %s has digest %s",
+			digest, actual));
 		free(actual);
 		return -1;
 	}
 	free(actual);
 	if (manifest_parse(body, len, ctype, out, &cause) != 0) {
-		entry_finish(e, REGISTRY_UNREACHABLE, xasprintf("the manifest "
-		    "%s cannot be read: %s", digest, cause ? cause : "?"));
+		entry_finish(e, REGISTRY_UNREACHABLE,
+		    xasprintf("the manifest "
+			      "%s cannot be read: %s",
+			digest, cause ? cause : "?"));
 		return -1;
 	}
 	cache_manifest_put(e->reg, digest, ctype, body, len);
@@ -769,13 +790,16 @@ finish_http_error(struct reg_entry *e, struct reg_http *h, const char *what)
 
 	if (h->result != CURLE_OK) {
 		o = REGISTRY_UNREACHABLE;
-		d = xasprintf("%s: %s", what, h->too_big ? "the answer is too "
-		    "large" : h->errbuf[0] ? h->errbuf :
-		    curl_easy_strerror(h->result));
+		d = xasprintf("%s: %s", what,
+		    h->too_big	       ? "the answer is too "
+					 "large"
+			: h->errbuf[0] ? h->errbuf
+				       : curl_easy_strerror(h->result));
 	} else if (h->status == 404) {
 		o = REGISTRY_ABSENT;
 		d = xasprintf("%s: the registry answered 404 (manifest or "
-		    "repository unknown)", what);
+			      "repository unknown)",
+		    what);
 	} else if (h->status == 401 || h->status == 403) {
 		o = REGISTRY_UNAUTHORIZED;
 		d = xasprintf("%s: the registry answered %ld (%s)", what,
@@ -799,8 +823,8 @@ http_done_cb(struct reg_http *h)
 
 	e->http = NULL;
 	if (h->result == CURLE_OK && h->status == 401) {
-		char *challenge = h->www_auth != NULL ?
-		    xstrdup(h->www_auth) : NULL;
+		char *challenge = h->www_auth != NULL ? xstrdup(h->www_auth)
+						      : NULL;
 
 		http_free(h);
 		authenticate(e, challenge);
@@ -826,8 +850,10 @@ http_done_cb(struct reg_http *h)
 		    MANIFEST_INDEX;
 		if (e->digest == NULL) {
 			http_free(h);
-			entry_finish(e, REGISTRY_UNREACHABLE, xstrdup("the "
-			    "registry did not say the manifest's digest"));
+			entry_finish(e, REGISTRY_UNREACHABLE,
+			    xstrdup(
+				"the "
+				"registry did not say the manifest's digest"));
 			return;
 		}
 		http_free(h);
@@ -855,7 +881,7 @@ http_done_cb(struct reg_http *h)
 			return;
 		}
 		if (take_manifest(e, e->digest, h->content_type, h->body,
-		    h->body_len, &e->index) != 0) {
+			h->body_len, &e->index) != 0) {
 			http_free(h);
 			return;
 		}
@@ -873,10 +899,13 @@ http_done_cb(struct reg_http *h)
 			e->missing_platform = platform_name(c->os,
 			    c->architecture, c->variant);
 			http_free(h);
-			entry_finish(e, REGISTRY_ABSENT, xasprintf("the index "
-			    "%s lists %s for %s, but the registry no longer "
-			    "has it", e->digest, e->missing_digest,
-			    e->missing_platform));
+			entry_finish(e, REGISTRY_ABSENT,
+			    xasprintf(
+				"the index "
+				"%s lists %s for %s, but the registry no longer "
+				"has it",
+				e->digest, e->missing_digest,
+				e->missing_platform));
 			return;
 		}
 		if (h->result != CURLE_OK || h->status != 200) {
@@ -903,7 +932,7 @@ http_done_cb(struct reg_http *h)
 			return;
 		}
 		if (take_manifest(e, e->image_digest, h->content_type, h->body,
-		    h->body_len, &m) != 0) {
+			h->body_len, &m) != 0) {
 			http_free(h);
 			return;
 		}
@@ -926,8 +955,8 @@ http_done_cb(struct reg_http *h)
 		struct inspect_image cfg = { 0 };
 
 		if (h->result == CURLE_OK && h->status == 200 &&
-		    inspect_config_blob_parse(h->body, h->body_len,
-		    &cfg) == 0) {
+		    inspect_config_blob_parse(h->body, h->body_len, &cfg) ==
+			0) {
 			e->labels = xcalloc(cfg.n_labels + 1,
 			    sizeof *e->labels);
 			for (size_t i = 0; i < cfg.n_labels; i++)
@@ -946,8 +975,9 @@ http_done_cb(struct reg_http *h)
 	}
 	default:
 		http_free(h);
-		entry_finish(e, REGISTRY_UNREACHABLE, xstrdup("internal "
-		    "error: unexpected registry answer"));
+		entry_finish(e, REGISTRY_UNREACHABLE,
+		    xstrdup("internal "
+			    "error: unexpected registry answer"));
 		return;
 	}
 }
@@ -970,7 +1000,7 @@ entry_step(struct reg_entry *e)
 	case STEP_INDEX:
 		if ((m = cache_manifest_get(e->reg, e->digest)) != NULL) {
 			if (manifest_parse(m->body, m->len, m->content_type,
-			    &e->index, NULL) == 0) {
+				&e->index, NULL) == 0) {
 				e->have_index = true;
 				if (e->version == NULL &&
 				    e->index.version != NULL)
@@ -987,11 +1017,12 @@ entry_step(struct reg_entry *e)
 		/* The host's child always; with all_platforms every
 		   platform child.  Attestations are informational. */
 		while (e->child < e->index.n_children) {
-			const struct manifest_child *c =
-			    &e->index.children[e->child];
+			const struct manifest_child
+			    *c = &e->index.children[e->child];
 
-			if (!c->attestation && (e->reg->set.all_platforms ||
-			    strcmp(c->digest, e->image_digest) == 0))
+			if (!c->attestation &&
+			    (e->reg->set.all_platforms ||
+				strcmp(c->digest, e->image_digest) == 0))
 				break;
 			e->child++;
 		}
@@ -1116,14 +1147,14 @@ entry_finish(struct reg_entry *e, enum registry_outcome o, char *detail)
 		e->expires = now + e->reg->set.negative_ttl;
 		break;
 	default:
-		e->expires = now;	/* indeterminate: ask again next time */
+		e->expires = now; /* indeterminate: ask again next time */
 		break;
 	}
 	log_debug("registry: %s/%s%s%s is %s%s%s", e->host, e->repo,
 	    strchr(e->ref, ':') != NULL ? "@" : ":", e->ref,
 	    registry_outcome_name(o), detail ? ": " : "", detail ? detail : "");
 	TAILQ_FOREACH(c, &e->waiters, entry)
-		event_active(c->ev, EV_TIMEOUT, 0);
+	event_active(c->ev, EV_TIMEOUT, 0);
 }
 
 static void
@@ -1156,7 +1187,8 @@ registry_check(struct registry *reg, const char *domain, const char *path,
 	evict(reg);
 	key = xasprintf("%s/%s@%s|%s/%s/%s|%u", domain, path, reference,
 	    platform->os, platform->arch, platform->variant, flags);
-	TAILQ_FOREACH(e, &reg->entries, entry) {
+	TAILQ_FOREACH(e, &reg->entries, entry)
+	{
 		if (strcmp(e->key, key) == 0 && (!e->done || e->expires > now))
 			break;
 	}
@@ -1169,8 +1201,9 @@ registry_check(struct registry *reg, const char *domain, const char *path,
 		e->key = key;
 		key = NULL;
 		e->host = xstrdup(domain);
-		e->api_host = xstrdup(strcmp(domain, "docker.io") == 0 ?
-		    "registry-1.docker.io" : domain);
+		e->api_host = xstrdup(strcmp(domain, "docker.io") == 0
+			? "registry-1.docker.io"
+			: domain);
 		e->repo = xstrdup(path);
 		e->ref = xstrdup(reference);
 		e->platform = *platform;
@@ -1180,8 +1213,8 @@ registry_check(struct registry *reg, const char *domain, const char *path,
 		reg->n_entries++;
 		scope = scope_for(e);
 		if ((t = token_find(reg, e->host, scope)) != NULL)
-			set_auth_header(e, xasprintf("Authorization: Bearer %s",
-			    t->token));
+			set_auth_header(e,
+			    xasprintf("Authorization: Bearer %s", t->token));
 		free(scope);
 		e->step = STEP_HEAD;
 		entry_step(e);
@@ -1293,7 +1326,8 @@ read_docker_config(struct registry *reg, const char *path, char **cause)
 	}
 	if (fstat(fd, &st) != 0 || st.st_size > DOCKER_AUTH_MAX_CONFIG) {
 		*cause = xasprintf("docker_config %s: not a file of at most "
-		    "%d bytes", path, DOCKER_AUTH_MAX_CONFIG);
+				   "%d bytes",
+		    path, DOCKER_AUTH_MAX_CONFIG);
 		close(fd);
 		return -1;
 	}
@@ -1325,8 +1359,9 @@ registry_configure(struct registry *reg, const struct registry_settings *set,
 	next.auth = own_list(reg, 0, set->auth, set->n_auth);
 	next.ca_files = own_list(reg, 1, set->ca_files, set->n_ca_files);
 	next.insecure = own_list(reg, 2, set->insecure, set->n_insecure);
-	next.docker_config = set->docker_config != NULL ?
-	    own(reg, set->docker_config) : NULL;
+	next.docker_config = set->docker_config != NULL
+	    ? own(reg, set->docker_config)
+	    : NULL;
 	reg->set = next;
 	/* Settings changed: finished answers may no longer hold. */
 	for (e = TAILQ_FIRST(&reg->entries); e != NULL; e = en) {

@@ -136,8 +136,8 @@ add_str(json_t *o, const char *key, const char *v)
 /* ---- audit -------------------------------------------------------------- */
 
 struct audit_ctx {
-	bool		 json;
-	struct table	*t;
+	bool json;
+	struct table *t;
 };
 
 static void
@@ -156,12 +156,12 @@ audit_row_cb(const struct store_audit_row *r, void *arg)
 		    (long long)(r->time_ms % 1000));
 		ms[10] = 'T';
 		add_str(o, "time", ms);
-		json_object_set_new(o, "uid", r->uid >= 0 ?
-		    json_integer(r->uid) : json_null());
-		json_object_set_new(o, "gid", r->gid >= 0 ?
-		    json_integer(r->gid) : json_null());
-		json_object_set_new(o, "pid", r->pid >= 0 ?
-		    json_integer(r->pid) : json_null());
+		json_object_set_new(o, "uid",
+		    r->uid >= 0 ? json_integer(r->uid) : json_null());
+		json_object_set_new(o, "gid",
+		    r->gid >= 0 ? json_integer(r->gid) : json_null());
+		json_object_set_new(o, "pid",
+		    r->pid >= 0 ? json_integer(r->pid) : json_null());
 		add_str(o, "process", r->comm);
 		add_str(o, "method", r->method);
 		add_str(o, "route", r->route);
@@ -203,14 +203,14 @@ static void
 audit_usage(FILE *f)
 {
 	fprintf(f,
-"usage: docker-guard audit [--config FILE] [--database PATH]\n"
-"           [--since WHEN] [--until WHEN] [--app APP] [--verdict VERDICT]\n"
-"           [--rule RULE] [--uid UID] [--limit N] [--outcomes] [--json]\n"
-"       docker-guard audit --verify [--config FILE] [--database PATH]\n"
-"WHEN is a duration back from now (24h, 30m, 7d) or a UTC timestamp\n"
-"(2026-11-20, \"2026-11-20 10:04\", 2026-11-20T10:04:05Z).\n"
-"VERDICT is allow, warn, deny or error.  The engine's answers to allowed\n"
-"requests (rule outcome) are listed with --outcomes or --rule outcome.\n");
+	    "usage: docker-guard audit [--config FILE] [--database PATH]\n"
+	    "           [--since WHEN] [--until WHEN] [--app APP] [--verdict VERDICT]\n"
+	    "           [--rule RULE] [--uid UID] [--limit N] [--outcomes] [--json]\n"
+	    "       docker-guard audit --verify [--config FILE] [--database PATH]\n"
+	    "WHEN is a duration back from now (24h, 30m, 7d) or a UTC timestamp\n"
+	    "(2026-11-20, \"2026-11-20 10:04\", 2026-11-20T10:04:05Z).\n"
+	    "VERDICT is allow, warn, deny or error.  The engine's answers to allowed\n"
+	    "requests (rule outcome) are listed with --outcomes or --rule outcome.\n");
 }
 
 int
@@ -245,14 +245,20 @@ review_audit(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
-		case OPT_CONFIG: config = optarg; break;
-		case OPT_DATABASE: database = optarg; break;
+		case OPT_CONFIG:
+			config = optarg;
+			break;
+		case OPT_DATABASE:
+			database = optarg;
+			break;
 		case OPT_SINCE:
 		case OPT_UNTIL:
 			if (timespec_parse(optarg, now, &t) != 0) {
-				fprintf(stderr, "docker-guard audit: \"%s\" is "
+				fprintf(stderr,
+				    "docker-guard audit: \"%s\" is "
 				    "neither a duration (24h) nor a timestamp "
-				    "(2026-11-20 10:04)\n", optarg);
+				    "(2026-11-20 10:04)\n",
+				    optarg);
 				return 2;
 			}
 			if (c == OPT_SINCE)
@@ -260,23 +266,29 @@ review_audit(int argc, char **argv)
 			else
 				f.until_ms = t * 1000 + 999;
 			break;
-		case OPT_APP: f.app = optarg; break;
+		case OPT_APP:
+			f.app = optarg;
+			break;
 		case OPT_VERDICT:
 			if (strcmp(optarg, "allow") != 0 &&
 			    strcmp(optarg, "warn") != 0 &&
 			    strcmp(optarg, "deny") != 0 &&
 			    strcmp(optarg, "error") != 0) {
-				fprintf(stderr, "docker-guard audit: --verdict "
+				fprintf(stderr,
+				    "docker-guard audit: --verdict "
 				    "is allow, warn, deny or error\n");
 				return 2;
 			}
 			f.verdict = optarg;
 			break;
-		case OPT_RULE: f.rule = optarg; break;
+		case OPT_RULE:
+			f.rule = optarg;
+			break;
 		case OPT_UID:
 			f.uid = strtoll(optarg, &end, 10);
 			if (*optarg == '\0' || *end != '\0' || f.uid < 0) {
-				fprintf(stderr, "docker-guard audit: --uid "
+				fprintf(stderr,
+				    "docker-guard audit: --uid "
 				    "takes a number\n");
 				return 2;
 			}
@@ -284,16 +296,27 @@ review_audit(int argc, char **argv)
 		case OPT_LIMIT:
 			f.limit = strtol(optarg, &end, 10);
 			if (*optarg == '\0' || *end != '\0' || f.limit <= 0) {
-				fprintf(stderr, "docker-guard audit: --limit "
+				fprintf(stderr,
+				    "docker-guard audit: --limit "
 				    "takes a positive number\n");
 				return 2;
 			}
 			break;
-		case OPT_JSON: ctx.json = true; break;
-		case OPT_VERIFY: verify = true; break;
-		case OPT_OUTCOMES: f.outcomes = true; break;
-		case OPT_HELP: audit_usage(stdout); return 0;
-		default: audit_usage(stderr); return 2;
+		case OPT_JSON:
+			ctx.json = true;
+			break;
+		case OPT_VERIFY:
+			verify = true;
+			break;
+		case OPT_OUTCOMES:
+			f.outcomes = true;
+			break;
+		case OPT_HELP:
+			audit_usage(stdout);
+			return 0;
+		default:
+			audit_usage(stderr);
+			return 2;
 		}
 	}
 	if (optind != argc) {
@@ -314,7 +337,8 @@ review_audit(int argc, char **argv)
 		}
 		if (bad == 0) {
 			printf("audit trail intact: %lld rows, hash chain "
-			    "verified\n", (long long)rows);
+			       "verified\n",
+			    (long long)rows);
 		} else {
 			printf("audit trail BROKEN: %s\n", what);
 			rc = 1;
@@ -325,8 +349,8 @@ review_audit(int argc, char **argv)
 	}
 	if (!ctx.json) {
 		static const char *const headers[] = { "TIME (UTC)", "VERDICT",
-		    "RULE", "APP", "IMAGE", "VERSION", "PREVIOUS", "CLIENT",
-		    "MESSAGE" };
+			"RULE", "APP", "IMAGE", "VERSION", "PREVIOUS", "CLIENT",
+			"MESSAGE" };
 
 		ctx.t = table_new(headers, 9);
 	}
@@ -345,9 +369,9 @@ review_audit(int argc, char **argv)
 /* ---- history ------------------------------------------------------------ */
 
 struct history_ctx {
-	bool		 json;
-	struct table	*t;
-	size_t		 rows;
+	bool json;
+	struct table *t;
+	size_t rows;
 };
 
 static void
@@ -371,8 +395,8 @@ history_row_cb(const struct store_deployment_row *r, void *arg)
 		add_str(o, "image_id", r->image_id);
 		add_str(o, "container_id", r->container_id);
 		add_str(o, "container_name", r->container_name);
-		json_object_set_new(o, "uid", r->uid >= 0 ?
-		    json_integer(r->uid) : json_null());
+		json_object_set_new(o, "uid",
+		    r->uid >= 0 ? json_integer(r->uid) : json_null());
 		add_str(o, "process", r->comm);
 		add_str(o, "source", r->source);
 		add_str(o, "removed", r->removed_at > 0 ? removed : NULL);
@@ -415,11 +439,21 @@ parse_review_opts(int argc, char **argv, const char *usage, const char **config,
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
-		case OPT_CONFIG: *config = optarg; break;
-		case OPT_DATABASE: *database = optarg; break;
-		case OPT_JSON: *json = true; break;
-		case OPT_HELP: printf("%s", usage); return 0;
-		default: fprintf(stderr, "%s", usage); return 2;
+		case OPT_CONFIG:
+			*config = optarg;
+			break;
+		case OPT_DATABASE:
+			*database = optarg;
+			break;
+		case OPT_JSON:
+			*json = true;
+			break;
+		case OPT_HELP:
+			printf("%s", usage);
+			return 0;
+		default:
+			fprintf(stderr, "%s", usage);
+			return 2;
 		}
 	}
 	return -1;
@@ -428,7 +462,8 @@ parse_review_opts(int argc, char **argv, const char *usage, const char **config,
 int
 review_history(int argc, char **argv)
 {
-	static const char usage[] = "usage: docker-guard history [APP] "
+	static const char usage[] =
+	    "usage: docker-guard history [APP] "
 	    "[--config FILE] [--database PATH] [--json]\n";
 	struct history_ctx ctx = { 0 };
 	const char *config = NULL, *database = NULL, *app = NULL;
@@ -437,7 +472,7 @@ review_history(int argc, char **argv)
 	int rc;
 
 	if ((rc = parse_review_opts(argc, argv, usage, &config, &database,
-	    &ctx.json)) >= 0)
+		 &ctx.json)) >= 0)
 		return rc;
 	if (argc - optind > 1) {
 		fprintf(stderr, "%s", usage);
@@ -449,8 +484,8 @@ review_history(int argc, char **argv)
 		return 1;
 	if (!ctx.json) {
 		static const char *const headers[] = { "APP", "TIME (UTC)",
-		    "VERSION", "DIGEST", "CONTAINER", "WHO", "SOURCE",
-		    "REMOVED" };
+			"VERSION", "DIGEST", "CONTAINER", "WHO", "SOURCE",
+			"REMOVED" };
 
 		ctx.t = table_new(headers, 8);
 	}
@@ -474,17 +509,17 @@ review_history(int argc, char **argv)
 /* ---- apps --------------------------------------------------------------- */
 
 struct app_summary {
-	char	*app;
-	char	*current;	/* version of the newest live container */
-	char	*highest;
-	char	*image;
-	int64_t	 last_change;
-	int	 live;
+	char *app;
+	char *current; /* version of the newest live container */
+	char *highest;
+	char *image;
+	int64_t last_change;
+	int live;
 };
 
 struct apps_ctx {
-	struct app_summary	*items;
-	size_t			 n;
+	struct app_summary *items;
+	size_t n;
 };
 
 static void
@@ -492,8 +527,8 @@ apps_row_cb(const struct store_deployment_row *r, void *arg)
 {
 	struct apps_ctx *c = arg;
 	struct app_summary *a = c->n > 0 ? &c->items[c->n - 1] : NULL;
-	int64_t changed = r->removed_at > r->created_at ? r->removed_at :
-	    r->created_at;
+	int64_t changed = r->removed_at > r->created_at ? r->removed_at
+							: r->created_at;
 
 	if (a == NULL || strcmp(a->app, r->app) != 0) {
 		c->items = xreallocarray(c->items, c->n + 1, sizeof *c->items);
@@ -501,16 +536,17 @@ apps_row_cb(const struct store_deployment_row *r, void *arg)
 		memset(a, 0, sizeof *a);
 		a->app = xstrdup(r->app);
 	}
-	if (r->version != NULL && (a->highest == NULL ||
-	    version_compare(r->version, a->highest) > 0)) {
+	if (r->version != NULL &&
+	    (a->highest == NULL ||
+		version_compare(r->version, a->highest) > 0)) {
 		free(a->highest);
 		a->highest = xstrdup(r->version);
 	}
 	if (r->removed_at == 0) {
 		/* Rows come oldest first: the last live one is current. */
 		free(a->current);
-		a->current = xstrdup(r->version != NULL ? r->version :
-		    "unknown");
+		a->current = xstrdup(
+		    r->version != NULL ? r->version : "unknown");
 		free(a->image);
 		a->image = xstrdup(r->image_ref != NULL ? r->image_ref : "-");
 		a->live++;
@@ -523,9 +559,9 @@ int
 review_apps(int argc, char **argv)
 {
 	static const char usage[] = "usage: docker-guard apps [--config FILE] "
-	    "[--database PATH] [--json]\n";
+				    "[--database PATH] [--json]\n";
 	static const char *const headers[] = { "APP", "CURRENT", "HIGHEST",
-	    "IMAGE", "LIVE", "LAST CHANGE (UTC)" };
+		"IMAGE", "LIVE", "LAST CHANGE (UTC)" };
 	struct apps_ctx ctx = { 0 };
 	const char *config = NULL, *database = NULL;
 	bool json = false;
@@ -535,7 +571,7 @@ review_apps(int argc, char **argv)
 	int rc;
 
 	if ((rc = parse_review_opts(argc, argv, usage, &config, &database,
-	    &json)) >= 0)
+		 &json)) >= 0)
 		return rc;
 	if (optind != argc) {
 		fprintf(stderr, "%s", usage);

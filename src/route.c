@@ -26,8 +26,10 @@ percent_decode(const char *s, size_t len, bool plus_is_space)
 			int hi, lo;
 
 			if (i + 2 >= len ||
-			    (hi = hex_digit_value((unsigned char)s[i + 1])) < 0 ||
-			    (lo = hex_digit_value((unsigned char)s[i + 2])) < 0) {
+			    (hi = hex_digit_value((unsigned char)s[i + 1])) <
+				0 ||
+			    (lo = hex_digit_value((unsigned char)s[i + 2])) <
+				0) {
 				free(out);
 				return NULL;
 			}
@@ -40,7 +42,7 @@ percent_decode(const char *s, size_t len, bool plus_is_space)
 		}
 	}
 	*o = '\0';
-	if ((size_t)(o - out) != strlen(out)) {	/* decoded NUL */
+	if ((size_t)(o - out) != strlen(out)) { /* decoded NUL */
 		free(out);
 		return NULL;
 	}
@@ -171,14 +173,14 @@ route_classify(const char *method, const char *target, struct route *out,
 		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f) {
 			free(path);
 			*cause = "control or non-ASCII character in the "
-			    "decoded path";
+				 "decoded path";
 			return -1;
 		}
 	}
 	if (!path_is_clean(path)) {
 		free(path);
 		*cause = "the path has empty, '.' or '..' segments (the "
-		    "engine would redirect it)";
+			 "engine would redirect it)";
 		return -1;
 	}
 	if (strlen(path) > 1 && path[strlen(path) - 1] == '/') {
@@ -215,26 +217,46 @@ const char *
 route_name(enum route_id id)
 {
 	switch (id) {
-	case ROUTE_OTHER: return "other";
-	case ROUTE_PING: return "_ping";
-	case ROUTE_CONTAINER_CREATE: return "containers/create";
-	case ROUTE_CONTAINER_START: return "containers/{id}/start";
-	case ROUTE_CONTAINER_RESTART: return "containers/{id}/restart";
-	case ROUTE_CONTAINER_RENAME: return "containers/{id}/rename";
-	case ROUTE_CONTAINER_DELETE: return "containers/{id} (delete)";
-	case ROUTE_CONTAINER_PRUNE: return "containers/prune";
-	case ROUTE_CONTAINER_ATTACH: return "containers/{id}/attach";
-	case ROUTE_CONTAINER_ATTACH_WS: return "containers/{id}/attach/ws";
-	case ROUTE_EXEC_START: return "exec/{id}/start";
-	case ROUTE_SERVICE_CREATE: return "services/create";
-	case ROUTE_SERVICE_UPDATE: return "services/{id}/update";
-	case ROUTE_IMAGE_CREATE: return "images/create";
-	case ROUTE_SESSION: return "session";
-	case ROUTE_GRPC: return "grpc";
-	case ROUTE_BUILD: return "build";
-	case ROUTE_PLUGIN_PULL: return "plugins/pull";
-	case ROUTE_PLUGIN_UPGRADE: return "plugins/{name}/upgrade";
-	case ROUTE_PLUGIN_CREATE: return "plugins/create";
+	case ROUTE_OTHER:
+		return "other";
+	case ROUTE_PING:
+		return "_ping";
+	case ROUTE_CONTAINER_CREATE:
+		return "containers/create";
+	case ROUTE_CONTAINER_START:
+		return "containers/{id}/start";
+	case ROUTE_CONTAINER_RESTART:
+		return "containers/{id}/restart";
+	case ROUTE_CONTAINER_RENAME:
+		return "containers/{id}/rename";
+	case ROUTE_CONTAINER_DELETE:
+		return "containers/{id} (delete)";
+	case ROUTE_CONTAINER_PRUNE:
+		return "containers/prune";
+	case ROUTE_CONTAINER_ATTACH:
+		return "containers/{id}/attach";
+	case ROUTE_CONTAINER_ATTACH_WS:
+		return "containers/{id}/attach/ws";
+	case ROUTE_EXEC_START:
+		return "exec/{id}/start";
+	case ROUTE_SERVICE_CREATE:
+		return "services/create";
+	case ROUTE_SERVICE_UPDATE:
+		return "services/{id}/update";
+	case ROUTE_IMAGE_CREATE:
+		return "images/create";
+	case ROUTE_SESSION:
+		return "session";
+	case ROUTE_GRPC:
+		return "grpc";
+	case ROUTE_BUILD:
+		return "build";
+	case ROUTE_PLUGIN_PULL:
+		return "plugins/pull";
+	case ROUTE_PLUGIN_UPGRADE:
+		return "plugins/{name}/upgrade";
+	case ROUTE_PLUGIN_CREATE:
+		return "plugins/create";
 	}
 	return "other";
 }
@@ -257,7 +279,7 @@ route_query_get(const char *query, const char *key, char **value)
 	if (query == NULL)
 		return 0;
 	if (strchr(query, ';') != NULL)
-		return -1;	/* Go >= 1.17 refuses ';' separators */
+		return -1; /* Go >= 1.17 refuses ';' separators */
 	while (*p != '\0') {
 		const char *amp = strchr(p, '&');
 		size_t len = amp != NULL ? (size_t)(amp - p) : strlen(p);
@@ -269,9 +291,9 @@ route_query_get(const char *query, const char *key, char **value)
 			return -1;
 		if (*value == NULL && strlen(name) == klen &&
 		    memcmp(name, key, klen) == 0) {
-			*value = eq != NULL ?
-			    percent_decode(eq + 1, len - nlen - 1, true) :
-			    xstrdup("");
+			*value = eq != NULL
+			    ? percent_decode(eq + 1, len - nlen - 1, true)
+			    : xstrdup("");
 			if (*value == NULL) {
 				free(name);
 				return -1;

@@ -46,8 +46,8 @@ load_config(const struct serve_options *o)
 {
 	struct config_errors errs = { 0 };
 	struct guard_config *cfg;
-	const char *path = o->config != NULL ? o->config :
-	    CONFFILE_DEFAULT_PATH;
+	const char *path = o->config != NULL ? o->config
+					     : CONFFILE_DEFAULT_PATH;
 
 	cfg = conffile_load(path, o->config != NULL, &errs);
 	for (size_t i = 0; i < errs.n; i++)
@@ -73,12 +73,12 @@ server_session_gone(struct server *srv)
 }
 
 /* Seconds between two log lines about refused clients. */
-#define SERVE_LIMIT_LOG_INTERVAL	10
+#define SERVE_LIMIT_LOG_INTERVAL 10
 /* Accepting pauses this long when no descriptor can be had at all. */
-#define SERVE_ACCEPT_PAUSE_MS		250
+#define SERVE_ACCEPT_PAUSE_MS 250
 /* Clients above max_connections answered (503, then a short linger)
    at once; beyond these they are closed without an answer. */
-#define SERVE_REJECTING_MAX		64
+#define SERVE_REJECTING_MAX 64
 
 /*
  * A client was refused for a limit: log it, at most once per interval,
@@ -132,7 +132,7 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 		return;
 	}
 	msg = xasprintf("docker-guard: too many connections: %zu are open, "
-	    "max_connections is %u; try again later",
+			"max_connections is %u; try again later",
 	    srv->n_sessions - srv->n_rejected, max);
 	limit_refused(srv, msg + strlen("docker-guard: "));
 	if (srv->n_rejected >= SERVE_REJECTING_MAX)
@@ -176,9 +176,11 @@ accept_pause(struct server *srv)
 static void
 accept_out_of_fds(struct server *srv, struct evconnlistener *l, int err)
 {
-	char *msg = xasprintf("docker-guard: the guard is out of file "
+	char *msg = xasprintf(
+	    "docker-guard: the guard is out of file "
 	    "descriptors (%s); try again later, or raise its open-files "
-	    "limit or lower max_connections", strerror(err));
+	    "limit or lower max_connections",
+	    strerror(err));
 	int fd = -1;
 
 	if (srv->spare_fd >= 0) {
@@ -232,7 +234,8 @@ drain_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	struct server *srv = arg;
 
 	log_warn("shutdown_grace expired with %zu connection(s) still open; "
-	    "exiting", srv->n_sessions);
+		 "exiting",
+	    srv->n_sessions);
 	event_base_loopbreak(srv->base);
 }
 
@@ -246,7 +249,8 @@ sigterm_cb(evutil_socket_t sig, short what, void *arg)
 	if (srv->draining)
 		return;
 	log_info("signal %d: no longer accepting; finishing %zu "
-	    "connection(s)", (int)sig, srv->n_sessions);
+		 "connection(s)",
+	    (int)sig, srv->n_sessions);
 	srv->draining = true;
 	if (srv->listener != NULL) {
 		evconnlistener_free(srv->listener);
@@ -278,7 +282,7 @@ sighup_cb(evutil_socket_t sig, short what, void *arg)
 
 	if (cfg == NULL) {
 		log_error("SIGHUP: the configuration has errors; keeping the "
-		    "running one");
+			  "running one");
 		return;
 	}
 	if (strcmp(cfg->listen, srv->cfg->listen) != 0 ||
@@ -286,7 +290,7 @@ sighup_cb(evutil_socket_t sig, short what, void *arg)
 	    cfg->socket_mode != srv->cfg->socket_mode ||
 	    strcmp(cfg->socket_group, srv->cfg->socket_group) != 0)
 		log_warn("SIGHUP: listen, database and socket settings take "
-		    "effect at the next start");
+			 "effect at the next start");
 	free(cfg->listen);
 	cfg->listen = xstrdup(srv->cfg->listen);
 	free(cfg->database);
@@ -297,7 +301,7 @@ sighup_cb(evutil_socket_t sig, short what, void *arg)
 	log_set_level(cfg->log_level);
 	if (guard_reconfigure(srv->guard) != 0)
 		log_error("SIGHUP: the registry settings could not be applied; "
-		    "registry checks run without them");
+			  "registry checks run without them");
 	log_info("SIGHUP: configuration reloaded");
 }
 

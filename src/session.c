@@ -42,123 +42,123 @@
 
 /* How long a closing connection keeps reading (and discarding) what the
    client still sends after its last answer. */
-#define SESSION_LINGER		2
+#define SESSION_LINGER 2
 
 /* A request head that has started must be complete within this time
    (slow-header clients cannot hold connections forever). */
-#define SESSION_HEAD_TIMEOUT	60
+#define SESSION_HEAD_TIMEOUT 60
 
 /* Buffered bytes per direction before reading pauses. */
-#define SESSION_BUF_HIGH	(256 * 1024)
-#define SESSION_BUF_LOW		(64 * 1024)
+#define SESSION_BUF_HIGH (256 * 1024)
+#define SESSION_BUF_LOW (64 * 1024)
 /* Bytes moved per read or write system call. */
-#define SESSION_IO_CHUNK	(64 * 1024)
+#define SESSION_IO_CHUNK (64 * 1024)
 /* What the engine's side may hold unread: a response head and then some. */
-#define SESSION_ENGINE_IN_MAX	(SESSION_BUF_HIGH + 64 * 1024)
+#define SESSION_ENGINE_IN_MAX (SESSION_BUF_HIGH + 64 * 1024)
 
 /* The two sockets of a session, as indexes of rd_ev. */
-#define SIDE_CLIENT		0
-#define SIDE_ENGINE		1
+#define SIDE_CLIENT 0
+#define SIDE_ENGINE 1
 /* The most of a guarded response body kept to read the new ID. */
-#define SESSION_CAPTURE_MAX	(1024 * 1024)
+#define SESSION_CAPTURE_MAX (1024 * 1024)
 
 enum client_state {
-	CS_HEAD,	/* reading the next request head */
-	CS_BODY,	/* streaming a request body to the engine */
-	CS_CAPTURE,	/* reading a guarded request body */
-	CS_DECIDING,	/* waiting for the guard's verdict */
-	CS_WAIT,	/* request sent; waiting for the response to end */
-	CS_RAW,		/* hijacked: opaque relay */
-	CS_CLOSING,	/* last response queued; close when flushed */
-	CS_BUILD,	/* streaming a judged build context (build_*) */
+	CS_HEAD,     /* reading the next request head */
+	CS_BODY,     /* streaming a request body to the engine */
+	CS_CAPTURE,  /* reading a guarded request body */
+	CS_DECIDING, /* waiting for the guard's verdict */
+	CS_WAIT,     /* request sent; waiting for the response to end */
+	CS_RAW,	     /* hijacked: opaque relay */
+	CS_CLOSING,  /* last response queued; close when flushed */
+	CS_BUILD,    /* streaming a judged build context (build_*) */
 };
 
 enum upstream_state {
-	US_IDLE,	/* no response expected */
-	US_HEAD,	/* reading a response head */
-	US_BODY,	/* streaming a response body to the client */
-	US_CAPTURE,	/* reading a guarded response body */
-	US_VERIFY,	/* captured; the guard checks what the engine did */
-	US_RAW,		/* hijacked */
+	US_IDLE,    /* no response expected */
+	US_HEAD,    /* reading a response head */
+	US_BODY,    /* streaming a response body to the client */
+	US_CAPTURE, /* reading a guarded response body */
+	US_VERIFY,  /* captured; the guard checks what the engine did */
+	US_RAW,	    /* hijacked */
 };
 
 /* Where a message body ends, whatever its framing. */
 struct body_reader {
-	enum http_framing	framing;
-	uint64_t		left;
-	struct chunked_decoder	chunks;
-	bool			done;
+	enum http_framing framing;
+	uint64_t left;
+	struct chunked_decoder chunks;
+	bool done;
 };
 
 struct session {
-	TAILQ_ENTRY(session)	 entry;
-	struct server		*srv;
-	uint64_t		 id;
-	struct peer_cred	 peer;
-	bool			 closed;	/* session_close() ran */
-	bool			 rejected;	/* counted in n_rejected */
-	struct event		*free_ev;	/* activated by session_close() */
-	struct event		*idle_timer;	/* no request yet: idle_timeout */
+	TAILQ_ENTRY(session) entry;
+	struct server *srv;
+	uint64_t id;
+	struct peer_cred peer;
+	bool closed;		  /* session_close() ran */
+	bool rejected;		  /* counted in n_rejected */
+	struct event *free_ev;	  /* activated by session_close() */
+	struct event *idle_timer; /* no request yet: idle_timeout */
 
-	struct bufferevent	*client;
-	struct bufferevent	*upstream;
-	enum client_state	 cs;
-	enum upstream_state	 us;
-	bool			 client_eof;
-	bool			 upstream_eof;
-	bool			 upstream_shut;	/* SHUT_WR sent to the engine */
-	bool			 client_shut;	/* SHUT_WR sent to the client */
-	bool			 draining;
-	bool			 linger_needed;	/* a refused body may still come */
+	struct bufferevent *client;
+	struct bufferevent *upstream;
+	enum client_state cs;
+	enum upstream_state us;
+	bool client_eof;
+	bool upstream_eof;
+	bool upstream_shut; /* SHUT_WR sent to the engine */
+	bool client_shut;   /* SHUT_WR sent to the client */
+	bool draining;
+	bool linger_needed; /* a refused body may still come */
 
 	/* The request in progress. */
-	size_t			 scan_resume;
-	struct http_head	 req;
-	struct route		 route;
-	bool			 have_req;
-	struct body_reader	 req_body;
-	struct evbuffer		*captured;	/* guarded request body */
-	struct guard_pending	*pending;
-	bool			 head_only;	/* decided on the head alone */
-	struct build_stream	*build;		/* POST /build being judged */
-	char			*method;	/* of the request awaiting a response */
-	bool			 close_after;	/* no keep-alive after this */
+	size_t scan_resume;
+	struct http_head req;
+	struct route route;
+	bool have_req;
+	struct body_reader req_body;
+	struct evbuffer *captured; /* guarded request body */
+	struct guard_pending *pending;
+	bool head_only;		    /* decided on the head alone */
+	struct build_stream *build; /* POST /build being judged */
+	char *method;		    /* of the request awaiting a response */
+	bool close_after;	    /* no keep-alive after this */
 
 	/* The response in progress. */
-	size_t			 resp_resume;
-	struct http_head	 resp;
-	bool			 have_resp;
-	struct body_reader	 resp_body;
-	struct evbuffer		*resp_captured;
-	char			**warnings;
-	size_t			 n_warnings;
-	struct event		*head_timer;	/* deadline for a started head */
-	struct event		*rd_ev[2];	/* own reads, by SIDE_: the
+	size_t resp_resume;
+	struct http_head resp;
+	bool have_resp;
+	struct body_reader resp_body;
+	struct evbuffer *resp_captured;
+	char **warnings;
+	size_t n_warnings;
+	struct event *head_timer;   /* deadline for a started head */
+	struct event *rd_ev[2];	    /* own reads, by SIDE_: the
 						   bufferevents only write */
-	struct event		*linger_timer;	/* end of a lingering close */
+	struct event *linger_timer; /* end of a lingering close */
 };
 
-static void	client_readable_cb(evutil_socket_t, short, void *);
-static void	client_write_cb(struct bufferevent *, void *);
-static void	client_event_cb(struct bufferevent *, short, void *);
-static void	upstream_readable_cb(evutil_socket_t, short, void *);
-static void	upstream_write_cb(struct bufferevent *, void *);
-static void	upstream_event_cb(struct bufferevent *, short, void *);
-static void	input_drained_cb(struct evbuffer *,
-		    const struct evbuffer_cb_info *, void *);
-static void	update_read(struct session *, int);
-static void	pump_client(struct session *);
-static void	pump_upstream(struct session *);
-static void	session_refuse(struct session *, int, const char *, bool);
-static void	send_mem(struct bufferevent *, const void *, size_t);
-static void	close_when_flushed(struct session *);
-static void	send_from(struct evbuffer *, size_t, struct bufferevent *);
-static void	raw_resume(struct session *);
-static void	build_free(struct build_stream *);
-static void	build_begin(struct session *, const struct guard_verdict *);
-static bool	build_pump(struct session *);
-static void	build_finish(struct session *);
-static void	build_refuse(struct session *, const struct guard_verdict *);
+static void client_readable_cb(evutil_socket_t, short, void *);
+static void client_write_cb(struct bufferevent *, void *);
+static void client_event_cb(struct bufferevent *, short, void *);
+static void upstream_readable_cb(evutil_socket_t, short, void *);
+static void upstream_write_cb(struct bufferevent *, void *);
+static void upstream_event_cb(struct bufferevent *, short, void *);
+static void
+input_drained_cb(struct evbuffer *, const struct evbuffer_cb_info *, void *);
+static void update_read(struct session *, int);
+static void pump_client(struct session *);
+static void pump_upstream(struct session *);
+static void session_refuse(struct session *, int, const char *, bool);
+static void send_mem(struct bufferevent *, const void *, size_t);
+static void close_when_flushed(struct session *);
+static void send_from(struct evbuffer *, size_t, struct bufferevent *);
+static void raw_resume(struct session *);
+static void build_free(struct build_stream *);
+static void build_begin(struct session *, const struct guard_verdict *);
+static bool build_pump(struct session *);
+static void build_finish(struct session *);
+static void build_refuse(struct session *, const struct guard_verdict *);
 
 const struct peer_cred *
 session_peer(const struct session *s)
@@ -178,8 +178,8 @@ session_id(const struct session *s)
 	return s->id;
 }
 
-static void	free_cb(evutil_socket_t, short, void *);
-static void	idle_timeout_cb(evutil_socket_t, short, void *);
+static void free_cb(evutil_socket_t, short, void *);
+static void idle_timeout_cb(evutil_socket_t, short, void *);
 
 struct session *
 session_new(struct server *srv, evutil_socket_t fd)
@@ -213,8 +213,7 @@ session_new(struct server *srv, evutil_socket_t fd)
 		free(s);
 		return NULL;
 	}
-	bufferevent_setcb(s->client, NULL, client_write_cb,
-	    client_event_cb, s);
+	bufferevent_setcb(s->client, NULL, client_write_cb, client_event_cb, s);
 	/* libevent moves 4 KiB per system call by default: far too little
 	   for streams (exec, cp, load). */
 	bufferevent_set_max_single_write(s->client, SESSION_IO_CHUNK);
@@ -248,7 +247,8 @@ idle_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	if (s->closed)
 		return;
 	log_debug("session %llu: no request within idle_timeout (%u s); "
-	    "closing", (unsigned long long)s->id, s->srv->cfg->idle_timeout);
+		  "closing",
+	    (unsigned long long)s->id, s->srv->cfg->idle_timeout);
 	session_close(s);
 }
 
@@ -291,8 +291,10 @@ head_timeout_cb(evutil_socket_t fd, short what, void *arg)
 
 	if (s->closed)
 		return;
-	session_refuse(s, 408, "docker-guard: the request head was not "
-	    "complete within 60 seconds", false);
+	session_refuse(s, 408,
+	    "docker-guard: the request head was not "
+	    "complete within 60 seconds",
+	    false);
 }
 
 static void
@@ -378,8 +380,8 @@ drop_upstream(struct session *s)
 		event_free(s->rd_ev[SIDE_ENGINE]);
 		s->rd_ev[SIDE_ENGINE] = NULL;
 	}
-	evbuffer_remove_cb(bufferevent_get_input(s->upstream),
-	    input_drained_cb, s);
+	evbuffer_remove_cb(bufferevent_get_input(s->upstream), input_drained_cb,
+	    s);
 	bufferevent_free(s->upstream);
 	s->upstream = NULL;
 }
@@ -454,7 +456,7 @@ session_close(struct session *s)
 static void
 linger_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
-	session_close(arg);	/* a no-op if already closed */
+	session_close(arg); /* a no-op if already closed */
 }
 
 /*
@@ -734,7 +736,8 @@ ensure_upstream(struct session *s)
 		if (fd >= 0)
 			close(fd);
 		msg = xasprintf("docker-guard: cannot reach the Docker engine "
-		    "at %s: %s", path, strerror(err));
+				"at %s: %s",
+		    path, strerror(err));
 		session_refuse(s, 502, msg, false);
 		free(msg);
 		return -1;
@@ -743,8 +746,10 @@ ensure_upstream(struct session *s)
 	    BEV_OPT_CLOSE_ON_FREE);
 	if (s->upstream == NULL) {
 		close(fd);
-		session_refuse(s, 502, "docker-guard: cannot reach the Docker "
-		    "engine: out of buffers", false);
+		session_refuse(s, 502,
+		    "docker-guard: cannot reach the Docker "
+		    "engine: out of buffers",
+		    false);
 		return -1;
 	}
 	bufferevent_setcb(s->upstream, NULL, upstream_write_cb,
@@ -795,9 +800,9 @@ static bool
 route_is_head_only(enum route_id id)
 {
 	return id == ROUTE_IMAGE_CREATE || id == ROUTE_CONTAINER_DELETE ||
-	    id == ROUTE_CONTAINER_PRUNE ||
-	    id == ROUTE_CONTAINER_START || id == ROUTE_CONTAINER_RESTART ||
-	    id == ROUTE_BUILD || id == ROUTE_SESSION || id == ROUTE_GRPC ||
+	    id == ROUTE_CONTAINER_PRUNE || id == ROUTE_CONTAINER_START ||
+	    id == ROUTE_CONTAINER_RESTART || id == ROUTE_BUILD ||
+	    id == ROUTE_SESSION || id == ROUTE_GRPC ||
 	    id == ROUTE_PLUGIN_PULL || id == ROUTE_PLUGIN_UPGRADE ||
 	    id == ROUTE_PLUGIN_CREATE;
 }
@@ -808,7 +813,8 @@ request_form_media(const struct session *s)
 {
 	if (s->req.framing == HTTP_BODY_NONE ||
 	    (s->req.framing == HTTP_BODY_LENGTH &&
-	    s->req.content_length == 0) || strcmp(s->req.method, "POST") != 0)
+		s->req.content_length == 0) ||
+	    strcmp(s->req.method, "POST") != 0)
 		return FORM_MEDIA_OTHER;
 	return form_media_type(http_head_get(&s->req, "Content-Type"));
 }
@@ -862,8 +868,8 @@ start_request(struct session *s)
 	const char *cause;
 	char *msg;
 
-	if (route_classify(s->req.method, s->req.target, &s->route,
-	    &cause) != 0) {
+	if (route_classify(s->req.method, s->req.target, &s->route, &cause) !=
+	    0) {
 		msg = xasprintf("docker-guard: refusing %s %s: %s",
 		    s->req.method, s->req.target, cause);
 		memset(&s->route, 0, sizeof s->route);
@@ -877,18 +883,22 @@ start_request(struct session *s)
 	    request_form_media(s) != FORM_MEDIA_OTHER) {
 		/* The engine would take the new name from the body; the
 		   ledger follows the query's. */
-		msg = xasprintf("docker-guard: refusing %s %s: the engine "
+		msg = xasprintf(
+		    "docker-guard: refusing %s %s: the engine "
 		    "would read its parameters from the form body; put them "
-		    "in the query", s->req.method, s->route.path);
+		    "in the query",
+		    s->req.method, s->route.path);
 		session_refuse(s, 400, msg, false);
 		free(msg);
 		return;
 	}
-	if (route_is_guarded(s->route.id) || (route_reads_form(s->route.id) &&
-	    request_form_media(s) == FORM_MEDIA_URLENCODED)) {
+	if (route_is_guarded(s->route.id) ||
+	    (route_reads_form(s->route.id) &&
+		request_form_media(s) == FORM_MEDIA_URLENCODED)) {
 		if (s->req.framing == HTTP_BODY_LENGTH &&
 		    s->req.content_length > s->srv->cfg->body_limit) {
-			msg = xasprintf("docker-guard: refusing %s %s: the "
+			msg = xasprintf(
+			    "docker-guard: refusing %s %s: the "
 			    "body is %llu bytes, more than body_limit (%zu)",
 			    s->req.method, s->route.path,
 			    (unsigned long long)s->req.content_length,
@@ -945,7 +955,9 @@ void
 session_decided(struct session *s, const struct guard_verdict *v)
 {
 	static const char *const drop[] = {
-		"Content-Length", "Transfer-Encoding", "Expect",
+		"Content-Length",
+		"Transfer-Encoding",
+		"Expect",
 	};
 	char extra[64], *head;
 	size_t head_len;
@@ -965,7 +977,7 @@ session_decided(struct session *s, const struct guard_verdict *v)
 		s->pending = NULL;
 		session_refuse(s, v->status, v->message,
 		    s->req.keep_alive && !s->draining && s->req_body.done &&
-		    (!s->head_only || s->req.framing == HTTP_BODY_NONE));
+			(!s->head_only || s->req.framing == HTTP_BODY_NONE));
 		if (p != NULL)
 			guard_cancel(s->srv->guard, p);
 		if (s->cs == CS_HEAD)
@@ -976,7 +988,7 @@ session_decided(struct session *s, const struct guard_verdict *v)
 	if (s->head_only && v->target != NULL)
 		http_head_retarget(&s->req, v->target);
 	if (v->build_dockerfile != NULL) {
-		build_begin(s, v);	/* copies from v, then lets p go */
+		build_begin(s, v); /* copies from v, then lets p go */
 		return;
 	}
 	if (s->build != NULL) {
@@ -1007,7 +1019,7 @@ session_decided(struct session *s, const struct guard_verdict *v)
 	snprintf(extra, sizeof extra, "Content-Length: %zu\r\n",
 	    evbuffer_get_length(s->captured));
 	head = http_head_rewrite(&s->req, drop, 3, extra, &head_len);
-	evbuffer_prepend(s->captured, head, head_len);	/* one write */
+	evbuffer_prepend(s->captured, head, head_len); /* one write */
 	free(head);
 	send_from(s->captured, evbuffer_get_length(s->captured), s->upstream);
 	expect_response(s);
@@ -1034,7 +1046,7 @@ pump_client(struct session *s)
 			const char *p;
 
 			if (s->us != US_IDLE)
-				return;	/* response still running */
+				return; /* response still running */
 			if (s->draining) {
 				close_when_flushed(s);
 				return;
@@ -1065,9 +1077,10 @@ pump_client(struct session *s)
 			stop_head_timer(s);
 			if (r == HTTP_SCAN_ERROR ||
 			    http_request_parse(p, head_len, &s->srv->limits,
-			    &s->req, &status, &cause) != 0) {
+				&s->req, &status, &cause) != 0) {
 				msg = xasprintf("docker-guard: malformed "
-				    "request: %s", cause);
+						"request: %s",
+				    cause);
 				session_refuse(s, status, msg, false);
 				free(msg);
 				return;
@@ -1086,8 +1099,8 @@ pump_client(struct session *s)
 				session_close(s);
 				return;
 			}
-			if (relay_body(&s->req_body, in, s->upstream,
-			    &cause) != 0) {
+			if (relay_body(&s->req_body, in, s->upstream, &cause) !=
+			    0) {
 				/* The engine has part of a body; nothing can
 				   be said on this connection any more. */
 				log_info("session %llu: bad request body: %s",
@@ -1107,10 +1120,11 @@ pump_client(struct session *s)
 			break;
 		case CS_CAPTURE:
 			if (body_pump(&s->req_body, in, NULL, s->captured,
-			    s->srv->cfg->body_limit + 1 -
-			    evbuffer_get_length(s->captured), &cause) != 0) {
+				s->srv->cfg->body_limit + 1 -
+				    evbuffer_get_length(s->captured),
+				&cause) != 0) {
 				msg = xasprintf("docker-guard: refusing %s %s: "
-				    "malformed chunked body: %s",
+						"malformed chunked body: %s",
 				    s->req.method, s->route.path, cause);
 				session_refuse(s, 400, msg, false);
 				free(msg);
@@ -1118,9 +1132,11 @@ pump_client(struct session *s)
 			}
 			if (evbuffer_get_length(s->captured) >
 			    s->srv->cfg->body_limit) {
-				msg = xasprintf("docker-guard: refusing %s %s: "
+				msg = xasprintf(
+				    "docker-guard: refusing %s %s: "
 				    "the body is larger than body_limit (%zu "
-				    "bytes)", s->req.method, s->route.path,
+				    "bytes)",
+				    s->req.method, s->route.path,
 				    s->srv->cfg->body_limit);
 				session_refuse(s, 413, msg, false);
 				free(msg);
@@ -1139,8 +1155,7 @@ pump_client(struct session *s)
 		case CS_WAIT:
 			if (s->client_eof && evbuffer_get_length(in) == 0 &&
 			    s->upstream != NULL && !s->upstream_shut &&
-			    s->cs == CS_WAIT &&
-			    out_len(s->upstream) == 0) {
+			    s->cs == CS_WAIT && out_len(s->upstream) == 0) {
 				/* Pass the client's half-close on, so the
 				   engine cancels what it was doing. */
 				shutdown(bufferevent_getfd(s->upstream),
@@ -1205,15 +1220,15 @@ static void
 send_captured_response(struct session *s)
 {
 	static const char *const drop[] = {
-		"Content-Length", "Transfer-Encoding",
+		"Content-Length",
+		"Transfer-Encoding",
 	};
 	size_t len = evbuffer_get_length(s->resp_captured), head_len;
 	const char *body = (const char *)evbuffer_pullup(s->resp_captured, -1);
 	char *patched = NULL, *head, extra[64];
 	size_t patched_len = 0;
 
-	if (s->n_warnings > 0 && s->resp.status >= 200 &&
-	    s->resp.status < 300)
+	if (s->n_warnings > 0 && s->resp.status >= 200 && s->resp.status < 300)
 		patched = body_add_warnings(body, len,
 		    (const char *const *)s->warnings, s->n_warnings,
 		    &patched_len);
@@ -1239,8 +1254,8 @@ finish_captured_response(struct session *s)
 	const char *body = (const char *)evbuffer_pullup(s->resp_captured, -1);
 	struct guard_pending *p = s->pending;
 
-	if (p != NULL && guard_response(s->srv->guard, p, s->resp.status,
-	    body, len)) {
+	if (p != NULL &&
+	    guard_response(s->srv->guard, p, s->resp.status, body, len)) {
 		s->us = US_VERIFY;
 		return;
 	}
@@ -1265,8 +1280,8 @@ session_verified(struct session *s, int status, const char *message)
 	   instead of the engine's answer. */
 	log_info("session %llu: %d for %s %s: %s", (unsigned long long)s->id,
 	    status, s->req.method, s->req.target, message);
-	resp = deny_response(status, message, s->close_after ||
-	    !s->resp.keep_alive || s->draining, &len);
+	resp = deny_response(status, message,
+	    s->close_after || !s->resp.keep_alive || s->draining, &len);
 	send_mem(s->client, resp, len);
 	free(resp);
 	response_done(s);
@@ -1305,23 +1320,22 @@ raw_read(struct session *s, int side)
 		ssize_t n;
 
 		if (out_len(dst) >= SESSION_BUF_HIGH) {
-			event_del(ev);	/* raw_resume adds it back */
+			event_del(ev); /* raw_resume adds it back */
 			return;
 		}
-		n = recv(bufferevent_getfd(src), buf, sizeof buf,
-		    MSG_DONTWAIT);
+		n = recv(bufferevent_getfd(src), buf, sizeof buf, MSG_DONTWAIT);
 		if (n > 0) {
 			send_mem(dst, buf, (size_t)n);
 			continue;
 		}
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
-		    errno == EINTR))
+		if (n < 0 &&
+		    (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 			return;
 		event_del(ev);
 		if (n < 0) {
 			log_debug("session %llu: %s read error: %s",
-			    (unsigned long long)s->id, from_client ? "client" :
-			    "engine", strerror(errno));
+			    (unsigned long long)s->id,
+			    from_client ? "client" : "engine", strerror(errno));
 			session_close(s);
 			return;
 		}
@@ -1371,7 +1385,7 @@ pump_upstream(struct session *s)
 		case US_IDLE:
 			if (evbuffer_get_length(in) > 0) {
 				log_info("session %llu: the engine sent bytes "
-				    "nobody asked for; closing",
+					 "nobody asked for; closing",
 				    (unsigned long long)s->id);
 				session_close(s);
 				return;
@@ -1391,7 +1405,8 @@ pump_upstream(struct session *s)
 
 			if (len == 0) {
 				if (s->upstream_eof) {
-					char *msg = xasprintf("docker-guard: "
+					char *msg = xasprintf(
+					    "docker-guard: "
 					    "cannot reach the Docker engine at "
 					    "%s: the engine closed the "
 					    "connection without answering",
@@ -1412,13 +1427,15 @@ pump_upstream(struct session *s)
 				return;
 			if (r != HTTP_SCAN_COMPLETE ||
 			    http_response_parse(p, head_len, s->method,
-			    &s->resp, &cause) != 0) {
-				char *msg = xasprintf("docker-guard: the "
+				&s->resp, &cause) != 0) {
+				char *msg = xasprintf(
+				    "docker-guard: the "
 				    "Docker engine at %s sent a malformed "
-				    "response: %s", s->srv->cfg->upstream,
-				    r == HTTP_SCAN_INCOMPLETE ?
-				    "it closed the connection mid-head" :
-				    cause);
+				    "response: %s",
+				    s->srv->cfg->upstream,
+				    r == HTTP_SCAN_INCOMPLETE
+					? "it closed the connection mid-head"
+					: cause);
 
 				s->us = US_IDLE;
 				session_refuse(s, 502, msg, false);
@@ -1437,7 +1454,7 @@ pump_upstream(struct session *s)
 			}
 			if (s->resp.status == 101 && !response_is_hijack(s)) {
 				log_info("session %llu: the engine switched "
-				    "protocols on %s; closing",
+					 "protocols on %s; closing",
 				    (unsigned long long)s->id,
 				    route_name(s->route.id));
 				session_close(s);
@@ -1477,11 +1494,11 @@ pump_upstream(struct session *s)
 			break;
 		}
 		case US_BODY:
-			if (relay_body(&s->resp_body, in, s->client,
-			    &cause) != 0) {
+			if (relay_body(&s->resp_body, in, s->client, &cause) !=
+			    0) {
 				log_info("session %llu: bad response body from "
-				    "the engine: %s", (unsigned long long)s->id,
-				    cause);
+					 "the engine: %s",
+				    (unsigned long long)s->id, cause);
 				session_close(s);
 				return;
 			}
@@ -1498,15 +1515,15 @@ pump_upstream(struct session *s)
 			}
 			return;
 		case US_CAPTURE:
-			if (body_pump(&s->resp_body, in, NULL,
-			    s->resp_captured, SESSION_CAPTURE_MAX + 1 -
-			    evbuffer_get_length(s->resp_captured),
-			    &cause) != 0 ||
+			if (body_pump(&s->resp_body, in, NULL, s->resp_captured,
+				SESSION_CAPTURE_MAX + 1 -
+				    evbuffer_get_length(s->resp_captured),
+				&cause) != 0 ||
 			    evbuffer_get_length(s->resp_captured) >
-			    SESSION_CAPTURE_MAX) {
+				SESSION_CAPTURE_MAX) {
 				log_info("session %llu: unreadable response to "
-				    "a guarded request", (unsigned long long)
-				    s->id);
+					 "a guarded request",
+				    (unsigned long long)s->id);
 				session_close(s);
 				return;
 			}
@@ -1519,7 +1536,7 @@ pump_upstream(struct session *s)
 			}
 			return;
 		case US_VERIFY:
-			return;	/* the whole response is here */
+			return; /* the whole response is here */
 		case US_RAW:
 			relay_raw(in, s->client);
 			raw_resume(s);
@@ -1539,9 +1556,9 @@ pump_upstream(struct session *s)
 static size_t
 input_max(const struct session *s, int side)
 {
-	return side == SIDE_CLIENT ?
-	    s->srv->limits.max_head_bytes + SESSION_BUF_HIGH :
-	    SESSION_ENGINE_IN_MAX;
+	return side == SIDE_CLIENT
+	    ? s->srv->limits.max_head_bytes + SESSION_BUF_HIGH
+	    : SESSION_ENGINE_IN_MAX;
 }
 
 /*
@@ -1618,13 +1635,13 @@ upstream_failed(struct session *s, int err)
 	log_debug("session %llu: engine connection error: %s",
 	    (unsigned long long)s->id, evutil_socket_error_to_string(err));
 	if (s->us == US_VERIFY) {
-		drop_upstream(s);	/* the response is all here */
+		drop_upstream(s); /* the response is all here */
 		return;
 	}
 	if (s->us == US_HEAD && in_len(s->upstream) == 0) {
 		char *msg = xasprintf("docker-guard: cannot reach the "
-		    "Docker engine at %s: %s", s->srv->cfg->upstream,
-		    evutil_socket_error_to_string(err));
+				      "Docker engine at %s: %s",
+		    s->srv->cfg->upstream, evutil_socket_error_to_string(err));
 
 		s->us = US_IDLE;
 		session_refuse(s, 502, msg, false);
@@ -1782,8 +1799,7 @@ session_drain(struct session *s)
 	if (s->closed)
 		return;
 	s->draining = true;
-	if (s->cs == CS_HEAD && s->us == US_IDLE &&
-	    in_len(s->client) == 0) {
+	if (s->cs == CS_HEAD && s->us == US_IDLE && in_len(s->client) == 0) {
 		close_when_flushed(s);
 		return;
 	}
@@ -1801,14 +1817,14 @@ session_drain(struct session *s)
  * engine's connection: the build never starts.
  */
 struct build_stream {
-	struct tar_reader	*tar;
-	struct evbuffer		*held;		/* data not yet sent */
-	struct evbuffer		*fresh;		/* data just read */
-	uint64_t		 sent;		/* data bytes sent */
-	bool			 chunked;	/* sent to the engine as chunks */
-	bool			 has_alt;	/* kept file 1 is the fallback */
-	char			*path;		/* the Dockerfile's path */
-	char			*cause;		/* why it cannot be judged */
+	struct tar_reader *tar;
+	struct evbuffer *held;	/* data not yet sent */
+	struct evbuffer *fresh; /* data just read */
+	uint64_t sent;		/* data bytes sent */
+	bool chunked;		/* sent to the engine as chunks */
+	bool has_alt;		/* kept file 1 is the fallback */
+	char *path;		/* the Dockerfile's path */
+	char *cause;		/* why it cannot be judged */
 };
 
 static void
@@ -1849,7 +1865,9 @@ static void
 build_begin(struct session *s, const struct guard_verdict *v)
 {
 	static const char *const drop_chunked[] = {
-		"Content-Length", "Transfer-Encoding", "Expect",
+		"Content-Length",
+		"Transfer-Encoding",
+		"Expect",
 	};
 	static const char *const drop_length[] = { "Expect" };
 	const char *paths[2] = { v->build_dockerfile, v->build_dockerfile_alt };
@@ -1899,16 +1917,18 @@ build_decide(struct session *s)
 	if (b->cause == NULL && tar_reader_finish(b->tar, &cause) != 0)
 		b->cause = xstrdup(cause);
 	if (b->cause == NULL && f->state != TAR_FILE_REGULAR) {
-		const struct tar_file *alt = b->has_alt ?
-		    tar_reader_file(b->tar, 1) : NULL;
+		const struct tar_file *alt = b->has_alt
+		    ? tar_reader_file(b->tar, 1)
+		    : NULL;
 
 		if (f->state == TAR_FILE_ABSENT && alt != NULL &&
 		    alt->state == TAR_FILE_REGULAR)
 			f = alt;
 		else
-			b->cause = xasprintf(f->state == TAR_FILE_OTHER ?
-			    "%s in the build context is not a regular file" :
-			    "the build context has no %s", b->path);
+			b->cause = xasprintf(f->state == TAR_FILE_OTHER
+				? "%s in the build context is not a regular file"
+				: "the build context has no %s",
+			    b->path);
 	}
 	bc.cause = b->cause;
 	bc.dockerfile_path = b->path;
@@ -1944,10 +1964,10 @@ build_pump(struct session *s)
 		if (budget == 0 || s->req_body.done || before == 0)
 			break;
 		if (body_pump(&s->req_body, in, NULL, b->fresh, budget,
-		    &cause) != 0) {
+			&cause) != 0) {
 			msg = xasprintf("docker-guard: refusing %s %s: "
-			    "malformed chunked body: %s", s->req.method,
-			    s->route.path, cause);
+					"malformed chunked body: %s",
+			    s->req.method, s->route.path, cause);
 			session_refuse(s, 400, msg, false);
 			free(msg);
 			return false;
@@ -1958,7 +1978,7 @@ build_pump(struct session *s)
 			evbuffer_peek(b->fresh, -1, NULL, &v, 1);
 			if (!tar_reader_ended(b->tar) &&
 			    tar_reader_feed(b->tar, v.iov_base, v.iov_len,
-			    &cause) != 0) {
+				&cause) != 0) {
 				b->cause = xstrdup(cause);
 				build_decide(s);
 				return false;
@@ -1967,11 +1987,12 @@ build_pump(struct session *s)
 		}
 		rel = tar_reader_released(b->tar);
 		if (!b->chunked && rel >= s->req.content_length)
-			rel = s->req.content_length - 1;	/* the last byte */
+			rel = s->req.content_length - 1; /* the last byte */
 		if (rel > b->sent)
 			build_send(s, (size_t)(rel - b->sent));
 		if (evbuffer_get_length(b->held) > limit + 512) {
-			b->cause = xasprintf("more than body_limit (%zu bytes) "
+			b->cause = xasprintf(
+			    "more than body_limit (%zu bytes) "
 			    "follows the end of the build context's archive",
 			    limit);
 			build_decide(s);
@@ -1998,8 +2019,10 @@ build_finish(struct session *s)
 		s->pending = NULL;
 	}
 	if (s->upstream == NULL) {
-		session_refuse(s, 502, "docker-guard: the Docker engine closed "
-		    "the connection during the build's upload", false);
+		session_refuse(s, 502,
+		    "docker-guard: the Docker engine closed "
+		    "the connection during the build's upload",
+		    false);
 		return;
 	}
 	build_send(s, evbuffer_get_length(b->held));
@@ -2022,7 +2045,7 @@ build_refuse(struct session *s, const struct guard_verdict *v)
 	struct guard *guard = s->srv->guard;
 	struct guard_pending *p = s->pending;
 	bool keep = s->req.keep_alive && !s->draining && s->req_body.done;
-	char *msg = xstrdup(v->message);	/* v belongs to p */
+	char *msg = xstrdup(v->message); /* v belongs to p */
 	int status = v->status;
 
 	s->pending = NULL;

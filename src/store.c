@@ -14,9 +14,9 @@
 #include "xmalloc.h"
 
 struct store {
-	sqlite3	*db;
-	char	*path;
-	int	 last_rc;	/* of the last failure */
+	sqlite3 *db;
+	char *path;
+	int last_rc; /* of the last failure */
 };
 
 /*
@@ -87,8 +87,8 @@ static const char *const migrations[] = {
 static char *
 db_cause(sqlite3 *db, const char *what)
 {
-	return xasprintf("%s: %s", what, db != NULL ? sqlite3_errmsg(db) :
-	    "out of memory");
+	return xasprintf("%s: %s", what,
+	    db != NULL ? sqlite3_errmsg(db) : "out of memory");
 }
 
 /* mkdir -p for the database's directory, mode 0700 for what it creates. */
@@ -98,7 +98,7 @@ make_parent(const char *path, char **cause)
 	char *copy = xstrdup(path), *dir = dirname(copy), *p;
 	int r = 0;
 
-	for (p = dir + 1; ; p++) {
+	for (p = dir + 1;; p++) {
 		if (*p == '/' || *p == '\0') {
 			char c = *p;
 
@@ -148,12 +148,15 @@ migrate(sqlite3 *db, char **cause)
 	sqlite3_finalize(st);
 	if (version > (int)n) {
 		*cause = xasprintf("the database schema (version %d) is newer "
-		    "than this docker-guard knows (%zu)", version, n);
+				   "than this docker-guard knows (%zu)",
+		    version, n);
 		return -1;
 	}
 	for (size_t i = (size_t)version; i < n; i++) {
-		char *sql = xasprintf("BEGIN IMMEDIATE; %s PRAGMA user_version = "
-		    "%zu; COMMIT;", migrations[i], i + 1);
+		char *sql =
+		    xasprintf("BEGIN IMMEDIATE; %s PRAGMA user_version = "
+			      "%zu; COMMIT;",
+			migrations[i], i + 1);
 		char *why = NULL;
 
 		if (exec_sql(db, sql, &why) != 0) {
@@ -162,7 +165,8 @@ migrate(sqlite3 *db, char **cause)
 			exec_sql(db, "ROLLBACK", &ignored);
 			free(ignored);
 			*cause = xasprintf("migrating the schema to version "
-			    "%zu: %s", i + 1, why);
+					   "%zu: %s",
+			    i + 1, why);
 			free(why);
 			free(sql);
 			return -1;
@@ -183,17 +187,21 @@ store_open(const char *path, char **cause)
 
 	if (make_parent(path, cause) != 0)
 		return NULL;
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(path, &db,
+		SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+		    SQLITE_OPEN_FULLMUTEX,
+		NULL) != SQLITE_OK) {
 		*cause = xasprintf("cannot open the database %s: %s", path,
 		    db != NULL ? sqlite3_errmsg(db) : "out of memory");
 		sqlite3_close(db);
 		return NULL;
 	}
 	sqlite3_busy_timeout(db, 1000);
-	if (exec_sql(db, "PRAGMA journal_mode = WAL; "
-	    "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
-	    &why) != 0 || migrate(db, &why) != 0) {
+	if (exec_sql(db,
+		"PRAGMA journal_mode = WAL; "
+		"PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+		&why) != 0 ||
+	    migrate(db, &why) != 0) {
 		*cause = xasprintf("database %s: %s", path, why);
 		free(why);
 		sqlite3_close(db);
@@ -262,11 +270,17 @@ store_open_readonly(const char *path, char **cause)
 		sqlite3_finalize(s);
 	}
 	if (version != (int)(sizeof migrations / sizeof migrations[0])) {
-		*cause = version <= 0 ? xasprintf("%s is not a docker-guard "
-		    "database (or it is empty): start the guard once to "
-		    "create it", path) : xasprintf("the database %s has schema "
-		    "version %d; this docker-guard reads version %zu", path,
-		    version, sizeof migrations / sizeof migrations[0]);
+		*cause = version <= 0
+		    ? xasprintf(
+			  "%s is not a docker-guard "
+			  "database (or it is empty): start the guard once to "
+			  "create it",
+			  path)
+		    : xasprintf(
+			  "the database %s has schema "
+			  "version %d; this docker-guard reads version %zu",
+			  path, version,
+			  sizeof migrations / sizeof migrations[0]);
 		sqlite3_close(db);
 		return NULL;
 	}
@@ -379,9 +393,11 @@ store_app_versions(struct store *st, const char *app,
 	int rc;
 
 	memset(out, 0, sizeof *out);
-	if (prepare(st, "SELECT version, MIN(created_at), repo_digest "
-	    "FROM deployments WHERE app = ?1 AND version IS NOT NULL "
-	    "GROUP BY version ORDER BY MIN(created_at)", &s, cause) != 0)
+	if (prepare(st,
+		"SELECT version, MIN(created_at), repo_digest "
+		"FROM deployments WHERE app = ?1 AND version IS NOT NULL "
+		"GROUP BY version ORDER BY MIN(created_at)",
+		&s, cause) != 0)
 		return -1;
 	bind_text(s, 1, app);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -423,11 +439,13 @@ store_record_deployment(struct store *st, const struct store_deployment *d,
 {
 	sqlite3_stmt *s;
 
-	if (prepare(st, "INSERT INTO deployments (app, container_id, "
-	    "container_name, image_ref, image_id, repo_digest, version, "
-	    "created_at, uid, gid, pid, comm, source) VALUES (?1, ?2, ?3, ?4, "
-	    "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) "
-	    "ON CONFLICT(container_id) DO NOTHING", &s, cause) != 0)
+	if (prepare(st,
+		"INSERT INTO deployments (app, container_id, "
+		"container_name, image_ref, image_id, repo_digest, version, "
+		"created_at, uid, gid, pid, comm, source) VALUES (?1, ?2, ?3, ?4, "
+		"?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) "
+		"ON CONFLICT(container_id) DO NOTHING",
+		&s, cause) != 0)
 		return -1;
 	bind_text(s, 1, d->app);
 	bind_text(s, 2, d->container_id);
@@ -444,8 +462,8 @@ store_record_deployment(struct store *st, const struct store_deployment *d,
 
 /* WHERE clause matching a live container by full ID, ID prefix (at least
  * 12 characters, as Docker prints them) or current name. */
-#define MATCH_CONTAINER							\
-	"removed_at IS NULL AND (container_id = ?1 OR "			\
+#define MATCH_CONTAINER                                                       \
+	"removed_at IS NULL AND (container_id = ?1 OR "                       \
 	"(length(?1) >= 12 AND substr(container_id, 1, length(?1)) = ?1) OR " \
 	"container_name = ?1 OR container_name = '/' || ?1)"
 
@@ -455,8 +473,9 @@ store_record_rename(struct store *st, const char *container,
 {
 	sqlite3_stmt *s;
 
-	if (prepare(st, "UPDATE deployments SET container_name = ?2 WHERE "
-	    MATCH_CONTAINER, &s, cause) != 0)
+	if (prepare(st,
+		"UPDATE deployments SET container_name = ?2 WHERE " MATCH_CONTAINER,
+		&s, cause) != 0)
 		return -1;
 	bind_text(s, 1, container);
 	bind_text(s, 2, new_name);
@@ -469,8 +488,9 @@ store_record_removal(struct store *st, const char *container, int64_t time,
 {
 	sqlite3_stmt *s;
 
-	if (prepare(st, "UPDATE deployments SET removed_at = ?2 WHERE "
-	    MATCH_CONTAINER, &s, cause) != 0)
+	if (prepare(st,
+		"UPDATE deployments SET removed_at = ?2 WHERE " MATCH_CONTAINER,
+		&s, cause) != 0)
 		return -1;
 	bind_text(s, 1, container);
 	sqlite3_bind_int64(s, 2, time);
@@ -481,10 +501,14 @@ const char *
 store_verdict_name(enum store_verdict v)
 {
 	switch (v) {
-	case STORE_ALLOW: return "allow";
-	case STORE_WARN: return "warn";
-	case STORE_DENY: return "deny";
-	case STORE_ERROR: return "error";
+	case STORE_ALLOW:
+		return "allow";
+	case STORE_WARN:
+		return "warn";
+	case STORE_DENY:
+		return "deny";
+	case STORE_ERROR:
+		return "error";
 	}
 	return "error";
 }
@@ -498,8 +522,9 @@ col_text(sqlite3_stmt *s, int i)
 static int64_t
 col_int_or(sqlite3_stmt *s, int i, int64_t dflt)
 {
-	return sqlite3_column_type(s, i) == SQLITE_NULL ? dflt :
-	    sqlite3_column_int64(s, i);
+	return sqlite3_column_type(s, i) == SQLITE_NULL
+	    ? dflt
+	    : sqlite3_column_int64(s, i);
 }
 
 /* The hash of the newest audit row, or "" (caller frees). */
@@ -511,7 +536,7 @@ last_hash(struct store *st, char **hash, char **cause)
 
 	*hash = NULL;
 	if (prepare(st, "SELECT hash FROM audit ORDER BY id DESC LIMIT 1", &s,
-	    cause) != 0)
+		cause) != 0)
 		return -1;
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
@@ -540,11 +565,12 @@ audit_insert(struct store *st, const struct store_audit *a, int64_t *id,
 
 	if (last_hash(st, &prev, cause) != 0)
 		return -1;
-	if (prepare(st, "INSERT INTO audit (time_ms, uid, gid, pid, comm, "
-	    "method, route, app, image_ref, digest, version, previous_version, "
-	    "rule, verdict, message, latency_us) VALUES (?1, ?2, ?3, ?4, ?5, "
-	    "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)", &s,
-	    cause) != 0)
+	if (prepare(st,
+		"INSERT INTO audit (time_ms, uid, gid, pid, comm, "
+		"method, route, app, image_ref, digest, version, previous_version, "
+		"rule, verdict, message, latency_us) VALUES (?1, ?2, ?3, ?4, ?5, "
+		"?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+		&s, cause) != 0)
 		goto fail;
 	sqlite3_bind_int64(s, 1, a->time_ms);
 	bind_peer(s, 2, a->peer);
@@ -580,8 +606,10 @@ audit_insert(struct store *st, const struct store_audit *a, int64_t *id,
 	r.message = a->message;
 	r.latency_us = a->latency_us;
 	hash = audit_chain_hash(&r, prev);
-	if (prepare(st, "UPDATE audit SET prev_hash = ?1, hash = ?2 WHERE "
-	    "id = ?3", &s, cause) != 0) {
+	if (prepare(st,
+		"UPDATE audit SET prev_hash = ?1, hash = ?2 WHERE "
+		"id = ?3",
+		&s, cause) != 0) {
 		free(hash);
 		goto fail;
 	}
@@ -613,10 +641,12 @@ intent_insert(struct store *st, const struct store_intent *in,
 {
 	sqlite3_stmt *s;
 
-	if (prepare(st, "INSERT INTO creates (decision_id, app, "
-	    "container_name, image_ref, image_id, repo_digest, version, uid, "
-	    "gid, pid, comm, time_ms, token) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-	    "?7, ?8, ?9, ?10, ?11, ?12, ?13)", &s, cause) != 0)
+	if (prepare(st,
+		"INSERT INTO creates (decision_id, app, "
+		"container_name, image_ref, image_id, repo_digest, version, uid, "
+		"gid, pid, comm, time_ms, token) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+		"?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+		&s, cause) != 0)
 		return -1;
 	sqlite3_bind_int64(s, 1, decision_id);
 	bind_text(s, 2, in->app);
@@ -641,9 +671,10 @@ outcome_update(struct store *st, const struct store_outcome *o, char **cause)
 
 	if (o->token == NULL)
 		return 0;
-	if (prepare(st, "UPDATE creates SET status = ?2, container_id = "
-	    "coalesce(?3, container_id), outcome_ms = ?4 WHERE token = ?1", &s,
-	    cause) != 0)
+	if (prepare(st,
+		"UPDATE creates SET status = ?2, container_id = "
+		"coalesce(?3, container_id), outcome_ms = ?4 WHERE token = ?1",
+		&s, cause) != 0)
 		return -1;
 	bind_text(s, 1, o->token);
 	sqlite3_bind_int(s, 2, o->status);
@@ -662,20 +693,21 @@ write_parts(struct store *st, const struct store_write *w,
 		return -1;
 	if (w->outcome != NULL && outcome_update(st, w->outcome, cause) != 0)
 		return -1;
-	if (w->removed != NULL && store_record_removal(st, w->removed,
-	    w->removed_at, cause) != 0)
+	if (w->removed != NULL &&
+	    store_record_removal(st, w->removed, w->removed_at, cause) != 0)
 		return -1;
-	if (w->renamed != NULL && store_record_rename(st, w->renamed,
-	    w->new_name, cause) != 0)
+	if (w->renamed != NULL &&
+	    store_record_rename(st, w->renamed, w->new_name, cause) != 0)
 		return -1;
-	if (w->meta_key != NULL && store_meta_set(st, w->meta_key,
-	    w->meta_value, cause) != 0)
+	if (w->meta_key != NULL &&
+	    store_meta_set(st, w->meta_key, w->meta_value, cause) != 0)
 		return -1;
-	if (w->audit != NULL && audit_insert(st, w->audit, &out->audit_id,
-	    cause) != 0)
+	if (w->audit != NULL &&
+	    audit_insert(st, w->audit, &out->audit_id, cause) != 0)
 		return -1;
-	if (w->audit != NULL && w->intent != NULL && intent_insert(st,
-	    w->intent, out->audit_id, &out->intent_id, cause) != 0)
+	if (w->audit != NULL && w->intent != NULL &&
+	    intent_insert(st, w->intent, out->audit_id, &out->intent_id,
+		cause) != 0)
 		return -1;
 	return 0;
 }
@@ -714,13 +746,14 @@ store_intent_match(struct store *st, const char *name, const char *image_id,
 		return 0;
 	/* The engine stamps Created after the guard wrote the intent; the
 	   window allows a slow engine and clock steps. */
-	if (prepare(st, "SELECT id, decision_id, time_ms, app, container_name, "
-	    "image_ref, image_id, repo_digest, version, comm, uid, gid, pid, "
-	    "token FROM creates WHERE (status IS NULL OR status = 0) AND "
-	    "image_id = ?1 AND (container_name IS NULL OR container_name = ?2) "
-	    "AND time_ms <= (?3 + 2) * 1000 AND time_ms >= (?3 - 600) * 1000 "
-	    "ORDER BY container_name IS NULL, time_ms DESC LIMIT 1", &s,
-	    cause) != 0)
+	if (prepare(st,
+		"SELECT id, decision_id, time_ms, app, container_name, "
+		"image_ref, image_id, repo_digest, version, comm, uid, gid, pid, "
+		"token FROM creates WHERE (status IS NULL OR status = 0) AND "
+		"image_id = ?1 AND (container_name IS NULL OR container_name = ?2) "
+		"AND time_ms <= (?3 + 2) * 1000 AND time_ms >= (?3 - 600) * 1000 "
+		"ORDER BY container_name IS NULL, time_ms DESC LIMIT 1",
+		&s, cause) != 0)
 		return -1;
 	bind_text(s, 1, image_id);
 	bind_text(s, 2, name);
@@ -779,9 +812,11 @@ store_live_containers(struct store *st, int64_t before, char ***ids,
 	int rc;
 
 	*ids = xcalloc(1, sizeof **ids);
-	if (prepare(st, "SELECT container_id FROM deployments WHERE "
-	    "removed_at IS NULL AND container_id NOT LIKE 'service:%' AND "
-	    "created_at < ?1", &s, cause) != 0)
+	if (prepare(st,
+		"SELECT container_id FROM deployments WHERE "
+		"removed_at IS NULL AND container_id NOT LIKE 'service:%' AND "
+		"created_at < ?1",
+		&s, cause) != 0)
 		goto fail;
 	sqlite3_bind_int64(s, 1, before);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -824,22 +859,22 @@ read_audit_row(sqlite3_stmt *s, struct store_audit_row *r)
 	r->hash = col_text(s, 18);
 }
 
-#define AUDIT_COLUMNS							\
+#define AUDIT_COLUMNS                                                       \
 	"id, time_ms, uid, gid, pid, comm, method, route, app, image_ref, " \
-	"digest, version, previous_version, rule, verdict, message, "	\
+	"digest, version, previous_version, rule, verdict, message, "       \
 	"latency_us, prev_hash, hash"
 
 int
 store_audit_query(struct store *st, const struct store_audit_filter *f,
-    void (*cb)(const struct store_audit_row *, void *), void *arg,
-    char **cause)
+    void (*cb)(const struct store_audit_row *, void *), void *arg, char **cause)
 {
 	sqlite3_stmt *s;
 	char *sql;
 	int rc;
 
 	/* The newest N, shown oldest first. */
-	sql = xasprintf("SELECT * FROM (SELECT " AUDIT_COLUMNS " FROM audit "
+	sql = xasprintf(
+	    "SELECT * FROM (SELECT " AUDIT_COLUMNS " FROM audit "
 	    "WHERE (?1 = 0 OR time_ms >= ?1) AND (?2 = 0 OR time_ms <= ?2) "
 	    "AND (?3 IS NULL OR app = ?3) AND (?4 IS NULL OR verdict = ?4) "
 	    "AND (?5 IS NULL OR rule = ?5) AND (?6 < 0 OR uid = ?6) "
@@ -878,7 +913,7 @@ store_audit_verify(struct store *st, int64_t *bad_id, char **what,
 	*what = NULL;
 	*rows = 0;
 	if (prepare(st, "SELECT " AUDIT_COLUMNS " FROM audit ORDER BY id", &s,
-	    cause) != 0) {
+		cause) != 0) {
 		free(prev);
 		return -1;
 	}
@@ -908,16 +943,19 @@ store_audit_verify(struct store *st, int64_t *bad_id, char **what,
 		c.latency_us = r.latency_us;
 		if (r.prev_hash == NULL || strcmp(r.prev_hash, prev) != 0) {
 			*bad_id = r.id;
-			*what = xasprintf("row %lld does not follow the row "
+			*what = xasprintf(
+			    "row %lld does not follow the row "
 			    "before it: a row before it was removed or "
-			    "altered", (long long)r.id);
+			    "altered",
+			    (long long)r.id);
 			break;
 		}
 		want = audit_chain_hash(&c, prev);
 		if (r.hash == NULL || strcmp(r.hash, want) != 0) {
 			*bad_id = r.id;
 			*what = xasprintf("row %lld was altered: its hash does "
-			    "not match its contents", (long long)r.id);
+					  "not match its contents",
+			    (long long)r.id);
 			free(want);
 			break;
 		}
@@ -944,10 +982,12 @@ store_history(struct store *st, const char *app,
 	sqlite3_stmt *s;
 	int rc;
 
-	if (prepare(st, "SELECT app, container_id, container_name, image_ref, "
-	    "image_id, repo_digest, version, comm, source, created_at, "
-	    "removed_at, uid, pid FROM deployments WHERE ?1 IS NULL OR app = ?1 "
-	    "ORDER BY app, created_at, id", &s, cause) != 0)
+	if (prepare(st,
+		"SELECT app, container_id, container_name, image_ref, "
+		"image_id, repo_digest, version, comm, source, created_at, "
+		"removed_at, uid, pid FROM deployments WHERE ?1 IS NULL OR app = ?1 "
+		"ORDER BY app, created_at, id",
+		&s, cause) != 0)
 		return -1;
 	bind_text(s, 1, app);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -973,8 +1013,8 @@ store_history(struct store *st, const char *app,
 
 /* Run a one-value query; *out is the integer or text (allocated). */
 static int
-query_one(struct store *st, const char *sql, const char *p1,
-    const char *p2, int64_t *num, char **text, char **cause)
+query_one(struct store *st, const char *sql, const char *p1, const char *p2,
+    int64_t *num, char **text, char **cause)
 {
 	sqlite3_stmt *s;
 	int rc;
@@ -1005,8 +1045,10 @@ store_container_known(struct store *st, const char *container_id, bool *known,
 {
 	int64_t n;
 
-	if (query_one(st, "SELECT count(*) FROM deployments WHERE "
-	    "container_id = ?1", container_id, NULL, &n, NULL, cause) != 0)
+	if (query_one(st,
+		"SELECT count(*) FROM deployments WHERE "
+		"container_id = ?1",
+		container_id, NULL, &n, NULL, cause) != 0)
 		return -1;
 	*known = n > 0;
 	return 0;
@@ -1017,8 +1059,10 @@ store_app_live(struct store *st, const char *app, int *count, char **cause)
 {
 	int64_t n;
 
-	if (query_one(st, "SELECT count(*) FROM deployments WHERE app = ?1 AND "
-	    "removed_at IS NULL", app, NULL, &n, NULL, cause) != 0)
+	if (query_one(st,
+		"SELECT count(*) FROM deployments WHERE app = ?1 AND "
+		"removed_at IS NULL",
+		app, NULL, &n, NULL, cause) != 0)
 		return -1;
 	*count = (int)n;
 	return 0;
@@ -1028,9 +1072,10 @@ int
 store_app_of_container(struct store *st, const char *container, char **app,
     char **cause)
 {
-	return query_one(st, "SELECT app FROM deployments WHERE "
-	    MATCH_CONTAINER " ORDER BY created_at DESC LIMIT 1", container,
-	    NULL, NULL, app, cause);
+	return query_one(st,
+	    "SELECT app FROM deployments WHERE " MATCH_CONTAINER
+	    " ORDER BY created_at DESC LIMIT 1",
+	    container, NULL, NULL, app, cause);
 }
 
 int
@@ -1046,8 +1091,10 @@ store_meta_set(struct store *st, const char *key, const char *value,
 {
 	sqlite3_stmt *s;
 
-	if (prepare(st, "INSERT INTO meta (key, value) VALUES (?1, ?2) "
-	    "ON CONFLICT(key) DO UPDATE SET value = ?2", &s, cause) != 0)
+	if (prepare(st,
+		"INSERT INTO meta (key, value) VALUES (?1, ?2) "
+		"ON CONFLICT(key) DO UPDATE SET value = ?2",
+		&s, cause) != 0)
 		return -1;
 	bind_text(s, 1, key);
 	bind_text(s, 2, value);
@@ -1061,9 +1108,11 @@ store_snapshot_put(struct store *st, const char *app, const char *container_id,
 {
 	sqlite3_stmt *s;
 
-	if (prepare(st, "INSERT INTO snapshots (app, container_id, "
-	    "container_name, inspect, was_running, removed_at) VALUES (?1, ?2, "
-	    "?3, ?4, ?5, ?6)", &s, cause) != 0)
+	if (prepare(st,
+		"INSERT INTO snapshots (app, container_id, "
+		"container_name, inspect, was_running, removed_at) VALUES (?1, ?2, "
+		"?3, ?4, ?5, ?6)",
+		&s, cause) != 0)
 		return -1;
 	bind_text(s, 1, app);
 	bind_text(s, 2, container_id);
@@ -1084,9 +1133,11 @@ store_snapshot_latest(struct store *st, const char *app, int64_t since,
 	*inspect = NULL;
 	*id = 0;
 	*was_running = false;
-	if (prepare(st, "SELECT id, inspect, was_running FROM snapshots WHERE "
-	    "app = ?1 AND removed_at >= ?2 AND restored_at IS NULL "
-	    "ORDER BY removed_at DESC, id DESC LIMIT 1", &s, cause) != 0)
+	if (prepare(st,
+		"SELECT id, inspect, was_running FROM snapshots WHERE "
+		"app = ?1 AND removed_at >= ?2 AND restored_at IS NULL "
+		"ORDER BY removed_at DESC, id DESC LIMIT 1",
+		&s, cause) != 0)
 		return -1;
 	bind_text(s, 1, app);
 	sqlite3_bind_int64(s, 2, since);
@@ -1107,7 +1158,7 @@ store_snapshot_restored(struct store *st, int64_t id, int64_t time,
 	sqlite3_stmt *s;
 
 	if (prepare(st, "UPDATE snapshots SET restored_at = ?2 WHERE id = ?1",
-	    &s, cause) != 0)
+		&s, cause) != 0)
 		return -1;
 	sqlite3_bind_int64(s, 1, id);
 	sqlite3_bind_int64(s, 2, time);
@@ -1124,8 +1175,8 @@ chain_backfill(struct store *st, char **cause)
 	int64_t n = 0;
 	int rc;
 
-	if (query_one(st, "SELECT count(*) FROM audit WHERE hash IS NULL",
-	    NULL, NULL, &n, NULL, cause) != 0)
+	if (query_one(st, "SELECT count(*) FROM audit WHERE hash IS NULL", NULL,
+		NULL, &n, NULL, cause) != 0)
 		return -1;
 	if (n == 0)
 		return 0;
@@ -1135,7 +1186,7 @@ chain_backfill(struct store *st, char **cause)
 	}
 	prev = xstrdup("");
 	if (prepare(st, "SELECT " AUDIT_COLUMNS " FROM audit ORDER BY id", &s,
-	    cause) != 0)
+		cause) != 0)
 		goto fail;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct store_audit_row r;
@@ -1148,16 +1199,28 @@ chain_backfill(struct store *st, char **cause)
 			prev = xstrdup(r.hash);
 			continue;
 		}
-		c.id = r.id; c.time_ms = r.time_ms; c.uid = r.uid;
-		c.gid = r.gid; c.pid = r.pid; c.comm = r.comm;
-		c.method = r.method; c.route = r.route; c.app = r.app;
-		c.image_ref = r.image_ref; c.digest = r.digest;
-		c.version = r.version; c.previous_version = r.previous_version;
-		c.rule = r.rule; c.verdict = r.verdict; c.message = r.message;
+		c.id = r.id;
+		c.time_ms = r.time_ms;
+		c.uid = r.uid;
+		c.gid = r.gid;
+		c.pid = r.pid;
+		c.comm = r.comm;
+		c.method = r.method;
+		c.route = r.route;
+		c.app = r.app;
+		c.image_ref = r.image_ref;
+		c.digest = r.digest;
+		c.version = r.version;
+		c.previous_version = r.previous_version;
+		c.rule = r.rule;
+		c.verdict = r.verdict;
+		c.message = r.message;
 		c.latency_us = r.latency_us;
 		h = audit_chain_hash(&c, prev);
-		if (prepare(st, "UPDATE audit SET prev_hash = ?1, hash = ?2 "
-		    "WHERE id = ?3", &u, cause) != 0) {
+		if (prepare(st,
+			"UPDATE audit SET prev_hash = ?1, hash = ?2 "
+			"WHERE id = ?3",
+			&u, cause) != 0) {
 			free(h);
 			sqlite3_finalize(s);
 			goto fail;

@@ -5,9 +5,9 @@
 #include "xmalloc.h"
 
 struct table {
-	size_t	  ncols;
-	size_t	  nrows;	/* including the header row */
-	char	**cells;	/* nrows * ncols */
+	size_t ncols;
+	size_t nrows; /* including the header row */
+	char **cells; /* nrows * ncols */
 };
 
 struct table *
@@ -26,8 +26,9 @@ table_add(struct table *t, const char *const *cells)
 	t->cells = xreallocarray(t->cells, (t->nrows + 1) * t->ncols,
 	    sizeof *t->cells);
 	for (size_t i = 0; i < t->ncols; i++) {
-		const char *c = cells[i] != NULL && cells[i][0] != '\0' ?
-		    cells[i] : "-";
+		const char *c = cells[i] != NULL && cells[i][0] != '\0'
+		    ? cells[i]
+		    : "-";
 		char *copy = xstrdup(c);
 
 		/* One line per row: control characters become '?'. */

@@ -4,17 +4,17 @@
 #include "tar_reader.h"
 #include "xmalloc.h"
 
-#define BLOCK		512
+#define BLOCK 512
 /* Go's archive/tar: PAX and GNU long-name data are capped at 1 MiB. */
-#define SPECIAL_MAX	(1024 * 1024)
+#define SPECIAL_MAX (1024 * 1024)
 /* Symbolic links remembered (an entry below one cannot be judged). */
-#define LINKS_MAX	65536
-#define LINK_BYTES_MAX	(8 * 1024 * 1024)
+#define LINKS_MAX 65536
+#define LINK_BYTES_MAX (8 * 1024 * 1024)
 
 enum phase {
-	PH_HEADER,	/* filling a header block */
-	PH_DATA,	/* an entry's data, then its padding */
-	PH_ENDED,	/* the end-of-archive block was seen */
+	PH_HEADER, /* filling a header block */
+	PH_DATA,   /* an entry's data, then its padding */
+	PH_ENDED,  /* the end-of-archive block was seen */
 	PH_FAILED,
 };
 
@@ -24,42 +24,42 @@ enum entry_kind {
 	EK_DIR,
 	EK_SYMLINK,
 	EK_HARDLINK,
-	EK_OTHER,	/* devices, fifos, unknown types */
-	EK_NOTHING,	/* a PAX global header: the name is only removed */
+	EK_OTHER,   /* devices, fifos, unknown types */
+	EK_NOTHING, /* a PAX global header: the name is only removed */
 };
 
 struct tar_reader {
-	enum phase	 phase;
-	const char	*cause;
-	uint64_t	 offset;	/* bytes fed */
-	uint64_t	 released;
-	bool		 first;		/* no header read yet */
-	unsigned char	 blk[BLOCK];
-	size_t		 fill;
+	enum phase phase;
+	const char *cause;
+	uint64_t offset; /* bytes fed */
+	uint64_t released;
+	bool first; /* no header read yet */
+	unsigned char blk[BLOCK];
+	size_t fill;
 
 	/* The entry whose data is being read. */
-	uint64_t	 left;		/* data bytes still due */
-	uint64_t	 pad;		/* then padding */
-	int		 keep;		/* kept file index, or -1 */
-	char		 special;	/* 'x', 'g', 'L', 'K' or 0 */
-	char		*sbuf;		/* the special entry's data */
-	size_t		 slen;
-	char		*gname;		/* a 'g' entry's own name */
+	uint64_t left; /* data bytes still due */
+	uint64_t pad;  /* then padding */
+	int keep;      /* kept file index, or -1 */
+	char special;  /* 'x', 'g', 'L', 'K' or 0 */
+	char *sbuf;    /* the special entry's data */
+	size_t slen;
+	char *gname; /* a 'g' entry's own name */
 
 	/* Meta headers for the next entry. */
-	char		*long_name;
-	char		*pax_path;
-	bool		 have_pax_size;
-	uint64_t	 pax_size;
-	bool		 pax_sparse;
+	char *long_name;
+	char *pax_path;
+	bool have_pax_size;
+	uint64_t pax_size;
+	bool pax_sparse;
 
-	struct tar_file	*files;
-	size_t		 n_files;
-	size_t		 max_file;
-	bool		 bad_path;	/* a kept path leaves the root */
+	struct tar_file *files;
+	size_t n_files;
+	size_t max_file;
+	bool bad_path; /* a kept path leaves the root */
 
-	char		**links;	/* open-addressed set of names */
-	size_t		 links_cap, n_links, link_bytes;
+	char **links; /* open-addressed set of names */
+	size_t links_cap, n_links, link_bytes;
 };
 
 char *
@@ -72,7 +72,7 @@ tar_clean_path(const char *name)
 	/* Go's filepath.Clean, then the root's "/" dropped: a rooted ".."
 	   stays at the root, an unrooted one leaves it. */
 	for (char *t = strtok_r(seg, "/", &save); t != NULL;
-	    t = strtok_r(NULL, "/", &save)) {
+	     t = strtok_r(NULL, "/", &save)) {
 		if (strcmp(t, ".") == 0)
 			continue;
 		if (strcmp(t, "..") == 0) {
@@ -178,8 +178,8 @@ links_has(const struct tar_reader *t, const char *s, size_t n)
 {
 	if (t->links_cap == 0)
 		return false;
-	for (size_t i = hash_n(s, n) & (t->links_cap - 1);; i = (i + 1) &
-	    (t->links_cap - 1)) {
+	for (size_t i = hash_n(s, n) & (t->links_cap - 1);;
+	     i = (i + 1) & (t->links_cap - 1)) {
 		if (t->links[i] == NULL)
 			return false;
 		if (strlen(t->links[i]) == n && memcmp(t->links[i], s, n) == 0)
@@ -192,8 +192,8 @@ links_put(struct tar_reader *t, char *s)
 {
 	size_t i;
 
-	for (i = hash_n(s, strlen(s)) & (t->links_cap - 1); t->links[i] !=
-	    NULL; i = (i + 1) & (t->links_cap - 1))
+	for (i = hash_n(s, strlen(s)) & (t->links_cap - 1); t->links[i] != NULL;
+	     i = (i + 1) & (t->links_cap - 1))
 		;
 	t->links[i] = s;
 }
@@ -203,9 +203,10 @@ links_add(struct tar_reader *t, const char *name)
 {
 	if (links_has(t, name, strlen(name)))
 		return 0;
-	if (t->n_links >= LINKS_MAX || t->link_bytes + strlen(name) >
-	    LINK_BYTES_MAX)
-		return fail(t, "the context has too many symbolic links to "
+	if (t->n_links >= LINKS_MAX ||
+	    t->link_bytes + strlen(name) > LINK_BYTES_MAX)
+		return fail(t,
+		    "the context has too many symbolic links to "
 		    "follow");
 	if ((t->n_links + 1) * 2 > t->links_cap) {
 		char **old = t->links;
@@ -311,11 +312,14 @@ compression_of(const unsigned char *b)
 		return "the build context is gzip-compressed";
 	if (b[0] == 'B' && b[1] == 'Z' && b[2] == 'h')
 		return "the build context is bzip2-compressed";
-	if (memcmp(b, "\xfd" "7zXZ\0", 6) == 0)
+	if (memcmp(b,
+		"\xfd"
+		"7zXZ\0",
+		6) == 0)
 		return "the build context is xz-compressed";
 	if (memcmp(b, "\x28\xb5\x2f\xfd", 4) == 0 ||
 	    ((b[0] & 0xf0) == 0x50 && b[1] == 0x2a && b[2] == 0x4d &&
-	    b[3] == 0x18))
+		b[3] == 0x18))
 		return "the build context is zstd-compressed";
 	return NULL;
 }
@@ -360,23 +364,25 @@ place_file(struct tar_reader *t, struct tar_file *f, const char *name,
 {
 	if (strcmp(name, f->path) == 0) {
 		if (kind == EK_SYMLINK || kind == EK_HARDLINK)
-			return fail(t, "the Dockerfile is a link; the guard "
+			return fail(t,
+			    "the Dockerfile is a link; the guard "
 			    "judges only a regular Dockerfile");
 		free(f->data);
 		f->data = xstrdup("");
 		f->len = 0;
-		f->state = kind == EK_REGULAR ? TAR_FILE_REGULAR :
-		    kind == EK_NOTHING ? TAR_FILE_ABSENT : TAR_FILE_OTHER;
+		f->state = kind == EK_REGULAR ? TAR_FILE_REGULAR
+		    : kind == EK_NOTHING      ? TAR_FILE_ABSENT
+					      : TAR_FILE_OTHER;
 		if (kind == EK_REGULAR)
 			t->keep = (int)index;
 	} else if (is_ancestor(name, f->path) && kind != EK_DIR) {
 		if (kind == EK_SYMLINK)
-			return fail(t, "a directory above the Dockerfile is "
+			return fail(t,
+			    "a directory above the Dockerfile is "
 			    "a symbolic link");
-		f->state = TAR_FILE_ABSENT;	/* RemoveAll */
-	} else if (is_ancestor(f->path, name) &&
-	    f->state != TAR_FILE_REGULAR) {
-		f->state = TAR_FILE_OTHER;	/* MkdirAll */
+		f->state = TAR_FILE_ABSENT; /* RemoveAll */
+	} else if (is_ancestor(f->path, name) && f->state != TAR_FILE_REGULAR) {
+		f->state = TAR_FILE_OTHER; /* MkdirAll */
 	}
 	return 0;
 }
@@ -398,7 +404,8 @@ place(struct tar_reader *t, const char *raw, enum entry_kind kind)
 	for (char *s = strchr(name, '/'); s != NULL; s = strchr(s + 1, '/'))
 		if (links_has(t, name, (size_t)(s - name))) {
 			free(name);
-			return fail(t, "an entry is written through a "
+			return fail(t,
+			    "an entry is written through a "
 			    "symbolic link");
 		}
 	t->keep = -1;
@@ -455,7 +462,8 @@ pax_parse(struct tar_reader *t, const char *s, size_t len, bool global)
 					return fail(t, "a malformed PAX size");
 				for (size_t i = 0; i < vlen; i++) {
 					if (v[i] < '0' || v[i] > '9')
-						return fail(t, "a malformed "
+						return fail(t,
+						    "a malformed "
 						    "PAX size");
 					x = x * 10 + (uint64_t)(v[i] - '0');
 				}
@@ -494,7 +502,7 @@ special_done(struct tar_reader *t)
 		t->long_name = field_string((unsigned char *)t->sbuf, t->slen);
 		break;
 	default:
-		break;	/* 'K': link names do not matter here */
+		break; /* 'K': link names do not matter here */
 	}
 	free(t->sbuf);
 	t->sbuf = NULL;
@@ -512,8 +520,9 @@ kind_of(char type, const char *name)
 	case '7':
 		return EK_REGULAR;
 	case '\0':
-		return name[0] != '\0' && name[strlen(name) - 1] == '/' ?
-		    EK_DIR : EK_REGULAR;
+		return name[0] != '\0' && name[strlen(name) - 1] == '/'
+		    ? EK_DIR
+		    : EK_REGULAR;
 	case '1':
 		return EK_HARDLINK;
 	case '2':
@@ -554,7 +563,8 @@ header_done(struct tar_reader *t)
 	t->pad = 0;
 	if (type == 'x' || type == 'g' || type == 'L' || type == 'K') {
 		if (size > SPECIAL_MAX)
-			return fail(t, "a PAX or GNU long-name header is too "
+			return fail(t,
+			    "a PAX or GNU long-name header is too "
 			    "long");
 		t->special = type;
 		t->sbuf = xmalloc((size_t)size + 1);
@@ -566,16 +576,16 @@ header_done(struct tar_reader *t)
 			clear_meta(t);
 			return fail(t, "the context holds a sparse file");
 		}
-		name = t->long_name != NULL ? xstrdup(t->long_name) :
-		    t->pax_path != NULL ? xstrdup(t->pax_path) :
-		    header_name(b);
+		name = t->long_name != NULL ? xstrdup(t->long_name)
+		    : t->pax_path != NULL   ? xstrdup(t->pax_path)
+					    : header_name(b);
 		if (t->have_pax_size)
 			size = t->pax_size;
 		kind = kind_of(type, name);
 		if (kind == EK_DIR || kind == EK_SYMLINK ||
 		    kind == EK_HARDLINK || type == '3' || type == '4' ||
 		    type == '6')
-			size = 0;	/* header-only types */
+			size = 0; /* header-only types */
 		clear_meta(t);
 		r = place(t, name, kind);
 		free(name);
@@ -604,7 +614,8 @@ data_bytes(struct tar_reader *t, const unsigned char *p, size_t n)
 		struct tar_file *f = &t->files[t->keep];
 
 		if (f->len + n > t->max_file)
-			return fail(t, "the Dockerfile is larger than the "
+			return fail(t,
+			    "the Dockerfile is larger than the "
 			    "guard reads");
 		f->data = xrealloc(f->data, f->len + n + 1);
 		memcpy(f->data + f->len, p, n);
@@ -693,8 +704,9 @@ tar_reader_finish(struct tar_reader *t, const char **cause)
 			fail(t, c);
 	}
 	if (t->phase == PH_HEADER && (t->fill != 0 || t->first))
-		fail(t, t->first ? "the build context is not a tar archive" :
-		    "the build context ends inside a tar header");
+		fail(t,
+		    t->first ? "the build context is not a tar archive"
+			     : "the build context ends inside a tar header");
 	else if (t->phase == PH_DATA)
 		fail(t, "the build context ends inside a file");
 	if (t->phase == PH_FAILED) {

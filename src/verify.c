@@ -12,15 +12,15 @@
 #include "xmalloc.h"
 
 struct verify {
-	struct event_base	*base;
-	char			*upstream;
-	char			*id;
-	char			*judged;
-	char			*image_id;	/* what the engine used */
-	char			*name;
-	struct engine_req	*req;
-	verify_cb		 done;
-	void			*arg;
+	struct event_base *base;
+	char *upstream;
+	char *id;
+	char *judged;
+	char *image_id; /* what the engine used */
+	char *name;
+	struct engine_req *req;
+	verify_cb done;
+	void *arg;
 };
 
 static void
@@ -56,13 +56,14 @@ removed_cb(int status, const char *body, size_t len, const char *error,
 	v->req = NULL;
 	r.removed = status == 204 || status == 404;
 	if (!r.removed) {
-		msg = error != NULL ? xstrdup(error) :
-		    inspect_error_message(body, len);
+		msg = error != NULL ? xstrdup(error)
+				    : inspect_error_message(body, len);
 		if (msg == NULL)
 			msg = xasprintf("the engine answered %d", status);
 		r.error = msg;
 		log_error("cannot remove container %.12s that runs an image "
-		    "other than the judged one: %s", v->id, msg);
+			  "other than the judged one: %s",
+		    v->id, msg);
 	}
 	finish(v, &r);
 	free(msg);
@@ -89,7 +90,7 @@ inspected_cb(int status, const char *body, size_t len, const char *error,
 
 	v->req = NULL;
 	if (status == 404) {
-		r.gone = true;	/* removed meanwhile: nothing runs */
+		r.gone = true; /* removed meanwhile: nothing runs */
 		finish(v, &r);
 		return;
 	}
@@ -112,8 +113,7 @@ inspected_cb(int status, const char *body, size_t len, const char *error,
 
 struct verify *
 verify_created(struct event_base *base, const char *upstream,
-    const char *container_id, const char *judged_id, verify_cb done,
-    void *arg)
+    const char *container_id, const char *judged_id, verify_cb done, void *arg)
 {
 	struct verify *v = xcalloc(1, sizeof *v);
 	char *path;

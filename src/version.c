@@ -15,35 +15,40 @@
 
 #include "version.h"
 
-#define VERSION_PLAUSIBLE_MAX	128
+#define VERSION_PLAUSIBLE_MAX 128
 
 /* Ranks, lowest first (ALGORITHM.md, "Core algorithm" step 2). */
 enum version_rank {
-	VERSION_PRE_RELEASE,	/* alpha, beta, rc, pre, any unknown word */
-	VERSION_ZERO,		/* 0, 000, and the padding */
-	VERSION_POST_RELEASE,	/* patch, post, pl, errata */
-	VERSION_NONZERO,	/* any other number */
-	VERSION_LETTER_SUFFIX,	/* the "a" of "1.0a" */
+	VERSION_PRE_RELEASE,   /* alpha, beta, rc, pre, any unknown word */
+	VERSION_ZERO,	       /* 0, 000, and the padding */
+	VERSION_POST_RELEASE,  /* patch, post, pl, errata */
+	VERSION_NONZERO,       /* any other number */
+	VERSION_LETTER_SUFFIX, /* the "a" of "1.0a" */
 };
 
 /* s[0..len) is the letters, or the digits without leading zeros. */
 struct version_component {
-	enum version_rank	 rank;
-	const char		*s;
-	size_t			 len;
+	enum version_rank rank;
+	const char *s;
+	size_t len;
 };
 
 /* Walks the components of [p, end). */
 struct version_iter {
-	const char	*p;
-	const char	*end;
-	bool		 after_number;	/* a number ends right at p */
-	bool		 numbers_only;	/* a revision: only its numbers */
+	const char *p;
+	const char *end;
+	bool after_number; /* a number ends right at p */
+	bool numbers_only; /* a revision: only its numbers */
 };
 
 /* Words that keep a "-suffix" in the version rather than the variant. */
 static const char *const version_prerelease_words[] = {
-	"alpha", "beta", "rc", "preview", "pre", "dev",
+	"alpha",
+	"beta",
+	"rc",
+	"preview",
+	"pre",
+	"dev",
 };
 
 static bool
@@ -81,7 +86,7 @@ version_word_is(const char *s, size_t len, const char *word)
 static bool
 version_word_starts(const char *s, size_t len, const char *prefix)
 {
-	size_t	 plen = strlen(prefix);
+	size_t plen = strlen(prefix);
 
 	if (len < plen)
 		return false;
@@ -104,8 +109,7 @@ version_word_rank(const char *s, size_t len)
 {
 	if (version_word_starts(s, len, "post") ||
 	    version_word_starts(s, len, "patch") ||
-	    version_word_is(s, len, "pl") ||
-	    version_word_is(s, len, "errata"))
+	    version_word_is(s, len, "pl") || version_word_is(s, len, "errata"))
 		return VERSION_POST_RELEASE;
 	return VERSION_PRE_RELEASE;
 }
@@ -117,11 +121,12 @@ version_word_rank(const char *s, size_t len)
 static size_t
 version_prerelease_word(const char *s)
 {
-	const char	*w;
-	size_t		 n, i;
+	const char *w;
+	size_t n, i;
 
 	for (i = 0; i < sizeof version_prerelease_words /
-	    sizeof version_prerelease_words[0]; i++) {
+		 sizeof version_prerelease_words[0];
+	     i++) {
 		w = version_prerelease_words[i];
 		n = strlen(w);
 		if (version_prefix_is(s, w) && !version_is_alpha(s[n]))
@@ -139,7 +144,7 @@ version_prerelease_word(const char *s)
 static size_t
 version_revision(const char *s, size_t *skip)
 {
-	const char	*q = s;
+	const char *q = s;
 
 	*skip = 0;
 	if ((*q == 'r' || *q == 'R') && version_is_digit(q[1])) {
@@ -164,8 +169,8 @@ version_revision(const char *s, size_t *skip)
 static size_t
 version_prerelease_suffix(const char *dash)
 {
-	const char	*q;
-	size_t		 n;
+	const char *q;
+	size_t n;
 
 	if ((n = version_prerelease_word(dash + 1)) == 0)
 		return 0;
@@ -188,18 +193,18 @@ version_prerelease_suffix(const char *dash)
  * "1.0-rc1-r2-alpine" is 1.0-rc1, revision 2, variant alpine.
  */
 struct version_split {
-	size_t		 upstream_len;
-	const char	*revision;
-	const char	*revision_end;
-	const char	*variant;
-	size_t		 core_len;	/* upstream and revisions */
+	size_t upstream_len;
+	const char *revision;
+	const char *revision_end;
+	const char *variant;
+	size_t core_len; /* upstream and revisions */
 };
 
 static void
 version_split(const char *v, struct version_split *sp)
 {
-	const char	*dash = strchr(v, '-');
-	size_t		 n, skip;
+	const char *dash = strchr(v, '-');
+	size_t n, skip;
 
 	if (dash == NULL) {
 		sp->upstream_len = sp->core_len = strlen(v);
@@ -250,7 +255,7 @@ version_iter_revision(struct version_iter *it, const struct version_split *sp)
 static bool
 version_iter_next(struct version_iter *it, struct version_component *c)
 {
-	const char	*start;
+	const char *start;
 
 	while (it->p < it->end && !version_is_digit(*it->p) &&
 	    (it->numbers_only || !version_is_alpha(*it->p))) {
@@ -296,8 +301,8 @@ static int
 version_component_compare(const struct version_component *a,
     const struct version_component *b)
 {
-	int	 r;
-	char	 ca, cb;
+	int r;
+	char ca, cb;
 
 	if (a->rank != b->rank)
 		return a->rank < b->rank ? -1 : 1;
@@ -325,9 +330,9 @@ version_component_compare(const struct version_component *a,
 static int
 version_iter_compare(struct version_iter *ia, struct version_iter *ib)
 {
-	struct version_component	 ca, cb;
-	bool				 more_a, more_b;
-	int				 r;
+	struct version_component ca, cb;
+	bool more_a, more_b;
+	int r;
 
 	for (;;) {
 		more_a = version_iter_next(ia, &ca);
@@ -344,9 +349,9 @@ version_iter_compare(struct version_iter *ia, struct version_iter *ib)
 int
 version_compare(const char *a, const char *b)
 {
-	struct version_split	 sa, sb;
-	struct version_iter	 ia, ib;
-	int			 r;
+	struct version_split sa, sb;
+	struct version_iter ia, ib;
+	int r;
 
 	a = a != NULL ? a : "";
 	b = b != NULL ? b : "";
@@ -364,8 +369,8 @@ version_compare(const char *a, const char *b)
 bool
 version_plausible(const char *s)
 {
-	bool	 digit = false;
-	size_t	 i;
+	bool digit = false;
+	size_t i;
 
 	if (s == NULL)
 		return false;
@@ -399,7 +404,7 @@ void
 version_split_variant(const char *v, char *core, size_t core_size,
     char *variant, size_t variant_size)
 {
-	struct version_split	 sp;
+	struct version_split sp;
 
 	if (v == NULL)
 		v = "";

@@ -69,7 +69,7 @@ www_auth_skip_token(const char *p)
 static char *
 www_auth_lower(const char *s, size_t len)
 {
-	char	*out = xstrndup(s, len);
+	char *out = xstrndup(s, len);
 
 	for (char *c = out; *c != '\0'; c++)
 		*c = (char)tolower((unsigned char)*c);
@@ -91,8 +91,8 @@ www_auth_is_qchar(unsigned char c)
 static char *
 www_auth_quoted(const char **pp)
 {
-	const char	*p = *pp + 1, *end;
-	char		*out, *o;
+	const char *p = *pp + 1, *end;
+	char *out, *o;
 
 	/* Find the end first, so the copy is sized to the value. */
 	for (end = p; *end != '"'; end++) {
@@ -134,8 +134,8 @@ www_auth_challenge_reset(struct www_auth_challenge *ch)
 static int
 www_auth_param_at(const char **pp, struct www_auth_challenge *ch)
 {
-	const char	*p = *pp, *name = p, *name_end, *v;
-	char		*lname, *value;
+	const char *p = *pp, *name = p, *name_end, *v;
+	char *lname, *value;
 
 	name_end = p = www_auth_skip_token(p);
 	if (name_end == name)
@@ -177,7 +177,7 @@ www_auth_param_at(const char **pp, struct www_auth_challenge *ch)
 static int
 www_auth_token68_at(const char **pp, struct www_auth_challenge *ch)
 {
-	const char	*p = *pp, *start = p, *end;
+	const char *p = *pp, *start = p, *end;
 
 	while (www_auth_is_t68char((unsigned char)*p))
 		p++;
@@ -202,11 +202,11 @@ www_auth_token68_at(const char **pp, struct www_auth_challenge *ch)
 static int
 www_auth_challenge_body(const char **pp, struct www_auth_challenge *ch)
 {
-	const char	*p = *pp, *q;
-	int		 r;
+	const char *p = *pp, *q;
+	int r;
 
 	if (*p == '\0' || *p == ',')
-		return 0;		/* a scheme alone */
+		return 0; /* a scheme alone */
 	if (!www_auth_is_ws((unsigned char)*p))
 		return -1;
 	p = www_auth_skip_ws(p);
@@ -251,12 +251,12 @@ www_auth_challenge_body(const char **pp, struct www_auth_challenge *ch)
 int
 www_auth_parse(const char *header, struct www_auth *out)
 {
-	struct www_auth_challenge	*ch;
-	const char			*p, *scheme;
+	struct www_auth_challenge *ch;
+	const char *p, *scheme;
 
 	memset(out, 0, sizeof *out);
-	if (header == NULL || strnlen(header, WWW_AUTH_MAX_HEADER + 1) >
-	    WWW_AUTH_MAX_HEADER)
+	if (header == NULL ||
+	    strnlen(header, WWW_AUTH_MAX_HEADER + 1) > WWW_AUTH_MAX_HEADER)
 		return -1;
 
 	p = header;
@@ -326,8 +326,8 @@ www_auth_param(const struct www_auth_challenge *ch, const char *name)
 static char *
 www_auth_append_query(char *o, const char *name, const char *value)
 {
-	static const char	 hex[] = "0123456789ABCDEF";
-	unsigned char		 c;
+	static const char hex[] = "0123456789ABCDEF";
+	unsigned char c;
 
 	o = stpcpy(o, name);
 	*o++ = '=';
@@ -350,7 +350,7 @@ www_auth_append_query(char *o, const char *name, const char *value)
 static bool
 www_auth_realm_ok(const char *realm)
 {
-	const char	*rest;
+	const char *rest;
 
 	if (strncasecmp(realm, "https://", 8) == 0)
 		rest = realm + 8;
@@ -371,9 +371,9 @@ www_auth_realm_ok(const char *realm)
 char *
 www_auth_token_url(const struct www_auth_challenge *ch, const char *scope)
 {
-	const char	*realm, *service;
-	char		*url, *o, sep;
-	size_t		 size;
+	const char *realm, *service;
+	char *url, *o, sep;
+	size_t size;
 
 	if (ch == NULL || (realm = www_auth_param(ch, "realm")) == NULL ||
 	    !www_auth_realm_ok(realm))
@@ -425,11 +425,11 @@ www_auth_token_ok(const char *s)
 char *
 www_auth_token_from_json(const char *body, size_t len, long *expires_in)
 {
-	json_t		*root, *v;
-	const char	*token = NULL;
-	char		*out = NULL;
-	double		 d;
-	long		 exp = WWW_AUTH_DEFAULT_EXPIRES;
+	json_t *root, *v;
+	const char *token = NULL;
+	char *out = NULL;
+	double d;
+	long exp = WWW_AUTH_DEFAULT_EXPIRES;
 
 	if (expires_in != NULL)
 		*expires_in = WWW_AUTH_DEFAULT_EXPIRES;

@@ -6,8 +6,7 @@
 
 #include "xmalloc.h"
 
-static void __attribute__((noreturn))
-xmalloc_die(size_t size)
+static void __attribute__((noreturn)) xmalloc_die(size_t size)
 {
 	fprintf(stderr, "docker-guard: out of memory allocating %zu bytes\n",
 	    size);
