@@ -1447,9 +1447,9 @@ raw_splice(struct session *s)
 	   let the relay take what is queued there. */
 	evbuffer_unfreeze(to_client, 1);
 	evbuffer_unfreeze(to_engine, 1);
-	s->splice = splice_relay_new(s->srv->base, bufferevent_getfd(s->client),
-	    bufferevent_getfd(s->upstream), to_engine, to_client,
-	    raw_splice_done, s);
+	s->splice = splice_relay_new(s->host->base,
+	    bufferevent_getfd(s->client), bufferevent_getfd(s->upstream),
+	    to_engine, to_client, raw_splice_done, s);
 	evbuffer_freeze(to_client, 1);
 	evbuffer_freeze(to_engine, 1);
 	if (s->splice == NULL)
