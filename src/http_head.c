@@ -1,7 +1,6 @@
 /*
  * Strict HTTP/1.1 head parsing.  The rules cited are RFC 9110 and 9112.
  */
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -9,13 +8,32 @@
 #include "http_head.h"
 #include "xmalloc.h"
 
-/* RFC 9110 5.6.2: tchar. */
+/* RFC 9110 5.6.2: tchar (a table: field names are checked byte by byte). */
 static bool
 is_tchar(unsigned char c)
 {
-	if (isalnum(c))
-		return true;
-	return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+	/* One bit per byte value: ALPHA, DIGIT and "!#$%&'*+-.^_`|~". */
+	static const uint64_t tchar_bits[4] = {
+		UINT64_C(0x03ff6cfa00000000), /* 0x00-0x3f */
+		UINT64_C(0x57ffffffc7fffffe), /* 0x40-0x7f */
+		0,
+		0,
+	};
+
+	return (tchar_bits[c >> 6] >> (c & 63)) & 1;
+}
+
+/*
+ * strcasecmp(a, b) == 0, with the first bytes compared inline first: most
+ * field names differ there, and a lookup runs over every field.  The
+ * pre-check never rejects a match (letters compare with 0x20 set, other
+ * bytes only match themselves).
+ */
+static bool
+name_eq(const char *a, const char *b)
+{
+	return ((unsigned char)a[0] | 0x20) == ((unsigned char)b[0] | 0x20) &&
+	    strcasecmp(a, b) == 0;
 }
 
 /* RFC 9110 5.5: field-vchar / SP / HTAB; obs-text is allowed. */
@@ -25,20 +43,73 @@ is_field_value_char(unsigned char c)
 	return c == '\t' || c == ' ' || (c > 0x20 && c != 0x7f);
 }
 
+/*
+ * Eight bytes at a time (the heads are parsed twice per request, so their
+ * loops are the guard's own per-request cost): a word in which some byte
+ * is below n (n <= 128), or equal to n.  Exact as a yes or no.
+ */
+#define WORD_ONES UINT64_C(0x0101010101010101)
+#define WORD_HIGHS UINT64_C(0x8080808080808080)
+#define WORD_HAS_LESS(x, n) ((((x)-WORD_ONES * (n)) & ~(x)&WORD_HIGHS) != 0)
+#define WORD_HAS(x, n) WORD_HAS_LESS((x) ^ (WORD_ONES * (n)), 1)
+
+/* How many of the n bytes at p are above CR (so not NUL, CR or LF). */
+static size_t
+span_above_cr(const char *p, size_t n)
+{
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t x;
+
+		memcpy(&x, p + i, 8);
+		if (WORD_HAS_LESS(x, '\r' + 1))
+			break;
+	}
+	while (i < n && (unsigned char)p[i] > '\r')
+		i++;
+	return i;
+}
+
+/* Is every byte in [p, end) a field value character? */
+static bool
+field_value_ok(const char *p, const char *end)
+{
+	for (; end - p >= 8; p += 8) {
+		uint64_t x;
+
+		memcpy(&x, p, 8);
+		if (!WORD_HAS_LESS(x, 0x20) && !WORD_HAS(x, 0x7f))
+			continue; /* all printable, SP or obs-text */
+		for (int k = 0; k < 8; k++) {
+			if (!is_field_value_char((unsigned char)p[k]))
+				return false;
+		}
+	}
+	for (; p < end; p++) {
+		if (!is_field_value_char((unsigned char)*p))
+			return false;
+	}
+	return true;
+}
+
 enum http_scan
 http_head_scan(const char *buf, size_t len, const struct http_limits *limits,
     size_t *resume, size_t *head_len, int *status, const char **cause)
 {
 	size_t i = *resume;
+	/* Past the limit the head is too large (the check after the loop). */
+	size_t end = len < limits->max_head_bytes ? len
+						  : limits->max_head_bytes;
 
-	for (; i < len; i++) {
-		unsigned char c = (unsigned char)buf[i];
+	for (; i < end; i++) {
+		unsigned char c;
 
-		if (i >= limits->max_head_bytes) {
-			*status = 431;
-			*cause = "the request head is larger than the limit";
-			return HTTP_SCAN_ERROR;
-		}
+		/* To the next byte that may be NUL, CR or LF. */
+		i += span_above_cr(buf + i, end - i);
+		if (i == end)
+			break;
+		c = (unsigned char)buf[i];
 		if (c == '\0') {
 			*status = 400;
 			*cause = "NUL byte in the head";
@@ -98,7 +169,7 @@ const char *
 http_head_get(const struct http_head *head, const char *name)
 {
 	for (size_t i = 0; i < head->n_headers; i++) {
-		if (strcasecmp(head->headers[i].name, name) == 0)
+		if (name_eq(head->headers[i].name, name))
 			return head->headers[i].value;
 	}
 	return NULL;
@@ -110,7 +181,7 @@ count_headers(const struct http_head *head, const char *name)
 	size_t n = 0;
 
 	for (size_t i = 0; i < head->n_headers; i++) {
-		if (strcasecmp(head->headers[i].name, name) == 0)
+		if (name_eq(head->headers[i].name, name))
 			n++;
 	}
 	return n;
@@ -145,7 +216,7 @@ http_head_has_token(const struct http_head *head, const char *name,
     const char *token)
 {
 	for (size_t i = 0; i < head->n_headers; i++) {
-		if (strcasecmp(head->headers[i].name, name) == 0 &&
+		if (name_eq(head->headers[i].name, name) &&
 		    list_has_token(head->headers[i].value, token))
 			return true;
 	}
@@ -192,12 +263,10 @@ parse_fields(struct http_head *head, char *line, unsigned max_headers,
 			*cause = "invalid header field name";
 			return -1;
 		}
-		for (v = colon + 1; v < eol; v++) {
-			if (!is_field_value_char((unsigned char)*v)) {
-				*status = 400;
-				*cause = "invalid character in a header value";
-				return -1;
-			}
+		if (!field_value_ok(colon + 1, eol)) {
+			*status = 400;
+			*cause = "invalid character in a header value";
+			return -1;
 		}
 		if (head->n_headers == max_headers) {
 			*status = 431;
@@ -289,8 +358,7 @@ decide_request_framing(struct http_head *head, int *status, const char **cause)
 		for (size_t i = 0; i < head->n_headers; i++) {
 			uint64_t n;
 
-			if (strcasecmp(head->headers[i].name,
-				"Content-Length") != 0)
+			if (!name_eq(head->headers[i].name, "Content-Length"))
 				continue;
 			if (parse_content_length(head->headers[i].value, &n) !=
 			    0) {
@@ -493,8 +561,7 @@ http_response_parse(const char *buf, size_t head_len,
 		for (size_t i = 0; i < out->n_headers; i++) {
 			uint64_t n;
 
-			if (strcasecmp(out->headers[i].name,
-				"Content-Length") != 0)
+			if (!name_eq(out->headers[i].name, "Content-Length"))
 				continue;
 			if (parse_content_length(out->headers[i].value, &n) !=
 				0 ||
