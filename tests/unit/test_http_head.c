@@ -364,6 +364,62 @@ test_response_rows(void)
 	}
 }
 
+/*
+ * The scan and the value check look at eight bytes at a time: a bad byte
+ * is found at every offset in a word, and clean values of every length
+ * pass.
+ */
+static void
+test_word_offsets(void)
+{
+	static const char bad[] = { '\0', '\r', '\n', 0x7f, 0x01, 0x1f };
+
+	for (size_t k = 0; k < 26; k++) {
+		for (size_t b = 0; b < sizeof bad; b++) {
+			char raw[128];
+			size_t resume = 0, head_len = 0, len;
+			int status = 0, r;
+			const char *cause = NULL;
+			struct http_head h;
+
+			len = (size_t)snprintf(raw, sizeof raw,
+			    "GET / HTTP/1.1\r\nHost: x\r\nX-V: "
+			    "abcdefghijklmnopqrstuvwxyz\r\n\r\n");
+			raw[30 + k] = bad[b];
+			r = (int)http_head_scan(raw, len, &limits, &resume,
+			    &head_len, &status, &cause);
+			if (r == HTTP_SCAN_COMPLETE)
+				r = http_request_parse(raw, head_len, &limits,
+				    &h, &status, &cause) == 0 ? 1 : -1;
+			CHECKF(r != 1, "byte %d at value offset %zu passed",
+			    bad[b], k);
+			if (r == 1)
+				http_head_reset(&h);
+		}
+	}
+	for (size_t n = 0; n < 40; n++) {
+		char raw[128], val[41];
+		size_t resume = 0, head_len = 0;
+		int status = 0;
+		const char *cause = NULL;
+		struct http_head h;
+
+		memset(val, 'v', n);
+		val[n] = '\0';
+		if (n > 2)
+			val[n / 2] = '\t';
+		snprintf(raw, sizeof raw, "GET / HTTP/1.1\r\nHost: x\r\n"
+		    "X-~%.*s: %s\xff\r\n\r\n", (int)n, "nnnnnnnnnnnnnnnnnnnnnn"
+		    "nnnnnnnnnnnnnnnnnn", val);
+		CHECK_INT_EQ(http_head_scan(raw, strlen(raw), &limits, &resume,
+		    &head_len, &status, &cause), HTTP_SCAN_COMPLETE);
+		CHECK_INT_EQ(head_len, strlen(raw));
+		CHECKF(http_request_parse(raw, head_len, &limits, &h, &status,
+		    &cause) == 0, "clean value of %zu bytes refused", n);
+		http_head_reset(&h);
+	}
+}
+
 static const struct check_case cases[] = {
 	{ "request_rows", test_request_rows },
 	{ "scan_rows", test_scan_rows },
@@ -374,6 +430,7 @@ static const struct check_case cases[] = {
 	{ "rewrite", test_rewrite },
 	{ "retarget", test_retarget },
 	{ "response_rows", test_response_rows },
+	{ "word_offsets", test_word_offsets },
 };
 
 int
