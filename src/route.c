@@ -213,60 +213,130 @@ route_classify(const char *method, const char *target, struct route *out,
 	return 0;
 }
 
+/*
+ * How each route is handled, one row per route_id (route.h says what each
+ * trait means).  Every decision on a route by the proxy or the guard reads
+ * this table.
+ */
+static const struct route_traits traits[ROUTE_COUNT] = {
+	[ROUTE_OTHER] = { .id = ROUTE_OTHER,
+	    .name = "other",
+	    .action = "handle" },
+	[ROUTE_PING] = { .id = ROUTE_PING,
+	    .name = "_ping",
+	    .action = "handle" },
+	[ROUTE_CONTAINER_CREATE] = { .id = ROUTE_CONTAINER_CREATE,
+	    .name = "containers/create",
+	    .action = "create",
+	    .guarded = true,
+	    .checks_response = true },
+	[ROUTE_CONTAINER_START] = { .id = ROUTE_CONTAINER_START,
+	    .name = "containers/{id}/start",
+	    .action = "start",
+	    .head_decided = true,
+	    .runs_existing = true },
+	[ROUTE_CONTAINER_RESTART] = { .id = ROUTE_CONTAINER_RESTART,
+	    .name = "containers/{id}/restart",
+	    .action = "restart",
+	    .head_decided = true,
+	    .runs_existing = true },
+	[ROUTE_CONTAINER_RENAME] = { .id = ROUTE_CONTAINER_RENAME,
+	    .name = "containers/{id}/rename",
+	    .action = "handle",
+	    .refuses_form = true,
+	    .observed = true },
+	[ROUTE_CONTAINER_DELETE] = { .id = ROUTE_CONTAINER_DELETE,
+	    .name = "containers/{id} (delete)",
+	    .action = "handle",
+	    .head_decided = true,
+	    .removes = true,
+	    .observed = true },
+	[ROUTE_CONTAINER_ATTACH] = { .id = ROUTE_CONTAINER_ATTACH,
+	    .name = "containers/{id}/attach",
+	    .action = "handle",
+	    .may_hijack = true },
+	[ROUTE_CONTAINER_ATTACH_WS] = { .id = ROUTE_CONTAINER_ATTACH_WS,
+	    .name = "containers/{id}/attach/ws",
+	    .action = "handle",
+	    .may_hijack = true },
+	[ROUTE_EXEC_START] = { .id = ROUTE_EXEC_START,
+	    .name = "exec/{id}/start",
+	    .action = "handle",
+	    .may_hijack = true },
+	[ROUTE_SERVICE_CREATE] = { .id = ROUTE_SERVICE_CREATE,
+	    .name = "services/create",
+	    .action = "create",
+	    .guarded = true,
+	    .checks_response = true },
+	[ROUTE_SERVICE_UPDATE] = { .id = ROUTE_SERVICE_UPDATE,
+	    .name = "services/{id}/update",
+	    .action = "update",
+	    .guarded = true,
+	    .checks_response = true },
+	[ROUTE_IMAGE_CREATE] = { .id = ROUTE_IMAGE_CREATE,
+	    .name = "images/create",
+	    .action = "pull",
+	    .head_decided = true,
+	    .reads_form = true },
+	[ROUTE_SESSION] = { .id = ROUTE_SESSION,
+	    .name = "session",
+	    .action = "handle",
+	    .head_decided = true,
+	    .path_policy = true,
+	    .may_hijack = true },
+	[ROUTE_GRPC] = { .id = ROUTE_GRPC,
+	    .name = "grpc",
+	    .action = "handle",
+	    .head_decided = true,
+	    .path_policy = true,
+	    .may_hijack = true },
+	[ROUTE_CONTAINER_PRUNE] = { .id = ROUTE_CONTAINER_PRUNE,
+	    .name = "containers/prune",
+	    .action = "handle",
+	    .head_decided = true,
+	    .removes = true },
+	[ROUTE_BUILD] = { .id = ROUTE_BUILD,
+	    .name = "build",
+	    .action = "build",
+	    .head_decided = true,
+	    .path_policy = true },
+	[ROUTE_PLUGIN_PULL] = { .id = ROUTE_PLUGIN_PULL,
+	    .name = "plugins/pull",
+	    .action = "pull",
+	    .head_decided = true,
+	    .reads_form = true,
+	    .path_policy = true },
+	[ROUTE_PLUGIN_UPGRADE] = { .id = ROUTE_PLUGIN_UPGRADE,
+	    .name = "plugins/{name}/upgrade",
+	    .action = "pull",
+	    .head_decided = true,
+	    .reads_form = true,
+	    .path_policy = true },
+	[ROUTE_PLUGIN_CREATE] = { .id = ROUTE_PLUGIN_CREATE,
+	    .name = "plugins/create",
+	    .action = "handle",
+	    .head_decided = true,
+	    .path_policy = true },
+};
+
+const struct route_traits *
+route_traits(enum route_id id)
+{
+	if ((unsigned)id >= ROUTE_COUNT)
+		return &traits[ROUTE_OTHER];
+	return &traits[id];
+}
+
 const char *
 route_name(enum route_id id)
 {
-	switch (id) {
-	case ROUTE_OTHER:
-		return "other";
-	case ROUTE_PING:
-		return "_ping";
-	case ROUTE_CONTAINER_CREATE:
-		return "containers/create";
-	case ROUTE_CONTAINER_START:
-		return "containers/{id}/start";
-	case ROUTE_CONTAINER_RESTART:
-		return "containers/{id}/restart";
-	case ROUTE_CONTAINER_RENAME:
-		return "containers/{id}/rename";
-	case ROUTE_CONTAINER_DELETE:
-		return "containers/{id} (delete)";
-	case ROUTE_CONTAINER_PRUNE:
-		return "containers/prune";
-	case ROUTE_CONTAINER_ATTACH:
-		return "containers/{id}/attach";
-	case ROUTE_CONTAINER_ATTACH_WS:
-		return "containers/{id}/attach/ws";
-	case ROUTE_EXEC_START:
-		return "exec/{id}/start";
-	case ROUTE_SERVICE_CREATE:
-		return "services/create";
-	case ROUTE_SERVICE_UPDATE:
-		return "services/{id}/update";
-	case ROUTE_IMAGE_CREATE:
-		return "images/create";
-	case ROUTE_SESSION:
-		return "session";
-	case ROUTE_GRPC:
-		return "grpc";
-	case ROUTE_BUILD:
-		return "build";
-	case ROUTE_PLUGIN_PULL:
-		return "plugins/pull";
-	case ROUTE_PLUGIN_UPGRADE:
-		return "plugins/{name}/upgrade";
-	case ROUTE_PLUGIN_CREATE:
-		return "plugins/create";
-	}
-	return "other";
+	return route_traits(id)->name;
 }
 
 bool
 route_may_hijack(enum route_id id)
 {
-	return id == ROUTE_CONTAINER_ATTACH || id == ROUTE_EXEC_START ||
-	    id == ROUTE_CONTAINER_ATTACH_WS || id == ROUTE_SESSION ||
-	    id == ROUTE_GRPC;
+	return route_traits(id)->may_hijack;
 }
 
 int

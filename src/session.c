@@ -820,34 +820,6 @@ expect_response(struct session *s)
 	s->us = US_HEAD;
 }
 
-static bool
-route_is_guarded(enum route_id id)
-{
-	return id == ROUTE_CONTAINER_CREATE || id == ROUTE_SERVICE_CREATE ||
-	    id == ROUTE_SERVICE_UPDATE;
-}
-
-/* Routes where the engine reads parameters the guard judges with
-   ParseForm, so from a form body too: the body is then captured. */
-static bool
-route_reads_form(enum route_id id)
-{
-	return id == ROUTE_IMAGE_CREATE || id == ROUTE_PLUGIN_PULL ||
-	    id == ROUTE_PLUGIN_UPGRADE;
-}
-
-/* Routes decided on the head (the body, if any, streams on). */
-static bool
-route_is_head_only(enum route_id id)
-{
-	return id == ROUTE_IMAGE_CREATE || id == ROUTE_CONTAINER_DELETE ||
-	    id == ROUTE_CONTAINER_PRUNE || id == ROUTE_CONTAINER_START ||
-	    id == ROUTE_CONTAINER_RESTART || id == ROUTE_BUILD ||
-	    id == ROUTE_SESSION || id == ROUTE_GRPC ||
-	    id == ROUTE_PLUGIN_PULL || id == ROUTE_PLUGIN_UPGRADE ||
-	    id == ROUTE_PLUGIN_CREATE;
-}
-
 /* Does this request carry a form body the engine reads? */
 static enum form_media
 request_form_media(const struct session *s)
@@ -906,6 +878,7 @@ forward_head(struct session *s)
 static void
 start_request(struct session *s)
 {
+	const struct route_traits *t;
 	const char *cause;
 	char *msg;
 
@@ -919,9 +892,8 @@ start_request(struct session *s)
 		return;
 	}
 	body_reader_init(&s->req_body, s->req.framing, s->req.content_length);
-
-	if (s->route.id == ROUTE_CONTAINER_RENAME &&
-	    request_form_media(s) != FORM_MEDIA_OTHER) {
+	t = route_traits(s->route.id);
+	if (t->refuses_form && request_form_media(s) != FORM_MEDIA_OTHER) {
 		/* The engine would take the new name from the body; the
 		   ledger follows the query's. */
 		msg = xasprintf(
@@ -933,9 +905,8 @@ start_request(struct session *s)
 		free(msg);
 		return;
 	}
-	if (route_is_guarded(s->route.id) ||
-	    (route_reads_form(s->route.id) &&
-		request_form_media(s) == FORM_MEDIA_URLENCODED)) {
+	if (t->guarded ||
+	    (t->reads_form && request_form_media(s) == FORM_MEDIA_URLENCODED)) {
 		if (s->req.framing == HTTP_BODY_LENGTH &&
 		    s->req.content_length > host_cfg(s)->body_limit) {
 			msg = xasprintf(
@@ -956,7 +927,7 @@ start_request(struct session *s)
 		return;
 	}
 
-	if (route_is_head_only(s->route.id)) {
+	if (t->head_decided) {
 		/* A pull or import: the query says it all (a form body was
 		   captured above), and the body (an import) is a stream that
 		   must not be held.  A removal: the guard keeps the
@@ -1334,7 +1305,7 @@ session_verified(void *arg, int status, const char *message)
 static bool
 response_is_hijack(const struct session *s)
 {
-	if (!route_may_hijack(s->route.id))
+	if (!route_traits(s->route.id)->may_hijack)
 		return false;
 	if (s->resp.status == 101)
 		return true;
@@ -1516,8 +1487,7 @@ pump_upstream(struct session *s)
 				pump_client(s);
 				return;
 			}
-			if (s->route.id == ROUTE_CONTAINER_RENAME ||
-			    s->route.id == ROUTE_CONTAINER_DELETE)
+			if (route_traits(s->route.id)->observed)
 				s->host->decider
 				    ->observe(s->host->decider->decider,
 					&s->route, s->resp.status);
