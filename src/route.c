@@ -98,51 +98,83 @@ match_param(const char *path, const char *prefix, const char *suffix,
 	return true;
 }
 
+/* Methods, as bits of a pattern's mask. */
+#define M_GET 0x1
+#define M_HEAD 0x2
+#define M_POST 0x4
+#define M_DELETE 0x8
+
+/*
+ * The engine's routes the guard tells apart, in the order they are tried.
+ * With a suffix, the path is "<prefix>{param}<suffix>" (param non-empty,
+ * slashes allowed, as mux's "{name:.*}"); without, the path is prefix
+ * exactly.  No path matches two patterns of one method, so the order
+ * only says which is tried first.
+ */
+static const struct route_pattern {
+	unsigned methods;
+	const char *prefix;
+	const char *suffix; /* NULL: the path is prefix */
+	enum route_id id;
+} patterns[] = {
+	{ M_GET | M_HEAD, "/_ping", NULL, ROUTE_PING },
+	{ M_POST, "/containers/create", NULL, ROUTE_CONTAINER_CREATE },
+	{ M_POST, "/services/create", NULL, ROUTE_SERVICE_CREATE },
+	{ M_POST, "/images/create", NULL, ROUTE_IMAGE_CREATE },
+	{ M_POST, "/session", NULL, ROUTE_SESSION },
+	{ M_POST, "/grpc", NULL, ROUTE_GRPC },
+	{ M_POST, "/containers/prune", NULL, ROUTE_CONTAINER_PRUNE },
+	{ M_POST, "/build", NULL, ROUTE_BUILD },
+	{ M_POST, "/plugins/pull", NULL, ROUTE_PLUGIN_PULL },
+	{ M_POST, "/plugins/create", NULL, ROUTE_PLUGIN_CREATE },
+	{ M_POST, "/plugins/", "/upgrade", ROUTE_PLUGIN_UPGRADE },
+	{ M_POST, "/containers/", "/start", ROUTE_CONTAINER_START },
+	{ M_POST, "/containers/", "/restart", ROUTE_CONTAINER_RESTART },
+	{ M_POST, "/containers/", "/rename", ROUTE_CONTAINER_RENAME },
+	{ M_POST, "/containers/", "/attach", ROUTE_CONTAINER_ATTACH },
+	{ M_GET, "/containers/", "/attach/ws", ROUTE_CONTAINER_ATTACH_WS },
+	{ M_POST, "/exec/", "/start", ROUTE_EXEC_START },
+	{ M_POST, "/services/", "/update", ROUTE_SERVICE_UPDATE },
+	{ M_DELETE, "/containers/", "", ROUTE_CONTAINER_DELETE },
+};
+
+/* The bit of a method the patterns name, or 0 for any other. */
+static unsigned
+method_bit(const char *method)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} methods[] = {
+		{ "GET", M_GET },
+		{ "HEAD", M_HEAD },
+		{ "POST", M_POST },
+		{ "DELETE", M_DELETE },
+	};
+
+	for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+		if (strcmp(method, methods[i].name) == 0)
+			return methods[i].bit;
+	return 0;
+}
+
+/* The route of method and decoded path p; *param is set (allocated) for
+ * routes with a parameter. */
 static enum route_id
 classify_path(const char *method, const char *p, char **param)
 {
-	bool post = strcmp(method, "POST") == 0;
-	bool get = strcmp(method, "GET") == 0;
+	unsigned bit = method_bit(method);
 
-	if (strcmp(p, "/_ping") == 0 && (get || strcmp(method, "HEAD") == 0))
-		return ROUTE_PING;
-	if (post && strcmp(p, "/containers/create") == 0)
-		return ROUTE_CONTAINER_CREATE;
-	if (post && strcmp(p, "/services/create") == 0)
-		return ROUTE_SERVICE_CREATE;
-	if (post && strcmp(p, "/images/create") == 0)
-		return ROUTE_IMAGE_CREATE;
-	if (post && strcmp(p, "/session") == 0)
-		return ROUTE_SESSION;
-	if (post && strcmp(p, "/grpc") == 0)
-		return ROUTE_GRPC;
-	if (post && strcmp(p, "/containers/prune") == 0)
-		return ROUTE_CONTAINER_PRUNE;
-	if (post && strcmp(p, "/build") == 0)
-		return ROUTE_BUILD;
-	if (post && strcmp(p, "/plugins/pull") == 0)
-		return ROUTE_PLUGIN_PULL;
-	if (post && strcmp(p, "/plugins/create") == 0)
-		return ROUTE_PLUGIN_CREATE;
-	if (post && match_param(p, "/plugins/", "/upgrade", param))
-		return ROUTE_PLUGIN_UPGRADE;
-	if (post && match_param(p, "/containers/", "/start", param))
-		return ROUTE_CONTAINER_START;
-	if (post && match_param(p, "/containers/", "/restart", param))
-		return ROUTE_CONTAINER_RESTART;
-	if (post && match_param(p, "/containers/", "/rename", param))
-		return ROUTE_CONTAINER_RENAME;
-	if (post && match_param(p, "/containers/", "/attach", param))
-		return ROUTE_CONTAINER_ATTACH;
-	if (get && match_param(p, "/containers/", "/attach/ws", param))
-		return ROUTE_CONTAINER_ATTACH_WS;
-	if (post && match_param(p, "/exec/", "/start", param))
-		return ROUTE_EXEC_START;
-	if (post && match_param(p, "/services/", "/update", param))
-		return ROUTE_SERVICE_UPDATE;
-	if (strcmp(method, "DELETE") == 0 &&
-	    match_param(p, "/containers/", "", param))
-		return ROUTE_CONTAINER_DELETE;
+	for (size_t i = 0; i < sizeof patterns / sizeof patterns[0]; i++) {
+		const struct route_pattern *pat = &patterns[i];
+
+		if ((pat->methods & bit) == 0)
+			continue;
+		if (pat->suffix == NULL
+			? strcmp(p, pat->prefix) == 0
+			: match_param(p, pat->prefix, pat->suffix, param))
+			return pat->id;
+	}
 	return ROUTE_OTHER;
 }
 
