@@ -21,7 +21,8 @@
 #ifndef MONITOR_H
 #define MONITOR_H
 
-struct server;
+struct event_base;
+struct guard_config;
 struct ledger;
 struct monitor;
 
@@ -29,11 +30,14 @@ struct monitor;
  * error (borrowed). */
 typedef void (*monitor_done_cb)(int recorded, const char *error, void *arg);
 
-/* A monitor on srv's engine writing through l (borrowed).  follow: also
+/* A monitor on base of the engine at (*cfg)->upstream, writing through l
+ * (borrowed).  cfg points at the caller's current configuration pointer
+ * (it may be swapped between events) and outlives the monitor.  follow: also
  * check the engine version, sync on first start, reconcile on every
  * other connect and follow events (the daemon); otherwise only
  * monitor_sync runs (the CLI). */
-struct monitor *monitor_new(struct server *srv, struct ledger *l, int follow);
+struct monitor *monitor_new(struct event_base *base,
+    const struct guard_config *const *cfg, struct ledger *l, int follow);
 void monitor_free(struct monitor *m);
 
 /* Seed the ledger from the engine's containers; done is called once. */

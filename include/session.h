@@ -16,13 +16,45 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <stdint.h>
+#include <sys/queue.h>
+
 #include <event2/util.h>
 
+#include "http_head.h"
 #include "peer.h"
 
-struct server;
+struct event_base;
+struct guard_config;
+struct decision_port;
 struct session;
-struct guard_verdict;
+
+TAILQ_HEAD(session_list, session);
+
+/*
+ * What the sessions of one listener share.  The owner (serve.c) fills the
+ * first part before the first session_new() and keeps it alive until the
+ * last session is freed; it may swap *cfg and change limits between
+ * events (SIGHUP).  session.c keeps the second part.
+ */
+struct session_host {
+	struct event_base *base;
+	const struct guard_config *const *cfg; /* upstream, body_limit,
+						  idle_timeout: current */
+	const struct http_limits *limits;      /* request heads */
+	const struct decision_port *decider;   /* guarded requests */
+	void (*gone)(void *arg);	       /* a session was freed */
+	void *gone_arg;
+
+	/* Kept by session.c. */
+	struct session_list sessions; /* every session until freed */
+	size_t n_sessions;
+	size_t n_rejected; /* of which answered by session_reject() */
+	uint64_t next_id;
+};
+
+/* Make h's session list empty (before the first session_new()). */
+void session_host_init(struct session_host *h);
 
 /*
  * Lifetime.  A session ends through session_close() and nothing else:
@@ -32,12 +64,13 @@ struct guard_verdict;
  * may be on the stack.  Until then the pointer stays valid and every
  * session function returns at once on a closed session, so code that
  * closed it (or called something that may have) can still look at it.
- * The server's list holds a session until it is freed.
+ * The host's list holds a session until it is freed.
  */
 
-/* Take over the accepted socket fd.  Never fails; on trouble the
- * connection is closed and NULL returned. */
-struct session *session_new(struct server *srv, evutil_socket_t fd);
+/* Take over the accepted socket fd and add the session to h's list.
+ * Returns the session (it frees itself, see Lifetime), or NULL when it
+ * could not be set up: fd is then closed. */
+struct session *session_new(struct session_host *h, evutil_socket_t fd);
 
 /* End s (idempotent); its memory goes from the event loop later. */
 void session_close(struct session *s);
@@ -51,28 +84,14 @@ void session_free(struct session *s);
  * gets the answer (the connection cap). */
 void session_reject(struct session *s, int status, const char *message);
 
-/* The next session in the server's list, or NULL. */
+/* The next session in the host's list, or NULL. */
 struct session *session_next(struct session *s);
 
 /* SIGTERM: close now if idle, else after the response in flight.  May
- * close s (see Lifetime): iterating the server's list stays safe. */
+ * close s (see Lifetime): iterating the host's list stays safe. */
 void session_drain(struct session *s);
 
 const struct peer_cred *session_peer(const struct session *s);
 uint64_t session_id(const struct session *s);
-
-/*
- * The decision on a guarded request (see guard.h) is ready.  verdict is
- * borrowed for the duration of the call.
- */
-void session_decided(struct session *s, const struct guard_verdict *verdict);
-
-/*
- * The guard held a guarded response (guard_response() returned true) and
- * has checked what the engine did: status 0 sends the engine's response
- * on; otherwise the client gets a refusal with status and message
- * (borrowed) instead.
- */
-void session_verified(struct session *s, int status, const char *message);
 
 #endif

@@ -30,8 +30,6 @@
 #include "policy.h"
 #include "registry.h"
 #include "route.h"
-#include "server.h"
-#include "session.h"
 #include "store.h"
 #include "verify.h"
 #include "xmalloc.h"
@@ -52,9 +50,10 @@ struct inspect_cached {
 
 struct guard {
 	TAILQ_HEAD(, inspect_cached) inspects;
-	TAILQ_HEAD(, guard_pending) detached; /* checks whose client left */
+	TAILQ_HEAD(, decision) detached; /* checks whose client left */
 	size_t n_inspects;
-	struct server *srv;
+	struct event_base *base;
+	const struct guard_config *const *cfg; /* the caller's current */
 	struct store *store;
 	struct ledger *ledger; /* writes */
 	struct registry *registry;
@@ -62,6 +61,13 @@ struct guard {
 	struct registry_platform platform; /* the engine's, from /info */
 	bool have_platform;
 };
+
+/* The configuration in force now (swapped on SIGHUP). */
+static const struct guard_config *
+guard_cfg(const struct guard *g)
+{
+	return *g->cfg;
+}
 
 /* One image reference of the request and what the engine says of it. */
 struct guard_image {
@@ -88,9 +94,9 @@ struct guard_image {
 	size_t reg_n_env;
 };
 
-struct guard_pending {
+struct decision {
 	struct guard *g;
-	struct session *s;
+	struct decision_reply reply; /* .arg NULL: nobody to answer */
 	struct event *ev;
 	struct engine_req *lookup;
 	struct registry_check *reg_check;
@@ -129,9 +135,9 @@ struct guard_pending {
 	char *restore_name;
 	char *restore_id;
 	bool restore_start;
-	char *restore_body;	      /* the create that restores */
-	struct guard_pending *child;  /* judging what is restored */
-	struct guard_pending *parent; /* this judges p's restore */
+	char *restore_body;	 /* the create that restores */
+	struct decision *child;	 /* judging what is restored */
+	struct decision *parent; /* this judges p's restore */
 
 	/* Starts go to the judged container by its full ID. */
 	char *target;
@@ -147,7 +153,7 @@ struct guard_pending {
 	struct verify *verify;
 	bool verifying;
 	bool detached; /* on g->detached */
-	TAILQ_ENTRY(guard_pending) detached_entry;
+	TAILQ_ENTRY(decision) detached_entry;
 
 	/* docker-guard check */
 	bool dry_run;
@@ -199,38 +205,40 @@ now_us(void)
 }
 
 static void inspect_cache_drop(struct guard *, struct inspect_cached *);
-static void pending_free(struct guard_pending *);
+static void pending_free(struct decision *);
 
 struct guard *
-guard_new(struct server *srv, bool follow)
+guard_new(struct event_base *base, const struct guard_config *const *cfg,
+    bool follow)
 {
 	struct guard *g = xcalloc(1, sizeof *g);
 	char *cause = NULL;
 
-	g->srv = srv;
+	g->base = base;
+	g->cfg = cfg;
 	TAILQ_INIT(&g->inspects);
 	TAILQ_INIT(&g->detached);
-	g->store = store_open(srv->cfg->database, &cause);
+	g->store = store_open((*cfg)->database, &cause);
 	if (g->store == NULL) {
 		log_error("%s", cause);
 		free(cause);
 		free(g);
 		return NULL;
 	}
-	g->ledger = ledger_new(srv->base, g->store);
-	g->registry = registry_new(srv->base);
+	g->ledger = ledger_new(base, g->store);
+	g->registry = registry_new(base);
 	if (guard_reconfigure(g) != 0) {
 		guard_free(g);
 		return NULL;
 	}
-	g->monitor = monitor_new(srv, g->ledger, follow);
+	g->monitor = monitor_new(base, cfg, g->ledger, follow);
 	return g;
 }
 
 int
 guard_reconfigure(struct guard *g)
 {
-	const struct guard_config *cfg = g->srv->cfg;
+	const struct guard_config *cfg = guard_cfg(g);
 	struct registry_settings set = { 0 };
 	char *cause = NULL;
 
@@ -281,11 +289,11 @@ guard_free(struct guard *g)
 
 #define GUARD_LEDGER_WAIT_MS 3000
 
-static void deliver(struct guard_pending *);
-static const char *subject_of(const struct guard_pending *, char *, size_t);
+static void deliver(struct decision *);
+static const char *subject_of(const struct decision *, char *, size_t);
 
 static void
-guard_ledger_forget(struct guard_pending *p)
+guard_ledger_forget(struct decision *p)
 {
 	for (size_t i = 0; i < p->n_tickets; i++)
 		ledger_forget(p->g->ledger, p->tickets[i]);
@@ -306,7 +314,7 @@ guard_ledger_forget(struct guard_pending *p)
 
 /* No decision without its record: refuse with 503, and record that. */
 static void
-fail_closed(struct guard_pending *p, const char *cause)
+fail_closed(struct decision *p, const char *cause)
 {
 	struct store_audit a = { 0 };
 	struct store_write w = { 0 };
@@ -346,7 +354,7 @@ fail_closed(struct guard_pending *p, const char *cause)
 static void
 ledger_deadline_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct guard_pending *p = arg;
+	struct decision *p = arg;
 	const char *why = ledger_error(p->g->ledger);
 	char *cause = xasprintf("%s; waited %d ms",
 	    why != NULL ? why : "the database is busy", GUARD_LEDGER_WAIT_MS);
@@ -367,7 +375,7 @@ ledger_deadline_cb(evutil_socket_t fd, short what, void *arg)
 /* Wait for the ledger until the request's deadline (one bound for all
  * its waits), which fires only while waiting. */
 static void
-ledger_wait(struct guard_pending *p)
+ledger_wait(struct decision *p)
 {
 	struct timeval tv;
 	int64_t left;
@@ -382,14 +390,13 @@ ledger_wait(struct guard_pending *p)
 	tv.tv_usec = left % 1000000;
 	p->ledger_waiting = true;
 	if (p->ledger_ev == NULL)
-		p->ledger_ev = evtimer_new(p->g->srv->base, ledger_deadline_cb,
-		    p);
+		p->ledger_ev = evtimer_new(p->g->base, ledger_deadline_cb, p);
 	evtimer_add(p->ledger_ev, &tv);
 }
 
 /* Not waiting any more: the deadline must not fire. */
 static void
-ledger_unwait(struct guard_pending *p)
+ledger_unwait(struct decision *p)
 {
 	p->ledger_waiting = false;
 	if (p->ledger_ev != NULL)
@@ -400,7 +407,7 @@ static void
 row_landed_cb(bool landed, const struct store_written *ids, const char *cause,
     void *arg)
 {
-	struct guard_pending *p = arg;
+	struct decision *p = arg;
 
 	/* Rows land in the order they were queued. */
 	if (p->n_tickets > 0)
@@ -418,7 +425,7 @@ row_landed_cb(bool landed, const struct store_written *ids, const char *cause,
 
 /* Queue audit row a (with the intent of the create it allows, if any). */
 static void
-audit_row(struct guard_pending *p, const struct store_audit *a,
+audit_row(struct decision *p, const struct store_audit *a,
     const struct store_intent *intent)
 {
 	struct store_write w = { 0 };
@@ -434,7 +441,7 @@ audit_row(struct guard_pending *p, const struct store_audit *a,
 /* Hold an allowed request until its rows have landed; true if held.  A
  * refused create's intent gets its outcome. */
 static bool
-ledger_hold(struct guard_pending *p)
+ledger_hold(struct decision *p)
 {
 	if (p->dry_run)
 		return false;
@@ -459,13 +466,13 @@ ledger_hold(struct guard_pending *p)
 	return false;
 }
 
-static void decide(struct guard_pending *);
+static void decide(struct decision *);
 
 static void
 barrier_cb(bool landed, const struct store_written *ids, const char *cause,
     void *arg)
 {
-	struct guard_pending *p = arg;
+	struct decision *p = arg;
 
 	p->barrier = 0;
 	p->settled = true;
@@ -476,7 +483,7 @@ barrier_cb(bool landed, const struct store_written *ids, const char *cause,
 /* Before reading the ledger: let writes queued before now land, so the
  * decision sees them (bounded; true if waiting). */
 static bool
-ledger_settle(struct guard_pending *p)
+ledger_settle(struct decision *p)
 {
 	if (p->dry_run || p->barrier != 0 || p->settled ||
 	    ledger_queued(p->g->ledger) == 0)
@@ -495,7 +502,7 @@ read_again_cb(evutil_socket_t fd, short what, void *arg)
 /* Reading the ledger failed: if it may pass (a lock, WAL recovery) and
  * the bounded wait is not over, read again shortly; true if so. */
 static bool
-ledger_read_again(struct guard_pending *p)
+ledger_read_again(struct decision *p)
 {
 	struct timeval tv = { 0, 50 * 1000 };
 
@@ -503,7 +510,7 @@ ledger_read_again(struct guard_pending *p)
 	    now_us() - p->started_us > GUARD_LEDGER_WAIT_MS * 1000LL)
 		return false;
 	if (p->read_ev == NULL)
-		p->read_ev = evtimer_new(p->g->srv->base, read_again_cb, p);
+		p->read_ev = evtimer_new(p->g->base, read_again_cb, p);
 	evtimer_add(p->read_ev, &tv);
 	return true;
 }
@@ -511,7 +518,7 @@ ledger_read_again(struct guard_pending *p)
 /* The engine's answer to an allowed request, as an audit row linked to
  * its decision, with the create's intent closed. */
 static void
-record_outcome(struct guard_pending *p, int status, const char *container_id,
+record_outcome(struct decision *p, int status, const char *container_id,
     const struct store_deployment *d, const char *what)
 {
 	struct store_audit a = { 0 };
@@ -550,7 +557,7 @@ record_outcome(struct guard_pending *p, int status, const char *container_id,
 }
 
 static void
-pending_free(struct guard_pending *p)
+pending_free(struct decision *p)
 {
 	if (p->detached)
 		TAILQ_REMOVE(&p->g->detached, p, detached_entry);
@@ -621,7 +628,7 @@ pending_free(struct guard_pending *p)
 
 /* What a dry run prints under the verdict. */
 static char *
-dry_details(const struct guard_pending *p)
+dry_details(const struct decision *p)
 {
 	char *out = xstrdup("");
 
@@ -646,13 +653,13 @@ dry_details(const struct guard_pending *p)
 	return out;
 }
 
-static void restore_judged(struct guard_pending *, struct guard_pending *);
+static void restore_judged(struct decision *, struct decision *);
 
 static void
 deliver_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct guard_pending *p = arg;
-	struct guard_verdict v = { 0 };
+	struct decision *p = arg;
+	struct decision_verdict v = { 0 };
 
 	if (p->parent != NULL) {
 		restore_judged(p->parent, p); /* frees p */
@@ -695,25 +702,26 @@ deliver_cb(evutil_socket_t fd, short what, void *arg)
 		v.build_dockerfile = p->path.dockerfile;
 		v.build_dockerfile_alt = p->path.dockerfile_alt;
 	}
-	/* session_decided cancels (frees) p when it no longer needs it. */
-	session_decided(p->s, &v);
+	/* The proxy cancels (frees) p when it no longer needs it
+	   (decision.h). */
+	p->reply.decided(p->reply.arg, &v);
 }
 
-/* Hand the verdict to the session from the event loop. */
+/* Hand the verdict to the proxy from the event loop. */
 static void
-deliver(struct guard_pending *p)
+deliver(struct decision *p)
 {
 	if (ledger_hold(p))
 		return;
 	p->delivered = true;
 	if (p->ev == NULL)
-		p->ev = evtimer_new(p->g->srv->base, deliver_cb, p);
+		p->ev = evtimer_new(p->g->base, deliver_cb, p);
 	event_active(p->ev, EV_TIMEOUT, 0);
 }
 
 /* What a message names: the container or service, or the app. */
 static const char *
-subject_of(const struct guard_pending *p, char *buf, size_t size)
+subject_of(const struct decision *p, char *buf, size_t size)
 {
 	if (p->what != NULL)
 		snprintf(buf, size, "%s", p->what);
@@ -725,7 +733,7 @@ subject_of(const struct guard_pending *p, char *buf, size_t size)
 }
 
 static void
-audit(struct guard_pending *p, const struct guard_image *img,
+audit(struct decision *p, const struct guard_image *img,
     enum store_verdict verdict, const char *rule, const char *message)
 {
 	struct store_audit a = { 0 };
@@ -772,7 +780,7 @@ audit(struct guard_pending *p, const struct guard_image *img,
 
 /* Refuse before any policy ran (bad body, bad query, lookup failed). */
 static void
-refuse(struct guard_pending *p, int status, const char *rule, char *message)
+refuse(struct decision *p, int status, const char *rule, char *message)
 {
 	free(p->message);
 	p->status = status;
@@ -784,7 +792,7 @@ refuse(struct guard_pending *p, int status, const char *rule, char *message)
 }
 
 static void
-add_warning(struct guard_pending *p, const char *w)
+add_warning(struct decision *p, const char *w)
 {
 	p->warnings = xreallocarray(p->warnings, p->n_warnings + 1,
 	    sizeof *p->warnings);
@@ -795,7 +803,7 @@ add_warning(struct guard_pending *p, const char *w)
 
 /* Say in the denial what became of the app, then deliver. */
 static void
-restore_done(struct guard_pending *p, const char *failure)
+restore_done(struct decision *p, const char *failure)
 {
 	char *msg;
 
@@ -840,7 +848,7 @@ static void
 restore_started_cb(int status, const char *body, size_t len, const char *error,
     void *arg)
 {
-	struct guard_pending *p = arg;
+	struct decision *p = arg;
 
 	p->lookup = NULL;
 	if (status != 204 && status != 304) {
@@ -858,7 +866,7 @@ restore_started_cb(int status, const char *body, size_t len, const char *error,
 }
 
 static void
-restore_start_container(struct guard_pending *p)
+restore_start_container(struct decision *p)
 {
 	char *path;
 
@@ -867,7 +875,7 @@ restore_start_container(struct guard_pending *p)
 		return;
 	}
 	path = xasprintf("/containers/%s/start", p->restore_id);
-	p->lookup = engine_request(p->g->srv->base, p->g->srv->cfg->upstream,
+	p->lookup = engine_request(p->g->base, guard_cfg(p->g)->upstream,
 	    "POST", path, NULL, restore_started_cb, p);
 	free(path);
 }
@@ -876,7 +884,7 @@ static void
 restore_created_cb(int status, const char *body, size_t len, const char *error,
     void *arg)
 {
-	struct guard_pending *p = arg;
+	struct decision *p = arg;
 	char *cause = NULL;
 
 	p->lookup = NULL;
@@ -902,7 +910,7 @@ static void
 renamed_back_cb(int status, const char *body, size_t len, const char *error,
     void *arg)
 {
-	struct guard_pending *p = arg;
+	struct decision *p = arg;
 
 	p->lookup = NULL;
 	if (status != 204 && status != 200) {
@@ -943,34 +951,34 @@ find_renamed_cb(const struct store_deployment_row *r, void *arg)
 
 /* Give compose's old container its name back (then start it). */
 static void
-restore_rename_back(struct guard_pending *p)
+restore_rename_back(struct decision *p)
 {
 	char *path, *esc;
 
 	esc = engine_path_escape(p->restore_name);
 	path = xasprintf("/containers/%s/rename?name=%s", p->restore_id, esc);
 	free(esc);
-	p->lookup = engine_request(p->g->srv->base, p->g->srv->cfg->upstream,
+	p->lookup = engine_request(p->g->base, guard_cfg(p->g)->upstream,
 	    "POST", path, NULL, renamed_back_cb, p);
 	free(path);
 }
 
 /* Recreate the removed container from its snapshot. */
 static void
-restore_create(struct guard_pending *p)
+restore_create(struct decision *p)
 {
 	char *path, *esc;
 
 	esc = engine_path_escape(p->restore_name);
 	path = xasprintf("/containers/create?name=%s", esc);
 	free(esc);
-	p->lookup = engine_request(p->g->srv->base, p->g->srv->cfg->upstream,
+	p->lookup = engine_request(p->g->base, guard_cfg(p->g)->upstream,
 	    "POST", path, p->restore_body, restore_created_cb, p);
 	free(path);
 }
 
-static void add_image(struct guard_pending *, const char *, const char *);
-static void lookup_next(struct guard_pending *);
+static void add_image(struct decision *, const char *, const char *);
+static void lookup_next(struct decision *);
 static const char *action_for(enum route_id);
 
 /*
@@ -981,10 +989,10 @@ static const char *action_for(enum route_id);
  * restore_judged() goes on.
  */
 static void
-restore_judge(struct guard_pending *p, enum route_id route, const char *ref,
+restore_judge(struct decision *p, enum route_id route, const char *ref,
     const char *image_id, struct body_facts *facts)
 {
-	struct guard_pending *c = xcalloc(1, sizeof *c);
+	struct decision *c = xcalloc(1, sizeof *c);
 
 	c->g = p->g;
 	c->parent = p;
@@ -1006,7 +1014,7 @@ restore_judge(struct guard_pending *p, enum route_id route, const char *ref,
 
 /* The restore was judged (child): go on restoring, or say why not. */
 static void
-restore_judged(struct guard_pending *p, struct guard_pending *child)
+restore_judged(struct decision *p, struct decision *child)
 {
 	const struct guard_image *img = &child->images[0];
 	const struct policy_decision *d = &img->decision;
@@ -1051,7 +1059,7 @@ static void
 renamed_state_cb(int status, const char *body, size_t len, const char *error,
     void *arg)
 {
-	struct guard_pending *p = arg;
+	struct decision *p = arg;
 	struct inspect_container c;
 
 	p->lookup = NULL;
@@ -1074,7 +1082,7 @@ renamed_state_cb(int status, const char *body, size_t len, const char *error,
 }
 
 static void
-restore_begin(struct guard_pending *p)
+restore_begin(struct decision *p)
 {
 	struct guard *g = p->g;
 	struct inspect_container c;
@@ -1103,13 +1111,13 @@ restore_begin(struct guard_pending *p)
 		p->restore_name = xstrdup(ren.name + 13);
 		free(ren.name);
 		path = xasprintf("/containers/%s/json", p->restore_id);
-		p->lookup = engine_get(g->srv->base, g->srv->cfg->upstream,
-		    path, renamed_state_cb, p);
+		p->lookup = engine_get(g->base, guard_cfg(g)->upstream, path,
+		    renamed_state_cb, p);
 		free(path);
 		return;
 	}
 	if (store_snapshot_latest(g->store, p->app,
-		now_us() / 1000000 - g->srv->cfg->restore_window,
+		now_us() / 1000000 - guard_cfg(g)->restore_window,
 		&p->snapshot_id, &inspect, &running, &cause) != 0) {
 		log_error("ledger: %s", cause);
 		free(cause);
@@ -1173,7 +1181,7 @@ app_known(struct guard *g, const char *app)
  * removal spelled it.  Sets p->container_id.
  */
 static void
-snapshot_keep(struct guard_pending *p, const char *body, size_t len)
+snapshot_keep(struct decision *p, const char *body, size_t len)
 {
 	struct guard *g = p->g;
 	struct inspect_container c;
@@ -1221,7 +1229,7 @@ static void
 snapshot_cb(int status, const char *body, size_t len, const char *error,
     void *arg)
 {
-	struct guard_pending *p = arg;
+	struct decision *p = arg;
 
 	p->lookup = NULL;
 	if (status == 200)
@@ -1234,30 +1242,30 @@ snapshot_cb(int status, const char *body, size_t len, const char *error,
  * first, so a refused recreate can bring it back.  The engine resolves
  * the spelling (name, full or short ID, any prefix). */
 static void
-snapshot_start(struct guard_pending *p, const struct guard_request *req)
+snapshot_start(struct decision *p, const struct decision_request *req)
 {
 	struct guard *g = p->g;
 	char *path, *esc;
 
-	if (!g->srv->cfg->restore_on_refusal || req->route->param == NULL) {
+	if (!guard_cfg(g)->restore_on_refusal || req->route->param == NULL) {
 		deliver(p);
 		return;
 	}
 	esc = engine_path_escape(req->route->param);
 	path = xasprintf("/containers/%s/json", esc);
 	free(esc);
-	p->lookup = engine_get(g->srv->base, g->srv->cfg->upstream, path,
+	p->lookup = engine_get(g->base, guard_cfg(g)->upstream, path,
 	    snapshot_cb, p);
 	free(path);
 }
 
-static void prune_next(struct guard_pending *);
+static void prune_next(struct decision *);
 
 static void
 prune_inspect_cb(int status, const char *body, size_t len, const char *error,
     void *arg)
 {
-	struct guard_pending *p = arg;
+	struct decision *p = arg;
 
 	p->lookup = NULL;
 	if (status == 200)
@@ -1267,7 +1275,7 @@ prune_inspect_cb(int status, const char *body, size_t len, const char *error,
 
 /* Keep the next stopped container, or let the prune go ahead. */
 static void
-prune_next(struct guard_pending *p)
+prune_next(struct decision *p)
 {
 	char *path;
 
@@ -1276,7 +1284,7 @@ prune_next(struct guard_pending *p)
 		return;
 	}
 	path = xasprintf("/containers/%s/json", p->prune_ids[p->prune_next++]);
-	p->lookup = engine_get(p->g->srv->base, p->g->srv->cfg->upstream, path,
+	p->lookup = engine_get(p->g->base, guard_cfg(p->g)->upstream, path,
 	    prune_inspect_cb, p);
 	free(path);
 }
@@ -1285,7 +1293,7 @@ static void
 prune_list_cb(int status, const char *body, size_t len, const char *error,
     void *arg)
 {
-	struct guard_pending *p = arg;
+	struct decision *p = arg;
 
 	p->lookup = NULL;
 	p->prune_ids = status == 200 ? inspect_container_ids(body, len) : NULL;
@@ -1296,13 +1304,13 @@ prune_list_cb(int status, const char *body, size_t len, const char *error,
 /* POST /containers/prune removes every stopped container (that its
  * filters match): keep each one of a known app first. */
 static void
-prune_start(struct guard_pending *p)
+prune_start(struct decision *p)
 {
-	if (!p->g->srv->cfg->restore_on_refusal) {
+	if (!guard_cfg(p->g)->restore_on_refusal) {
 		deliver(p);
 		return;
 	}
-	p->lookup = engine_get(p->g->srv->base, p->g->srv->cfg->upstream,
+	p->lookup = engine_get(p->g->base, guard_cfg(p->g)->upstream,
 	    "/containers/json?all=1&filters=%7B%22status%22%3A%5B%22created%22"
 	    "%2C%22exited%22%2C%22dead%22%5D%7D",
 	    prune_list_cb, p);
@@ -1311,8 +1319,7 @@ prune_start(struct guard_pending *p)
 /* The engine answered a removal or prune: record the removals by full
  * ID (the ledger matches names and long prefixes only). */
 static void
-removal_record(struct guard_pending *p, int status, const char *body,
-    size_t len)
+removal_record(struct decision *p, int status, const char *body, size_t len)
 {
 	char **ids = NULL;
 	int64_t now = now_us() / 1000000;
@@ -1336,15 +1343,15 @@ removal_record(struct guard_pending *p, int status, const char *body,
 
 /* ---- starts ---------------------------------------------------------- */
 
-static void add_image(struct guard_pending *, const char *, const char *);
-static void lookup_next(struct guard_pending *);
+static void add_image(struct decision *, const char *, const char *);
+static void lookup_next(struct decision *);
 
 /* The engine's inspect of the container to start: judge its image. */
 static void
 start_inspect_cb(int status, const char *body, size_t len, const char *error,
     void *arg)
 {
-	struct guard_pending *p = arg;
+	struct decision *p = arg;
 	struct inspect_container c;
 	struct imgref ref;
 	const char *why = NULL;
@@ -1428,9 +1435,9 @@ start_inspect_cb(int status, const char *body, size_t len, const char *error,
  * leftover, a stale docker start) is a downgrade like any create.
  */
 static void
-start_check(struct guard_pending *p, const struct guard_request *req)
+start_check(struct decision *p, const struct decision_request *req)
 {
-	const struct guard_config *cfg = p->g->srv->cfg;
+	const struct guard_config *cfg = guard_cfg(p->g);
 	char *path, *esc;
 
 	free(p->what);
@@ -1447,7 +1454,7 @@ start_check(struct guard_pending *p, const struct guard_request *req)
 	esc = engine_path_escape(req->route->param);
 	path = xasprintf("/containers/%s/json", esc);
 	free(esc);
-	p->lookup = engine_get(p->g->srv->base, cfg->upstream, path,
+	p->lookup = engine_get(p->g->base, cfg->upstream, path,
 	    start_inspect_cb, p);
 	free(path);
 }
@@ -1472,9 +1479,9 @@ policy_outcome(enum registry_outcome o)
 
 /* All images are looked up: decide. */
 static void
-decide(struct guard_pending *p)
+decide(struct decision *p)
 {
-	const struct guard_config *cfg = p->g->srv->cfg;
+	const struct guard_config *cfg = guard_cfg(p->g);
 	struct guard_config start_cfg;
 	struct store_versions hist = { 0 };
 	struct policy_seen *seen = NULL;
@@ -1594,7 +1601,7 @@ decide(struct guard_pending *p)
 	free(seen);
 	store_versions_reset(&hist);
 	if (p->status == 403 && p->route == ROUTE_CONTAINER_CREATE &&
-	    p->app != NULL && p->g->srv->cfg->restore_on_refusal &&
+	    p->app != NULL && guard_cfg(p->g)->restore_on_refusal &&
 	    !p->dry_run) {
 		restore_begin(p);
 		return;
@@ -1602,10 +1609,10 @@ decide(struct guard_pending *p)
 	deliver(p);
 }
 
-static void lookup_next(struct guard_pending *p);
-static void start_registry(struct guard_pending *p);
-static void restore_begin(struct guard_pending *p);
-static void pull_decide(struct guard_pending *p);
+static void lookup_next(struct decision *p);
+static void start_registry(struct decision *p);
+static void restore_begin(struct decision *p);
+static void pull_decide(struct decision *p);
 
 /* Where to ask a registry about img: its pinned digest, the digest its
  * ID was pulled by, or its tag (for the fix-it).  Returns false when no
@@ -1639,7 +1646,7 @@ registry_target(const struct guard_image *img, struct imgref *out)
 static void
 registry_done_cb(const struct registry_result *r, void *arg)
 {
-	struct guard_pending *p = arg;
+	struct decision *p = arg;
 	struct guard_image *img = &p->images[p->next];
 
 	p->reg_check = NULL;
@@ -1680,7 +1687,7 @@ registry_done_cb(const struct registry_result *r, void *arg)
 static void
 info_cb(int status, const char *body, size_t len, const char *error, void *arg)
 {
-	struct guard_pending *p = arg;
+	struct decision *p = arg;
 	struct guard *g = p->g;
 	char os[32], arch[32];
 
@@ -1714,7 +1721,7 @@ info_cb(int status, const char *body, size_t len, const char *error, void *arg)
 /* The platform a create asked for (?platform=os/arch[/variant]), else
  * the engine's. */
 static void
-request_platform(struct guard_pending *p, struct registry_platform *out)
+request_platform(struct decision *p, struct registry_platform *out)
 {
 	*out = p->g->platform;
 	if (p->platform_query != NULL && *p->platform_query != '\0') {
@@ -1735,9 +1742,9 @@ request_platform(struct guard_pending *p, struct registry_platform *out)
 
 /* After the engine's answer on the current image: ask its registry. */
 static void
-start_registry(struct guard_pending *p)
+start_registry(struct decision *p)
 {
-	const struct guard_config *cfg = p->g->srv->cfg;
+	const struct guard_config *cfg = guard_cfg(p->g);
 	struct guard_image *img = &p->images[p->next];
 	struct registry_platform plat;
 	struct imgref ref;
@@ -1762,7 +1769,7 @@ start_registry(struct guard_pending *p)
 	}
 	if (!p->g->have_platform) {
 		imgref_reset(&ref);
-		p->lookup = engine_get(p->g->srv->base, cfg->upstream, "/info",
+		p->lookup = engine_get(p->g->base, cfg->upstream, "/info",
 		    info_cb, p);
 		return;
 	}
@@ -1859,7 +1866,7 @@ static void
 lookup_cb(int status, const char *body, size_t len, const char *error,
     void *arg)
 {
-	struct guard_pending *p = arg;
+	struct decision *p = arg;
 	struct guard_image *img = &p->images[p->next];
 	char *msg, who[300];
 
@@ -1878,7 +1885,7 @@ lookup_cb(int status, const char *body, size_t len, const char *error,
 			"%s %s: cannot look up image %s at the Docker engine (%s): "
 			"%s",
 			p->action, subject_of(p, who, sizeof who), img->ref,
-			p->g->srv->cfg->upstream,
+			guard_cfg(p->g)->upstream,
 			msg != NULL ? msg : "unexpected answer"));
 		free(msg);
 		return;
@@ -1888,7 +1895,7 @@ lookup_cb(int status, const char *body, size_t len, const char *error,
 
 /* Ask the engine about each image in turn, then decide. */
 static void
-lookup_next(struct guard_pending *p)
+lookup_next(struct decision *p)
 {
 	struct guard_image *img;
 	struct inspect_cached *c;
@@ -1920,8 +1927,8 @@ lookup_next(struct guard_pending *p)
 		esc = engine_path_escape(lookup_name(img));
 		path = xasprintf("/images/%s/json", esc);
 		free(esc);
-		p->lookup = engine_get(p->g->srv->base,
-		    p->g->srv->cfg->upstream, path, lookup_cb, p);
+		p->lookup = engine_get(p->g->base, guard_cfg(p->g)->upstream,
+		    path, lookup_cb, p);
 		free(path);
 		return; /* lookup_cb goes on (also when it failed at once) */
 	}
@@ -1929,7 +1936,7 @@ lookup_next(struct guard_pending *p)
 }
 
 static void
-add_image(struct guard_pending *p, const char *ref, const char *role)
+add_image(struct decision *p, const char *ref, const char *role)
 {
 	p->images = xreallocarray(p->images, p->n_images + 1,
 	    sizeof *p->images);
@@ -1941,7 +1948,7 @@ add_image(struct guard_pending *p, const char *ref, const char *role)
 
 /* The facts are in p->facts: name the app, list the images, look up. */
 static void
-start_lookups(struct guard_pending *p)
+start_lookups(struct decision *p)
 {
 	if (p->facts.image == NULL || p->facts.image[0] == '\0') {
 		refuse(p, 400, "request",
@@ -1979,7 +1986,7 @@ static void
 rollback_cb(int status, const char *body, size_t len, const char *error,
     void *arg)
 {
-	struct guard_pending *p = arg;
+	struct decision *p = arg;
 	char *spec, *cause = NULL;
 	size_t spec_len = 0;
 
@@ -2050,11 +2057,11 @@ action_for(enum route_id id)
 
 /* ---- pulls ---------------------------------------------------------- */
 
-static void build_judge_next(struct guard_pending *p);
+static void build_judge_next(struct decision *p);
 
 /* A build's refusal names the Dockerfile line that pulls the image. */
 static char *
-build_message(const struct guard_pending *p, const char *pull_message)
+build_message(const struct decision *p, const char *pull_message)
 {
 	const struct dockerfile_image *img = &p->build_imgs.v[p->build_next];
 	const char *m = pull_message;
@@ -2068,7 +2075,7 @@ build_message(const struct guard_pending *p, const char *pull_message)
 }
 
 static void
-pull_decide(struct guard_pending *p)
+pull_decide(struct decision *p)
 {
 	struct policy_pull in = { 0 };
 	struct policy_decision d;
@@ -2076,7 +2083,7 @@ pull_decide(struct guard_pending *p)
 	enum store_verdict v;
 	int64_t t;
 
-	in.cfg = p->g->srv->cfg;
+	in.cfg = guard_cfg(p->g);
 	in.from_image = p->from_image;
 	in.tag = p->from_tag;
 	in.from_src = p->from_src;
@@ -2121,7 +2128,7 @@ pull_decide(struct guard_pending *p)
 static void
 pull_registry_cb(const struct registry_result *r, void *arg)
 {
-	struct guard_pending *p = arg;
+	struct decision *p = arg;
 
 	p->reg_check = NULL;
 	if (r->outcome == REGISTRY_PRESENT && r->digest != NULL)
@@ -2131,9 +2138,9 @@ pull_registry_cb(const struct registry_result *r, void *arg)
 
 /* Judge p->from_image (with p->from_tag) by the pull rules. */
 static void
-pull_begin(struct guard_pending *p)
+pull_begin(struct decision *p)
 {
-	const struct guard_config *cfg = p->g->srv->cfg;
+	const struct guard_config *cfg = guard_cfg(p->g);
 	struct imgref ref;
 	const char *cause;
 
@@ -2165,7 +2172,7 @@ pull_begin(struct guard_pending *p)
  * media type.
  */
 static enum form_media
-request_form(const struct guard_request *req, struct form *f)
+request_form(const struct decision_request *req, struct form *f)
 {
 	const char *ct = http_head_get(req->head, "Content-Type");
 	enum form_media m = form_media_type(ct);
@@ -2187,7 +2194,7 @@ dup_or_null(const char *s)
 /* POST /images/create: decided on the parameters the engine reads, from
    the query and a form body. */
 static void
-pull_start(struct guard_pending *p, const struct guard_request *req)
+pull_start(struct decision *p, const struct decision_request *req)
 {
 	struct form f;
 	enum form_media m = request_form(req, &f);
@@ -2219,7 +2226,7 @@ pull_start(struct guard_pending *p, const struct guard_request *req)
 /* ---- builds, BuildKit, plugins ---------------------------------------- */
 
 static void
-build_judge_next(struct guard_pending *p)
+build_judge_next(struct decision *p)
 {
 	const struct dockerfile_image *img = &p->build_imgs.v[p->build_next];
 	struct imgref ref;
@@ -2236,7 +2243,7 @@ build_judge_next(struct guard_pending *p)
 	if (rc == 0 && ref.kind == IMGREF_ID) {
 		/* Content-addressed and local: no pull. */
 		imgref_reset(&ref);
-		if (!p->g->srv->cfg->local_images_allow) {
+		if (!guard_cfg(p->g)->local_images_allow) {
 			refuse(p, 403, "local_images",
 			    xasprintf(
 				"docker-guard: refusing to build: %s %s (line %u "
@@ -2264,9 +2271,9 @@ build_judge_next(struct guard_pending *p)
 /* POST /build once its context streamed by: judge the Dockerfile's base
    images one after the other. */
 static void
-build_judge_start(struct guard_pending *p, const struct guard_request *req)
+build_judge_start(struct decision *p, const struct decision_request *req)
 {
-	const struct guard_build_context *b = req->build;
+	const struct decision_build_context *b = req->build;
 	struct dockerfile_args args;
 	struct form f;
 	char *cause = NULL;
@@ -2322,7 +2329,7 @@ build_judge_start(struct guard_pending *p, const struct guard_request *req)
 
 /* Builds, BuildKit and plugins at their head (see path_policy.h). */
 static void
-paths_start(struct guard_pending *p, const struct guard_request *req)
+paths_start(struct decision *p, const struct decision_request *req)
 {
 	struct path_head in = { 0 };
 	struct form f;
@@ -2337,7 +2344,7 @@ paths_start(struct guard_pending *p, const struct guard_request *req)
 		? "a BuildKit session"
 		: "a plugin");
 	in.media = request_form(req, &f);
-	in.cfg = p->g->srv->cfg;
+	in.cfg = guard_cfg(p->g);
 	in.route = p->route;
 	in.form = &f;
 	path_policy_head(&in, &p->path);
@@ -2363,16 +2370,17 @@ paths_start(struct guard_pending *p, const struct guard_request *req)
 	}
 }
 
-struct guard_pending *
-guard_check(struct guard *g, struct session *s, const struct guard_request *req)
+struct decision *
+guard_check(struct guard *g, const struct decision_request *req,
+    const struct decision_reply *reply)
 {
-	struct guard_pending *p = xcalloc(1, sizeof *p);
+	struct decision *p = xcalloc(1, sizeof *p);
 	const char *ct = http_head_get(req->head, "Content-Type");
 	char *cause = NULL, *rollback = NULL;
 	int r;
 
 	p->g = g;
-	p->s = s;
+	p->reply = *reply;
 	p->started_us = now_us();
 	p->peer = *req->peer;
 	p->route = req->route->id;
@@ -2451,8 +2459,8 @@ guard_check(struct guard *g, struct session *s, const struct guard_request *req)
 		p->action = xstrdup("roll back");
 		free(p->what);
 		p->what = xasprintf("service %s", p->service_id);
-		p->lookup = engine_get(g->srv->base, g->srv->cfg->upstream,
-		    path, rollback_cb, p);
+		p->lookup = engine_get(g->base, guard_cfg(g)->upstream, path,
+		    rollback_cb, p);
 		free(path);
 		free(esc);
 		free(rollback);
@@ -2464,7 +2472,7 @@ guard_check(struct guard *g, struct session *s, const struct guard_request *req)
 }
 
 static void
-record(struct guard_pending *p, const char *id, const char *name)
+record(struct decision *p, const char *id, const char *name)
 {
 	struct guard_image *img = &p->images[0];
 	struct store_deployment d = { 0 };
@@ -2509,17 +2517,17 @@ record(struct guard_pending *p, const char *id, const char *name)
 static void
 verified_cb(const struct verify_result *r, void *arg)
 {
-	struct guard_pending *p = arg;
+	struct decision *p = arg;
 	struct guard_image *img = &p->images[0];
-	struct session *s = p->s;
+	struct decision_reply reply = p->reply;
 	char *msg, who[300];
 
 	p->verify = NULL;
 	p->verifying = false;
-	p->s = NULL;
+	p->reply.arg = NULL;
 	if (r->same || r->gone) {
-		if (s != NULL)
-			session_verified(s, 0, NULL);
+		if (reply.arg != NULL)
+			reply.verified(reply.arg, 0, NULL);
 		if (r->same) /* the engine's name when it chose one */
 			record(p, p->container_id,
 			    p->container_name != NULL ? p->container_name
@@ -2558,8 +2566,8 @@ verified_cb(const struct verify_result *r, void *arg)
 		: "the engine created the "
 		  "container from another image than the judged one and it could "
 		  "not be removed (rule toctou)");
-	if (s != NULL)
-		session_verified(s, 403, msg);
+	if (reply.arg != NULL)
+		reply.verified(reply.arg, 403, msg);
 	free(msg);
 	pending_free(p);
 }
@@ -2567,7 +2575,7 @@ verified_cb(const struct verify_result *r, void *arg)
 /* The engine's 201 to a container create: hold the answer and check what
  * it created.  Returns false when there is nothing to check (p freed). */
 static bool
-verify_begin(struct guard_pending *p, const char *body, size_t len)
+verify_begin(struct decision *p, const char *body, size_t len)
 {
 	struct guard_image *img = &p->images[0];
 	char *id = body_response_id(body, len);
@@ -2582,20 +2590,20 @@ verify_begin(struct guard_pending *p, const char *body, size_t len)
 				 "not recorded");
 		else
 			record(p, id, p->container_name);
-		p->s = NULL;
+		p->reply.arg = NULL;
 		free(id);
 		pending_free(p);
 		return false;
 	}
 	p->verifying = true;
 	p->container_id = id;
-	p->verify = verify_created(p->g->srv->base, p->g->srv->cfg->upstream,
-	    id, img->found ? img->info.id : NULL, verified_cb, p);
+	p->verify = verify_created(p->g->base, guard_cfg(p->g)->upstream, id,
+	    img->found ? img->info.id : NULL, verified_cb, p);
 	return true;
 }
 
 bool
-guard_response(struct guard *g, struct guard_pending *p, int status,
+guard_response(struct guard *g, struct decision *p, int status,
     const char *body, size_t len)
 {
 	char *id;
@@ -2608,7 +2616,7 @@ guard_response(struct guard *g, struct guard_pending *p, int status,
 	}
 	if (p->route == ROUTE_CONTAINER_CREATE && status == 201)
 		return verify_begin(p, body, len);
-	p->s = NULL;
+	p->reply.arg = NULL;
 	if (status != 201 &&
 	    !(p->route == ROUTE_SERVICE_UPDATE && status == 200)) {
 		char *m = inspect_error_message(body, len);
@@ -2641,13 +2649,13 @@ guard_response(struct guard *g, struct guard_pending *p, int status,
 }
 
 void
-guard_cancel(struct guard *g, struct guard_pending *p)
+guard_cancel(struct guard *g, struct decision *p)
 {
 	if (p->verifying) {
 		/* The client left: the check, and the removal of what should
 		   not have been created, go on without it (and record the
 		   outcome). */
-		p->s = NULL;
+		p->reply.arg = NULL;
 		if (!p->detached) {
 			p->detached = true;
 			TAILQ_INSERT_TAIL(&g->detached, p, detached_entry);
@@ -2693,7 +2701,7 @@ void
 guard_dry_run(struct guard *g, const char *image, const char *app,
     guard_dry_cb done, void *arg)
 {
-	struct guard_pending *p = xcalloc(1, sizeof *p);
+	struct decision *p = xcalloc(1, sizeof *p);
 
 	p->g = g;
 	p->dry_run = true;
@@ -2712,4 +2720,40 @@ guard_dry_run(struct guard *g, const char *image, const char *app,
 		p->facts.n_labels = 1;
 	}
 	start_lookups(p);
+}
+
+static struct decision *
+port_check(void *decider, const struct decision_request *req,
+    const struct decision_reply *reply)
+{
+	return guard_check(decider, req, reply);
+}
+
+static bool
+port_response(void *decider, struct decision *d, int status, const char *body,
+    size_t len)
+{
+	return guard_response(decider, d, status, body, len);
+}
+
+static void
+port_cancel(void *decider, struct decision *d)
+{
+	guard_cancel(decider, d);
+}
+
+static void
+port_observe(void *decider, const struct route *r, int status)
+{
+	guard_observe(decider, r, status);
+}
+
+void
+guard_port(struct guard *g, struct decision_port *port)
+{
+	port->decider = g;
+	port->check = port_check;
+	port->response = port_response;
+	port->cancel = port_cancel;
+	port->observe = port_observe;
 }

@@ -19,7 +19,7 @@
 #include "log.h"
 #include "monitor.h"
 #include "policy.h"
-#include "server.h"
+#include "config.h"
 #include "store.h"
 #include "xmalloc.h"
 
@@ -51,7 +51,8 @@ struct mon_job {
 };
 
 struct monitor {
-	struct server *srv;
+	struct event_base *base;
+	const struct guard_config *const *cfg; /* the caller's current */
 	struct ledger *ledger;
 	struct store *store; /* reads */
 	int follow;
@@ -315,7 +316,7 @@ image_cb(int status, const char *body, size_t len, const char *error, void *arg)
 		free(repo);
 	}
 	/* The image's own version, however the container named it. */
-	version = policy_version(m->srv->cfg, &pi, NULL, m->c.image_ref, app,
+	version = policy_version((*m->cfg), &pi, NULL, m->c.image_ref, app,
 	    &source);
 	if (digest == NULL && img.n_repo_digests > 0)
 		digest = img.repo_digests[0];
@@ -366,8 +367,7 @@ container_cb(int status, const char *body, size_t len, const char *error,
 						       : "");
 	path = xasprintf("/images/%s/json", esc);
 	free(esc);
-	m->req = engine_get(m->srv->base, m->srv->cfg->upstream, path, image_cb,
-	    m);
+	m->req = engine_get(m->base, (*m->cfg)->upstream, path, image_cb, m);
 	free(path);
 }
 
@@ -439,7 +439,7 @@ job_next(struct monitor *m)
 		}
 		m->current = j;
 		path = xasprintf("/containers/%s/json", j->id);
-		m->req = engine_get(m->srv->base, m->srv->cfg->upstream, path,
+		m->req = engine_get(m->base, (*m->cfg)->upstream, path,
 		    container_cb, m);
 		free(path);
 	}
@@ -488,7 +488,7 @@ monitor_sync(struct monitor *m, monitor_done_cb done, void *arg)
 	m->sync_done = done;
 	m->sync_arg = arg;
 	engine_cancel(m->list_req);
-	m->list_req = engine_get(m->srv->base, m->srv->cfg->upstream,
+	m->list_req = engine_get(m->base, (*m->cfg)->upstream,
 	    "/containers/json?all=1", list_cb, m);
 }
 
@@ -615,7 +615,7 @@ catch_up(struct monitor *m)
 	free(synced);
 	engine_cancel(m->reconcile_req);
 	m->reconcile_at = now_ms() / 1000;
-	m->reconcile_req = engine_get(m->srv->base, m->srv->cfg->upstream,
+	m->reconcile_req = engine_get(m->base, (*m->cfg)->upstream,
 	    "/containers/json?all=1", reconcile_list_cb, m);
 }
 
@@ -765,8 +765,8 @@ connect_stream(struct monitor *m)
 	char *path;
 
 	engine_cancel(m->version_req);
-	m->version_req = engine_get(m->srv->base, m->srv->cfg->upstream,
-	    "/version", version_cb, m);
+	m->version_req = engine_get(m->base, (*m->cfg)->upstream, "/version",
+	    version_cb, m);
 	/* Nothing seen yet (a new database): the stream starts here, and
 	   that is saved at once, so a guard killed before its first saved
 	   event still replays from this moment at its next start. */
@@ -783,7 +783,7 @@ connect_stream(struct monitor *m)
 		    (long long)(m->last_event_ns % 1000000000));
 	else
 		path = xstrdup(filter);
-	m->stream = engine_stream(m->srv->base, m->srv->cfg->upstream, path,
+	m->stream = engine_stream(m->base, (*m->cfg)->upstream, path,
 	    event_line_cb, stream_end_cb, m);
 	free(path);
 }
@@ -813,19 +813,21 @@ saved_cursor(struct monitor *m)
 }
 
 struct monitor *
-monitor_new(struct server *srv, struct ledger *l, int follow)
+monitor_new(struct event_base *base, const struct guard_config *const *cfg,
+    struct ledger *l, int follow)
 {
 	struct monitor *m = xcalloc(1, sizeof *m);
 
-	m->srv = srv;
+	m->base = base;
+	m->cfg = cfg;
 	m->ledger = l;
 	m->store = ledger_store(l);
 	m->follow = follow;
 	TAILQ_INIT(&m->jobs);
-	m->job_timer = evtimer_new(srv->base, job_timer_cb, m);
-	m->retry_timer = evtimer_new(srv->base, retry_cb, m);
-	m->reconcile_timer = evtimer_new(srv->base, reconcile_timer_cb, m);
-	m->cursor_timer = evtimer_new(srv->base, cursor_timer_cb, m);
+	m->job_timer = evtimer_new(base, job_timer_cb, m);
+	m->retry_timer = evtimer_new(base, retry_cb, m);
+	m->reconcile_timer = evtimer_new(base, reconcile_timer_cb, m);
+	m->cursor_timer = evtimer_new(base, cursor_timer_cb, m);
 	if (follow) {
 		m->last_event_ns = saved_cursor(m);
 		connect_stream(m);

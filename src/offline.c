@@ -18,7 +18,6 @@
 #include "log.h"
 #include "monitor.h"
 #include "offline.h"
-#include "server.h"
 #include "store.h"
 #include "xmalloc.h"
 
@@ -40,7 +39,8 @@ static const struct option longopts[] = {
 };
 
 struct offline {
-	struct server srv;
+	struct event_base *base;
+	struct guard_config *cfg;
 	const char *app;
 	int status;
 };
@@ -56,7 +56,6 @@ offline_setup(int argc, char **argv, const char *usage, struct offline *o,
 	int c;
 
 	memset(o, 0, sizeof *o);
-	TAILQ_INIT(&o->srv.sessions);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
@@ -84,26 +83,25 @@ offline_setup(int argc, char **argv, const char *usage, struct offline *o,
 			return 2;
 		}
 	}
-	o->srv.cfg = conffile_load(config != NULL ? config
-						  : CONFFILE_DEFAULT_PATH,
+	o->cfg = conffile_load(config != NULL ? config : CONFFILE_DEFAULT_PATH,
 	    config != NULL, &errs);
 	for (size_t i = 0; i < errs.n; i++)
 		fprintf(stderr, "%s\n", errs.lines[i]);
 	config_errors_reset(&errs);
-	if (o->srv.cfg == NULL)
+	if (o->cfg == NULL)
 		return 1;
 	if (database != NULL) {
-		free(o->srv.cfg->database);
-		o->srv.cfg->database = xstrdup(database);
+		free(o->cfg->database);
+		o->cfg->database = xstrdup(database);
 	}
 	if (upstream != NULL) {
-		free(o->srv.cfg->upstream);
-		o->srv.cfg->upstream = xstrdup(upstream);
+		free(o->cfg->upstream);
+		o->cfg->upstream = xstrdup(upstream);
 	}
 	/* Only problems on stderr: the answer goes to stdout. */
 	log_set_level(LOG_LEVEL_ERROR);
-	o->srv.base = event_base_new();
-	if (o->srv.base == NULL)
+	o->base = event_base_new();
+	if (o->base == NULL)
 		fatalx("cannot create the event loop");
 	return -1;
 }
@@ -111,8 +109,8 @@ offline_setup(int argc, char **argv, const char *usage, struct offline *o,
 static void
 offline_teardown(struct offline *o)
 {
-	event_base_free(o->srv.base);
-	config_free(o->srv.cfg);
+	event_base_free(o->base);
+	config_free(o->cfg);
 }
 
 static void
@@ -130,7 +128,7 @@ check_done(int status, const char *message, const char *details, void *arg)
 	}
 	if (details != NULL && *details != '\0')
 		printf("%s", details);
-	event_base_loopbreak(o->srv.base);
+	event_base_loopbreak(o->base);
 }
 
 int
@@ -154,25 +152,26 @@ offline_check(int argc, char **argv)
 	}
 	/* A dry run judges against the ledger that exists: a mistyped path
 	   must not answer "allowed" from an empty new one. */
-	if (access(o.srv.cfg->database, R_OK) != 0) {
+	if (access(o.cfg->database, R_OK) != 0) {
 		fprintf(stderr,
 		    "docker-guard check: cannot open the database "
 		    "%s: %s\n",
-		    o.srv.cfg->database, strerror(errno));
+		    o.cfg->database, strerror(errno));
 		offline_teardown(&o);
 		return 1;
 	}
-	o.srv.guard = g = guard_new(&o.srv, false);
+	g = guard_new(o.base, (const struct guard_config *const *)&o.cfg,
+	    false);
 	if (g == NULL) {
 		fprintf(stderr,
 		    "docker-guard check: cannot open the database "
 		    "%s\n",
-		    o.srv.cfg->database);
+		    o.cfg->database);
 		offline_teardown(&o);
 		return 1;
 	}
 	guard_dry_run(g, argv[optind], o.app, check_done, &o);
-	event_base_dispatch(o.srv.base);
+	event_base_dispatch(o.base);
 	guard_free(g);
 	offline_teardown(&o);
 	return o.status;
@@ -190,7 +189,7 @@ sync_done(int recorded, const char *error, void *arg)
 		printf("sync: %d container(s) recorded in the ledger\n",
 		    recorded);
 	}
-	event_base_loopbreak(o->srv.base);
+	event_base_loopbreak(o->base);
 }
 
 int
@@ -214,7 +213,7 @@ offline_sync(int argc, char **argv)
 		offline_teardown(&o);
 		return 2;
 	}
-	st = store_open(o.srv.cfg->database, &cause);
+	st = store_open(o.cfg->database, &cause);
 	if (st == NULL) {
 		fprintf(stderr, "docker-guard sync: %s\n", cause);
 		free(cause);
@@ -223,10 +222,11 @@ offline_sync(int argc, char **argv)
 	}
 	/* A one-shot command may wait for a lock. */
 	store_set_busy_timeout(st, 5000);
-	l = ledger_new(o.srv.base, st);
-	m = monitor_new(&o.srv, l, 0);
+	l = ledger_new(o.base, st);
+	m = monitor_new(o.base, (const struct guard_config *const *)&o.cfg, l,
+	    0);
 	monitor_sync(m, sync_done, &o);
-	event_base_dispatch(o.srv.base);
+	event_base_dispatch(o.base);
 	monitor_free(m);
 	ledger_free(l);
 	store_close(st);

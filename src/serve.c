@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/resource.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 
 #include <event2/event.h>
@@ -17,9 +18,33 @@
 #include "listener.h"
 #include "log.h"
 #include "serve.h"
-#include "server.h"
 #include "session.h"
 #include "xmalloc.h"
+
+/*
+ * The running daemon: one event loop, the listening socket, the current
+ * configuration, the guard and the sessions' host.  It wires the guard to
+ * the sessions through the decision port; nothing else sees it.
+ */
+struct server {
+	struct event_base *base;
+	struct guard_config *cfg; /* current; swapped on SIGHUP */
+	char *config_path;	  /* NULL: defaults only */
+	struct http_limits limits;
+	struct evconnlistener *listener;
+	struct session_host host; /* the sessions and what they share */
+	bool draining;		  /* SIGTERM received */
+	struct event *drain_timer;
+	struct guard *guard;	   /* policy, store, engine lookups */
+	struct decision_port port; /* the sessions' way to the guard */
+
+	/* Connection limits (max_connections, descriptors). */
+	int spare_fd;		     /* given up to refuse a client at EMFILE;
+				       -1: none */
+	struct event *accept_timer;  /* accepting paused */
+	time_t limit_logged;	     /* last limit message */
+	unsigned long limit_refused; /* clients refused since */
+};
 
 static const struct serve_options *serve_opts;
 
@@ -65,10 +90,13 @@ set_limits(struct server *srv)
 	srv->limits.max_headers = srv->cfg->max_headers;
 }
 
-void
-server_session_gone(struct server *srv)
+/* A session was freed: a draining server exits with the last one. */
+static void
+session_gone(void *arg)
 {
-	if (srv->draining && srv->n_sessions == 0)
+	struct server *srv = arg;
+
+	if (srv->draining && srv->host.n_sessions == 0)
 		event_base_loopbreak(srv->base);
 }
 
@@ -127,17 +155,17 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 		return;
 	}
 	/* Clients being refused do not count against the cap. */
-	if (srv->n_sessions - srv->n_rejected < max) {
-		session_new(srv, fd);
+	if (srv->host.n_sessions - srv->host.n_rejected < max) {
+		session_new(&srv->host, fd);
 		return;
 	}
 	msg = xasprintf("docker-guard: too many connections: %zu are open, "
 			"max_connections is %u; try again later",
-	    srv->n_sessions - srv->n_rejected, max);
+	    srv->host.n_sessions - srv->host.n_rejected, max);
 	limit_refused(srv, msg + strlen("docker-guard: "));
-	if (srv->n_rejected >= SERVE_REJECTING_MAX)
+	if (srv->host.n_rejected >= SERVE_REJECTING_MAX)
 		refuse_fd(fd, 503, msg);
-	else if ((s = session_new(srv, fd)) != NULL)
+	else if ((s = session_new(&srv->host, fd)) != NULL)
 		session_reject(s, 503, msg);
 	free(msg);
 }
@@ -235,7 +263,7 @@ drain_timeout_cb(evutil_socket_t fd, short what, void *arg)
 
 	log_warn("shutdown_grace expired with %zu connection(s) still open; "
 		 "exiting",
-	    srv->n_sessions);
+	    srv->host.n_sessions);
 	event_base_loopbreak(srv->base);
 }
 
@@ -250,7 +278,7 @@ sigterm_cb(evutil_socket_t sig, short what, void *arg)
 		return;
 	log_info("signal %d: no longer accepting; finishing %zu "
 		 "connection(s)",
-	    (int)sig, srv->n_sessions);
+	    (int)sig, srv->host.n_sessions);
 	srv->draining = true;
 	if (srv->listener != NULL) {
 		evconnlistener_free(srv->listener);
@@ -261,11 +289,11 @@ sigterm_cb(evutil_socket_t sig, short what, void *arg)
 		evtimer_del(srv->accept_timer);
 	/* session_drain() may close a session but never frees it here
 	   (session.h, Lifetime): next stays valid. */
-	for (s = TAILQ_FIRST(&srv->sessions); s != NULL; s = next) {
+	for (s = TAILQ_FIRST(&srv->host.sessions); s != NULL; s = next) {
 		next = session_next(s);
 		session_drain(s);
 	}
-	if (srv->n_sessions == 0) {
+	if (srv->host.n_sessions == 0) {
 		event_base_loopbreak(srv->base);
 		return;
 	}
@@ -313,8 +341,8 @@ sighup_cb(evutil_socket_t sig, short what, void *arg)
 static int
 server_teardown(struct server *srv, int status)
 {
-	while (!TAILQ_EMPTY(&srv->sessions))
-		session_free(TAILQ_FIRST(&srv->sessions));
+	while (!TAILQ_EMPTY(&srv->host.sessions))
+		session_free(TAILQ_FIRST(&srv->host.sessions));
 	if (srv->listener != NULL) {
 		evconnlistener_free(srv->listener);
 		unlink(srv->cfg->listen);
@@ -345,7 +373,7 @@ serve_main(const struct serve_options *opts)
 	serve_opts = opts;
 	memset(&srv, 0, sizeof srv);
 	srv.spare_fd = -1;
-	TAILQ_INIT(&srv.sessions);
+	session_host_init(&srv.host);
 	srv.cfg = load_config(opts);
 	if (srv.cfg == NULL)
 		return 1;
@@ -370,9 +398,17 @@ serve_main(const struct serve_options *opts)
 	}
 	if (srv.base == NULL)
 		fatalx("cannot create the event loop");
-	srv.guard = guard_new(&srv, true);
+	srv.guard = guard_new(srv.base,
+	    (const struct guard_config *const *)&srv.cfg, true);
 	if (srv.guard == NULL)
 		return server_teardown(&srv, 1);
+	guard_port(srv.guard, &srv.port);
+	srv.host.base = srv.base;
+	srv.host.cfg = (const struct guard_config *const *)&srv.cfg;
+	srv.host.limits = &srv.limits;
+	srv.host.decider = &srv.port;
+	srv.host.gone = session_gone;
+	srv.host.gone_arg = &srv;
 	fd = listener_open(srv.cfg, &cause);
 	if (fd < 0) {
 		log_error("%s", cause);

@@ -31,11 +31,10 @@
 #include "config.h"
 #include "deny.h"
 #include "form.h"
-#include "guard.h"
+#include "decision.h"
 #include "http_head.h"
 #include "log.h"
 #include "route.h"
-#include "server.h"
 #include "session.h"
 #include "tar_reader.h"
 #include "xmalloc.h"
@@ -92,7 +91,7 @@ struct body_reader {
 
 struct session {
 	TAILQ_ENTRY(session) entry;
-	struct server *srv;
+	struct session_host *host;
 	uint64_t id;
 	struct peer_cred peer;
 	bool closed;		  /* session_close() ran */
@@ -118,7 +117,7 @@ struct session {
 	bool have_req;
 	struct body_reader req_body;
 	struct evbuffer *captured; /* guarded request body */
-	struct guard_pending *pending;
+	struct decision *pending;
 	bool head_only;		    /* decided on the head alone */
 	struct build_stream *build; /* POST /build being judged */
 	char *method;		    /* of the request awaiting a response */
@@ -155,10 +154,10 @@ static void close_when_flushed(struct session *);
 static void send_from(struct evbuffer *, size_t, struct bufferevent *);
 static void raw_resume(struct session *);
 static void build_free(struct build_stream *);
-static void build_begin(struct session *, const struct guard_verdict *);
+static void build_begin(struct session *, const struct decision_verdict *);
 static bool build_pump(struct session *);
 static void build_finish(struct session *);
-static void build_refuse(struct session *, const struct guard_verdict *);
+static void build_refuse(struct session *, const struct decision_verdict *);
 
 const struct peer_cred *
 session_peer(const struct session *s)
@@ -178,25 +177,66 @@ session_id(const struct session *s)
 	return s->id;
 }
 
+static void session_decided(void *, const struct decision_verdict *);
+static void session_verified(void *, int, const char *);
+
+/* The configuration in force now (the host may swap it on SIGHUP). */
+static const struct guard_config *
+host_cfg(const struct session *s)
+{
+	return *s->host->cfg;
+}
+
+/* Hand req to the decider; its answers come to session_decided() and
+ * session_verified().  Returns the pending decision's handle. */
+static struct decision *
+decision_check(struct session *s, const struct decision_request *req)
+{
+	const struct decision_port *port = s->host->decider;
+	struct decision_reply reply = {
+		.decided = session_decided,
+		.verified = session_verified,
+		.arg = s,
+	};
+
+	return port->check(port->decider, req, &reply);
+}
+
+/* Let the pending decision d go (decision.h: exactly once). */
+static void
+decision_cancel(struct session *s, struct decision *d)
+{
+	const struct decision_port *port = s->host->decider;
+
+	port->cancel(port->decider, d);
+}
+
+void
+session_host_init(struct session_host *h)
+{
+	TAILQ_INIT(&h->sessions);
+	h->n_sessions = 0;
+	h->n_rejected = 0;
+}
+
 static void free_cb(evutil_socket_t, short, void *);
 static void idle_timeout_cb(evutil_socket_t, short, void *);
 
 struct session *
-session_new(struct server *srv, evutil_socket_t fd)
+session_new(struct session_host *h, evutil_socket_t fd)
 {
 	struct session *s = xcalloc(1, sizeof *s);
-	unsigned idle = srv->cfg->idle_timeout;
+	unsigned idle = (*h->cfg)->idle_timeout;
 
-	s->srv = srv;
-	s->id = ++srv->next_session_id;
+	s->host = h;
+	s->id = ++h->next_id;
 	peer_cred_read(fd, &s->peer);
-	s->client = bufferevent_socket_new(srv->base, fd,
-	    BEV_OPT_CLOSE_ON_FREE);
-	s->rd_ev[SIDE_CLIENT] = event_new(srv->base, fd, EV_READ | EV_PERSIST,
+	s->client = bufferevent_socket_new(h->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	s->rd_ev[SIDE_CLIENT] = event_new(h->base, fd, EV_READ | EV_PERSIST,
 	    client_readable_cb, s);
-	s->free_ev = event_new(srv->base, -1, 0, free_cb, s);
+	s->free_ev = event_new(h->base, -1, 0, free_cb, s);
 	if (idle > 0)
-		s->idle_timer = evtimer_new(srv->base, idle_timeout_cb, s);
+		s->idle_timer = evtimer_new(h->base, idle_timeout_cb, s);
 	if (s->client == NULL || s->rd_ev[SIDE_CLIENT] == NULL ||
 	    s->free_ev == NULL || (idle > 0 && s->idle_timer == NULL)) {
 		log_error("session: cannot set up a buffer for a client");
@@ -230,8 +270,8 @@ session_new(struct server *srv, evutil_socket_t fd)
 
 		evtimer_add(s->idle_timer, &tv);
 	}
-	TAILQ_INSERT_TAIL(&srv->sessions, s, entry);
-	srv->n_sessions++;
+	TAILQ_INSERT_TAIL(&h->sessions, s, entry);
+	h->n_sessions++;
 	log_debug("session %llu: connected (pid %ld uid %ld gid %ld %s)",
 	    (unsigned long long)s->id, (long)s->peer.pid, (long)s->peer.uid,
 	    (long)s->peer.gid, s->peer.comm);
@@ -248,7 +288,7 @@ idle_timeout_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	log_debug("session %llu: no request within idle_timeout (%u s); "
 		  "closing",
-	    (unsigned long long)s->id, s->srv->cfg->idle_timeout);
+	    (unsigned long long)s->id, host_cfg(s)->idle_timeout);
 	session_close(s);
 }
 
@@ -276,7 +316,7 @@ session_reject(struct session *s, int status, const char *message)
 	s->linger_needed = true;
 	if (!s->rejected) {
 		s->rejected = true;
-		s->srv->n_rejected++;
+		s->host->n_rejected++;
 	}
 	resp = deny_response(status, message, true, &len);
 	send_mem(s->client, resp, len);
@@ -305,7 +345,7 @@ start_head_timer(struct session *s)
 	if (s->closed)
 		return;
 	if (s->head_timer == NULL)
-		s->head_timer = evtimer_new(s->srv->base, head_timeout_cb, s);
+		s->head_timer = evtimer_new(s->host->base, head_timeout_cb, s);
 	if (!evtimer_pending(s->head_timer, NULL))
 		evtimer_add(s->head_timer, &tv);
 }
@@ -389,11 +429,11 @@ drop_upstream(struct session *s)
 void
 session_free(struct session *s)
 {
-	struct server *srv = s->srv;
+	struct session_host *h = s->host;
 
 	log_debug("session %llu: closed", (unsigned long long)s->id);
 	if (s->pending != NULL)
-		guard_cancel(srv->guard, s->pending);
+		decision_cancel(s, s->pending);
 	clear_request(s);
 	clear_response(s);
 	clear_warnings(s);
@@ -410,12 +450,13 @@ session_free(struct session *s)
 	evbuffer_remove_cb(bufferevent_get_input(s->client), input_drained_cb,
 	    s);
 	bufferevent_free(s->client);
-	TAILQ_REMOVE(&srv->sessions, s, entry);
-	srv->n_sessions--;
+	TAILQ_REMOVE(&h->sessions, s, entry);
+	h->n_sessions--;
 	if (s->rejected)
-		srv->n_rejected--;
+		h->n_rejected--;
 	free(s);
-	server_session_gone(srv);
+	if (h->gone != NULL)
+		h->gone(h->gone_arg);
 }
 
 /* The deferred half of session_close(): nothing of s is on the stack. */
@@ -432,7 +473,7 @@ session_close(struct session *s)
 		return;
 	s->closed = true;
 	if (s->pending != NULL) {
-		guard_cancel(s->srv->guard, s->pending);
+		decision_cancel(s, s->pending);
 		s->pending = NULL;
 	}
 	event_del(s->rd_ev[SIDE_CLIENT]);
@@ -482,7 +523,7 @@ linger(struct session *s)
 		evbuffer_drain(bufferevent_get_input(s->client),
 		    in_len(s->client));
 		update_read(s, SIDE_CLIENT);
-		s->linger_timer = evtimer_new(s->srv->base, linger_timeout_cb,
+		s->linger_timer = evtimer_new(s->host->base, linger_timeout_cb,
 		    s);
 		evtimer_add(s->linger_timer, &tv);
 	}
@@ -717,7 +758,7 @@ relay_raw(struct evbuffer *src, struct bufferevent *dst)
 static int
 ensure_upstream(struct session *s)
 {
-	const char *path = s->srv->cfg->upstream;
+	const char *path = host_cfg(s)->upstream;
 	struct sockaddr_un sun;
 	evutil_socket_t fd;
 	char *msg;
@@ -742,7 +783,7 @@ ensure_upstream(struct session *s)
 		free(msg);
 		return -1;
 	}
-	s->upstream = bufferevent_socket_new(s->srv->base, fd,
+	s->upstream = bufferevent_socket_new(s->host->base, fd,
 	    BEV_OPT_CLOSE_ON_FREE);
 	if (s->upstream == NULL) {
 		close(fd);
@@ -757,7 +798,7 @@ ensure_upstream(struct session *s)
 	bufferevent_set_max_single_write(s->upstream, SESSION_IO_CHUNK);
 	bufferevent_setwatermark(s->upstream, EV_WRITE, SESSION_BUF_LOW, 0);
 	bufferevent_enable(s->upstream, EV_WRITE);
-	s->rd_ev[SIDE_ENGINE] = event_new(s->srv->base, fd,
+	s->rd_ev[SIDE_ENGINE] = event_new(s->host->base, fd,
 	    EV_READ | EV_PERSIST, upstream_readable_cb, s);
 	evbuffer_unfreeze(bufferevent_get_input(s->upstream), 0);
 	evbuffer_add_cb(bufferevent_get_input(s->upstream), input_drained_cb,
@@ -896,13 +937,13 @@ start_request(struct session *s)
 	    (route_reads_form(s->route.id) &&
 		request_form_media(s) == FORM_MEDIA_URLENCODED)) {
 		if (s->req.framing == HTTP_BODY_LENGTH &&
-		    s->req.content_length > s->srv->cfg->body_limit) {
+		    s->req.content_length > host_cfg(s)->body_limit) {
 			msg = xasprintf(
 			    "docker-guard: refusing %s %s: the "
 			    "body is %llu bytes, more than body_limit (%zu)",
 			    s->req.method, s->route.path,
 			    (unsigned long long)s->req.content_length,
-			    s->srv->cfg->body_limit);
+			    host_cfg(s)->body_limit);
 			session_refuse(s, 413, msg, false);
 			free(msg);
 			return;
@@ -922,14 +963,14 @@ start_request(struct session *s)
 		   container's configuration first.  A start: the container's
 		   image is judged, not the request.  A build: the policy
 		   decides, then the context streams through build_pump. */
-		struct guard_request gr = { 0 };
+		struct decision_request gr = { 0 };
 
 		gr.peer = &s->peer;
 		gr.head = &s->req;
 		gr.route = &s->route;
 		s->head_only = true;
 		s->cs = CS_DECIDING;
-		s->pending = guard_check(s->srv->guard, s, &gr);
+		s->pending = decision_check(s, &gr);
 		return;
 	}
 	forward_head(s);
@@ -939,7 +980,7 @@ start_request(struct session *s)
 static void
 decide_request(struct session *s)
 {
-	struct guard_request gr = { 0 };
+	struct decision_request gr = { 0 };
 	size_t len = evbuffer_get_length(s->captured);
 
 	gr.peer = &s->peer;
@@ -948,12 +989,13 @@ decide_request(struct session *s)
 	gr.body = (const char *)evbuffer_pullup(s->captured, -1);
 	gr.body_len = len;
 	s->cs = CS_DECIDING;
-	s->pending = guard_check(s->srv->guard, s, &gr);
+	s->pending = decision_check(s, &gr);
 }
 
-void
-session_decided(struct session *s, const struct guard_verdict *v)
+static void
+session_decided(void *arg, const struct decision_verdict *v)
 {
+	struct session *s = arg;
 	static const char *const drop[] = {
 		"Content-Length",
 		"Transfer-Encoding",
@@ -969,7 +1011,7 @@ session_decided(struct session *s, const struct guard_verdict *v)
 		return;
 	}
 	if (v->status != 0) {
-		struct guard_pending *p = s->pending;
+		struct decision *p = s->pending;
 
 		/* v belongs to p: answer before letting p go.  The body was
 		   read whole (or there is none), so the connection can go
@@ -979,7 +1021,7 @@ session_decided(struct session *s, const struct guard_verdict *v)
 		    s->req.keep_alive && !s->draining && s->req_body.done &&
 			(!s->head_only || s->req.framing == HTTP_BODY_NONE));
 		if (p != NULL)
-			guard_cancel(s->srv->guard, p);
+			decision_cancel(s, p);
 		if (s->cs == CS_HEAD)
 			pump_client(s);
 		return;
@@ -996,7 +1038,7 @@ session_decided(struct session *s, const struct guard_verdict *v)
 		return;
 	}
 	if (!v->wants_response && s->pending != NULL) {
-		guard_cancel(s->srv->guard, s->pending);
+		decision_cancel(s, s->pending);
 		s->pending = NULL;
 	}
 	if (s->head_only) {
@@ -1062,10 +1104,10 @@ pump_client(struct session *s)
 				return;
 			}
 			start_head_timer(s);
-			if (len > s->srv->limits.max_head_bytes + 4)
-				len = s->srv->limits.max_head_bytes + 4;
+			if (len > s->host->limits->max_head_bytes + 4)
+				len = s->host->limits->max_head_bytes + 4;
 			p = (const char *)evbuffer_pullup(in, (ev_ssize_t)len);
-			r = http_head_scan(p, len, &s->srv->limits,
+			r = http_head_scan(p, len, s->host->limits,
 			    &s->scan_resume, &head_len, &status, &cause);
 			if (r == HTTP_SCAN_INCOMPLETE) {
 				if (s->client_eof) {
@@ -1076,7 +1118,7 @@ pump_client(struct session *s)
 			}
 			stop_head_timer(s);
 			if (r == HTTP_SCAN_ERROR ||
-			    http_request_parse(p, head_len, &s->srv->limits,
+			    http_request_parse(p, head_len, s->host->limits,
 				&s->req, &status, &cause) != 0) {
 				msg = xasprintf("docker-guard: malformed "
 						"request: %s",
@@ -1120,7 +1162,7 @@ pump_client(struct session *s)
 			break;
 		case CS_CAPTURE:
 			if (body_pump(&s->req_body, in, NULL, s->captured,
-				s->srv->cfg->body_limit + 1 -
+				host_cfg(s)->body_limit + 1 -
 				    evbuffer_get_length(s->captured),
 				&cause) != 0) {
 				msg = xasprintf("docker-guard: refusing %s %s: "
@@ -1131,13 +1173,13 @@ pump_client(struct session *s)
 				return;
 			}
 			if (evbuffer_get_length(s->captured) >
-			    s->srv->cfg->body_limit) {
+			    host_cfg(s)->body_limit) {
 				msg = xasprintf(
 				    "docker-guard: refusing %s %s: "
 				    "the body is larger than body_limit (%zu "
 				    "bytes)",
 				    s->req.method, s->route.path,
-				    s->srv->cfg->body_limit);
+				    host_cfg(s)->body_limit);
 				session_refuse(s, 413, msg, false);
 				free(msg);
 				return;
@@ -1252,10 +1294,11 @@ finish_captured_response(struct session *s)
 {
 	size_t len = evbuffer_get_length(s->resp_captured);
 	const char *body = (const char *)evbuffer_pullup(s->resp_captured, -1);
-	struct guard_pending *p = s->pending;
+	struct decision *p = s->pending;
 
 	if (p != NULL &&
-	    guard_response(s->srv->guard, p, s->resp.status, body, len)) {
+	    s->host->decider->response(s->host->decider->decider, p,
+		s->resp.status, body, len)) {
 		s->us = US_VERIFY;
 		return;
 	}
@@ -1263,9 +1306,10 @@ finish_captured_response(struct session *s)
 	send_captured_response(s);
 }
 
-void
-session_verified(struct session *s, int status, const char *message)
+static void
+session_verified(void *arg, int status, const char *message)
 {
+	struct session *s = arg;
 	char *resp;
 	size_t len;
 
@@ -1410,7 +1454,7 @@ pump_upstream(struct session *s)
 					    "cannot reach the Docker engine at "
 					    "%s: the engine closed the "
 					    "connection without answering",
-					    s->srv->cfg->upstream);
+					    host_cfg(s)->upstream);
 
 					s->us = US_IDLE;
 					session_refuse(s, 502, msg, false);
@@ -1432,7 +1476,7 @@ pump_upstream(struct session *s)
 				    "docker-guard: the "
 				    "Docker engine at %s sent a malformed "
 				    "response: %s",
-				    s->srv->cfg->upstream,
+				    host_cfg(s)->upstream,
 				    r == HTTP_SCAN_INCOMPLETE
 					? "it closed the connection mid-head"
 					: cause);
@@ -1474,8 +1518,9 @@ pump_upstream(struct session *s)
 			}
 			if (s->route.id == ROUTE_CONTAINER_RENAME ||
 			    s->route.id == ROUTE_CONTAINER_DELETE)
-				guard_observe(s->srv->guard, &s->route,
-				    s->resp.status);
+				s->host->decider
+				    ->observe(s->host->decider->decider,
+					&s->route, s->resp.status);
 			body_reader_init(&s->resp_body, s->resp.framing,
 			    s->resp.content_length);
 			if (s->pending != NULL) {
@@ -1557,7 +1602,7 @@ static size_t
 input_max(const struct session *s, int side)
 {
 	return side == SIDE_CLIENT
-	    ? s->srv->limits.max_head_bytes + SESSION_BUF_HIGH
+	    ? s->host->limits->max_head_bytes + SESSION_BUF_HIGH
 	    : SESSION_ENGINE_IN_MAX;
 }
 
@@ -1641,7 +1686,7 @@ upstream_failed(struct session *s, int err)
 	if (s->us == US_HEAD && in_len(s->upstream) == 0) {
 		char *msg = xasprintf("docker-guard: cannot reach the "
 				      "Docker engine at %s: %s",
-		    s->srv->cfg->upstream, evutil_socket_error_to_string(err));
+		    host_cfg(s)->upstream, evutil_socket_error_to_string(err));
 
 		s->us = US_IDLE;
 		session_refuse(s, 502, msg, false);
@@ -1862,7 +1907,7 @@ build_send(struct session *s, size_t n)
 
 /* The policy says judge: send the head on and start streaming. */
 static void
-build_begin(struct session *s, const struct guard_verdict *v)
+build_begin(struct session *s, const struct decision_verdict *v)
 {
 	static const char *const drop_chunked[] = {
 		"Content-Length",
@@ -1877,14 +1922,14 @@ build_begin(struct session *s, const struct guard_verdict *v)
 
 	b->has_alt = v->build_dockerfile_alt != NULL;
 	b->tar = tar_reader_new(paths, b->has_alt ? 2 : 1,
-	    s->srv->cfg->body_limit);
+	    host_cfg(s)->body_limit);
 	b->held = evbuffer_new();
 	b->fresh = evbuffer_new();
 	b->chunked = s->req.framing == HTTP_BODY_CHUNKED;
 	b->path = xstrdup(v->build_dockerfile);
 	s->build = b;
 	if (s->pending != NULL) {
-		guard_cancel(s->srv->guard, s->pending);
+		decision_cancel(s, s->pending);
 		s->pending = NULL;
 	}
 	if (ensure_upstream(s) != 0)
@@ -1909,8 +1954,8 @@ static void
 build_decide(struct session *s)
 {
 	struct build_stream *b = s->build;
-	struct guard_build_context bc = { 0 };
-	struct guard_request gr = { 0 };
+	struct decision_build_context bc = { 0 };
+	struct decision_request gr = { 0 };
 	const struct tar_file *f = tar_reader_file(b->tar, 0);
 	const char *cause;
 
@@ -1941,7 +1986,7 @@ build_decide(struct session *s)
 	gr.route = &s->route;
 	gr.build = &bc;
 	s->cs = CS_DECIDING;
-	s->pending = guard_check(s->srv->guard, s, &gr);
+	s->pending = decision_check(s, &gr);
 }
 
 /* Move client data through the reader to the engine, as far as the
@@ -1952,7 +1997,7 @@ build_pump(struct session *s)
 {
 	struct build_stream *b = s->build;
 	struct evbuffer *in = bufferevent_get_input(s->client);
-	size_t limit = s->srv->cfg->body_limit;
+	size_t limit = host_cfg(s)->body_limit;
 	const char *cause;
 	char *msg;
 
@@ -2015,7 +2060,7 @@ build_finish(struct session *s)
 	struct build_stream *b = s->build;
 
 	if (s->pending != NULL) {
-		guard_cancel(s->srv->guard, s->pending);
+		decision_cancel(s, s->pending);
 		s->pending = NULL;
 	}
 	if (s->upstream == NULL) {
@@ -2040,17 +2085,16 @@ build_finish(struct session *s)
  * that closes it.
  */
 static void
-build_refuse(struct session *s, const struct guard_verdict *v)
+build_refuse(struct session *s, const struct decision_verdict *v)
 {
-	struct guard *guard = s->srv->guard;
-	struct guard_pending *p = s->pending;
+	struct decision *p = s->pending;
 	bool keep = s->req.keep_alive && !s->draining && s->req_body.done;
 	char *msg = xstrdup(v->message); /* v belongs to p */
 	int status = v->status;
 
 	s->pending = NULL;
 	if (p != NULL)
-		guard_cancel(guard, p);
+		decision_cancel(s, p);
 	drop_upstream(s);
 	s->us = US_IDLE;
 	session_refuse(s, status, msg, keep);

@@ -29,9 +29,8 @@
 #include <event2/event.h>
 
 #include "config.h"
-#include "guard.h"
+#include "decision.h"
 #include "log.h"
-#include "server.h"
 #include "session.h"
 #include "xmalloc.h"
 
@@ -117,33 +116,28 @@ static const char *const engine_canned[] = {
 	    "{\"Id\":\"cc\",\"Warnings\":[]}\r\n0\r\n\r\n",
 };
 
-/* The stand-in guard: one pending decision per guarded request. */
-struct guard {
-	int	 unused;
-};
-
-struct guard_pending {
-	TAILQ_ENTRY(guard_pending) entry;
-	struct session	*s;
+/* The stand-in decider (decision.h): one pending decision per guarded
+   request. */
+struct decision {
+	TAILQ_ENTRY(decision) entry;
+	struct decision_reply reply;
 	struct event	*ev;
 	uint8_t		 kind;
 	bool		 delivered;
 };
-TAILQ_HEAD(pending_list, guard_pending);
+TAILQ_HEAD(pending_list, decision);
 
 static struct event_base	*base;
-static struct server		 srv;
-static struct guard		 fake_guard;
+static struct guard_config	*cfg;
+static struct http_limits	 limits;
+static struct decision_port	 port;
+static struct session_host	 host;
+static bool			 draining;
 static struct pending_list	 pendings = TAILQ_HEAD_INITIALIZER(pendings);
 static char			 dir[64];
 static int			 listen_fd = -1;
 static int			 clients[MAX_CLIENTS];
 static int			 engines[MAX_ENGINES];
-
-void
-server_session_gone(struct server *s)
-{
-}
 
 /* Read every byte of a borrowed buffer, so the sanitizers check it. */
 static volatile unsigned char touch_sink;
@@ -164,8 +158,8 @@ deliver_cb(evutil_socket_t fd, short what, void *arg)
 	static const char *const warnings[] = {
 		"docker-guard: a warning from the fuzzer",
 	};
-	struct guard_pending *p = arg;
-	struct guard_verdict v = { 0 };
+	struct decision *p = arg;
+	struct decision_verdict v = { 0 };
 
 	switch (p->kind % 6) {
 	case 0:		/* allow */
@@ -192,26 +186,26 @@ deliver_cb(evutil_socket_t fd, short what, void *arg)
 		break;
 	}
 	/* As guard.c: the session cancels p when it no longer needs it. */
-	session_decided(p->s, &v);
+	p->reply.decided(p->reply.arg, &v);
 }
 
-struct guard_pending *
-guard_check(struct guard *g, struct session *s,
-    const struct guard_request *req)
+static struct decision *
+fake_check(void *decider, const struct decision_request *req,
+    const struct decision_reply *reply)
 {
-	struct guard_pending *p = xcalloc(1, sizeof *p);
+	struct decision *p = xcalloc(1, sizeof *p);
 
 	touch(req->head->orig, req->head->head_len);
 	if (req->body != NULL)
 		touch(req->body, req->body_len);
-	p->s = s;
+	p->reply = *reply;
 	p->ev = evtimer_new(base, deliver_cb, p);
 	TAILQ_INSERT_TAIL(&pendings, p, entry);
 	return p;
 }
 
-void
-guard_cancel(struct guard *g, struct guard_pending *p)
+static void
+fake_cancel(void *decider, struct decision *p)
 {
 	TAILQ_REMOVE(&pendings, p, entry);
 	event_free(p->ev);
@@ -223,18 +217,18 @@ guard_cancel(struct guard *g, struct guard_pending *p)
 static void
 verified_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct guard_pending *p = arg;
-	struct session *s = p->s;
+	struct decision *p = arg;
+	struct decision_reply reply = p->reply;
 	int status = (p->kind / 12) % 2 ? 403 : 0;
 
 	TAILQ_REMOVE(&pendings, p, entry);
 	event_free(p->ev);
 	free(p);
-	session_verified(s, status, "docker-guard: undone by the fuzzer");
+	reply.verified(reply.arg, status, "docker-guard: undone by the fuzzer");
 }
 
-bool
-guard_response(struct guard *g, struct guard_pending *p, int status,
+static bool
+fake_response(void *decider, struct decision *p, int status,
     const char *body, size_t len)
 {
 	touch(body, len);
@@ -246,12 +240,12 @@ guard_response(struct guard *g, struct guard_pending *p, int status,
 		event_active(p->ev, EV_TIMEOUT, 0);
 		return true;
 	}
-	guard_cancel(g, p);
+	fake_cancel(decider, p);
 	return false;
 }
 
-void
-guard_observe(struct guard *g, const struct route *r, int status)
+static void
+fake_observe(void *decider, const struct route *r, int status)
 {
 }
 
@@ -298,16 +292,21 @@ setup(void)
 	base = event_base_new();
 	if (base == NULL)
 		fatalx("fuzz_session: no event base");
-	srv.base = base;
-	srv.cfg = config_new();
-	free(srv.cfg->upstream);
-	srv.cfg->upstream = xasprintf("%s/engine.sock", dir);
-	srv.cfg->body_limit = 4096;
-	srv.limits.max_head_bytes = 4096;
-	srv.limits.max_headers = 20;
-	srv.guard = &fake_guard;
-	srv.spare_fd = -1;
-	TAILQ_INIT(&srv.sessions);
+	cfg = config_new();
+	free(cfg->upstream);
+	cfg->upstream = xasprintf("%s/engine.sock", dir);
+	cfg->body_limit = 4096;
+	limits.max_head_bytes = 4096;
+	limits.max_headers = 20;
+	port.check = fake_check;
+	port.response = fake_response;
+	port.cancel = fake_cancel;
+	port.observe = fake_observe;
+	session_host_init(&host);
+	host.base = base;
+	host.cfg = (const struct guard_config *const *)&cfg;
+	host.limits = &limits;
+	host.decider = &port;
 	for (int i = 0; i < MAX_CLIENTS; i++)
 		clients[i] = -1;
 	for (int i = 0; i < MAX_ENGINES; i++)
@@ -376,7 +375,7 @@ new_client(void)
 	    sv) != 0)
 		return;
 	clients[i] = sv[0];
-	session_new(&srv, sv[1]);
+	session_new(&host, sv[1]);
 }
 
 static void
@@ -428,8 +427,8 @@ drain_all(void)
 {
 	struct session *s, *next;
 
-	srv.draining = true;
-	for (s = TAILQ_FIRST(&srv.sessions); s != NULL; s = next) {
+	draining = true;
+	for (s = TAILQ_FIRST(&host.sessions); s != NULL; s = next) {
 		next = session_next(s);
 		session_drain(s);
 	}
@@ -438,7 +437,7 @@ drain_all(void)
 static void
 deliver_one(uint8_t kind)
 {
-	struct guard_pending *p;
+	struct decision *p;
 
 	TAILQ_FOREACH(p, &pendings, entry) {
 		if (!p->delivered) {
@@ -488,12 +487,12 @@ teardown(void)
 	}
 	run_loop();
 	/* As serve.c does once its loop has stopped. */
-	while (!TAILQ_EMPTY(&srv.sessions))
-		session_free(TAILQ_FIRST(&srv.sessions));
+	while (!TAILQ_EMPTY(&host.sessions))
+		session_free(TAILQ_FIRST(&host.sessions));
 	run_loop();
-	if (!TAILQ_EMPTY(&pendings) || srv.n_sessions != 0)
+	if (!TAILQ_EMPTY(&pendings) || host.n_sessions != 0)
 		fatalx("fuzz_session: a session or verdict outlived teardown");
-	srv.draining = false;
+	draining = false;
 	engine_listen();
 	accept_engines();
 	for (int i = 0; i < MAX_ENGINES; i++) {
@@ -604,7 +603,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				drain_fd(engines[e]);
 			break;
 		case OP_NEW_CLIENT:
-			if (!srv.draining)
+			if (!draining)
 				new_client();
 			break;
 		case OP_BULK:
