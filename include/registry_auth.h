@@ -24,6 +24,7 @@ struct reg_auth {
 /* At most this many tokens are kept; the oldest goes first. */
 #define REG_AUTH_MAX_TOKENS 256
 
+/* An empty token cache and no config (a zeroed a). */
 void reg_auth_init(struct reg_auth *a);
 /* Wipe and free the config text and every token. */
 void reg_auth_reset(struct reg_auth *a);

@@ -58,6 +58,7 @@ struct reg_http {
  * once per process.  Exits on failure (start-up only).  Caller frees with
  * reg_transport_free, after every transfer has been freed. */
 struct reg_transport *reg_transport_new(struct event_base *base);
+/* Free t (NULL is ignored); every transfer on it must be freed first. */
 void reg_transport_free(struct reg_transport *t);
 
 /*

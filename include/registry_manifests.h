@@ -26,6 +26,7 @@ struct reg_manifests {
 	size_t n;
 };
 
+/* An empty cache. */
 void reg_manifests_init(struct reg_manifests *c);
 /* Free every cached manifest. */
 void reg_manifests_reset(struct reg_manifests *c);
