@@ -731,22 +731,88 @@ budget_for(struct bufferevent *dst)
 }
 
 /*
- * Relay a body from src to dst as far as dst's room allows, writing as it
- * goes; stops when the body ends, src is empty or dst is full.
+ * The chunked framing from off in src, one contiguous piece: the bytes
+ * the decoder took (0 when it needs more).
+ */
+static size_t
+scan_chunk_framing(struct body_reader *br, struct evbuffer *src, size_t off)
+{
+	struct evbuffer_ptr at;
+	struct evbuffer_iovec v;
+
+	if (evbuffer_ptr_set(src, &at, off, EVBUFFER_PTR_SET) != 0 ||
+	    evbuffer_peek(src, -1, &at, &v, 1) < 1)
+		return 0;
+	return chunked_scan(&br->chunks, v.iov_base, v.iov_len);
+}
+
+/*
+ * How many bytes at the front of src belong to the body, framing
+ * included (*n), at most budget data bytes: the decoder moves over them,
+ * the caller sends them on in one write.  Returns 0, or -1 on a framing
+ * error with *cause set (*n then counts the bytes before it).
+ */
+static int
+body_count_raw(struct body_reader *br, struct evbuffer *src, size_t budget,
+    size_t *n, const char **cause)
+{
+	size_t avail = evbuffer_get_length(src), off = 0, k;
+
+	if (br->framing != HTTP_BODY_CHUNKED) {
+		k = avail < budget ? avail : budget;
+		if (br->framing == HTTP_BODY_LENGTH && k > br->left)
+			k = (size_t)br->left;
+		if (br->framing == HTTP_BODY_LENGTH)
+			br->left -= k;
+		br->done = br->framing == HTTP_BODY_NONE ||
+		    (br->framing == HTTP_BODY_LENGTH && br->left == 0);
+		*n = br->framing == HTTP_BODY_NONE ? 0 : k;
+		return 0;
+	}
+	while (!br->done && budget > 0 && off < avail) {
+		if (chunked_in_data(&br->chunks)) {
+			k = avail - off < budget ? avail - off : budget;
+			if (k > chunked_data_left(&br->chunks))
+				k = (size_t)chunked_data_left(&br->chunks);
+			chunked_consume_data(&br->chunks, k);
+			budget -= k;
+		} else {
+			k = scan_chunk_framing(br, src, off);
+			if (chunked_failed(&br->chunks)) {
+				*n = off + k;
+				*cause = br->chunks.cause;
+				return -1;
+			}
+			br->done = chunked_done(&br->chunks);
+			if (k == 0 && !chunked_in_data(&br->chunks))
+				break;
+		}
+		off += k;
+	}
+	*n = off;
+	return 0;
+}
+
+/*
+ * Relay a body from src to dst as far as dst's room allows: what of it
+ * has come goes in one write (framing included, as it came); stops when
+ * the body ends, src is empty or dst is full.
  */
 static int
 relay_body(struct body_reader *br, struct evbuffer *src,
     struct bufferevent *dst, const char **cause)
 {
 	for (;;) {
-		size_t budget = budget_for(dst), before;
+		size_t budget = budget_for(dst), n;
+		int r;
 
 		if (budget == 0 || br->done)
 			break;
-		before = evbuffer_get_length(src);
-		if (body_pump(br, src, dst, NULL, budget, cause) != 0)
+		r = body_count_raw(br, src, budget, &n, cause);
+		send_from(src, n, dst);
+		if (r != 0)
 			return -1;
-		if (evbuffer_get_length(src) == before || before == 0)
+		if (n == 0)
 			break;
 	}
 	return 0;
