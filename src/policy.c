@@ -956,73 +956,38 @@ joined(const struct string_list *l)
 	return out;
 }
 
-void
-policy_evaluate_pull(const struct policy_pull *in, struct policy_decision *out)
+/* A pull with no fromImage: an import (fromSrc), allowed only with
+ * imports = allow. */
+static void
+pull_import(const struct policy_pull *in, struct policy_decision *out)
 {
-	const struct guard_config *cfg = in->cfg;
-	struct imgref ref;
-	const char *cause = NULL, *tag;
-	char *given, *why, *fix, *pinned = NULL, *list;
-	bool all_tags, rolling;
+	const char *src = in->from_src != NULL ? in->from_src : "?";
 
-	memset(out, 0, sizeof *out);
-	out->verdict = POLICY_ALLOW;
-	if (in->from_image == NULL || *in->from_image == '\0') {
-		const char *src = in->from_src != NULL ? in->from_src : "?";
-
-		if (cfg->imports_allow) {
-			set_note(out, "imports",
-			    xasprintf("import from %s "
-				      "allowed (imports = allow)",
-				strcmp(src, "-") == 0 ? "the request body"
-						      : src));
-			return;
-		}
-		set_outcome(out, RULE_ENFORCE, 403, "imports",
-		    xasprintf(
-			"docker-guard: refusing to import an image from %s%s%s: an "
-			"import makes an image no registry has (rule: imports). "
-			"Push images to a registry and pull them by digest, or set "
-			"imports = allow.",
-			strcmp(src, "-") == 0 ? "the request body" : src,
-			in->repo != NULL ? " as " : "",
-			in->repo != NULL ? in->repo : ""));
+	if (in->cfg->imports_allow) {
+		set_note(out, "imports",
+		    xasprintf("import from %s "
+			      "allowed (imports = allow)",
+			strcmp(src, "-") == 0 ? "the request body" : src));
 		return;
 	}
-	given = policy_pull_reference(in->from_image, in->tag);
-	if (imgref_parse(given, &ref, &cause) != 0 || ref.kind != IMGREF_NAME) {
-		if (ref.kind == IMGREF_ID)
-			imgref_reset(&ref);
-		set_outcome(out, RULE_ENFORCE, 400, "reference",
-		    xasprintf(
-			"docker-guard: refusing to pull %s: it is not a valid image "
-			"reference: %s",
-			given,
-			cause != NULL ? cause : "invalid reference format"));
-		free(given);
-		return;
-	}
-	if (!registry_allowed(cfg, ref.domain)) {
-		list = joined(&cfg->allowed_registries);
-		set_outcome(out, RULE_ENFORCE, 403, "allowed_registries",
-		    xasprintf(
-			"docker-guard: refusing to pull %s: registry %s is "
-			"not in allowed_registries (%s) (rule: allowed_registries).",
-			given, ref.domain, list));
-		free(list);
-		goto done;
-	}
-	if (ref.digest != NULL) {
-		char *repo = imgref_repository(&ref);
+	set_outcome(out, RULE_ENFORCE, 403, "imports",
+	    xasprintf(
+		"docker-guard: refusing to import an image from %s%s%s: an "
+		"import makes an image no registry has (rule: imports). "
+		"Push images to a registry and pull them by digest, or set "
+		"imports = allow.",
+		strcmp(src, "-") == 0 ? "the request body" : src,
+		in->repo != NULL ? " as " : "",
+		in->repo != NULL ? in->repo : ""));
+}
 
-		out->digest = xasprintf("%s@%s", repo, ref.digest);
-		free(repo);
-		goto done;
-	}
-	if (cfg->pull_require_digest == RULE_OFF)
-		goto done;
+/* Is ref's repository exempt from pull_require_digest?  Then say so. */
+static bool
+pull_digest_exempt(const struct guard_config *cfg, const struct imgref *ref,
+    struct policy_decision *out)
+{
 	for (size_t i = 0; i < cfg->digest_exempt.n; i++) {
-		if (imgref_repository_matches(&ref,
+		if (imgref_repository_matches(ref,
 			cfg->digest_exempt.items[i])) {
 			set_note(out, "pull_require_digest",
 			    xasprintf(
@@ -1030,14 +995,27 @@ policy_evaluate_pull(const struct policy_pull *in, struct policy_decision *out)
 				"tag allowed: repository matches digest_exempt "
 				"\"%s\"",
 				cfg->digest_exempt.items[i]));
-			goto done;
+			return true;
 		}
 	}
-	all_tags = ref.tag == NULL;
-	tag = imgref_effective_tag(&ref);
+	return false;
+}
+
+/* A pull of given (parsed into ref) by tag, or of every tag, under
+ * pull_require_digest: why that is unpinned, and the pull by digest to
+ * use instead. */
+static void
+pull_unpinned(const struct policy_pull *in, const struct imgref *ref,
+    const char *given, struct policy_decision *out)
+{
+	const struct guard_config *cfg = in->cfg;
+	bool all_tags = ref->tag == NULL, rolling;
+	const char *tag = imgref_effective_tag(ref);
+	char *why, *fix, *pinned = NULL;
+
 	rolling = !all_tags && tag != NULL && list_has(&cfg->rolling_tags, tag);
 	if (in->registry_digest != NULL)
-		pinned = imgref_pinned(&ref, in->registry_digest);
+		pinned = imgref_pinned(ref, in->registry_digest);
 	if (all_tags)
 		why = xstrdup("a pull with no tag pulls every tag of the "
 			      "repository, whatever each points to now");
@@ -1066,7 +1044,52 @@ policy_evaluate_pull(const struct policy_pull *in, struct policy_decision *out)
 	free(why);
 	free(fix);
 	free(pinned);
-done:
+}
+
+void
+policy_evaluate_pull(const struct policy_pull *in, struct policy_decision *out)
+{
+	const struct guard_config *cfg = in->cfg;
+	struct imgref ref;
+	const char *cause = NULL;
+	char *given, *list;
+
+	memset(out, 0, sizeof *out);
+	out->verdict = POLICY_ALLOW;
+	if (in->from_image == NULL || *in->from_image == '\0') {
+		pull_import(in, out);
+		return;
+	}
+	given = policy_pull_reference(in->from_image, in->tag);
+	if (imgref_parse(given, &ref, &cause) != 0 || ref.kind != IMGREF_NAME) {
+		if (ref.kind == IMGREF_ID)
+			imgref_reset(&ref);
+		set_outcome(out, RULE_ENFORCE, 400, "reference",
+		    xasprintf(
+			"docker-guard: refusing to pull %s: it is not a valid image "
+			"reference: %s",
+			given,
+			cause != NULL ? cause : "invalid reference format"));
+		free(given);
+		return;
+	}
+	if (!registry_allowed(cfg, ref.domain)) {
+		list = joined(&cfg->allowed_registries);
+		set_outcome(out, RULE_ENFORCE, 403, "allowed_registries",
+		    xasprintf(
+			"docker-guard: refusing to pull %s: registry %s is "
+			"not in allowed_registries (%s) (rule: allowed_registries).",
+			given, ref.domain, list));
+		free(list);
+	} else if (ref.digest != NULL) {
+		char *repo = imgref_repository(&ref);
+
+		out->digest = xasprintf("%s@%s", repo, ref.digest);
+		free(repo);
+	} else if (cfg->pull_require_digest != RULE_OFF &&
+	    !pull_digest_exempt(cfg, &ref, out)) {
+		pull_unpinned(in, &ref, given, out);
+	}
 	imgref_reset(&ref);
 	free(given);
 }
