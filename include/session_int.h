@@ -39,6 +39,7 @@ struct event;
 struct evbuffer;
 struct guard_config;
 struct session_host;
+struct splice_relay;
 
 /* A request head that has started must be complete within this time
    (slow-header clients cannot hold connections forever). */
@@ -84,6 +85,7 @@ struct session {
 
 	struct bufferevent *client;
 	struct bufferevent *upstream;
+	struct splice_relay *splice; /* hijacked: moves the bytes */
 	enum client_state cs;
 	enum upstream_state us;
 	bool client_eof;

@@ -35,6 +35,7 @@
 #include "log.h"
 #include "session.h"
 #include "session_int.h"
+#include "splice_relay.h"
 #include "xmalloc.h"
 
 /* How long a closing connection keeps reading (and discarding) what the
@@ -300,6 +301,8 @@ session_close(struct session *s)
 	if (s->closed)
 		return;
 	s->closed = true;
+	splice_relay_free(s->splice);
+	s->splice = NULL;
 	if (s->pending != NULL) {
 		session_decision_cancel(s, s->pending);
 		s->pending = NULL;
@@ -545,8 +548,8 @@ session_update_read(struct session *s, int side)
 	struct bufferevent *dst = side == SIDE_CLIENT ? s->upstream : s->client;
 	bool want, reading;
 
-	if (ev == NULL || s->closed)
-		return;
+	if (ev == NULL || s->closed || s->splice != NULL)
+		return; /* the splice relay reads for itself */
 	if (side == SIDE_CLIENT ? s->client_eof : s->upstream_eof)
 		want = false;
 	else if (s->cs == CS_RAW)

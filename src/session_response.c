@@ -21,6 +21,7 @@
 #include "route.h"
 #include "session.h"
 #include "session_int.h"
+#include "splice_relay.h"
 #include "xmalloc.h"
 
 /* The request head is sent; expect its response. */
@@ -161,6 +162,55 @@ start_raw(struct session *s)
 	session_raw_resume(s);
 }
 
+/* US_RAW under a splice relay: the stream ended (ok) or failed. */
+static void
+raw_splice_done(void *arg, int ok, int err)
+{
+	struct session *s = arg;
+
+	if (!ok)
+		log_debug("session %llu: hijacked stream failed: %s",
+		    (unsigned long long)s->id, strerror(err));
+	session_close(s); /* frees the relay */
+}
+
+/*
+ * US_HEAD: hand a hijacked connection to a splice relay, which moves its
+ * bytes with no copy through the guard (see splice_relay.h).  What was
+ * already read goes first, behind what is queued for the same side.
+ * False when it cannot (a side already ended, or no pipes): relay it here
+ * then.
+ */
+static bool
+raw_splice(struct session *s)
+{
+	struct evbuffer *to_client = bufferevent_get_output(s->client);
+	struct evbuffer *to_engine = bufferevent_get_output(s->upstream);
+
+	if (s->client_eof || s->upstream_eof)
+		return false;
+	evbuffer_add_buffer(to_client, bufferevent_get_input(s->upstream));
+	evbuffer_add_buffer(to_engine, bufferevent_get_input(s->client));
+	/* A bufferevent freezes the front of its output for its own writes:
+	   let the relay take what is queued there. */
+	evbuffer_unfreeze(to_client, 1);
+	evbuffer_unfreeze(to_engine, 1);
+	s->splice = splice_relay_new(s->host->base,
+	    bufferevent_getfd(s->client), bufferevent_getfd(s->upstream),
+	    to_engine, to_client, raw_splice_done, s);
+	evbuffer_freeze(to_client, 1);
+	evbuffer_freeze(to_engine, 1);
+	if (s->splice == NULL)
+		return false;
+	bufferevent_disable(s->client, EV_WRITE);
+	bufferevent_disable(s->upstream, EV_WRITE);
+	event_del(s->rd_ev[SIDE_CLIENT]);
+	event_del(s->rd_ev[SIDE_ENGINE]);
+	s->us = US_RAW;
+	s->cs = CS_RAW;
+	return true;
+}
+
 /* US_IDLE: the engine may only close an idle connection.  Always
  * false. */
 static bool
@@ -237,6 +287,8 @@ engine_hijacked(struct session *s, struct evbuffer *in, size_t head_len)
 	session_send_from(in, head_len, s->client);
 	log_debug("session %llu: %s hijacked", (unsigned long long)s->id,
 	    route_name(s->route.id));
+	if (raw_splice(s))
+		return;
 	start_raw(s);
 	/* What the bufferevents already read goes first; then the session
 	   reads itself. */
