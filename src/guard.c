@@ -15,6 +15,7 @@
 #include <event2/event.h>
 
 #include "body_inspect.h"
+#include "decide.h"
 #include "dockerfile.h"
 #include "engine.h"
 #include "form.h"
@@ -94,13 +95,75 @@ struct guard_image {
 	size_t reg_n_env;
 };
 
+/* Looking up the request's images: the engine, then the registry. */
+struct guard_lookups {
+	struct guard_image *images; /* [0] is what runs */
+	size_t n_images;
+	size_t next; /* next image to look up */
+	struct registry_check *reg_check;
+	char *platform_query; /* ?platform= of a create */
+};
+
+/* POST /images/create, and the images a build or plugin pulls. */
+struct guard_pull {
+	char *from_image;
+	char *from_tag;
+	char *from_src;
+	char *import_repo;
+	char *ref;
+	char *digest; /* the tag's digest, if asked */
+	/* Builds, BuildKit and plugins (path_policy.h) */
+	struct path_decision path;
+	struct dockerfile_images build_imgs; /* base images to judge */
+	size_t build_next;
+	char *build_df; /* the Dockerfile's path */
+};
+
+/* Starts go to the judged container by its full ID. */
+struct guard_start {
+	char *target;
+	char *route_version;
+	char *route_query;
+};
+
+/* Removals keep the configuration of what they remove (snapshots). */
+struct guard_removal {
+	char **prune_ids; /* prune: the stopped ones */
+	size_t prune_next;
+};
+
+/* Restoring the previous container after a refusal. */
+struct guard_restore {
+	int64_t snapshot_id;
+	char *name;
+	char *id;
+	bool start;
+	char *body;		 /* the create that restores */
+	struct decision *child;	 /* judging what is restored */
+	struct decision *parent; /* this judges p's restore */
+};
+
+/* Audit rows to land before the request may go on (ledger.c). */
+struct guard_record {
+	uint64_t *tickets;
+	size_t n_tickets;
+	uint64_t barrier;	 /* waiting for queued writes */
+	struct event *ledger_ev; /* the bounded wait's end */
+	struct event *read_ev;	 /* reading the ledger again */
+	bool waiting;
+	int64_t deadline_us; /* 0: not waited yet */
+	bool settled;	     /* queued writes have landed */
+	char *intent;	     /* token of the create it allows */
+	int64_t decision_id;
+	bool forwarded; /* an answer is due */
+};
+
+/* A pending decision: the request, then one small state per flow. */
 struct decision {
 	struct guard *g;
 	struct decision_reply reply; /* .arg NULL: nobody to answer */
 	struct event *ev;
-	struct engine_req *lookup;
-	struct registry_check *reg_check;
-	struct registry_platform platform; /* wanted for this request */
+	struct engine_req *lookup; /* the engine request in flight */
 	int64_t started_us;
 	struct peer_cred peer;
 	enum route_id route;
@@ -108,46 +171,17 @@ struct decision {
 	char *action; /* "create", ... */
 	char *what;   /* "container \"web\"" or NULL */
 	char *container_name;
+	char *container_id; /* removals, verify: by full ID */
 	char *service_id;
 	char *app;
 	struct body_facts facts;
-	struct guard_image *images;
-	size_t n_images;
-	size_t next;	      /* next image to look up */
-	char *platform_query; /* ?platform= of a create */
 
-	/* POST /images/create */
-	char *from_image;
-	char *from_tag;
-	char *from_src;
-	char *import_repo;
-	char *pull_ref;
-	char *pull_digest; /* the tag's digest, if asked */
-
-	/* Builds, BuildKit and plugins (path_policy.h) */
-	struct path_decision path;
-	struct dockerfile_images build_imgs; /* base images to judge */
-	size_t build_next;
-	char *build_df; /* the Dockerfile's path */
-
-	/* Restoring the previous container after a refusal. */
-	int64_t snapshot_id;
-	char *restore_name;
-	char *restore_id;
-	bool restore_start;
-	char *restore_body;	 /* the create that restores */
-	struct decision *child;	 /* judging what is restored */
-	struct decision *parent; /* this judges p's restore */
-
-	/* Starts go to the judged container by its full ID. */
-	char *target;
-	char *route_version;
-	char *route_query;
-
-	/* Removals: the container by full ID; prune: the stopped ones. */
-	char *container_id;
-	char **prune_ids;
-	size_t prune_next;
+	struct guard_lookups look;
+	struct guard_pull pull;
+	struct guard_start start;
+	struct guard_removal rm;
+	struct guard_restore restore;
+	struct guard_record rec;
 
 	/* After the engine's 201: what it created is what was judged. */
 	struct verify *verify;
@@ -159,19 +193,6 @@ struct decision {
 	bool dry_run;
 	guard_dry_cb dry_cb;
 	void *dry_arg;
-
-	/* Audit rows to land before the request may go on (ledger.c). */
-	uint64_t *tickets;
-	size_t n_tickets;
-	uint64_t barrier;	 /* waiting for queued writes */
-	struct event *ledger_ev; /* the bounded wait's end */
-	struct event *read_ev;	 /* reading the ledger again */
-	bool ledger_waiting;
-	int64_t ledger_deadline_us; /* 0: not waited yet */
-	bool settled;		    /* queued writes have landed */
-	char *intent;		    /* token of the create it allows */
-	int64_t decision_id;
-	bool forwarded; /* an answer is due */
 
 	/* The verdict. */
 	int status;
@@ -186,13 +207,6 @@ static const char *
 lookup_name(const struct guard_image *img)
 {
 	return img->lookup != NULL ? img->lookup : img->ref;
-}
-
-/* Routes that run a container that already exists. */
-static bool
-route_runs_existing(enum route_id id)
-{
-	return id == ROUTE_CONTAINER_START || id == ROUTE_CONTAINER_RESTART;
 }
 
 static int64_t
@@ -295,21 +309,21 @@ static const char *subject_of(const struct decision *, char *, size_t);
 static void
 guard_ledger_forget(struct decision *p)
 {
-	for (size_t i = 0; i < p->n_tickets; i++)
-		ledger_forget(p->g->ledger, p->tickets[i]);
-	free(p->tickets);
-	p->tickets = NULL;
-	p->n_tickets = 0;
-	ledger_forget(p->g->ledger, p->barrier);
-	p->barrier = 0;
-	if (p->ledger_ev != NULL)
-		event_free(p->ledger_ev);
-	p->ledger_ev = NULL;
-	if (p->read_ev != NULL)
-		event_free(p->read_ev);
-	p->read_ev = NULL;
-	free(p->intent);
-	p->intent = NULL;
+	for (size_t i = 0; i < p->rec.n_tickets; i++)
+		ledger_forget(p->g->ledger, p->rec.tickets[i]);
+	free(p->rec.tickets);
+	p->rec.tickets = NULL;
+	p->rec.n_tickets = 0;
+	ledger_forget(p->g->ledger, p->rec.barrier);
+	p->rec.barrier = 0;
+	if (p->rec.ledger_ev != NULL)
+		event_free(p->rec.ledger_ev);
+	p->rec.ledger_ev = NULL;
+	if (p->rec.read_ev != NULL)
+		event_free(p->rec.read_ev);
+	p->rec.read_ev = NULL;
+	free(p->rec.intent);
+	p->rec.intent = NULL;
 }
 
 /* No decision without its record: refuse with 503, and record that. */
@@ -327,9 +341,9 @@ fail_closed(struct decision *p, const char *cause)
 		    "docker-guard: refusing to pull %s: the "
 		    "audit trail cannot be written (%s); nothing is let "
 		    "through unrecorded",
-		    p->pull_ref != NULL	      ? p->pull_ref
-			: p->from_src != NULL ? p->from_src
-					      : "an image",
+		    p->pull.ref != NULL		   ? p->pull.ref
+			: p->pull.from_src != NULL ? p->pull.from_src
+						   : "an image",
 		    cause);
 	else
 		p->message = xasprintf(
@@ -359,14 +373,14 @@ ledger_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	char *cause = xasprintf("%s; waited %d ms",
 	    why != NULL ? why : "the database is busy", GUARD_LEDGER_WAIT_MS);
 
-	p->ledger_waiting = false;
-	if (p->read_ev != NULL)
-		evtimer_del(p->read_ev);
-	for (size_t i = 0; i < p->n_tickets; i++)
-		ledger_withdraw(p->g->ledger, p->tickets[i]);
-	p->n_tickets = 0;
-	ledger_withdraw(p->g->ledger, p->barrier);
-	p->barrier = 0;
+	p->rec.waiting = false;
+	if (p->rec.read_ev != NULL)
+		evtimer_del(p->rec.read_ev);
+	for (size_t i = 0; i < p->rec.n_tickets; i++)
+		ledger_withdraw(p->g->ledger, p->rec.tickets[i]);
+	p->rec.n_tickets = 0;
+	ledger_withdraw(p->g->ledger, p->rec.barrier);
+	p->rec.barrier = 0;
 	fail_closed(p, cause);
 	free(cause);
 	deliver(p);
@@ -380,27 +394,27 @@ ledger_wait(struct decision *p)
 	struct timeval tv;
 	int64_t left;
 
-	if (p->ledger_deadline_us == 0)
-		p->ledger_deadline_us = now_us() +
-		    GUARD_LEDGER_WAIT_MS * 1000LL;
-	left = p->ledger_deadline_us - now_us();
+	if (p->rec.deadline_us == 0)
+		p->rec.deadline_us = now_us() + GUARD_LEDGER_WAIT_MS * 1000LL;
+	left = p->rec.deadline_us - now_us();
 	if (left < 0)
 		left = 0;
 	tv.tv_sec = left / 1000000;
 	tv.tv_usec = left % 1000000;
-	p->ledger_waiting = true;
-	if (p->ledger_ev == NULL)
-		p->ledger_ev = evtimer_new(p->g->base, ledger_deadline_cb, p);
-	evtimer_add(p->ledger_ev, &tv);
+	p->rec.waiting = true;
+	if (p->rec.ledger_ev == NULL)
+		p->rec.ledger_ev = evtimer_new(p->g->base, ledger_deadline_cb,
+		    p);
+	evtimer_add(p->rec.ledger_ev, &tv);
 }
 
 /* Not waiting any more: the deadline must not fire. */
 static void
 ledger_unwait(struct decision *p)
 {
-	p->ledger_waiting = false;
-	if (p->ledger_ev != NULL)
-		evtimer_del(p->ledger_ev);
+	p->rec.waiting = false;
+	if (p->rec.ledger_ev != NULL)
+		evtimer_del(p->rec.ledger_ev);
 }
 
 static void
@@ -410,14 +424,14 @@ row_landed_cb(bool landed, const struct store_written *ids, const char *cause,
 	struct decision *p = arg;
 
 	/* Rows land in the order they were queued. */
-	if (p->n_tickets > 0)
-		memmove(p->tickets, p->tickets + 1,
-		    --p->n_tickets * sizeof *p->tickets);
-	if (landed && p->decision_id == 0)
-		p->decision_id = ids->audit_id;
+	if (p->rec.n_tickets > 0)
+		memmove(p->rec.tickets, p->rec.tickets + 1,
+		    --p->rec.n_tickets * sizeof *p->rec.tickets);
+	if (landed && p->rec.decision_id == 0)
+		p->rec.decision_id = ids->audit_id;
 	if (!landed && p->status == 0)
 		fail_closed(p, cause);
-	if (p->n_tickets == 0 && p->ledger_waiting) {
+	if (p->rec.n_tickets == 0 && p->rec.waiting) {
 		ledger_unwait(p);
 		deliver(p);
 	}
@@ -432,9 +446,9 @@ audit_row(struct decision *p, const struct store_audit *a,
 
 	w.audit = a;
 	w.intent = intent;
-	p->tickets = xreallocarray(p->tickets, p->n_tickets + 1,
-	    sizeof *p->tickets);
-	p->tickets[p->n_tickets++] = ledger_write(p->g->ledger, &w,
+	p->rec.tickets = xreallocarray(p->rec.tickets, p->rec.n_tickets + 1,
+	    sizeof *p->rec.tickets);
+	p->rec.tickets[p->rec.n_tickets++] = ledger_write(p->g->ledger, &w,
 	    row_landed_cb, p);
 }
 
@@ -446,19 +460,19 @@ ledger_hold(struct decision *p)
 	if (p->dry_run)
 		return false;
 	if (p->status != 0) {
-		if (p->intent != NULL) {
+		if (p->rec.intent != NULL) {
 			struct store_outcome o = { 0 };
 			struct store_write w = { 0 };
 
-			o.token = p->intent;
+			o.token = p->rec.intent;
 			o.status = p->status;
 			o.time_ms = now_us() / 1000;
 			w.outcome = &o;
 			ledger_write(p->g->ledger, &w, NULL, NULL);
-			free(p->intent);
-			p->intent = NULL;
+			free(p->rec.intent);
+			p->rec.intent = NULL;
 		}
-	} else if (p->n_tickets > 0) {
+	} else if (p->rec.n_tickets > 0) {
 		ledger_wait(p);
 		return true;
 	}
@@ -474,8 +488,8 @@ barrier_cb(bool landed, const struct store_written *ids, const char *cause,
 {
 	struct decision *p = arg;
 
-	p->barrier = 0;
-	p->settled = true;
+	p->rec.barrier = 0;
+	p->rec.settled = true;
 	ledger_unwait(p);
 	decide(p);
 }
@@ -485,11 +499,11 @@ barrier_cb(bool landed, const struct store_written *ids, const char *cause,
 static bool
 ledger_settle(struct decision *p)
 {
-	if (p->dry_run || p->barrier != 0 || p->settled ||
+	if (p->dry_run || p->rec.barrier != 0 || p->rec.settled ||
 	    ledger_queued(p->g->ledger) == 0)
 		return false;
 	ledger_wait(p);
-	p->barrier = ledger_barrier(p->g->ledger, barrier_cb, p);
+	p->rec.barrier = ledger_barrier(p->g->ledger, barrier_cb, p);
 	return true;
 }
 
@@ -509,9 +523,9 @@ ledger_read_again(struct decision *p)
 	if (p->dry_run || !store_transient(p->g->store) ||
 	    now_us() - p->started_us > GUARD_LEDGER_WAIT_MS * 1000LL)
 		return false;
-	if (p->read_ev == NULL)
-		p->read_ev = evtimer_new(p->g->base, read_again_cb, p);
-	evtimer_add(p->read_ev, &tv);
+	if (p->rec.read_ev == NULL)
+		p->rec.read_ev = evtimer_new(p->g->base, read_again_cb, p);
+	evtimer_add(p->rec.read_ev, &tv);
 	return true;
 }
 
@@ -524,12 +538,14 @@ record_outcome(struct decision *p, int status, const char *container_id,
 	struct store_audit a = { 0 };
 	struct store_outcome o = { 0 };
 	struct store_write w = { 0 };
-	const struct guard_image *img = p->n_images > 0 ? &p->images[0] : NULL;
+	const struct guard_image *img = p->look.n_images > 0
+	    ? &p->look.images[0]
+	    : NULL;
 	char *msg;
 	int64_t t = now_us();
 
 	msg = xasprintf("outcome of decision %lld: %s",
-	    (long long)p->decision_id, what);
+	    (long long)p->rec.decision_id, what);
 	a.time_ms = t / 1000;
 	a.peer = &p->peer;
 	a.method = p->method;
@@ -544,7 +560,7 @@ record_outcome(struct decision *p, int status, const char *container_id,
 	a.verdict = status >= 200 && status < 300 ? STORE_ALLOW : STORE_ERROR;
 	a.message = msg;
 	a.latency_us = t - p->started_us;
-	o.token = p->intent;
+	o.token = p->rec.intent;
 	o.status = status;
 	o.container_id = container_id;
 	o.time_ms = t / 1000;
@@ -552,7 +568,7 @@ record_outcome(struct decision *p, int status, const char *container_id,
 	w.outcome = &o;
 	w.audit = &a;
 	ledger_write(p->g->ledger, &w, NULL, NULL);
-	p->forwarded = false;
+	p->rec.forwarded = false;
 	free(msg);
 }
 
@@ -565,30 +581,31 @@ pending_free(struct decision *p)
 		event_free(p->ev);
 	guard_ledger_forget(p);
 	engine_cancel(p->lookup);
-	registry_cancel(p->reg_check);
+	registry_cancel(p->look.reg_check);
 	verify_cancel(p->verify);
-	if (p->child != NULL)
-		pending_free(p->child);
-	free(p->restore_body);
-	free(p->target);
-	free(p->route_version);
-	free(p->route_query);
+	if (p->restore.child != NULL)
+		pending_free(p->restore.child);
+	free(p->restore.body);
+	free(p->start.target);
+	free(p->start.route_version);
+	free(p->start.route_query);
 	free(p->container_id);
-	for (size_t i = 0; p->prune_ids != NULL && p->prune_ids[i] != NULL; i++)
-		free(p->prune_ids[i]);
-	free(p->prune_ids);
-	free(p->platform_query);
-	free(p->restore_name);
-	free(p->restore_id);
-	free(p->from_image);
-	free(p->from_tag);
-	free(p->from_src);
-	free(p->import_repo);
-	free(p->pull_ref);
-	free(p->pull_digest);
-	path_decision_reset(&p->path);
-	dockerfile_images_reset(&p->build_imgs);
-	free(p->build_df);
+	for (size_t i = 0;
+	     p->rm.prune_ids != NULL && p->rm.prune_ids[i] != NULL; i++)
+		free(p->rm.prune_ids[i]);
+	free(p->rm.prune_ids);
+	free(p->look.platform_query);
+	free(p->restore.name);
+	free(p->restore.id);
+	free(p->pull.from_image);
+	free(p->pull.from_tag);
+	free(p->pull.from_src);
+	free(p->pull.import_repo);
+	free(p->pull.ref);
+	free(p->pull.digest);
+	path_decision_reset(&p->pull.path);
+	dockerfile_images_reset(&p->pull.build_imgs);
+	free(p->pull.build_df);
 	free(p->method);
 	free(p->action);
 	free(p->what);
@@ -596,8 +613,8 @@ pending_free(struct decision *p)
 	free(p->service_id);
 	free(p->app);
 	body_facts_reset(&p->facts);
-	for (size_t i = 0; i < p->n_images; i++) {
-		struct guard_image *img = &p->images[i];
+	for (size_t i = 0; i < p->look.n_images; i++) {
+		struct guard_image *img = &p->look.images[i];
 
 		free(img->ref);
 		free(img->lookup);
@@ -618,7 +635,7 @@ pending_free(struct decision *p)
 			free(img->reg_env[j]);
 		free(img->reg_env);
 	}
-	free(p->images);
+	free(p->look.images);
 	free(p->message);
 	for (size_t i = 0; i < p->n_warnings; i++)
 		free(p->warnings[i]);
@@ -632,11 +649,11 @@ dry_details(const struct decision *p)
 {
 	char *out = xstrdup("");
 
-	for (size_t i = 0; i < p->n_images; i++) {
-		const struct policy_decision *d = &p->images[i].decision;
+	for (size_t i = 0; i < p->look.n_images; i++) {
+		const struct policy_decision *d = &p->look.images[i].decision;
 		char *line = xasprintf("%simage %s: version %s%s%s%s, digest "
 				       "%s%s%s%s%s\n",
-		    out, p->images[i].ref,
+		    out, p->look.images[i].ref,
 		    d->version != NULL ? d->version : "unknown",
 		    d->version_source != NULL ? " (from " : "",
 		    d->version_source != NULL ? d->version_source : "",
@@ -661,8 +678,8 @@ deliver_cb(evutil_socket_t fd, short what, void *arg)
 	struct decision *p = arg;
 	struct decision_verdict v = { 0 };
 
-	if (p->parent != NULL) {
-		restore_judged(p->parent, p); /* frees p */
+	if (p->restore.parent != NULL) {
+		restore_judged(p->restore.parent, p); /* frees p */
 		return;
 	}
 	if (p->dry_run) {
@@ -690,17 +707,17 @@ deliver_cb(evutil_socket_t fd, short what, void *arg)
 	v.wants_response = p->status == 0 && p->route != ROUTE_IMAGE_CREATE &&
 	    p->route != ROUTE_CONTAINER_DELETE &&
 	    p->route != ROUTE_CONTAINER_PRUNE &&
-	    !route_runs_existing(p->route) && !path_policy_route(p->route);
-	p->forwarded = v.wants_response;
+	    !decide_runs_existing(p->route) && !path_policy_route(p->route);
+	p->rec.forwarded = v.wants_response;
 	/* A removal by any spelling is recorded by the full ID. */
 	if (p->status == 0 &&
 	    ((p->route == ROUTE_CONTAINER_DELETE && p->container_id != NULL) ||
 		p->route == ROUTE_CONTAINER_PRUNE))
 		v.wants_response = true;
-	v.target = p->status == 0 ? p->target : NULL;
-	if (p->status == 0 && p->path.action == PATH_ACT_JUDGE_BUILD) {
-		v.build_dockerfile = p->path.dockerfile;
-		v.build_dockerfile_alt = p->path.dockerfile_alt;
+	v.target = p->status == 0 ? p->start.target : NULL;
+	if (p->status == 0 && p->pull.path.action == PATH_ACT_JUDGE_BUILD) {
+		v.build_dockerfile = p->pull.path.dockerfile;
+		v.build_dockerfile_alt = p->pull.path.dockerfile_alt;
 	}
 	/* The proxy cancels (frees) p when it no longer needs it
 	   (decision.h). */
@@ -759,10 +776,10 @@ audit(struct decision *p, const struct guard_image *img,
 	}
 	/* What an allowed create is to make, so a container whose answer
 	   the guard never saw (killed in between) is known as its own. */
-	if (p->route == ROUTE_CONTAINER_CREATE && img == &p->images[0] &&
-	    verdict != STORE_DENY && p->app != NULL && p->intent == NULL) {
-		p->intent = xasprintf("%lld-%p", (long long)t, (void *)p);
-		in.token = p->intent;
+	if (p->route == ROUTE_CONTAINER_CREATE && img == &p->look.images[0] &&
+	    verdict != STORE_DENY && p->app != NULL && p->rec.intent == NULL) {
+		p->rec.intent = xasprintf("%lld-%p", (long long)t, (void *)p);
+		in.token = p->rec.intent;
 		in.app = p->app;
 		in.container_name = p->container_name;
 		in.image_ref = img->ref;
@@ -785,18 +802,10 @@ refuse(struct decision *p, int status, const char *rule, char *message)
 	free(p->message);
 	p->status = status;
 	p->message = message;
-	audit(p, p->n_images > 0 ? &p->images[0] : NULL, STORE_DENY, rule,
-	    message);
+	audit(p, p->look.n_images > 0 ? &p->look.images[0] : NULL, STORE_DENY,
+	    rule, message);
 	log_info("%s", p->message);
 	deliver(p);
-}
-
-static void
-add_warning(struct decision *p, const char *w)
-{
-	p->warnings = xreallocarray(p->warnings, p->n_warnings + 1,
-	    sizeof *p->warnings);
-	p->warnings[p->n_warnings++] = xstrdup(w);
 }
 
 /* ---- restoring the previous container after a refusal ---------------- */
@@ -810,7 +819,7 @@ restore_done(struct decision *p, const char *failure)
 	if (failure != NULL) {
 		msg = xasprintf("%s docker-guard could not restore the "
 				"previous container \"%s\": %s.",
-		    p->message, p->restore_name != NULL ? p->restore_name : "?",
+		    p->message, p->restore.name != NULL ? p->restore.name : "?",
 		    failure);
 		log_warn("restore of app \"%s\" failed: %s", p->app, failure);
 	} else {
@@ -820,12 +829,12 @@ restore_done(struct decision *p, const char *failure)
 
 		msg = xasprintf("%s docker-guard restored the previous "
 				"container \"%s\"%s, so the app keeps running.",
-		    p->message, p->restore_name,
-		    p->restore_start ? " and started it" : "");
+		    p->message, p->restore.name,
+		    p->restore.start ? " and started it" : "");
 		note = xasprintf("restored the previous container \"%s\" "
 				 "(%.12s) of app \"%s\" after a refusal",
-		    p->restore_name,
-		    p->restore_id != NULL ? p->restore_id : "?", p->app);
+		    p->restore.name,
+		    p->restore.id != NULL ? p->restore.id : "?", p->app);
 		log_info("%s", note);
 		a.time_ms = now_us() / 1000;
 		a.peer = &p->peer;
@@ -870,11 +879,11 @@ restore_start_container(struct decision *p)
 {
 	char *path;
 
-	if (!p->restore_start) {
+	if (!p->restore.start) {
 		restore_done(p, NULL);
 		return;
 	}
-	path = xasprintf("/containers/%s/start", p->restore_id);
+	path = xasprintf("/containers/%s/start", p->restore.id);
 	p->lookup = engine_request(p->g->base, guard_cfg(p->g)->upstream,
 	    "POST", path, NULL, restore_started_cb, p);
 	free(path);
@@ -889,7 +898,7 @@ restore_created_cb(int status, const char *body, size_t len, const char *error,
 
 	p->lookup = NULL;
 	if (status != 201 ||
-	    (p->restore_id = body_response_id(body, len)) == NULL) {
+	    (p->restore.id = body_response_id(body, len)) == NULL) {
 		char *m = error != NULL ? xstrdup(error)
 					: inspect_error_message(body, len);
 
@@ -897,12 +906,12 @@ restore_created_cb(int status, const char *body, size_t len, const char *error,
 		free(m);
 		return;
 	}
-	if (store_snapshot_restored(p->g->store, p->snapshot_id,
+	if (store_snapshot_restored(p->g->store, p->restore.snapshot_id,
 		now_us() / 1000000, &cause) != 0) {
 		log_error("ledger: %s", cause);
 		free(cause);
 	}
-	monitor_adopt(p->g->monitor, p->restore_id, "restore");
+	monitor_adopt(p->g->monitor, p->restore.id, "restore");
 	restore_start_container(p);
 }
 
@@ -955,8 +964,8 @@ restore_rename_back(struct decision *p)
 {
 	char *path, *esc;
 
-	esc = engine_path_escape(p->restore_name);
-	path = xasprintf("/containers/%s/rename?name=%s", p->restore_id, esc);
+	esc = engine_path_escape(p->restore.name);
+	path = xasprintf("/containers/%s/rename?name=%s", p->restore.id, esc);
 	free(esc);
 	p->lookup = engine_request(p->g->base, guard_cfg(p->g)->upstream,
 	    "POST", path, NULL, renamed_back_cb, p);
@@ -969,11 +978,11 @@ restore_create(struct decision *p)
 {
 	char *path, *esc;
 
-	esc = engine_path_escape(p->restore_name);
+	esc = engine_path_escape(p->restore.name);
 	path = xasprintf("/containers/create?name=%s", esc);
 	free(esc);
 	p->lookup = engine_request(p->g->base, guard_cfg(p->g)->upstream,
-	    "POST", path, p->restore_body, restore_created_cb, p);
+	    "POST", path, p->restore.body, restore_created_cb, p);
 	free(path);
 }
 
@@ -995,20 +1004,20 @@ restore_judge(struct decision *p, enum route_id route, const char *ref,
 	struct decision *c = xcalloc(1, sizeof *c);
 
 	c->g = p->g;
-	c->parent = p;
+	c->restore.parent = p;
 	c->dry_run = true; /* no audit, no restore, no session of its own */
 	c->started_us = now_us();
 	c->peer = p->peer;
 	c->route = route;
 	c->method = xstrdup("POST");
 	c->action = xstrdup(action_for(route));
-	c->what = xasprintf("container \"%s\"", p->restore_name);
+	c->what = xasprintf("container \"%s\"", p->restore.name);
 	c->app = xstrdup(p->app);
 	c->facts = *facts;
 	memset(facts, 0, sizeof *facts);
 	add_image(c, ref, "image");
-	c->images[0].lookup = xstrdup(image_id);
-	p->child = c;
+	c->look.images[0].lookup = xstrdup(image_id);
+	p->restore.child = c;
 	lookup_next(c);
 }
 
@@ -1016,35 +1025,27 @@ restore_judge(struct decision *p, enum route_id route, const char *ref,
 static void
 restore_judged(struct decision *p, struct decision *child)
 {
-	const struct guard_image *img = &child->images[0];
+	const struct guard_image *img = &child->look.images[0];
 	const struct policy_decision *d = &img->decision;
 	char *why, *note, *msg;
 
-	p->child = NULL;
+	p->restore.child = NULL;
 	if (child->status == 0) {
 		pending_free(child);
-		if (p->restore_body != NULL)
+		if (p->restore.body != NULL)
 			restore_create(p);
 		else
 			restore_rename_back(p);
 		return;
 	}
-	if (d->rule != NULL && strcmp(d->rule, "downgrade") == 0 &&
-	    d->version != NULL && d->previous_version != NULL)
-		why = xasprintf("its image %s is version %s, older than %s "
-				"which this app has run (rule: downgrade)",
-		    img->ref, d->version, d->previous_version);
-	else
-		why = xasprintf("its image %s would be refused too (%s)",
-		    img->ref,
-		    child->message != NULL ? child->message : "no decision");
+	why = decide_restore_refusal(img->ref, d, child->message);
 	note = xasprintf("did not restore the previous container \"%s\" "
 			 "(%.12s) of app \"%s\" after a refusal: %s",
-	    p->restore_name, p->restore_id != NULL ? p->restore_id : "snapshot",
+	    p->restore.name, p->restore.id != NULL ? p->restore.id : "snapshot",
 	    p->app, why);
 	msg = xasprintf("%s docker-guard did not restore the previous "
 			"container \"%s\": %s.",
-	    p->message, p->restore_name, why);
+	    p->message, p->restore.name, why);
 	log_info("%s", note);
 	audit(p, img, STORE_DENY, "restore", note);
 	free(p->message);
@@ -1073,7 +1074,7 @@ renamed_state_cb(int status, const char *body, size_t len, const char *error,
 		deliver(p);
 		return;
 	}
-	p->restore_start = true;
+	p->restore.start = true;
 	/* Renaming it back and starting it runs its image again. */
 	restore_judge(p, ROUTE_CONTAINER_START,
 	    c.image_ref != NULL ? c.image_ref : c.image_id, c.image_id,
@@ -1107,10 +1108,10 @@ restore_begin(struct decision *p)
 			deliver(p); /* the app still has its container */
 			return;
 		}
-		p->restore_id = ren.id;
-		p->restore_name = xstrdup(ren.name + 13);
+		p->restore.id = ren.id;
+		p->restore.name = xstrdup(ren.name + 13);
 		free(ren.name);
-		path = xasprintf("/containers/%s/json", p->restore_id);
+		path = xasprintf("/containers/%s/json", p->restore.id);
 		p->lookup = engine_get(g->base, guard_cfg(g)->upstream, path,
 		    renamed_state_cb, p);
 		free(path);
@@ -1118,7 +1119,7 @@ restore_begin(struct decision *p)
 	}
 	if (store_snapshot_latest(g->store, p->app,
 		now_us() / 1000000 - guard_cfg(g)->restore_window,
-		&p->snapshot_id, &inspect, &running, &cause) != 0) {
+		&p->restore.snapshot_id, &inspect, &running, &cause) != 0) {
 		log_error("ledger: %s", cause);
 		free(cause);
 		deliver(p);
@@ -1136,9 +1137,9 @@ restore_begin(struct decision *p)
 		restore_done(p, "its saved configuration cannot be read");
 		return;
 	}
-	p->restore_name = xstrdup(c.name != NULL ? c.name : "");
-	p->restore_start = running;
-	p->restore_body = body;
+	p->restore.name = xstrdup(c.name != NULL ? c.name : "");
+	p->restore.start = running;
+	p->restore.body = body;
 	free(inspect);
 	if (c.image_id == NULL) {
 		inspect_container_reset(&c);
@@ -1279,11 +1280,13 @@ prune_next(struct decision *p)
 {
 	char *path;
 
-	if (p->prune_ids == NULL || p->prune_ids[p->prune_next] == NULL) {
+	if (p->rm.prune_ids == NULL ||
+	    p->rm.prune_ids[p->rm.prune_next] == NULL) {
 		deliver(p);
 		return;
 	}
-	path = xasprintf("/containers/%s/json", p->prune_ids[p->prune_next++]);
+	path = xasprintf("/containers/%s/json",
+	    p->rm.prune_ids[p->rm.prune_next++]);
 	p->lookup = engine_get(p->g->base, guard_cfg(p->g)->upstream, path,
 	    prune_inspect_cb, p);
 	free(path);
@@ -1296,8 +1299,9 @@ prune_list_cb(int status, const char *body, size_t len, const char *error,
 	struct decision *p = arg;
 
 	p->lookup = NULL;
-	p->prune_ids = status == 200 ? inspect_container_ids(body, len) : NULL;
-	p->prune_next = 0;
+	p->rm.prune_ids = status == 200 ? inspect_container_ids(body, len)
+					: NULL;
+	p->rm.prune_next = 0;
 	prune_next(p);
 }
 
@@ -1377,11 +1381,12 @@ start_inspect_cb(int status, const char *body, size_t len, const char *error,
 	}
 	/* The engine starts what was judged, by its full ID, whatever is
 	   renamed meanwhile: the client never sees the path. */
-	p->target = xasprintf("%s%s/containers/%s/%s%s%s",
-	    p->route_version ? "/v" : "",
-	    p->route_version ? p->route_version : "", c.id,
+	p->start.target = xasprintf("%s%s/containers/%s/%s%s%s",
+	    p->start.route_version ? "/v" : "",
+	    p->start.route_version ? p->start.route_version : "", c.id,
 	    p->route == ROUTE_CONTAINER_RESTART ? "restart" : "start",
-	    p->route_query ? "?" : "", p->route_query ? p->route_query : "");
+	    p->start.route_query ? "?" : "",
+	    p->start.route_query ? p->start.route_query : "");
 	if (c.running || c.image_id == NULL) {
 		/* A running container goes on with the image it runs: a
 		   start is a no-op, a restart runs nothing new. */
@@ -1424,7 +1429,7 @@ start_inspect_cb(int status, const char *body, size_t len, const char *error,
 	if (ref_ok)
 		imgref_reset(&ref);
 	add_image(p, ref_ok ? c.image_ref : c.image_id, "image");
-	p->images[0].lookup = xstrdup(c.image_id);
+	p->look.images[0].lookup = xstrdup(c.image_id);
 	inspect_container_reset(&c);
 	lookup_next(p);
 }
@@ -1448,9 +1453,9 @@ start_check(struct decision *p, const struct decision_request *req)
 	}
 	p->container_name = xstrdup(req->route->param);
 	if (req->route->version != NULL)
-		p->route_version = xstrdup(req->route->version);
+		p->start.route_version = xstrdup(req->route->version);
 	if (req->route->query != NULL)
-		p->route_query = xstrdup(req->route->query);
+		p->start.route_query = xstrdup(req->route->query);
 	esc = engine_path_escape(req->route->param);
 	path = xasprintf("/containers/%s/json", esc);
 	free(esc);
@@ -1477,34 +1482,113 @@ policy_outcome(enum registry_outcome o)
 	return POLICY_REGISTRY_UNREACHABLE;
 }
 
-/* All images are looked up: decide. */
+/* What the registry said of img, as policy reads it (borrowing). */
+static const struct policy_registry *
+registry_facts(const struct guard_image *img, struct policy_registry *pr)
+{
+	if (!img->reg_checked)
+		return NULL;
+	memset(pr, 0, sizeof *pr);
+	pr->checked = true;
+	pr->outcome = policy_outcome(img->reg_outcome);
+	pr->checked_ref = img->reg_ref;
+	pr->digest = img->reg_digest;
+	pr->detail = img->reg_detail;
+	pr->missing_digest = img->reg_missing_digest;
+	pr->missing_platform = img->reg_missing_platform;
+	pr->version = img->reg_version;
+	pr->labels = img->reg_labels;
+	pr->n_labels = img->reg_n_labels;
+	pr->env = (const char *const *)img->reg_env;
+	pr->n_env = img->reg_n_env;
+	return pr;
+}
+
+/* Read the app's history; 0, or -1 with the ledger error logged. */
+static int
+read_history(struct decision *p, struct store_versions *hist,
+    struct policy_seen **seen)
+{
+	char *cause = NULL;
+
+	*seen = NULL;
+	if (p->app != NULL &&
+	    store_app_versions(p->g->store, p->app, hist, &cause) != 0) {
+		log_error("ledger: %s", cause);
+		free(cause);
+		return -1;
+	}
+	if (hist->n > 0) {
+		*seen = xcalloc(hist->n, sizeof **seen);
+		for (size_t i = 0; i < hist->n; i++) {
+			(*seen)[i].version = hist->items[i].version;
+			(*seen)[i].since = hist->items[i].since;
+			(*seen)[i].digest = hist->items[i].digest;
+		}
+	}
+	return 0;
+}
+
+static enum store_verdict
+store_verdict_of(enum policy_verdict v)
+{
+	switch (v) {
+	case POLICY_DENY:
+		return STORE_DENY;
+	case POLICY_WARN:
+		return STORE_WARN;
+	default:
+		return STORE_ALLOW;
+	}
+}
+
+/* Take the verdict v (emptied) into p: status, message, warnings, each
+ * image's decision; audit and log each image's row. */
+static void
+take_verdict(struct decision *p, struct decide_verdict *v)
+{
+	free(p->message);
+	p->status = v->status;
+	p->message = v->message;
+	v->message = NULL;
+	p->warnings = v->warnings;
+	p->n_warnings = v->n_warnings;
+	v->warnings = NULL;
+	v->n_warnings = 0;
+	for (size_t i = 0; i < p->look.n_images && i < v->n_rows; i++) {
+		struct guard_image *img = &p->look.images[i];
+		const struct decide_row *row = &v->rows[i];
+		const struct policy_decision *d = &img->decision;
+
+		policy_decision_reset(&img->decision);
+		img->decision = row->decision;
+		memset(&v->rows[i].decision, 0, sizeof v->rows[i].decision);
+		if (row->audit)
+			audit(p, img, store_verdict_of(d->verdict), row->rule,
+			    row->message);
+		if (d->verdict == POLICY_DENY)
+			log_info("%s", d->message);
+		else if (d->note != NULL)
+			log_info("allowing %s %s: %s", p->action, img->ref,
+			    d->note);
+	}
+}
+
+/* All images are looked up: read the history, decide, record. */
 static void
 decide(struct decision *p)
 {
-	const struct guard_config *cfg = guard_cfg(p->g);
-	struct guard_config start_cfg;
 	struct store_versions hist = { 0 };
 	struct policy_seen *seen = NULL;
-	char *cause = NULL, who[300];
+	struct decide_input in = { 0 };
+	struct decide_verdict v;
+	struct decide_image *imgs;
+	struct policy_registry *regs;
+	char who[300];
 
 	if (ledger_settle(p))
 		return;
-	if (route_runs_existing(p->route)) {
-		/* The container exists and its image is here: how it was
-		   named and where it came from were judged at its create.
-		   Only its version against the app's history counts now. */
-		start_cfg = *cfg;
-		start_cfg.require_digest = RULE_OFF;
-		start_cfg.registry_presence = RULE_OFF;
-		start_cfg.local_images_allow = true;
-		start_cfg.unknown_version_allow = true;
-		cfg = &start_cfg;
-	}
-
-	if (p->app != NULL &&
-	    store_app_versions(p->g->store, p->app, &hist, &cause) != 0) {
-		log_error("ledger: %s", cause);
-		free(cause);
+	if (read_history(p, &hist, &seen) != 0) {
 		if (ledger_read_again(p))
 			return;
 		refuse(p, 503, "ledger",
@@ -1515,97 +1599,37 @@ decide(struct decision *p)
 			p->action, subject_of(p, who, sizeof who)));
 		return;
 	}
-	if (hist.n > 0) {
-		seen = xcalloc(hist.n, sizeof *seen);
-		for (size_t i = 0; i < hist.n; i++) {
-			seen[i].version = hist.items[i].version;
-			seen[i].since = hist.items[i].since;
-			seen[i].digest = hist.items[i].digest;
-		}
+	imgs = xcalloc(p->look.n_images + 1, sizeof *imgs);
+	regs = xcalloc(p->look.n_images + 1, sizeof *regs);
+	for (size_t i = 0; i < p->look.n_images; i++) {
+		imgs[i].ref = p->look.images[i].ref;
+		imgs[i].role = p->look.images[i].role;
+		imgs[i].info = p->look.images[i].found ? &p->look.images[i].info
+						       : NULL;
+		imgs[i].registry = registry_facts(&p->look.images[i], &regs[i]);
 	}
-	for (size_t i = 0; i < p->n_images; i++) {
-		struct guard_image *img = &p->images[i];
-		struct policy_image pi = { 0 };
-		struct policy_input in = { 0 };
-		struct policy_registry pr = { 0 };
-		struct policy_decision *d = &img->decision;
-		enum store_verdict v;
-
-		if (img->found)
-			policy_image_of(&pi, &img->info);
-		in.cfg = cfg;
-		in.action = p->action;
-		in.what = p->what;
-		in.app = p->app;
-		in.image_ref = img->ref;
-		in.image = &pi;
-		/* Only the image the container runs carries the app's
-		   version; mounted images are checked for pinning. */
-		in.history = i == 0 ? seen : NULL;
-		in.n_history = i == 0 ? hist.n : 0;
-		in.role = i > 0 ? img->role : NULL;
-		in.allow_downgrade = body_facts_label(&p->facts,
-		    POLICY_LABEL_ALLOW_DOWNGRADE);
-		in.allow_tag = body_facts_label(&p->facts,
-		    POLICY_LABEL_ALLOW_TAG);
-		in.existing = route_runs_existing(p->route);
-		if (img->reg_checked) {
-			pr.checked = true;
-			pr.outcome = policy_outcome(img->reg_outcome);
-			pr.checked_ref = img->reg_ref;
-			pr.digest = img->reg_digest;
-			pr.detail = img->reg_detail;
-			pr.missing_digest = img->reg_missing_digest;
-			pr.missing_platform = img->reg_missing_platform;
-			pr.version = img->reg_version;
-			pr.labels = img->reg_labels;
-			pr.n_labels = img->reg_n_labels;
-			pr.env = (const char *const *)img->reg_env;
-			pr.n_env = img->reg_n_env;
-			in.registry = &pr;
-		}
-		policy_evaluate(&in, d);
-		switch (d->verdict) {
-		case POLICY_DENY:
-			v = STORE_DENY;
-			break;
-		case POLICY_WARN:
-			v = STORE_WARN;
-			add_warning(p, d->message);
-			break;
-		default:
-			v = STORE_ALLOW;
-			break;
-		}
-		if (d->verdict != POLICY_DENY && d->warning != NULL)
-			add_warning(p, d->warning);
-		if (d->verdict == POLICY_DENY && p->status == 0) {
-			p->status = d->status;
-			p->message = xstrdup(d->message);
-		}
-		/* A start that runs what its create was allowed to run is no
-		   new decision: the create's row says it. */
-		if (!route_runs_existing(p->route) || v != STORE_ALLOW ||
-		    d->override_used)
-			audit(p, img, v,
-			    d->rule != NULL	   ? d->rule
-				: d->override_used ? "override"
-						   : d->note_rule,
-			    d->message != NULL ? d->message : d->note);
-		if (d->verdict == POLICY_DENY)
-			log_info("%s", d->message);
-		else if (d->note != NULL)
-			log_info("allowing %s %s: %s", p->action, img->ref,
-			    d->note);
-	}
+	in.cfg = guard_cfg(p->g);
+	in.route = p->route;
+	in.action = p->action;
+	in.what = p->what;
+	in.app = p->app;
+	in.facts = &p->facts;
+	in.images = imgs;
+	in.n_images = p->look.n_images;
+	in.history = seen;
+	in.n_history = hist.n;
+	decide_eval(&in, &v);
+	take_verdict(p, &v);
+	free(imgs);
+	free(regs);
 	free(seen);
 	store_versions_reset(&hist);
-	if (p->status == 403 && p->route == ROUTE_CONTAINER_CREATE &&
-	    p->app != NULL && guard_cfg(p->g)->restore_on_refusal &&
-	    !p->dry_run) {
+	if (v.restore && !p->dry_run) {
+		decide_verdict_reset(&v);
 		restore_begin(p);
 		return;
 	}
+	decide_verdict_reset(&v);
 	deliver(p);
 }
 
@@ -1647,9 +1671,9 @@ static void
 registry_done_cb(const struct registry_result *r, void *arg)
 {
 	struct decision *p = arg;
-	struct guard_image *img = &p->images[p->next];
+	struct guard_image *img = &p->look.images[p->look.next];
 
-	p->reg_check = NULL;
+	p->look.reg_check = NULL;
 	img->reg_checked = true;
 	img->reg_outcome = r->outcome;
 	img->reg_digest = r->digest ? xstrdup(r->digest) : NULL;
@@ -1680,7 +1704,7 @@ registry_done_cb(const struct registry_result *r, void *arg)
 		    sizeof *img->reg_env);
 		img->reg_env[img->reg_n_env++] = xstrdup(r->config_env[i]);
 	}
-	p->next++;
+	p->look.next++;
 	lookup_next(p);
 }
 
@@ -1724,10 +1748,10 @@ static void
 request_platform(struct decision *p, struct registry_platform *out)
 {
 	*out = p->g->platform;
-	if (p->platform_query != NULL && *p->platform_query != '\0') {
+	if (p->look.platform_query != NULL && *p->look.platform_query != '\0') {
 		char os[32] = "", arch[32] = "", variant[32] = "";
 
-		sscanf(p->platform_query, "%31[^/]/%31[^/]/%31s", os, arch,
+		sscanf(p->look.platform_query, "%31[^/]/%31[^/]/%31s", os, arch,
 		    variant);
 		if (os[0] != '\0' && arch[0] != '\0') {
 			manifest_normalize_platform(os, arch, out->os,
@@ -1745,15 +1769,15 @@ static void
 start_registry(struct decision *p)
 {
 	const struct guard_config *cfg = guard_cfg(p->g);
-	struct guard_image *img = &p->images[p->next];
+	struct guard_image *img = &p->look.images[p->look.next];
 	struct registry_platform plat;
 	struct imgref ref;
 	unsigned flags = 0;
 	bool tag_only, need;
 
 	/* A start runs an image that is already here. */
-	if (route_runs_existing(p->route) || !registry_target(img, &ref)) {
-		p->next++;
+	if (decide_runs_existing(p->route) || !registry_target(img, &ref)) {
+		p->look.next++;
 		lookup_next(p);
 		return;
 	}
@@ -1763,7 +1787,7 @@ start_registry(struct decision *p)
 	    (!img->found && p->app != NULL && cfg->downgrade != RULE_OFF);
 	if (!need) {
 		imgref_reset(&ref);
-		p->next++;
+		p->look.next++;
 		lookup_next(p);
 		return;
 	}
@@ -1773,7 +1797,7 @@ start_registry(struct decision *p)
 		    info_cb, p);
 		return;
 	}
-	if (!img->found && p->next == 0 && p->app != NULL &&
+	if (!img->found && p->look.next == 0 && p->app != NULL &&
 	    cfg->downgrade != RULE_OFF)
 		flags |= REGISTRY_WANT_CONFIG;
 	request_platform(p, &plat);
@@ -1787,7 +1811,7 @@ start_registry(struct decision *p)
 		    imgref_effective_tag(&ref));
 		free(fam);
 	}
-	p->reg_check = registry_check(p->g->registry, ref.domain, ref.path,
+	p->look.reg_check = registry_check(p->g->registry, ref.domain, ref.path,
 	    tag_only ? imgref_effective_tag(&ref) : ref.digest, &plat, flags,
 	    registry_done_cb, p);
 	imgref_reset(&ref);
@@ -1867,7 +1891,7 @@ lookup_cb(int status, const char *body, size_t len, const char *error,
     void *arg)
 {
 	struct decision *p = arg;
-	struct guard_image *img = &p->images[p->next];
+	struct guard_image *img = &p->look.images[p->look.next];
 	char *msg, who[300];
 
 	p->lookup = NULL;
@@ -1901,15 +1925,15 @@ lookup_next(struct decision *p)
 	struct inspect_cached *c;
 	char *esc, *path;
 
-	while (p->next < p->n_images) {
+	while (p->look.next < p->look.n_images) {
 		struct imgref ref;
 		const char *cause;
 
-		img = &p->images[p->next];
+		img = &p->look.images[p->look.next];
 		/* Something that is no reference cannot be on the engine;
 		   policy refuses it. */
 		if (imgref_parse(img->ref, &ref, &cause) != 0) {
-			p->next++;
+			p->look.next++;
 			continue;
 		}
 		imgref_reset(&ref);
@@ -1938,12 +1962,12 @@ lookup_next(struct decision *p)
 static void
 add_image(struct decision *p, const char *ref, const char *role)
 {
-	p->images = xreallocarray(p->images, p->n_images + 1,
-	    sizeof *p->images);
-	memset(&p->images[p->n_images], 0, sizeof *p->images);
-	p->images[p->n_images].ref = xstrdup(ref);
-	p->images[p->n_images].role = role;
-	p->n_images++;
+	p->look.images = xreallocarray(p->look.images, p->look.n_images + 1,
+	    sizeof *p->look.images);
+	memset(&p->look.images[p->look.n_images], 0, sizeof *p->look.images);
+	p->look.images[p->look.n_images].ref = xstrdup(ref);
+	p->look.images[p->look.n_images].role = role;
+	p->look.n_images++;
 }
 
 /* The facts are in p->facts: name the app, list the images, look up. */
@@ -2063,7 +2087,8 @@ static void build_judge_next(struct decision *p);
 static char *
 build_message(const struct decision *p, const char *pull_message)
 {
-	const struct dockerfile_image *img = &p->build_imgs.v[p->build_next];
+	const struct dockerfile_image *img = &p->pull.build_imgs
+						  .v[p->pull.build_next];
 	const char *m = pull_message;
 
 	if (strncmp(m, "docker-guard: ", 14) == 0)
@@ -2071,7 +2096,7 @@ build_message(const struct decision *p, const char *pull_message)
 	return xasprintf(
 	    "docker-guard: refusing to build: %s %s (line %u of "
 	    "%s) would be pulled by the builder, and the pull rules say: %s",
-	    img->what, img->ref, img->line, p->build_df, m);
+	    img->what, img->ref, img->line, p->pull.build_df, m);
 }
 
 static void
@@ -2084,11 +2109,11 @@ pull_decide(struct decision *p)
 	int64_t t;
 
 	in.cfg = guard_cfg(p->g);
-	in.from_image = p->from_image;
-	in.tag = p->from_tag;
-	in.from_src = p->from_src;
-	in.repo = p->import_repo;
-	in.registry_digest = p->pull_digest;
+	in.from_image = p->pull.from_image;
+	in.tag = p->pull.from_tag;
+	in.from_src = p->pull.from_src;
+	in.repo = p->pull.import_repo;
+	in.registry_digest = p->pull.digest;
 	policy_evaluate_pull(&in, &d);
 	v = d.verdict == POLICY_DENY   ? STORE_DENY
 	    : d.verdict == POLICY_WARN ? STORE_WARN
@@ -2107,8 +2132,8 @@ pull_decide(struct decision *p)
 	a.peer = &p->peer;
 	a.method = p->method;
 	a.route = route_name(p->route);
-	a.image_ref = p->pull_ref != NULL ? p->pull_ref : p->from_src;
-	a.digest = d.digest != NULL ? d.digest : p->pull_digest;
+	a.image_ref = p->pull.ref != NULL ? p->pull.ref : p->pull.from_src;
+	a.digest = d.digest != NULL ? d.digest : p->pull.digest;
 	a.rule = d.rule != NULL ? d.rule : d.note_rule;
 	a.verdict = v;
 	a.message = d.verdict == POLICY_DENY ? p->message
@@ -2118,7 +2143,7 @@ pull_decide(struct decision *p)
 	audit_row(p, &a, NULL);
 	policy_decision_reset(&d);
 	if (p->route == ROUTE_BUILD && p->status == 0 &&
-	    ++p->build_next < p->build_imgs.n) {
+	    ++p->pull.build_next < p->pull.build_imgs.n) {
 		build_judge_next(p);
 		return;
 	}
@@ -2130,13 +2155,13 @@ pull_registry_cb(const struct registry_result *r, void *arg)
 {
 	struct decision *p = arg;
 
-	p->reg_check = NULL;
+	p->look.reg_check = NULL;
 	if (r->outcome == REGISTRY_PRESENT && r->digest != NULL)
-		p->pull_digest = xstrdup(r->digest);
+		p->pull.digest = xstrdup(r->digest);
 	pull_decide(p);
 }
 
-/* Judge p->from_image (with p->from_tag) by the pull rules. */
+/* Judge p->pull.from_image (with p->pull.from_tag) by the pull rules. */
 static void
 pull_begin(struct decision *p)
 {
@@ -2144,18 +2169,19 @@ pull_begin(struct decision *p)
 	struct imgref ref;
 	const char *cause;
 
-	if (p->from_image == NULL) {
+	if (p->pull.from_image == NULL) {
 		pull_decide(p);
 		return;
 	}
-	p->pull_ref = policy_pull_reference(p->from_image, p->from_tag);
+	p->pull.ref = policy_pull_reference(p->pull.from_image,
+	    p->pull.from_tag);
 	/* A pull by tag is refused with the digest to use instead: ask the
 	   registry what the tag points to now. */
 	if (cfg->pull_require_digest != RULE_OFF &&
-	    imgref_parse(p->pull_ref, &ref, &cause) == 0) {
+	    imgref_parse(p->pull.ref, &ref, &cause) == 0) {
 		if (ref.kind == IMGREF_NAME && ref.digest == NULL &&
 		    ref.tag != NULL) {
-			p->reg_check = registry_check(p->g->registry,
+			p->look.reg_check = registry_check(p->g->registry,
 			    ref.domain, ref.path, ref.tag, &p->g->platform,
 			    REGISTRY_DIGEST_ONLY, pull_registry_cb, p);
 			imgref_reset(&ref);
@@ -2211,14 +2237,14 @@ pull_start(struct decision *p, const struct decision_request *req)
 			      "form body) is malformed"));
 		return;
 	}
-	p->from_image = dup_or_null(form_get(&f, "fromImage"));
-	p->from_tag = dup_or_null(form_get(&f, "tag"));
-	p->from_src = dup_or_null(form_get(&f, "fromSrc"));
-	p->import_repo = dup_or_null(form_get(&f, "repo"));
+	p->pull.from_image = dup_or_null(form_get(&f, "fromImage"));
+	p->pull.from_tag = dup_or_null(form_get(&f, "tag"));
+	p->pull.from_src = dup_or_null(form_get(&f, "fromSrc"));
+	p->pull.import_repo = dup_or_null(form_get(&f, "repo"));
 	form_reset(&f);
-	if (p->from_image != NULL && *p->from_image == '\0') {
-		free(p->from_image);
-		p->from_image = NULL;
+	if (p->pull.from_image != NULL && *p->pull.from_image == '\0') {
+		free(p->pull.from_image);
+		p->pull.from_image = NULL;
 	}
 	pull_begin(p);
 }
@@ -2228,17 +2254,18 @@ pull_start(struct decision *p, const struct decision_request *req)
 static void
 build_judge_next(struct decision *p)
 {
-	const struct dockerfile_image *img = &p->build_imgs.v[p->build_next];
+	const struct dockerfile_image *img = &p->pull.build_imgs
+						  .v[p->pull.build_next];
 	struct imgref ref;
 	const char *cause = NULL;
 	int rc;
 
-	free(p->from_image);
-	free(p->pull_ref);
-	free(p->pull_digest);
-	p->from_image = NULL;
-	p->pull_ref = NULL;
-	p->pull_digest = NULL;
+	free(p->pull.from_image);
+	free(p->pull.ref);
+	free(p->pull.digest);
+	p->pull.from_image = NULL;
+	p->pull.ref = NULL;
+	p->pull.digest = NULL;
 	rc = imgref_parse(img->ref, &ref, &cause);
 	if (rc == 0 && ref.kind == IMGREF_ID) {
 		/* Content-addressed and local: no pull. */
@@ -2249,13 +2276,14 @@ build_judge_next(struct decision *p)
 				"docker-guard: refusing to build: %s %s (line %u "
 				"of %s) is a local image ID, and local_images = "
 				"deny",
-				img->what, img->ref, img->line, p->build_df));
+				img->what, img->ref, img->line,
+				p->pull.build_df));
 			return;
 		}
 		audit(p, NULL, STORE_ALLOW, "local_images",
 		    "build on a local "
 		    "image ID (local_images = allow)");
-		if (++p->build_next < p->build_imgs.n)
+		if (++p->pull.build_next < p->pull.build_imgs.n)
 			build_judge_next(p);
 		else
 			deliver(p);
@@ -2264,7 +2292,7 @@ build_judge_next(struct decision *p)
 	if (rc == 0)
 		imgref_reset(&ref);
 	/* The builder pulls a name without tag as :latest. */
-	p->from_image = path_plugin_reference(img->ref);
+	p->pull.from_image = path_plugin_reference(img->ref);
 	pull_begin(p);
 }
 
@@ -2280,7 +2308,7 @@ build_judge_start(struct decision *p, const struct decision_request *req)
 
 	free(p->action);
 	p->action = xstrdup("build");
-	p->build_df = xstrdup(
+	p->pull.build_df = xstrdup(
 	    b->dockerfile_path != NULL ? b->dockerfile_path : "Dockerfile");
 	if (b->cause != NULL || b->dockerfile == NULL) {
 		refuse(p, 403, "build",
@@ -2302,14 +2330,14 @@ build_judge_start(struct decision *p, const struct decision_request *req)
 	if (dockerfile_args_parse(form_get(&f, "buildargs"), &args, &cause) !=
 		0 ||
 	    dockerfile_images(b->dockerfile, b->dockerfile_len, &args,
-		&p->build_imgs, &cause) != 0) {
+		&p->pull.build_imgs, &cause) != 0) {
 		refuse(p, 403, "build",
 		    xasprintf(
 			"docker-guard: refusing to "
 			"build: %s: %s, so the guard cannot judge the base images "
 			"(rule: build = judge). Pin FROM lines by digest, as "
 			"plain words.",
-			p->build_df, cause));
+			p->pull.build_df, cause));
 		free(cause);
 		form_reset(&f);
 		dockerfile_args_reset(&args);
@@ -2317,7 +2345,7 @@ build_judge_start(struct decision *p, const struct decision_request *req)
 	}
 	form_reset(&f);
 	dockerfile_args_reset(&args);
-	if (p->build_imgs.n == 0) {
+	if (p->pull.build_imgs.n == 0) {
 		audit(p, NULL, STORE_ALLOW, "build",
 		    "build with no base image "
 		    "(FROM scratch)");
@@ -2347,15 +2375,16 @@ paths_start(struct decision *p, const struct decision_request *req)
 	in.cfg = guard_cfg(p->g);
 	in.route = p->route;
 	in.form = &f;
-	path_policy_head(&in, &p->path);
+	path_policy_head(&in, &p->pull.path);
 	form_reset(&f);
-	switch (p->path.action) {
+	switch (p->pull.path.action) {
 	case PATH_ACT_REFUSE:
-		refuse(p, p->path.status, p->path.rule,
-		    xstrdup(p->path.message));
+		refuse(p, p->pull.path.status, p->pull.path.rule,
+		    xstrdup(p->pull.path.message));
 		return;
 	case PATH_ACT_ALLOW:
-		audit(p, NULL, STORE_ALLOW, p->path.rule, p->path.message);
+		audit(p, NULL, STORE_ALLOW, p->pull.path.rule,
+		    p->pull.path.message);
 		deliver(p);
 		return;
 	case PATH_ACT_JUDGE_BUILD:
@@ -2364,7 +2393,7 @@ paths_start(struct decision *p, const struct decision_request *req)
 	case PATH_ACT_JUDGE_PULL:
 		free(p->action);
 		p->action = xstrdup("pull");
-		p->from_image = xstrdup(p->path.ref);
+		p->pull.from_image = xstrdup(p->pull.path.ref);
 		pull_begin(p);
 		return;
 	}
@@ -2404,7 +2433,7 @@ guard_check(struct guard *g, const struct decision_request *req,
 		prune_start(p);
 		return p;
 	}
-	if (route_runs_existing(p->route)) {
+	if (decide_runs_existing(p->route)) {
 		start_check(p, req);
 		return p;
 	}
@@ -2436,7 +2465,7 @@ guard_check(struct guard *g, const struct decision_request *req,
 		0 ||
 	    route_query_get(req->route->query, "rollback", &rollback) != 0 ||
 	    route_query_get(req->route->query, "platform",
-		&p->platform_query) != 0) {
+		&p->look.platform_query) != 0) {
 		refuse(p, 400, "request",
 		    xasprintf("docker-guard: refusing to "
 			      "%s %s: the query string is malformed",
@@ -2474,7 +2503,7 @@ guard_check(struct guard *g, const struct decision_request *req,
 static void
 record(struct decision *p, const char *id, const char *name)
 {
-	struct guard_image *img = &p->images[0];
+	struct guard_image *img = &p->look.images[0];
 	struct store_deployment d = { 0 };
 	char *sid = NULL, *what;
 	const char *digest = img->decision.digest, *cid = id;
@@ -2518,7 +2547,7 @@ static void
 verified_cb(const struct verify_result *r, void *arg)
 {
 	struct decision *p = arg;
-	struct guard_image *img = &p->images[0];
+	struct guard_image *img = &p->look.images[0];
 	struct decision_reply reply = p->reply;
 	char *msg, who[300];
 
@@ -2577,7 +2606,7 @@ verified_cb(const struct verify_result *r, void *arg)
 static bool
 verify_begin(struct decision *p, const char *body, size_t len)
 {
-	struct guard_image *img = &p->images[0];
+	struct guard_image *img = &p->look.images[0];
 	char *id = body_response_id(body, len);
 
 	if (id == NULL ||
@@ -2662,7 +2691,7 @@ guard_cancel(struct guard *g, struct decision *p)
 		}
 		return;
 	}
-	if (p->forwarded)
+	if (p->rec.forwarded)
 		record_outcome(p, 0, NULL, NULL,
 		    "no answer from the engine "
 		    "(the connection failed or closed; the client got an "
