@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #include "decide.h"
 #include "engine.h"
@@ -19,8 +20,6 @@
 #include "registry.h"
 #include "route.h"
 #include "xmalloc.h"
-
-#include <sys/queue.h>
 
 /* The engine's image inspect for a pinned reference (content-addressed:
    its ID, labels and env cannot change), kept briefly so a burst of

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
+
 #include "guard_int.h"
 #include "inspect.h"
 #include "ledger.h"
@@ -19,8 +21,6 @@
 #include "route.h"
 #include "store.h"
 #include "xmalloc.h"
-
-#include <event2/event.h>
 
 #define GUARD_LEDGER_WAIT_MS 3000
 
