@@ -22,12 +22,15 @@ while [ "$#" -gt 0 ]; do
 done
 
 # Build and run-time dependencies, then what the tests drive: a real
-# dockerd, a registry, and the clients users point at the guard.
+# dockerd, a registry, and the clients users point at the guard; then what
+# the lints use (tests/lint/budget: pmccabe, tests/lint/format:
+# clang-format, 14 on Debian 12).
 packages=(
 	meson ninja-build pkg-config gcc
 	libevent-dev libcurl4-openssl-dev libjansson-dev libsqlite3-dev
 	docker.io docker-registry docker-compose ansible skopeo umoci
 	busybox-static socat curl python3-pytest python3-docker apache2-utils
+	pmccabe clang-format
 )
 missing=()
 for p in "${packages[@]}"; do

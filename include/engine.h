@@ -21,15 +21,15 @@ typedef void (*engine_cb)(int status, const char *body, size_t len,
 
 /*
  * GET path (already percent-encoded, starting with '/') from the engine at
- * socket_path.  Returns a handle for engine_cancel.  cb is always called
- * later from the event loop, never from inside this call.
+ * socket_path.  Returns a handle for engine_cancel, owned by the request:
+ * it is freed right after cb returns, so forget it then.  cb is always
+ * called later from the event loop, never from inside this call.
  */
 struct engine_req *engine_get(struct event_base *base, const char *socket_path,
     const char *path, engine_cb cb, void *arg);
 
-/* The same for any method, with an optional JSON body (NULL: none).
- * The timeout is 30 s unless timeout_sec says otherwise (0: none, for
- * streams). */
+/* The same for any method, with an optional JSON body (NULL: none,
+ * borrowed for the call).  The timeout is 30 s. */
 struct engine_req *engine_request(struct event_base *base,
     const char *socket_path, const char *method, const char *path,
     const char *json_body, engine_cb cb, void *arg);
@@ -44,7 +44,8 @@ struct engine_req *
 engine_stream(struct event_base *base, const char *socket_path,
     const char *path, engine_line_cb line, engine_cb end, void *arg);
 
-/* Drop a request; cb is not called. */
+/* Drop a request that has not called back yet (NULL is ignored); cb is
+ * not called and r is freed. */
 void engine_cancel(struct engine_req *r);
 
 /* Percent-encode s for a path segment, keeping '/' and ':' as the docker

@@ -23,10 +23,12 @@ struct inspect_image {
 	size_t n_env;
 };
 
-/* GET /images/{name}/json.  0 on success (caller calls
- * inspect_image_reset), -1 if the body is not an image inspect. */
+/* GET /images/{name}/json into *out (zeroed first; its strings are
+ * allocated).  0 on success, -1 if the body is not an image inspect;
+ * either way the caller may call inspect_image_reset. */
 int
 inspect_image_parse(const char *body, size_t len, struct inspect_image *out);
+/* Free what a parse filled and zero *img; safe on a zeroed one. */
 void inspect_image_reset(struct inspect_image *img);
 
 /* An image config blob from a registry ({"config": {"Labels": ..,
@@ -61,6 +63,7 @@ struct inspect_event {
 };
 int
 inspect_event_parse(const char *line, size_t len, struct inspect_event *out);
+/* Free what inspect_event_parse filled and zero *ev. */
 void inspect_event_reset(struct inspect_event *ev);
 
 /* GET /containers/json?all=1: the IDs.  NULL-terminated, caller frees
@@ -82,8 +85,12 @@ struct inspect_container {
 	int64_t finished;	 /* State.FinishedAt, 0 if never */
 	struct body_facts facts; /* Labels only */
 };
+/* GET /containers/{id}/json into *out (zeroed first; its strings are
+ * allocated).  0, or -1 if the body is not a container inspect; either
+ * way the caller may call inspect_container_reset. */
 int inspect_container_parse(const char *body, size_t len,
     struct inspect_container *out);
+/* Free what inspect_container_parse filled and zero *c. */
 void inspect_container_reset(struct inspect_container *c);
 
 /*

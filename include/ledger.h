@@ -30,7 +30,8 @@ struct ledger;
 typedef void (*ledger_cb)(bool landed, const struct store_written *ids,
     const char *cause, void *arg);
 
-/* The queue in front of st (borrowed; outlives the ledger). */
+/* The queue in front of st (borrowed; outlives the ledger), its retry
+ * timer on base.  Caller frees with ledger_free. */
 struct ledger *ledger_new(struct event_base *base, struct store *st);
 
 /* Try once more to land what is queued, waiting up to two seconds for a
@@ -38,6 +39,7 @@ struct ledger *ledger_new(struct event_base *base, struct store *st);
  * land.  Callbacks are not called. */
 void ledger_free(struct ledger *l);
 
+/* The store behind l, for reads (borrowed). */
 struct store *ledger_store(struct ledger *l);
 
 /* Queue a copy of w; cb (may be NULL) says when it landed.  Returns a

@@ -7,7 +7,10 @@
 
 #include "config.h"
 
+/* Lines below level are dropped from now on (default: info). */
 void log_set_level(enum log_level level);
+/* These four: one line on stderr, "<UTC time> docker-guard <level>:
+ * <message>", if the level is on.  Never fail, never exit. */
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -38,6 +38,8 @@ typedef void (*monitor_done_cb)(int recorded, const char *error, void *arg);
  * monitor_sync runs (the CLI). */
 struct monitor *monitor_new(struct event_base *base,
     const struct guard_config *const *cfg, struct ledger *l, int follow);
+/* Cancel what runs (no callback is called), save the event stream's
+ * position for the next start, and free m; NULL is ignored. */
 void monitor_free(struct monitor *m);
 
 /* Seed the ledger from the engine's containers; done is called once. */

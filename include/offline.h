@@ -6,7 +6,11 @@
 #ifndef OFFLINE_H
 #define OFFLINE_H
 
+/* docker-guard check IMAGE [--app APP]: 0 if a create would be allowed,
+ * 1 if refused or on trouble (printed), 2 on a usage error. */
 int offline_check(int argc, char **argv);
+/* docker-guard sync: record the engine's containers the ledger lacks.
+ * 0, 1 on trouble (printed), 2 on a usage error. */
 int offline_sync(int argc, char **argv);
 
 #endif

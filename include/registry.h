@@ -17,70 +17,27 @@
 #ifndef REGISTRY_H
 #define REGISTRY_H
 
-#include <stdbool.h>
-#include <stddef.h>
+#include "registry_types.h"
 
 struct event_base;
 struct registry;
 struct registry_check;
 
-enum registry_outcome {
-	REGISTRY_PRESENT,
-	REGISTRY_ABSENT,       /* manifest or name unknown, or a child gone */
-	REGISTRY_UNAUTHORIZED, /* 401 after auth, or 403 */
-	REGISTRY_RATE_LIMITED, /* 429 */
-	REGISTRY_UNREACHABLE,  /* timeout, DNS, connection, 5xx, garbage */
-};
-
-struct registry_settings {
-	long timeout_ms;	   /* per request */
-	long cache_ttl;		   /* seconds, positive results */
-	long negative_ttl;	   /* seconds, absent */
-	bool all_platforms;	   /* check every child */
-	const char *docker_config; /* path of a config.json, or NULL */
-	/* "host=user:password" items */
-	const char *const *auth;
-	size_t n_auth;
-	/* "host=/path/ca.pem" items */
-	const char *const *ca_files;
-	size_t n_ca_files;
-	/* hosts that may be reached over plain HTTP (loopback always may) */
-	const char *const *insecure;
-	size_t n_insecure;
-};
-
-struct registry_platform {
-	char os[32];
-	char arch[32];
-	char variant[32];
-};
-
-struct registry_result {
-	enum registry_outcome outcome;
-	const char *digest; /* what the reference resolves
-						   to, or NULL */
-	const char *detail; /* why, in words */
-	bool is_index;
-	const char *missing_digest;   /* a child that is gone */
-	const char *missing_platform; /* its platform */
-	const char *version;	      /* annotation or config label,
-						   when asked for */
-	/* Config.Labels and Config.Env of the image's config blob, when
-	   asked for (for version sources); NULL-terminated, "K=V". */
-	const char *const *config_labels;
-	const char *const *config_env;
-};
-
 typedef void (*registry_cb)(const struct registry_result *r, void *arg);
 
-#define REGISTRY_WANT_CONFIG 0x1 /* fetch annotations and config */
-#define REGISTRY_DIGEST_ONLY 0x2 /* just what the reference resolves to */
-
+/* A registry client on base (borrowed; must outlive it), with default
+ * settings (10 s timeout, 600 s cache, 30 s negative cache) until
+ * registry_configure.  Exits on failure (start-up only).  Caller frees
+ * with registry_free. */
 struct registry *registry_new(struct event_base *base);
+/* Cancel every running request and check (their callbacks are not
+ * called), wipe credentials and tokens, and free reg; NULL is ignored. */
 void registry_free(struct registry *reg);
 
-/* Apply settings (at start and on SIGHUP); copies what it keeps.  Returns
- * 0, or -1 with an allocated *cause (e.g. unreadable docker_config). */
+/* Apply settings (at start and on SIGHUP); copies what it keeps, and
+ * forgets every finished answer.  Returns 0, or -1 with an allocated
+ * *cause the caller frees (e.g. unreadable docker_config: the other
+ * settings are applied all the same). */
 int registry_configure(struct registry *reg,
     const struct registry_settings *set, char **cause);
 
@@ -95,10 +52,8 @@ registry_check(struct registry *reg, const char *domain, const char *path,
     const char *reference, const struct registry_platform *platform,
     unsigned flags, registry_cb cb, void *arg);
 
-/* Drop a check; cb is not called. */
+/* Drop a check (NULL is ignored); cb is not called.  The request runs on
+ * and its answer is cached for the next asker. */
 void registry_cancel(struct registry_check *c);
-
-/* "present", "absent", "unauthorized", "rate-limited", "unreachable". */
-const char *registry_outcome_name(enum registry_outcome o);
 
 #endif

@@ -72,13 +72,19 @@ struct store_audit {
  * timeout 0: a locked database fails at once, see store_transient), so
  * the event loop is never held by someone else's lock.  Caller closes. */
 struct store *store_open(const char *path, char **cause);
+/* Close the database and free st; NULL is ignored. */
 void store_close(struct store *st);
 
-/* Every distinct version app has run (from the ledger), oldest first. */
+/* Every distinct version app has run (from the ledger), oldest first,
+ * into *out (zeroed first, and again on failure); the caller resets it
+ * with store_versions_reset. */
 int store_app_versions(struct store *st, const char *app,
     struct store_versions *out, char **cause);
+/* Free what store_app_versions filled and zero *v. */
 void store_versions_reset(struct store_versions *v);
 
+/* Record a created container (d and its strings are borrowed for the
+ * call).  A container_id already in the ledger is left as it is. */
 int store_record_deployment(struct store *st, const struct store_deployment *d,
     char **cause);
 
@@ -86,11 +92,15 @@ int store_record_deployment(struct store *st, const struct store_deployment *d,
  * or removed.  Unknown containers are ignored. */
 int store_record_rename(struct store *st, const char *container,
     const char *new_name, char **cause);
+/* ... removed at time (unix seconds): its live rows get removed_at. */
 int store_record_removal(struct store *st, const char *container, int64_t time,
     char **cause);
 
+/* Append one audit row (a is borrowed for the call), chained to the row
+ * before it; the same as a store_write of the audit alone. */
 int store_audit(struct store *st, const struct store_audit *a, char **cause);
 
+/* "allow", "warn", "deny", "error": a static string. */
 const char *store_verdict_name(enum store_verdict v);
 
 /* ---- one write, in one transaction ---- */
@@ -167,6 +177,7 @@ struct store_intent_row {
 };
 int store_intent_match(struct store *st, const char *name, const char *image_id,
     int64_t created, struct store_intent_row *out, bool *found, char **cause);
+/* Free what store_intent_match filled and zero *r. */
 void store_intent_row_reset(struct store_intent_row *r);
 
 /* Live containers (not services) of the ledger created before the given
@@ -246,13 +257,19 @@ int store_app_of_container(struct store *st, const char *container, char **app,
 
 /* ---- small facts (engine version, first sync) ---- */
 
+/* The value kept under key into *value (allocated, caller frees), or
+ * *value NULL when there is none. */
 int
 store_meta_get(struct store *st, const char *key, char **value, char **cause);
+/* Keep value under key, replacing any value there. */
 int store_meta_set(struct store *st, const char *key, const char *value,
     char **cause);
 
 /* ---- snapshots of removed containers, to restore after a refusal ---- */
 
+/* Keep the full inspect (JSON text) of app's container container_id,
+ * named name (may be NULL), removed at time (unix seconds), and whether it
+ * was running; the strings are borrowed for the call. */
 int store_snapshot_put(struct store *st, const char *app,
     const char *container_id, const char *name, const char *inspect,
     bool was_running, int64_t time, char **cause);
@@ -261,6 +278,8 @@ int store_snapshot_put(struct store *st, const char *app,
  * (unix seconds), or *inspect NULL.  Caller frees the strings. */
 int store_snapshot_latest(struct store *st, const char *app, int64_t since,
     int64_t *id, char **inspect, bool *was_running, char **cause);
+/* Mark snapshot id restored at time (unix seconds), so it is not used
+ * again. */
 int store_snapshot_restored(struct store *st, int64_t id, int64_t time,
     char **cause);
 

@@ -43,6 +43,8 @@ size_line_done(struct chunked_decoder *d)
 	}
 }
 
+/* budget: a byte-at-a-time state machine with one case per state of the
+ * chunked grammar (RFC 9112 7.1); it reads best as one switch. */
 size_t
 chunked_scan(struct chunked_decoder *d, const unsigned char *buf, size_t len)
 {

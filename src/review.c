@@ -213,140 +213,171 @@ audit_usage(FILE *f)
 	    "requests (rule outcome) are listed with --outcomes or --rule outcome.\n");
 }
 
-int
-review_audit(int argc, char **argv)
-{
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, OPT_CONFIG },
-		{ "database", required_argument, NULL, OPT_DATABASE },
-		{ "since", required_argument, NULL, OPT_SINCE },
-		{ "until", required_argument, NULL, OPT_UNTIL },
-		{ "app", required_argument, NULL, OPT_APP },
-		{ "verdict", required_argument, NULL, OPT_VERDICT },
-		{ "rule", required_argument, NULL, OPT_RULE },
-		{ "uid", required_argument, NULL, OPT_UID },
-		{ "limit", required_argument, NULL, OPT_LIMIT },
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "verify", no_argument, NULL, OPT_VERIFY },
-		{ "outcomes", no_argument, NULL, OPT_OUTCOMES },
-		{ "help", no_argument, NULL, OPT_HELP },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct store_audit_filter f = { 0 };
-	struct audit_ctx ctx = { 0 };
-	const char *config = NULL, *database = NULL;
-	bool verify = false;
-	int64_t now = (int64_t)time(NULL), t;
-	struct store *st;
-	char *cause = NULL, *end;
-	int c, rc = 0;
+static const struct option audit_longopts[] = {
+	{ "config", required_argument, NULL, OPT_CONFIG },
+	{ "database", required_argument, NULL, OPT_DATABASE },
+	{ "since", required_argument, NULL, OPT_SINCE },
+	{ "until", required_argument, NULL, OPT_UNTIL },
+	{ "app", required_argument, NULL, OPT_APP },
+	{ "verdict", required_argument, NULL, OPT_VERDICT },
+	{ "rule", required_argument, NULL, OPT_RULE },
+	{ "uid", required_argument, NULL, OPT_UID },
+	{ "limit", required_argument, NULL, OPT_LIMIT },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "verify", no_argument, NULL, OPT_VERIFY },
+	{ "outcomes", no_argument, NULL, OPT_OUTCOMES },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ NULL, 0, NULL, 0 },
+};
 
-	f.uid = -1;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (c) {
-		case OPT_CONFIG:
-			config = optarg;
-			break;
-		case OPT_DATABASE:
-			database = optarg;
-			break;
-		case OPT_SINCE:
-		case OPT_UNTIL:
-			if (timespec_parse(optarg, now, &t) != 0) {
-				fprintf(stderr,
-				    "docker-guard audit: \"%s\" is "
-				    "neither a duration (24h) nor a timestamp "
-				    "(2026-11-20 10:04)\n",
-				    optarg);
-				return 2;
-			}
-			if (c == OPT_SINCE)
-				f.since_ms = t * 1000;
-			else
-				f.until_ms = t * 1000 + 999;
-			break;
-		case OPT_APP:
-			f.app = optarg;
-			break;
-		case OPT_VERDICT:
-			if (strcmp(optarg, "allow") != 0 &&
-			    strcmp(optarg, "warn") != 0 &&
-			    strcmp(optarg, "deny") != 0 &&
-			    strcmp(optarg, "error") != 0) {
-				fprintf(stderr,
-				    "docker-guard audit: --verdict "
-				    "is allow, warn, deny or error\n");
-				return 2;
-			}
-			f.verdict = optarg;
-			break;
-		case OPT_RULE:
-			f.rule = optarg;
-			break;
-		case OPT_UID:
-			f.uid = strtoll(optarg, &end, 10);
-			if (*optarg == '\0' || *end != '\0' || f.uid < 0) {
-				fprintf(stderr,
-				    "docker-guard audit: --uid "
-				    "takes a number\n");
-				return 2;
-			}
-			break;
-		case OPT_LIMIT:
-			f.limit = strtol(optarg, &end, 10);
-			if (*optarg == '\0' || *end != '\0' || f.limit <= 0) {
-				fprintf(stderr,
-				    "docker-guard audit: --limit "
-				    "takes a positive number\n");
-				return 2;
-			}
-			break;
-		case OPT_JSON:
-			ctx.json = true;
-			break;
-		case OPT_VERIFY:
-			verify = true;
-			break;
-		case OPT_OUTCOMES:
-			f.outcomes = true;
-			break;
-		case OPT_HELP:
-			audit_usage(stdout);
-			return 0;
-		default:
-			audit_usage(stderr);
+/* What the audit command was asked. */
+struct audit_args {
+	struct store_audit_filter f;
+	const char *config;
+	const char *database;
+	bool verify;
+	bool json;
+};
+
+/* --since or --until WHEN into the filter.  Returns -1, or 2 after saying
+ * why WHEN is not a time. */
+static int
+audit_when(int c, const char *arg, int64_t now, struct audit_args *a)
+{
+	int64_t t;
+
+	if (timespec_parse(arg, now, &t) != 0) {
+		fprintf(stderr,
+		    "docker-guard audit: \"%s\" is "
+		    "neither a duration (24h) nor a timestamp "
+		    "(2026-11-20 10:04)\n",
+		    arg);
+		return 2;
+	}
+	if (c == OPT_SINCE)
+		a->f.since_ms = t * 1000;
+	else
+		a->f.until_ms = t * 1000 + 999;
+	return -1;
+}
+
+/* --verdict, --uid and --limit, checked.  Returns -1, or 2 after saying
+ * what the option takes. */
+static int
+audit_checked(int c, const char *arg, struct audit_args *a)
+{
+	char *end;
+
+	switch (c) {
+	case OPT_VERDICT:
+		if (strcmp(arg, "allow") != 0 && strcmp(arg, "warn") != 0 &&
+		    strcmp(arg, "deny") != 0 && strcmp(arg, "error") != 0) {
+			fprintf(stderr,
+			    "docker-guard audit: --verdict "
+			    "is allow, warn, deny or error\n");
 			return 2;
 		}
+		a->f.verdict = arg;
+		return -1;
+	case OPT_UID:
+		a->f.uid = strtoll(arg, &end, 10);
+		if (*arg == '\0' || *end != '\0' || a->f.uid < 0) {
+			fprintf(stderr,
+			    "docker-guard audit: --uid "
+			    "takes a number\n");
+			return 2;
+		}
+		return -1;
+	default: /* OPT_LIMIT */
+		a->f.limit = strtol(arg, &end, 10);
+		if (*arg == '\0' || *end != '\0' || a->f.limit <= 0) {
+			fprintf(stderr,
+			    "docker-guard audit: --limit "
+			    "takes a positive number\n");
+			return 2;
+		}
+		return -1;
 	}
-	if (optind != argc) {
+}
+
+/* One option from getopt_long into a.  Returns -1 to go on, or the exit
+ * status (0 after --help, 2 after a usage error, both printed). */
+static int
+audit_option(int c, const char *arg, int64_t now, struct audit_args *a)
+{
+	switch (c) {
+	case OPT_CONFIG:
+		a->config = arg;
+		return -1;
+	case OPT_DATABASE:
+		a->database = arg;
+		return -1;
+	case OPT_SINCE:
+	case OPT_UNTIL:
+		return audit_when(c, arg, now, a);
+	case OPT_APP:
+		a->f.app = arg;
+		return -1;
+	case OPT_RULE:
+		a->f.rule = arg;
+		return -1;
+	case OPT_VERDICT:
+	case OPT_UID:
+	case OPT_LIMIT:
+		return audit_checked(c, arg, a);
+	case OPT_JSON:
+		a->json = true;
+		return -1;
+	case OPT_VERIFY:
+		a->verify = true;
+		return -1;
+	case OPT_OUTCOMES:
+		a->f.outcomes = true;
+		return -1;
+	case OPT_HELP:
+		audit_usage(stdout);
+		return 0;
+	default:
 		audit_usage(stderr);
 		return 2;
 	}
-	if ((st = open_db(config, database)) == NULL)
-		return 1;
-	if (verify) {
-		int64_t bad, rows;
-		char *what = NULL;
+}
 
-		if (store_audit_verify(st, &bad, &what, &rows, &cause) != 0) {
-			fprintf(stderr, "docker-guard: %s\n", cause);
-			free(cause);
-			store_close(st);
-			return 1;
-		}
-		if (bad == 0) {
-			printf("audit trail intact: %lld rows, hash chain "
-			       "verified\n",
-			    (long long)rows);
-		} else {
-			printf("audit trail BROKEN: %s\n", what);
-			rc = 1;
-		}
-		free(what);
-		store_close(st);
-		return rc;
+/* audit --verify: recompute the hash chain and say where it breaks.
+ * Returns the exit status. */
+static int
+audit_verify(struct store *st)
+{
+	int64_t bad, rows;
+	char *what = NULL, *cause = NULL;
+	int rc = 0;
+
+	if (store_audit_verify(st, &bad, &what, &rows, &cause) != 0) {
+		fprintf(stderr, "docker-guard: %s\n", cause);
+		free(cause);
+		return 1;
 	}
+	if (bad == 0) {
+		printf("audit trail intact: %lld rows, hash chain "
+		       "verified\n",
+		    (long long)rows);
+	} else {
+		printf("audit trail BROKEN: %s\n", what);
+		rc = 1;
+	}
+	free(what);
+	return rc;
+}
+
+/* List the rows a->f selects, as a table or JSON lines.  Returns the exit
+ * status. */
+static int
+audit_list(struct store *st, const struct audit_args *a)
+{
+	struct audit_ctx ctx = { .json = a->json };
+	char *cause = NULL;
+	int rc = 0;
+
 	if (!ctx.json) {
 		static const char *const headers[] = { "TIME (UTC)", "VERDICT",
 			"RULE", "APP", "IMAGE", "VERSION", "PREVIOUS", "CLIENT",
@@ -354,7 +385,7 @@ review_audit(int argc, char **argv)
 
 		ctx.t = table_new(headers, 9);
 	}
-	if (store_audit_query(st, &f, audit_row_cb, &ctx, &cause) != 0) {
+	if (store_audit_query(st, &a->f, audit_row_cb, &ctx, &cause) != 0) {
 		fprintf(stderr, "docker-guard: %s\n", cause);
 		free(cause);
 		rc = 1;
@@ -362,6 +393,30 @@ review_audit(int argc, char **argv)
 		print_table(ctx.t);
 	}
 	table_free(ctx.t);
+	return rc;
+}
+
+int
+review_audit(int argc, char **argv)
+{
+	struct audit_args a = { 0 };
+	int64_t now = (int64_t)time(NULL);
+	struct store *st;
+	int c, rc;
+
+	a.f.uid = -1;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", audit_longopts, NULL)) != -1) {
+		if ((rc = audit_option(c, optarg, now, &a)) >= 0)
+			return rc;
+	}
+	if (optind != argc) {
+		audit_usage(stderr);
+		return 2;
+	}
+	if ((st = open_db(a.config, a.database)) == NULL)
+		return 1;
+	rc = a.verify ? audit_verify(st) : audit_list(st, &a);
 	store_close(st);
 	return rc;
 }

@@ -820,34 +820,6 @@ expect_response(struct session *s)
 	s->us = US_HEAD;
 }
 
-static bool
-route_is_guarded(enum route_id id)
-{
-	return id == ROUTE_CONTAINER_CREATE || id == ROUTE_SERVICE_CREATE ||
-	    id == ROUTE_SERVICE_UPDATE;
-}
-
-/* Routes where the engine reads parameters the guard judges with
-   ParseForm, so from a form body too: the body is then captured. */
-static bool
-route_reads_form(enum route_id id)
-{
-	return id == ROUTE_IMAGE_CREATE || id == ROUTE_PLUGIN_PULL ||
-	    id == ROUTE_PLUGIN_UPGRADE;
-}
-
-/* Routes decided on the head (the body, if any, streams on). */
-static bool
-route_is_head_only(enum route_id id)
-{
-	return id == ROUTE_IMAGE_CREATE || id == ROUTE_CONTAINER_DELETE ||
-	    id == ROUTE_CONTAINER_PRUNE || id == ROUTE_CONTAINER_START ||
-	    id == ROUTE_CONTAINER_RESTART || id == ROUTE_BUILD ||
-	    id == ROUTE_SESSION || id == ROUTE_GRPC ||
-	    id == ROUTE_PLUGIN_PULL || id == ROUTE_PLUGIN_UPGRADE ||
-	    id == ROUTE_PLUGIN_CREATE;
-}
-
 /* Does this request carry a form body the engine reads? */
 static enum form_media
 request_form_media(const struct session *s)
@@ -906,6 +878,7 @@ forward_head(struct session *s)
 static void
 start_request(struct session *s)
 {
+	const struct route_traits *t;
 	const char *cause;
 	char *msg;
 
@@ -919,9 +892,8 @@ start_request(struct session *s)
 		return;
 	}
 	body_reader_init(&s->req_body, s->req.framing, s->req.content_length);
-
-	if (s->route.id == ROUTE_CONTAINER_RENAME &&
-	    request_form_media(s) != FORM_MEDIA_OTHER) {
+	t = route_traits(s->route.id);
+	if (t->refuses_form && request_form_media(s) != FORM_MEDIA_OTHER) {
 		/* The engine would take the new name from the body; the
 		   ledger follows the query's. */
 		msg = xasprintf(
@@ -933,9 +905,8 @@ start_request(struct session *s)
 		free(msg);
 		return;
 	}
-	if (route_is_guarded(s->route.id) ||
-	    (route_reads_form(s->route.id) &&
-		request_form_media(s) == FORM_MEDIA_URLENCODED)) {
+	if (t->guarded ||
+	    (t->reads_form && request_form_media(s) == FORM_MEDIA_URLENCODED)) {
 		if (s->req.framing == HTTP_BODY_LENGTH &&
 		    s->req.content_length > host_cfg(s)->body_limit) {
 			msg = xasprintf(
@@ -956,7 +927,7 @@ start_request(struct session *s)
 		return;
 	}
 
-	if (route_is_head_only(s->route.id)) {
+	if (t->head_decided) {
 		/* A pull or import: the query says it all (a form body was
 		   captured above), and the body (an import) is a stream that
 		   must not be held.  A removal: the guard keeps the
@@ -1069,165 +1040,234 @@ session_decided(void *arg, const struct decision_verdict *v)
 	pump_upstream(s);
 }
 
-/* Move client bytes as far as the state allows. */
-static void
-pump_client(struct session *s)
+/*
+ * CS_HEAD: scan and parse the next request head from in into s->req.
+ * True with *head_len when it is complete; false when more must come,
+ * or when it was refused or the client left mid-head (then closing).
+ */
+static bool
+read_request_head(struct session *s, struct evbuffer *in, size_t *head_len)
+{
+	size_t len = evbuffer_get_length(in);
+	const char *cause, *p;
+	enum http_scan r;
+	int status;
+	char *msg;
+
+	*head_len = 0;
+	start_head_timer(s);
+	if (len > s->host->limits->max_head_bytes + 4)
+		len = s->host->limits->max_head_bytes + 4;
+	p = (const char *)evbuffer_pullup(in, (ev_ssize_t)len);
+	r = http_head_scan(p, len, s->host->limits, &s->scan_resume, head_len,
+	    &status, &cause);
+	if (r == HTTP_SCAN_INCOMPLETE) {
+		if (s->client_eof)
+			close_when_flushed(s);
+		return false;
+	}
+	stop_head_timer(s);
+	if (r == HTTP_SCAN_ERROR ||
+	    http_request_parse(p, *head_len, s->host->limits, &s->req, &status,
+		&cause) != 0) {
+		msg = xasprintf("docker-guard: malformed request: %s", cause);
+		session_refuse(s, status, msg, false);
+		free(msg);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * CS_HEAD: the next request, once the previous response is over.  True
+ * when its head was read and the request started (the state moved on).
+ */
+static bool
+client_head(struct session *s)
+{
+	struct evbuffer *in = bufferevent_get_input(s->client);
+	size_t head_len;
+
+	if (s->us != US_IDLE)
+		return false; /* response still running */
+	if (s->draining) {
+		close_when_flushed(s);
+		return false;
+	}
+	if (evbuffer_get_length(in) == 0) {
+		stop_head_timer(s);
+		/* A response may still be on its way out: flush it, then
+		   close. */
+		if (s->client_eof)
+			close_when_flushed(s);
+		return false;
+	}
+	if (!read_request_head(s, in, &head_len))
+		return false;
+	s->have_req = true;
+	s->scan_resume = 0;
+	evbuffer_drain(in, head_len);
+	start_request(s);
+	return s->cs != CS_CLOSING;
+}
+
+/* CS_BODY: stream the request body to the engine.  True when it ended
+ * (now CS_WAIT). */
+static bool
+client_body(struct session *s)
 {
 	struct evbuffer *in = bufferevent_get_input(s->client);
 	const char *cause;
+
+	if (s->upstream == NULL) {
+		/* The engine went away mid-body. */
+		session_close(s);
+		return false;
+	}
+	if (relay_body(&s->req_body, in, s->upstream, &cause) != 0) {
+		/* The engine has part of a body; nothing can be said on this
+		   connection any more. */
+		log_info("session %llu: bad request body: %s",
+		    (unsigned long long)s->id, cause);
+		session_close(s);
+		return false;
+	}
+	if (!s->req_body.done) {
+		if (s->client_eof && evbuffer_get_length(in) == 0)
+			session_close(s);
+		return false;
+	}
+	s->cs = CS_WAIT;
+	return true;
+}
+
+/* CS_CAPTURE: read a guarded request body whole, within body_limit, then
+ * hand it to the decider (CS_DECIDING).  Always false: the verdict comes
+ * from the event loop. */
+static bool
+client_capture(struct session *s)
+{
+	struct evbuffer *in = bufferevent_get_input(s->client);
+	size_t limit = host_cfg(s)->body_limit;
+	const char *cause;
 	char *msg;
-	int status;
 
-	for (;;) {
-		if (s->closed)
-			return;
+	if (body_pump(&s->req_body, in, NULL, s->captured,
+		limit + 1 - evbuffer_get_length(s->captured), &cause) != 0) {
+		msg = xasprintf("docker-guard: refusing %s %s: malformed "
+				"chunked body: %s",
+		    s->req.method, s->route.path, cause);
+		session_refuse(s, 400, msg, false);
+		free(msg);
+		return false;
+	}
+	if (evbuffer_get_length(s->captured) > limit) {
+		msg = xasprintf("docker-guard: refusing %s %s: the body is "
+				"larger than body_limit (%zu bytes)",
+		    s->req.method, s->route.path, limit);
+		session_refuse(s, 413, msg, false);
+		free(msg);
+		return false;
+	}
+	if (!s->req_body.done) {
+		if (s->client_eof)
+			session_close(s);
+		return false;
+	}
+	decide_request(s);
+	return false;
+}
+
+/* CS_DECIDING and CS_WAIT: nothing to read yet; a client's half-close
+ * after its request is passed on to the engine.  Always false. */
+static bool
+client_wait(struct session *s)
+{
+	struct evbuffer *in = bufferevent_get_input(s->client);
+
+	if (s->client_eof && evbuffer_get_length(in) == 0 &&
+	    s->upstream != NULL && !s->upstream_shut && s->cs == CS_WAIT &&
+	    out_len(s->upstream) == 0) {
+		/* Pass the client's half-close on, so the engine cancels what
+		   it was doing. */
+		shutdown(bufferevent_getfd(s->upstream), SHUT_WR);
+		s->upstream_shut = true;
+	}
+	return false;
+}
+
+/* CS_RAW: relay what the client sent as it is, half-close included.
+ * Always false. */
+static bool
+client_raw(struct session *s)
+{
+	struct evbuffer *in = bufferevent_get_input(s->client);
+
+	relay_raw(in, s->upstream);
+	raw_resume(s);
+	if (s->client_eof && evbuffer_get_length(in) == 0 &&
+	    !s->upstream_shut && out_len(s->upstream) == 0) {
+		shutdown(bufferevent_getfd(s->upstream), SHUT_WR);
+		s->upstream_shut = true;
+	}
+	if (s->upstream_shut && s->client_shut)
+		session_close(s);
+	return false;
+}
+
+/* CS_CLOSING: lingering, what the client still sends is discarded.
+ * Always false. */
+static bool
+client_closing(struct session *s)
+{
+	struct evbuffer *in = bufferevent_get_input(s->client);
+
+	evbuffer_drain(in, evbuffer_get_length(in));
+	return false;
+}
+
+/* CS_BUILD: stream a judged build context (build_pump).  True when the
+ * client left mid-context: it then ends as a streamed body that stopped
+ * short ends (CS_BODY). */
+static bool
+client_build(struct session *s)
+{
+	if (!build_pump(s))
+		return false;
+	s->cs = CS_BODY;
+	return true;
+}
+
+/* Move client bytes as far as the state allows: one step per state, each
+ * true when the state moved on and the next step may go. */
+static void
+pump_client(struct session *s)
+{
+	bool more = true;
+
+	while (more && !s->closed) {
 		switch (s->cs) {
-		case CS_HEAD: {
-			size_t head_len = 0, len = evbuffer_get_length(in);
-			enum http_scan r;
-			const char *p;
-
-			if (s->us != US_IDLE)
-				return; /* response still running */
-			if (s->draining) {
-				close_when_flushed(s);
-				return;
-			}
-			if (len == 0) {
-				stop_head_timer(s);
-				if (s->client_eof) {
-					/* A response may still be on its way
-					   out: flush it, then close. */
-					close_when_flushed(s);
-					return;
-				}
-				return;
-			}
-			start_head_timer(s);
-			if (len > s->host->limits->max_head_bytes + 4)
-				len = s->host->limits->max_head_bytes + 4;
-			p = (const char *)evbuffer_pullup(in, (ev_ssize_t)len);
-			r = http_head_scan(p, len, s->host->limits,
-			    &s->scan_resume, &head_len, &status, &cause);
-			if (r == HTTP_SCAN_INCOMPLETE) {
-				if (s->client_eof) {
-					close_when_flushed(s);
-					return;
-				}
-				return;
-			}
-			stop_head_timer(s);
-			if (r == HTTP_SCAN_ERROR ||
-			    http_request_parse(p, head_len, s->host->limits,
-				&s->req, &status, &cause) != 0) {
-				msg = xasprintf("docker-guard: malformed "
-						"request: %s",
-				    cause);
-				session_refuse(s, status, msg, false);
-				free(msg);
-				return;
-			}
-			s->have_req = true;
-			s->scan_resume = 0;
-			evbuffer_drain(in, head_len);
-			start_request(s);
-			if (s->cs == CS_CLOSING)
-				return;
+		case CS_HEAD:
+			more = client_head(s);
 			break;
-		}
 		case CS_BODY:
-			if (s->upstream == NULL) {
-				/* The engine went away mid-body. */
-				session_close(s);
-				return;
-			}
-			if (relay_body(&s->req_body, in, s->upstream, &cause) !=
-			    0) {
-				/* The engine has part of a body; nothing can
-				   be said on this connection any more. */
-				log_info("session %llu: bad request body: %s",
-				    (unsigned long long)s->id, cause);
-				session_close(s);
-				return;
-			}
-			if (!s->req_body.done) {
-				if (s->client_eof &&
-				    evbuffer_get_length(in) == 0) {
-					session_close(s);
-					return;
-				}
-				return;
-			}
-			s->cs = CS_WAIT;
+			more = client_body(s);
 			break;
 		case CS_CAPTURE:
-			if (body_pump(&s->req_body, in, NULL, s->captured,
-				host_cfg(s)->body_limit + 1 -
-				    evbuffer_get_length(s->captured),
-				&cause) != 0) {
-				msg = xasprintf("docker-guard: refusing %s %s: "
-						"malformed chunked body: %s",
-				    s->req.method, s->route.path, cause);
-				session_refuse(s, 400, msg, false);
-				free(msg);
-				return;
-			}
-			if (evbuffer_get_length(s->captured) >
-			    host_cfg(s)->body_limit) {
-				msg = xasprintf(
-				    "docker-guard: refusing %s %s: "
-				    "the body is larger than body_limit (%zu "
-				    "bytes)",
-				    s->req.method, s->route.path,
-				    host_cfg(s)->body_limit);
-				session_refuse(s, 413, msg, false);
-				free(msg);
-				return;
-			}
-			if (!s->req_body.done) {
-				if (s->client_eof) {
-					session_close(s);
-					return;
-				}
-				return;
-			}
-			decide_request(s);
-			return;
+			more = client_capture(s);
+			break;
 		case CS_DECIDING:
 		case CS_WAIT:
-			if (s->client_eof && evbuffer_get_length(in) == 0 &&
-			    s->upstream != NULL && !s->upstream_shut &&
-			    s->cs == CS_WAIT && out_len(s->upstream) == 0) {
-				/* Pass the client's half-close on, so the
-				   engine cancels what it was doing. */
-				shutdown(bufferevent_getfd(s->upstream),
-				    SHUT_WR);
-				s->upstream_shut = true;
-			}
-			return;
+			more = client_wait(s);
+			break;
 		case CS_RAW:
-			relay_raw(in, s->upstream);
-			raw_resume(s);
-			if (s->client_eof && evbuffer_get_length(in) == 0 &&
-			    !s->upstream_shut && out_len(s->upstream) == 0) {
-				shutdown(bufferevent_getfd(s->upstream),
-				    SHUT_WR);
-				s->upstream_shut = true;
-			}
-			if (s->upstream_shut && s->client_shut)
-				session_close(s);
-			return;
+			more = client_raw(s);
+			break;
 		case CS_CLOSING:
-			/* Lingering: what the client still sends is
-			   discarded. */
-			evbuffer_drain(in, evbuffer_get_length(in));
-			return;
+			more = client_closing(s);
+			break;
 		case CS_BUILD:
-			if (!build_pump(s))
-				return;
-			/* The client left mid-context: end it as a streamed
-			   body that stopped short ends. */
-			s->cs = CS_BODY;
+			more = client_build(s);
 			break;
 		}
 	}
@@ -1334,7 +1374,7 @@ session_verified(void *arg, int status, const char *message)
 static bool
 response_is_hijack(const struct session *s)
 {
-	if (!route_may_hijack(s->route.id))
+	if (!route_traits(s->route.id)->may_hijack)
 		return false;
 	if (s->resp.status == 101)
 		return true;
@@ -1412,187 +1452,248 @@ start_raw(struct session *s)
 	raw_resume(s);
 }
 
-/* Move engine bytes as far as the state allows. */
+/* US_IDLE: the engine may only close an idle connection.  Always
+ * false. */
+static bool
+engine_idle(struct session *s)
+{
+	if (in_len(s->upstream) > 0) {
+		log_info("session %llu: the engine sent bytes nobody asked "
+			 "for; closing",
+		    (unsigned long long)s->id);
+		session_close(s);
+		return false;
+	}
+	/* The engine closed an idle connection; the next request opens a
+	   new one. */
+	if (s->upstream_eof)
+		drop_upstream(s);
+	return false;
+}
+
+/*
+ * US_HEAD: scan and parse the response head from in into s->resp.  True
+ * with *head_len when it is complete; false when more must come, or when
+ * the engine closed or sent a malformed head (the client got a 502).
+ */
+static bool
+read_response_head(struct session *s, struct evbuffer *in, size_t *head_len)
+{
+	struct http_limits lim = { 256 * 1024, 1000 };
+	size_t len = evbuffer_get_length(in);
+	const char *cause, *p, *why;
+	enum http_scan r;
+	int status;
+	char *msg;
+
+	*head_len = 0;
+	if (len == 0) {
+		if (!s->upstream_eof)
+			return false;
+		msg = xasprintf("docker-guard: cannot reach the Docker engine "
+				"at %s: the engine closed the connection "
+				"without answering",
+		    host_cfg(s)->upstream);
+		s->us = US_IDLE;
+		session_refuse(s, 502, msg, false);
+		free(msg);
+		return false;
+	}
+	if (len > lim.max_head_bytes + 4)
+		len = lim.max_head_bytes + 4;
+	p = (const char *)evbuffer_pullup(in, (ev_ssize_t)len);
+	r = http_head_scan(p, len, &lim, &s->resp_resume, head_len, &status,
+	    &cause);
+	if (r == HTTP_SCAN_INCOMPLETE && !s->upstream_eof)
+		return false;
+	if (r == HTTP_SCAN_COMPLETE &&
+	    http_response_parse(p, *head_len, s->method, &s->resp, &cause) == 0)
+		return true;
+	why = r == HTTP_SCAN_INCOMPLETE ? "it closed the connection mid-head"
+					: cause;
+	msg = xasprintf("docker-guard: the Docker engine at %s sent a "
+			"malformed response: %s",
+	    host_cfg(s)->upstream, why);
+	s->us = US_IDLE;
+	session_refuse(s, 502, msg, false);
+	free(msg);
+	return false;
+}
+
+/* US_HEAD: the engine took the connection over (response_is_hijack):
+ * pass its head on and relay raw bytes both ways from now on. */
+static void
+engine_hijacked(struct session *s, struct evbuffer *in, size_t head_len)
+{
+	send_from(in, head_len, s->client);
+	log_debug("session %llu: %s hijacked", (unsigned long long)s->id,
+	    route_name(s->route.id));
+	start_raw(s);
+	/* What the bufferevents already read goes first; then the session
+	   reads itself. */
+	relay_raw(in, s->client);
+	pump_client(s);
+}
+
+/* US_HEAD: the final response head is parsed: stream its body to the
+ * client (US_BODY), or capture it for the decider (US_CAPTURE). */
+static void
+engine_body_start(struct session *s, struct evbuffer *in, size_t head_len)
+{
+	const struct decision_port *port = s->host->decider;
+
+	if (route_traits(s->route.id)->observed)
+		port->observe(port->decider, &s->route, s->resp.status);
+	body_reader_init(&s->resp_body, s->resp.framing,
+	    s->resp.content_length);
+	if (s->pending != NULL) {
+		evbuffer_drain(in, head_len);
+		s->resp_captured = evbuffer_new();
+		s->us = US_CAPTURE;
+	} else {
+		/* The head with what of the body is here: one write. */
+		size_t n = take_length_body(&s->resp_body, in, head_len);
+
+		send_from(in, head_len + n, s->client);
+		s->us = US_BODY;
+	}
+}
+
+/* US_HEAD: read the response head and act on its status.  True when the
+ * state moved on (or an interim response was passed on). */
+static bool
+engine_head(struct session *s)
+{
+	struct evbuffer *in = bufferevent_get_input(s->upstream);
+	size_t head_len;
+
+	if (!read_response_head(s, in, &head_len))
+		return false;
+	s->have_resp = true;
+	s->resp_resume = 0;
+	if (s->resp.status >= 100 && s->resp.status < 200 &&
+	    s->resp.status != 101) {
+		/* Interim (100 Continue): pass it on and wait for the final
+		   response. */
+		send_from(in, head_len, s->client);
+		clear_response(s);
+		return true;
+	}
+	if (response_is_hijack(s)) {
+		engine_hijacked(s, in, head_len);
+		return false;
+	}
+	if (s->resp.status == 101) {
+		log_info("session %llu: the engine switched protocols on %s; "
+			 "closing",
+		    (unsigned long long)s->id, route_name(s->route.id));
+		session_close(s);
+		return false;
+	}
+	engine_body_start(s, in, head_len);
+	return true;
+}
+
+/* US_BODY: stream the response body to the client until it ends.
+ * Always false: at its end the next request may start. */
+static bool
+engine_body(struct session *s)
+{
+	struct evbuffer *in = bufferevent_get_input(s->upstream);
+	const char *cause;
+
+	if (relay_body(&s->resp_body, in, s->client, &cause) != 0) {
+		log_info("session %llu: bad response body from the engine: %s",
+		    (unsigned long long)s->id, cause);
+		session_close(s);
+		return false;
+	}
+	if (s->resp_body.done) {
+		response_done(s);
+		return false;
+	}
+	if (s->upstream_eof && evbuffer_get_length(in) == 0) {
+		/* Close-delimited body ends here; any other framing was cut
+		   short: close too. */
+		s->close_after = true;
+		response_done(s);
+	}
+	return false;
+}
+
+/* US_CAPTURE: read the response to a guarded request whole (at most
+ * SESSION_CAPTURE_MAX), then hand it to the decider.  Always false. */
+static bool
+engine_capture(struct session *s)
+{
+	struct evbuffer *in = bufferevent_get_input(s->upstream);
+	const char *cause;
+
+	if (body_pump(&s->resp_body, in, NULL, s->resp_captured,
+		SESSION_CAPTURE_MAX + 1 - evbuffer_get_length(s->resp_captured),
+		&cause) != 0 ||
+	    evbuffer_get_length(s->resp_captured) > SESSION_CAPTURE_MAX) {
+		log_info("session %llu: unreadable response to a guarded "
+			 "request",
+		    (unsigned long long)s->id);
+		session_close(s);
+		return false;
+	}
+	if (s->resp_body.done ||
+	    (s->upstream_eof && evbuffer_get_length(in) == 0)) {
+		if (!s->resp_body.done)
+			s->close_after = true;
+		finish_captured_response(s);
+	}
+	return false;
+}
+
+/* US_RAW: relay what the engine sent as it is, half-close included.
+ * Always false. */
+static bool
+engine_raw(struct session *s)
+{
+	struct evbuffer *in = bufferevent_get_input(s->upstream);
+
+	relay_raw(in, s->client);
+	raw_resume(s);
+	if (s->upstream_eof && evbuffer_get_length(in) == 0 &&
+	    !s->client_shut && out_len(s->client) == 0) {
+		shutdown(bufferevent_getfd(s->client), SHUT_WR);
+		s->client_shut = true;
+	}
+	if (s->upstream_shut && s->client_shut)
+		session_close(s);
+	return false;
+}
+
+/* Move engine bytes as far as the state allows: one step per state, each
+ * true when the state moved on and the next step may go. */
 static void
 pump_upstream(struct session *s)
 {
-	struct evbuffer *in;
-	const char *cause;
+	bool more = true;
 
-	if (s->upstream == NULL)
-		return;
-	in = bufferevent_get_input(s->upstream);
-	for (;;) {
-		if (s->closed || s->upstream == NULL)
-			return;
+	while (more && !s->closed && s->upstream != NULL) {
 		switch (s->us) {
 		case US_IDLE:
-			if (evbuffer_get_length(in) > 0) {
-				log_info("session %llu: the engine sent bytes "
-					 "nobody asked for; closing",
-				    (unsigned long long)s->id);
-				session_close(s);
-				return;
-			}
-			if (s->upstream_eof) {
-				/* The engine closed an idle connection; the
-				   next request opens a new one. */
-				drop_upstream(s);
-			}
-			return;
-		case US_HEAD: {
-			size_t len = evbuffer_get_length(in), head_len = 0;
-			struct http_limits lim = { 256 * 1024, 1000 };
-			enum http_scan r;
-			int status;
-			const char *p;
-
-			if (len == 0) {
-				if (s->upstream_eof) {
-					char *msg = xasprintf(
-					    "docker-guard: "
-					    "cannot reach the Docker engine at "
-					    "%s: the engine closed the "
-					    "connection without answering",
-					    host_cfg(s)->upstream);
-
-					s->us = US_IDLE;
-					session_refuse(s, 502, msg, false);
-					free(msg);
-				}
-				return;
-			}
-			if (len > lim.max_head_bytes + 4)
-				len = lim.max_head_bytes + 4;
-			p = (const char *)evbuffer_pullup(in, (ev_ssize_t)len);
-			r = http_head_scan(p, len, &lim, &s->resp_resume,
-			    &head_len, &status, &cause);
-			if (r == HTTP_SCAN_INCOMPLETE && !s->upstream_eof)
-				return;
-			if (r != HTTP_SCAN_COMPLETE ||
-			    http_response_parse(p, head_len, s->method,
-				&s->resp, &cause) != 0) {
-				char *msg = xasprintf(
-				    "docker-guard: the "
-				    "Docker engine at %s sent a malformed "
-				    "response: %s",
-				    host_cfg(s)->upstream,
-				    r == HTTP_SCAN_INCOMPLETE
-					? "it closed the connection mid-head"
-					: cause);
-
-				s->us = US_IDLE;
-				session_refuse(s, 502, msg, false);
-				free(msg);
-				return;
-			}
-			s->have_resp = true;
-			s->resp_resume = 0;
-			if (s->resp.status >= 100 && s->resp.status < 200 &&
-			    s->resp.status != 101) {
-				/* Interim (100 Continue): pass it on and wait
-				   for the final response. */
-				send_from(in, head_len, s->client);
-				clear_response(s);
-				break;
-			}
-			if (s->resp.status == 101 && !response_is_hijack(s)) {
-				log_info("session %llu: the engine switched "
-					 "protocols on %s; closing",
-				    (unsigned long long)s->id,
-				    route_name(s->route.id));
-				session_close(s);
-				return;
-			}
-			if (response_is_hijack(s)) {
-				send_from(in, head_len, s->client);
-				log_debug("session %llu: %s hijacked",
-				    (unsigned long long)s->id,
-				    route_name(s->route.id));
-				start_raw(s);
-				/* What the bufferevents already read goes
-				   first; then the session reads itself. */
-				relay_raw(in, s->client);
-				pump_client(s);
-				return;
-			}
-			if (s->route.id == ROUTE_CONTAINER_RENAME ||
-			    s->route.id == ROUTE_CONTAINER_DELETE)
-				s->host->decider
-				    ->observe(s->host->decider->decider,
-					&s->route, s->resp.status);
-			body_reader_init(&s->resp_body, s->resp.framing,
-			    s->resp.content_length);
-			if (s->pending != NULL) {
-				evbuffer_drain(in, head_len);
-				s->resp_captured = evbuffer_new();
-				s->us = US_CAPTURE;
-			} else {
-				/* The head with what of the body is here: one
-				   write. */
-				size_t n = take_length_body(&s->resp_body, in,
-				    head_len);
-
-				send_from(in, head_len + n, s->client);
-				s->us = US_BODY;
-			}
+			more = engine_idle(s);
 			break;
-		}
+		case US_HEAD:
+			more = engine_head(s);
+			break;
 		case US_BODY:
-			if (relay_body(&s->resp_body, in, s->client, &cause) !=
-			    0) {
-				log_info("session %llu: bad response body from "
-					 "the engine: %s",
-				    (unsigned long long)s->id, cause);
-				session_close(s);
-				return;
-			}
-			if (s->resp_body.done) {
-				response_done(s);
-				return;
-			}
-			if (s->upstream_eof && evbuffer_get_length(in) == 0) {
-				/* Close-delimited body ends here; any other
-				   framing was cut short: close too. */
-				s->close_after = true;
-				response_done(s);
-				return;
-			}
-			return;
+			more = engine_body(s);
+			break;
 		case US_CAPTURE:
-			if (body_pump(&s->resp_body, in, NULL, s->resp_captured,
-				SESSION_CAPTURE_MAX + 1 -
-				    evbuffer_get_length(s->resp_captured),
-				&cause) != 0 ||
-			    evbuffer_get_length(s->resp_captured) >
-				SESSION_CAPTURE_MAX) {
-				log_info("session %llu: unreadable response to "
-					 "a guarded request",
-				    (unsigned long long)s->id);
-				session_close(s);
-				return;
-			}
-			if (s->resp_body.done ||
-			    (s->upstream_eof && evbuffer_get_length(in) == 0)) {
-				if (!s->resp_body.done)
-					s->close_after = true;
-				finish_captured_response(s);
-				return;
-			}
-			return;
+			more = engine_capture(s);
+			break;
 		case US_VERIFY:
-			return; /* the whole response is here */
+			more = false; /* the whole response is here */
+			break;
 		case US_RAW:
-			relay_raw(in, s->client);
-			raw_resume(s);
-			if (s->upstream_eof && evbuffer_get_length(in) == 0 &&
-			    !s->client_shut && out_len(s->client) == 0) {
-				shutdown(bufferevent_getfd(s->client), SHUT_WR);
-				s->client_shut = true;
-			}
-			if (s->upstream_shut && s->client_shut)
-				session_close(s);
-			return;
+			more = engine_raw(s);
+			break;
 		}
 	}
 }
