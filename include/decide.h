@@ -62,9 +62,6 @@ struct decide_verdict {
 			 container back (restore_on_refusal) */
 };
 
-/* Routes that run a container that exists already (start, restart). */
-bool decide_runs_existing(enum route_id id);
-
 /*
  * Decide on in (borrowed for the call).  A start or restart is judged on
  * its version against the history only: how the image was named and

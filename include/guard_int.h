@@ -232,9 +232,6 @@ guard_refuse(struct decision *p, int status, const char *rule, char *message);
  * into buf (size bytes).  Returns buf. */
 const char *guard_subject(const struct decision *p, char *buf, size_t size);
 
-/* "create", "pull", "start", ... for a route (static string). */
-const char *guard_action_for(enum route_id id);
-
 /* ---- guard_lookup.c ---- */
 
 /* Add image ref (copied) in role (static string) to p's images. */

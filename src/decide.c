@@ -8,10 +8,11 @@
 #include "decide.h"
 #include "xmalloc.h"
 
-bool
-decide_runs_existing(enum route_id id)
+/* A start or restart: the container exists, its image is here. */
+static bool
+runs_existing(enum route_id id)
 {
-	return id == ROUTE_CONTAINER_START || id == ROUTE_CONTAINER_RESTART;
+	return route_traits(id)->runs_existing;
 }
 
 static void
@@ -44,7 +45,7 @@ image_input(const struct decide_input *in, const struct guard_config *cfg,
 	out->allow_downgrade = body_facts_label(in->facts,
 	    POLICY_LABEL_ALLOW_DOWNGRADE);
 	out->allow_tag = body_facts_label(in->facts, POLICY_LABEL_ALLOW_TAG);
-	out->existing = decide_runs_existing(in->route);
+	out->existing = runs_existing(in->route);
 	out->registry = img->registry;
 }
 
@@ -67,8 +68,8 @@ combine(const struct decide_input *in, struct decide_verdict *v, size_t i)
 	}
 	/* A start that runs what its create was allowed to run is no new
 	   decision: the create's row says it. */
-	row->audit = !decide_runs_existing(in->route) ||
-	    d->verdict != POLICY_ALLOW || d->override_used;
+	row->audit = !runs_existing(in->route) || d->verdict != POLICY_ALLOW ||
+	    d->override_used;
 	row->rule = d->rule != NULL ? d->rule
 	    : d->override_used	    ? "override"
 				    : d->note_rule;
@@ -82,7 +83,7 @@ decide_eval(const struct decide_input *in, struct decide_verdict *out)
 	struct guard_config start_cfg;
 
 	memset(out, 0, sizeof *out);
-	if (decide_runs_existing(in->route)) {
+	if (runs_existing(in->route)) {
 		/* The container exists and its image is here: how it was
 		   named and where it came from were judged at its create.
 		   Only its version against the app's history counts now. */

@@ -15,7 +15,6 @@
 #include <event2/event.h>
 
 #include "body_inspect.h"
-#include "decide.h"
 #include "engine.h"
 #include "guard.h"
 #include "guard_int.h"
@@ -160,6 +159,7 @@ static void
 deliver_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct decision *p = arg;
+	const struct route_traits *t = route_traits(p->route);
 	struct decision_verdict v = { 0 };
 
 	if (p->restore.parent != NULL) {
@@ -188,15 +188,11 @@ deliver_cb(evutil_socket_t fd, short what, void *arg)
 	v.message = p->message;
 	v.warnings = (const char *const *)p->warnings;
 	v.n_warnings = p->n_warnings;
-	v.wants_response = p->status == 0 && p->route != ROUTE_IMAGE_CREATE &&
-	    p->route != ROUTE_CONTAINER_DELETE &&
-	    p->route != ROUTE_CONTAINER_PRUNE &&
-	    !decide_runs_existing(p->route) && !path_policy_route(p->route);
+	v.wants_response = p->status == 0 && t->checks_response;
 	p->rec.forwarded = v.wants_response;
 	/* A removal by any spelling is recorded by the full ID. */
-	if (p->status == 0 &&
-	    ((p->route == ROUTE_CONTAINER_DELETE && p->container_id != NULL) ||
-		p->route == ROUTE_CONTAINER_PRUNE))
+	if (p->status == 0 && t->removes &&
+	    (p->route != ROUTE_CONTAINER_DELETE || p->container_id != NULL))
 		v.wants_response = true;
 	v.target = p->status == 0 ? p->start.target : NULL;
 	if (p->status == 0 && p->pull.path.action == PATH_ACT_JUDGE_BUILD) {
@@ -294,31 +290,6 @@ rollback_cb(int status, const char *body, size_t len, const char *error,
 	guard_lookup_start(p);
 }
 
-const char *
-guard_action_for(enum route_id id)
-{
-	switch (id) {
-	case ROUTE_CONTAINER_CREATE:
-		return "create";
-	case ROUTE_SERVICE_CREATE:
-		return "create";
-	case ROUTE_SERVICE_UPDATE:
-		return "update";
-	case ROUTE_IMAGE_CREATE:
-	case ROUTE_PLUGIN_PULL:
-	case ROUTE_PLUGIN_UPGRADE:
-		return "pull";
-	case ROUTE_BUILD:
-		return "build";
-	case ROUTE_CONTAINER_START:
-		return "start";
-	case ROUTE_CONTAINER_RESTART:
-		return "restart";
-	default:
-		return "handle";
-	}
-}
-
 /* POST /services/{id}/update?rollback=previous: the engine runs the
  * service's previous spec, so judge that (rollback_cb). */
 static void
@@ -412,6 +383,7 @@ guard_check(struct guard *g, const struct decision_request *req,
     const struct decision_reply *reply)
 {
 	struct decision *p = xcalloc(1, sizeof *p);
+	const struct route_traits *t = route_traits(req->route->id);
 
 	p->g = g;
 	p->reply = *reply;
@@ -419,19 +391,19 @@ guard_check(struct guard *g, const struct decision_request *req,
 	p->peer = *req->peer;
 	p->route = req->route->id;
 	p->method = xstrdup(req->head->method);
-	p->action = xstrdup(guard_action_for(p->route));
+	p->action = xstrdup(route_traits(p->route)->action);
 	p->what = xstrdup(
 	    p->route == ROUTE_CONTAINER_CREATE ? "a container" : "a service");
-	/* One flow per route. */
+	/* One flow per route (route.h's table). */
 	if (p->route == ROUTE_IMAGE_CREATE)
 		guard_pull_start(p, req);
-	else if (path_policy_route(p->route))
+	else if (t->path_policy)
 		guard_paths_start(p, req);
-	else if (p->route == ROUTE_CONTAINER_DELETE)
-		guard_snapshot_start(p, req);
-	else if (p->route == ROUTE_CONTAINER_PRUNE)
+	else if (t->removes && p->route == ROUTE_CONTAINER_PRUNE)
 		guard_prune_start(p);
-	else if (decide_runs_existing(p->route))
+	else if (t->removes)
+		guard_snapshot_start(p, req);
+	else if (t->runs_existing)
 		guard_start_check(p, req);
 	else
 		body_start(p, req);
@@ -534,8 +506,7 @@ guard_response(struct guard *g, struct decision *p, int status,
 {
 	char *id;
 
-	if (p->route == ROUTE_CONTAINER_DELETE ||
-	    p->route == ROUTE_CONTAINER_PRUNE) {
+	if (route_traits(p->route)->removes) {
 		guard_record_removals(p, status, body, len);
 		guard_decision_free(p);
 		return false;
@@ -603,7 +574,8 @@ guard_observe(struct guard *g, const struct route *r, int status)
 	struct store_write w = { 0 };
 	char *name = NULL;
 
-	if (status < 200 || status >= 300 || r->param == NULL)
+	if (!route_traits(r->id)->observed || status < 200 || status >= 300 ||
+	    r->param == NULL)
 		return;
 	if (r->id == ROUTE_CONTAINER_RENAME) {
 		if (route_query_get(r->query, "name", &name) != 0 ||

@@ -9,7 +9,6 @@
 #include <string.h>
 #include <sys/queue.h>
 
-#include "decide.h"
 #include "engine.h"
 #include "guard_int.h"
 #include "imgref.h"
@@ -251,7 +250,8 @@ start_registry(struct decision *p)
 	bool tag_only, need;
 
 	/* A start runs an image that is already here. */
-	if (decide_runs_existing(p->route) || !registry_target(img, &ref)) {
+	if (route_traits(p->route)->runs_existing ||
+	    !registry_target(img, &ref)) {
 		p->look.next++;
 		guard_lookup_next(p);
 		return;

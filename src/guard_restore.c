@@ -223,7 +223,7 @@ restore_judge(struct decision *p, enum route_id route, const char *ref,
 	c->peer = p->peer;
 	c->route = route;
 	c->method = xstrdup("POST");
-	c->action = xstrdup(guard_action_for(route));
+	c->action = xstrdup(route_traits(route)->action);
 	c->what = xasprintf("container \"%s\"", p->restore.name);
 	c->app = xstrdup(p->app);
 	c->facts = *facts;

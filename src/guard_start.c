@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "decide.h"
 #include "engine.h"
 #include "guard_int.h"
 #include "imgref.h"

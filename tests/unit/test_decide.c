@@ -669,14 +669,6 @@ test_restore_refusal(void)
 	free(s);
 }
 
-static void
-test_runs_existing(void)
-{
-	CHECK(decide_runs_existing(ROUTE_CONTAINER_START));
-	CHECK(decide_runs_existing(ROUTE_CONTAINER_RESTART));
-	CHECK(!decide_runs_existing(ROUTE_CONTAINER_CREATE));
-	CHECK(!decide_runs_existing(ROUTE_SERVICE_UPDATE));
-}
 
 int
 main(void)
@@ -688,7 +680,6 @@ main(void)
 		{ "starts", test_rows_starts },
 		{ "restores", test_rows_restores },
 		{ "restore_refusal", test_restore_refusal },
-		{ "runs_existing", test_runs_existing },
 	};
 
 	return check_main("decide", cases, sizeof cases / sizeof cases[0]);
