@@ -49,19 +49,24 @@ struct ledger;
 struct monitor;
 struct verify;
 
+/* What the lookups keep across requests (guard_lookup.c). */
+struct guard_known {
+	TAILQ_HEAD(, inspect_cached) inspects; /* pinned references only */
+	size_t n_inspects;
+	struct registry_platform platform; /* the engine's, from /info */
+	bool have_platform;
+};
+
 /* The decider: what it holds across requests. */
 struct guard {
-	TAILQ_HEAD(, inspect_cached) inspects;
+	struct guard_known known;
 	TAILQ_HEAD(, decision) detached; /* checks whose client left */
-	size_t n_inspects;
 	struct event_base *base;
 	const struct guard_config *const *cfg; /* the caller's current */
 	struct store *store;
 	struct ledger *ledger; /* writes */
 	struct registry *registry;
 	struct monitor *monitor;
-	struct registry_platform platform; /* the engine's, from /info */
-	bool have_platform;
 };
 
 /* One image reference of the request and what the engine says of it. */

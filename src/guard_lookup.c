@@ -46,8 +46,8 @@ lookup_name(const struct guard_image *img)
 static void
 inspect_cache_drop(struct guard *g, struct inspect_cached *c)
 {
-	TAILQ_REMOVE(&g->inspects, c, entry);
-	g->n_inspects--;
+	TAILQ_REMOVE(&g->known.inspects, c, entry);
+	g->known.n_inspects--;
 	free(c->ref);
 	free(c->body);
 	free(c);
@@ -81,7 +81,7 @@ inspect_cache_get(struct guard *g, const char *ref)
 	struct inspect_cached *c, *next;
 	int64_t now = guard_now_us() / 1000000;
 
-	for (c = TAILQ_FIRST(&g->inspects); c != NULL; c = next) {
+	for (c = TAILQ_FIRST(&g->known.inspects); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
 		if (c->expires <= now) {
 			inspect_cache_drop(g, c);
@@ -101,15 +101,15 @@ inspect_cache_put(struct guard *g, const char *ref, const char *body,
 
 	if (!inspect_cacheable(ref) || inspect_cache_get(g, ref) != NULL)
 		return;
-	if (g->n_inspects >= INSPECT_CACHE_MAX)
-		inspect_cache_drop(g, TAILQ_FIRST(&g->inspects));
+	if (g->known.n_inspects >= INSPECT_CACHE_MAX)
+		inspect_cache_drop(g, TAILQ_FIRST(&g->known.inspects));
 	c = xcalloc(1, sizeof *c);
 	c->ref = xstrdup(ref);
 	c->body = xstrndup(body, len);
 	c->len = len;
 	c->expires = guard_now_us() / 1000000 + INSPECT_CACHE_TTL;
-	TAILQ_INSERT_TAIL(&g->inspects, c, entry);
-	g->n_inspects++;
+	TAILQ_INSERT_TAIL(&g->known.inspects, c, entry);
+	g->known.n_inspects++;
 }
 
 /* Where to ask a registry about img: its pinned digest, the digest its
@@ -193,22 +193,25 @@ info_cb(int status, const char *body, size_t len, const char *error, void *arg)
 	if (status == 200 &&
 	    inspect_info_platform(body, len, os, sizeof os, arch,
 		sizeof arch) == 0) {
-		manifest_normalize_platform(os, arch, g->platform.os,
-		    sizeof g->platform.os, g->platform.arch,
-		    sizeof g->platform.arch, g->platform.variant,
-		    sizeof g->platform.variant);
-		g->have_platform = true;
-		log_info("engine platform: %s/%s%s%s", g->platform.os,
-		    g->platform.arch, g->platform.variant[0] ? "/" : "",
-		    g->platform.variant);
+		manifest_normalize_platform(os, arch, g->known.platform.os,
+		    sizeof g->known.platform.os, g->known.platform.arch,
+		    sizeof g->known.platform.arch, g->known.platform.variant,
+		    sizeof g->known.platform.variant);
+		g->known.have_platform = true;
+		log_info("engine platform: %s/%s%s%s", g->known.platform.os,
+		    g->known.platform.arch,
+		    g->known.platform.variant[0] ? "/" : "",
+		    g->known.platform.variant);
 	} else {
 		log_warn("cannot read the engine's platform (%s); checking "
 			 "registries for linux/amd64",
 		    error ? error : "bad answer");
-		snprintf(g->platform.os, sizeof g->platform.os, "linux");
-		snprintf(g->platform.arch, sizeof g->platform.arch, "amd64");
-		g->platform.variant[0] = '\0';
-		g->have_platform = true;
+		snprintf(g->known.platform.os, sizeof g->known.platform.os,
+		    "linux");
+		snprintf(g->known.platform.arch, sizeof g->known.platform.arch,
+		    "amd64");
+		g->known.platform.variant[0] = '\0';
+		g->known.have_platform = true;
 	}
 	if (p->route == ROUTE_IMAGE_CREATE)
 		guard_pull_decide(p);
@@ -221,7 +224,7 @@ info_cb(int status, const char *body, size_t len, const char *error, void *arg)
 static void
 request_platform(struct decision *p, struct registry_platform *out)
 {
-	*out = p->g->platform;
+	*out = p->g->known.platform;
 	if (p->look.platform_query != NULL && *p->look.platform_query != '\0') {
 		char os[32] = "", arch[32] = "", variant[32] = "";
 
@@ -266,7 +269,7 @@ start_registry(struct decision *p)
 		guard_lookup_next(p);
 		return;
 	}
-	if (!p->g->have_platform) {
+	if (!p->g->known.have_platform) {
 		imgref_reset(&ref);
 		p->lookup = engine_get(p->g->base, cfg->upstream, "/info",
 		    info_cb, p);
@@ -415,8 +418,8 @@ guard_lookup_start(struct decision *p)
 void
 guard_lookup_cache_clear(struct guard *g)
 {
-	while (!TAILQ_EMPTY(&g->inspects))
-		inspect_cache_drop(g, TAILQ_FIRST(&g->inspects));
+	while (!TAILQ_EMPTY(&g->known.inspects))
+		inspect_cache_drop(g, TAILQ_FIRST(&g->known.inspects));
 }
 
 static void

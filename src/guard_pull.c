@@ -146,8 +146,9 @@ pull_begin(struct decision *p)
 		if (ref.kind == IMGREF_NAME && ref.digest == NULL &&
 		    ref.tag != NULL) {
 			p->look.reg_check = registry_check(p->g->registry,
-			    ref.domain, ref.path, ref.tag, &p->g->platform,
-			    REGISTRY_DIGEST_ONLY, pull_registry_cb, p);
+			    ref.domain, ref.path, ref.tag,
+			    &p->g->known.platform, REGISTRY_DIGEST_ONLY,
+			    pull_registry_cb, p);
 			imgref_reset(&ref);
 			return;
 		}
