@@ -36,6 +36,49 @@ enum route_id {
 	ROUTE_PLUGIN_PULL,	   /* POST /plugins/pull */
 	ROUTE_PLUGIN_UPGRADE,	   /* POST /plugins/{name}/upgrade */
 	ROUTE_PLUGIN_CREATE,	   /* POST /plugins/create */
+	ROUTE_COUNT		   /* not a route: how many there are */
+};
+
+/*
+ * What the proxy and the guard do with a route: one row per route_id in
+ * route.c's table, so that how a route is handled is said in one place.
+ */
+struct route_traits {
+	enum route_id id;
+	const char *name;   /* stable: "containers/create", "other", ... */
+	const char *action; /* the verb the guard records: "create",
+			       "pull", ...; "handle" for the rest */
+	/* The body is read whole and decided on before anything reaches
+	   the engine (container and service creates and updates). */
+	bool guarded;
+	/* Decided on the head alone; the body, if any, streams on
+	   (pulls and imports, removals, starts, builds, BuildKit,
+	   plugins). */
+	bool head_decided;
+	/* The engine reads its parameters with ParseForm, so from a form
+	   body too: a form body (x-www-form-urlencoded) is then read whole
+	   and decided on with the head. */
+	bool reads_form;
+	/* A form body is refused: the engine would take parameters from
+	   it, where the guard follows the query (rename). */
+	bool refuses_form;
+	/* The decider checks the engine's response to the forwarded
+	   request (the new container's or service's ID). */
+	bool checks_response;
+	/* Removes containers: the decider records what the engine
+	   removed from its response. */
+	bool removes;
+	/* Passed through untouched; the decider observes its answer to
+	   keep the ledger straight (rename, remove). */
+	bool observed;
+	/* Runs an existing container: its image is judged, not the
+	   request (start, restart). */
+	bool runs_existing;
+	/* Judged by the path policy (builds, BuildKit, plugins). */
+	bool path_policy;
+	/* The engine may take the connection over (attach, exec,
+	   BuildKit). */
+	bool may_hijack;
 };
 
 struct route {
@@ -47,17 +90,24 @@ struct route {
 };
 
 /*
- * Classify method and request target.  On success fill *out (caller calls
- * route_reset) and return 0; on refusal return -1 with *cause.
+ * Classify method and request target (both borrowed).  On success fill
+ * *out with allocated strings (the caller calls route_reset) and return
+ * 0; on refusal return -1 with *cause (static) and nothing to reset.
  */
 int route_classify(const char *method, const char *target, struct route *out,
     const char **cause);
+/* Free r's strings and zero it (safe on a zeroed route). */
 void route_reset(struct route *r);
 
-/* A stable name for the route: "containers/create", "other", ... */
+/* The traits of route id (static, never NULL; an id out of range gets
+ * ROUTE_OTHER's row). */
+const struct route_traits *route_traits(enum route_id id);
+
+/* A stable name for the route: route_traits(id)->name (static). */
 const char *route_name(enum route_id id);
 
-/* True for routes where the engine may take over the connection. */
+/* True for routes where the engine may take over the connection:
+ * route_traits(id)->may_hijack. */
 bool route_may_hijack(enum route_id id);
 
 /*

@@ -84,14 +84,19 @@ void session_free(struct session *s);
  * gets the answer (the connection cap). */
 void session_reject(struct session *s, int status, const char *message);
 
-/* The next session in the host's list, or NULL. */
+/* The next session in the host's list after s, or NULL (borrowed: see
+ * Lifetime). */
 struct session *session_next(struct session *s);
 
 /* SIGTERM: close now if idle, else after the response in flight.  May
  * close s (see Lifetime): iterating the host's list stays safe. */
 void session_drain(struct session *s);
 
+/* The credentials of s's client, read at accept (borrowed from s: valid
+ * until s is freed). */
 const struct peer_cred *session_peer(const struct session *s);
+
+/* s's number in the logs: unique per host, counted from 1. */
 uint64_t session_id(const struct session *s);
 
 #endif

@@ -956,18 +956,17 @@ joined(const struct string_list *l)
 	return out;
 }
 
-/* A pull with no fromImage: an import (fromSrc), allowed only with
- * imports = allow. */
+/* An import (no fromImage): allowed only under imports = allow. */
 static void
 pull_import(const struct policy_pull *in, struct policy_decision *out)
 {
 	const char *src = in->from_src != NULL ? in->from_src : "?";
+	const char *what = strcmp(src, "-") == 0 ? "the request body" : src;
 
 	if (in->cfg->imports_allow) {
 		set_note(out, "imports",
-		    xasprintf("import from %s "
-			      "allowed (imports = allow)",
-			strcmp(src, "-") == 0 ? "the request body" : src));
+		    xasprintf("import from %s allowed (imports = allow)",
+			what));
 		return;
 	}
 	set_outcome(out, RULE_ENFORCE, 403, "imports",
@@ -976,24 +975,21 @@ pull_import(const struct policy_pull *in, struct policy_decision *out)
 		"import makes an image no registry has (rule: imports). "
 		"Push images to a registry and pull them by digest, or set "
 		"imports = allow.",
-		strcmp(src, "-") == 0 ? "the request body" : src,
-		in->repo != NULL ? " as " : "",
+		what, in->repo != NULL ? " as " : "",
 		in->repo != NULL ? in->repo : ""));
 }
 
-/* Is ref's repository exempt from pull_require_digest?  Then say so. */
+/* True when ref's repository matches digest_exempt (noted in out). */
 static bool
-pull_digest_exempt(const struct guard_config *cfg, const struct imgref *ref,
+pull_exempt(const struct guard_config *cfg, const struct imgref *ref,
     struct policy_decision *out)
 {
 	for (size_t i = 0; i < cfg->digest_exempt.n; i++) {
 		if (imgref_repository_matches(ref,
 			cfg->digest_exempt.items[i])) {
 			set_note(out, "pull_require_digest",
-			    xasprintf(
-				"pull by "
-				"tag allowed: repository matches digest_exempt "
-				"\"%s\"",
+			    xasprintf("pull by tag allowed: repository matches "
+				      "digest_exempt \"%s\"",
 				cfg->digest_exempt.items[i]));
 			return true;
 		}
@@ -1001,33 +997,37 @@ pull_digest_exempt(const struct guard_config *cfg, const struct imgref *ref,
 	return false;
 }
 
-/* A pull of given (parsed into ref) by tag, or of every tag, under
- * pull_require_digest: why that is unpinned, and the pull by digest to
- * use instead. */
+/* Why a pull of ref by tag (or of every tag) is not pinned.  Caller
+ * frees. */
+static char *
+pull_unpinned_why(const struct guard_config *cfg, const struct imgref *ref)
+{
+	const char *tag = imgref_effective_tag(ref);
+
+	if (ref->tag == NULL)
+		return xstrdup("a pull with no tag pulls every tag of the "
+			       "repository, whatever each points to now");
+	if (tag != NULL && list_has(&cfg->rolling_tags, tag))
+		return xasprintf(
+		    "\"%s\" is a rolling tag: it moves to whatever "
+		    "was built or pushed last, so a pull can bring "
+		    "any version",
+		    tag);
+	return xstrdup("a pull by tag takes whatever the tag points to now, "
+		       "and a later create by that tag runs it");
+}
+
+/* A pull of given (parsed as ref) by tag: refused or warned under
+ * pull_require_digest, with the digest to pull by when known. */
 static void
 pull_unpinned(const struct policy_pull *in, const struct imgref *ref,
     const char *given, struct policy_decision *out)
 {
 	const struct guard_config *cfg = in->cfg;
-	bool all_tags = ref->tag == NULL, rolling;
-	const char *tag = imgref_effective_tag(ref);
-	char *why, *fix, *pinned = NULL;
+	char *why = pull_unpinned_why(cfg, ref), *fix, *pinned = NULL;
 
-	rolling = !all_tags && tag != NULL && list_has(&cfg->rolling_tags, tag);
 	if (in->registry_digest != NULL)
 		pinned = imgref_pinned(ref, in->registry_digest);
-	if (all_tags)
-		why = xstrdup("a pull with no tag pulls every tag of the "
-			      "repository, whatever each points to now");
-	else if (rolling)
-		why = xasprintf(
-		    "\"%s\" is a rolling tag: it moves to whatever "
-		    "was built or pushed last, so a pull can bring any "
-		    "version",
-		    tag);
-	else
-		why = xstrdup("a pull by tag takes whatever the tag points to "
-			      "now, and a later create by that tag runs it");
 	if (pinned != NULL)
 		fix = xasprintf("Pull by digest: docker pull %s", pinned);
 	else
@@ -1046,13 +1046,41 @@ pull_unpinned(const struct policy_pull *in, const struct imgref *ref,
 	free(pinned);
 }
 
+/* The pull of given, a valid reference parsed as ref. */
+static void
+pull_reference(const struct policy_pull *in, const struct imgref *ref,
+    const char *given, struct policy_decision *out)
+{
+	const struct guard_config *cfg = in->cfg;
+	char *list, *repo;
+
+	if (!registry_allowed(cfg, ref->domain)) {
+		list = joined(&cfg->allowed_registries);
+		set_outcome(out, RULE_ENFORCE, 403, "allowed_registries",
+		    xasprintf(
+			"docker-guard: refusing to pull %s: registry %s is "
+			"not in allowed_registries (%s) (rule: allowed_registries).",
+			given, ref->domain, list));
+		free(list);
+		return;
+	}
+	if (ref->digest != NULL) {
+		repo = imgref_repository(ref);
+		out->digest = xasprintf("%s@%s", repo, ref->digest);
+		free(repo);
+		return;
+	}
+	if (cfg->pull_require_digest == RULE_OFF || pull_exempt(cfg, ref, out))
+		return;
+	pull_unpinned(in, ref, given, out);
+}
+
 void
 policy_evaluate_pull(const struct policy_pull *in, struct policy_decision *out)
 {
-	const struct guard_config *cfg = in->cfg;
 	struct imgref ref;
 	const char *cause = NULL;
-	char *given, *list;
+	char *given;
 
 	memset(out, 0, sizeof *out);
 	out->verdict = POLICY_ALLOW;
@@ -1073,23 +1101,7 @@ policy_evaluate_pull(const struct policy_pull *in, struct policy_decision *out)
 		free(given);
 		return;
 	}
-	if (!registry_allowed(cfg, ref.domain)) {
-		list = joined(&cfg->allowed_registries);
-		set_outcome(out, RULE_ENFORCE, 403, "allowed_registries",
-		    xasprintf(
-			"docker-guard: refusing to pull %s: registry %s is "
-			"not in allowed_registries (%s) (rule: allowed_registries).",
-			given, ref.domain, list));
-		free(list);
-	} else if (ref.digest != NULL) {
-		char *repo = imgref_repository(&ref);
-
-		out->digest = xasprintf("%s@%s", repo, ref.digest);
-		free(repo);
-	} else if (cfg->pull_require_digest != RULE_OFF &&
-	    !pull_digest_exempt(cfg, &ref, out)) {
-		pull_unpinned(in, &ref, given, out);
-	}
+	pull_reference(in, &ref, given, out);
 	imgref_reset(&ref);
 	free(given);
 }

@@ -98,51 +98,83 @@ match_param(const char *path, const char *prefix, const char *suffix,
 	return true;
 }
 
+/* Methods, as bits of a pattern's mask. */
+#define M_GET 0x1
+#define M_HEAD 0x2
+#define M_POST 0x4
+#define M_DELETE 0x8
+
+/*
+ * The engine's routes the guard tells apart, in the order they are tried.
+ * With a suffix, the path is "<prefix>{param}<suffix>" (param non-empty,
+ * slashes allowed, as mux's "{name:.*}"); without, the path is prefix
+ * exactly.  No path matches two patterns of one method, so the order
+ * only says which is tried first.
+ */
+static const struct route_pattern {
+	unsigned methods;
+	const char *prefix;
+	const char *suffix; /* NULL: the path is prefix */
+	enum route_id id;
+} patterns[] = {
+	{ M_GET | M_HEAD, "/_ping", NULL, ROUTE_PING },
+	{ M_POST, "/containers/create", NULL, ROUTE_CONTAINER_CREATE },
+	{ M_POST, "/services/create", NULL, ROUTE_SERVICE_CREATE },
+	{ M_POST, "/images/create", NULL, ROUTE_IMAGE_CREATE },
+	{ M_POST, "/session", NULL, ROUTE_SESSION },
+	{ M_POST, "/grpc", NULL, ROUTE_GRPC },
+	{ M_POST, "/containers/prune", NULL, ROUTE_CONTAINER_PRUNE },
+	{ M_POST, "/build", NULL, ROUTE_BUILD },
+	{ M_POST, "/plugins/pull", NULL, ROUTE_PLUGIN_PULL },
+	{ M_POST, "/plugins/create", NULL, ROUTE_PLUGIN_CREATE },
+	{ M_POST, "/plugins/", "/upgrade", ROUTE_PLUGIN_UPGRADE },
+	{ M_POST, "/containers/", "/start", ROUTE_CONTAINER_START },
+	{ M_POST, "/containers/", "/restart", ROUTE_CONTAINER_RESTART },
+	{ M_POST, "/containers/", "/rename", ROUTE_CONTAINER_RENAME },
+	{ M_POST, "/containers/", "/attach", ROUTE_CONTAINER_ATTACH },
+	{ M_GET, "/containers/", "/attach/ws", ROUTE_CONTAINER_ATTACH_WS },
+	{ M_POST, "/exec/", "/start", ROUTE_EXEC_START },
+	{ M_POST, "/services/", "/update", ROUTE_SERVICE_UPDATE },
+	{ M_DELETE, "/containers/", "", ROUTE_CONTAINER_DELETE },
+};
+
+/* The bit of a method the patterns name, or 0 for any other. */
+static unsigned
+method_bit(const char *method)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} methods[] = {
+		{ "GET", M_GET },
+		{ "HEAD", M_HEAD },
+		{ "POST", M_POST },
+		{ "DELETE", M_DELETE },
+	};
+
+	for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+		if (strcmp(method, methods[i].name) == 0)
+			return methods[i].bit;
+	return 0;
+}
+
+/* The route of method and decoded path p; *param is set (allocated) for
+ * routes with a parameter. */
 static enum route_id
 classify_path(const char *method, const char *p, char **param)
 {
-	bool post = strcmp(method, "POST") == 0;
-	bool get = strcmp(method, "GET") == 0;
+	unsigned bit = method_bit(method);
 
-	if (strcmp(p, "/_ping") == 0 && (get || strcmp(method, "HEAD") == 0))
-		return ROUTE_PING;
-	if (post && strcmp(p, "/containers/create") == 0)
-		return ROUTE_CONTAINER_CREATE;
-	if (post && strcmp(p, "/services/create") == 0)
-		return ROUTE_SERVICE_CREATE;
-	if (post && strcmp(p, "/images/create") == 0)
-		return ROUTE_IMAGE_CREATE;
-	if (post && strcmp(p, "/session") == 0)
-		return ROUTE_SESSION;
-	if (post && strcmp(p, "/grpc") == 0)
-		return ROUTE_GRPC;
-	if (post && strcmp(p, "/containers/prune") == 0)
-		return ROUTE_CONTAINER_PRUNE;
-	if (post && strcmp(p, "/build") == 0)
-		return ROUTE_BUILD;
-	if (post && strcmp(p, "/plugins/pull") == 0)
-		return ROUTE_PLUGIN_PULL;
-	if (post && strcmp(p, "/plugins/create") == 0)
-		return ROUTE_PLUGIN_CREATE;
-	if (post && match_param(p, "/plugins/", "/upgrade", param))
-		return ROUTE_PLUGIN_UPGRADE;
-	if (post && match_param(p, "/containers/", "/start", param))
-		return ROUTE_CONTAINER_START;
-	if (post && match_param(p, "/containers/", "/restart", param))
-		return ROUTE_CONTAINER_RESTART;
-	if (post && match_param(p, "/containers/", "/rename", param))
-		return ROUTE_CONTAINER_RENAME;
-	if (post && match_param(p, "/containers/", "/attach", param))
-		return ROUTE_CONTAINER_ATTACH;
-	if (get && match_param(p, "/containers/", "/attach/ws", param))
-		return ROUTE_CONTAINER_ATTACH_WS;
-	if (post && match_param(p, "/exec/", "/start", param))
-		return ROUTE_EXEC_START;
-	if (post && match_param(p, "/services/", "/update", param))
-		return ROUTE_SERVICE_UPDATE;
-	if (strcmp(method, "DELETE") == 0 &&
-	    match_param(p, "/containers/", "", param))
-		return ROUTE_CONTAINER_DELETE;
+	for (size_t i = 0; i < sizeof patterns / sizeof patterns[0]; i++) {
+		const struct route_pattern *pat = &patterns[i];
+
+		if ((pat->methods & bit) == 0)
+			continue;
+		if (pat->suffix == NULL
+			? strcmp(p, pat->prefix) == 0
+			: match_param(p, pat->prefix, pat->suffix, param))
+			return pat->id;
+	}
 	return ROUTE_OTHER;
 }
 
@@ -213,60 +245,130 @@ route_classify(const char *method, const char *target, struct route *out,
 	return 0;
 }
 
+/*
+ * How each route is handled, one row per route_id (route.h says what each
+ * trait means).  Every decision on a route by the proxy or the guard reads
+ * this table.
+ */
+static const struct route_traits traits[ROUTE_COUNT] = {
+	[ROUTE_OTHER] = { .id = ROUTE_OTHER,
+	    .name = "other",
+	    .action = "handle" },
+	[ROUTE_PING] = { .id = ROUTE_PING,
+	    .name = "_ping",
+	    .action = "handle" },
+	[ROUTE_CONTAINER_CREATE] = { .id = ROUTE_CONTAINER_CREATE,
+	    .name = "containers/create",
+	    .action = "create",
+	    .guarded = true,
+	    .checks_response = true },
+	[ROUTE_CONTAINER_START] = { .id = ROUTE_CONTAINER_START,
+	    .name = "containers/{id}/start",
+	    .action = "start",
+	    .head_decided = true,
+	    .runs_existing = true },
+	[ROUTE_CONTAINER_RESTART] = { .id = ROUTE_CONTAINER_RESTART,
+	    .name = "containers/{id}/restart",
+	    .action = "restart",
+	    .head_decided = true,
+	    .runs_existing = true },
+	[ROUTE_CONTAINER_RENAME] = { .id = ROUTE_CONTAINER_RENAME,
+	    .name = "containers/{id}/rename",
+	    .action = "handle",
+	    .refuses_form = true,
+	    .observed = true },
+	[ROUTE_CONTAINER_DELETE] = { .id = ROUTE_CONTAINER_DELETE,
+	    .name = "containers/{id} (delete)",
+	    .action = "handle",
+	    .head_decided = true,
+	    .removes = true,
+	    .observed = true },
+	[ROUTE_CONTAINER_ATTACH] = { .id = ROUTE_CONTAINER_ATTACH,
+	    .name = "containers/{id}/attach",
+	    .action = "handle",
+	    .may_hijack = true },
+	[ROUTE_CONTAINER_ATTACH_WS] = { .id = ROUTE_CONTAINER_ATTACH_WS,
+	    .name = "containers/{id}/attach/ws",
+	    .action = "handle",
+	    .may_hijack = true },
+	[ROUTE_EXEC_START] = { .id = ROUTE_EXEC_START,
+	    .name = "exec/{id}/start",
+	    .action = "handle",
+	    .may_hijack = true },
+	[ROUTE_SERVICE_CREATE] = { .id = ROUTE_SERVICE_CREATE,
+	    .name = "services/create",
+	    .action = "create",
+	    .guarded = true,
+	    .checks_response = true },
+	[ROUTE_SERVICE_UPDATE] = { .id = ROUTE_SERVICE_UPDATE,
+	    .name = "services/{id}/update",
+	    .action = "update",
+	    .guarded = true,
+	    .checks_response = true },
+	[ROUTE_IMAGE_CREATE] = { .id = ROUTE_IMAGE_CREATE,
+	    .name = "images/create",
+	    .action = "pull",
+	    .head_decided = true,
+	    .reads_form = true },
+	[ROUTE_SESSION] = { .id = ROUTE_SESSION,
+	    .name = "session",
+	    .action = "handle",
+	    .head_decided = true,
+	    .path_policy = true,
+	    .may_hijack = true },
+	[ROUTE_GRPC] = { .id = ROUTE_GRPC,
+	    .name = "grpc",
+	    .action = "handle",
+	    .head_decided = true,
+	    .path_policy = true,
+	    .may_hijack = true },
+	[ROUTE_CONTAINER_PRUNE] = { .id = ROUTE_CONTAINER_PRUNE,
+	    .name = "containers/prune",
+	    .action = "handle",
+	    .head_decided = true,
+	    .removes = true },
+	[ROUTE_BUILD] = { .id = ROUTE_BUILD,
+	    .name = "build",
+	    .action = "build",
+	    .head_decided = true,
+	    .path_policy = true },
+	[ROUTE_PLUGIN_PULL] = { .id = ROUTE_PLUGIN_PULL,
+	    .name = "plugins/pull",
+	    .action = "pull",
+	    .head_decided = true,
+	    .reads_form = true,
+	    .path_policy = true },
+	[ROUTE_PLUGIN_UPGRADE] = { .id = ROUTE_PLUGIN_UPGRADE,
+	    .name = "plugins/{name}/upgrade",
+	    .action = "pull",
+	    .head_decided = true,
+	    .reads_form = true,
+	    .path_policy = true },
+	[ROUTE_PLUGIN_CREATE] = { .id = ROUTE_PLUGIN_CREATE,
+	    .name = "plugins/create",
+	    .action = "handle",
+	    .head_decided = true,
+	    .path_policy = true },
+};
+
+const struct route_traits *
+route_traits(enum route_id id)
+{
+	if ((unsigned)id >= ROUTE_COUNT)
+		return &traits[ROUTE_OTHER];
+	return &traits[id];
+}
+
 const char *
 route_name(enum route_id id)
 {
-	switch (id) {
-	case ROUTE_OTHER:
-		return "other";
-	case ROUTE_PING:
-		return "_ping";
-	case ROUTE_CONTAINER_CREATE:
-		return "containers/create";
-	case ROUTE_CONTAINER_START:
-		return "containers/{id}/start";
-	case ROUTE_CONTAINER_RESTART:
-		return "containers/{id}/restart";
-	case ROUTE_CONTAINER_RENAME:
-		return "containers/{id}/rename";
-	case ROUTE_CONTAINER_DELETE:
-		return "containers/{id} (delete)";
-	case ROUTE_CONTAINER_PRUNE:
-		return "containers/prune";
-	case ROUTE_CONTAINER_ATTACH:
-		return "containers/{id}/attach";
-	case ROUTE_CONTAINER_ATTACH_WS:
-		return "containers/{id}/attach/ws";
-	case ROUTE_EXEC_START:
-		return "exec/{id}/start";
-	case ROUTE_SERVICE_CREATE:
-		return "services/create";
-	case ROUTE_SERVICE_UPDATE:
-		return "services/{id}/update";
-	case ROUTE_IMAGE_CREATE:
-		return "images/create";
-	case ROUTE_SESSION:
-		return "session";
-	case ROUTE_GRPC:
-		return "grpc";
-	case ROUTE_BUILD:
-		return "build";
-	case ROUTE_PLUGIN_PULL:
-		return "plugins/pull";
-	case ROUTE_PLUGIN_UPGRADE:
-		return "plugins/{name}/upgrade";
-	case ROUTE_PLUGIN_CREATE:
-		return "plugins/create";
-	}
-	return "other";
+	return route_traits(id)->name;
 }
 
 bool
 route_may_hijack(enum route_id id)
 {
-	return id == ROUTE_CONTAINER_ATTACH || id == ROUTE_EXEC_START ||
-	    id == ROUTE_CONTAINER_ATTACH_WS || id == ROUTE_SESSION ||
-	    id == ROUTE_GRPC;
+	return route_traits(id)->may_hijack;
 }
 
 int

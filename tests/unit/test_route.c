@@ -179,9 +179,139 @@ test_query(void)
 	free(v);
 }
 
+/*
+ * The route table, golden.  Flags, one letter each: G guarded, H decided
+ * on the head, F reads a form body, R refuses a form body, C checks the
+ * response, X removes containers, O observed, E runs an existing
+ * container, P path policy, J may hijack.
+ */
+struct traits_row {
+	enum route_id	 id;
+	const char	*name;
+	const char	*action;
+	const char	*flags;
+};
+
+static const struct traits_row traits_rows[] = {
+	{ ROUTE_OTHER, "other", "handle", "" },
+	{ ROUTE_PING, "_ping", "handle", "" },
+	{ ROUTE_CONTAINER_CREATE, "containers/create", "create", "GC" },
+	{ ROUTE_CONTAINER_START, "containers/{id}/start", "start", "HE" },
+	{ ROUTE_CONTAINER_RESTART, "containers/{id}/restart", "restart",
+	  "HE" },
+	{ ROUTE_CONTAINER_RENAME, "containers/{id}/rename", "handle", "RO" },
+	{ ROUTE_CONTAINER_DELETE, "containers/{id} (delete)", "handle",
+	  "HXO" },
+	{ ROUTE_CONTAINER_ATTACH, "containers/{id}/attach", "handle", "J" },
+	{ ROUTE_CONTAINER_ATTACH_WS, "containers/{id}/attach/ws", "handle",
+	  "J" },
+	{ ROUTE_EXEC_START, "exec/{id}/start", "handle", "J" },
+	{ ROUTE_SERVICE_CREATE, "services/create", "create", "GC" },
+	{ ROUTE_SERVICE_UPDATE, "services/{id}/update", "update", "GC" },
+	{ ROUTE_IMAGE_CREATE, "images/create", "pull", "HF" },
+	{ ROUTE_SESSION, "session", "handle", "HPJ" },
+	{ ROUTE_GRPC, "grpc", "handle", "HPJ" },
+	{ ROUTE_CONTAINER_PRUNE, "containers/prune", "handle", "HX" },
+	{ ROUTE_BUILD, "build", "build", "HP" },
+	{ ROUTE_PLUGIN_PULL, "plugins/pull", "pull", "HFP" },
+	{ ROUTE_PLUGIN_UPGRADE, "plugins/{name}/upgrade", "pull", "HFP" },
+	{ ROUTE_PLUGIN_CREATE, "plugins/create", "handle", "HP" },
+};
+
+/* The letters of t's flags, in the order of traits_row's comment. */
+static void
+traits_flags(const struct route_traits *t, char out[16])
+{
+	char *o = out;
+
+	if (t->guarded)
+		*o++ = 'G';
+	if (t->head_decided)
+		*o++ = 'H';
+	if (t->reads_form)
+		*o++ = 'F';
+	if (t->refuses_form)
+		*o++ = 'R';
+	if (t->checks_response)
+		*o++ = 'C';
+	if (t->removes)
+		*o++ = 'X';
+	if (t->observed)
+		*o++ = 'O';
+	if (t->runs_existing)
+		*o++ = 'E';
+	if (t->path_policy)
+		*o++ = 'P';
+	if (t->may_hijack)
+		*o++ = 'J';
+	*o = '\0';
+}
+
+/* Same letters, any order: the golden rows list them as they read best. */
+static int
+same_flags(const char *a, const char *b)
+{
+	if (strlen(a) != strlen(b))
+		return 0;
+	for (; *a != '\0'; a++)
+		if (strchr(b, *a) == NULL)
+			return 0;
+	return 1;
+}
+
+static void
+test_traits_golden(void)
+{
+	CHECK_INT_EQ(sizeof traits_rows / sizeof traits_rows[0], ROUTE_COUNT);
+	for (size_t i = 0; i < sizeof traits_rows / sizeof traits_rows[0];
+	    i++) {
+		const struct traits_row *row = &traits_rows[i];
+		const struct route_traits *t = route_traits(row->id);
+		char flags[16];
+
+		traits_flags(t, flags);
+		CHECKF(t->id == row->id, "row %zu: id %d", i, (int)t->id);
+		CHECK_STR_EQ(t->name, row->name);
+		CHECK_STR_EQ(route_name(row->id), row->name);
+		CHECK_STR_EQ(t->action, row->action);
+		CHECKF(same_flags(flags, row->flags), "%s: flags \"%s\", "
+		    "expected \"%s\"", row->name, flags, row->flags);
+		CHECK((route_may_hijack(row->id) != 0) == (t->may_hijack != 0));
+	}
+}
+
+/* Every route_id has its own row, and the rows agree with each other. */
+static void
+test_traits_every_id(void)
+{
+	for (int id = 0; id < ROUTE_COUNT; id++) {
+		const struct route_traits *t = route_traits((enum route_id)id);
+
+		CHECKF(t->id == (enum route_id)id, "route %d has no row", id);
+		CHECKF(t->name != NULL && t->action != NULL,
+		    "route %d has no name or action", id);
+		/* Decided either on the whole body or on the head. */
+		CHECKF(!(t->guarded && t->head_decided), "%s", t->name);
+		/* A form body read whole is decided with the head. */
+		CHECKF(!t->reads_form || t->head_decided, "%s", t->name);
+		CHECKF(!t->checks_response || t->guarded, "%s", t->name);
+		CHECKF(!t->runs_existing || t->head_decided, "%s", t->name);
+		CHECKF(!t->removes || t->head_decided, "%s", t->name);
+		CHECKF(!t->path_policy || t->head_decided, "%s", t->name);
+		for (int j = 0; j < id; j++)
+			CHECKF(strcmp(route_traits((enum route_id)j)->name,
+			    t->name) != 0, "%s twice", t->name);
+	}
+	/* Out of range: the pass-through row, never NULL. */
+	CHECK(route_traits(ROUTE_COUNT)->id == ROUTE_OTHER);
+	CHECK(route_traits((enum route_id)-1)->id == ROUTE_OTHER);
+}
+
 static const struct check_case cases[] = {
 	{ "rows", test_rows },
 	{ "query", test_query },
+	{ "traits_golden", test_traits_golden },
+	{ "traits_every_id", test_traits_every_id },
 };
 
 int
