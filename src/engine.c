@@ -111,97 +111,127 @@ deliver_lines(struct engine_req *r)
 	}
 }
 
+/* How a step of reading the answer left it. */
+enum pump_step {
+	PUMP_MORE,     /* go on reading what is buffered */
+	PUMP_WAIT,     /* wait for more bytes */
+	PUMP_FINISHED, /* finish() ran: r is gone */
+};
+
+/* Read the response head from in.  Returns PUMP_MORE once it is parsed
+ * (the body follows), PUMP_WAIT for more bytes, or PUMP_FINISHED. */
+static enum pump_step
+pump_head(struct engine_req *r, struct evbuffer *in, bool eof)
+{
+	struct http_limits lim = { 256 * 1024, 1000 };
+	size_t len = evbuffer_get_length(in), head_len;
+	const char *cause, *p;
+	int status;
+	enum http_scan s;
+
+	if (len == 0) {
+		if (!eof)
+			return PUMP_WAIT;
+		finish(r, "the engine closed the connection without answering");
+		return PUMP_FINISHED;
+	}
+	p = (const char *)evbuffer_pullup(in, (ev_ssize_t)len);
+	s = http_head_scan(p, len, &lim, &r->resume, &head_len, &status,
+	    &cause);
+	if (s == HTTP_SCAN_INCOMPLETE && !eof)
+		return PUMP_WAIT;
+	if (s != HTTP_SCAN_COMPLETE ||
+	    http_response_parse(p, head_len, "GET", &r->head, &cause) != 0) {
+		finish(r, "the engine sent a malformed response");
+		return PUMP_FINISHED;
+	}
+	r->have_head = true;
+	evbuffer_drain(in, head_len);
+	r->left = r->head.content_length;
+	if (r->head.framing == HTTP_BODY_CHUNKED)
+		chunked_init(&r->chunks);
+	return PUMP_MORE;
+}
+
+/* Move what is buffered of a chunked body into r->body.  Returns
+ * PUMP_MORE to go on, PUMP_WAIT when in is empty, or PUMP_FINISHED. */
+static enum pump_step
+pump_chunked(struct engine_req *r, struct evbuffer *in)
+{
+	size_t avail = evbuffer_get_length(in), n;
+	const unsigned char *p;
+
+	if (avail == 0)
+		return PUMP_WAIT;
+	if (chunked_in_data(&r->chunks)) {
+		n = avail;
+		if (n > chunked_data_left(&r->chunks))
+			n = (size_t)chunked_data_left(&r->chunks);
+		evbuffer_remove_buffer(in, r->body, n);
+		chunked_consume_data(&r->chunks, n);
+		return PUMP_MORE;
+	}
+	p = evbuffer_pullup(in, (ev_ssize_t)avail);
+	n = chunked_scan(&r->chunks, p, avail);
+	evbuffer_drain(in, n);
+	if (chunked_failed(&r->chunks)) {
+		finish(r, "the engine sent a malformed chunked body");
+		return PUMP_FINISHED;
+	}
+	if (chunked_done(&r->chunks)) {
+		finish(r, NULL);
+		return PUMP_FINISHED;
+	}
+	return PUMP_MORE;
+}
+
+/* Move what is buffered of the body into r->body, by its framing.
+ * Returns PUMP_WAIT when all of in is taken, or PUMP_FINISHED. */
+static enum pump_step
+pump_body(struct engine_req *r, struct evbuffer *in, bool eof)
+{
+	enum pump_step step;
+	size_t n;
+
+	switch (r->head.framing) {
+	case HTTP_BODY_NONE:
+		finish(r, NULL);
+		return PUMP_FINISHED;
+	case HTTP_BODY_LENGTH:
+		n = evbuffer_get_length(in);
+		if (n > r->left)
+			n = (size_t)r->left;
+		evbuffer_remove_buffer(in, r->body, n);
+		r->left -= n;
+		if (r->left > 0)
+			return PUMP_WAIT;
+		finish(r, NULL);
+		return PUMP_FINISHED;
+	case HTTP_BODY_UNTIL_CLOSE:
+		evbuffer_add_buffer(r->body, in);
+		if (!eof)
+			return PUMP_WAIT;
+		finish(r, NULL);
+		return PUMP_FINISHED;
+	case HTTP_BODY_CHUNKED:
+		while ((step = pump_chunked(r, in)) == PUMP_MORE)
+			;
+		return step;
+	}
+	return PUMP_WAIT;
+}
+
 /* Returns true when the request finished (and r is gone). */
 static bool
 pump(struct engine_req *r, bool eof)
 {
 	struct evbuffer *in = bufferevent_get_input(r->bev);
+	enum pump_step step;
 
-	if (!r->have_head) {
-		struct http_limits lim = { 256 * 1024, 1000 };
-		size_t len = evbuffer_get_length(in), head_len;
-		const char *cause, *p;
-		int status;
-		enum http_scan s;
-
-		if (len == 0) {
-			if (eof)
-				finish(r,
-				    "the engine closed the connection "
-				    "without answering");
-			return eof;
-		}
-		p = (const char *)evbuffer_pullup(in, (ev_ssize_t)len);
-		s = http_head_scan(p, len, &lim, &r->resume, &head_len, &status,
-		    &cause);
-		if (s == HTTP_SCAN_INCOMPLETE && !eof)
-			return false;
-		if (s != HTTP_SCAN_COMPLETE ||
-		    http_response_parse(p, head_len, "GET", &r->head, &cause) !=
-			0) {
-			finish(r, "the engine sent a malformed response");
-			return true;
-		}
-		r->have_head = true;
-		evbuffer_drain(in, head_len);
-		r->left = r->head.content_length;
-		if (r->head.framing == HTTP_BODY_CHUNKED)
-			chunked_init(&r->chunks);
-	}
-	for (;;) {
-		size_t avail = evbuffer_get_length(in), n;
-
-		switch (r->head.framing) {
-		case HTTP_BODY_NONE:
-			finish(r, NULL);
-			return true;
-		case HTTP_BODY_LENGTH:
-			n = avail < r->left ? avail : (size_t)r->left;
-			evbuffer_remove_buffer(in, r->body, n);
-			r->left -= n;
-			if (r->left == 0) {
-				finish(r, NULL);
-				return true;
-			}
-			break;
-		case HTTP_BODY_UNTIL_CLOSE:
-			evbuffer_add_buffer(r->body, in);
-			if (eof) {
-				finish(r, NULL);
-				return true;
-			}
-			break;
-		case HTTP_BODY_CHUNKED:
-			if (avail == 0)
-				break;
-			if (chunked_in_data(&r->chunks)) {
-				n = avail;
-				if (n > chunked_data_left(&r->chunks))
-					n = (size_t)chunked_data_left(
-					    &r->chunks);
-				evbuffer_remove_buffer(in, r->body, n);
-				chunked_consume_data(&r->chunks, n);
-			} else {
-				const unsigned char *p = evbuffer_pullup(in,
-				    (ev_ssize_t)avail);
-
-				n = chunked_scan(&r->chunks, p, avail);
-				evbuffer_drain(in, n);
-				if (chunked_failed(&r->chunks)) {
-					finish(r,
-					    "the engine sent a malformed "
-					    "chunked body");
-					return true;
-				}
-				if (chunked_done(&r->chunks)) {
-					finish(r, NULL);
-					return true;
-				}
-			}
-			continue;
-		}
-		break;
-	}
+	if (!r->have_head && (step = pump_head(r, in, eof)) != PUMP_MORE)
+		return step == PUMP_FINISHED;
+	if (pump_body(r, in, eof) == PUMP_FINISHED)
+		return true;
 	if (r->streaming)
 		deliver_lines(r);
 	if (evbuffer_get_length(r->body) > ENGINE_MAX_BODY) {

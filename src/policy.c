@@ -956,100 +956,78 @@ joined(const struct string_list *l)
 	return out;
 }
 
-void
-policy_evaluate_pull(const struct policy_pull *in, struct policy_decision *out)
+/* An import (no fromImage): allowed only under imports = allow. */
+static void
+pull_import(const struct policy_pull *in, struct policy_decision *out)
 {
-	const struct guard_config *cfg = in->cfg;
-	struct imgref ref;
-	const char *cause = NULL, *tag;
-	char *given, *why, *fix, *pinned = NULL, *list;
-	bool all_tags, rolling;
+	const char *src = in->from_src != NULL ? in->from_src : "?";
+	const char *what = strcmp(src, "-") == 0 ? "the request body" : src;
 
-	memset(out, 0, sizeof *out);
-	out->verdict = POLICY_ALLOW;
-	if (in->from_image == NULL || *in->from_image == '\0') {
-		const char *src = in->from_src != NULL ? in->from_src : "?";
-
-		if (cfg->imports_allow) {
-			set_note(out, "imports",
-			    xasprintf("import from %s "
-				      "allowed (imports = allow)",
-				strcmp(src, "-") == 0 ? "the request body"
-						      : src));
-			return;
-		}
-		set_outcome(out, RULE_ENFORCE, 403, "imports",
-		    xasprintf(
-			"docker-guard: refusing to import an image from %s%s%s: an "
-			"import makes an image no registry has (rule: imports). "
-			"Push images to a registry and pull them by digest, or set "
-			"imports = allow.",
-			strcmp(src, "-") == 0 ? "the request body" : src,
-			in->repo != NULL ? " as " : "",
-			in->repo != NULL ? in->repo : ""));
+	if (in->cfg->imports_allow) {
+		set_note(out, "imports",
+		    xasprintf("import from %s allowed (imports = allow)",
+			what));
 		return;
 	}
-	given = policy_pull_reference(in->from_image, in->tag);
-	if (imgref_parse(given, &ref, &cause) != 0 || ref.kind != IMGREF_NAME) {
-		if (ref.kind == IMGREF_ID)
-			imgref_reset(&ref);
-		set_outcome(out, RULE_ENFORCE, 400, "reference",
-		    xasprintf(
-			"docker-guard: refusing to pull %s: it is not a valid image "
-			"reference: %s",
-			given,
-			cause != NULL ? cause : "invalid reference format"));
-		free(given);
-		return;
-	}
-	if (!registry_allowed(cfg, ref.domain)) {
-		list = joined(&cfg->allowed_registries);
-		set_outcome(out, RULE_ENFORCE, 403, "allowed_registries",
-		    xasprintf(
-			"docker-guard: refusing to pull %s: registry %s is "
-			"not in allowed_registries (%s) (rule: allowed_registries).",
-			given, ref.domain, list));
-		free(list);
-		goto done;
-	}
-	if (ref.digest != NULL) {
-		char *repo = imgref_repository(&ref);
+	set_outcome(out, RULE_ENFORCE, 403, "imports",
+	    xasprintf(
+		"docker-guard: refusing to import an image from %s%s%s: an "
+		"import makes an image no registry has (rule: imports). "
+		"Push images to a registry and pull them by digest, or set "
+		"imports = allow.",
+		what, in->repo != NULL ? " as " : "",
+		in->repo != NULL ? in->repo : ""));
+}
 
-		out->digest = xasprintf("%s@%s", repo, ref.digest);
-		free(repo);
-		goto done;
-	}
-	if (cfg->pull_require_digest == RULE_OFF)
-		goto done;
+/* True when ref's repository matches digest_exempt (noted in out). */
+static bool
+pull_exempt(const struct guard_config *cfg, const struct imgref *ref,
+    struct policy_decision *out)
+{
 	for (size_t i = 0; i < cfg->digest_exempt.n; i++) {
-		if (imgref_repository_matches(&ref,
+		if (imgref_repository_matches(ref,
 			cfg->digest_exempt.items[i])) {
 			set_note(out, "pull_require_digest",
-			    xasprintf(
-				"pull by "
-				"tag allowed: repository matches digest_exempt "
-				"\"%s\"",
+			    xasprintf("pull by tag allowed: repository matches "
+				      "digest_exempt \"%s\"",
 				cfg->digest_exempt.items[i]));
-			goto done;
+			return true;
 		}
 	}
-	all_tags = ref.tag == NULL;
-	tag = imgref_effective_tag(&ref);
-	rolling = !all_tags && tag != NULL && list_has(&cfg->rolling_tags, tag);
-	if (in->registry_digest != NULL)
-		pinned = imgref_pinned(&ref, in->registry_digest);
-	if (all_tags)
-		why = xstrdup("a pull with no tag pulls every tag of the "
-			      "repository, whatever each points to now");
-	else if (rolling)
-		why = xasprintf(
+	return false;
+}
+
+/* Why a pull of ref by tag (or of every tag) is not pinned.  Caller
+ * frees. */
+static char *
+pull_unpinned_why(const struct guard_config *cfg, const struct imgref *ref)
+{
+	const char *tag = imgref_effective_tag(ref);
+
+	if (ref->tag == NULL)
+		return xstrdup("a pull with no tag pulls every tag of the "
+			       "repository, whatever each points to now");
+	if (tag != NULL && list_has(&cfg->rolling_tags, tag))
+		return xasprintf(
 		    "\"%s\" is a rolling tag: it moves to whatever "
-		    "was built or pushed last, so a pull can bring any "
-		    "version",
+		    "was built or pushed last, so a pull can bring "
+		    "any version",
 		    tag);
-	else
-		why = xstrdup("a pull by tag takes whatever the tag points to "
-			      "now, and a later create by that tag runs it");
+	return xstrdup("a pull by tag takes whatever the tag points to now, "
+		       "and a later create by that tag runs it");
+}
+
+/* A pull of given (parsed as ref) by tag: refused or warned under
+ * pull_require_digest, with the digest to pull by when known. */
+static void
+pull_unpinned(const struct policy_pull *in, const struct imgref *ref,
+    const char *given, struct policy_decision *out)
+{
+	const struct guard_config *cfg = in->cfg;
+	char *why = pull_unpinned_why(cfg, ref), *fix, *pinned = NULL;
+
+	if (in->registry_digest != NULL)
+		pinned = imgref_pinned(ref, in->registry_digest);
 	if (pinned != NULL)
 		fix = xasprintf("Pull by digest: docker pull %s", pinned);
 	else
@@ -1066,7 +1044,64 @@ policy_evaluate_pull(const struct policy_pull *in, struct policy_decision *out)
 	free(why);
 	free(fix);
 	free(pinned);
-done:
+}
+
+/* The pull of given, a valid reference parsed as ref. */
+static void
+pull_reference(const struct policy_pull *in, const struct imgref *ref,
+    const char *given, struct policy_decision *out)
+{
+	const struct guard_config *cfg = in->cfg;
+	char *list, *repo;
+
+	if (!registry_allowed(cfg, ref->domain)) {
+		list = joined(&cfg->allowed_registries);
+		set_outcome(out, RULE_ENFORCE, 403, "allowed_registries",
+		    xasprintf(
+			"docker-guard: refusing to pull %s: registry %s is "
+			"not in allowed_registries (%s) (rule: allowed_registries).",
+			given, ref->domain, list));
+		free(list);
+		return;
+	}
+	if (ref->digest != NULL) {
+		repo = imgref_repository(ref);
+		out->digest = xasprintf("%s@%s", repo, ref->digest);
+		free(repo);
+		return;
+	}
+	if (cfg->pull_require_digest == RULE_OFF || pull_exempt(cfg, ref, out))
+		return;
+	pull_unpinned(in, ref, given, out);
+}
+
+void
+policy_evaluate_pull(const struct policy_pull *in, struct policy_decision *out)
+{
+	struct imgref ref;
+	const char *cause = NULL;
+	char *given;
+
+	memset(out, 0, sizeof *out);
+	out->verdict = POLICY_ALLOW;
+	if (in->from_image == NULL || *in->from_image == '\0') {
+		pull_import(in, out);
+		return;
+	}
+	given = policy_pull_reference(in->from_image, in->tag);
+	if (imgref_parse(given, &ref, &cause) != 0 || ref.kind != IMGREF_NAME) {
+		if (ref.kind == IMGREF_ID)
+			imgref_reset(&ref);
+		set_outcome(out, RULE_ENFORCE, 400, "reference",
+		    xasprintf(
+			"docker-guard: refusing to pull %s: it is not a valid image "
+			"reference: %s",
+			given,
+			cause != NULL ? cause : "invalid reference format"));
+		free(given);
+		return;
+	}
+	pull_reference(in, &ref, given, out);
 	imgref_reset(&ref);
 	free(given);
 }
