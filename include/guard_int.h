@@ -72,8 +72,8 @@ struct guard {
 /* One image reference of the request and what the engine says of it. */
 struct guard_image {
 	char *ref;
-	char *lookup;	  /* what to inspect, if not ref
-						   (a container's image ID) */
+	char *lookup;	  /* what to inspect if not ref: a
+			     container's image ID */
 	const char *role; /* "image", "image mount", ... */
 	bool found;
 	struct inspect_image info;

@@ -61,7 +61,7 @@ enum client_state {
 	CS_WAIT,     /* request sent; waiting for the response to end */
 	CS_RAW,	     /* hijacked: opaque relay */
 	CS_CLOSING,  /* last response queued; close when flushed */
-	CS_BUILD,    /* streaming a judged build context (build_*) */
+	CS_BUILD,    /* streaming a judged build context (session_build_*) */
 };
 
 enum upstream_state {
