@@ -44,7 +44,8 @@ struct path_head {
 	const char *name;	 /* {name} of an upgrade */
 };
 
-/* True for the routes this module decides. */
+/* True for the routes this module decides: route_traits(id)->path_policy
+ * (route.h). */
 bool path_policy_route(enum route_id id);
 
 /* Decide.  Always fills *out (caller calls path_decision_reset). */

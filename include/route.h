@@ -68,8 +68,9 @@ struct route_traits {
 	/* Removes containers: the decider records what the engine
 	   removed from its response. */
 	bool removes;
-	/* Passed through untouched; the decider observes its answer to
-	   keep the ledger straight (rename, remove). */
+	/* The decider hears of the engine's answer (decision port
+	   observe(), whether or not it decided on the request) to keep
+	   the ledger straight (rename, remove). */
 	bool observed;
 	/* Runs an existing container: its image is judged, not the
 	   request (start, restart). */

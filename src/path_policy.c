@@ -8,9 +8,7 @@
 bool
 path_policy_route(enum route_id id)
 {
-	return id == ROUTE_BUILD || id == ROUTE_SESSION || id == ROUTE_GRPC ||
-	    id == ROUTE_PLUGIN_PULL || id == ROUTE_PLUGIN_UPGRADE ||
-	    id == ROUTE_PLUGIN_CREATE;
+	return route_traits(id)->path_policy;
 }
 
 void

@@ -1,5 +1,5 @@
 /*
- * Fuzz the proxy session state machine (src/session.c) itself: real
+ * Fuzz the proxy session state machine (src/session*.c) itself: real
  * sessions on a real event loop, the client over a socketpair, the engine
  * a listening Unix socket whose accepted connections the fuzzer plays,
  * and a stand-in guard that decides from input bytes and delivers its

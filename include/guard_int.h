@@ -1,0 +1,362 @@
+/*
+ * Inside the guard module (guard.h): the state the guard's files share.
+ * A pending decision (struct decision) is the request and one small state
+ * per flow; each flow lives in its own file:
+ *
+ *   guard.c          the entry points (guard.h), dispatch per route, the
+ *                    verdict's delivery, what the engine answered
+ *   guard_lookup.c   engine inspects and their cache, the engine's
+ *                    platform, registry facts per image
+ *   guard_decide.c   history from the ledger, decide.c's verdict taken
+ *                    and audited
+ *   guard_record.c   audit rows, intents, outcomes, deployments,
+ *                    removals, and the bounded wait for them to land
+ *   guard_restore.c  snapshots of removed containers, restore after a
+ *                    refusal
+ *   guard_start.c    starts and restarts of an existing container
+ *   guard_pull.c     pulls, builds, BuildKit, plugins
+ *
+ * Every step that answers does so through guard_deliver(), which hands the
+ * verdict to the proxy from the event loop.  Only the guard's files
+ * include this header.
+ */
+#ifndef GUARD_INT_H
+#define GUARD_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+#include <sys/queue.h>
+
+#include "body_inspect.h"
+#include "config.h"
+#include "decision.h"
+#include "dockerfile.h"
+#include "inspect.h"
+#include "path_policy.h"
+#include "peer.h"
+#include "policy.h"
+#include "registry.h"
+#include "route.h"
+#include "store.h"
+
+struct engine_req;
+struct event;
+struct event_base;
+struct inspect_cached;
+struct ledger;
+struct monitor;
+struct verify;
+
+/* What the lookups keep across requests (guard_lookup.c). */
+struct guard_known {
+	TAILQ_HEAD(, inspect_cached) inspects; /* pinned references only */
+	size_t n_inspects;
+	struct registry_platform platform; /* the engine's, from /info */
+	bool have_platform;
+};
+
+/* The decider: what it holds across requests. */
+struct guard {
+	struct guard_known known;
+	TAILQ_HEAD(, decision) detached; /* checks whose client left */
+	struct event_base *base;
+	const struct guard_config *const *cfg; /* the caller's current */
+	struct store *store;
+	struct ledger *ledger; /* writes */
+	struct registry *registry;
+	struct monitor *monitor;
+};
+
+/* One image reference of the request and what the engine says of it. */
+struct guard_image {
+	char *ref;
+	char *lookup;	  /* what to inspect if not ref: a
+			     container's image ID */
+	const char *role; /* "image", "image mount", ... */
+	bool found;
+	struct inspect_image info;
+	struct policy_decision decision;
+
+	/* What the registry said (owned copies). */
+	bool reg_checked;
+	enum registry_outcome reg_outcome;
+	char *reg_ref;
+	char *reg_digest;
+	char *reg_detail;
+	char *reg_missing_digest;
+	char *reg_missing_platform;
+	char *reg_version;
+	struct body_label *reg_labels;
+	size_t reg_n_labels;
+	char **reg_env;
+	size_t reg_n_env;
+};
+
+/* Looking up the request's images: the engine, then the registry. */
+struct guard_lookups {
+	struct guard_image *images; /* [0] is what runs */
+	size_t n_images;
+	size_t next; /* next image to look up */
+	struct registry_check *reg_check;
+	char *platform_query; /* ?platform= of a create */
+};
+
+/* POST /images/create, and the images a build or plugin pulls. */
+struct guard_pull {
+	char *from_image;
+	char *from_tag;
+	char *from_src;
+	char *import_repo;
+	char *ref;
+	char *digest; /* the tag's digest, if asked */
+	/* Builds, BuildKit and plugins (path_policy.h) */
+	struct path_decision path;
+	struct dockerfile_images build_imgs; /* base images to judge */
+	size_t build_next;
+	char *build_df; /* the Dockerfile's path */
+};
+
+/* Starts go to the judged container by its full ID. */
+struct guard_start {
+	char *target;
+	char *route_version;
+	char *route_query;
+};
+
+/* Removals keep the configuration of what they remove (snapshots). */
+struct guard_removal {
+	char **prune_ids; /* prune: the stopped ones */
+	size_t prune_next;
+};
+
+/* Restoring the previous container after a refusal. */
+struct guard_restore {
+	int64_t snapshot_id;
+	char *name;
+	char *id;
+	bool start;
+	char *body;		 /* the create that restores */
+	struct decision *child;	 /* judging what is restored */
+	struct decision *parent; /* this judges p's restore */
+};
+
+/* Audit rows to land before the request may go on (ledger.c). */
+struct guard_record {
+	uint64_t *tickets;
+	size_t n_tickets;
+	uint64_t barrier;	 /* waiting for queued writes */
+	struct event *ledger_ev; /* the bounded wait's end */
+	struct event *read_ev;	 /* reading the ledger again */
+	bool waiting;
+	int64_t deadline_us; /* 0: not waited yet */
+	bool settled;	     /* queued writes have landed */
+	char *intent;	     /* token of the create it allows */
+	int64_t decision_id;
+	bool forwarded; /* an answer is due */
+};
+
+/* A pending decision: the request, then one small state per flow. */
+struct decision {
+	struct guard *g;
+	struct decision_reply reply; /* .arg NULL: nobody to answer */
+	struct event *ev;
+	struct engine_req *lookup; /* the engine request in flight */
+	int64_t started_us;
+	struct peer_cred peer;
+	enum route_id route;
+	char *method;
+	char *action; /* "create", ... */
+	char *what;   /* "container \"web\"" or NULL */
+	char *container_name;
+	char *container_id; /* removals, verify: by full ID */
+	char *service_id;
+	char *app;
+	struct body_facts facts;
+
+	struct guard_lookups look;
+	struct guard_pull pull;
+	struct guard_start start;
+	struct guard_removal rm;
+	struct guard_restore restore;
+	struct guard_record rec;
+
+	/* After the engine's 201: what it created is what was judged. */
+	struct verify *verify;
+	bool verifying;
+	bool detached; /* on g->detached */
+	TAILQ_ENTRY(decision) detached_entry;
+
+	/* docker-guard check */
+	bool dry_run;
+	void (*dry_cb)(int, const char *, const char *, void *); /* guard.h */
+	void *dry_arg;
+
+	/* The verdict. */
+	int status;
+	char *message;
+	char **warnings;
+	size_t n_warnings;
+	bool delivered;
+};
+
+/* The configuration in force now (swapped on SIGHUP). */
+static inline const struct guard_config *
+guard_cfg(const struct guard *g)
+{
+	return *g->cfg;
+}
+
+/* The wall clock in microseconds (audit times, latencies, deadlines). */
+static inline int64_t
+guard_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* ---- guard.c ---- */
+
+/* Free p and all it holds (its restore's child too); cancels what is in
+ * flight.  p must not be used after. */
+void guard_decision_free(struct decision *p);
+
+/* Hand p's verdict to the proxy from the event loop, once its audit rows
+ * have landed (guard_ledger_hold).  p stays the proxy's to cancel. */
+void guard_deliver(struct decision *p);
+
+/* Refuse before any policy ran (bad body, bad query, lookup failed):
+ * message is stolen; audited under rule, then delivered. */
+void
+guard_refuse(struct decision *p, int status, const char *rule, char *message);
+
+/* What a message names: the container or service, or the app, written
+ * into buf (size bytes).  Returns buf. */
+const char *guard_subject(const struct decision *p, char *buf, size_t size);
+
+/* ---- guard_lookup.c ---- */
+
+/* Add image ref (copied) in role (static string) to p's images. */
+void guard_add_image(struct decision *p, const char *ref, const char *role);
+
+/* The facts are in p->facts: name the app, list the images, look each
+ * one up, then decide (guard_decide).  Refuses when no image is named. */
+void guard_lookup_start(struct decision *p);
+
+/* Look up the next image of p (engine, then registry); when all are
+ * looked up, guard_decide().  Answers only from the event loop. */
+void guard_lookup_next(struct decision *p);
+
+/* Free what look holds (cancelling its registry check) and zero it. */
+void guard_lookup_reset(struct guard_lookups *look);
+
+/* Drop every cached inspect of g (guard_free). */
+void guard_lookup_cache_clear(struct guard *g);
+
+/* ---- guard_decide.c ---- */
+
+/* All of p's images are looked up: wait for queued ledger writes, read
+ * the app's history, decide (decide.h), audit, then restore or
+ * deliver. */
+void guard_decide(struct decision *p);
+
+/* ---- guard_record.c ---- */
+
+/* Queue audit row a (borrowed) with the intent of the create it allows
+ * (or NULL); p waits for it to land before an allow is delivered. */
+void guard_audit_row(struct decision *p, const struct store_audit *a,
+    const struct store_intent *intent);
+
+/* Audit p's decision on img (NULL: none) with verdict, rule and message
+ * (borrowed); an allowed create also records its intent.  Nothing in a
+ * dry run. */
+void guard_audit(struct decision *p, const struct guard_image *img,
+    enum store_verdict verdict, const char *rule, const char *message);
+
+/* Hold an allowed p until its rows have landed (bounded, then fail
+ * closed); true if held: guard_deliver() is called again.  A refused
+ * create's intent gets its outcome. */
+bool guard_ledger_hold(struct decision *p);
+
+/* Before reading the ledger: let writes queued before now land, so the
+ * decision sees them; true if waiting (guard_decide() is called again). */
+bool guard_ledger_settle(struct decision *p);
+
+/* Reading the ledger failed: when it may pass and the bounded wait is
+ * not over, read again shortly (guard_decide()); true if so. */
+bool guard_ledger_read_again(struct decision *p);
+
+/* Let go of p's queued rows and timers (p is being freed). */
+void guard_record_forget(struct decision *p);
+
+/* The engine's answer to an allowed request (status, the container's ID
+ * or NULL, the deployment d or NULL, what in words; all borrowed), as an
+ * audit row linked to the decision, with the create's intent closed. */
+void
+guard_record_outcome(struct decision *p, int status, const char *container_id,
+    const struct store_deployment *d, const char *what);
+
+/* The engine created (or updated) id, named name (may be NULL): record
+ * the deployment of p's image for its app, and the outcome. */
+void
+guard_record_deployment(struct decision *p, const char *id, const char *name);
+
+/* The engine answered a removal or prune (status, body borrowed): record
+ * the removals by full ID. */
+void guard_record_removals(struct decision *p, int status, const char *body,
+    size_t len);
+
+/* ---- guard_restore.c ---- */
+
+/* A create of p's app was refused: bring the app's previous container
+ * back if it is gone (judged first), say so in the message, deliver. */
+void guard_restore_begin(struct decision *p);
+
+/* The restore p asked for was judged (child, freed here): go on
+ * restoring, or say why not, audited, and deliver. */
+void guard_restore_judged(struct decision *p, struct decision *child);
+
+/* DELETE /containers/{id} (req borrowed): keep the container's
+ * configuration when it belongs to a known app, then deliver. */
+void
+guard_snapshot_start(struct decision *p, const struct decision_request *req);
+
+/* POST /containers/prune: keep each stopped container of a known app,
+ * then deliver. */
+void guard_prune_start(struct decision *p);
+
+/* Free what restore and rm hold (the restore's child decision too) and
+ * zero them. */
+void
+guard_restore_reset(struct guard_restore *restore, struct guard_removal *rm);
+
+/* ---- guard_start.c ---- */
+
+/* Free what start holds and zero it. */
+void guard_start_reset(struct guard_start *start);
+
+/* POST /containers/{id}/start or restart (req borrowed): judge the image
+ * the container runs against its app's history; forward by full ID. */
+void guard_start_check(struct decision *p, const struct decision_request *req);
+
+/* ---- guard_pull.c ---- */
+
+/* POST /images/create (req borrowed): judge the parameters the engine
+ * reads (query and form body) by the pull rules. */
+void guard_pull_start(struct decision *p, const struct decision_request *req);
+
+/* Builds, BuildKit and plugins (req borrowed), at their head or, for a
+ * build with its context read, on its Dockerfile (path_policy.h). */
+void guard_paths_start(struct decision *p, const struct decision_request *req);
+
+/* Decide on the pull in p->pull (its registry digest asked or not),
+ * audit, then judge the build's next image or deliver. */
+void guard_pull_decide(struct decision *p);
+
+/* Free what pull holds and zero it. */
+void guard_pull_reset(struct guard_pull *pull);
+
+#endif

@@ -1,0 +1,141 @@
+/*
+ * Starts and restarts of a container that exists (guard_int.h): judge the
+ * image it runs against its app's history, and send the start to the
+ * judged container by its full ID.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "guard_int.h"
+#include "imgref.h"
+#include "inspect.h"
+#include "log.h"
+#include "policy.h"
+#include "route.h"
+#include "store.h"
+#include "xmalloc.h"
+
+/* The engine's inspect of the container to start: judge its image. */
+static void
+start_inspect_cb(int status, const char *body, size_t len, const char *error,
+    void *arg)
+{
+	struct decision *p = arg;
+	struct inspect_container c;
+	struct imgref ref;
+	const char *why = NULL;
+	char *cause = NULL;
+	bool ref_ok;
+
+	p->lookup = NULL;
+	if (status == 404) {
+		/* No such container: answer as the engine did.  Forwarding
+		   the name would start whatever is renamed into it meanwhile,
+		   unjudged. */
+		char *m = inspect_error_message(body, len);
+
+		p->status = 404;
+		p->message = m != NULL ? m : xstrdup("No such container");
+		guard_deliver(p);
+		return;
+	}
+	if (status != 200 || inspect_container_parse(body, len, &c) != 0) {
+		/* Nothing to judge: the engine answers the start itself. */
+		guard_deliver(p);
+		return;
+	}
+	/* The engine starts what was judged, by its full ID, whatever is
+	   renamed meanwhile: the client never sees the path. */
+	p->start.target = xasprintf("%s%s/containers/%s/%s%s%s",
+	    p->start.route_version ? "/v" : "",
+	    p->start.route_version ? p->start.route_version : "", c.id,
+	    p->route == ROUTE_CONTAINER_RESTART ? "restart" : "start",
+	    p->start.route_query ? "?" : "",
+	    p->start.route_query ? p->start.route_query : "");
+	if (c.running || c.image_id == NULL) {
+		/* A running container goes on with the image it runs: a
+		   start is a no-op, a restart runs nothing new. */
+		inspect_container_reset(&c);
+		guard_deliver(p);
+		return;
+	}
+	free(p->what);
+	p->what = xasprintf("container \"%s\"", c.name != NULL ? c.name : c.id);
+	if (store_app_of_container(p->g->store, c.id, &p->app, &cause) != 0) {
+		char who[300];
+
+		log_error("ledger: %s", cause);
+		free(cause);
+		inspect_container_reset(&c);
+		guard_refuse(p, 503, "ledger",
+		    xasprintf(
+			"docker-guard: refusing to "
+			"%s %s: the version ledger cannot be read (database "
+			"error, see the guard's log), so a downgrade cannot be "
+			"ruled out",
+			p->action, guard_subject(p, who, sizeof who)));
+		return;
+	}
+	if (p->app == NULL)
+		p->app = policy_app_name(&c.facts, c.name);
+	if (p->app == NULL) {
+		inspect_container_reset(&c);
+		guard_deliver(p); /* no app, no history to compare with */
+		return;
+	}
+	/* The override labels are the container's own. */
+	body_facts_reset(&p->facts);
+	p->facts = c.facts;
+	memset(&c.facts, 0, sizeof c.facts);
+	/* Name the image as the container was created with it, but judge
+	   the image it runs: the tag may have moved since. */
+	ref_ok = c.image_ref != NULL &&
+	    imgref_parse(c.image_ref, &ref, &why) == 0;
+	if (ref_ok)
+		imgref_reset(&ref);
+	guard_add_image(p, ref_ok ? c.image_ref : c.image_id, "image");
+	p->look.images[0].lookup = xstrdup(c.image_id);
+	inspect_container_reset(&c);
+	guard_lookup_next(p);
+}
+
+/*
+ * POST /containers/{id}/start (or restart): a stopped container runs its
+ * image again.  One older than what its app has run since (a compose 1.29
+ * leftover, a stale docker start) is a downgrade like any create.
+ */
+void
+guard_start_check(struct decision *p, const struct decision_request *req)
+{
+	const struct guard_config *cfg = guard_cfg(p->g);
+	char *path, *esc;
+
+	free(p->what);
+	p->what = xstrdup("a container");
+	if (cfg->downgrade == RULE_OFF || req->route->param == NULL) {
+		guard_deliver(p);
+		return;
+	}
+	p->container_name = xstrdup(req->route->param);
+	if (req->route->version != NULL)
+		p->start.route_version = xstrdup(req->route->version);
+	if (req->route->query != NULL)
+		p->start.route_query = xstrdup(req->route->query);
+	esc = engine_path_escape(req->route->param);
+	path = xasprintf("/containers/%s/json", esc);
+	free(esc);
+	p->lookup = engine_get(p->g->base, cfg->upstream, path,
+	    start_inspect_cb, p);
+	free(path);
+}
+
+void
+guard_start_reset(struct guard_start *start)
+{
+	free(start->target);
+	free(start->route_version);
+	free(start->route_query);
+	memset(start, 0, sizeof *start);
+}
