@@ -265,6 +265,11 @@ void guard_decide(struct decision *p);
 
 /* ---- guard_record.c ---- */
 
+/* Fill what every audit row of p says of its request: the time (now_us),
+ * the client, method, route and app (borrowed from p). */
+void guard_audit_head(const struct decision *p, int64_t now_us,
+    struct store_audit *a);
+
 /* Queue audit row a (borrowed) with the intent of the create it allows
  * (or NULL); p waits for it to land before an allow is delivered. */
 void guard_audit_row(struct decision *p, const struct store_audit *a,

@@ -44,6 +44,17 @@ guard_record_forget(struct decision *p)
 	p->rec.intent = NULL;
 }
 
+void
+guard_audit_head(const struct decision *p, int64_t now_us,
+    struct store_audit *a)
+{
+	a->time_ms = now_us / 1000;
+	a->peer = &p->peer;
+	a->method = p->method;
+	a->route = route_name(p->route);
+	a->app = p->app;
+}
+
 /* No decision without its record: refuse with 503, and record that. */
 static void
 fail_closed(struct decision *p, const char *cause)
@@ -70,11 +81,7 @@ fail_closed(struct decision *p, const char *cause)
 		    "through unrecorded",
 		    p->action, guard_subject(p, who, sizeof who), cause);
 	log_error("%s", p->message);
-	a.time_ms = guard_now_us() / 1000;
-	a.peer = &p->peer;
-	a.method = p->method;
-	a.route = route_name(p->route);
-	a.app = p->app;
+	guard_audit_head(p, guard_now_us(), &a);
 	a.rule = "ledger";
 	a.verdict = STORE_ERROR;
 	a.message = p->message;
@@ -263,11 +270,7 @@ guard_record_outcome(struct decision *p, int status, const char *container_id,
 
 	msg = xasprintf("outcome of decision %lld: %s",
 	    (long long)p->rec.decision_id, what);
-	a.time_ms = t / 1000;
-	a.peer = &p->peer;
-	a.method = p->method;
-	a.route = route_name(p->route);
-	a.app = p->app;
+	guard_audit_head(p, t, &a);
 	if (img != NULL) {
 		a.image_ref = img->ref;
 		a.digest = img->decision.digest;
@@ -299,11 +302,7 @@ guard_audit(struct decision *p, const struct guard_image *img,
 
 	if (p->dry_run)
 		return;
-	a.time_ms = t / 1000;
-	a.peer = &p->peer;
-	a.method = p->method;
-	a.route = route_name(p->route);
-	a.app = p->app;
+	guard_audit_head(p, t, &a);
 	a.rule = rule;
 	a.verdict = verdict;
 	a.message = message;

@@ -53,11 +53,7 @@ restore_done(struct decision *p, const char *failure)
 		    p->restore.name,
 		    p->restore.id != NULL ? p->restore.id : "?", p->app);
 		log_info("%s", note);
-		a.time_ms = guard_now_us() / 1000;
-		a.peer = &p->peer;
-		a.method = p->method;
-		a.route = route_name(p->route);
-		a.app = p->app;
+		guard_audit_head(p, guard_now_us(), &a);
 		a.rule = "restore";
 		a.verdict = STORE_ALLOW;
 		a.message = note;

@@ -901,6 +901,29 @@ store_audit_query(struct store *st, const struct store_audit_filter *f,
 	return finish_rows(st, s, rc, cause);
 }
 
+/* The fields of an audit row that its chain hash covers (borrowed). */
+static void
+chain_row_of(const struct store_audit_row *r, struct audit_chain_row *c)
+{
+	c->id = r->id;
+	c->time_ms = r->time_ms;
+	c->uid = r->uid;
+	c->gid = r->gid;
+	c->pid = r->pid;
+	c->comm = r->comm;
+	c->method = r->method;
+	c->route = r->route;
+	c->app = r->app;
+	c->image_ref = r->image_ref;
+	c->digest = r->digest;
+	c->version = r->version;
+	c->previous_version = r->previous_version;
+	c->rule = r->rule;
+	c->verdict = r->verdict;
+	c->message = r->message;
+	c->latency_us = r->latency_us;
+}
+
 int
 store_audit_verify(struct store *st, int64_t *bad_id, char **what,
     int64_t *rows, char **cause)
@@ -924,23 +947,7 @@ store_audit_verify(struct store *st, int64_t *bad_id, char **what,
 
 		read_audit_row(s, &r);
 		(*rows)++;
-		c.id = r.id;
-		c.time_ms = r.time_ms;
-		c.uid = r.uid;
-		c.gid = r.gid;
-		c.pid = r.pid;
-		c.comm = r.comm;
-		c.method = r.method;
-		c.route = r.route;
-		c.app = r.app;
-		c.image_ref = r.image_ref;
-		c.digest = r.digest;
-		c.version = r.version;
-		c.previous_version = r.previous_version;
-		c.rule = r.rule;
-		c.verdict = r.verdict;
-		c.message = r.message;
-		c.latency_us = r.latency_us;
+		chain_row_of(&r, &c);
 		if (r.prev_hash == NULL || strcmp(r.prev_hash, prev) != 0) {
 			*bad_id = r.id;
 			*what = xasprintf(
@@ -1199,23 +1206,7 @@ chain_backfill(struct store *st, char **cause)
 			prev = xstrdup(r.hash);
 			continue;
 		}
-		c.id = r.id;
-		c.time_ms = r.time_ms;
-		c.uid = r.uid;
-		c.gid = r.gid;
-		c.pid = r.pid;
-		c.comm = r.comm;
-		c.method = r.method;
-		c.route = r.route;
-		c.app = r.app;
-		c.image_ref = r.image_ref;
-		c.digest = r.digest;
-		c.version = r.version;
-		c.previous_version = r.previous_version;
-		c.rule = r.rule;
-		c.verdict = r.verdict;
-		c.message = r.message;
-		c.latency_us = r.latency_us;
+		chain_row_of(&r, &c);
 		h = audit_chain_hash(&c, prev);
 		if (prepare(st,
 			"UPDATE audit SET prev_hash = ?1, hash = ?2 "
