@@ -95,7 +95,9 @@ db_cause(sqlite3 *db, const char *what)
 static int
 make_parent(const char *path, char **cause)
 {
-	char *copy = xstrdup(path), *dir = dirname(copy), *p;
+	/* dirname() may return a static "." (a bare file name): work on a
+	   copy of what it returns. */
+	char *copy = xstrdup(path), *dir = xstrdup(dirname(copy)), *p;
 	int r = 0;
 
 	for (p = dir + 1;; p++) {
@@ -114,6 +116,7 @@ make_parent(const char *path, char **cause)
 				break;
 		}
 	}
+	free(dir);
 	free(copy);
 	return r;
 }

@@ -19,7 +19,8 @@ import time
 import pytest
 
 from testbed import run, wait_for
-from test_stories import (DOCKER, NONE, audit_cli, db_rows, dg, dk, history_cli,
+from test_stories import (DOCKER, GUARD_BIN, NONE, audit_cli, db_rows, dg, dk,
+                          history_cli,
                           json_lines, rm_f)
 
 NEW, OLD = "31.0.9.1", "31.0.8.1"
@@ -492,3 +493,15 @@ def test_missing_database_is_a_clear_error(testbed, rv):
         assert not os.path.exists(path), "%s created %s" % (cmd, path)
         assert not os.path.exists(os.path.dirname(path)), \
             "%s created %s" % (cmd, os.path.dirname(path))
+
+
+@pytest.mark.parametrize("database", ["guard.db", "./guard.db", "sub/guard.db"])
+def test_sync_creates_a_relative_database(testbed, database):
+    """A database path relative to the working directory, with or without
+    a directory part, is created there (a bare file name once crashed)."""
+    d = testbed.tmpdir("reldb")
+    r = run([GUARD_BIN, "sync", "--database", database, "--upstream",
+             testbed.dockerd.sock], cwd=d, timeout=90, check=False)
+    assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
+    assert "recorded in the ledger" in r.stdout, r.stdout
+    assert os.path.exists(os.path.join(d, database))
