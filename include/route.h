@@ -14,6 +14,7 @@
 #define ROUTE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 enum route_id {
 	ROUTE_OTHER,		   /* passed through untouched */
@@ -118,5 +119,13 @@ bool route_may_hijack(enum route_id id);
  * escape, ';' separator) — the engine would refuse it too.
  */
 int route_query_get(const char *query, const char *key, char **value);
+
+/*
+ * One query or form component of len bytes, decoded as Go's
+ * url.QueryUnescape does ('+' is a space, %XX escapes).  Returns the
+ * decoded string (caller frees), or NULL on a bad escape or a decoded
+ * NUL.
+ */
+char *route_query_unescape(const char *s, size_t len);
 
 #endif

@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "form.h"
-#include "hexdigit.h"
+#include "route.h"
 #include "xmalloc.h"
 
 void
@@ -14,40 +14,6 @@ form_reset(struct form *f)
 	}
 	free(f->pairs);
 	memset(f, 0, sizeof *f);
-}
-
-/* Go's url.QueryUnescape: %XX and '+'.  NULL on a bad escape or a decoded
-   NUL.  Caller frees. */
-static char *
-unescape(const char *s, size_t len)
-{
-	char *out = xmalloc(len + 1), *o = out;
-
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] == '%') {
-			int hi, lo;
-
-			if (i + 2 >= len ||
-			    (hi = hex_digit_value((unsigned char)s[i + 1])) <
-				0 ||
-			    (lo = hex_digit_value((unsigned char)s[i + 2])) <
-				0 ||
-			    hi + lo == 0) {
-				free(out);
-				return NULL;
-			}
-			*o++ = (char)(hi * 16 + lo);
-			i += 2;
-		} else if (s[i] == '+')
-			*o++ = ' ';
-		else if (s[i] == '\0') {
-			free(out);
-			return NULL;
-		} else
-			*o++ = s[i];
-	}
-	*o = '\0';
-	return out;
 }
 
 /* One "key=value" segment (no '&'). */
@@ -64,8 +30,9 @@ parse_pair(struct form *f, const char *p, size_t len)
 		f->errors++;
 		return;
 	}
-	key = unescape(p, klen);
-	value = eq != NULL ? unescape(eq + 1, len - klen - 1) : xstrdup("");
+	key = route_query_unescape(p, klen);
+	value = eq != NULL ? route_query_unescape(eq + 1, len - klen - 1)
+			   : xstrdup("");
 	if (key == NULL || value == NULL) {
 		free(key);
 		free(value);

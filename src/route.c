@@ -418,3 +418,9 @@ route_query_get(const char *query, const char *key, char **value)
 	}
 	return 0;
 }
+
+char *
+route_query_unescape(const char *s, size_t len)
+{
+	return percent_decode(s, len, true);
+}
