@@ -1,15 +1,16 @@
-"""docker-compose 1.29 (docker-py 5) through the guard vs the direct socket."""
+"""Compose through the guard vs the direct socket: docker-compose 1.29
+(docker-py 5) on Debian 12, compose v2 (`docker compose`) in the newer
+generations (tests/generation)."""
 
-import json
 import os
-import shutil
+import re
 import time
 
 import pytest
 
-from testbed import run
+from testbed import compose_cmd, compose_name, compose_text, compose_v1, run
 
-COMPOSE = shutil.which("docker-compose")
+COMPOSE = compose_cmd()
 
 SERVICE_CMD = ("trap 'exit 0' TERM; echo %s-started; "
                "while :; do sleep 0.2; done")
@@ -20,16 +21,14 @@ def compose_file(web_image, worker_image):
         return {"image": image, "network_mode": "none",
                 "command": ["sh", "-c", SERVICE_CMD % name],
                 "labels": {"dg.test.role": name}}
-    # JSON is YAML: no quoting surprises
-    return json.dumps({"version": "2.4", "services": {
-        "web": svc("web", web_image), "worker": svc("worker", worker_image)}},
-        indent=2)
+    return compose_text({"web": svc("web", web_image),
+                         "worker": svc("worker", worker_image)})
 
 
 @pytest.fixture
 def compose_project(testbed):
     if COMPOSE is None:
-        pytest.skip("docker-compose (1.29) not installed")
+        pytest.skip("compose not installed")
     web, worker = testbed.images["31.0.9.1"], testbed.images["31.0.8.1"]
     d = testbed.tmpdir("compose")
     path = os.path.join(d, "docker-compose.yml")
@@ -38,15 +37,29 @@ def compose_project(testbed):
     return d, path, web, worker
 
 
+# What each compose says, where the two legitimately differ: the last word
+# of a finished step ("Creating X ... done"; " Container X  Started"), and
+# `ps` (v2's table has ages in it: its --format instead).
+DONE = ("... done",) if compose_v1() else ("  Started", "  Removed")
+PS = ("ps",) if compose_v1() else (
+    "ps", "--format", "{{.Name}} {{.Service}} {{.State}}")
+
+
 def _lines(text, project, done_only=False):
-    """Normalised, sorted lines.  done_only: compose's progress lines
-    ("Creating X ... " then "Creating X ... done", in any order)."""
-    lines = [l.replace(project, "<P>").rstrip() for l in text.splitlines()]
+    """Normalised, sorted lines.  done_only: compose's finished steps
+    (progress lines come in any order).  Compose 2.26 starts its `logs`
+    lines with an erase-line escape even with --no-color (dropped), and
+    pads their service prefix to the longest name it has seen so far
+    (made one space)."""
+    lines = [l.replace(project, "<P>").replace("\x1b[2K", "").rstrip()
+             for l in text.splitlines()]
+    if not compose_v1():  # v2 pads `logs` prefixes to the names seen so far
+        lines = [re.sub(r"^(\S+) +\| ", r"\1 | ", l) for l in lines]
     # "Attaching to a, b": the order varies from run to run
     lines = ["Attaching to " + ", ".join(sorted(l[13:].split(", ")))
              if l.startswith("Attaching to ") else l for l in lines]
     return sorted(l for l in lines
-                  if l.strip() and (not done_only or l.endswith("... done")))
+                  if l.strip() and (not done_only or l.endswith(DONE)))
 
 
 def test_compose_up_ps_logs_down(sides, testbed, compose_project):
@@ -57,7 +70,7 @@ def test_compose_up_ps_logs_down(sides, testbed, compose_project):
         project = "dg%s%s" % (side.name[0], os.urandom(4).hex())
 
         def compose(*args, timeout=180):
-            return run([COMPOSE, "-p", project, "-f", path] + list(args),
+            return run(COMPOSE + ["-p", project, "-f", path] + list(args),
                        env=side.env, cwd=d, timeout=timeout, check=False)
 
         def listed():
@@ -88,7 +101,7 @@ def test_compose_up_ps_logs_down(sides, testbed, compose_project):
                     break
                 time.sleep(0.1)
             out["logs"] = (logs.returncode, _lines(logs.stdout, project))
-            ps = compose("ps")
+            ps = compose(*PS)
             out["ps"] = (ps.returncode, _lines(ps.stdout, project))
             psq = compose("ps", "-q")
             out["psq"] = (psq.returncode, len(psq.stdout.split()))
@@ -104,18 +117,28 @@ def test_compose_up_ps_logs_down(sides, testbed, compose_project):
     r = {s.name: flow(s) for s in sides}
     g, dct = r["guard"], r["direct"]
     assert g == dct, "guard and direct disagree:\n%r\n%r" % (g, dct)
-    assert g["up"] == (0, ["Creating <P>_web_1    ... done",
-                           "Creating <P>_worker_1 ... done"]), g["up"]
-    assert g["names"] == ["<P>_web_1", "<P>_worker_1"]
+    web_1, worker_1 = compose_name("<P>", "web"), compose_name("<P>", "worker")
+    if compose_v1():
+        up = ["Creating <P>_web_1    ... done", "Creating <P>_worker_1 ... done"]
+        logs = ["web_1     | web-started", "worker_1  | worker-started"]
+        ps = (4, "<P>_web_1 ", " Up")     # header, rule, two rows
+        down = "Removing <P>_web_1    ... done"
+    else:
+        up = [" Container %s  Started" % n for n in (web_1, worker_1)]
+        logs = ["web-1 | web-started", "worker-1 | worker-started"]
+        ps = (2, web_1 + " ", " web running")
+        down = " Container %s  Removed" % web_1
+    assert g["up"] == (0, up), g["up"]
+    assert g["names"] == [web_1, worker_1]
     assert g["inspect"] == [
         "%s|%s|none|<P>|web|web|true" % (web.digest_ref, web.id),
         "%s|%s|none|<P>|worker|worker|true" % (worker.digest_ref, worker.id)]
     assert g["logs"][0] == 0
-    assert "web_1     | web-started" in g["logs"][1], g["logs"]
-    assert "worker_1  | worker-started" in g["logs"][1], g["logs"]
-    assert g["ps"][0] == 0 and len(g["ps"][1]) == 4, g["ps"]
-    assert any(l.startswith("<P>_web_1 ") and " Up" in l for l in g["ps"][1])
+    for line in logs:
+        assert line in g["logs"][1], g["logs"]
+    assert g["ps"][0] == 0 and len(g["ps"][1]) == ps[0], g["ps"]
+    assert any(l.startswith(ps[1]) and ps[2] in l for l in g["ps"][1]), g["ps"]
     assert g["psq"] == (0, 2)
     assert g["down"][0] == 0
-    assert "Removing <P>_web_1    ... done" in g["down"][1], g["down"]
+    assert down in g["down"][1], g["down"]
     assert g["after"] == [] and g["nets"] is True

@@ -20,11 +20,14 @@ import time
 
 import pytest
 
-from testbed import (TestbedError, playbook_messages, run_playbook, digest_ref_for, image_id, import_image,
-                     make_rootfs, push, run, unix_http, wait_for)
+from testbed import (TestbedError, compose_cmd, compose_name,
+                     compose_recreate_name, compose_text, compose_v1,
+                     digest_ref_for, image_id, import_image, make_rootfs,
+                     playbook_messages, push, run, run_playbook, unix_http,
+                     wait_for)
 
 ANSIBLE = shutil.which("ansible-playbook")
-COMPOSE = shutil.which("docker-compose")
+COMPOSE = compose_cmd()
 CLI28 = "/usr/local/bin/docker"
 CLI20 = "/usr/bin/docker"
 NONE = ("--network", "none")
@@ -313,7 +316,7 @@ def test_ansible_recreate_and_create_by_image_id(guard_factory, testbed, nc,
 
 
 # --------------------------------------------------------------------------
-# docker-compose 1.29
+# compose: docker-compose 1.29, or compose v2 in a newer generation
 # --------------------------------------------------------------------------
 
 SERVICE_CMD = "trap 'exit 0' TERM; while :; do sleep 0.2; done"
@@ -321,21 +324,22 @@ SERVICE_CMD = "trap 'exit 0' TERM; while :; do sleep 0.2; done"
 
 def test_compose_nextcloud_downgrade_refused(guard_factory, testbed, nc):
     if COMPOSE is None:
-        pytest.skip("docker-compose not installed")
+        pytest.skip("compose not installed")
     g = guard_factory("")
     d = testbed.tmpdir("compose-policy")
     path = os.path.join(d, "docker-compose.yml")
     project = "pc%s" % os.urandom(4).hex()
     app = project + "/nextcloud"
+    cname = compose_name(project, "nextcloud")
 
     def write(image):
         with open(path, "w") as fh:
-            json.dump({"version": "2.4", "services": {"nextcloud": {
+            fh.write(compose_text({"nextcloud": {
                 "image": image, "network_mode": "none",
-                "command": ["sh", "-c", SERVICE_CMD]}}}, fh)
+                "command": ["sh", "-c", SERVICE_CMD]}}))
 
     def compose(*args):
-        return run([COMPOSE, "-p", project, "-f", path] + list(args),
+        return run(COMPOSE + ["-p", project, "-f", path] + list(args),
                    env=g.env, cwd=d, timeout=180, check=False)
 
     try:
@@ -344,7 +348,9 @@ def test_compose_nextcloud_downgrade_refused(guard_factory, testbed, nc):
         assert up.returncode == 0, up.stdout + up.stderr
         rows = wait_ledger(g, app, 1)
         assert [(r["version"], r["container_name"]) for r in rows] == \
-            [(NEW, project + "_nextcloud_1")], rows
+            [(NEW, cname)], rows
+        old_id = dk(testbed.direct_env, "inspect", "--format", "{{.Id}}",
+                    cname).stdout.strip()
 
         write(nc.old)
         up = compose("up", "-d")
@@ -353,22 +359,32 @@ def test_compose_nextcloud_downgrade_refused(guard_factory, testbed, nc):
             "is version 31.0.8.1, older than 31.0.9.1 which this app has "
             "run since", "(rule: downgrade)",
             "io.docker-guard.allow-downgrade=<reason>")
-        assert "docker-guard: refusing to create" in text, text
+        assert 'docker-guard: refusing to create container "%s"' % \
+            compose_recreate_name(old_id, project, "nextcloud") in text, text
         rows = ledger(g, app)
         assert newest_version(rows) == NEW, rows
         assert OLD not in [r["version"] for r in rows], rows
         denies = [a for a in audit_rows(g, app) if a["verdict"] == "deny"]
         assert [(a["rule"], a["version"], a["previous_version"])
                 for a in denies] == [("downgrade", OLD, NEW)], denies
-        # compose 1.29 stopped and renamed the old container before the
-        # create; nothing runs 31.0.8.1, and the guard renamed the old one
-        # back and started it
+        # nothing runs 31.0.8.1: the refused create made no container
         ids = dk(testbed.direct_env, "ps", "-aq", "--filter",
                  "label=com.docker.compose.project=" + project).stdout.split()
         images = [state(testbed, i).split("|")[0] for i in ids]
         assert images == [nc.new_id], images
-        assert_restored(testbed, project + "_nextcloud_1", text, nc.new_id,
-                        True)
+        if compose_v1():
+            # compose 1.29 stopped and renamed the old container before
+            # the create; the guard renamed it back and started it
+            assert_restored(testbed, cname, text, nc.new_id, True)
+        else:
+            # compose v2 creates first: the old container never stopped,
+            # and there was nothing to restore
+            assert "docker-guard restored" not in text, text
+            assert dk(testbed.direct_env, "inspect", "--format",
+                      "{{.Id}}|{{.State.Running}}|{{.RestartCount}}", cname
+                      ).stdout.strip() == old_id + "|true|0"
+            assert [a["verdict"] for a in audit_rows(g, app)] == \
+                ["allow", "deny"], audit_rows(g, app)
     finally:
         compose("down", "-t", "1")
         ids = dk(testbed.direct_env, "ps", "-aq", "--filter",

@@ -1,5 +1,6 @@
 """The README's outage stories, end to end: real clients (Ansible
-community.docker, docker-compose 1.29, the docker CLI), the private dockerd
+community.docker, compose (1.29, or v2 in a newer generation), the docker
+CLI), the private dockerd
 and a real registry, all through docker-guard.
 
 Each story checks three things: what the user sees (the client's error),
@@ -19,11 +20,13 @@ import time
 import pytest
 
 from registry_fixtures import MT_DOCKER_V2, ImageKit, RegistryServer
-from testbed import (REPO, client_env, playbook_messages, run, run_playbook,
-                     unix_http, wait_for)
+from testbed import (REPO, client_env, compose_cmd, compose_name,
+                     compose_recreate_name, compose_text, compose_v1,
+                     playbook_messages, run, run_playbook, unix_http,
+                     wait_for)
 
 ANSIBLE = shutil.which("ansible-playbook")
-COMPOSE = shutil.which("docker-compose")
+COMPOSE = compose_cmd()
 DOCKER = "/usr/local/bin/docker" if os.access("/usr/local/bin/docker", os.X_OK) \
     else (shutil.which("docker") or "docker")
 GUARD_BIN = os.environ.get("DOCKER_GUARD_BIN",
@@ -286,19 +289,19 @@ def test_story_ansible_stale_branch_downgrade(testbed, guard_factory, kit, sreg)
 # 2. A retention job deletes the per-platform manifests of a prod index
 # --------------------------------------------------------------------------
 
-def compose_cmd(path, project, env, *args, timeout=300):
-    return run([COMPOSE, "-p", project, "-f", path] + list(args), env=env,
+def compose_run(path, project, env, *args, timeout=300):
+    return run(COMPOSE + ["-p", project, "-f", path] + list(args), env=env,
                cwd=os.path.dirname(path), timeout=timeout, check=False)
 
 
 def write_compose(path, services):
-    with open(path, "w") as fh:  # JSON is YAML
-        json.dump({"version": "2.4", "services": services}, fh, indent=1)
+    with open(path, "w") as fh:
+        fh.write(compose_text(services))
 
 
 def test_story_retention_job_deletes_index_children(testbed, guard_factory, kit, sreg):
     if COMPOSE is None:
-        pytest.skip("docker-compose (1.29) not installed")
+        pytest.skip("compose not installed")
     repo = "svc"
     # CLI 28 `docker manifest create/annotate/push --insecure` over a
     # linux/amd64 and a linux/arm64 import, both pushed
@@ -309,6 +312,7 @@ def test_story_retention_job_deletes_index_children(testbed, guard_factory, kit,
     path = os.path.join(wd, "docker-compose.yml")
     project = "ret" + os.urandom(3).hex()
     app = "%s/web" % project
+    web_1 = compose_name(project, "web")
 
     def svc(deploy):
         return {"web": {"image": ref, "network_mode": "none",
@@ -324,11 +328,11 @@ def test_story_retention_job_deletes_index_children(testbed, guard_factory, kit,
     try:
         # deploy 1 by the index digest: compose pulls it (by digest) and runs it
         write_compose(path, svc("1"))
-        r = compose_cmd(path, project, g.env, "up", "-d")
+        r = compose_run(path, project, g.env, "up", "-d")
         assert r.returncode == 0, r.stderr + g.log_tail()
         before = containers()
-        assert len(before) == 1 and before[0].endswith("|%s_web_1|running" % project), before
-        old_id = inspect_fmt(testbed.direct_env, "%s_web_1" % project, "{{.Id}}")
+        assert len(before) == 1 and before[0].endswith("|%s|running" % web_1), before
+        old_id = inspect_fmt(testbed.direct_env, web_1, "{{.Id}}")
         rows = audit_cli(g.db, "--app", app)
         assert [(a["verdict"], a["rule"]) for a in rows] == [("allow", None)], rows
 
@@ -340,20 +344,21 @@ def test_story_retention_job_deletes_index_children(testbed, guard_factory, kit,
 
         # deploy 2 (a changed env var makes compose recreate)
         write_compose(path, svc("2"))
-        r = compose_cmd(path, project, g.env, "up", "-d")
+        r = compose_run(path, project, g.env, "up", "-d")
         assert r.returncode != 0, "compose recreated on a broken index:\n" + r.stderr
-        want = ('docker-guard: refusing to create container "%s_web_1" (app "%s"): '
+        want = ('docker-guard: refusing to create container "%s" (app "%s"): '
                 'image %s is missing from its registry: the index %s lists %s for '
                 'linux/amd64, but the registry no longer has it (rule: registry).'
-                % (project, app, ref, d["index"], d["amd64"]))
+                % (compose_recreate_name(old_id, project, "web"), app, ref,
+                   d["index"], d["amd64"]))
         assert want in r.stderr, "%r not in compose's error:\n%s" % (want, r.stderr)
         assert "Push the image again (or restore it in the registry)" in r.stderr, r.stderr
 
         # the service still runs its old container, with the old config
         after = containers()
         assert len(after) == 1, after
-        assert after[0].endswith("|%s_web_1|running" % project), (after, r.stderr)
-        assert inspect_fmt(testbed.direct_env, "%s_web_1" % project, "{{.Id}}") == old_id
+        assert after[0].endswith("|%s|running" % web_1), (after, r.stderr)
+        assert inspect_fmt(testbed.direct_env, web_1, "{{.Id}}") == old_id
         env = inspect_fmt(testbed.direct_env, old_id, "{{json .Config.Env}}")
         assert "DEPLOY=1" in json.loads(env), env
 
@@ -361,9 +366,12 @@ def test_story_retention_job_deletes_index_children(testbed, guard_factory, kit,
         got = [(a["verdict"], a["rule"]) for a in rows]
         # compose 1.29 stops and renames the old container before its
         # create: the guard renames it back and starts it, and says so
-        restored = 'docker-guard restored the previous container "%s_web_1" ' \
-            'and started it, so the app keeps running.' % project
+        restored = 'docker-guard restored the previous container "%s" ' \
+            'and started it, so the app keeps running.' % web_1
+        # (compose v2 creates the new container first: the old one never
+        # stopped, and there is nothing to restore)
         if restored in r.stderr:
+            assert compose_v1(), r.stderr
             assert got == [("allow", None), ("deny", "registry"),
                            ("allow", "restore")], rows
         else:
@@ -375,7 +383,7 @@ def test_story_retention_job_deletes_index_children(testbed, guard_factory, kit,
         hist = history_cli(g.db, app)
         assert [(e["container_id"], e["removed"]) for e in hist] == [(old_id, None)], hist
     finally:
-        compose_cmd(path, project, testbed.direct_env, "down", "-t", "1",
+        compose_run(path, project, testbed.direct_env, "down", "-t", "1",
                     timeout=120)
 
 
@@ -456,7 +464,7 @@ def test_story_rolling_dev_tag_and_older_local_image(testbed, guard_factory, kit
 
 def test_story_nightly_compose_pull_by_tag(testbed, guard_factory, kit, sreg):
     if COMPOSE is None:
-        pytest.skip("docker-compose (1.29) not installed")
+        pytest.skip("compose not installed")
     repo = "nightly" + os.urandom(2).hex()
     ref = "%s/%s:1.4" % (sreg.addr, repo)
     old_id, _, _ = pushed(kit, sreg, repo, "1.4", "1.4.0", "story4-old")
@@ -469,9 +477,9 @@ def test_story_nightly_compose_pull_by_tag(testbed, guard_factory, kit, sreg):
     try:
         # deployed by tag before docker-guard was installed (the engine's
         # own socket); then the guard comes (and seeds its ledger)
-        r = compose_cmd(path, project, testbed.direct_env, "up", "-d")
+        r = compose_run(path, project, testbed.direct_env, "up", "-d")
         assert r.returncode == 0, r.stderr
-        cname = "%s_app_1" % project
+        cname = compose_name(project, "app")
         cid = inspect_fmt(testbed.direct_env, cname, "{{.Id}}")
         assert cid is not None
         g = guard_factory("")
@@ -484,9 +492,9 @@ def test_story_nightly_compose_pull_by_tag(testbed, guard_factory, kit, sreg):
         since = max([a["id"] for a in audit_cli(g.db)] or [0])
 
         # the nightly job, through the guard
-        r = run(["sh", "-c", '"$COMPOSE" -p "$P" -f "$F" pull && '
-                 '"$COMPOSE" -p "$P" -f "$F" up -d'],
-                env=dict(g.env, COMPOSE=COMPOSE, P=project, F=path),
+        r = run(["sh", "-c", '$COMPOSE -p "$P" -f "$F" pull && '
+                 '$COMPOSE -p "$P" -f "$F" up -d'],
+                env=dict(g.env, COMPOSE=" ".join(COMPOSE), P=project, F=path),
                 cwd=wd, timeout=300, check=False)
         assert r.returncode != 0, "the nightly pull by tag went through:\n" + r.stderr
         want = ("docker-guard: refusing to pull %s: it is not pinned by digest"
@@ -509,7 +517,7 @@ def test_story_nightly_compose_pull_by_tag(testbed, guard_factory, kit, sreg):
         assert [(e["container_id"], e["source"], e["removed"]) for e in hist] == [
             (cid, "sync", None)], hist
     finally:
-        compose_cmd(path, project, testbed.direct_env, "down", "-t", "1",
+        compose_run(path, project, testbed.direct_env, "down", "-t", "1",
                     timeout=120)
 
 

@@ -200,6 +200,75 @@ def socket_connectable(path):
 
 
 # --------------------------------------------------------------------------
+# Docker generations (see tests/generation and TESTBED.md)
+# --------------------------------------------------------------------------
+# Where a newer client legitimately differs, tests ask these helpers, so the
+# knowledge of what each generation's clients do lives here only.
+
+GENERATIONS = ("bookworm", "trixie", "sid")
+
+
+def generation():
+    """The Debian generation whose dockerd and clients run the tests:
+    "bookworm" (this machine: dockerd 20.10, compose 1.29, Ansible 7),
+    "trixie" (dockerd 26.1, compose v2.26, Ansible 12) or "sid" (dockerd
+    28.5, compose 2.40, Ansible 14); tests/generation sets DG_GENERATION."""
+    gen = os.environ.get("DG_GENERATION") or "bookworm"
+    if gen not in GENERATIONS:
+        raise TestbedError("unknown DG_GENERATION %r" % gen)
+    return gen
+
+
+def compose_v1():
+    """True where compose is the Python docker-compose 1.29 (bookworm);
+    later generations have compose v2, the Go CLI plugin."""
+    return generation() == "bookworm"
+
+
+def compose_cmd():
+    """The argv that runs this generation's compose (["docker-compose"] or
+    ["docker", "compose"]), or None when it is not installed."""
+    if compose_v1():
+        exe = shutil.which("docker-compose")
+        return [exe] if exe else None
+    if run(["docker", "compose", "version"], check=False,
+           timeout=30).returncode != 0:
+        return None
+    return ["docker", "compose"]
+
+
+def compose_name(project, service, index=1):
+    """The name compose gives a service's container: project_service_1
+    (compose 1.29) or project-service-1 (compose v2)."""
+    sep = "_" if compose_v1() else "-"
+    return sep.join((project, service, str(index)))
+
+
+def compose_recreate_name(old_id, project, service, index=1):
+    """The name in compose's create when it recreates a service's container
+    old_id: compose 1.29 stops the old one and renames it <id12>_<name>
+    first, then creates <name>; compose v2 creates <old id12>_<name> while
+    the old one still runs, then stops and removes it and renames the new."""
+    name = compose_name(project, service, index)
+    return name if compose_v1() else "%s_%s" % (old_id[:12], name)
+
+
+def compose_text(services):
+    """A compose file (JSON, which is YAML: no quoting surprises) of
+    services; with the "version" compose 1.29 needs and v2 calls obsolete."""
+    doc = {"services": services}
+    if compose_v1():
+        doc = {"version": "2.4", "services": services}
+    return json.dumps(doc, indent=2)
+
+
+def api_version():
+    """The API version this generation's dockerd speaks (and the docker
+    CLI negotiates to): 1.41, 1.45 or 1.51."""
+    return {"bookworm": "1.41", "trixie": "1.45", "sid": "1.51"}[generation()]
+
+
+# --------------------------------------------------------------------------
 # process management (by PID only)
 # --------------------------------------------------------------------------
 
