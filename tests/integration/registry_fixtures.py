@@ -26,7 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from testbed import (TestbedError, Proc, client_env, free_port, make_rootfs,
-                     run, wait_for)
+                     modern_cli, run, wait_for)
 
 MT_DOCKER_V2 = "application/vnd.docker.distribution.manifest.v2+json"
 MT_DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
@@ -36,7 +36,7 @@ ALL_MANIFEST_TYPES = ", ".join((MT_DOCKER_V2, MT_DOCKER_LIST, MT_OCI_MANIFEST,
                                 MT_OCI_INDEX))
 
 DOCKER = shutil.which("docker") or "/usr/local/bin/docker"
-CLI28 = "/usr/local/bin/docker"
+CLI28 = modern_cli()
 
 
 def require(*tools):

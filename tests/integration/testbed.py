@@ -262,6 +262,15 @@ def compose_text(services):
     return json.dumps(doc, indent=2)
 
 
+def modern_cli():
+    """A docker CLI of today (with `docker manifest`, BuildKit's build):
+    /usr/local/bin/docker (CLI 28) beside Debian 12's /usr/bin/docker
+    20.10; a newer generation's own `docker` (26 or 28) elsewhere."""
+    if generation() == "bookworm":
+        return "/usr/local/bin/docker"
+    return shutil.which("docker") or "docker"
+
+
 def api_version():
     """The API version this generation's dockerd speaks (and the docker
     CLI negotiates to): 1.41, 1.45 or 1.51."""
