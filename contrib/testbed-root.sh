@@ -65,7 +65,9 @@ echo "testbed-root: debootstrap $suite into $work" >&2
 debootstrap --variant=minbase "$suite" "$work" "$mirror" >&2
 # debootstrap does not resolve virtual packages; apt inside the root does.
 mount -t proc proc "$work/proc"
-chroot "$work" env DEBIAN_FRONTEND=noninteractive apt-get update >&2
+# A frozen mirror may serve an expired Release file (sid): accept it.
+chroot "$work" env DEBIAN_FRONTEND=noninteractive \
+	apt-get -o Acquire::Check-Valid-Until=false update >&2
 chroot "$work" env DEBIAN_FRONTEND=noninteractive \
 	apt-get install -y --no-install-recommends "${packages[@]}" >&2
 chroot "$work" apt-get clean
