@@ -335,10 +335,12 @@ reload_config(struct server *srv)
 			  "running one");
 		return;
 	}
-	if (strcmp(cfg->listen, srv->cfg->listen) != 0 ||
-	    strcmp(cfg->database, srv->cfg->database) != 0 ||
-	    cfg->socket_mode != srv->cfg->socket_mode ||
-	    strcmp(cfg->socket_group, srv->cfg->socket_group) != 0)
+	/* Socket-activated, the socket settings are the .socket unit's. */
+	if (strcmp(cfg->database, srv->cfg->database) != 0 ||
+	    (!srv->activated &&
+		(strcmp(cfg->listen, srv->cfg->listen) != 0 ||
+		    cfg->socket_mode != srv->cfg->socket_mode ||
+		    strcmp(cfg->socket_group, srv->cfg->socket_group) != 0)))
 		log_warn("SIGHUP: listen, database and socket settings take "
 			 "effect at the next start");
 	free(cfg->listen);

@@ -342,6 +342,15 @@ def test_sighup_reloading_then_ready(activator):
     assert 0 < usec <= now and now - usec < 30_000_000, (usec, now)
     j, ready = a.wait_message("READY", pid=p.pid, since=i + 1, timeout=10)
     assert j > i
+    # listen is not the guard's to change when activated: no warning
+    with open(a.config, "w") as fh:
+        fh.write("listen = %s.other\n" % a.unused)
+    since = len(a.messages)
+    p.send_signal(signal.SIGHUP)
+    i, _ = a.wait_message("RELOADING", since=since, timeout=10)
+    a.wait_message("READY", pid=p.pid, since=i + 1, timeout=10)
+    assert a.log(p).count("configuration reloaded") == 2, a.log(p)
+    assert "take effect at the next start" not in a.log(p), a.log(p)
     # a broken configuration is refused, and READY=1 still follows
     with open(a.config, "a") as fh:
         fh.write("no_such_setting = 1\n")
