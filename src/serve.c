@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -362,6 +363,24 @@ server_teardown(struct server *srv, int status)
 	return status;
 }
 
+/*
+ * Keep freed heap for the next body instead of giving it back at once.
+ * glibc's defaults trim the heap's top when 128 KiB of it is free and
+ * serve anything over 128 KiB with a fresh mmap: a relayed body allocates
+ * and frees buffer chains of about that size all the time, so each one
+ * was new memory to fault in (measured: a docker cp through the guard
+ * cost 3 times the CPU of a plain relay, a third of it page faults and
+ * brk).  At most 8 MiB of free heap stays mapped.
+ */
+static void
+tune_malloc(void)
+{
+#ifdef M_TRIM_THRESHOLD
+	mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 8 * 1024 * 1024);
+#endif
+}
+
 int
 serve_main(const struct serve_options *opts)
 {
@@ -380,6 +399,7 @@ serve_main(const struct serve_options *opts)
 	if (opts->config != NULL)
 		srv.config_path = xstrdup(opts->config);
 	log_set_level(srv.cfg->log_level);
+	tune_malloc();
 	set_limits(&srv);
 	signal(SIGPIPE, SIG_IGN);
 	setup_descriptors(&srv);
