@@ -42,11 +42,16 @@ SOURCE_DATE_EPOCH=$(date -d "$(dpkg-parsechangelog -l "$deb/changelog" -SDate)" 
 export SOURCE_DATE_EPOCH
 
 bd=build-deb-$codename
-eval "$(dpkg-buildflags --export=sh)"
-if [ -f "$bd/build.ninja" ]; then
-	meson setup --reconfigure "$bd" --prefix=/usr -Dbuildtype=release >/dev/null
-else
-	meson setup "$bd" --prefix=/usr -Dbuildtype=release >/dev/null
+# Debian's hardening flags, all of them (bindnow too).  The build
+# directory is kept between runs, and set up again when they change.
+export DEB_BUILD_MAINT_OPTIONS=hardening=+all
+opts=(--prefix=/usr -Dbuildtype=release
+	"-Dc_args=$(dpkg-buildflags --get CPPFLAGS) $(dpkg-buildflags --get CFLAGS)"
+	"-Dc_link_args=$(dpkg-buildflags --get LDFLAGS)")
+if [ "$(cat "$bd/package-opts" 2>/dev/null)" != "${opts[*]}" ]; then
+	rm -rf "$bd"
+	meson setup "$bd" "${opts[@]}" >/dev/null
+	echo "${opts[*]}" >"$bd/package-opts"
 fi
 ninja -C "$bd" docker-guard docker-guard.8 guard.conf.5 >/dev/null
 
