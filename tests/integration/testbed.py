@@ -227,7 +227,9 @@ def compose_v1():
 
 def compose_cmd():
     """The argv that runs this generation's compose (["docker-compose"] or
-    ["docker", "compose"]), or None when it is not installed."""
+    ["docker", "compose"]), or None when it is not installed.  (Debian 13's
+    and unstable's docker-compose package also links /usr/bin/docker-compose
+    to the v2 plugin: the same compose v2, not 1.29.)"""
     if compose_v1():
         exe = shutil.which("docker-compose")
         return [exe] if exe else None
