@@ -88,8 +88,10 @@ void session_reject(struct session *s, int status, const char *message);
  * Lifetime). */
 struct session *session_next(struct session *s);
 
-/* SIGTERM: close now if idle, else after the response in flight.  May
- * close s (see Lifetime): iterating the host's list stays safe. */
+/* SIGTERM: close now if idle after a response, else after the response
+ * in flight; a connection that has sent no request yet gets one answered
+ * (with Connection: close) first.  May close s (see Lifetime): iterating
+ * the host's list stays safe. */
 void session_drain(struct session *s);
 
 /* The credentials of s's client, read at accept (borrowed from s: valid

@@ -93,6 +93,7 @@ struct session {
 	bool upstream_shut; /* SHUT_WR sent to the engine */
 	bool client_shut;   /* SHUT_WR sent to the client */
 	bool draining;
+	bool served; /* a request started: no longer a fresh connection */
 	bool linger_needed; /* a refused body may still come */
 
 	/* The request in progress. */

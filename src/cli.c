@@ -41,7 +41,9 @@ usage(FILE *f)
 	    "  --upstream PATH    the engine's socket (default /var/run/docker.sock)\n"
 	    "  --database PATH    ledger and audit database\n"
 	    "                     (default /var/lib/docker-guard/guard.db)\n"
-	    "Flags override the file.\n"
+	    "Flags override the file.  Started by systemd with its socket\n"
+	    "(LISTEN_PID, LISTEN_FDS=1), serve takes fd 3 and ignores --listen;\n"
+	    "with NOTIFY_SOCKET set it reports READY, RELOADING and STOPPING.\n"
 	    "\n"
 	    "Options of check-config:\n"
 	    "  --config FILE      the file to check (default " CONFFILE_DEFAULT_PATH

@@ -1,5 +1,7 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -10,6 +12,7 @@
 #include "config.h"
 #include "listener.h"
 #include "log.h"
+#include "sd_daemon.h"
 #include "xmalloc.h"
 
 static bool
@@ -128,4 +131,123 @@ fail:
 	close(fd);
 	unlink(cfg->listen);
 	return -1;
+}
+
+/* The name of a bound Unix socket: its path, "@name" when abstract,
+   "(unnamed)"; allocated. */
+static char *
+socket_name(int fd)
+{
+	struct sockaddr_un sun;
+	socklen_t len = sizeof sun;
+	size_t off = offsetof(struct sockaddr_un, sun_path);
+
+	memset(&sun, 0, sizeof sun);
+	if (getsockname(fd, (struct sockaddr *)&sun, &len) != 0 || len <= off ||
+	    (sun.sun_path[0] == '\0' && len <= off + 1))
+		return xstrdup("(unnamed)");
+	if (sun.sun_path[0] == '\0')
+		return xasprintf("@%.*s", (int)(len - off - 1),
+		    sun.sun_path + 1);
+	return xasprintf("%.*s", (int)(len - off), sun.sun_path);
+}
+
+/* Is fd a listening AF_UNIX stream socket?  NULL, or why not (static). */
+static const char *
+not_a_listener(int fd)
+{
+	struct stat st;
+	int v[3];
+	socklen_t len;
+	const int opt[3] = { SO_DOMAIN, SO_TYPE, SO_ACCEPTCONN };
+
+	if (fstat(fd, &st) != 0)
+		return "it is not an open descriptor";
+	if (!S_ISSOCK(st.st_mode))
+		return "it is not a socket";
+	for (int i = 0; i < 3; i++) {
+		len = sizeof v[i];
+		if (getsockopt(fd, SOL_SOCKET, opt[i], &v[i], &len) != 0)
+			return "its socket options cannot be read";
+	}
+	if (v[0] != AF_UNIX)
+		return "it is not a Unix socket (ListenStream= must be a path)";
+	if (v[1] != SOCK_STREAM)
+		return "it is not a stream socket (ListenStream=, not "
+		       "ListenDatagram= or ListenSequentialPacket=)";
+	if (v[2] == 0)
+		return "it is not listening (Accept=no is needed)";
+	return NULL;
+}
+
+/* Nonblocking and close-on-exec; 0 or -1 (errno). */
+static int
+listener_fd_flags(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0)
+		return -1;
+	fl = fcntl(fd, F_GETFD);
+	if (fl < 0 || fcntl(fd, F_SETFD, fl | FD_CLOEXEC) != 0)
+		return -1;
+	return 0;
+}
+
+/* How many sockets systemd passed us, the environment then cleared;
+   -1 with *cause. */
+static int
+activated_count(char **cause)
+{
+	int n = 0;
+	int r = sd_listen_parse(getenv("LISTEN_PID"), getenv("LISTEN_FDS"),
+	    (long)getpid(), &n, cause);
+
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	if (r != 0)
+		return -1;
+	if (n > 1) {
+		*cause = xasprintf("systemd passed %d sockets (LISTEN_FDS=%d); "
+				   "docker-guard serves exactly one: give its "
+				   ".socket unit a single ListenStream=",
+		    n, n);
+		return -1;
+	}
+	return n;
+}
+
+int
+listener_activated(const struct guard_config *cfg, char **name, char **cause)
+{
+	const int fd = SD_LISTEN_FDS_START;
+	const char *why;
+	int n = activated_count(cause);
+
+	if (n <= 0)
+		return n;
+	if ((why = not_a_listener(fd)) != NULL) {
+		*cause = xasprintf("socket activation: fd %d from systemd "
+				   "cannot serve: %s",
+		    fd, why);
+		return -1;
+	}
+	if (listener_fd_flags(fd) != 0) {
+		*cause = xasprintf("socket activation: fd %d: %s", fd,
+		    strerror(errno));
+		return -1;
+	}
+	*name = socket_name(fd);
+	if ((*name)[0] == '/' && same_file(*name, cfg->upstream)) {
+		*cause = xasprintf("socket activation: the socket from "
+				   "systemd (%s) is upstream itself: the "
+				   "guard would forward to itself; move the "
+				   "engine's socket (docker.socket.d)",
+		    *name);
+		free(*name);
+		*name = NULL;
+		return -1;
+	}
+	return fd;
 }

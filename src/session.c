@@ -785,7 +785,9 @@ session_drain(struct session *s)
 	if (s->closed)
 		return;
 	s->draining = true;
-	if (s->cs == CS_HEAD && s->us == US_IDLE &&
+	/* A connection that has not sent its first request is a client
+	   about to make one (accepted just before SIGTERM): it is served. */
+	if (s->cs == CS_HEAD && s->us == US_IDLE && s->served &&
 	    session_in_len(s->client) == 0) {
 		session_close_when_flushed(s);
 		return;

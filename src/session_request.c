@@ -338,7 +338,7 @@ client_head(struct session *s)
 
 	if (s->us != US_IDLE)
 		return false; /* response still running */
-	if (s->draining) {
+	if (s->draining && s->served) {
 		session_close_when_flushed(s);
 		return false;
 	}
@@ -353,6 +353,7 @@ client_head(struct session *s)
 	if (!read_request_head(s, in, &head_len))
 		return false;
 	s->have_req = true;
+	s->served = true;
 	s->scan_resume = 0;
 	evbuffer_drain(in, head_len);
 	start_request(s);
