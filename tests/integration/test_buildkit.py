@@ -70,6 +70,7 @@ def test_buildkit_refused_by_default(testbed, guard, buildx, how):
     else:
         r = dk(guard.env, "build", "-t", tag, ctx, timeout=300)
     out = r.stdout + r.stderr
+    print(out)  # what the client shows (pytest -rP)
     assert r.returncode != 0, out
     # the client shows the guard's reason or, for the h2c upgrade, the
     # status only (the reason is in the audit trail)
