@@ -84,8 +84,11 @@ def test_buildkit_refused_by_default(testbed, guard, buildx, how):
     others = [x for x in rows if x[1] != "buildkit"]
     assert all(x == ("images/create", "pull_require_digest", "deny")
                for x in others), "%r\n%s" % (rows, out)
-    if others:
+    if others:  # ... and the refusal says why the user sees that pull
         assert "refusing to pull moby/buildkit:buildx-stable-1" in out, out
+        assert "buildx pulls moby/buildkit to run BuildKit in a container " \
+            "when the engine's own BuildKit is refused (rule: buildkit)" \
+            in out, out
     assert all(v == "deny" for _, _, v in rows), rows
     assert local_id(testbed, tag) is None
 
