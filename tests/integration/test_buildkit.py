@@ -93,7 +93,7 @@ def test_buildkit_refused_by_default(testbed, guard, buildx, how):
     assert local_id(testbed, tag) is None
 
 
-def test_legacy_builder_still_judged(testbed, guard, buildx):
+def test_legacy_builder_still_judged(testbed, guard):
     """DOCKER_BUILDKIT=0 with this generation's CLI: the legacy builder,
     whose Dockerfile the guard reads: FROM by digest builds, by tag is
     refused with the digest to use."""
