@@ -1017,6 +1017,21 @@ pull_unpinned_why(const struct guard_config *cfg, const struct imgref *ref)
 		       "and a later create by that tag runs it");
 }
 
+/* buildx takes a refused /grpc for an engine without BuildKit and falls
+ * back to its docker-container driver, whose first step is this pull of
+ * moby/buildkit by tag: say why the user sees it.  "" for other pulls. */
+static const char *
+pull_buildkit_hint(const struct guard_config *cfg, const struct imgref *ref)
+{
+	if (cfg->buildkit_allow || strcmp(ref->domain, "docker.io") != 0 ||
+	    strcmp(ref->path, "moby/buildkit") != 0)
+		return "";
+	return " buildx pulls moby/buildkit to run BuildKit in a container "
+	       "when the engine's own BuildKit is refused (rule: buildkit): "
+	       "build with DOCKER_BUILDKIT=0 docker build, whose Dockerfile "
+	       "the guard judges, or set buildkit = allow.";
+}
+
 /* A pull of given (parsed as ref) by tag: refused or warned under
  * pull_require_digest, with the digest to pull by when known. */
 static void
@@ -1036,11 +1051,11 @@ pull_unpinned(const struct policy_pull *in, const struct imgref *ref,
 		    given);
 	set_outcome(out, cfg->pull_require_digest, 403, "pull_require_digest",
 	    xasprintf("docker-guard: %s pull %s: it is not pinned by digest; "
-		      "%s (rule: pull_require_digest). %s.",
+		      "%s (rule: pull_require_digest). %s.%s",
 		cfg->pull_require_digest == RULE_ENFORCE
 		    ? "refusing to"
 		    : "warning: would refuse to",
-		given, why, fix));
+		given, why, fix, pull_buildkit_hint(cfg, ref)));
 	free(why);
 	free(fix);
 	free(pinned);

@@ -25,6 +25,7 @@ struct pull_row {
 	const char *note_rule;	/* NULL: none */
 	const char *digest;	/* NULL: none */
 	const char *has[MAXS];	/* substrings of message (or note) */
+	const char *lacks;	/* NULL, or not a substring of it */
 };
 
 static const struct pull_row rows[] = {
@@ -67,6 +68,26 @@ static const struct pull_row rows[] = {
 	  .rule = "pull_require_digest",
 	  .has = { "pulls every tag of the repository",
 	      "the registry could not say the digest" } },
+	{ .name = "buildx's fallback builder image",
+	  .from_image = "moby/buildkit", .tag = "buildx-stable-1",
+	  .verdict = POLICY_DENY, .status = 403,
+	  .rule = "pull_require_digest",
+	  .has = { "refusing to pull moby/buildkit:buildx-stable-1",
+	      "buildx pulls moby/buildkit to run BuildKit in a container",
+	      "DOCKER_BUILDKIT=0 docker build", "or set buildkit = allow." } },
+	{ .name = "buildx's builder image, buildkit allowed",
+	  .conf = "buildkit = allow\n",
+	  .from_image = "docker.io/moby/buildkit", .tag = "v0.13.1",
+	  .verdict = POLICY_DENY, .status = 403,
+	  .rule = "pull_require_digest",
+	  .has = { "refusing to pull moby/buildkit:v0.13.1",
+	      "the registry could not say the digest." },
+	  .lacks = "buildx" },
+	{ .name = "another repository", .from_image = REG "/moby/buildkit",
+	  .tag = "1", .verdict = POLICY_DENY, .status = 403,
+	  .rule = "pull_require_digest",
+	  .has = { "the registry could not say the digest." },
+	  .lacks = "buildx" },
 	{ .name = "rolling tag, warn", .conf = "pull_require_digest = warn\n",
 	  .from_image = REG "/app", .tag = "latest",
 	  .verdict = POLICY_WARN, .rule = "pull_require_digest",
@@ -126,6 +147,9 @@ test_rows(void)
 			CHECKF(text != NULL && strstr(text, r->has[j]) != NULL,
 			    "row \"%s\": \"%s\" not in \"%s\"", r->name,
 			    r->has[j], text ? text : "NULL");
+		CHECKF(r->lacks == NULL || text == NULL ||
+			strstr(text, r->lacks) == NULL,
+		    "row \"%s\": \"%s\" in \"%s\"", r->name, r->lacks, text);
 		policy_decision_reset(&d);
 		config_free(cfg);
 	}
