@@ -32,7 +32,7 @@ packages=(
 	docker.io docker-registry docker-compose ansible skopeo umoci
 	busybox-static socat curl python3-pytest python3-docker apache2-utils
 	pmccabe clang-format
-	scdoc dpkg-dev systemd-container
+	scdoc dpkg-dev systemd-container debootstrap
 )
 missing=()
 for p in "${packages[@]}"; do

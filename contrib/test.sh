@@ -17,16 +17,24 @@ contrib/setup.sh "$@"
 contrib/setup.sh "$@" --sanitize --builddir build-asan
 export BUILDS=${BUILDS:-"build-asan build"}
 
-# The newer generations' roots (debootstrap from Debian's mirror, cached
-# under /var/cache/docker-guard-testbed for a week).
+# The Debian roots the last steps need (the newer generations, and the
+# Debian 12 host the package is installed on), built in the background
+# while the builds' suites run: debootstrap from Debian's mirror, cached
+# under /var/cache/docker-guard-testbed for a week.  A test that needs a
+# root waits for its build (contrib/testbed-root.sh takes a lock) and
+# builds it again if this one failed.
 export GENERATIONS=${GENERATIONS-trixie}
-for gen in $GENERATIONS; do
-	t0=$SECONDS
-	if bash contrib/testbed-root.sh "$gen" >/dev/null; then
-		echo "testbed root $gen: $((SECONDS - t0)) s"
-	else # tests/run counts the generation as failed
-		echo "testbed root $gen: could not be built" >&2
-	fi
-done
+roots=$GENERATIONS
+[ "${HOST_TEST:-1}" = 0 ] || roots="$roots bookworm-host"
+(
+	for r in $roots; do
+		t0=$SECONDS
+		if bash contrib/testbed-root.sh "$r" >/dev/null; then
+			echo "testbed root $r: ready after $((SECONDS - t0)) s"
+		else
+			echo "testbed root $r: could not be built"
+		fi
+	done
+) >build/testbed-roots.log 2>&1 &
 
 exec tests/run

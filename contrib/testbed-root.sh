@@ -42,6 +42,12 @@ esac
 [ "$(id -u)" -eq 0 ] || { echo "testbed-root.sh: run as root" >&2; exit 1; }
 root=$cache/$kind
 stamp=$root/.docker-guard-testbed
+# One build of a root at a time: a second caller (contrib/test.sh starts
+# the builds in the background, the tests ask for the roots later) waits
+# for the first and then finds the root ready.
+mkdir -p "$cache"
+exec 9>"$cache/.$kind.lock"
+flock 9
 want=$(printf '%s\n' "$suite" "${packages[@]}" | sha256sum | cut -c1-16)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] &&
 	[ -z "$(find "$stamp" -mtime +7)" ]; then
