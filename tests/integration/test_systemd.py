@@ -44,6 +44,19 @@ SANITIZER_MARKS = ("AddressSanitizer", "UndefinedBehaviorSanitizer",
                    "runtime error:", "LeakSanitizer")
 
 
+
+def read_to_close(sock, max_reads=100):
+    """What sock receives until the peer closes (at most max_reads reads);
+    the socket is closed after."""
+    data = b""
+    for _ in range(max_reads):
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    sock.close()
+    return data
+
 def guard_binary():
     return os.environ.get("DOCKER_GUARD_BIN",
                           os.path.join(tb.REPO, "build", "docker-guard"))
@@ -111,14 +124,7 @@ class Activator:
 
     def stop(self, p, grace=20):
         """SIGTERM by PID, bounded wait, SIGKILL; the exit status."""
-        if p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-            try:
-                p.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait(timeout=10)
-        return p.returncode
+        return tb.stop_popen(p, grace=grace)
 
     def close(self):
         statuses = [self.stop(p) for p in self.procs]
@@ -312,13 +318,7 @@ def test_sigterm_finishes_in_flight_and_keeps_socket(activator):
         assert p.wait(timeout=20) == 0, a.log(p)
         assert os.stat(a.sock).st_ino == a.inode
         q, _ = start_ready(a)
-        data = b""
-        for _ in range(100):
-            chunk = waiting.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-        waiting.close()
+        data = read_to_close(waiting)
         assert data.startswith(b"HTTP/1.1 200"), data[:200]
         assert data.endswith(b"OK"), data[-200:]
     finally:
@@ -481,13 +481,7 @@ def test_sigterm_serves_a_connection_that_has_not_spoken_yet(activator):
     idle.close()
     time.sleep(0.3)
     fresh.sendall(b"GET /_ping HTTP/1.1\r\nHost: docker\r\n\r\n")
-    data = b""
-    for _ in range(100):
-        chunk = fresh.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    fresh.close()
+    data = read_to_close(fresh)
     assert data.startswith(b"HTTP/1.1 200"), data[:300]
     assert data.endswith(b"OK"), data[-200:]
     assert p.wait(timeout=20) == 0, a.log(p)
