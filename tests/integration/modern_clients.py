@@ -13,9 +13,9 @@ import shutil
 
 import pytest
 
-from testbed import REPO, run, wait_for
+from testbed import REPO, compose_text, generation, run, wait_for
 
-GENERATION = os.environ.get("DG_GENERATION", "bookworm")
+GENERATION = generation()
 DOCKER = shutil.which("docker") or "docker"
 ANSIBLE = shutil.which("ansible-playbook")
 GUARD_BIN = os.environ.get("DOCKER_GUARD_BIN",
@@ -105,16 +105,16 @@ def write_compose(d, services):
     """docker-compose.yml (JSON is YAML) with services {name: dict}, each
     on network_mode none with a command that prints the image's
     /etc/app-version and stops on SIGTERM."""
-    doc = {"services": {}}
+    full = {}
     for name, svc in services.items():
-        full = {"network_mode": "none",
-                "command": ["sh", "-c", "cat /etc/app-version; " + LOOP],
-                "stop_grace_period": "2s"}
-        full.update(svc)
-        doc["services"][name] = full
+        full[name] = {"network_mode": "none",
+                      "command": ["sh", "-c",
+                                  "cat /etc/app-version; " + LOOP],
+                      "stop_grace_period": "2s"}
+        full[name].update(svc)
     path = os.path.join(d, "docker-compose.yml")
     with open(path, "w") as fh:
-        json.dump(doc, fh, indent=2)
+        fh.write(compose_text(full))
     return path
 
 
