@@ -35,7 +35,8 @@ struct http_header {
 
 struct http_head {
 	char *raw;	 /* owned working copy */
-	char *orig;	 /* owned copy of the original bytes */
+	char *orig;	 /* copy of the original bytes: raw's block, */
+	bool orig_apart; /* or its own allocation once retargeted */
 	size_t head_len; /* bytes including the final CRLF */
 
 	/* Request line. */

@@ -8,19 +8,41 @@
 #include "http_head.h"
 #include "xmalloc.h"
 
-/* RFC 9110 5.6.2: tchar (a table: field names are checked byte by byte). */
+/* RFC 9110 5.6.2: tchar is ALPHA, DIGIT and "!#$%&'*+-.^_`|~". */
+#define TCHAR_PUNCT(c)                                                         \
+	((c) == '!' || (c) == '#' || (c) == '$' || (c) == '%' || (c) == '&' || \
+	    (c) == '\'' || (c) == '*' || (c) == '+' || (c) == '-' ||           \
+	    (c) == '.' || (c) == '^' || (c) == '_' || (c) == '`' ||            \
+	    (c) == '|' || (c) == '~')
+#define TCHAR(c)                                                     \
+	(((c) >= 'a' && (c) <= 'z') || ((c) >= 'A' && (c) <= 'Z') || \
+	    ((c) >= '0' && (c) <= '9') || TCHAR_PUNCT(c))
+#define TCHAR_ROW(r)                                                          \
+	TCHAR(r + 0), TCHAR(r + 1), TCHAR(r + 2), TCHAR(r + 3), TCHAR(r + 4), \
+	    TCHAR(r + 5), TCHAR(r + 6), TCHAR(r + 7), TCHAR(r + 8),           \
+	    TCHAR(r + 9), TCHAR(r + 10), TCHAR(r + 11), TCHAR(r + 12),        \
+	    TCHAR(r + 13), TCHAR(r + 14), TCHAR(r + 15)
+
+/*
+ * A byte per value, built by the compiler from the rule above: field names
+ * are checked byte by byte over every field of both heads, and one load per
+ * byte is the cheapest test there is.
+ */
+static const bool tchar_table[256] = {
+	TCHAR_ROW(0x00),
+	TCHAR_ROW(0x10),
+	TCHAR_ROW(0x20),
+	TCHAR_ROW(0x30),
+	TCHAR_ROW(0x40),
+	TCHAR_ROW(0x50),
+	TCHAR_ROW(0x60),
+	TCHAR_ROW(0x70),
+};
+
 static bool
 is_tchar(unsigned char c)
 {
-	/* One bit per byte value: ALPHA, DIGIT and "!#$%&'*+-.^_`|~". */
-	static const uint64_t tchar_bits[4] = {
-		UINT64_C(0x03ff6cfa00000000), /* 0x00-0x3f */
-		UINT64_C(0x57ffffffc7fffffe), /* 0x40-0x7f */
-		0,
-		0,
-	};
-
-	return (tchar_bits[c >> 6] >> (c & 63)) & 1;
+	return tchar_table[c];
 }
 
 /*
@@ -53,6 +75,23 @@ is_field_value_char(unsigned char c)
 #define WORD_HAS_LESS(x, n) ((((x)-WORD_ONES * (n)) & ~(x)&WORD_HIGHS) != 0)
 #define WORD_HAS(x, n) WORD_HAS_LESS((x) ^ (WORD_ONES * (n)), 1)
 
+/*
+ * The first byte of x (in memory order) that the mask of WORD_HAS_LESS or
+ * WORD_HAS marks.  The mask can mark bytes after a true one too (a borrow
+ * runs upward), never before it, so its lowest byte is exact.
+ */
+static size_t
+first_marked_byte(uint64_t mask)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return (size_t)__builtin_ctzll(mask) / 8;
+#else
+	return (size_t)__builtin_clzll(mask) / 8;
+#endif
+}
+
+#define WORD_LESS_MASK(x, n) (((x)-WORD_ONES * (n)) & ~(x)&WORD_HIGHS)
+
 /* How many of the n bytes at p are above CR (so not NUL, CR or LF). */
 static size_t
 span_above_cr(const char *p, size_t n)
@@ -60,31 +99,47 @@ span_above_cr(const char *p, size_t n)
 	size_t i = 0;
 
 	for (; i + 8 <= n; i += 8) {
-		uint64_t x;
+		uint64_t x, mask;
 
 		memcpy(&x, p + i, 8);
-		if (WORD_HAS_LESS(x, '\r' + 1))
-			break;
+		mask = WORD_LESS_MASK(x, '\r' + 1);
+		if (mask != 0)
+			return i + first_marked_byte(mask);
 	}
 	while (i < n && (unsigned char)p[i] > '\r')
 		i++;
 	return i;
 }
 
-/* Is every byte in [p, end) a field value character? */
+/* Are the eight bytes at p all field value characters? */
+static bool
+word_is_field_value(const char *p)
+{
+	uint64_t x;
+
+	memcpy(&x, p, 8);
+	if (!WORD_HAS_LESS(x, 0x20) && !WORD_HAS(x, 0x7f))
+		return true; /* all printable, SP or obs-text */
+	for (int k = 0; k < 8; k++) {
+		if (!is_field_value_char((unsigned char)p[k]))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Is every byte in [p, end) a field value character?  A value of eight
+ * bytes or more ends with one word that overlaps the last one checked.
+ */
 static bool
 field_value_ok(const char *p, const char *end)
 {
-	for (; end - p >= 8; p += 8) {
-		uint64_t x;
-
-		memcpy(&x, p, 8);
-		if (!WORD_HAS_LESS(x, 0x20) && !WORD_HAS(x, 0x7f))
-			continue; /* all printable, SP or obs-text */
-		for (int k = 0; k < 8; k++) {
-			if (!is_field_value_char((unsigned char)p[k]))
+	if (end - p >= 8) {
+		for (; end - p >= 8; p += 8) {
+			if (!word_is_field_value(p))
 				return false;
 		}
+		return p == end || word_is_field_value(end - 8);
 	}
 	for (; p < end; p++) {
 		if (!is_field_value_char((unsigned char)*p))
@@ -159,8 +214,9 @@ http_head_scan(const char *buf, size_t len, const struct http_limits *limits,
 void
 http_head_reset(struct http_head *head)
 {
-	free(head->raw);
-	free(head->orig);
+	if (head->orig_apart)
+		free(head->orig);
+	free(head->raw); /* and orig, when it is the block's second half */
 	free(head->headers);
 	memset(head, 0, sizeof *head);
 }
@@ -382,14 +438,15 @@ decide_request_framing(struct http_head *head, int *status, const char **cause)
 	return 0;
 }
 
+/* raw and orig share one block: a head costs one allocation, not two. */
 static int
 copy_head(const char *buf, size_t head_len, struct http_head *out)
 {
 	memset(out, 0, sizeof *out);
-	out->raw = xmalloc(head_len + 1);
+	out->raw = xmalloc(2 * (head_len + 1));
 	memcpy(out->raw, buf, head_len);
 	out->raw[head_len] = '\0';
-	out->orig = xmalloc(head_len + 1);
+	out->orig = out->raw + head_len + 1;
 	memcpy(out->orig, buf, head_len);
 	out->orig[head_len] = '\0';
 	out->head_len = head_len;
@@ -647,8 +704,10 @@ http_head_retarget(struct http_head *head, const char *target)
 	for (size_t i = 0; i < head->n_headers; i++)
 		head->headers[i].line_off = head->headers[i].line_off -
 		    old_len + tlen;
-	free(head->orig);
+	if (head->orig_apart)
+		free(head->orig);
 	head->orig = out;
+	head->orig_apart = true;
 	head->head_len = len;
 }
 
