@@ -21,14 +21,17 @@ while [ "$#" -gt 0 ]; do
 	shift
 done
 
-# Build and run-time dependencies, then what the tests drive: a real
-# dockerd, a registry, and the clients users point at the guard; then what
+# Build and run-time dependencies (libpq for the fleet ledger), then what
+# the tests drive: a real dockerd, a registry, the clients users point at
+# the guard, a PostgreSQL server and iproute2 for the several-hosts bed
+# (network namespaces); then what
 # the lints use (tests/lint/budget: pmccabe, tests/lint/format:
 # clang-format, 14 on Debian 12); then what contrib/package.sh and the
 # install test on a booted host (tests/host/run) need.
 packages=(
 	meson ninja-build pkg-config gcc
 	libevent-dev libcurl4-openssl-dev libjansson-dev libsqlite3-dev
+	libpq-dev postgresql iproute2
 	docker.io docker-registry docker-compose ansible skopeo umoci
 	busybox-static socat curl python3-pytest python3-docker apache2-utils
 	pmccabe clang-format

@@ -24,14 +24,14 @@ trixie | sid)
 	packages=(docker.io docker-cli docker-compose docker-buildx
 		"${common_tools[@]}" ansible
 		meson ninja-build pkg-config gcc libevent-dev
-		libcurl4-openssl-dev libjansson-dev libsqlite3-dev
+		libcurl4-openssl-dev libjansson-dev libsqlite3-dev libpq-dev
 		scdoc dpkg-dev fakeroot file)
 	;;
 bookworm-host)
 	suite=bookworm
 	packages=(systemd systemd-sysv dbus docker.io docker-compose ansible
 		python3-docker adduser busybox-static curl procps iproute2
-		libevent-2.1-7 libcurl4 libjansson4 libsqlite3-0 sqlite3)
+		libevent-2.1-7 libcurl4 libjansson4 libsqlite3-0 sqlite3 libpq5)
 	;;
 *)
 	echo "testbed-root.sh: unknown kind $kind" >&2

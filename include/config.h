@@ -100,6 +100,12 @@ struct guard_config {
 	bool buildkit_allow;	  /* deny: /session, /grpc,
 							   /build?version=2 */
 	enum path_policy plugins; /* judge: plugin pulls */
+
+	/* the fleet (fleet.h) */
+	char *ledger;		       /* NULL: this host's SQLite only;
+					  else a libpq connection string */
+	char *host_name;	       /* NULL: the engine's name */
+	bool ledger_unreachable_allow; /* deny */
 };
 
 struct config_errors {

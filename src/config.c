@@ -54,6 +54,8 @@ enum key_type {
 	KEY_OPT_PATH,	 /* char *, absolute, or "" for NULL */
 	KEY_HOSTS,	 /* string_list of registry hosts */
 	KEY_HOST_PAIRS,	 /* string_list of "host=value" */
+	KEY_CONNINFO,	 /* char *, a libpq connection string, or "" */
+	KEY_HOST_NAME,	 /* char *, a host's name, or "" */
 };
 
 struct config_key {
@@ -109,6 +111,10 @@ static const struct config_key config_keys[] = {
 	{ "build", KEY_PATH_POLICY, OFF(build), 0, 0 },
 	{ "buildkit", KEY_ALLOW, OFF(buildkit_allow), 0, 0 },
 	{ "plugins", KEY_PATH_POLICY, OFF(plugins), 0, 0 },
+	{ "ledger", KEY_CONNINFO, OFF(ledger), 0, 0 },
+	{ "host_name", KEY_HOST_NAME, OFF(host_name), 0, 0 },
+	{ "ledger_unreachable", KEY_ALLOW, OFF(ledger_unreachable_allow), 0,
+	    0 },
 };
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 
@@ -242,6 +248,8 @@ config_free(struct guard_config *cfg)
 	config_list_free(&cfg->version_sources);
 	config_list_free(&cfg->overrides);
 	free(cfg->docker_config);
+	free(cfg->ledger);
+	free(cfg->host_name);
 	config_list_free(&cfg->registry_auth);
 	config_list_free(&cfg->registry_ca_files);
 	config_list_free(&cfg->registry_insecure);
@@ -971,6 +979,52 @@ config_set_number(struct config_parse_state *ps, const struct config_key *key,
 	}
 }
 
+/* A libpq connection string: a postgresql:// (or postgres://) URI or
+ * key=value pairs; libpq itself judges the rest when it connects. */
+static int
+config_set_conninfo(struct config_parse_state *ps, const struct config_key *key,
+    const char *value, char **field)
+{
+	if (*value != '\0' && strncmp(value, "postgresql://", 13) != 0 &&
+	    strncmp(value, "postgres://", 11) != 0 &&
+	    strchr(value, '=') == NULL) {
+		config_bad_value(ps, key, value,
+		    "is not a PostgreSQL connection string "
+		    "(postgresql://... or key=value pairs)");
+		return -1;
+	}
+	if (config_has_control(value)) {
+		config_bad_value(ps, key, value,
+		    "contains a control character");
+		return -1;
+	}
+	free(*field);
+	*field = *value == '\0' ? NULL : xstrdup(value);
+	return 0;
+}
+
+/* A host's name as the fleet ledger records it: letters, digits, '.',
+ * '-' and '_', at most 253 bytes; "" means the engine's own name. */
+static int
+config_set_host_name(struct config_parse_state *ps,
+    const struct config_key *key, const char *value, char **field)
+{
+	size_t n = strlen(value);
+
+	if (n > 253 ||
+	    strspn(value,
+		"abcdefghijklmnopqrstuvwxyz"
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") != n) {
+		config_bad_value(ps, key, value,
+		    "is not a host name (letters, digits, '.', '-' and "
+		    "'_', at most 253)");
+		return -1;
+	}
+	free(*field);
+	*field = n == 0 ? NULL : xstrdup(value);
+	return 0;
+}
+
 /* Check value and store it in cfg: 0 on success. */
 static int
 config_set(struct config_parse_state *ps, const struct config_key *key,
@@ -986,6 +1040,10 @@ config_set(struct config_parse_state *ps, const struct config_key *key,
 		return config_set_path(ps, key, value, field);
 	case KEY_GROUP:
 		return config_set_group(ps, key, value);
+	case KEY_CONNINFO:
+		return config_set_conninfo(ps, key, value, field);
+	case KEY_HOST_NAME:
+		return config_set_host_name(ps, key, value, field);
 	case KEY_MODE:
 	case KEY_SIZE:
 	case KEY_UINT:

@@ -25,7 +25,8 @@ static const char *const key_names[] = {
 	"check_all_platforms", "docker_config", "registry_auth",
 	"registry_ca_files", "registry_insecure", "restore_on_refusal",
 	"restore_window", "pull_require_digest", "allowed_registries",
-	"imports", "build", "buildkit", "plugins",
+	"imports", "build", "buildkit", "plugins", "ledger", "host_name",
+	"ledger_unreachable",
 };
 
 /* Items joined with '|', so the separators the parser saw are visible. */
