@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "fleet.h"
 #include "fleet_sql.h"
 
 const char *const FLEET_SQL_SCHEMA =
