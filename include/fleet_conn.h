@@ -49,6 +49,10 @@ void fleet_conn_free(struct fleet_conn *c);
 /* Connected, and the setup ran? */
 bool fleet_conn_up(const struct fleet_conn *c);
 
+/* Being made (connecting, or its setup running): a statement queued
+ * now runs once it is up, or fails if it does not come up. */
+bool fleet_conn_pending(const struct fleet_conn *c);
+
 /* Why the connection is down (or the last failure), or NULL. */
 const char *fleet_conn_error(const struct fleet_conn *c);
 

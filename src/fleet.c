@@ -231,6 +231,8 @@ fleet_error(const struct fleet *f)
 		       "not answered /info)";
 	if (fleet_conn_up(f->conn))
 		return NULL;
+	if (fleet_conn_pending(f->conn) && fleet_conn_error(f->conn) == NULL)
+		return "connecting";
 	return fleet_conn_error(f->conn) != NULL ? fleet_conn_error(f->conn)
 						 : "not connected yet";
 }
@@ -340,6 +342,7 @@ claim_step_cb(PGresult *res, const char *cause, void *arg)
 	}
 	switch (c->step) {
 	case CLAIM_BEGIN:
+		c->epoch = fleet_conn_epoch(c->f->conn);
 		claim_query(c, CLAIM_LOCK, FLEET_SQL_LOCK_APP, 1, app);
 		break;
 	case CLAIM_LOCK:
@@ -409,13 +412,15 @@ fleet_claim_begin(struct fleet *f, const char *app, fleet_history_cb cb,
 	c->app = xstrdup(app);
 	c->cb = cb;
 	c->arg = arg;
-	if (!fleet_ready(f)) {
+	/* A connection being made is waited for (its own timeout bounds
+	   that); one that is down fails the claim at once. */
+	if (f->host == NULL ||
+	    (!fleet_conn_up(f->conn) && !fleet_conn_pending(f->conn))) {
 		c->failure = xstrdup(fleet_error(f));
 		event_base_once(f->base, -1, EV_TIMEOUT, claim_fail_later_cb, c,
 		    &now);
 		return c;
 	}
-	c->epoch = fleet_conn_epoch(f->conn);
 	c->step = CLAIM_BEGIN;
 	fleet_conn_query(f->conn, FLEET_CONN_LAST, false, "BEGIN", 0, NULL,
 	    claim_step_cb, c);

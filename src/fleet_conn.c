@@ -79,9 +79,16 @@ set_error(struct fleet_conn *c, const char *why)
 	/* libpq's messages end with a newline, and may have two lines. */
 	while (n > 0 && (copy[n - 1] == '\n' || copy[n - 1] == ' '))
 		copy[--n] = '\0';
-	for (char *p = copy; *p != '\0'; p++) {
-		if (*p == '\n')
-			*p = ' ';
+	/* One line: every control character (libpq's newlines and tabs)
+	   becomes a space, runs of spaces one. */
+	for (char *p = copy, *q = copy;; p++) {
+		char ch = (unsigned char)*p < 0x20 && *p != '\0' ? ' ' : *p;
+
+		if (ch == ' ' && q > copy && q[-1] == ' ')
+			continue;
+		*q++ = ch;
+		if (ch == '\0')
+			break;
 	}
 	free(c->error);
 	c->error = copy;
@@ -246,7 +253,7 @@ finish_job(struct fleet_conn *c, struct fleet_job *j, PGresult *res)
 static void
 conn_read(struct fleet_conn *c)
 {
-	if (PQconsumeInput(c->pg) == 0) {
+	if (PQconsumeInput(c->pg) == 0 || PQstatus(c->pg) == CONNECTION_BAD) {
 		conn_lost(c, PQerrorMessage(c->pg));
 		return;
 	}
@@ -469,6 +476,13 @@ bool
 fleet_conn_up(const struct fleet_conn *c)
 {
 	return c->state == CONN_UP;
+}
+
+bool
+fleet_conn_pending(const struct fleet_conn *c)
+{
+	return c->state == CONN_CONNECTING || c->state == CONN_SETUP ||
+	    (c->state == CONN_DOWN && c->epoch == 0 && c->error == NULL);
 }
 
 const char *
