@@ -70,6 +70,13 @@ void fleet_conn_query(struct fleet_conn *c, enum fleet_conn_where where,
     bool keep, const char *sql, int n, const char *const *params,
     fleet_conn_done cb, void *arg);
 
+/* Queue sql (owned: taken over, freed here), several statements in one
+ * round trip on the simple query protocol (no parameters: see
+ * sql_text.h); cb is given the last statement's result, or the first
+ * failure's (the statements after it do not run). */
+void fleet_conn_query_text(struct fleet_conn *c, enum fleet_conn_where where,
+    char *sql, fleet_conn_done cb, void *arg);
+
 /* Let only statements queued next run, until fleet_conn_unhold. */
 void fleet_conn_hold(struct fleet_conn *c);
 void fleet_conn_unhold(struct fleet_conn *c);

@@ -25,6 +25,7 @@
 #include "fleet_conn.h"
 #include "fleet_sql.h"
 #include "log.h"
+#include "sql_text.h"
 #include "store.h"
 #include "xmalloc.h"
 
@@ -39,12 +40,9 @@
 	"SET idle_in_transaction_session_timeout = '30s'; "
 
 enum claim_step {
-	CLAIM_BEGIN,
-	CLAIM_LOCK,
-	CLAIM_READ,
-	CLAIM_HELD,
-	CLAIM_RECORD,
-	CLAIM_COMMIT,
+	CLAIM_READ,   /* BEGIN; the app's lock; its history */
+	CLAIM_HELD,   /* the caller decides */
+	CLAIM_COMMIT, /* the claim row; COMMIT */
 };
 
 struct fleet_claim {
@@ -239,17 +237,6 @@ fleet_error(const struct fleet *f)
 
 /* ---- claims ---- */
 
-static void claim_step_cb(PGresult *res, const char *cause, void *arg);
-
-static void
-claim_query(struct fleet_claim *c, enum claim_step step, const char *sql, int n,
-    const char *const *params)
-{
-	c->step = step;
-	fleet_conn_query(c->f->conn, FLEET_CONN_NEXT, false, sql, n, params,
-	    claim_step_cb, c);
-}
-
 static void
 claim_free(struct fleet_claim *c)
 {
@@ -330,44 +317,19 @@ claim_finish(struct fleet_claim *c, const char *cause)
 	claim_free(c);
 }
 
+/* BEGIN, the lock and the history ran, in one round trip, on the
+ * connection up now. */
 static void
-claim_step_cb(PGresult *res, const char *cause, void *arg)
+claim_read_cb(PGresult *res, const char *cause, void *arg)
 {
 	struct fleet_claim *c = arg;
-	const char *app[1] = { c->app };
 
+	c->epoch = fleet_conn_epoch(c->f->conn);
 	if (res == NULL || fleet_conn_failed(res, &cause)) {
 		claim_fail(c, cause != NULL ? cause : "statement failed");
 		return;
 	}
-	switch (c->step) {
-	case CLAIM_BEGIN:
-		c->epoch = fleet_conn_epoch(c->f->conn);
-		claim_query(c, CLAIM_LOCK, FLEET_SQL_LOCK_APP, 1, app);
-		break;
-	case CLAIM_LOCK:
-		claim_query(c, CLAIM_READ, FLEET_SQL_HISTORY, 1, app);
-		break;
-	case CLAIM_READ:
-		claim_deliver(c, res);
-		break;
-	case CLAIM_RECORD:
-	case CLAIM_COMMIT:
-	case CLAIM_HELD:
-		break; /* their own callbacks */
-	}
-}
-
-/* The claim row: a failure turns the COMMIT after it into a ROLLBACK
- * (the transaction is aborted), which claim_commit_cb reports. */
-static void
-claim_record_cb(PGresult *res, const char *cause, void *arg)
-{
-	struct fleet_claim *c = arg;
-
-	if ((res == NULL || fleet_conn_failed(res, &cause)) &&
-	    c->failure == NULL)
-		c->failure = xstrdup(cause != NULL ? cause : "failed");
+	claim_deliver(c, res);
 }
 
 /* The end of a commit: the caller hears whether it landed. */
@@ -401,6 +363,42 @@ claim_fail_later_cb(evutil_socket_t fd, short what, void *arg)
 	claim_free(c);
 }
 
+/* BEGIN; the app's advisory lock; its history: one round trip.  Each
+ * statement reads a fresh snapshot (READ COMMITTED), so the history read
+ * after the lock sees what its last holder committed. */
+static char *
+claim_read_text(const char *app)
+{
+	const char *v[1] = { app };
+	char *lock = sql_bind(FLEET_SQL_LOCK_APP, 1, v);
+	char *hist = sql_bind(FLEET_SQL_HISTORY, 1, v);
+	char *text;
+
+	if (lock == NULL || hist == NULL)
+		abort(); /* the statements are constants */
+	text = xasprintf("BEGIN; %s; %s", lock, hist);
+	free(lock);
+	free(hist);
+	return text;
+}
+
+/* The claim row and COMMIT: one round trip. */
+static char *
+claim_commit_text(const struct fleet_record *rec, const char *host)
+{
+	struct fleet_params p;
+	char *row, *text;
+
+	if (rec->version == NULL)
+		return xstrdup("COMMIT");
+	fleet_sql_claim_params(rec, host, &p);
+	if ((row = sql_bind(FLEET_SQL_CLAIM, p.n, p.values)) == NULL)
+		abort(); /* the statement is a constant */
+	text = xasprintf("%s; COMMIT", row);
+	free(row);
+	return text;
+}
+
 struct fleet_claim *
 fleet_claim_begin(struct fleet *f, const char *app, fleet_history_cb cb,
     void *arg)
@@ -421,9 +419,9 @@ fleet_claim_begin(struct fleet *f, const char *app, fleet_history_cb cb,
 		    &now);
 		return c;
 	}
-	c->step = CLAIM_BEGIN;
-	fleet_conn_query(f->conn, FLEET_CONN_LAST, false, "BEGIN", 0, NULL,
-	    claim_step_cb, c);
+	c->step = CLAIM_READ;
+	fleet_conn_query_text(f->conn, FLEET_CONN_LAST, claim_read_text(app),
+	    claim_read_cb, c);
 	return c;
 }
 
@@ -449,7 +447,6 @@ void
 fleet_claim_commit(struct fleet_claim *c, const struct fleet_record *rec,
     fleet_done_cb cb, void *arg)
 {
-	struct fleet_params p;
 	struct timeval now = { 0, 0 };
 
 	c->done = cb;
@@ -459,17 +456,10 @@ fleet_claim_commit(struct fleet_claim *c, const struct fleet_record *rec,
 		    &now);
 		return;
 	}
-	/* NEXT puts each at the head: the COMMIT first, then the claim;
-	 * both queued before the hold ends, so nothing comes between. */
+	/* Queued next, before the hold ends: nothing comes between. */
 	c->step = CLAIM_COMMIT;
-	fleet_conn_query(c->f->conn, FLEET_CONN_NEXT, false, "COMMIT", 0, NULL,
-	    claim_commit_cb, c);
-	if (rec->version != NULL) {
-		fleet_sql_claim_params(rec, c->f->host, &p);
-		fleet_conn_query(c->f->conn, FLEET_CONN_NEXT, false,
-		    FLEET_SQL_CLAIM, p.n, p.values, claim_record_cb, c);
-		c->step = CLAIM_RECORD;
-	}
+	fleet_conn_query_text(c->f->conn, FLEET_CONN_NEXT,
+	    claim_commit_text(rec, c->f->host), claim_commit_cb, c);
 	fleet_conn_unhold(c->f->conn);
 }
 

@@ -27,6 +27,7 @@
 struct fleet_job {
 	TAILQ_ENTRY(fleet_job) entry;
 	const char *sql;
+	char *text; /* owned SQL for the simple protocol, or NULL */
 	int n;
 	char **params;
 	bool keep;
@@ -105,6 +106,7 @@ arm_timer(struct fleet_conn *c, int ms)
 static void
 job_free(struct fleet_job *j)
 {
+	free(j->text);
 	for (int i = 0; i < j->n; i++)
 		free(j->params[i]);
 	free(j->params);
@@ -416,8 +418,10 @@ conn_run(struct fleet_conn *c)
 		return;
 	TAILQ_REMOVE(&c->queue, j, entry);
 	c->running = j;
-	if (PQsendQueryParams(c->pg, j->sql, j->n, NULL,
-		(const char *const *)j->params, NULL, NULL, 0) == 0) {
+	if ((j->text != NULL ? PQsendQuery(c->pg, j->text)
+			     : PQsendQueryParams(c->pg, j->sql, j->n, NULL,
+				   (const char *const *)j->params, NULL, NULL,
+				   0)) == 0) {
 		/* Not from inside the caller's fleet_conn_query. */
 		set_error(c, PQerrorMessage(c->pg));
 		event_active(c->lost_ev, EV_TIMEOUT, 0);
@@ -497,6 +501,30 @@ fleet_conn_epoch(const struct fleet_conn *c)
 	return c->epoch;
 }
 
+/* Put j in the queue, where asked, and run what may run. */
+static void
+enqueue(struct fleet_conn *c, struct fleet_job *j, enum fleet_conn_where where)
+{
+	j->next = where == FLEET_CONN_NEXT;
+	if (j->next)
+		TAILQ_INSERT_HEAD(&c->queue, j, entry);
+	else
+		TAILQ_INSERT_TAIL(&c->queue, j, entry);
+	conn_run(c);
+}
+
+void
+fleet_conn_query_text(struct fleet_conn *c, enum fleet_conn_where where,
+    char *sql, fleet_conn_done cb, void *arg)
+{
+	struct fleet_job *j = xcalloc(1, sizeof *j);
+
+	j->text = sql;
+	j->cb = cb;
+	j->arg = arg;
+	enqueue(c, j, where);
+}
+
 void
 fleet_conn_query(struct fleet_conn *c, enum fleet_conn_where where, bool keep,
     const char *sql, int n, const char *const *params, fleet_conn_done cb,
@@ -510,14 +538,9 @@ fleet_conn_query(struct fleet_conn *c, enum fleet_conn_where where, bool keep,
 	for (int i = 0; i < n; i++)
 		j->params[i] = params[i] != NULL ? xstrdup(params[i]) : NULL;
 	j->keep = keep;
-	j->next = where == FLEET_CONN_NEXT;
 	j->cb = cb;
 	j->arg = arg;
-	if (j->next)
-		TAILQ_INSERT_HEAD(&c->queue, j, entry);
-	else
-		TAILQ_INSERT_TAIL(&c->queue, j, entry);
-	conn_run(c);
+	enqueue(c, j, where);
 }
 
 void
