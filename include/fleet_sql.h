@@ -21,7 +21,18 @@
 
 #include "store.h"
 
-struct fleet_record;
+/* What an allowed request will run, recorded by fleet_claim_commit.
+ * Borrowed for the call (fleet.h). */
+struct fleet_record {
+	const char *app;
+	const char *version; /* may be NULL: nothing to record */
+	const char *digest;  /* may be NULL */
+	const char *image_ref;
+	const char *image_id;	    /* may be NULL */
+	const char *container_name; /* may be NULL */
+	const char *token; /* the local intent's token, to close it by */
+	int64_t time_ms;
+};
 
 /* The schema, as ONE simple query (PQexec / PQsendQuery, not the
  * parameterised calls): BEGIN; an advisory lock so guards starting at

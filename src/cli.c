@@ -46,6 +46,8 @@ usage(FILE *f)
 	    "  --upstream PATH    the engine's socket (default /var/run/docker.sock)\n"
 	    "  --database PATH    ledger and audit database\n"
 	    "                     (default /var/lib/docker-guard/guard.db)\n"
+	    "  --ledger CONN      the fleet's shared ledger, a PostgreSQL connection\n"
+	    "                     string (guard.conf: ledger; \"\" for none)\n"
 	    "Flags override the file.  Started by systemd with its socket\n"
 	    "(LISTEN_PID, LISTEN_FDS=1), serve takes fd 3 and ignores --listen;\n"
 	    "with NOTIFY_SOCKET set it reports READY, RELOADING and STOPPING.\n"
@@ -63,6 +65,7 @@ enum {
 	OPT_LISTEN,
 	OPT_UPSTREAM,
 	OPT_DATABASE,
+	OPT_LEDGER,
 	OPT_HELP,
 };
 
@@ -71,6 +74,7 @@ static const struct option serve_longopts[] = {
 	{ "listen", required_argument, NULL, OPT_LISTEN },
 	{ "upstream", required_argument, NULL, OPT_UPSTREAM },
 	{ "database", required_argument, NULL, OPT_DATABASE },
+	{ "ledger", required_argument, NULL, OPT_LEDGER },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -101,6 +105,9 @@ cmd_serve(int argc, char **argv)
 			break;
 		case OPT_DATABASE:
 			o.database = optarg;
+			break;
+		case OPT_LEDGER:
+			o.ledger = optarg;
 			break;
 		case OPT_HELP:
 			usage(stdout);

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "fleet.h"
 #include "fleet_sql.h"
 #include "xmalloc.h"
 
