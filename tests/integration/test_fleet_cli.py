@@ -141,12 +141,16 @@ def test_import_is_idempotent_and_exact(fleet, pg, tmp_path):
                    r["rule"] or "NULL", r["app"] or "NULL", r["hash"],
                    r["prev_hash"], "NULL" if r["uid"] is None
                    else str(r["uid"])] for r in la]
-    # Again: nothing added.
+    # Again: nothing added, nothing even sent again (a re-sent row would
+    # be updated in place: a new row version, a new xmin).
+    versions = "SELECT local_id, xmin FROM dg_versions ORDER BY local_id"
+    before = pg_rows(pg, versions)
     again = imported(dg("ledger", "import", "--database", db, "--ledger",
                         pg.conn, "--host-name", "node-1"))
     assert again == (0, 0, db, "node-1", nd, na)
     assert pg.psql("SELECT count(*) FROM dg_versions", db="fleet").strip() \
         == str(nd)
+    assert pg_rows(pg, versions) == before
     # New rows on the host: only they go.
     name = "fle-" + os.path.basename(str(tmp_path))[-12:]
     fleet.made.append(name)
