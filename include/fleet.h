@@ -34,6 +34,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fleet_sql.h"
+
 struct event_base;
 struct fleet;
 struct fleet_claim;
@@ -42,8 +44,8 @@ struct store;
 /* One version an app has run somewhere in the fleet. */
 struct fleet_version {
 	char *version;
-	char *digest; /* repository digest, or NULL */
-	char *host;   /* where it ran first */
+	char *digest;  /* repository digest, or NULL */
+	char *host;    /* where it ran first */
 	int64_t since; /* unix seconds: first seen there */
 	bool claimed;  /* allowed, the engine's answer not in yet */
 };
@@ -101,18 +103,8 @@ typedef void (*fleet_history_cb)(struct fleet_claim *c, bool ok,
 struct fleet_claim *fleet_claim_begin(struct fleet *f, const char *app,
     fleet_history_cb cb, void *arg);
 
-/* What an allowed request will run, recorded by fleet_claim_commit.
- * Borrowed for the call. */
-struct fleet_record {
-	const char *app;
-	const char *version; /* may be NULL: nothing to record */
-	const char *digest;  /* may be NULL */
-	const char *image_ref;
-	const char *image_id;	    /* may be NULL */
-	const char *container_name; /* may be NULL */
-	const char *token; /* the local intent's token, to close it by */
-	int64_t time_ms;
-};
+/* What an allowed request will run (struct fleet_record, fleet_sql.h),
+ * recorded by fleet_claim_commit. */
 
 /* The claim committed (ok) or not (cause borrowed): in that case nothing
  * was recorded and the lock is released. */

@@ -15,6 +15,8 @@
  *                    refusal
  *   guard_start.c    starts and restarts of an existing container
  *   guard_pull.c     pulls, builds, BuildKit, plugins
+ *   guard_fleet.c    the shared ledger's part: every host's history
+ *                    under the app's lock, the version recorded
  *
  * Every step that answers does so through guard_deliver(), which hands the
  * verdict to the proxy from the event loop.  Only the guard's files
@@ -33,6 +35,7 @@
 #include "config.h"
 #include "decision.h"
 #include "dockerfile.h"
+#include "fleet.h"
 #include "inspect.h"
 #include "path_policy.h"
 #include "peer.h"
@@ -64,7 +67,10 @@ struct guard {
 	struct event_base *base;
 	const struct guard_config *const *cfg; /* the caller's current */
 	struct store *store;
-	struct ledger *ledger; /* writes */
+	struct ledger *ledger;	     /* writes */
+	struct fleet *fleet;	     /* the shared ledger, or NULL */
+	struct engine_req *name_req; /* the engine's name, for the fleet */
+	struct event *name_ev;	     /* asking again */
 	struct registry *registry;
 	struct monitor *monitor;
 };
@@ -157,6 +163,18 @@ struct guard_record {
 	bool forwarded; /* an answer is due */
 };
 
+/* The fleet's part of a decision (guard_fleet.c). */
+struct guard_fleet_step {
+	struct fleet_claim *claim; /* reading, or held after reading */
+	bool read;		   /* the history came (or failed) */
+	struct fleet_history hist; /* every host's, owned */
+	char *unreachable;	   /* why it could not be read */
+	char *token;		   /* the claim row's, once committed */
+	bool committing;
+	bool cancelled; /* the client left while committing */
+	bool restore;	/* after the commit: restore, not deliver */
+};
+
 /* A pending decision: the request, then one small state per flow. */
 struct decision {
 	struct guard *g;
@@ -181,6 +199,7 @@ struct decision {
 	struct guard_removal rm;
 	struct guard_restore restore;
 	struct guard_record rec;
+	struct guard_fleet_step fl;
 
 	/* After the engine's 201: what it created is what was judged. */
 	struct verify *verify;
@@ -262,6 +281,32 @@ void guard_lookup_cache_clear(struct guard *g);
  * the app's history, decide (decide.h), audit, then restore or
  * deliver. */
 void guard_decide(struct decision *p);
+
+/* The verdict is taken (and the fleet's claim settled): restore or
+ * deliver. */
+void guard_decide_finish(struct decision *p);
+
+/* ---- guard_fleet.c ---- */
+
+/* With a shared ledger: read the app's history of every host under its
+ * lock; true while reading (guard_decide() is called again). */
+bool guard_fleet_read(struct decision *p);
+
+/* The shared ledger could not be read: refuse (ledger_unreachable =
+ * deny; true) or go on with this host's history (false). */
+bool guard_fleet_unreachable(struct decision *p);
+
+/* The verdict is taken: record an allowed deployment's version under
+ * the claim and commit (true: guard_decide_finish() is called later), or
+ * let the claim go (false). */
+bool guard_fleet_commit(struct decision *p);
+
+/* The engine answered (status; key: the ledger's name of what it made,
+ * or NULL): close the claim row, ship the local rows soon. */
+void guard_fleet_outcome(struct decision *p, int status, const char *key);
+
+/* p is being freed: let go of its claim and what it holds. */
+void guard_fleet_forget(struct decision *p);
 
 /* ---- guard_record.c ---- */
 

@@ -50,6 +50,10 @@ inspect_service_previous_spec(const char *body, size_t len, size_t *out_len);
 int inspect_info_platform(const char *body, size_t len, char *os,
     size_t os_size, char *arch, size_t arch_size);
 
+/* GET /info: the engine's host name ("Name"), or NULL if absent, empty,
+ * over 253 bytes or holding a NUL.  Caller frees. */
+char *inspect_info_name(const char *body, size_t len);
+
 /* GET /version: "20.10.24 (API 1.41)".  Caller frees; NULL if absent. */
 char *inspect_engine_version(const char *body, size_t len);
 

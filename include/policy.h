@@ -53,6 +53,8 @@ struct policy_seen {
 	const char *version;
 	int64_t since;
 	const char *digest; /* repository digest, may be NULL */
+	const char *host;   /* where it ran (the fleet ledger), or NULL:
+			       this host */
 };
 
 /* What the registry said of the image (see registry.h). */

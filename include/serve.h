@@ -13,6 +13,7 @@ struct serve_options {
 	const char *listen; /* overrides, NULL if not given */
 	const char *upstream;
 	const char *database;
+	const char *ledger; /* the fleet ledger's connection string */
 };
 
 /*

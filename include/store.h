@@ -232,6 +232,7 @@ int store_audit_verify(struct store *st, int64_t *bad_id, char **what,
 /* ---- reading the ledger ---- */
 
 struct store_deployment_row {
+	int64_t id; /* deployments.id */
 	const char *app, *container_id, *container_name, *image_ref;
 	const char *image_id, *repo_digest, *version, *comm, *source;
 	int64_t created_at, removed_at; /* removed_at 0: live */
@@ -242,6 +243,39 @@ struct store_deployment_row {
 int store_history(struct store *st, const char *app,
     void (*cb)(const struct store_deployment_row *, void *), void *arg,
     char **cause);
+
+/* ---- reading rows to ship to the fleet ledger (fleet.h) ---- */
+
+/* Rows whose strings are owned by the set (in strings[]), not by the
+ * rows; reset with store_rows_reset. */
+struct store_deployment_rows {
+	struct store_deployment_row *items;
+	size_t n;
+	char **strings;
+	size_t n_strings;
+};
+
+struct store_audit_rows {
+	struct store_audit_row *items;
+	size_t n;
+	char **strings;
+	size_t n_strings;
+};
+
+/* Up to limit deployments rows with id > after_id, by id, into *out
+ * (zeroed first, and reset again on failure).  comm, removed_at, uid
+ * and pid are filled too. */
+int store_deployments_after(struct store *st, int64_t after_id, size_t limit,
+    struct store_deployment_rows *out, char **cause);
+/* Free what store_deployments_after filled and zero *rows. */
+void store_deployment_rows_reset(struct store_deployment_rows *rows);
+
+/* Up to limit audit rows (every column) with id > after_id, by id, into
+ * *out, as store_deployments_after. */
+int store_audit_after(struct store *st, int64_t after_id, size_t limit,
+    struct store_audit_rows *out, char **cause);
+/* Free what store_audit_after filled and zero *rows. */
+void store_audit_rows_reset(struct store_audit_rows *rows);
 
 /* Is a container (full ID) in the ledger? */
 int store_container_known(struct store *st, const char *container_id,

@@ -41,6 +41,8 @@ usage(FILE *f)
 	    "  --upstream PATH    the engine's socket (default /var/run/docker.sock)\n"
 	    "  --database PATH    ledger and audit database\n"
 	    "                     (default /var/lib/docker-guard/guard.db)\n"
+	    "  --ledger CONN      the fleet's shared ledger, a PostgreSQL connection\n"
+	    "                     string (guard.conf: ledger; \"\" for none)\n"
 	    "Flags override the file.  Started by systemd with its socket\n"
 	    "(LISTEN_PID, LISTEN_FDS=1), serve takes fd 3 and ignores --listen;\n"
 	    "with NOTIFY_SOCKET set it reports READY, RELOADING and STOPPING.\n"
@@ -58,6 +60,7 @@ enum {
 	OPT_LISTEN,
 	OPT_UPSTREAM,
 	OPT_DATABASE,
+	OPT_LEDGER,
 	OPT_HELP,
 };
 
@@ -66,6 +69,7 @@ static const struct option serve_longopts[] = {
 	{ "listen", required_argument, NULL, OPT_LISTEN },
 	{ "upstream", required_argument, NULL, OPT_UPSTREAM },
 	{ "database", required_argument, NULL, OPT_DATABASE },
+	{ "ledger", required_argument, NULL, OPT_LEDGER },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -96,6 +100,9 @@ cmd_serve(int argc, char **argv)
 			break;
 		case OPT_DATABASE:
 			o.database = optarg;
+			break;
+		case OPT_LEDGER:
+			o.ledger = optarg;
 			break;
 		case OPT_HELP:
 			usage(stdout);

@@ -30,6 +30,47 @@
 #include "verify.h"
 #include "xmalloc.h"
 
+static void ask_engine_name(struct guard *g);
+
+static void
+name_again_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	ask_engine_name(arg);
+}
+
+/* The engine's /info: its Name is this host's name in the fleet. */
+static void
+engine_name_cb(int status, const char *body, size_t len, const char *error,
+    void *arg)
+{
+	struct guard *g = arg;
+	char *name = status == 200 ? inspect_info_name(body, len) : NULL;
+	struct timeval again = { 2, 0 };
+
+	g->name_req = NULL;
+	if (name == NULL) {
+		log_warn("fleet ledger: cannot read the engine's name (%s); "
+			 "asking again (or set host_name in guard.conf)",
+		    error != NULL ? error : "no Name in /info");
+		if (g->name_ev == NULL)
+			g->name_ev = evtimer_new(g->base, name_again_cb, g);
+		evtimer_add(g->name_ev, &again);
+		return;
+	}
+	log_info("fleet ledger: this host is \"%s\" (the engine's name)", name);
+	fleet_set_host_name(g->fleet, name);
+	free(name);
+}
+
+static void
+ask_engine_name(struct guard *g)
+{
+	g->name_req = engine_get(g->base, guard_cfg(g)->upstream, "/info",
+	    engine_name_cb, g);
+}
+
 struct guard *
 guard_new(struct event_base *base, const struct guard_config *const *cfg,
     bool follow)
@@ -55,6 +96,12 @@ guard_new(struct event_base *base, const struct guard_config *const *cfg,
 		return NULL;
 	}
 	g->monitor = monitor_new(base, cfg, g->ledger, follow);
+	if ((*cfg)->ledger != NULL) {
+		g->fleet = fleet_new(base, (*cfg)->ledger, (*cfg)->host_name,
+		    g->store);
+		if ((*cfg)->host_name == NULL)
+			ask_engine_name(g);
+	}
 	return g;
 }
 
@@ -92,6 +139,10 @@ guard_free(struct guard *g)
 	guard_lookup_cache_clear(g);
 	while (!TAILQ_EMPTY(&g->detached))
 		guard_decision_free(TAILQ_FIRST(&g->detached));
+	engine_cancel(g->name_req);
+	if (g->name_ev != NULL)
+		event_free(g->name_ev);
+	fleet_free(g->fleet);
 	monitor_free(g->monitor);
 	ledger_free(g->ledger);
 	store_close(g->store);
@@ -107,6 +158,7 @@ guard_decision_free(struct decision *p)
 	if (p->ev != NULL)
 		event_free(p->ev);
 	guard_record_forget(p);
+	guard_fleet_forget(p);
 	engine_cancel(p->lookup);
 	verify_cancel(p->verify);
 	guard_lookup_reset(&p->look);
@@ -548,6 +600,16 @@ guard_response(struct guard *g, struct decision *p, int status,
 void
 guard_cancel(struct guard *g, struct decision *p)
 {
+	if (p->fl.committing) {
+		/* The claim's commit answers later: p waits for it. */
+		p->fl.cancelled = true;
+		p->reply.arg = NULL;
+		if (!p->detached) {
+			p->detached = true;
+			TAILQ_INSERT_TAIL(&g->detached, p, detached_entry);
+		}
+		return;
+	}
 	if (p->verifying) {
 		/* The client left: the check, and the removal of what should
 		   not have been created, go on without it (and record the

@@ -56,28 +56,40 @@ registry_facts(const struct guard_image *img, struct policy_registry *pr)
 	return pr;
 }
 
-/* Read the app's history; 0, or -1 with the ledger error logged. */
+/* Read the app's history; 0, or -1 with the ledger error logged.  With
+ * a shared ledger, every host's history (p->fl.hist) comes first, then
+ * this host's own rows (which may not have been shipped yet). */
 static int
 read_history(struct decision *p, struct store_versions *hist,
-    struct policy_seen **seen)
+    struct policy_seen **seen, size_t *n_seen)
 {
+	const struct fleet_history *fh = &p->fl.hist;
 	char *cause = NULL;
+	size_t n = 0;
 
 	*seen = NULL;
+	*n_seen = 0;
 	if (p->app != NULL &&
 	    store_app_versions(p->g->store, p->app, hist, &cause) != 0) {
 		log_error("ledger: %s", cause);
 		free(cause);
 		return -1;
 	}
-	if (hist->n > 0) {
-		*seen = xcalloc(hist->n, sizeof **seen);
-		for (size_t i = 0; i < hist->n; i++) {
-			(*seen)[i].version = hist->items[i].version;
-			(*seen)[i].since = hist->items[i].since;
-			(*seen)[i].digest = hist->items[i].digest;
-		}
+	if (hist->n + fh->n == 0)
+		return 0;
+	*seen = xcalloc(hist->n + fh->n, sizeof **seen);
+	for (size_t i = 0; i < fh->n; i++, n++) {
+		(*seen)[n].version = fh->items[i].version;
+		(*seen)[n].since = fh->items[i].since;
+		(*seen)[n].digest = fh->items[i].digest;
+		(*seen)[n].host = fh->items[i].host;
 	}
+	for (size_t i = 0; i < hist->n; i++, n++) {
+		(*seen)[n].version = hist->items[i].version;
+		(*seen)[n].since = hist->items[i].since;
+		(*seen)[n].digest = hist->items[i].digest;
+	}
+	*n_seen = n;
 	return 0;
 }
 
@@ -126,6 +138,48 @@ take_verdict(struct decision *p, struct decide_verdict *v)
 	}
 }
 
+/* Refuse: the local ledger cannot be read. */
+static void
+refuse_unreadable(struct decision *p)
+{
+	char who[300];
+
+	guard_refuse(p, 503, "ledger",
+	    xasprintf("docker-guard: refusing to "
+		      "%s %s: the version ledger cannot be read (database "
+		      "error, see the guard's log), so a downgrade cannot be "
+		      "ruled out",
+		p->action, guard_subject(p, who, sizeof who)));
+}
+
+/* The images, as decide.c reads them (borrowing from p). */
+static void
+decide_images(struct decision *p, struct decide_image *imgs,
+    struct policy_registry *regs)
+{
+	for (size_t i = 0; i < p->look.n_images; i++) {
+		imgs[i].ref = p->look.images[i].ref;
+		imgs[i].role = p->look.images[i].role;
+		imgs[i].info = p->look.images[i].found ? &p->look.images[i].info
+						       : NULL;
+		imgs[i].registry = registry_facts(&p->look.images[i], &regs[i]);
+	}
+}
+
+/* The shared ledger was unreachable and p goes on anyway: say so. */
+static void
+warn_unreachable(struct decision *p)
+{
+	if (p->fl.unreachable == NULL || p->status != 0)
+		return;
+	p->warnings = xreallocarray(p->warnings, p->n_warnings + 1,
+	    sizeof *p->warnings);
+	p->warnings[p->n_warnings++] = xasprintf(
+	    "docker-guard: the fleet ledger cannot be reached (%s); judged "
+	    "on this host's history only (ledger_unreachable = allow)",
+	    p->fl.unreachable);
+}
+
 /* All images are looked up: read the history, decide, record. */
 void
 guard_decide(struct decision *p)
@@ -136,30 +190,19 @@ guard_decide(struct decision *p)
 	struct decide_verdict v;
 	struct decide_image *imgs;
 	struct policy_registry *regs;
-	char who[300];
 
-	if (guard_ledger_settle(p))
+	if (guard_ledger_settle(p) || guard_fleet_read(p) ||
+	    guard_fleet_unreachable(p))
 		return;
-	if (read_history(p, &hist, &seen) != 0) {
+	if (read_history(p, &hist, &seen, &in.n_history) != 0) {
 		if (guard_ledger_read_again(p))
 			return;
-		guard_refuse(p, 503, "ledger",
-		    xasprintf(
-			"docker-guard: refusing to "
-			"%s %s: the version ledger cannot be read (database error, "
-			"see the guard's log), so a downgrade cannot be ruled out",
-			p->action, guard_subject(p, who, sizeof who)));
+		refuse_unreadable(p);
 		return;
 	}
 	imgs = xcalloc(p->look.n_images + 1, sizeof *imgs);
 	regs = xcalloc(p->look.n_images + 1, sizeof *regs);
-	for (size_t i = 0; i < p->look.n_images; i++) {
-		imgs[i].ref = p->look.images[i].ref;
-		imgs[i].role = p->look.images[i].role;
-		imgs[i].info = p->look.images[i].found ? &p->look.images[i].info
-						       : NULL;
-		imgs[i].registry = registry_facts(&p->look.images[i], &regs[i]);
-	}
+	decide_images(p, imgs, regs);
 	in.cfg = guard_cfg(p->g);
 	in.route = p->route;
 	in.action = p->action;
@@ -169,18 +212,26 @@ guard_decide(struct decision *p)
 	in.images = imgs;
 	in.n_images = p->look.n_images;
 	in.history = seen;
-	in.n_history = hist.n;
 	decide_eval(&in, &v);
 	take_verdict(p, &v);
+	warn_unreachable(p);
 	free(imgs);
 	free(regs);
 	free(seen);
 	store_versions_reset(&hist);
-	if (v.restore && !p->dry_run) {
-		decide_verdict_reset(&v);
+	p->fl.restore = v.restore && !p->dry_run;
+	decide_verdict_reset(&v);
+	if (!guard_fleet_commit(p))
+		guard_decide_finish(p);
+}
+
+void
+guard_decide_finish(struct decision *p)
+{
+	if (p->fl.restore) {
+		p->fl.restore = false;
 		guard_restore_begin(p);
 		return;
 	}
-	decide_verdict_reset(&v);
 	guard_deliver(p);
 }

@@ -289,6 +289,9 @@ guard_record_outcome(struct decision *p, int status, const char *container_id,
 	w.audit = &a;
 	ledger_write(p->g->ledger, &w, NULL, NULL);
 	p->rec.forwarded = false;
+	/* The shared ledger names it as the local deployments row does. */
+	guard_fleet_outcome(p, status,
+	    d != NULL ? d->container_id : container_id);
 	free(msg);
 }
 

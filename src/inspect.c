@@ -193,6 +193,23 @@ inspect_info_platform(const char *body, size_t len, char *os, size_t os_size,
 }
 
 char *
+inspect_info_name(const char *body, size_t len)
+{
+	json_t *j = load_object(body, len), *n;
+	char *out = NULL;
+
+	if (j == NULL)
+		return NULL;
+	n = json_object_get(j, "Name");
+	if (json_is_string(n) && json_string_length(n) > 0 &&
+	    json_string_length(n) <= 253 &&
+	    strlen(json_string_value(n)) == json_string_length(n))
+		out = xstrdup(json_string_value(n));
+	json_decref(j);
+	return out;
+}
+
+char *
 inspect_engine_version(const char *body, size_t len)
 {
 	json_t *j = load_object(body, len), *v, *a;

@@ -752,6 +752,23 @@ check_registry(const struct policy_input *in, struct policy_decision *out)
 	free(who);
 }
 
+/* The highest version seen; of its rows, the first run (NULL: none). */
+static const struct policy_seen *
+newest_seen(const struct policy_seen *seen, size_t n)
+{
+	const struct policy_seen *top = NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		int cmp = top == NULL
+		    ? 1
+		    : version_compare(seen[i].version, top->version);
+
+		if (cmp > 0 || (cmp == 0 && seen[i].since < top->since))
+			top = &seen[i];
+	}
+	return top;
+}
+
 static void
 check_downgrade(const struct policy_input *in, const struct imgref *ref,
     struct policy_decision *out)
@@ -770,11 +787,7 @@ check_downgrade(const struct policy_input *in, const struct imgref *ref,
 	out->version = policy_version(cfg, in->image, in->registry,
 	    in->image_ref, in->app, &out->version_source);
 
-	for (size_t i = 0; i < in->n_history; i++) {
-		if (top == NULL ||
-		    version_compare(in->history[i].version, top->version) > 0)
-			top = &in->history[i];
-	}
+	top = newest_seen(in->history, in->n_history);
 	if (top != NULL)
 		out->previous_version = xstrdup(top->version);
 
@@ -823,13 +836,16 @@ check_downgrade(const struct policy_input *in, const struct imgref *ref,
 	set_outcome(out, cfg->downgrade, 403, "downgrade",
 	    xasprintf(
 		"docker-guard: %s %s %s: image %s%s%s%s is version %s, "
-		"older than %s which this app has run since %s (rule: downgrade)."
-		"%s%s",
+		"older than %s which this app has run%s%s since %s (rule: "
+		"downgrade).%s%s",
 		cfg->downgrade == RULE_ENFORCE ? "refusing to"
 					       : "warning: would refuse to",
 		in->action, who, in->image_ref, show_digest ? " (" : "",
 		show_digest ? out->digest : "", show_digest ? ")" : "",
-		out->version, top->version, when, stay != NULL ? stay : "",
+		out->version, top->version,
+		top->host != NULL ? " on host " : "",
+		top->host != NULL ? top->host : "", when,
+		stay != NULL ? stay : "",
 		!list_has(&cfg->overrides, "allow-downgrade") ? ""
 		    : in->existing
 		    ? " To roll back on purpose, recreate the container "

@@ -68,6 +68,10 @@ apply_overrides(struct guard_config *cfg, const struct serve_options *o)
 		free(cfg->database);
 		cfg->database = xstrdup(o->database);
 	}
+	if (o->ledger != NULL) {
+		free(cfg->ledger);
+		cfg->ledger = *o->ledger != '\0' ? xstrdup(o->ledger) : NULL;
+	}
 }
 
 static struct guard_config *
@@ -323,6 +327,28 @@ notify_ready(const struct server *srv)
 	free(msg);
 }
 
+static bool
+same_string(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* The fleet ledger's connection and this host's name in it stay as they
+ * started (ledger_unreachable is read at each decision). */
+static void
+keep_fleet_settings(struct guard_config *cfg, const struct guard_config *old)
+{
+	if (!same_string(cfg->ledger, old->ledger) ||
+	    !same_string(cfg->host_name, old->host_name))
+		log_warn("SIGHUP: ledger and host_name take effect at the "
+			 "next start");
+	free(cfg->ledger);
+	cfg->ledger = old->ledger != NULL ? xstrdup(old->ledger) : NULL;
+	free(cfg->host_name);
+	cfg->host_name = old->host_name != NULL ? xstrdup(old->host_name)
+						: NULL;
+}
+
 /* SIGHUP: a new configuration, or the running one kept if it has
    errors. */
 static void
@@ -347,6 +373,7 @@ reload_config(struct server *srv)
 	cfg->listen = xstrdup(srv->cfg->listen);
 	free(cfg->database);
 	cfg->database = xstrdup(srv->cfg->database);
+	keep_fleet_settings(cfg, srv->cfg);
 	config_free(srv->cfg);
 	srv->cfg = cfg;
 	set_limits(srv);

@@ -837,6 +837,43 @@ fail:
 	return -1;
 }
 
+/* A copy of v (NULL stays NULL) kept in *strings (grown by doubling). */
+static const char *
+own_str(char ***strings, size_t *n, const char *v)
+{
+	char *copy;
+
+	if (v == NULL)
+		return NULL;
+	if (*n == 0 || (*n & (*n - 1)) == 0)
+		*strings = xreallocarray(*strings, *n == 0 ? 16 : *n * 2,
+		    sizeof **strings);
+	copy = xstrdup(v);
+	(*strings)[(*n)++] = copy;
+	return copy;
+}
+
+static void
+free_strings(char **strings, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(strings[i]);
+	free(strings);
+}
+
+/* Prepare sql (?1 after_id, ?2 limit) and bind it. */
+static int
+prepare_after(struct store *st, const char *sql, int64_t after_id, size_t limit,
+    sqlite3_stmt **s, char **cause)
+{
+	if (prepare(st, sql, s, cause) != 0)
+		return -1;
+	sqlite3_bind_int64(*s, 1, after_id);
+	sqlite3_bind_int64(*s, 2,
+	    limit > (size_t)INT64_MAX ? INT64_MAX : (int64_t)limit);
+	return 0;
+}
+
 /* Read the audit row at the statement's current position. */
 static void
 read_audit_row(sqlite3_stmt *s, struct store_audit_row *r)
@@ -902,6 +939,55 @@ store_audit_query(struct store *st, const struct store_audit_filter *f,
 		cb(&r, arg);
 	}
 	return finish_rows(st, s, rc, cause);
+}
+
+/* Make the strings of the newest row of out its own. */
+static void
+own_audit(struct store_audit_rows *out)
+{
+	struct store_audit_row *r = &out->items[out->n - 1];
+	char ***sv = &out->strings;
+	size_t *n = &out->n_strings;
+
+	r->comm = own_str(sv, n, r->comm);
+	r->method = own_str(sv, n, r->method);
+	r->route = own_str(sv, n, r->route);
+	r->app = own_str(sv, n, r->app);
+	r->image_ref = own_str(sv, n, r->image_ref);
+	r->digest = own_str(sv, n, r->digest);
+	r->version = own_str(sv, n, r->version);
+	r->previous_version = own_str(sv, n, r->previous_version);
+	r->rule = own_str(sv, n, r->rule);
+	r->verdict = own_str(sv, n, r->verdict);
+	r->message = own_str(sv, n, r->message);
+	r->prev_hash = own_str(sv, n, r->prev_hash);
+	r->hash = own_str(sv, n, r->hash);
+}
+
+int
+store_audit_after(struct store *st, int64_t after_id, size_t limit,
+    struct store_audit_rows *out, char **cause)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	if (prepare_after(st,
+		"SELECT " AUDIT_COLUMNS " FROM audit "
+		"WHERE id > ?1 ORDER BY id LIMIT ?2",
+		after_id, limit, &s, cause) != 0)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		out->items = xreallocarray(out->items, out->n + 1,
+		    sizeof *out->items);
+		read_audit_row(s, &out->items[out->n++]);
+		own_audit(out);
+	}
+	if (finish_rows(st, s, rc, cause) != 0) {
+		store_audit_rows_reset(out);
+		return -1;
+	}
+	return 0;
 }
 
 /* The fields of an audit row that its chain hash covers (borrowed). */
@@ -984,6 +1070,32 @@ store_audit_verify(struct store *st, int64_t *bad_id, char **what,
 	return 0;
 }
 
+#define DEPLOYMENT_COLUMNS                                                  \
+	"id, app, container_id, container_name, image_ref, image_id, "      \
+	"repo_digest, version, comm, source, created_at, removed_at, uid, " \
+	"pid"
+
+/* Read the deployments row (DEPLOYMENT_COLUMNS) at the statement's
+ * current position; strings are borrowed until the next step. */
+static void
+read_deployment_row(sqlite3_stmt *s, struct store_deployment_row *r)
+{
+	r->id = sqlite3_column_int64(s, 0);
+	r->app = col_text(s, 1);
+	r->container_id = col_text(s, 2);
+	r->container_name = col_text(s, 3);
+	r->image_ref = col_text(s, 4);
+	r->image_id = col_text(s, 5);
+	r->repo_digest = col_text(s, 6);
+	r->version = col_text(s, 7);
+	r->comm = col_text(s, 8);
+	r->source = col_text(s, 9);
+	r->created_at = sqlite3_column_int64(s, 10);
+	r->removed_at = col_int_or(s, 11, 0);
+	r->uid = col_int_or(s, 12, -1);
+	r->pid = col_int_or(s, 13, -1);
+}
+
 int
 store_history(struct store *st, const char *app,
     void (*cb)(const struct store_deployment_row *, void *), void *arg,
@@ -993,32 +1105,79 @@ store_history(struct store *st, const char *app,
 	int rc;
 
 	if (prepare(st,
-		"SELECT app, container_id, container_name, image_ref, "
-		"image_id, repo_digest, version, comm, source, created_at, "
-		"removed_at, uid, pid FROM deployments WHERE ?1 IS NULL OR app = ?1 "
-		"ORDER BY app, created_at, id",
+		"SELECT " DEPLOYMENT_COLUMNS " FROM deployments "
+		"WHERE ?1 IS NULL OR app = ?1 ORDER BY app, created_at, id",
 		&s, cause) != 0)
 		return -1;
 	bind_text(s, 1, app);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct store_deployment_row r;
 
-		r.app = col_text(s, 0);
-		r.container_id = col_text(s, 1);
-		r.container_name = col_text(s, 2);
-		r.image_ref = col_text(s, 3);
-		r.image_id = col_text(s, 4);
-		r.repo_digest = col_text(s, 5);
-		r.version = col_text(s, 6);
-		r.comm = col_text(s, 7);
-		r.source = col_text(s, 8);
-		r.created_at = sqlite3_column_int64(s, 9);
-		r.removed_at = col_int_or(s, 10, 0);
-		r.uid = col_int_or(s, 11, -1);
-		r.pid = col_int_or(s, 12, -1);
+		read_deployment_row(s, &r);
 		cb(&r, arg);
 	}
 	return finish_rows(st, s, rc, cause);
+}
+
+void
+store_deployment_rows_reset(struct store_deployment_rows *rows)
+{
+	free_strings(rows->strings, rows->n_strings);
+	free(rows->items);
+	memset(rows, 0, sizeof *rows);
+}
+
+void
+store_audit_rows_reset(struct store_audit_rows *rows)
+{
+	free_strings(rows->strings, rows->n_strings);
+	free(rows->items);
+	memset(rows, 0, sizeof *rows);
+}
+
+/* Make the strings of the newest row of out its own. */
+static void
+own_deployment(struct store_deployment_rows *out)
+{
+	struct store_deployment_row *r = &out->items[out->n - 1];
+	char ***sv = &out->strings;
+	size_t *n = &out->n_strings;
+
+	r->app = own_str(sv, n, r->app);
+	r->container_id = own_str(sv, n, r->container_id);
+	r->container_name = own_str(sv, n, r->container_name);
+	r->image_ref = own_str(sv, n, r->image_ref);
+	r->image_id = own_str(sv, n, r->image_id);
+	r->repo_digest = own_str(sv, n, r->repo_digest);
+	r->version = own_str(sv, n, r->version);
+	r->comm = own_str(sv, n, r->comm);
+	r->source = own_str(sv, n, r->source);
+}
+
+int
+store_deployments_after(struct store *st, int64_t after_id, size_t limit,
+    struct store_deployment_rows *out, char **cause)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	if (prepare_after(st,
+		"SELECT " DEPLOYMENT_COLUMNS " FROM deployments "
+		"WHERE id > ?1 ORDER BY id LIMIT ?2",
+		after_id, limit, &s, cause) != 0)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		out->items = xreallocarray(out->items, out->n + 1,
+		    sizeof *out->items);
+		read_deployment_row(s, &out->items[out->n++]);
+		own_deployment(out);
+	}
+	if (finish_rows(st, s, rc, cause) != 0) {
+		store_deployment_rows_reset(out);
+		return -1;
+	}
+	return 0;
 }
 
 /* Run a one-value query; *out is the integer or text (allocated). */

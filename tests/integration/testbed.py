@@ -642,8 +642,10 @@ def make_rootfs(path, extra_files=None):
     return path
 
 
-def import_image(env, workdir, tag, version, extra_files=None, timeout=300):
-    """Build a busybox image with `docker import`; returns its image ID."""
+def import_image(env, workdir, tag, version, extra_files=None, timeout=300,
+                 cmd='["/bin/sh"]'):
+    """Build a busybox image with `docker import` (CMD cmd, a JSON array);
+    returns its image ID."""
     os.makedirs(workdir, exist_ok=True)
     rootfs = tempfile.mkdtemp(prefix="rootfs", dir=workdir)
     make_rootfs(rootfs, extra_files)
@@ -652,7 +654,7 @@ def import_image(env, workdir, tag, version, extra_files=None, timeout=300):
     try:
         run(["docker", "import",
              "-c", "LABEL org.opencontainers.image.version=%s" % version,
-             "-c", 'CMD ["/bin/sh"]', tar_path, tag], env=env, timeout=timeout)
+             "-c", "CMD " + cmd, tar_path, tag], env=env, timeout=timeout)
     finally:
         shutil.rmtree(rootfs, ignore_errors=True)
         os.unlink(tar_path)

@@ -357,6 +357,59 @@ test_migrates_schema_2(void)
 	teardown(&f);
 }
 
+/* Rows for shipping: after a watermark, by id, bounded, owning their
+ * strings past the next query. */
+static void
+test_rows_after(void)
+{
+	struct fixture f;
+	struct store_deployment d;
+	struct store_deployment_rows dr;
+	struct store_audit_rows ar;
+	struct store_audit a = { 0 };
+	char ids[4][8], *cause = NULL;
+
+	setup(&f);
+	for (int i = 0; i < 4; i++) {
+		snprintf(ids[i], sizeof ids[i], "c%d", i);
+		d = deployment(ids[i]);
+		d.repo_digest = i == 2 ? "app@sha256:bb" : NULL;
+		CHECK(store_record_deployment(f.st, &d, &cause) == 0);
+	}
+	a.time_ms = 5;
+	a.verdict = STORE_DENY;
+	a.message = "no";
+	a.app = "web";
+	for (int i = 0; i < 3; i++)
+		CHECK(store_audit(f.st, &a, &cause) == 0);
+	CHECK(store_deployments_after(f.st, 1, 2, &dr, &cause) == 0);
+	CHECK_INT_EQ(dr.n, 2);
+	CHECK_INT_EQ(dr.items[0].id, 2);
+	CHECK_INT_EQ(dr.items[1].id, 3);
+	CHECK_STR_EQ(dr.items[0].container_id, "c1");
+	CHECK(dr.items[0].repo_digest == NULL);
+	CHECK_STR_EQ(dr.items[1].repo_digest, "app@sha256:bb");
+	CHECK_STR_EQ(dr.items[1].source, "guard");
+	CHECK_INT_EQ(dr.items[1].created_at, 1795262640);
+	CHECK(store_audit_after(f.st, 0, 10, &ar, &cause) == 0);
+	CHECK_INT_EQ(ar.n, 3);
+	CHECK_INT_EQ(ar.items[2].id, 3);
+	CHECK_STR_EQ(ar.items[2].verdict, "deny");
+	CHECK_STR_EQ(ar.items[2].message, "no");
+	CHECK_STR_EQ(ar.items[1].hash, ar.items[2].prev_hash);
+	CHECK(ar.items[0].comm == NULL);
+	CHECK_INT_EQ(ar.items[0].uid, -1);
+	/* Still readable after other queries. */
+	CHECK_STR_EQ(dr.items[1].container_id, "c2");
+	store_deployment_rows_reset(&dr);
+	store_audit_rows_reset(&ar);
+	CHECK(dr.n == 0 && dr.items == NULL && ar.strings == NULL);
+	CHECK(store_deployments_after(f.st, 4, 10, &dr, &cause) == 0);
+	CHECK_INT_EQ(dr.n, 0);
+	store_deployment_rows_reset(&dr);
+	teardown(&f);
+}
+
 static const struct check_case cases[] = {
 	{ "lands_at_once", test_lands_at_once },
 	{ "kept_while_locked", test_kept_while_locked },
@@ -364,6 +417,7 @@ static const struct check_case cases[] = {
 	{ "meta_coalesced", test_meta_coalesced },
 	{ "intent_and_outcome", test_intent_and_outcome },
 	{ "migrates_schema_2", test_migrates_schema_2 },
+	{ "rows_after", test_rows_after },
 };
 
 int

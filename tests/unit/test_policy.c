@@ -30,7 +30,10 @@
 #define SRC_LS		"label:" LS
 
 /* Nextcloud has run 31.0.9.1 since 2026-11-20 10:04 UTC. */
-#define NC_HISTORY	{ { "31.0.9.1", T_NC, NC "@sha256:" HEX_NEW } }
+#define NC_HISTORY	{ { "31.0.9.1", T_NC, NC "@sha256:" HEX_NEW, NULL } }
+/* The same, run on another host of the fleet (fleet.h). */
+#define NC_FLEET_HISTORY \
+	{ { "31.0.9.1", T_NC, NC "@sha256:" HEX_NEW, "node-1" } }
 
 /* An expected string field that the row does not pin down. */
 static const char any[] = "<any>";
@@ -1379,6 +1382,34 @@ test_nextcloud_message(void)
 	free(msg);
 }
 
+/* With the fleet ledger, the refusal names the host that ran the newer
+ * version; of two rows of that version, the earlier run is named. */
+static void
+test_fleet_message_names_host(void)
+{
+	const char *rd[] = { NC "@sha256:" HEX_OLD };
+	char key[] = OCI, value[] = "31.0.8.1";
+	struct body_label label = { key, value };
+	struct policy_image image = { .found = true, .id = ID_B,
+	    .repo_digests = rd, .n_repo_digests = 1, .labels = &label,
+	    .n_labels = 1 };
+	struct policy_seen seen[] = {
+		{ "31.0.9.1", T_NC + 3600, NC "@sha256:" HEX_NEW, "node-2" },
+		{ "31.0.9.1", T_NC, NC "@sha256:" HEX_NEW, "node-1" },
+		{ "31.0.7.0", T_NC - 3600, NULL, "node-3" },
+	};
+	char *msg = message_of(NULL, "nextcloud", NULL, NC "@sha256:" HEX_OLD,
+	    &image, seen, 3);
+
+	CHECK_STR_EQ(msg, "docker-guard: refusing to create app "
+	    "\"nextcloud\": image " NC "@sha256:" HEX_OLD " is version "
+	    "31.0.8.1, older than 31.0.9.1 which this app has run on host "
+	    "node-1 since " WHEN_NC " (rule: downgrade). To stay on 31.0.9.1, "
+	    "use " NC "@sha256:" HEX_NEW ". To roll back on purpose, add the "
+	    "label io.docker-guard.allow-downgrade=<reason>.");
+	free(msg);
+}
+
 static void
 test_require_digest_message(void)
 {
@@ -1550,6 +1581,7 @@ static const struct check_case cases[] = {
 	{ "revisions", test_revisions },
 	{ "messages", test_messages },
 	{ "nextcloud_message", test_nextcloud_message },
+	{ "fleet_message_names_host", test_fleet_message_names_host },
 	{ "require_digest_message", test_require_digest_message },
 	{ "decision_reset", test_decision_reset },
 	{ "app_name", test_app_name },

@@ -1,0 +1,640 @@
+/*
+ * The fleet ledger (fleet.h): claims, outcomes and the shipping of local
+ * rows, as statements on one fleet_conn.
+ *
+ * A claim is one transaction: BEGIN, the app's advisory lock, its
+ * history; the connection is then held (nothing else runs on it) until
+ * the caller commits (the claim row, COMMIT) or releases (ROLLBACK).
+ *
+ * Shipping: on each new connection, the shared store's watermarks for
+ * this host (the highest local row IDs it has), then batches of local
+ * rows above them, each batch one transaction; again whenever told
+ * (fleet_ship_soon) and every few seconds.  Rows go by their local IDs,
+ * idempotently, so a batch lost with a connection or a failed-over
+ * primary is simply sent again.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <libpq-fe.h>
+
+#include "fleet.h"
+#include "fleet_conn.h"
+#include "fleet_sql.h"
+#include "log.h"
+#include "sql_text.h"
+#include "store.h"
+#include "xmalloc.h"
+
+#define SHIP_BATCH 200
+#define SHIP_PERIOD_MS 5000
+#define SHIP_SOON_MS 50
+#define SHIP_RETRY_MS 2000
+
+/* Every connection: bounded waits on the server's side, then the schema. */
+#define SESSION_SETUP                                              \
+	"SET statement_timeout = '10s'; SET lock_timeout = '5s'; " \
+	"SET idle_in_transaction_session_timeout = '30s'; "
+
+enum claim_step {
+	CLAIM_READ,   /* BEGIN; the app's lock; its history */
+	CLAIM_HELD,   /* the caller decides */
+	CLAIM_COMMIT, /* the claim row; COMMIT */
+};
+
+struct fleet_claim {
+	struct fleet *f;
+	char *app;
+	enum claim_step step;
+	uint64_t epoch; /* the connection it began on */
+	bool abandoned;
+	fleet_history_cb cb;
+	void *arg;
+	fleet_done_cb done;
+	void *done_arg;
+	char *failure; /* a failed record: COMMIT turns into ROLLBACK */
+};
+
+struct fleet_ship {
+	int64_t wm_versions; /* -1: not read on this connection */
+	int64_t wm_audit;
+	int wm_pending;			   /* watermark reads under way */
+	bool in_flight;			   /* a batch is queued */
+	bool failed;			   /* a statement of the batch failed */
+	int64_t next_versions, next_audit; /* the batch's highest IDs */
+	bool full; /* the batch was full: more to come */
+	struct event *ev;
+};
+
+struct fleet {
+	struct event_base *base;
+	struct fleet_conn *conn;
+	char *host;
+	struct store *local;
+	struct fleet_ship ship;
+	char *error;
+};
+
+static void ship_arm(struct fleet *f, int ms);
+static void ship_cb(evutil_socket_t fd, short what, void *arg);
+
+static const char *
+cstr(const PGresult *res, int row, int col)
+{
+	return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
+}
+
+static char *
+dup_or_null(const char *s)
+{
+	return s != NULL ? xstrdup(s) : NULL;
+}
+
+void
+fleet_history_reset(struct fleet_history *h)
+{
+	for (size_t i = 0; i < h->n; i++) {
+		free(h->items[i].version);
+		free(h->items[i].digest);
+		free(h->items[i].host);
+	}
+	free(h->items);
+	h->items = NULL;
+	h->n = 0;
+}
+
+/* ---- the connection ---- */
+
+static void
+watermark_cb(PGresult *res, const char *cause, void *arg, int64_t *wm)
+{
+	struct fleet *f = arg;
+
+	if (f->ship.wm_pending > 0)
+		f->ship.wm_pending--;
+	if (res == NULL || fleet_conn_failed(res, &cause) ||
+	    PQntuples(res) != 1) {
+		log_warn("fleet ledger: cannot read what was shipped: %s",
+		    cause != NULL ? cause : "no row");
+		return;
+	}
+	*wm = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	ship_arm(f, 0);
+}
+
+static void
+wm_versions_cb(PGresult *res, const char *cause, void *arg)
+{
+	struct fleet *f = arg;
+
+	watermark_cb(res, cause, arg, &f->ship.wm_versions);
+}
+
+static void
+wm_audit_cb(PGresult *res, const char *cause, void *arg)
+{
+	struct fleet *f = arg;
+
+	watermark_cb(res, cause, arg, &f->ship.wm_audit);
+}
+
+/* Ask where shipping stopped, once the connection and the name are
+ * there. */
+static void
+ship_start(struct fleet *f)
+{
+	const char *host[1] = { f->host };
+
+	if (f->host == NULL || !fleet_conn_up(f->conn) ||
+	    f->ship.wm_pending > 0)
+		return;
+	f->ship.wm_versions = f->ship.wm_audit = -1;
+	f->ship.wm_pending = 2;
+	fleet_conn_query(f->conn, FLEET_CONN_LAST, false,
+	    FLEET_SQL_WATERMARK_VERSIONS, 1, host, wm_versions_cb, f);
+	fleet_conn_query(f->conn, FLEET_CONN_LAST, false,
+	    FLEET_SQL_WATERMARK_AUDIT, 1, host, wm_audit_cb, f);
+}
+
+static void
+state_cb(bool up, const char *cause, void *arg)
+{
+	struct fleet *f = arg;
+
+	if (up) {
+		ship_start(f);
+		return;
+	}
+	f->ship.wm_versions = f->ship.wm_audit = -1;
+	f->ship.wm_pending = 0;
+	f->ship.in_flight = false;
+	(void)cause;
+}
+
+struct fleet *
+fleet_new(struct event_base *base, const char *conninfo, const char *host_name,
+    struct store *local)
+{
+	struct fleet *f = xcalloc(1, sizeof *f);
+	char *setup = xasprintf("%s%s", SESSION_SETUP, FLEET_SQL_SCHEMA);
+
+	f->base = base;
+	f->host = dup_or_null(host_name);
+	f->local = local;
+	f->ship.wm_versions = f->ship.wm_audit = -1;
+	f->ship.ev = evtimer_new(base, ship_cb, f);
+	f->conn = fleet_conn_new(base, conninfo, setup, state_cb, f);
+	free(setup);
+	ship_arm(f, SHIP_PERIOD_MS);
+	return f;
+}
+
+void
+fleet_free(struct fleet *f)
+{
+	if (f == NULL)
+		return;
+	fleet_conn_free(f->conn);
+	event_free(f->ship.ev);
+	free(f->host);
+	free(f->error);
+	free(f);
+}
+
+void
+fleet_set_host_name(struct fleet *f, const char *name)
+{
+	bool first = f->host == NULL;
+
+	free(f->host);
+	f->host = xstrdup(name);
+	if (first)
+		ship_start(f);
+}
+
+bool
+fleet_ready(const struct fleet *f)
+{
+	return f->host != NULL && fleet_conn_up(f->conn);
+}
+
+const char *
+fleet_error(const struct fleet *f)
+{
+	if (f->host == NULL)
+		return "this host's name is not known yet (the engine has "
+		       "not answered /info)";
+	if (fleet_conn_up(f->conn))
+		return NULL;
+	if (fleet_conn_pending(f->conn) && fleet_conn_error(f->conn) == NULL)
+		return "connecting";
+	return fleet_conn_error(f->conn) != NULL ? fleet_conn_error(f->conn)
+						 : "not connected yet";
+}
+
+/* ---- claims ---- */
+
+static void
+claim_free(struct fleet_claim *c)
+{
+	free(c->app);
+	free(c->failure);
+	free(c);
+}
+
+/* Roll back what the claim holds, if its connection still stands. */
+static void
+claim_rollback(struct fleet_claim *c)
+{
+	if (fleet_conn_up(c->f->conn) &&
+	    fleet_conn_epoch(c->f->conn) == c->epoch)
+		fleet_conn_query(c->f->conn, FLEET_CONN_NEXT, false, "ROLLBACK",
+		    0, NULL, NULL, NULL);
+}
+
+/* The history did not come: tell the caller, drop the claim. */
+static void
+claim_fail(struct fleet_claim *c, const char *cause)
+{
+	claim_rollback(c);
+	if (c->step == CLAIM_HELD)
+		fleet_conn_unhold(c->f->conn);
+	if (!c->abandoned && c->cb != NULL)
+		c->cb(c, false, NULL, cause, c->arg);
+	claim_free(c);
+}
+
+/* The history's rows into h. */
+static void
+read_history(const PGresult *res, struct fleet_history *h)
+{
+	int n = PQntuples(res);
+
+	h->items = n > 0 ? xcalloc((size_t)n, sizeof *h->items) : NULL;
+	h->n = 0;
+	for (int i = 0; i < n; i++) {
+		struct fleet_version *v = &h->items[h->n];
+		const char *claimed = cstr(res, i, 4);
+
+		if (cstr(res, i, 0) == NULL || cstr(res, i, 2) == NULL)
+			continue;
+		v->version = xstrdup(cstr(res, i, 0));
+		v->digest = dup_or_null(cstr(res, i, 1));
+		v->host = xstrdup(cstr(res, i, 2));
+		v->since = strtoll(PQgetvalue(res, i, 3), NULL, 10) / 1000;
+		v->claimed = claimed != NULL && claimed[0] == 't';
+		h->n++;
+	}
+}
+
+/* The history is in: hold the connection and hand it over. */
+static void
+claim_deliver(struct fleet_claim *c, const PGresult *res)
+{
+	struct fleet_history h = { 0 };
+
+	if (c->abandoned) {
+		claim_rollback(c);
+		claim_free(c);
+		return;
+	}
+	read_history(res, &h);
+	c->step = CLAIM_HELD;
+	fleet_conn_hold(c->f->conn);
+	c->cb(c, true, &h, NULL, c->arg);
+	fleet_history_reset(&h); /* what the caller did not take */
+}
+
+/* The end of a commit: the caller hears whether it landed. */
+static void
+claim_finish(struct fleet_claim *c, const char *cause)
+{
+	if (c->done != NULL)
+		c->done(cause == NULL, cause, c->done_arg);
+	claim_free(c);
+}
+
+/* BEGIN, the lock and the history ran, in one round trip, on the
+ * connection up now. */
+static void
+claim_read_cb(PGresult *res, const char *cause, void *arg)
+{
+	struct fleet_claim *c = arg;
+
+	c->epoch = fleet_conn_epoch(c->f->conn);
+	if (res == NULL || fleet_conn_failed(res, &cause)) {
+		claim_fail(c, cause != NULL ? cause : "statement failed");
+		return;
+	}
+	claim_deliver(c, res);
+}
+
+/* The end of a commit: the caller hears whether it landed. */
+static void
+claim_commit_cb(PGresult *res, const char *cause, void *arg)
+{
+	struct fleet_claim *c = arg;
+
+	if (c->failure == NULL &&
+	    (res == NULL || fleet_conn_failed(res, &cause) ||
+		strcmp(PQcmdStatus(res), "COMMIT") != 0))
+		c->failure = xstrdup(
+		    cause != NULL ? cause : "the commit was rolled back");
+	if (res != NULL && c->failure != NULL)
+		claim_rollback(c);
+	claim_finish(c, c->failure);
+}
+
+/* Tell cb of a failure from the loop, never from inside the call. */
+static void
+claim_fail_later_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct fleet_claim *c = arg;
+	char *cause = xstrdup(c->failure != NULL ? c->failure : "failed");
+
+	(void)fd;
+	(void)what;
+	if (!c->abandoned && c->cb != NULL)
+		c->cb(c, false, NULL, cause, c->arg);
+	free(cause);
+	claim_free(c);
+}
+
+/* BEGIN; the app's advisory lock; its history: one round trip.  Each
+ * statement reads a fresh snapshot (READ COMMITTED), so the history read
+ * after the lock sees what its last holder committed. */
+static char *
+claim_read_text(const char *app)
+{
+	const char *v[1] = { app };
+	char *lock = sql_bind(FLEET_SQL_LOCK_APP, 1, v);
+	char *hist = sql_bind(FLEET_SQL_HISTORY, 1, v);
+	char *text;
+
+	if (lock == NULL || hist == NULL)
+		abort(); /* the statements are constants */
+	text = xasprintf("BEGIN; %s; %s", lock, hist);
+	free(lock);
+	free(hist);
+	return text;
+}
+
+/* The claim row and COMMIT: one round trip. */
+static char *
+claim_commit_text(const struct fleet_record *rec, const char *host)
+{
+	struct fleet_params p;
+	char *row, *text;
+
+	if (rec->version == NULL)
+		return xstrdup("COMMIT");
+	fleet_sql_claim_params(rec, host, &p);
+	if ((row = sql_bind(FLEET_SQL_CLAIM, p.n, p.values)) == NULL)
+		abort(); /* the statement is a constant */
+	text = xasprintf("%s; COMMIT", row);
+	free(row);
+	return text;
+}
+
+struct fleet_claim *
+fleet_claim_begin(struct fleet *f, const char *app, fleet_history_cb cb,
+    void *arg)
+{
+	struct fleet_claim *c = xcalloc(1, sizeof *c);
+	struct timeval now = { 0, 0 };
+
+	c->f = f;
+	c->app = xstrdup(app);
+	c->cb = cb;
+	c->arg = arg;
+	/* A connection being made is waited for (its own timeout bounds
+	   that); one that is down fails the claim at once. */
+	if (f->host == NULL ||
+	    (!fleet_conn_up(f->conn) && !fleet_conn_pending(f->conn))) {
+		c->failure = xstrdup(fleet_error(f));
+		event_base_once(f->base, -1, EV_TIMEOUT, claim_fail_later_cb, c,
+		    &now);
+		return c;
+	}
+	c->step = CLAIM_READ;
+	fleet_conn_query_text(f->conn, FLEET_CONN_LAST, claim_read_text(app),
+	    claim_read_cb, c);
+	return c;
+}
+
+/* A commit or release on a claim whose connection is gone. */
+static bool
+claim_stale(struct fleet_claim *c)
+{
+	return !fleet_conn_up(c->f->conn) ||
+	    fleet_conn_epoch(c->f->conn) != c->epoch;
+}
+
+static void
+done_later_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct fleet_claim *c = arg;
+
+	(void)fd;
+	(void)what;
+	claim_finish(c, "the connection to the fleet ledger was lost");
+}
+
+void
+fleet_claim_commit(struct fleet_claim *c, const struct fleet_record *rec,
+    fleet_done_cb cb, void *arg)
+{
+	struct timeval now = { 0, 0 };
+
+	c->done = cb;
+	c->done_arg = arg;
+	if (claim_stale(c)) {
+		event_base_once(c->f->base, -1, EV_TIMEOUT, done_later_cb, c,
+		    &now);
+		return;
+	}
+	/* Queued next, before the hold ends: nothing comes between. */
+	c->step = CLAIM_COMMIT;
+	fleet_conn_query_text(c->f->conn, FLEET_CONN_NEXT,
+	    claim_commit_text(rec, c->f->host), claim_commit_cb, c);
+	fleet_conn_unhold(c->f->conn);
+}
+
+void
+fleet_claim_release(struct fleet_claim *c)
+{
+	if (!claim_stale(c)) {
+		claim_rollback(c);
+		fleet_conn_unhold(c->f->conn);
+	}
+	claim_free(c);
+}
+
+void
+fleet_claim_abandon(struct fleet_claim *c)
+{
+	c->abandoned = true;
+}
+
+/* ---- outcomes ---- */
+
+static void
+outcome_cb(PGresult *res, const char *cause, void *arg)
+{
+	(void)arg;
+	if (res != NULL && !fleet_conn_failed(res, &cause))
+		return;
+	log_warn("fleet ledger: a claim's outcome was not recorded: %s",
+	    cause != NULL ? cause : "unknown error");
+}
+
+void
+fleet_claim_outcome(struct fleet *f, const char *token, int status,
+    const char *container_id)
+{
+	struct fleet_params p;
+
+	if (f->host == NULL || token == NULL)
+		return;
+	fleet_sql_outcome_params(f->host, token, container_id, status, &p);
+	fleet_conn_query(f->conn, FLEET_CONN_LAST, true, FLEET_SQL_OUTCOME, p.n,
+	    p.values, outcome_cb, f);
+}
+
+/* ---- shipping ---- */
+
+static void
+ship_row_cb(PGresult *res, const char *cause, void *arg)
+{
+	struct fleet *f = arg;
+
+	if (res == NULL || fleet_conn_failed(res, &cause)) {
+		if (!f->ship.failed)
+			log_warn("fleet ledger: shipping rows: %s",
+			    cause != NULL ? cause : "failed");
+		f->ship.failed = true;
+	}
+}
+
+static void
+ship_commit_cb(PGresult *res, const char *cause, void *arg)
+{
+	struct fleet *f = arg;
+
+	ship_row_cb(res, cause, arg);
+	f->ship.in_flight = false;
+	if (f->ship.failed || res == NULL) {
+		f->ship.failed = false;
+		ship_arm(f, SHIP_RETRY_MS);
+		return;
+	}
+	/* COMMIT of an aborted transaction answers ROLLBACK. */
+	if (strcmp(PQcmdStatus(res), "COMMIT") != 0) {
+		ship_arm(f, SHIP_RETRY_MS);
+		return;
+	}
+	f->ship.wm_versions = f->ship.next_versions;
+	f->ship.wm_audit = f->ship.next_audit;
+	ship_arm(f, f->ship.full ? 0 : SHIP_PERIOD_MS);
+}
+
+static void
+ship_deployments(struct fleet *f, const struct store_deployment_rows *rows)
+{
+	struct fleet_params p;
+
+	for (size_t i = 0; i < rows->n; i++) {
+		fleet_sql_deployment_params(&rows->items[i], f->host, &p);
+		fleet_conn_query(f->conn, FLEET_CONN_LAST, false,
+		    FLEET_SQL_SHIP_DEPLOYMENT, p.n, p.values, ship_row_cb, f);
+		f->ship.next_versions = rows->items[i].id;
+	}
+}
+
+static void
+ship_audit(struct fleet *f, const struct store_audit_rows *rows)
+{
+	struct fleet_params p;
+
+	for (size_t i = 0; i < rows->n; i++) {
+		fleet_sql_audit_params(&rows->items[i], f->host, &p);
+		fleet_conn_query(f->conn, FLEET_CONN_LAST, false,
+		    FLEET_SQL_SHIP_AUDIT, p.n, p.values, ship_row_cb, f);
+		f->ship.next_audit = rows->items[i].id;
+	}
+}
+
+/* Queue one batch of the local rows above the watermarks, as one
+ * transaction; false if there was nothing to ship. */
+static bool
+ship_batch(struct fleet *f)
+{
+	struct store_deployment_rows dep = { 0 };
+	struct store_audit_rows aud = { 0 };
+	char *cause = NULL;
+	bool any;
+
+	if (store_deployments_after(f->local, f->ship.wm_versions, SHIP_BATCH,
+		&dep, &cause) != 0 ||
+	    store_audit_after(f->local, f->ship.wm_audit, SHIP_BATCH, &aud,
+		&cause) != 0) {
+		log_warn("fleet ledger: reading local rows to ship: %s", cause);
+		free(cause);
+		store_deployment_rows_reset(&dep);
+		return false;
+	}
+	any = dep.n > 0 || aud.n > 0;
+	if (any) {
+		f->ship.next_versions = f->ship.wm_versions;
+		f->ship.next_audit = f->ship.wm_audit;
+		f->ship.full = dep.n == SHIP_BATCH || aud.n == SHIP_BATCH;
+		f->ship.in_flight = true;
+		f->ship.failed = false;
+		fleet_conn_query(f->conn, FLEET_CONN_LAST, false, "BEGIN", 0,
+		    NULL, ship_row_cb, f);
+		ship_deployments(f, &dep);
+		ship_audit(f, &aud);
+		fleet_conn_query(f->conn, FLEET_CONN_LAST, false, "COMMIT", 0,
+		    NULL, ship_commit_cb, f);
+	}
+	store_deployment_rows_reset(&dep);
+	store_audit_rows_reset(&aud);
+	return any;
+}
+
+static void
+ship_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct fleet *f = arg;
+
+	(void)fd;
+	(void)what;
+	if (f->ship.in_flight)
+		return; /* its COMMIT arms the next */
+	if (fleet_ready(f) &&
+	    (f->ship.wm_versions < 0 || f->ship.wm_audit < 0)) {
+		ship_start(f); /* its answers arm the next */
+		ship_arm(f, SHIP_PERIOD_MS);
+		return;
+	}
+	if (!fleet_ready(f) || !ship_batch(f))
+		ship_arm(f, SHIP_PERIOD_MS);
+}
+
+static void
+ship_arm(struct fleet *f, int ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	evtimer_add(f->ship.ev, &tv);
+}
+
+void
+fleet_ship_soon(struct fleet *f)
+{
+	if (!f->ship.in_flight)
+		ship_arm(f, SHIP_SOON_MS);
+}

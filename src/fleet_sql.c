@@ -1,0 +1,256 @@
+/*
+ * The SQL of the fleet ledger, and local rows as its text parameters.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fleet_sql.h"
+
+const char *const FLEET_SQL_SCHEMA =
+    "BEGIN;"
+    /* No NOTICE "relation ... already exists, skipping" every start. */
+    "SET LOCAL client_min_messages = warning;"
+    "SELECT pg_advisory_xact_lock(7234173201455392615);" /* the lock */
+    "CREATE TABLE IF NOT EXISTS dg_versions ("
+    "  id bigserial PRIMARY KEY,"
+    "  host text NOT NULL,"
+    "  app text NOT NULL,"
+    "  version text,"
+    "  digest text,"
+    "  image_ref text,"
+    "  image_id text,"
+    "  container_id text,"
+    "  container_name text,"
+    "  first_seen bigint NOT NULL," /* unix ms */
+    "  source text NOT NULL,"	    /* claim|guard|event|sync|import */
+    "  state text NOT NULL,"	    /* claimed|created */
+    "  token text,"
+    "  local_id bigint);" /* deployments.id in that host's SQLite */
+    "CREATE UNIQUE INDEX IF NOT EXISTS dg_versions_token"
+    "  ON dg_versions (host, token) WHERE token IS NOT NULL;"
+    "CREATE UNIQUE INDEX IF NOT EXISTS dg_versions_container"
+    "  ON dg_versions (host, container_id) WHERE container_id IS NOT NULL;"
+    "CREATE UNIQUE INDEX IF NOT EXISTS dg_versions_local"
+    "  ON dg_versions (host, local_id) WHERE local_id IS NOT NULL;"
+    "CREATE INDEX IF NOT EXISTS dg_versions_app"
+    "  ON dg_versions (app, first_seen);"
+    "CREATE TABLE IF NOT EXISTS dg_audit ("
+    "  host text NOT NULL,"
+    "  local_id bigint NOT NULL,"
+    "  time_ms bigint NOT NULL,"
+    "  uid bigint, gid bigint, pid bigint, comm text,"
+    "  method text, route text, app text, image_ref text, digest text,"
+    "  version text, previous_version text, rule text,"
+    "  verdict text NOT NULL, message text, latency_us bigint,"
+    "  prev_hash text, hash text,"
+    "  PRIMARY KEY (host, local_id));"
+    "CREATE INDEX IF NOT EXISTS dg_audit_time ON dg_audit (time_ms);"
+    "CREATE INDEX IF NOT EXISTS dg_audit_app ON dg_audit (app, time_ms);"
+    "CREATE TABLE IF NOT EXISTS dg_meta (key text PRIMARY KEY, value text);"
+    "INSERT INTO dg_meta (key, value) VALUES ('schema_version', '1')"
+    "  ON CONFLICT (key) DO NOTHING;"
+    "COMMIT";
+
+const char *const FLEET_SQL_SCHEMA_VERSION =
+    "SELECT value FROM dg_meta WHERE key = 'schema_version'";
+
+const char *const FLEET_SQL_LOCK_APP =
+    "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))";
+
+const char *const FLEET_SQL_HISTORY =
+    "SELECT version, digest, host, min(first_seen) AS first_seen_ms,"
+    " bool_and(state = 'claimed') AS claimed"
+    " FROM dg_versions WHERE app = $1 AND version IS NOT NULL"
+    " GROUP BY version, digest, host"
+    " ORDER BY first_seen_ms, host, version";
+
+const char *const FLEET_SQL_CLAIM =
+    "INSERT INTO dg_versions (host, app, version, digest, image_ref,"
+    " image_id, container_name, first_seen, token, source, state)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'claim', 'claimed')"
+    " ON CONFLICT DO NOTHING";
+
+/* keep.ok is one non-NULL boolean: the UPDATE takes the claim when it is
+ * true, the DELETE when it is false, never both. */
+const char *const FLEET_SQL_OUTCOME =
+    "WITH c AS (SELECT id FROM dg_versions"
+    "  WHERE host = $1 AND token = $2 AND state = 'claimed'),"
+    " keep AS (SELECT coalesce($4::int BETWEEN 200 AND 299"
+    "  AND NOT EXISTS (SELECT 1 FROM dg_versions"
+    "   WHERE host = $1 AND container_id = $3::text), false) AS ok),"
+    " upd AS (UPDATE dg_versions v SET container_id = $3::text,"
+    "  state = 'created' FROM c, keep WHERE v.id = c.id AND keep.ok"
+    "  RETURNING v.id),"
+    " del AS (DELETE FROM dg_versions v USING c, keep"
+    "  WHERE v.id = c.id AND NOT keep.ok RETURNING v.id)"
+    " SELECT (SELECT count(*) FROM upd) AS updated,"
+    " (SELECT count(*) FROM del) AS deleted";
+
+const char *const FLEET_SQL_WATERMARK_VERSIONS =
+    "SELECT coalesce(max(local_id), 0) FROM dg_versions WHERE host = $1";
+
+const char *const FLEET_SQL_WATERMARK_AUDIT =
+    "SELECT coalesce(max(local_id), 0) FROM dg_audit WHERE host = $1";
+
+const char *const FLEET_SQL_SHIP_DEPLOYMENT =
+    "INSERT INTO dg_versions (host, app, version, digest, image_ref,"
+    " image_id, container_id, container_name, first_seen, source, state,"
+    " local_id)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'created', $11)"
+    " ON CONFLICT (host, container_id) WHERE container_id IS NOT NULL"
+    " DO UPDATE SET local_id = EXCLUDED.local_id";
+
+const char *const FLEET_SQL_SHIP_AUDIT =
+    "INSERT INTO dg_audit (host, local_id, time_ms, uid, gid, pid, comm,"
+    " method, route, app, image_ref, digest, version, previous_version,"
+    " rule, verdict, message, latency_us, prev_hash, hash)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"
+    " $15, $16, $17, $18, $19, $20)"
+    " ON CONFLICT DO NOTHING";
+
+const char *const FLEET_SQL_VIEW_HISTORY =
+    "SELECT host, app, version, digest, image_ref, image_id, container_id,"
+    " container_name, first_seen, source, state FROM dg_versions"
+    " WHERE $1::text IS NULL OR app = $1::text"
+    " ORDER BY app, first_seen, host, id";
+
+const char *const FLEET_SQL_VIEW_AUDIT =
+    "SELECT * FROM (SELECT host, local_id, time_ms, uid, gid, pid, comm,"
+    " method, route, app, image_ref, digest, version, previous_version,"
+    " rule, verdict, message, latency_us, prev_hash, hash FROM dg_audit"
+    " WHERE ($1::bigint = 0 OR time_ms >= $1::bigint)"
+    " AND ($2::bigint = 0 OR time_ms <= $2::bigint)"
+    " AND ($3::text IS NULL OR app = $3::text)"
+    " AND ($4::text IS NULL OR verdict = $4::text)"
+    " AND ($5::text IS NULL OR rule = $5::text)"
+    " AND ($6::bigint < 0 OR uid = $6::bigint)"
+    " AND ($8::boolean OR $5::text IS NOT NULL"
+    "  OR rule IS DISTINCT FROM 'outcome')"
+    " AND ($9::text IS NULL OR host = $9::text)"
+    " ORDER BY time_ms DESC, host DESC, local_id DESC LIMIT $7::bigint)"
+    " AS newest ORDER BY time_ms, host, local_id";
+
+/* Start out with no parameters. */
+static void
+params_init(struct fleet_params *out)
+{
+	memset(out, 0, sizeof *out);
+}
+
+/* Append a borrowed string (NULL: SQL NULL). */
+static void
+put_str(struct fleet_params *out, const char *v)
+{
+	out->values[out->n++] = v;
+}
+
+/* Append an integer, formatted into out's own buffer. */
+static void
+put_int(struct fleet_params *out, int64_t v)
+{
+	snprintf(out->num[out->n], sizeof out->num[out->n], "%" PRId64, v);
+	out->values[out->n] = out->num[out->n];
+	out->n++;
+}
+
+/* Append an integer, or NULL when it is negative (unknown). */
+static void
+put_known(struct fleet_params *out, int64_t v)
+{
+	if (v < 0)
+		put_str(out, NULL);
+	else
+		put_int(out, v);
+}
+
+void
+fleet_sql_deployment_params(const struct store_deployment_row *r,
+    const char *host, struct fleet_params *out)
+{
+	params_init(out);
+	put_str(out, host);
+	put_str(out, r->app);
+	put_str(out, r->version);
+	put_str(out, r->repo_digest);
+	put_str(out, r->image_ref);
+	put_str(out, r->image_id);
+	put_str(out, r->container_id);
+	put_str(out, r->container_name);
+	put_int(out, r->created_at * 1000);
+	put_str(out, r->source != NULL ? r->source : "guard");
+	put_int(out, r->id);
+}
+
+void
+fleet_sql_audit_params(const struct store_audit_row *r, const char *host,
+    struct fleet_params *out)
+{
+	params_init(out);
+	put_str(out, host);
+	put_int(out, r->id);
+	put_int(out, r->time_ms);
+	put_known(out, r->uid);
+	put_known(out, r->gid);
+	put_known(out, r->pid);
+	put_str(out, r->comm);
+	put_str(out, r->method);
+	put_str(out, r->route);
+	put_str(out, r->app);
+	put_str(out, r->image_ref);
+	put_str(out, r->digest);
+	put_str(out, r->version);
+	put_str(out, r->previous_version);
+	put_str(out, r->rule);
+	put_str(out, r->verdict != NULL ? r->verdict : "error");
+	put_str(out, r->message);
+	put_int(out, r->latency_us);
+	put_str(out, r->prev_hash);
+	put_str(out, r->hash);
+}
+
+void
+fleet_sql_claim_params(const struct fleet_record *rec, const char *host,
+    struct fleet_params *out)
+{
+	params_init(out);
+	put_str(out, host);
+	put_str(out, rec->app);
+	put_str(out, rec->version);
+	put_str(out, rec->digest);
+	put_str(out, rec->image_ref);
+	put_str(out, rec->image_id);
+	put_str(out, rec->container_name);
+	put_int(out, rec->time_ms);
+	put_str(out, rec->token);
+}
+
+void
+fleet_sql_outcome_params(const char *host, const char *token,
+    const char *container_id, int status, struct fleet_params *out)
+{
+	params_init(out);
+	put_str(out, host);
+	put_str(out, token);
+	put_str(out, container_id);
+	put_int(out, status);
+}
+
+void
+fleet_sql_audit_filter_params(const struct store_audit_filter *f,
+    const char *host, struct fleet_params *out)
+{
+	params_init(out);
+	put_int(out, f->since_ms);
+	put_int(out, f->until_ms);
+	put_str(out, f->app);
+	put_str(out, f->verdict);
+	put_str(out, f->rule);
+	put_int(out, f->uid);
+	if (f->limit > 0)
+		put_int(out, f->limit);
+	else
+		put_str(out, NULL);
+	put_str(out, f->outcomes ? "true" : "false");
+	put_str(out, host);
+}

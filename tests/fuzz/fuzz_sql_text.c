@@ -1,0 +1,129 @@
+/*
+ * libFuzzer target for sql_text: the input is SQL text on its first line
+ * and up to four values on the next ones (a value "\N" stands for NULL).
+ * sql_bind must never let a value out of its literal: with every quoted
+ * string and identifier of the result replaced by one marker, the result
+ * reads exactly as the SQL does with each string, identifier and
+ * non-NULL parameter replaced by that marker (and NULL ones by NULL).
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sql_text.h"
+
+#define FUZZ_MAX_INPUT 4096
+#define FUZZ_NVALUES 4
+
+#define FUZZ_ASSERT(cond)                                                \
+	do {                                                             \
+		if (!(cond)) {                                           \
+			fprintf(stderr, "%s:%d: invariant failed: %s\n", \
+			    __FILE__, __LINE__, #cond);                  \
+			abort();                                         \
+		}                                                        \
+	} while (0)
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/*
+ * s with each quoted string or identifier replaced by 'Q' and, when
+ * values is not NULL, each parameter $k (k in 1..n) by 'Q' or "NULL".
+ * Returns false if s ends inside a quote.  out has room for 4 * strlen(s)
+ * + 1 bytes.
+ */
+static bool
+skeleton(const char *s, int n, const char *const *values, char *out)
+{
+	while (*s != '\0') {
+		if (*s == '\'' || *s == '"') {
+			char q = *s++;
+
+			for (;;) {
+				if (*s == '\0')
+					return false;
+				if (*s == q && s[1] == q) {
+					s += 2;
+					continue;
+				}
+				if (*s++ == q)
+					break;
+			}
+			*out++ = 'Q';
+		} else if (values != NULL && *s == '$' && s[1] >= '0' &&
+		    s[1] <= '9') {
+			long k = 0;
+
+			s++;
+			while (*s >= '0' && *s <= '9' && k <= n)
+				k = k * 10 + (*s++ - '0');
+			FUZZ_ASSERT(k >= 1 && k <= n); /* else bind refused */
+			if (values[k - 1] == NULL)
+				out += sprintf(out, "NULL");
+			else
+				*out++ = 'Q';
+		} else {
+			*out++ = *s++;
+		}
+	}
+	*out = '\0';
+	return true;
+}
+
+static void
+check_literal(const char *v)
+{
+	char *lit = sql_literal(v), *p;
+	size_t i = 0;
+
+	FUZZ_ASSERT(lit[0] == '\'' && lit[strlen(lit) - 1] == '\'');
+	/* Undoubling the inside gives v back. */
+	for (p = lit + 1; p < lit + strlen(lit) - 1; p++, i++) {
+		if (*p == '\'') {
+			FUZZ_ASSERT(p[1] == '\'');
+			p++;
+		}
+		FUZZ_ASSERT(v[i] == *p);
+	}
+	FUZZ_ASSERT(v[i] == '\0');
+	free(lit);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *buf, *lines[FUZZ_NVALUES + 1], *bound, *want, *got;
+	const char *values[FUZZ_NVALUES];
+	size_t n = 0;
+
+	if (size > FUZZ_MAX_INPUT || memchr(data, '\0', size) != NULL)
+		return 0;
+	buf = malloc(size + 1);
+	memcpy(buf, data, size);
+	buf[size] = '\0';
+	lines[n++] = buf;
+	for (char *nl; n <= FUZZ_NVALUES && (nl = strchr(lines[n - 1], '\n'));)
+		*nl = '\0', lines[n++] = nl + 1;
+	for (size_t i = 0; i < FUZZ_NVALUES; i++) {
+		values[i] = i + 1 < n && strcmp(lines[i + 1], "\\N") != 0
+		    ? lines[i + 1]
+		    : (i + 1 < n ? NULL : "");
+		if (values[i] != NULL)
+			check_literal(values[i]);
+	}
+	bound = sql_bind(lines[0], FUZZ_NVALUES, values);
+	want = malloc(4 * strlen(lines[0]) + 1);
+	got = bound != NULL ? malloc(4 * strlen(bound) + 1) : NULL;
+	if (bound != NULL) {
+		FUZZ_ASSERT(skeleton(lines[0], FUZZ_NVALUES, values, want));
+		FUZZ_ASSERT(skeleton(bound, 0, NULL, got));
+		FUZZ_ASSERT(strcmp(want, got) == 0);
+	}
+	free(got);
+	free(want);
+	free(bound);
+	free(buf);
+	return 0;
+}

@@ -1,0 +1,209 @@
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "fleet.h"
+#include "fleet_sql.h"
+
+/* The highest $n in sql, after checking that every $1..$max occurs. */
+static int
+max_param(const char *sql)
+{
+	bool seen[FLEET_PARAMS_MAX + 2] = { false };
+	int max = 0;
+
+	for (const char *p = sql; (p = strchr(p, '$')) != NULL; p++) {
+		int n = atoi(p + 1);
+
+		CHECKF(n >= 1 && n <= FLEET_PARAMS_MAX, "$%d in %s", n, sql);
+		if (n < 1 || n > FLEET_PARAMS_MAX)
+			continue;
+		seen[n] = true;
+		if (n > max)
+			max = n;
+	}
+	for (int i = 1; i <= max; i++)
+		CHECKF(seen[i], "$%d missing in %s", i, sql);
+	return max;
+}
+
+static void
+test_deployment(void)
+{
+	struct store_deployment_row r = {
+		.id = 42,
+		.app = "harbor-db",
+		.container_id = "c0ffee",
+		.container_name = NULL,
+		.image_ref = "goharbor/harbor-db:v2",
+		.image_id = "sha256:abc",
+		.repo_digest = NULL,
+		.version = "14.2",
+		.comm = "docker",
+		.source = "guard",
+		.created_at = 1764650000,
+	};
+	struct fleet_params p;
+
+	fleet_sql_deployment_params(&r, "node-1", &p);
+	CHECK_INT_EQ(p.n, 11);
+	CHECK_INT_EQ(p.n, max_param(FLEET_SQL_SHIP_DEPLOYMENT));
+	CHECK_STR_EQ(p.values[0], "node-1");
+	CHECK_STR_EQ(p.values[1], "harbor-db");
+	CHECK_STR_EQ(p.values[2], "14.2");
+	CHECK(p.values[3] == NULL);
+	CHECK_STR_EQ(p.values[4], "goharbor/harbor-db:v2");
+	CHECK_STR_EQ(p.values[5], "sha256:abc");
+	CHECK_STR_EQ(p.values[6], "c0ffee");
+	CHECK(p.values[7] == NULL);
+	CHECK_STR_EQ(p.values[8], "1764650000000");
+	CHECK_STR_EQ(p.values[9], "guard");
+	CHECK_STR_EQ(p.values[10], "42");
+	/* Borrowed, not copied. */
+	CHECK(p.values[1] == r.app);
+}
+
+static void
+test_audit(void)
+{
+	struct store_audit_row r = {
+		.id = 7,
+		.time_ms = 1764650000123,
+		.uid = -1,
+		.gid = 0,
+		.pid = 4242,
+		.comm = NULL,
+		.method = "POST",
+		.route = "container_create",
+		.app = "web",
+		.image_ref = "nginx:1.27",
+		.digest = NULL,
+		.version = "1.27",
+		.previous_version = NULL,
+		.rule = "downgrade",
+		.verdict = "deny",
+		.message = "older than 1.28",
+		.latency_us = 0,
+		.prev_hash = "",
+		.hash = "ab12",
+	};
+	static const char *const want[] = { "node-2", "7", "1764650000123",
+		NULL, "0", "4242", NULL, "POST", "container_create", "web",
+		"nginx:1.27", NULL, "1.27", NULL, "downgrade", "deny",
+		"older than 1.28", "0", "", "ab12" };
+	struct fleet_params p;
+
+	fleet_sql_audit_params(&r, "node-2", &p);
+	CHECK_INT_EQ(p.n, 20);
+	CHECK_INT_EQ(p.n, max_param(FLEET_SQL_SHIP_AUDIT));
+	for (int i = 0; i < 20; i++)
+		CHECKF(want[i] == NULL ? p.values[i] == NULL
+				       : p.values[i] != NULL &&
+			       strcmp(p.values[i], want[i]) == 0,
+		    "param $%d is %s", i + 1,
+		    p.values[i] ? p.values[i] : "NULL");
+}
+
+static void
+test_claim_outcome(void)
+{
+	struct fleet_record rec = {
+		.app = "web",
+		.version = "2.0",
+		.digest = NULL,
+		.image_ref = "web:2.0",
+		.image_id = NULL,
+		.container_name = "web-1",
+		.token = "tok-1",
+		.time_ms = -5,
+	};
+	struct fleet_params p;
+
+	fleet_sql_claim_params(&rec, "h", &p);
+	CHECK_INT_EQ(p.n, 9);
+	CHECK_INT_EQ(p.n, max_param(FLEET_SQL_CLAIM));
+	CHECK_STR_EQ(p.values[2], "2.0");
+	CHECK(p.values[3] == NULL);
+	CHECK(p.values[5] == NULL);
+	CHECK_STR_EQ(p.values[7], "-5");
+	CHECK_STR_EQ(p.values[8], "tok-1");
+
+	fleet_sql_outcome_params("h", "tok-1", NULL, 201, &p);
+	CHECK_INT_EQ(p.n, 4);
+	CHECK_INT_EQ(p.n, max_param(FLEET_SQL_OUTCOME));
+	CHECK(p.values[2] == NULL);
+	CHECK_STR_EQ(p.values[3], "201");
+}
+
+static void
+test_filter(void)
+{
+	struct store_audit_filter f = { .uid = -1 };
+	struct fleet_params p;
+
+	fleet_sql_audit_filter_params(&f, NULL, &p);
+	CHECK_INT_EQ(p.n, 9);
+	CHECK_INT_EQ(p.n, max_param(FLEET_SQL_VIEW_AUDIT));
+	CHECK_STR_EQ(p.values[0], "0");
+	CHECK_STR_EQ(p.values[5], "-1");
+	CHECK(p.values[6] == NULL); /* no limit */
+	CHECK_STR_EQ(p.values[7], "false");
+	CHECK(p.values[8] == NULL);
+	f.limit = 50;
+	f.outcomes = true;
+	f.app = "web";
+	fleet_sql_audit_filter_params(&f, "node-1", &p);
+	CHECK_STR_EQ(p.values[2], "web");
+	CHECK_STR_EQ(p.values[6], "50");
+	CHECK_STR_EQ(p.values[7], "true");
+	CHECK_STR_EQ(p.values[8], "node-1");
+}
+
+static void
+test_statements(void)
+{
+	static const struct {
+		const char *const *sql;
+		int params;
+	} table[] = {
+		{ &FLEET_SQL_SCHEMA, 0 },
+		{ &FLEET_SQL_SCHEMA_VERSION, 0 },
+		{ &FLEET_SQL_LOCK_APP, 1 },
+		{ &FLEET_SQL_HISTORY, 1 },
+		{ &FLEET_SQL_WATERMARK_VERSIONS, 1 },
+		{ &FLEET_SQL_WATERMARK_AUDIT, 1 },
+		{ &FLEET_SQL_VIEW_HISTORY, 1 },
+	};
+	char lock[80];
+
+	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+		CHECKF(max_param(*table[i].sql) == table[i].params, "%s",
+		    *table[i].sql);
+	CHECK(strncmp(FLEET_SQL_SCHEMA, "BEGIN;", 6) == 0);
+	snprintf(lock, sizeof lock, "SELECT pg_advisory_xact_lock(%lld);",
+	    (long long)FLEET_SQL_SCHEMA_LOCK);
+	CHECK(strstr(FLEET_SQL_SCHEMA, lock) != NULL);
+	CHECK(strcmp(FLEET_SQL_SCHEMA + strlen(FLEET_SQL_SCHEMA) - 6,
+		  "COMMIT") == 0);
+	CHECK(strstr(FLEET_SQL_SCHEMA, "dg_versions") != NULL);
+	CHECK(strstr(FLEET_SQL_SCHEMA, "dg_audit") != NULL);
+	CHECK(strstr(FLEET_SQL_SCHEMA, "dg_meta") != NULL);
+	/* The outcome's two branches hang on one flag, either way. */
+	CHECK(strstr(FLEET_SQL_OUTCOME, "AND keep.ok") != NULL);
+	CHECK(strstr(FLEET_SQL_OUTCOME, "AND NOT keep.ok") != NULL);
+}
+
+static const struct check_case cases[] = {
+	{ "deployment", test_deployment },
+	{ "audit", test_audit },
+	{ "claim_outcome", test_claim_outcome },
+	{ "filter", test_filter },
+	{ "statements", test_statements },
+};
+
+int
+main(void)
+{
+	return CHECK_RUN("fleet_sql", cases);
+}
