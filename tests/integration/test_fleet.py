@@ -34,112 +34,95 @@ store.
 
 import json
 import os
-import shutil
 import sqlite3
-import subprocess
+import pwd
+import tempfile
 import threading
 import time
 
 import pytest
 
+import pgtest
 import testbed as tb
 from testbed import REPO, run, unix_http, wait_for
 
 GUARD_BIN = os.environ.get("DOCKER_GUARD_BIN",
                            os.path.join(REPO, "build", "docker-guard"))
-PG_BIN = "/usr/lib/postgresql/15/bin"
 APP_LABEL = "io.docker-guard.app"
 NEW, OLD = "14.2", "13.9"
 NONE = ("--network", "none")
 
 
 # --------------------------------------------------------------------------
-# PostgreSQL on a unix socket directory (until tests/integration/pgtest.py)
+# PostgreSQL (pgtest.py), stopped and started again, with a replica
 # --------------------------------------------------------------------------
 
-class Postgres:
-    """A PostgreSQL 15 cluster under d, run as user postgres, listening
-    only on the unix socket directory d/sock (port 5432 names the
-    socket).  Database and login role `guard` (trust auth)."""
+class Cluster(pgtest.Postgres):
+    """pgtest's private PostgreSQL, which these tests also halt and start
+    again (the data kept), replicate (pg_basebackup -R) and promote."""
 
-    def __init__(self, d, port=5432):
-        self.dir = d
-        self.data = os.path.join(d, "data")
-        self.socket_dir = os.path.join(d, "sock")
-        self.log = os.path.join(d, "postgres.log")
-        self.port = port
+    def _ctl(self, *args, timeout=90, check=True):
+        return pgtest._as_postgres([self._bin("pg_ctl"), "-D", self.data]
+                                   + list(args), timeout=timeout, check=check)
 
-    def _as_postgres(self, *argv, timeout=60, check=True):
-        return run(["runuser", "-u", "postgres", "--"] + list(argv),
-                   timeout=timeout, check=check)
+    def _read_pid(self):
+        with open(os.path.join(self.data, "postmaster.pid")) as fh:
+            self.pid = int(fh.readline().strip())
 
-    def _dirs(self):
-        os.makedirs(self.socket_dir, exist_ok=True)
-        os.chmod(self.dir, 0o755)
-        shutil.chown(self.dir, "postgres")
-        shutil.chown(self.socket_dir, "postgres")
+    def halt(self, mode="fast"):
+        """Stop the server, keeping its data (mode immediate: no clean
+        shutdown, as a crash)."""
+        self._ctl("-m", mode, "-w", "-t", "60", "stop")
 
-    def init(self):
-        os.makedirs(self.dir, exist_ok=True)
-        self._dirs()
-        self._as_postgres(PG_BIN + "/initdb", "-D", self.data, "--auth=trust",
-                          "-U", "postgres", "-E", "UTF8", "--no-sync",
-                          timeout=120)
-        return self
-
-    def start(self):
-        self._as_postgres(
-            PG_BIN + "/pg_ctl", "-D", self.data, "-w", "-t", "60",
-            "-l", self.log, "-o",
-            "-c listen_addresses='' -c unix_socket_directories=%s "
-            "-c port=%d -c fsync=off" % (self.socket_dir, self.port),
-            "start", timeout=90)
-        return self
-
-    def create_guard_db(self):
-        self.psql("CREATE ROLE guard LOGIN", db="postgres", user="postgres")
-        self.psql("CREATE DATABASE guard OWNER guard", db="postgres",
-                  user="postgres")
-        return self
-
-    def stop(self, mode="fast"):
-        if os.path.exists(os.path.join(self.data, "postmaster.pid")):
-            self._as_postgres(PG_BIN + "/pg_ctl", "-D", self.data, "-m", mode,
-                              "-w", "-t", "60", "stop", timeout=90,
-                              check=False)
+    def resume(self):
+        self._ctl("-l", self.log, "-w", "-t", "60", "start")
+        self._read_pid()
 
     def promote(self):
-        self._as_postgres(PG_BIN + "/pg_ctl", "-D", self.data, "-w", "-t",
-                          "60", "promote", timeout=90)
+        self._ctl("-w", "-t", "60", "promote")
 
-    def replica(self, d, port=5432):
-        """A streaming replica of this cluster under d (pg_basebackup -R),
-        started."""
-        r = Postgres(d, port)
-        os.makedirs(d, exist_ok=True)
-        r._dirs()
-        self._as_postgres(PG_BIN + "/pg_basebackup", "-h", self.socket_dir,
-                          "-p", str(self.port), "-U", "postgres", "-D",
-                          r.data, "-R", "-X", "stream", "--no-sync",
-                          timeout=120)
-        return r.start()
+    def replica(self, tmpdir):
+        """A started streaming replica of this server."""
+        r = Cluster(_pg_root(), tmpdir)
+        pw = pwd.getpwnam("postgres")
+        os.makedirs(r.socket_dir)
+        os.chown(r.root, pw.pw_uid, pw.pw_gid)
+        os.chown(r.socket_dir, pw.pw_uid, pw.pw_gid)
+        try:
+            pgtest._as_postgres([self._bin("pg_basebackup"), "-h",
+                                 self.socket_dir, "-U", "postgres", "-D",
+                                 r.data, "-R", "-X", "stream"], timeout=120)
+            with open(os.path.join(r.data, "postgresql.conf"), "a") as fh:
+                fh.write("unix_socket_directories = '%s'\n" % r.socket_dir)
+            r.resume()
+        except BaseException:
+            r.stop()
+            raise
+        return r
 
-    def conninfo(self, db="guard"):
-        return "host=%s port=%d dbname=%s user=guard" % (
-            self.socket_dir, self.port, db)
-
-    def psql(self, sql, db="guard", user="guard", check=True):
-        """Rows of sql (lists of strings; SQL NULL is '')."""
-        res = run(["psql", "-h", self.socket_dir, "-p", str(self.port), "-U",
-                   user, "-d", db, "-X", "-A", "-t", "-q", "-F", "\x1f",
-                   "-v", "ON_ERROR_STOP=1", "-c", sql], timeout=30,
-                  check=check)
-        return [line.split("\x1f") for line in res.stdout.splitlines()
-                if line]
+    def rows(self, sql):
+        """The rows of sql on the guard database, as lists of strings."""
+        return [line.split("|") for line in
+                self.psql(sql, db="guard").splitlines() if line]
 
 
-def start_postgres(d):
-    return Postgres(d).init().start().create_guard_db()
+def _pg_root():
+    root = tempfile.mkdtemp(prefix="dg-pg-", dir="/tmp")
+    os.chmod(root, 0o755)
+    return root
+
+
+def start_cluster(tmpdir):
+    """A started Cluster with a login role and database `guard`; its
+    .ledger is the conninfo the guards use."""
+    c = Cluster(_pg_root(), tmpdir)
+    try:
+        c.start()
+        c.ledger = c.create_user_db("guard", "guard")
+    except BaseException:
+        c.stop()
+        raise
+    return c
 
 
 # --------------------------------------------------------------------------
@@ -253,7 +236,7 @@ def images(testbed, engine2):
 @pytest.fixture(scope="module")
 def pg(testbed):
     """The module's PostgreSQL, for the tests that leave it running."""
-    p = start_postgres(testbed.tmpdir("pg-"))
+    p = start_cluster(testbed.tmpdir("pg-"))
     yield p
     p.stop()
 
@@ -264,13 +247,13 @@ def own_pg(testbed):
     made = []
 
     def start():
-        p = start_postgres(testbed.tmpdir("pgown-"))
+        p = start_cluster(testbed.tmpdir("pgown-"))
         made.append(p)
         return p
 
     yield start
     for p in reversed(made):
-        p.stop(mode="immediate")
+        p.stop()
 
 
 # --------------------------------------------------------------------------
@@ -318,7 +301,7 @@ def remove_app(engine, *apps):
 def versions(pg, where, args=""):
     """dg_versions rows (id, host, app, version, container_id, state,
     first_seen) matching where, in id order."""
-    return pg.psql("SELECT id, host, app, version, coalesce(container_id, ''),"
+    return pg.rows("SELECT id, host, app, version, coalesce(container_id, ''),"
                    " state, first_seen FROM dg_versions WHERE %s ORDER BY id"
                    % (where % args if args else where))
 
@@ -365,8 +348,8 @@ def test_downgrade_refused_naming_the_other_host(testbed, engine1, engine2,
     """node-1 ran 14.2: node-2 refuses 13.9 for the app, naming 14.2,
     13.9, node-1 and since when; it may run 14.2 itself."""
     app = testbed.unique("vf-cross-")
-    g1 = guards(engine1, fleet_conf(pg.conninfo(), "node-1"))
-    g2 = guards(engine2, fleet_conf(pg.conninfo(), "node-2"))
+    g1 = guards(engine1, fleet_conf(pg.ledger, "node-1"))
+    g2 = guards(engine2, fleet_conf(pg.ledger, "node-2"))
     try:
         cid = created(g1, images.new, app)
         rows = wait_rows("the created row of node-1",
@@ -407,7 +390,7 @@ def test_host_name_defaults_to_engine_name(testbed, engine2, images, pg,
     app = testbed.unique("vf-name-")
     name = dk(engine2.env, "info", "--format", "{{.Name}}").stdout.strip()
     assert name
-    g = guards(engine2, fleet_conf(pg.conninfo()))
+    g = guards(engine2, fleet_conf(pg.ledger))
     try:
         cid = created(g, images.new, app)
         wait_rows("the row under the engine's name",
@@ -443,12 +426,12 @@ def test_store_down_deny_then_back(testbed, engine1, images, own_pg, guards):
     guard process)."""
     p = own_pg()
     app = testbed.unique("vf-deny-")
-    g = guards(engine1, fleet_conf(p.conninfo(), "node-1"))
+    g = guards(engine1, fleet_conf(p.ledger, "node-1"))
     try:
         cid = created(g, images.new, app, name=app + "-up")
         wait_rows("the first row", lambda: len(versions(p, "app = %s", q(app))), 1)
         pid = g.pid
-        p.stop()
+        p.halt()
         status, doc = api_create(g, images.new, app)
         text = message(doc)
         assert status == 503, (status, doc)
@@ -469,7 +452,7 @@ def test_store_down_deny_then_back(testbed, engine1, images, own_pg, guards):
         assert dk(engine1.env, "ps", "-aq", "--filter", "label=%s=%s" % (
             APP_LABEL, app)).stdout.split() == [cid[:12]]
         # the store back: creates pass again, without a restart
-        p.start()
+        p.resume()
         (status, doc), _ = wait_create_status(g, images.new, app, 201,
                                               timeout=60)
         assert g.pid == pid and g.alive()
@@ -490,7 +473,7 @@ def audit_pairs_local(guard):
 
 
 def audit_pairs_fleet(pg, host):
-    return sorted((int(r[0]), r[1]) for r in pg.psql(
+    return sorted((int(r[0]), r[1]) for r in pg.rows(
         "SELECT local_id, coalesce(hash, '') FROM dg_audit WHERE host = %s"
         % q(host)))
 
@@ -505,13 +488,13 @@ def test_store_down_allow_ships_rows_when_back(testbed, engine1, images,
     p = own_pg()
     host = testbed.unique("node-a")
     apps = [testbed.unique("vf-allow-") for _ in range(3)]
-    g = guards(engine1, fleet_conf(p.conninfo(), host, "allow"))
+    g = guards(engine1, fleet_conf(p.ledger, host, "allow"))
     ids = []
     try:
         ids.append(created(g, images.new, apps[0]))
         wait_rows("the first row", lambda: host_rows(p, host),
                   [(ids[0], "created")])
-        p.stop()
+        p.halt()
         # down: allowed, on this host's history
         ids.append(created(g, images.new, apps[0]))
         ids.append(created(g, images.new, apps[1]))
@@ -524,7 +507,7 @@ def test_store_down_allow_ships_rows_when_back(testbed, engine1, images,
             g, "SELECT container_id FROM deployments WHERE app IN (?,?,?)",
             tuple(apps)))
         assert local == sorted(ids)
-        p.start()
+        p.resume()
         rows = wait_rows("every container's row, once",
                          lambda: host_rows(p, host),
                          sorted((i, "created") for i in ids), timeout=60)
@@ -545,8 +528,8 @@ def test_race_two_hosts_one_app(testbed, engine1, engine2, images, pg,
     """Two guards, two engines, one app, 14.2 and 13.9 released at the same
     moment, 30 rounds: never both allowed with 14.2's claim first, and
     14.2 never refused."""
-    g1 = guards(engine1, fleet_conf(pg.conninfo(), "race-1"))
-    g2 = guards(engine2, fleet_conf(pg.conninfo(), "race-2"))
+    g1 = guards(engine1, fleet_conf(pg.ledger, "race-1"))
+    g2 = guards(engine2, fleet_conf(pg.ledger, "race-2"))
     rounds = 30
     apps = [testbed.unique("vf-race-") for _ in range(rounds)]
     outcomes = {"both": 0, "old refused": 0}
@@ -571,7 +554,7 @@ def test_race_two_hosts_one_app(testbed, engine1, engine2, images, pg,
             for t in ts:
                 t.join(timeout=60)
             assert not any(t.is_alive() for t in ts), "a create hung"
-            (sn, dn), (so, do) = res["new"], res["old"]
+            (sn, _), (so, do) = res["new"], res["old"]
             assert sn == 201, ("14.2 refused", app, res)
             rows = wait_rows("%s: no claim left open" % app, lambda: [
                 r for r in versions(pg, "app = %s", q(app))
@@ -604,10 +587,9 @@ def test_failover_to_promoted_replica(testbed, engine1, images, own_pg,
     replica = primary.replica(testbed.tmpdir("pgrep-"))
     host = testbed.unique("node-f")
     app = testbed.unique("vf-fail-")
-    conninfo = ("host=%s,%s port=%d,%d dbname=guard user=guard "
+    conninfo = ("host=%s,%s dbname=guard user=guard "
                 "target_session_attrs=read-write connect_timeout=5" % (
-                    primary.socket_dir, replica.socket_dir, primary.port,
-                    replica.port))
+                    primary.socket_dir, replica.socket_dir))
     g = guards(engine1, fleet_conf(conninfo, host))
     ids = []
     try:
@@ -617,7 +599,7 @@ def test_failover_to_promoted_replica(testbed, engine1, images, own_pg,
                   sorted((i, "created") for i in ids))
         # one more, then the primary dies at once (no clean shutdown)
         ids.append(created(g, images.new, app))
-        primary.stop(mode="immediate")
+        primary.halt(mode="immediate")
         replica.promote()
         (status, doc), tries = wait_create_status(g, images.new, app, 201,
                                                   timeout=60)
@@ -633,7 +615,7 @@ def test_failover_to_promoted_replica(testbed, engine1, images, own_pg,
         print("failover: first create passed after %d tries" % tries)
     finally:
         remove_app(engine1, app)
-        replica.stop(mode="immediate")
+        replica.stop()
 
 
 def test_import_of_a_host_ledger(testbed, engine1, engine2, images, pg,
@@ -650,7 +632,7 @@ def test_import_of_a_host_ledger(testbed, engine1, engine2, images, pg,
         solo.stop()
         assert solo.exit_status == 0
         cmd = [GUARD_BIN, "ledger", "import", "--database", solo.db,
-               "--ledger", pg.conninfo(), "--host-name", host]
+               "--ledger", pg.ledger, "--host-name", host]
         r = run(cmd, timeout=60, check=False)
         assert r.returncode == 0, (r.stdout, r.stderr)
         rows = [r_[1:6] for r_ in versions(pg, "host = %s", q(host))]
@@ -661,7 +643,7 @@ def test_import_of_a_host_ledger(testbed, engine1, engine2, images, pg,
         assert r.returncode == 0, (r.stdout, r.stderr)
         assert [r_[1:6] for r_ in versions(pg, "host = %s", q(host))] == rows
         assert audit_pairs_fleet(pg, host) == audit
-        g = guards(engine1, fleet_conf(pg.conninfo(), testbed.unique("node-j")))
+        g = guards(engine1, fleet_conf(pg.ledger, testbed.unique("node-j")))
         status, doc = api_create(g, images.old, app)
         text = message(doc)
         assert status == 403, (status, doc)
