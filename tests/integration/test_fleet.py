@@ -26,7 +26,10 @@ one for every test that stops, restarts or fails over its store.
   primary (shipped again from its watermark);
 - import: a host's SQLite ledger, imported with `docker-guard ledger
   import`, makes another host refuse a downgrade naming that host;
-  importing twice adds nothing.
+  importing twice adds nothing;
+- the Harbor story on the several-hosts bed (hosts.py, two hosts as
+  network namespaces): node-1 runs harbor-db 14.2, node-2 has 13.9 under
+  the same rolling tag and is refused, naming node-1.
 
 Under GUARD_STANDIN=socat every test here fails: nothing reaches the
 store.
@@ -42,6 +45,7 @@ import time
 
 import pytest
 
+import hosts
 import pgtest
 import testbed as tb
 from testbed import REPO, run, unix_http, wait_for
@@ -91,7 +95,8 @@ class Cluster(pgtest.Postgres):
         try:
             pgtest._as_postgres([self._bin("pg_basebackup"), "-h",
                                  self.socket_dir, "-U", "postgres", "-D",
-                                 r.data, "-R", "-X", "stream"], timeout=120)
+                                 r.data, "-R", "-X", "stream", "-c", "fast"],
+                                timeout=120)
             with open(os.path.join(r.data, "postgresql.conf"), "a") as fh:
                 fh.write("unix_socket_directories = '%s'\n" % r.socket_dir)
             r.resume()
@@ -289,13 +294,19 @@ def dk(env, *args, timeout=120):
     return run(["docker"] + list(args), env=env, timeout=timeout, check=False)
 
 
+def remove_apps(engine, apps):
+    """Remove (force) every container of these apps on engine."""
+    res = dk(engine.env, "ps", "-a", "--filter", "label=" + APP_LABEL,
+             "--format", '{{.ID}} {{.Label "%s"}}' % APP_LABEL)
+    apps = set(apps)
+    ids = [line.split()[0] for line in res.stdout.splitlines()
+           if len(line.split()) == 2 and line.split()[1] in apps]
+    if ids:
+        dk(engine.env, "rm", "-f", *ids)
+
+
 def remove_app(engine, *apps):
-    for app in apps:
-        res = dk(engine.env, "ps", "-aq", "--filter",
-                 "label=%s=%s" % (APP_LABEL, app))
-        ids = res.stdout.split()
-        if ids:
-            dk(engine.env, "rm", "-f", *ids)
+    remove_apps(engine, apps)
 
 
 def versions(pg, where, args=""):
@@ -523,66 +534,79 @@ def test_store_down_allow_ships_rows_when_back(testbed, engine1, images,
         remove_app(engine1, *apps)
 
 
+def race_round(g1, g2, images, app):
+    """14.2 through g1 and 13.9 through g2, released together by a
+    barrier: {"new": (status, doc), "old": (status, doc)}."""
+    barrier = threading.Barrier(2, timeout=30)
+    res = {}
+
+    def go(key, g, image):
+        try:
+            barrier.wait()
+            res[key] = api_create(g, image, app, timeout=30)
+        except Exception as exc:  # noqa: BLE001 - checked by the caller
+            res[key] = (None, {"message": repr(exc)})
+
+    ts = [threading.Thread(target=go, args=("new", g1, images.new)),
+          threading.Thread(target=go, args=("old", g2, images.old))]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(timeout=60)
+    assert not any(t.is_alive() for t in ts), "a create hung (%s)" % app
+    return res
+
+
 def test_race_two_hosts_one_app(testbed, engine1, engine2, images, pg,
                                 guards):
     """Two guards, two engines, one app, 14.2 and 13.9 released at the same
-    moment, 30 rounds: never both allowed with 14.2's claim first, and
-    14.2 never refused."""
+    moment, 30 rounds (a fresh app each): never both allowed with 14.2's
+    claim first, 14.2 never refused, a refused 13.9 names race-1."""
     g1 = guards(engine1, fleet_conf(pg.ledger, "race-1"))
     g2 = guards(engine2, fleet_conf(pg.ledger, "race-2"))
-    rounds = 30
-    apps = [testbed.unique("vf-race-") for _ in range(rounds)]
-    outcomes = {"both": 0, "old refused": 0}
+    prefix = testbed.unique("vf-race-")
+    apps = ["%s-%02d" % (prefix, k) for k in range(30)]
     deadline = time.monotonic() + 90
+    results = {}
     try:
         for app in apps:
             assert time.monotonic() < deadline, "the race rounds took too long"
-            barrier = threading.Barrier(2, timeout=30)
-            res = {}
-
-            def go(key, g, image, app=app, barrier=barrier, res=res):
-                barrier.wait()
-                try:
-                    res[key] = api_create(g, image, app, timeout=30)
-                except Exception as exc:  # noqa: BLE001 - checked below
-                    res[key] = (None, {"message": repr(exc)})
-
-            ts = [threading.Thread(target=go, args=("new", g1, images.new)),
-                  threading.Thread(target=go, args=("old", g2, images.old))]
-            for t in ts:
-                t.start()
-            for t in ts:
-                t.join(timeout=60)
-            assert not any(t.is_alive() for t in ts), "a create hung"
-            (sn, _), (so, do) = res["new"], res["old"]
-            assert sn == 201, ("14.2 refused", app, res)
-            rows = wait_rows("%s: no claim left open" % app, lambda: [
-                r for r in versions(pg, "app = %s", q(app))
-                if r[5] != "created"], [], timeout=20)
-            rows = versions(pg, "app = %s", q(app))
+            results[app] = race_round(g1, g2, images, app)
+        where = "app LIKE %s" % q(prefix + "-%")
+        wait_rows("no claim left open", lambda: [
+            r for r in versions(pg, where) if r[5] != "created"], [],
+            timeout=30)
+        rows = {}
+        for r in versions(pg, where):
+            rows.setdefault(r[2], []).append((r[1], r[3]))
+        outcomes = {"both allowed, 13.9 first": 0, "13.9 refused": 0}
+        for app in apps:
+            (sn, dn), (so, do) = results[app]["new"], results[app]["old"]
+            assert sn == 201, ("14.2 refused", app, dn)
             if so == 201:
-                outcomes["both"] += 1
-                assert [(r[1], r[3]) for r in rows] == [
-                    ("race-2", OLD), ("race-1", NEW)], (
-                    "both allowed with 14.2 first", app, rows)
+                outcomes["both allowed, 13.9 first"] += 1
+                assert rows.get(app) == [("race-2", OLD), ("race-1", NEW)], (
+                    "both allowed, 14.2's claim first", app, rows.get(app))
             else:
-                outcomes["old refused"] += 1
-                assert so == 403, (app, res)
+                outcomes["13.9 refused"] += 1
+                assert so == 403, (app, so, do)
                 assert "race-1" in message(do) and NEW in message(do), do
-                assert [(r[1], r[3]) for r in rows] == [("race-1", NEW)], rows
+                assert rows.get(app) == [("race-1", NEW)], (app, rows.get(app))
     finally:
-        remove_app(engine1, *apps)
-        remove_app(engine2, *apps)
-    print("race outcomes over %d rounds: %r" % (rounds, outcomes))
+        remove_apps(engine1, apps)
+        remove_apps(engine2, apps)
+    print("race outcomes over %d rounds: %r" % (len(apps), outcomes))
 
 
 def test_failover_to_promoted_replica(testbed, engine1, images, own_pg,
                                       guards):
     """A primary and its streaming replica in one conninfo with
-    target_session_attrs=read-write: the primary killed, the replica
-    promoted, the guard's creates resume within a bounded window and every
-    container's row is on the new primary, once (rows the old primary
-    had not sent on are shipped again from the new one's watermark)."""
+    target_session_attrs=read-write.  The replica stops receiving (as a
+    lagging standby), two more containers are created (their rows only on
+    the primary), the primary is killed and the replica promoted: the
+    guard's creates resume within a bounded window, and every container's
+    row is on the new primary, once: the rows the old primary never sent
+    on were shipped again from the guard's own database."""
     primary = own_pg()
     replica = primary.replica(testbed.tmpdir("pgrep-"))
     host = testbed.unique("node-f")
@@ -595,10 +619,24 @@ def test_failover_to_promoted_replica(testbed, engine1, images, own_pg,
     try:
         for _ in range(3):
             ids.append(created(g, images.new, app))
+        want = sorted((i, "created") for i in ids)
         wait_rows("the rows on the primary", lambda: host_rows(primary, host),
+                  want)
+        wait_rows("the rows streamed to the replica",
+                  lambda: host_rows(replica, host), want)
+        # the replica falls behind: its WAL receiver stops
+        replica.psql("ALTER SYSTEM SET primary_conninfo = ''")
+        replica.psql("SELECT pg_reload_conf()")
+        wait_rows("the replica's WAL receiver gone", lambda: replica.psql(
+            "SELECT count(*) FROM pg_stat_wal_receiver").strip(), "0")
+        late = [created(g, images.new, app) for _ in range(2)]
+        ids += late
+        wait_rows("the late rows on the primary",
+                  lambda: host_rows(primary, host),
                   sorted((i, "created") for i in ids))
-        # one more, then the primary dies at once (no clean shutdown)
-        ids.append(created(g, images.new, app))
+        assert host_rows(replica, host) == want, "the replica was not behind"
+        # the primary dies at once (no clean shutdown); the replica takes
+        # over
         primary.halt(mode="immediate")
         replica.promote()
         (status, doc), tries = wait_create_status(g, images.new, app, 201,
@@ -608,11 +646,11 @@ def test_failover_to_promoted_replica(testbed, engine1, images, own_pg,
         rows = wait_rows("every container's row on the new primary",
                          lambda: host_rows(replica, host),
                          sorted((i, "created") for i in ids), timeout=60)
-        assert len(rows) == len(ids) == 6
+        assert len(rows) == len(ids) == 7
         local = sorted(r[0] for r in local_rows(
             g, "SELECT container_id FROM deployments WHERE app = ?", (app,)))
         assert local == sorted(ids)
-        print("failover: first create passed after %d tries" % tries)
+        print("failover: the first create after it passed at try %d" % tries)
     finally:
         remove_app(engine1, app)
         replica.stop()
@@ -652,3 +690,56 @@ def test_import_of_a_host_ledger(testbed, engine1, engine2, images, pg,
     finally:
         remove_app(engine1, app)
         remove_app(engine2, app)
+
+
+# --------------------------------------------------------------------------
+# the Harbor story, on the several-hosts bed (hosts.py)
+# --------------------------------------------------------------------------
+
+@pytest.fixture
+def bed():
+    yield from hosts.bed_fixture(2)
+
+
+def test_harbor_story_on_two_hosts(bed, pg):
+    """Host node-1 runs harbor-db 14.2 (the rolling tag moved on, the
+    data migrated); host node-2 still has 13.9 under the same tag and is
+    asked to start the database: its guard refuses, naming 14.2, 13.9,
+    node-1 and since when.  Both guards take the engine's name as their
+    host name; the app is the container's name."""
+    conf = fleet_conf(pg.ledger) + "require_digest = warn\n"
+    new = bed.push_image("goharbor/harbor-db", NEW)
+    old = bed.push_image("goharbor/harbor-db", OLD)
+    rolling = "%s/goharbor/harbor-db:v2" % bed.registry_addr
+    h1, h2 = bed.hosts
+    # node-1 pulled the tag after it moved to 14.2; node-2 before
+    for h, img in ((h1, new), (h2, old)):
+        bed.docker(h, "pull", "-q", img.digest_ref)
+        bed.docker(h, "tag", img.digest_ref, rolling)
+    bed.docker(h1, "push", "-q", rolling)
+    g1 = bed.start_guard(1, conf)
+    g2 = bed.start_guard(2, conf)
+    r = bed.docker(g1, "run", "-d", "--name", "harbor-db", rolling)
+    cid = r.stdout.strip()
+    rows = wait_rows("harbor-db's row of node-1", lambda: [
+        r_[1:6] for r_ in versions(pg, "app = 'harbor-db'")],
+        [["node-1", "harbor-db", NEW, cid, "created"]])
+    r = bed.docker(g2, "run", "-d", "--name", "harbor-db", rolling,
+                   check=False)
+    text = r.stdout + r.stderr
+    assert r.returncode != 0, text
+    print("node-2 was told: %s" % text.strip())
+    for needle in ("is version %s, older than %s" % (OLD, NEW), "node-1",
+                   "since", "(rule: downgrade)"):
+        assert needle in text, "%r not in %r" % (needle, text)
+    assert bed.docker(h2, "ps", "-aq", "--filter",
+                      "name=harbor-db").stdout.split() == []
+    assert [r_[1:6] for r_ in versions(pg, "app = 'harbor-db'")] == rows
+    # node-2 pulls the tag as it is now: 14.2 runs there too
+    bed.docker(h2, "pull", "-q", rolling)
+    r = bed.docker(g2, "run", "-d", "--name", "harbor-db", rolling)
+    cid2 = r.stdout.strip()
+    wait_rows("harbor-db's rows of both hosts", lambda: sorted(
+        r_[1:6] for r_ in versions(pg, "app = 'harbor-db'")),
+        sorted([["node-1", "harbor-db", NEW, cid, "created"],
+                ["node-2", "harbor-db", NEW, cid2, "created"]]))
