@@ -39,6 +39,8 @@ import json
 import os
 import sqlite3
 import pwd
+import select
+import socket
 import tempfile
 import threading
 import time
@@ -409,6 +411,107 @@ def test_host_name_defaults_to_engine_name(testbed, engine2, images, pg,
                   [[name, app, NEW, cid, "created"]])
     finally:
         remove_app(engine2, app)
+
+
+class SlowInfoRelay:
+    """A relay on a unix socket in front of an engine that holds the first
+    connection asking GET .../info for `delay` seconds (the guard asks
+    the engine's name that way, one connection per question): an engine
+    slow to say its name while a guard starts."""
+
+    def __init__(self, path, engine, delay=3.0):
+        self.sock = path
+        self.host = "unix://" + path
+        self.env = engine.env
+        self.upstream = engine.sock
+        self.delay = delay
+        self.held = threading.Event()
+        self._stop = threading.Event()
+        self._threads = []
+        self._lsock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._lsock.bind(path)
+        self._lsock.listen(64)
+        self._lsock.settimeout(0.2)
+        t = threading.Thread(target=self._accept, daemon=True)
+        t.start()
+        self._threads.append(t)
+
+    def _accept(self):
+        while not self._stop.is_set():
+            try:
+                c, _ = self._lsock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            t = threading.Thread(target=self._serve, args=(c,), daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    def _serve(self, c):
+        u = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            c.settimeout(30)
+            first = c.recv(65536)
+            line = first.split(b"\r\n", 1)[0].split()
+            if (len(line) >= 2 and line[0] == b"GET"
+                    and line[1].split(b"?")[0].endswith(b"/info")
+                    and not self.held.is_set()):
+                self.held.set()
+                self._stop.wait(self.delay)
+            u.connect(self.upstream)
+            u.sendall(first)
+            self._pump(c, u)
+        except OSError:
+            pass
+        finally:
+            c.close()
+            u.close()
+
+    def _pump(self, c, u):
+        open_ = {c: u, u: c}
+        deadline = time.monotonic() + 120
+        while open_ and time.monotonic() < deadline and not self._stop.is_set():
+            ready, _, _ = select.select(list(open_), [], [], 0.2)
+            for s_ in ready:
+                data = s_.recv(65536)
+                if data:
+                    open_[s_].sendall(data)
+                else:
+                    try:
+                        open_[s_].shutdown(socket.SHUT_WR)
+                    except OSError:
+                        pass
+                    del open_[s_]
+
+    def stop(self):
+        self._stop.set()
+        self._lsock.close()
+        for t in self._threads:
+            t.join(timeout=5)
+
+
+def test_first_create_after_start(testbed, engine2, images, pg, guards):
+    """A create sent while a starting guard still waits for the engine's
+    name (host_name unset; the engine slow to answer /info: a busy engine
+    at boot, a client queued on a socket-activated guard) waits for the
+    fleet ledger to be ready, the name included, and passes: no 503 from
+    a guard that is merely starting."""
+    app = testbed.unique("vf-first-")
+    relay = SlowInfoRelay(os.path.join(testbed.tmpdir("relay"), "e.sock"),
+                          engine2, delay=3.0)
+    try:
+        g = guards(relay, fleet_conf(pg.ledger))
+        assert relay.held.is_set(), "the guard never asked the engine's name"
+        status, doc = api_create(g, images.new, app)
+        assert status == 201, (status, doc, g.log_tail(20))
+        name = dk(engine2.env, "info", "--format", "{{.Name}}").stdout.strip()
+        wait_rows("the row under the engine's name",
+                  lambda: [r[1:6] for r in versions(pg, "app = %s", q(app))],
+                  [[name, app, NEW, doc["Id"], "created"]])
+    finally:
+        remove_app(engine2, app)
+        relay.stop()
 
 
 def wait_create_status(guard, image, app, want, timeout=60):
