@@ -13,7 +13,10 @@ char *sql_literal(const char *s);
 
 /*
  * sql with every parameter $1..$n outside quoted strings and quoted
- * identifiers replaced by the literal of values[k - 1] (NULL: SQL NULL).
+ * identifiers replaced by the literal of values[k - 1] (NULL: SQL NULL),
+ * with a space on a side where it would touch its neighbour and make
+ * another token.  As in PostgreSQL, a '$' inside a name (a$1) is no
+ * parameter.
  * Returns NULL if sql names a parameter above n or $0, or ends inside a
  * quote.  Caller frees.
  */

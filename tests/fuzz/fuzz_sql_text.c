@@ -1,10 +1,9 @@
 /*
  * libFuzzer target for sql_text: the input is SQL text on its first line
  * and up to four values on the next ones (a value "\N" stands for NULL).
- * sql_bind must never let a value out of its literal: with every quoted
- * string and identifier of the result replaced by one marker, the result
- * reads exactly as the SQL does with each string, identifier and
- * non-NULL parameter replaced by that marker (and NULL ones by NULL).
+ * sql_bind must never let a value out of its literal, nor glue it to a
+ * neighbour: the result's tokens are the SQL's, each parameter one
+ * string token (or NULL), whatever the values hold.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -28,30 +27,53 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static bool
+word_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '_' || c == '$' ||
+	    (unsigned char)c >= 0x80;
+}
+
+/* Past the quoted string or identifier at s; NULL if it does not end. */
+static const char *
+skip_quoted(const char *s)
+{
+	char q = *s++;
+
+	for (;;) {
+		if (*s == '\0')
+			return NULL;
+		if (*s == q && s[1] == q)
+			s += 2;
+		else if (*s++ == q)
+			return s;
+	}
+}
+
 /*
- * s with each quoted string or identifier replaced by 'Q' and, when
- * values is not NULL, each parameter $k (k in 1..n) by 'Q' or "NULL".
- * Returns false if s ends inside a quote.  out has room for 4 * strlen(s)
- * + 1 bytes.
+ * The tokens of s, as PostgreSQL's lexer splits them (closely enough for
+ * this): whitespace separates; a quoted string is "S", a quoted
+ * identifier "I", a word glued to a quote (E'..', U&"..") "P"; other
+ * words as they are; other bytes one by one.  With values, a parameter
+ * $k (not inside a word) is "S", or NULL.  Tokens are written to out
+ * separated by one space.  false if s ends inside a quote.
  */
 static bool
-skeleton(const char *s, int n, const char *const *values, char *out)
+tokens(const char *s, int n, const char *const *values, char *out)
 {
 	while (*s != '\0') {
+		if (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' ||
+		    *s == '\f' || *s == '\v') {
+			s++;
+			continue;
+		}
 		if (*s == '\'' || *s == '"') {
-			char q = *s++;
+			char q = *s;
 
-			for (;;) {
-				if (*s == '\0')
-					return false;
-				if (*s == q && s[1] == q) {
-					s += 2;
-					continue;
-				}
-				if (*s++ == q)
-					break;
-			}
-			*out++ = 'Q';
+			if ((s = skip_quoted(s)) == NULL)
+				return false;
+			out += sprintf(out, "%s ", q == '\'' ? "S" : "I");
 		} else if (values != NULL && *s == '$' && s[1] >= '0' &&
 		    s[1] <= '9') {
 			long k = 0;
@@ -60,12 +82,26 @@ skeleton(const char *s, int n, const char *const *values, char *out)
 			while (*s >= '0' && *s <= '9' && k <= n)
 				k = k * 10 + (*s++ - '0');
 			FUZZ_ASSERT(k >= 1 && k <= n); /* else bind refused */
-			if (values[k - 1] == NULL)
-				out += sprintf(out, "NULL");
-			else
-				*out++ = 'Q';
+			out += sprintf(out, "%s ",
+			    values[k - 1] == NULL ? "NULL" : "S");
+		} else if (word_char(*s)) {
+			const char *w = s;
+			/* A name runs on through digits and '$'; a number or a
+			   parameter's digits stop at '$'. */
+			bool name = !(*s >= '0' && *s <= '9') && *s != '$';
+
+			s++;
+			while (word_char(*s) && (name || *s != '$'))
+				s++;
+			if (*s == '\'' || *s == '"') {
+				if ((s = skip_quoted(s)) == NULL)
+					return false;
+				out += sprintf(out, "P ");
+			} else {
+				out += sprintf(out, "%.*s ", (int)(s - w), w);
+			}
 		} else {
-			*out++ = *s++;
+			out += sprintf(out, "%c ", *s++);
 		}
 	}
 	*out = '\0';
@@ -114,11 +150,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check_literal(values[i]);
 	}
 	bound = sql_bind(lines[0], FUZZ_NVALUES, values);
-	want = malloc(4 * strlen(lines[0]) + 1);
-	got = bound != NULL ? malloc(4 * strlen(bound) + 1) : NULL;
+	want = malloc(5 * strlen(lines[0]) + 1);
+	got = bound != NULL ? malloc(2 * strlen(bound) + 1) : NULL;
 	if (bound != NULL) {
-		FUZZ_ASSERT(skeleton(lines[0], FUZZ_NVALUES, values, want));
-		FUZZ_ASSERT(skeleton(bound, 0, NULL, got));
+		FUZZ_ASSERT(tokens(lines[0], FUZZ_NVALUES, values, want));
+		FUZZ_ASSERT(tokens(bound, 0, NULL, got));
 		FUZZ_ASSERT(strcmp(want, got) == 0);
 	}
 	free(got);

@@ -49,6 +49,14 @@ test_bind(void)
 		{ "SELECT 'it''s $1', $3", "SELECT 'it''s $1', 'c'" },
 		{ "SELECT \"a\"\"$1\", $3", "SELECT \"a\"\"$1\", 'c'" },
 		{ "", "" },
+		/* Set apart where it would touch: two literals would be one,
+		   NULL part of a name, E$1 an escape string. */
+		{ "SELECT $1$3", "SELECT 'a''b' 'c'" },
+		{ "SELECT x$2", "SELECT x$2" }, /* a name, as in PostgreSQL */
+		{ "SELECT E $3", "SELECT E 'c'" },
+		{ "SELECT ($2)x", "SELECT (NULL)x" },
+		{ "SELECT 1$2", "SELECT 1 NULL" },
+		{ "SELECT $2'z'", "SELECT NULL 'z'" },
 	};
 	char *s;
 
