@@ -22,6 +22,8 @@
  *     cycles are interleaved (side 1, side 2, ..., rotating who goes
  *     first).  Reports create and remove latencies per side and the median
  *     of the paired per-cycle differences against the first side.
+ *     --create-app NAME labels each create io.docker-guard.app=NAME (the
+ *     guard judges and records it as that app's version).
  *
  * Build: cc -O2 -Wall -Wextra -o loadgen loadgen.c -lpthread
  */
@@ -701,6 +703,7 @@ static struct {
 	int		 idle;
 	bool		 idle_request;
 	const char	*create_image;
+	const char	*create_app;
 	int		 count;
 	int		 warmup_count;
 	const char	*api;
@@ -727,7 +730,7 @@ usage(void)
 "       loadgen --socket PATH --idle N [--idle-request] [--duration S]\n"
 "       loadgen --socket PATH [--socket PATH2 ...] [--names a,b,...]\n"
 "               --create-remove IMAGE [--count N] [--warmup-count N]\n"
-"               [--api /v1.41]\n");
+"               [--create-app NAME] [--api /v1.41]\n");
 	exit(2);
 }
 
@@ -1120,7 +1123,8 @@ run_create_remove(void)
 	struct resp r = { 0 };
 	char *body, *creq = NULL;
 	const char *s;
-	size_t blen = 0, cap = strlen(opt.create_image) * 2 + 128;
+	size_t blen = 0, cap = strlen(opt.create_image) * 2 + 192 +
+	    (opt.create_app ? strlen(opt.create_app) * 2 : 0);
 	int ns = n_sockets, total = opt.warmup_count + opt.count, rc = 0;
 	uint64_t t_start = now_ns();
 	int64_t *diff;
@@ -1137,7 +1141,20 @@ run_create_remove(void)
 		body[blen++] = *s;
 	}
 	blen += (size_t)snprintf(body + blen, cap - blen,
-	    "\",\"Cmd\":[\"true\"],\"HostConfig\":{\"NetworkMode\":\"none\"}}");
+	    "\",\"Cmd\":[\"true\"],\"HostConfig\":{\"NetworkMode\":\"none\"}");
+	if (opt.create_app != NULL) {
+		blen += (size_t)snprintf(body + blen, cap - blen,
+		    ",\"Labels\":{\"io.docker-guard.app\":\"");
+		for (s = opt.create_app; *s; s++) {
+			if (*s == '"' || *s == '\\')
+				body[blen++] = '\\';
+			body[blen++] = *s;
+		}
+		body[blen++] = '"';
+		body[blen++] = '}';
+	}
+	body[blen++] = '}';
+	body[blen] = '\0';
 	if (asprintf(&creq, "POST %s/containers/create HTTP/1.1\r\n"
 	    "Host: docker\r\nUser-Agent: dg-loadgen\r\n"
 	    "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
@@ -1231,7 +1248,7 @@ main(int argc, char **argv)
 {
 	enum { O_SOCKET = 256, O_CONN, O_THREADS, O_DUR, O_WARM, O_REQS,
 	    O_REQ, O_REQFILE, O_IDLE, O_IDLEREQ, O_CREATE, O_COUNT, O_WCOUNT,
-	    O_API, O_LABEL, O_NAMES };
+	    O_API, O_LABEL, O_NAMES, O_CAPP };
 	static const struct option lo[] = {
 		{ "socket", required_argument, NULL, O_SOCKET },
 		{ "connections", required_argument, NULL, O_CONN },
@@ -1249,6 +1266,7 @@ main(int argc, char **argv)
 		{ "api", required_argument, NULL, O_API },
 		{ "label", required_argument, NULL, O_LABEL },
 		{ "names", required_argument, NULL, O_NAMES },
+		{ "create-app", required_argument, NULL, O_CAPP },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct sigaction sa;
@@ -1273,6 +1291,7 @@ main(int argc, char **argv)
 		case O_IDLE: opt.idle = atoi(optarg); break;
 		case O_IDLEREQ: opt.idle_request = true; break;
 		case O_CREATE: opt.create_image = optarg; break;
+		case O_CAPP: opt.create_app = optarg; break;
 		case O_COUNT: opt.count = atoi(optarg); break;
 		case O_WCOUNT: opt.warmup_count = atoi(optarg); break;
 		case O_API: opt.api = optarg; break;
