@@ -117,12 +117,14 @@ guard_new(struct event_base *base, const struct guard_config *const *cfg,
 	if ((*cfg)->ledger != NULL)
 		g->fleet = fleet_new(base, (*cfg)->ledger, (*cfg)->host_name,
 		    g->store);
-	/* Serving (or with a fleet): learn and keep this host's name; a
-	   dry run writes nothing. */
+	/* Keep this host's name when serving (a dry run writes nothing);
+	   with a fleet and no host_name, it is the engine's.  Without a
+	   fleet the engine is not asked: a guard sends the engine nothing
+	   of its own but the monitor's requests. */
 	g->serving = follow;
 	if ((*cfg)->host_name != NULL && follow)
 		remember_host_name(g, (*cfg)->host_name);
-	else if ((*cfg)->host_name == NULL && (follow || g->fleet != NULL))
+	else if ((*cfg)->host_name == NULL && g->fleet != NULL)
 		ask_engine_name(g);
 	return g;
 }

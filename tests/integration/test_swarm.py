@@ -97,8 +97,16 @@ def converged(bed, guard, service, image, n=3):
         tasks = running_tasks(bed, guard, service)
         imgs = {i for _, i in tasks.values()}
         nodes = {node for node, _ in tasks.values()}
+        # The update must also be over: swarmkit bumps the service's
+        # version when it marks the update completed, and a `service
+        # update` that read the version before that fails with "update
+        # out of sequence".
+        state = bed.docker(guard, "service", "inspect", "--format",
+                           "{{if .UpdateStatus}}{{.UpdateStatus.State}}"
+                           "{{end}}", service).stdout.strip()
         return tasks if len(tasks) == n and imgs == {image} and \
-            len(nodes) == n else None
+            len(nodes) == n and state in ("", "completed",
+                                          "rollback_completed") else None
     return tb.wait_for(done, "%s to run %s on %d nodes" % (service, image, n),
                        timeout=60, interval=0.3)
 
