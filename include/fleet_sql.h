@@ -76,6 +76,11 @@ extern const char *const FLEET_SQL_VIEW_HISTORY;
  * prev_hash, hash): the newest `limit` rows that match, oldest first. */
 extern const char *const FLEET_SQL_VIEW_AUDIT;
 
+/* $1 host -> one row: how many rows of host are there (deployments
+ * shipped, audit rows). */
+extern const char *const FLEET_SQL_COUNT_VERSIONS;
+extern const char *const FLEET_SQL_COUNT_AUDIT;
+
 /* The most parameters any statement above takes. */
 #define FLEET_PARAMS_MAX 20
 
@@ -120,5 +125,14 @@ void fleet_sql_outcome_params(const char *host, const char *token,
  * host (NULL: every host). */
 void fleet_sql_audit_filter_params(const struct store_audit_filter *f,
     const char *host, struct fleet_params *out);
+
+/*
+ * libpq's message msg (may be NULL) as one line for a person: lines
+ * joined with "; ", trailing blanks dropped, and every password that
+ * conninfo carries (user:PASSWORD@ in a URI, password=... as a key or a
+ * URI parameter) replaced by "***" (libpq repeats parts of a malformed
+ * connection string in its messages).  Caller frees.
+ */
+char *fleet_sql_error_line(const char *msg, const char *conninfo);
 
 #endif

@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "conffile.h"
 #include "config.h"
+#include "fleet_cli.h"
 #include "guard_version.h"
 #include "offline.h"
 #include "review.h"
@@ -31,8 +32,12 @@ usage(FILE *f)
 	    "  check IMAGE    dry run: the decision the guard would make now on a\n"
 	    "                 create of IMAGE (--app APP); exits 1 on a refusal\n"
 	    "  sync           record the engine's existing containers in the ledger\n"
+	    "  ledger import  copy this host's ledger and audit trail into the fleet\n"
+	    "                 ledger (--ledger CONNINFO, --host-name NAME), once\n"
 	    "All commands take --config FILE and --database PATH; check and sync also\n"
-	    "--upstream PATH.\n"
+	    "--upstream PATH.  audit, history and apps take --fleet: every host's\n"
+	    "rows from the fleet ledger (guard.conf ledger, or --ledger CONNINFO),\n"
+	    "with a HOST column; audit --fleet also --host HOST.\n"
 	    "\n"
 	    "Options of serve:\n"
 	    "  --config FILE      configuration file (default " CONFFILE_DEFAULT_PATH
@@ -193,6 +198,8 @@ cli_main(int argc, char **argv)
 		return offline_check(argc - 1, argv + 1);
 	if (strcmp(argv[1], "sync") == 0)
 		return offline_sync(argc - 1, argv + 1);
+	if (strcmp(argv[1], "ledger") == 0)
+		return fleet_cli_ledger(argc - 1, argv + 1);
 	fprintf(stderr,
 	    "docker-guard: unknown command \"%s\" (try "
 	    "docker-guard --help)\n",

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #include <event2/event.h>
 #include <libpq-fe.h>
@@ -33,6 +34,7 @@
 #define SHIP_PERIOD_MS 5000
 #define SHIP_SOON_MS 50
 #define SHIP_RETRY_MS 2000
+#define NAME_WAIT_MS 10000 /* claims wait this long for the host's name */
 
 /* Every connection: bounded waits on the server's side, then the schema. */
 #define SESSION_SETUP                                              \
@@ -56,6 +58,8 @@ struct fleet_claim {
 	fleet_done_cb done;
 	void *done_arg;
 	char *failure; /* a failed record: COMMIT turns into ROLLBACK */
+	TAILQ_ENTRY(fleet_claim) wait_entry; /* waiting for the name */
+	bool waiting;
 };
 
 struct fleet_ship {
@@ -76,9 +80,14 @@ struct fleet {
 	struct store *local;
 	struct fleet_ship ship;
 	char *error;
+	TAILQ_HEAD(, fleet_claim) waiting; /* for the host's name */
+	struct event *name_ev;		   /* their wait's end */
 };
 
 static void ship_arm(struct fleet *f, int ms);
+static void name_wait_cb(evutil_socket_t fd, short what, void *arg);
+static void claim_start(struct fleet_claim *c);
+static void claim_free(struct fleet_claim *c);
 static void ship_cb(evutil_socket_t fd, short what, void *arg);
 
 static const char *
@@ -186,6 +195,8 @@ fleet_new(struct event_base *base, const char *conninfo, const char *host_name,
 	f->local = local;
 	f->ship.wm_versions = f->ship.wm_audit = -1;
 	f->ship.ev = evtimer_new(base, ship_cb, f);
+	TAILQ_INIT(&f->waiting);
+	f->name_ev = evtimer_new(base, name_wait_cb, f);
 	f->conn = fleet_conn_new(base, conninfo, setup, state_cb, f);
 	free(setup);
 	ship_arm(f, SHIP_PERIOD_MS);
@@ -197,6 +208,13 @@ fleet_free(struct fleet *f)
 {
 	if (f == NULL)
 		return;
+	while (!TAILQ_EMPTY(&f->waiting)) {
+		struct fleet_claim *c = TAILQ_FIRST(&f->waiting);
+
+		TAILQ_REMOVE(&f->waiting, c, wait_entry);
+		claim_free(c);
+	}
+	event_free(f->name_ev);
 	fleet_conn_free(f->conn);
 	event_free(f->ship.ev);
 	free(f->host);
@@ -211,8 +229,17 @@ fleet_set_host_name(struct fleet *f, const char *name)
 
 	free(f->host);
 	f->host = xstrdup(name);
-	if (first)
-		ship_start(f);
+	if (!first)
+		return;
+	ship_start(f);
+	evtimer_del(f->name_ev);
+	while (!TAILQ_EMPTY(&f->waiting)) {
+		struct fleet_claim *c = TAILQ_FIRST(&f->waiting);
+
+		TAILQ_REMOVE(&f->waiting, c, wait_entry);
+		c->waiting = false;
+		claim_start(c);
+	}
 }
 
 bool
@@ -225,8 +252,8 @@ const char *
 fleet_error(const struct fleet *f)
 {
 	if (f->host == NULL)
-		return "this host's name is not known yet (the engine has "
-		       "not answered /info)";
+		return "this host's name is not known (the engine has not "
+		       "answered /info; host_name in guard.conf names it)";
 	if (fleet_conn_up(f->conn))
 		return NULL;
 	if (fleet_conn_pending(f->conn) && fleet_conn_error(f->conn) == NULL)
@@ -411,18 +438,58 @@ fleet_claim_begin(struct fleet *f, const char *app, fleet_history_cb cb,
 	c->cb = cb;
 	c->arg = arg;
 	/* A connection being made is waited for (its own timeout bounds
-	   that); one that is down fails the claim at once. */
-	if (f->host == NULL ||
-	    (!fleet_conn_up(f->conn) && !fleet_conn_pending(f->conn))) {
+	   that), and so is the host's name (NAME_WAIT_MS); a connection
+	   that is down fails the claim at once. */
+	if (!fleet_conn_up(f->conn) && !fleet_conn_pending(f->conn)) {
 		c->failure = xstrdup(fleet_error(f));
 		event_base_once(f->base, -1, EV_TIMEOUT, claim_fail_later_cb, c,
 		    &now);
 		return c;
 	}
-	c->step = CLAIM_READ;
-	fleet_conn_query_text(f->conn, FLEET_CONN_LAST, claim_read_text(app),
-	    claim_read_cb, c);
+	if (f->host == NULL) {
+		struct timeval wait = { NAME_WAIT_MS / 1000, 0 };
+
+		c->waiting = true;
+		TAILQ_INSERT_TAIL(&f->waiting, c, wait_entry);
+		if (!evtimer_pending(f->name_ev, NULL))
+			evtimer_add(f->name_ev, &wait);
+		return c;
+	}
+	claim_start(c);
 	return c;
+}
+
+/* Read the app's history under its lock (c is the caller's again when
+ * its callback runs). */
+static void
+claim_start(struct fleet_claim *c)
+{
+	if (c->abandoned) {
+		claim_free(c);
+		return;
+	}
+	c->step = CLAIM_READ;
+	fleet_conn_query_text(c->f->conn, FLEET_CONN_LAST,
+	    claim_read_text(c->app), claim_read_cb, c);
+}
+
+/* The host's name did not come in time: the waiting claims fail. */
+static void
+name_wait_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct fleet *f = arg;
+
+	(void)fd;
+	(void)what;
+	while (!TAILQ_EMPTY(&f->waiting)) {
+		struct fleet_claim *c = TAILQ_FIRST(&f->waiting);
+
+		TAILQ_REMOVE(&f->waiting, c, wait_entry);
+		c->waiting = false;
+		if (!c->abandoned)
+			c->cb(c, false, NULL, fleet_error(f), c->arg);
+		claim_free(c);
+	}
 }
 
 /* A commit or release on a claim whose connection is gone. */
@@ -477,6 +544,10 @@ void
 fleet_claim_abandon(struct fleet_claim *c)
 {
 	c->abandoned = true;
+	if (c->waiting) {
+		TAILQ_REMOVE(&c->f->waiting, c, wait_entry);
+		claim_free(c);
+	}
 }
 
 /* ---- outcomes ---- */

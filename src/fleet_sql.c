@@ -2,10 +2,13 @@
  * The SQL of the fleet ledger, and local rows as its text parameters.
  */
 #include <inttypes.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "fleet_sql.h"
+#include "xmalloc.h"
 
 const char *const FLEET_SQL_SCHEMA =
     "BEGIN;"
@@ -131,6 +134,12 @@ const char *const FLEET_SQL_VIEW_AUDIT =
     " ORDER BY time_ms DESC, host DESC, local_id DESC LIMIT $7::bigint)"
     " AS newest ORDER BY time_ms, host, local_id";
 
+const char *const FLEET_SQL_COUNT_VERSIONS =
+    "SELECT count(local_id) FROM dg_versions WHERE host = $1";
+
+const char *const FLEET_SQL_COUNT_AUDIT =
+    "SELECT count(*) FROM dg_audit WHERE host = $1";
+
 /* Start out with no parameters. */
 static void
 params_init(struct fleet_params *out)
@@ -253,4 +262,120 @@ fleet_sql_audit_filter_params(const struct store_audit_filter *f,
 		put_str(out, NULL);
 	put_str(out, f->outcomes ? "true" : "false");
 	put_str(out, host);
+}
+
+/* The passwords conninfo carries, at most max, as [start, end) spans of
+ * conninfo.  Returns how many. */
+static size_t
+find_passwords(const char *conninfo, const char **start, const char **end,
+    size_t max)
+{
+	const char *p, *auth, *at, *colon;
+	size_t n = 0;
+
+	/* postgresql://user:PASSWORD@host,... */
+	if ((p = strstr(conninfo, "://")) != NULL) {
+		auth = p + 3;
+		at = NULL;
+		for (p = auth; *p != '\0' && *p != '/' && *p != '?'; p++)
+			if (*p == '@')
+				at = p;
+		colon = at != NULL ? memchr(auth, ':', (size_t)(at - auth))
+				   : NULL;
+		if (colon != NULL && colon + 1 < at) {
+			start[n] = colon + 1;
+			end[n++] = at;
+		}
+	}
+	/* password=... (key = value, or a URI parameter) */
+	for (p = conninfo; n < max && (p = strstr(p, "password")) != NULL;) {
+		const char *v = p + strlen("password");
+
+		p = v;
+		while (*v == ' ')
+			v++;
+		if (*v++ != '=')
+			continue;
+		while (*v == ' ')
+			v++;
+		start[n] = v;
+		if (*v == '\'') {
+			/* 'quoted', \' and \\ escaped */
+			for (v++; *v != '\0' && *v != '\''; v++)
+				if (*v == '\\' && v[1] != '\0')
+					v++;
+			if (*v == '\'')
+				v++;
+		} else {
+			while (*v != '\0' && *v != '&' && *v != ' ')
+				v++;
+		}
+		if (v > start[n])
+			end[n++] = v;
+	}
+	return n;
+}
+
+/* Replace each [start[i], end[i]) text found in *line by "***". */
+static void
+mask_spans(char **line, const char *const *start, const char *const *end,
+    size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *from = start[i];
+		size_t len = (size_t)(end[i] - start[i]);
+		char *hit, *was;
+
+		/* Quoted values: what is inside the quotes. */
+		if (len > 2 && *from == '\'') {
+			from++;
+			len -= 2;
+		}
+		while (
+		    (hit = memmem(*line, strlen(*line), from, len)) != NULL) {
+			was = *line;
+			*line = xasprintf("%.*s***%s", (int)(hit - was), was,
+			    hit + len);
+			free(was);
+		}
+	}
+}
+
+/* Trim blanks and ';' at the end of line[0..w): the new length. */
+static size_t
+trim_end(const char *line, size_t w)
+{
+	while (w > 0 &&
+	    (line[w - 1] == ' ' || line[w - 1] == '\t' || line[w - 1] == '\r' ||
+		line[w - 1] == ';'))
+		w--;
+	return w;
+}
+
+char *
+fleet_sql_error_line(const char *msg, const char *conninfo)
+{
+	const char *start[8], *end[8];
+	const char *in = msg != NULL && *msg != '\0' ? msg : "unknown error";
+	char *line = xmalloc(2 * strlen(in) + 1);
+	size_t w = 0;
+
+	for (const char *r = in; *r != '\0'; r++) {
+		if (*r != '\n') {
+			line[w++] = *r;
+			continue;
+		}
+		w = trim_end(line, w);
+		while (r[1] == ' ' || r[1] == '\t')
+			r++;
+		if (w > 0 && r[1] != '\0' && r[1] != '\n') {
+			line[w++] = ';';
+			line[w++] = ' ';
+		}
+	}
+	line[trim_end(line, w)] = '\0';
+	if (conninfo != NULL)
+		mask_spans(&line, start, end,
+		    find_passwords(conninfo, start, end, 8));
+	return line;
 }

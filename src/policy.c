@@ -752,6 +752,26 @@ check_registry(const struct policy_input *in, struct policy_decision *out)
 	free(who);
 }
 
+/* How to go back on purpose, when the override is enabled. */
+static const char *
+override_hint(const struct guard_config *cfg, const struct policy_input *in)
+{
+	if (!list_has(&cfg->overrides, "allow-downgrade"))
+		return "";
+	if (in->existing)
+		return " To roll back on purpose, recreate the container with "
+		       "the label " POLICY_LABEL_ALLOW_DOWNGRADE "=<reason>.";
+	if (in->action != NULL && strcmp(in->action, "roll back") == 0)
+		/* docker service rollback takes no labels. */
+		return " To go back on purpose, update the service to that "
+		       "image with the label " POLICY_LABEL_ALLOW_DOWNGRADE
+		       "=<reason> (docker service update --image IMAGE "
+		       "--label-add " POLICY_LABEL_ALLOW_DOWNGRADE
+		       "=<reason>).";
+	return " To roll back on purpose, add the label " POLICY_LABEL_ALLOW_DOWNGRADE
+	       "=<reason>.";
+}
+
 /* The highest version seen; of its rows, the first run (NULL: none). */
 static const struct policy_seen *
 newest_seen(const struct policy_seen *seen, size_t n)
@@ -845,14 +865,7 @@ check_downgrade(const struct policy_input *in, const struct imgref *ref,
 		out->version, top->version,
 		top->host != NULL ? " on host " : "",
 		top->host != NULL ? top->host : "", when,
-		stay != NULL ? stay : "",
-		!list_has(&cfg->overrides, "allow-downgrade") ? ""
-		    : in->existing
-		    ? " To roll back on purpose, recreate the container "
-		      "with the label " POLICY_LABEL_ALLOW_DOWNGRADE
-		      "=<reason>."
-		    : " To roll back on purpose, add the label " POLICY_LABEL_ALLOW_DOWNGRADE
-		      "=<reason>."));
+		stay != NULL ? stay : "", override_hint(cfg, in)));
 	free(stay);
 	free(who);
 }

@@ -11,8 +11,10 @@
 #include <unistd.h>
 
 #include "conffile.h"
+#include "fleet_cli.h"
 #include "policy.h"
 #include "review.h"
+#include "review_print.h"
 #include "store.h"
 #include "table.h"
 #include "timespec.h"
@@ -32,6 +34,9 @@ enum {
 	OPT_JSON,
 	OPT_VERIFY,
 	OPT_OUTCOMES,
+	OPT_FLEET,
+	OPT_HOST,
+	OPT_LEDGER,
 	OPT_HELP,
 };
 
@@ -75,128 +80,24 @@ open_db(const char *config, const char *database)
 	return st;
 }
 
-static void
-format_time(int64_t t, char *buf, size_t size)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (t <= 0 || gmtime_r(&tt, &tm) == NULL) {
-		snprintf(buf, size, "-");
-		return;
-	}
-	strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm);
-}
-
-/* "sha256:1a2b3c4d5e6f" from a long digest, for tables. */
-static void
-short_digest(const char *d, char *buf, size_t size)
-{
-	const char *at;
-
-	if (d == NULL) {
-		snprintf(buf, size, "-");
-		return;
-	}
-	at = strchr(d, '@');
-	if (at != NULL)
-		d = at + 1;
-	snprintf(buf, size, "%.19s", d);
-}
-
-static void
-print_table(const struct table *t)
-{
-	char *text = table_render(t);
-
-	fputs(text, stdout);
-	free(text);
-}
-
-/* Print o as one compact JSON line and free it. */
-static void
-print_json_line(json_t *o)
-{
-	char *line = json_dumps(o, JSON_COMPACT);
-
-	json_decref(o);
-	if (line != NULL)
-		printf("%s\n", line);
-	free(line);
-}
-
-static void
-add_str(json_t *o, const char *key, const char *v)
-{
-	json_t *s = v != NULL ? json_string(v) : NULL;
-
-	json_object_set_new(o, key, s != NULL ? s : json_null());
-}
-
 /* ---- audit -------------------------------------------------------------- */
 
-struct audit_ctx {
+/* What the audit command was asked. */
+struct review_audit_args {
+	struct store_audit_filter f;
+	const char *config;
+	const char *database;
+	bool verify;
 	bool json;
-	struct table *t;
+	bool fleet;	    /* --fleet: the fleet ledger */
+	const char *host;   /* --host (with --fleet), or NULL */
+	const char *ledger; /* --ledger (with --fleet), or NULL */
 };
 
 static void
 audit_row_cb(const struct store_audit_row *r, void *arg)
 {
-	struct audit_ctx *c = arg;
-	char when[40], who[96], digest[32], ms[64];
-	const char *cells[9];
-
-	if (c->json) {
-		json_t *o = json_object();
-
-		json_object_set_new(o, "id", json_integer(r->id));
-		format_time(r->time_ms / 1000, when, sizeof when);
-		snprintf(ms, sizeof ms, "%s.%03lldZ", when,
-		    (long long)(r->time_ms % 1000));
-		ms[10] = 'T';
-		add_str(o, "time", ms);
-		json_object_set_new(o, "uid",
-		    r->uid >= 0 ? json_integer(r->uid) : json_null());
-		json_object_set_new(o, "gid",
-		    r->gid >= 0 ? json_integer(r->gid) : json_null());
-		json_object_set_new(o, "pid",
-		    r->pid >= 0 ? json_integer(r->pid) : json_null());
-		add_str(o, "process", r->comm);
-		add_str(o, "method", r->method);
-		add_str(o, "route", r->route);
-		add_str(o, "app", r->app);
-		add_str(o, "image", r->image_ref);
-		add_str(o, "digest", r->digest);
-		add_str(o, "version", r->version);
-		add_str(o, "previous_version", r->previous_version);
-		add_str(o, "rule", r->rule);
-		add_str(o, "verdict", r->verdict);
-		add_str(o, "message", r->message);
-		json_object_set_new(o, "latency_us",
-		    json_integer(r->latency_us));
-		add_str(o, "hash", r->hash);
-		print_json_line(o);
-		return;
-	}
-	format_time(r->time_ms / 1000, when, sizeof when);
-	if (r->uid >= 0)
-		snprintf(who, sizeof who, "uid %lld %s[%lld]",
-		    (long long)r->uid, r->comm ? r->comm : "?",
-		    (long long)r->pid);
-	else
-		snprintf(who, sizeof who, "-");
-	short_digest(r->digest, digest, sizeof digest);
-	cells[0] = when;
-	cells[1] = r->verdict;
-	cells[2] = r->rule;
-	cells[3] = r->app;
-	cells[4] = r->image_ref;
-	cells[5] = r->version;
-	cells[6] = r->previous_version;
-	cells[7] = who;
-	cells[8] = r->message;
-	table_add(c->t, cells);
+	review_audit_list_add(arg, r, NULL);
 }
 
 static void
@@ -206,11 +107,14 @@ audit_usage(FILE *f)
 	    "usage: docker-guard audit [--config FILE] [--database PATH]\n"
 	    "           [--since WHEN] [--until WHEN] [--app APP] [--verdict VERDICT]\n"
 	    "           [--rule RULE] [--uid UID] [--limit N] [--outcomes] [--json]\n"
+	    "       docker-guard audit --fleet [--host HOST] [--ledger CONNINFO] [filters]\n"
 	    "       docker-guard audit --verify [--config FILE] [--database PATH]\n"
 	    "WHEN is a duration back from now (24h, 30m, 7d) or a UTC timestamp\n"
 	    "(2026-11-20, \"2026-11-20 10:04\", 2026-11-20T10:04:05Z).\n"
 	    "VERDICT is allow, warn, deny or error.  The engine's answers to allowed\n"
-	    "requests (rule outcome) are listed with --outcomes or --rule outcome.\n");
+	    "requests (rule outcome) are listed with --outcomes or --rule outcome.\n"
+	    "--fleet lists every host's rows from the fleet ledger (guard.conf\n"
+	    "ledger, or --ledger), with a HOST column; --host picks one host.\n");
 }
 
 static const struct option audit_longopts[] = {
@@ -226,23 +130,17 @@ static const struct option audit_longopts[] = {
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "verify", no_argument, NULL, OPT_VERIFY },
 	{ "outcomes", no_argument, NULL, OPT_OUTCOMES },
+	{ "fleet", no_argument, NULL, OPT_FLEET },
+	{ "host", required_argument, NULL, OPT_HOST },
+	{ "ledger", required_argument, NULL, OPT_LEDGER },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
-};
-
-/* What the audit command was asked. */
-struct audit_args {
-	struct store_audit_filter f;
-	const char *config;
-	const char *database;
-	bool verify;
-	bool json;
 };
 
 /* --since or --until WHEN into the filter.  Returns -1, or 2 after saying
  * why WHEN is not a time. */
 static int
-audit_when(int c, const char *arg, int64_t now, struct audit_args *a)
+audit_when(int c, const char *arg, int64_t now, struct review_audit_args *a)
 {
 	int64_t t;
 
@@ -264,7 +162,7 @@ audit_when(int c, const char *arg, int64_t now, struct audit_args *a)
 /* --verdict, --uid and --limit, checked.  Returns -1, or 2 after saying
  * what the option takes. */
 static int
-audit_checked(int c, const char *arg, struct audit_args *a)
+audit_checked(int c, const char *arg, struct review_audit_args *a)
 {
 	char *end;
 
@@ -303,7 +201,7 @@ audit_checked(int c, const char *arg, struct audit_args *a)
 /* One option from getopt_long into a.  Returns -1 to go on, or the exit
  * status (0 after --help, 2 after a usage error, both printed). */
 static int
-audit_option(int c, const char *arg, int64_t now, struct audit_args *a)
+audit_option(int c, const char *arg, int64_t now, struct review_audit_args *a)
 {
 	switch (c) {
 	case OPT_CONFIG:
@@ -333,6 +231,15 @@ audit_option(int c, const char *arg, int64_t now, struct audit_args *a)
 		return -1;
 	case OPT_OUTCOMES:
 		a->f.outcomes = true;
+		return -1;
+	case OPT_FLEET:
+		a->fleet = true;
+		return -1;
+	case OPT_HOST:
+		a->host = arg;
+		return -1;
+	case OPT_LEDGER:
+		a->ledger = arg;
 		return -1;
 	case OPT_HELP:
 		audit_usage(stdout);
@@ -372,48 +279,67 @@ audit_verify(struct store *st)
 /* List the rows a->f selects, as a table or JSON lines.  Returns the exit
  * status. */
 static int
-audit_list(struct store *st, const struct audit_args *a)
+audit_list(struct store *st, const struct review_audit_args *a)
 {
-	struct audit_ctx ctx = { .json = a->json };
+	struct review_audit_list *l = review_audit_list_new(a->json, false);
 	char *cause = NULL;
 	int rc = 0;
 
-	if (!ctx.json) {
-		static const char *const headers[] = { "TIME (UTC)", "VERDICT",
-			"RULE", "APP", "IMAGE", "VERSION", "PREVIOUS", "CLIENT",
-			"MESSAGE" };
-
-		ctx.t = table_new(headers, 9);
-	}
-	if (store_audit_query(st, &a->f, audit_row_cb, &ctx, &cause) != 0) {
+	if (store_audit_query(st, &a->f, audit_row_cb, l, &cause) != 0) {
 		fprintf(stderr, "docker-guard: %s\n", cause);
 		free(cause);
 		rc = 1;
-	} else if (ctx.t != NULL) {
-		print_table(ctx.t);
 	}
-	table_free(ctx.t);
+	review_audit_list_end(l, rc == 0);
 	return rc;
 }
 
-int
-review_audit(int argc, char **argv)
+/* argv into *a.  Returns -1 to go on, or the exit status (0 after
+ * --help, 2 after a usage error, both printed). */
+static int
+audit_parse(int argc, char **argv, struct review_audit_args *a)
 {
-	struct audit_args a = { 0 };
 	int64_t now = (int64_t)time(NULL);
-	struct store *st;
 	int c, rc;
 
-	a.f.uid = -1;
+	memset(a, 0, sizeof *a);
+	a->f.uid = -1;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", audit_longopts, NULL)) != -1) {
-		if ((rc = audit_option(c, optarg, now, &a)) >= 0)
+		if ((rc = audit_option(c, optarg, now, a)) >= 0)
 			return rc;
 	}
 	if (optind != argc) {
 		audit_usage(stderr);
 		return 2;
 	}
+	if (!a->fleet && (a->host != NULL || a->ledger != NULL)) {
+		fprintf(stderr,
+		    "docker-guard audit: --host and --ledger go "
+		    "with --fleet\n");
+		return 2;
+	}
+	if (a->fleet && a->verify) {
+		fprintf(stderr,
+		    "docker-guard audit: --verify checks this "
+		    "host's chain; it does not go with --fleet\n");
+		return 2;
+	}
+	return -1;
+}
+
+int
+review_audit(int argc, char **argv)
+{
+	struct review_audit_args a;
+	struct store *st;
+	int rc;
+
+	if ((rc = audit_parse(argc, argv, &a)) >= 0)
+		return rc;
+	if (a.fleet)
+		return fleet_cli_audit(&a.f, a.config, a.ledger, a.host,
+		    a.json);
 	if ((st = open_db(a.config, a.database)) == NULL)
 		return 1;
 	rc = a.verify ? audit_verify(st) : audit_list(st, &a);
@@ -437,28 +363,29 @@ history_row_cb(const struct store_deployment_row *r, void *arg)
 	const char *cells[8];
 
 	c->rows++;
-	format_time(r->created_at, when, sizeof when);
-	format_time(r->removed_at, removed, sizeof removed);
+	review_format_time(r->created_at, when, sizeof when);
+	review_format_time(r->removed_at, removed, sizeof removed);
 	if (c->json) {
 		json_t *o = json_object();
 
-		add_str(o, "app", r->app);
-		add_str(o, "time", when);
-		add_str(o, "version", r->version);
-		add_str(o, "digest", r->repo_digest);
-		add_str(o, "image", r->image_ref);
-		add_str(o, "image_id", r->image_id);
-		add_str(o, "container_id", r->container_id);
-		add_str(o, "container_name", r->container_name);
+		review_json_str(o, "app", r->app);
+		review_json_str(o, "time", when);
+		review_json_str(o, "version", r->version);
+		review_json_str(o, "digest", r->repo_digest);
+		review_json_str(o, "image", r->image_ref);
+		review_json_str(o, "image_id", r->image_id);
+		review_json_str(o, "container_id", r->container_id);
+		review_json_str(o, "container_name", r->container_name);
 		json_object_set_new(o, "uid",
 		    r->uid >= 0 ? json_integer(r->uid) : json_null());
-		add_str(o, "process", r->comm);
-		add_str(o, "source", r->source);
-		add_str(o, "removed", r->removed_at > 0 ? removed : NULL);
-		print_json_line(o);
+		review_json_str(o, "process", r->comm);
+		review_json_str(o, "source", r->source);
+		review_json_str(o, "removed",
+		    r->removed_at > 0 ? removed : NULL);
+		review_print_json_line(o);
 		return;
 	}
-	short_digest(r->repo_digest, digest, sizeof digest);
+	review_short_digest(r->repo_digest, digest, sizeof digest);
 	snprintf(container, sizeof container, "%s (%.12s)",
 	    r->container_name ? r->container_name : "?",
 	    r->container_id ? r->container_id : "?");
@@ -478,14 +405,22 @@ history_row_cb(const struct store_deployment_row *r, void *arg)
 	table_add(c->t, cells);
 }
 
+/* --fleet and --ledger of history and apps. */
+struct fleet_opts {
+	bool fleet;
+	const char *ledger;
+};
+
 static int
 parse_review_opts(int argc, char **argv, const char *usage, const char **config,
-    const char **database, bool *json)
+    const char **database, bool *json, struct fleet_opts *fl)
 {
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, OPT_CONFIG },
 		{ "database", required_argument, NULL, OPT_DATABASE },
 		{ "json", no_argument, NULL, OPT_JSON },
+		{ "fleet", no_argument, NULL, OPT_FLEET },
+		{ "ledger", required_argument, NULL, OPT_LEDGER },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -503,6 +438,12 @@ parse_review_opts(int argc, char **argv, const char *usage, const char **config,
 		case OPT_JSON:
 			*json = true;
 			break;
+		case OPT_FLEET:
+			fl->fleet = true;
+			break;
+		case OPT_LEDGER:
+			fl->ledger = optarg;
+			break;
 		case OPT_HELP:
 			printf("%s", usage);
 			return 0;
@@ -510,6 +451,10 @@ parse_review_opts(int argc, char **argv, const char *usage, const char **config,
 			fprintf(stderr, "%s", usage);
 			return 2;
 		}
+	}
+	if (fl->ledger != NULL && !fl->fleet) {
+		fprintf(stderr, "%s", usage);
+		return 2;
 	}
 	return -1;
 }
@@ -519,15 +464,18 @@ review_history(int argc, char **argv)
 {
 	static const char usage[] =
 	    "usage: docker-guard history [APP] "
-	    "[--config FILE] [--database PATH] [--json]\n";
+	    "[--config FILE] [--database PATH] [--json]\n"
+	    "       docker-guard history --fleet [APP] "
+	    "[--config FILE] [--ledger CONNINFO] [--json]\n";
 	struct history_ctx ctx = { 0 };
+	struct fleet_opts fl = { 0 };
 	const char *config = NULL, *database = NULL, *app = NULL;
 	struct store *st;
 	char *cause = NULL;
 	int rc;
 
 	if ((rc = parse_review_opts(argc, argv, usage, &config, &database,
-		 &ctx.json)) >= 0)
+		 &ctx.json, &fl)) >= 0)
 		return rc;
 	if (argc - optind > 1) {
 		fprintf(stderr, "%s", usage);
@@ -535,6 +483,8 @@ review_history(int argc, char **argv)
 	}
 	if (optind < argc)
 		app = argv[optind];
+	if (fl.fleet)
+		return fleet_cli_history(config, fl.ledger, app, ctx.json);
 	if ((st = open_db(config, database)) == NULL)
 		return 1;
 	if (!ctx.json) {
@@ -554,7 +504,7 @@ review_history(int argc, char **argv)
 		    app);
 		rc = 1;
 	} else if (ctx.t != NULL) {
-		print_table(ctx.t);
+		review_print_table(ctx.t);
 	}
 	table_free(ctx.t);
 	store_close(st);
@@ -613,11 +563,15 @@ apps_row_cb(const struct store_deployment_row *r, void *arg)
 int
 review_apps(int argc, char **argv)
 {
-	static const char usage[] = "usage: docker-guard apps [--config FILE] "
-				    "[--database PATH] [--json]\n";
+	static const char usage[] =
+	    "usage: docker-guard apps [--config FILE] [--database PATH] "
+	    "[--json]\n"
+	    "       docker-guard apps --fleet [--config FILE] "
+	    "[--ledger CONNINFO] [--json]\n";
 	static const char *const headers[] = { "APP", "CURRENT", "HIGHEST",
 		"IMAGE", "LIVE", "LAST CHANGE (UTC)" };
 	struct apps_ctx ctx = { 0 };
+	struct fleet_opts fl = { 0 };
 	const char *config = NULL, *database = NULL;
 	bool json = false;
 	struct store *st;
@@ -626,12 +580,14 @@ review_apps(int argc, char **argv)
 	int rc;
 
 	if ((rc = parse_review_opts(argc, argv, usage, &config, &database,
-		 &json)) >= 0)
+		 &json, &fl)) >= 0)
 		return rc;
 	if (optind != argc) {
 		fprintf(stderr, "%s", usage);
 		return 2;
 	}
+	if (fl.fleet)
+		return fleet_cli_apps(config, fl.ledger, json);
 	if ((st = open_db(config, database)) == NULL)
 		return 1;
 	rc = 0;
@@ -647,18 +603,18 @@ review_apps(int argc, char **argv)
 		char when[40], live[16];
 		const char *cells[6];
 
-		format_time(a->last_change, when, sizeof when);
+		review_format_time(a->last_change, when, sizeof when);
 		snprintf(live, sizeof live, "%d", a->live);
 		if (json) {
 			json_t *o = json_object();
 
-			add_str(o, "app", a->app);
-			add_str(o, "current", a->current);
-			add_str(o, "highest", a->highest);
-			add_str(o, "image", a->image);
+			review_json_str(o, "app", a->app);
+			review_json_str(o, "current", a->current);
+			review_json_str(o, "highest", a->highest);
+			review_json_str(o, "image", a->image);
 			json_object_set_new(o, "live", json_integer(a->live));
-			add_str(o, "last_change", when);
-			print_json_line(o);
+			review_json_str(o, "last_change", when);
+			review_print_json_line(o);
 		}
 		cells[0] = a->app;
 		cells[1] = a->current != NULL ? a->current : "(none running)";
@@ -673,7 +629,7 @@ review_apps(int argc, char **argv)
 		free(a->image);
 	}
 	if (!json)
-		print_table(t);
+		review_print_table(t);
 	table_free(t);
 	free(ctx.items);
 	store_close(st);

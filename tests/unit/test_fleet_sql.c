@@ -194,12 +194,54 @@ test_statements(void)
 	CHECK(strstr(FLEET_SQL_OUTCOME, "AND NOT keep.ok") != NULL);
 }
 
+static void
+test_error_line(void)
+{
+	static const struct {
+		const char *msg, *conninfo, *want;
+	} table[] = {
+		{ "connection to server on socket \"/tmp/x/.s.PGSQL.5432\" "
+		  "failed: No such file or directory\n\tIs the server "
+		  "running locally?\n",
+		    "host=/tmp/x dbname=fleet",
+		    "connection to server on socket \"/tmp/x/.s.PGSQL.5432\" "
+		    "failed: No such file or directory; Is the server "
+		    "running locally?" },
+		{ "invalid percent-encoded token: \"s3cr%zzet\"\n",
+		    "postgresql://guard:s3cr%zzet@db1,db2/fleet",
+		    "invalid percent-encoded token: \"***\"" },
+		{ "bad: postgresql://guard:pw@h/d?password=other\n",
+		    "postgresql://guard:pw@h/d?password=other",
+		    "bad: postgresql://guard:***@h/d?password=***" },
+		{ "invalid connection option \"x\" near password = 'a b'",
+		    "host=h password = 'a b' x=1",
+		    "invalid connection option \"x\" near password = '***'" },
+		{ "missing \"=\" after \"hunter2\" in connection info string\n",
+		    "host=h password=hunter2 junk",
+		    "missing \"=\" after \"***\" in connection info string" },
+		{ NULL, "postgresql://h/d", "unknown error" },
+		{ "a\n\nb\n", NULL, "a; b" },
+		{ "no password here", "dbname=password_db",
+		    "no password here" },
+	};
+
+	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+		char *got = fleet_sql_error_line(table[i].msg,
+		    table[i].conninfo);
+
+		CHECKF(strcmp(got, table[i].want) == 0, "row %zu: \"%s\"", i,
+		    got);
+		free(got);
+	}
+}
+
 static const struct check_case cases[] = {
 	{ "deployment", test_deployment },
 	{ "audit", test_audit },
 	{ "claim_outcome", test_claim_outcome },
 	{ "filter", test_filter },
 	{ "statements", test_statements },
+	{ "error_line", test_error_line },
 };
 
 int

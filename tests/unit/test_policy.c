@@ -1382,6 +1382,43 @@ test_nextcloud_message(void)
 	free(msg);
 }
 
+/* A refused service rollback says how to go back on purpose: docker
+ * service rollback takes no label, an update with the image does. */
+static void
+test_rollback_hint(void)
+{
+	const char *rd[] = { NC "@sha256:" HEX_OLD };
+	char key[] = OCI, value[] = "31.0.8.1";
+	struct body_label label = { key, value };
+	struct policy_image image = { .found = true, .id = ID_B,
+	    .repo_digests = rd, .n_repo_digests = 1, .labels = &label,
+	    .n_labels = 1 };
+	struct policy_seen seen[] = NC_HISTORY;
+	struct guard_config *cfg = row_config("exact", NULL);
+	struct policy_input in = { 0 };
+	struct policy_decision d;
+
+	in.cfg = cfg;
+	in.action = "roll back";
+	in.what = "service \"web\"";
+	in.app = "web";
+	in.image_ref = NC "@sha256:" HEX_OLD;
+	in.image = &image;
+	in.history = seen;
+	in.n_history = 1;
+	policy_evaluate(&in, &d);
+	CHECK(d.verdict == POLICY_DENY);
+	CHECK(d.message != NULL &&
+	    strstr(d.message, "docker service update --image IMAGE "
+			      "--label-add io.docker-guard.allow-downgrade="
+			      "<reason>") != NULL);
+	CHECK(d.message != NULL &&
+	    strstr(d.message, "add the label io.docker-guard.allow-downgrade"
+			      "=<reason>.") == NULL);
+	policy_decision_reset(&d);
+	config_free(cfg);
+}
+
 /* With the fleet ledger, the refusal names the host that ran the newer
  * version; of two rows of that version, the earlier run is named. */
 static void
@@ -1582,6 +1619,7 @@ static const struct check_case cases[] = {
 	{ "messages", test_messages },
 	{ "nextcloud_message", test_nextcloud_message },
 	{ "fleet_message_names_host", test_fleet_message_names_host },
+	{ "rollback_hint", test_rollback_hint },
 	{ "require_digest_message", test_require_digest_message },
 	{ "decision_reset", test_decision_reset },
 	{ "app_name", test_app_name },
