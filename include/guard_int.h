@@ -71,6 +71,7 @@ struct guard {
 	struct fleet *fleet;	     /* the shared ledger, or NULL */
 	struct engine_req *name_req; /* the engine's name, for the fleet */
 	struct event *name_ev;	     /* asking again */
+	bool serving; /* serve, not a dry run: keeps the host's name */
 	struct registry *registry;
 	struct monitor *monitor;
 };

@@ -40,6 +40,18 @@ name_again_cb(evutil_socket_t fd, short what, void *arg)
 	ask_engine_name(arg);
 }
 
+/* The local database keeps this host's name (meta "host_name"), so
+ * `docker-guard ledger import` knows whose rows it ships. */
+static void
+remember_host_name(struct guard *g, const char *name)
+{
+	struct store_write w = { 0 };
+
+	w.meta_key = "host_name";
+	w.meta_value = name;
+	ledger_write(g->ledger, &w, NULL, NULL);
+}
+
 /* The engine's /info: its Name is this host's name in the fleet. */
 static void
 engine_name_cb(int status, const char *body, size_t len, const char *error,
@@ -51,16 +63,22 @@ engine_name_cb(int status, const char *body, size_t len, const char *error,
 
 	g->name_req = NULL;
 	if (name == NULL) {
-		log_warn("fleet ledger: cannot read the engine's name (%s); "
-			 "asking again (or set host_name in guard.conf)",
+		log_warn("cannot read the engine's name (%s); asking again "
+			 "(or set host_name in guard.conf)",
 		    error != NULL ? error : "no Name in /info");
 		if (g->name_ev == NULL)
 			g->name_ev = evtimer_new(g->base, name_again_cb, g);
 		evtimer_add(g->name_ev, &again);
 		return;
 	}
-	log_info("fleet ledger: this host is \"%s\" (the engine's name)", name);
-	fleet_set_host_name(g->fleet, name);
+	if (g->fleet != NULL) {
+		log_info("fleet ledger: this host is \"%s\" (the engine's "
+			 "name)",
+		    name);
+		fleet_set_host_name(g->fleet, name);
+	}
+	if (g->serving)
+		remember_host_name(g, name);
 	free(name);
 }
 
@@ -96,12 +114,16 @@ guard_new(struct event_base *base, const struct guard_config *const *cfg,
 		return NULL;
 	}
 	g->monitor = monitor_new(base, cfg, g->ledger, follow);
-	if ((*cfg)->ledger != NULL) {
+	if ((*cfg)->ledger != NULL)
 		g->fleet = fleet_new(base, (*cfg)->ledger, (*cfg)->host_name,
 		    g->store);
-		if ((*cfg)->host_name == NULL)
-			ask_engine_name(g);
-	}
+	/* Serving (or with a fleet): learn and keep this host's name; a
+	   dry run writes nothing. */
+	g->serving = follow;
+	if ((*cfg)->host_name != NULL && follow)
+		remember_host_name(g, (*cfg)->host_name);
+	else if ((*cfg)->host_name == NULL && (follow || g->fleet != NULL))
+		ask_engine_name(g);
 	return g;
 }
 
