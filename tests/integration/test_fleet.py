@@ -609,8 +609,13 @@ def test_store_down_allow_ships_rows_when_back(testbed, engine1, images,
         wait_rows("the first row", lambda: host_rows(p, host),
                   [(ids[0], "created")])
         p.halt()
-        # down: allowed, on this host's history
-        ids.append(created(g, images.new, apps[0]))
+        # down: allowed, on this host's history, and the client is told
+        status, doc = api_create(g, images.new, apps[0])
+        assert status == 201, (status, doc)
+        assert any("fleet ledger cannot be reached" in w and
+                   "ledger_unreachable = allow" in w
+                   for w in doc.get("Warnings") or []), doc
+        ids.append(doc["Id"])
         ids.append(created(g, images.new, apps[1]))
         ids.append(created(g, images.old, apps[2]))
         ids.append(created(g, images.new, apps[2]))
