@@ -38,6 +38,10 @@ const char *const FLEET_SQL_SCHEMA =
     "  ON dg_versions (host, local_id) WHERE local_id IS NOT NULL;"
     "CREATE INDEX IF NOT EXISTS dg_versions_app"
     "  ON dg_versions (app, first_seen);"
+    /* FLEET_SQL_HISTORY's groups, read from the index alone. */
+    "CREATE INDEX IF NOT EXISTS dg_versions_history"
+    "  ON dg_versions (app, version, digest, host)"
+    "  INCLUDE (first_seen, state);"
     "CREATE TABLE IF NOT EXISTS dg_audit ("
     "  host text NOT NULL,"
     "  local_id bigint NOT NULL,"

@@ -851,3 +851,25 @@ def test_harbor_story_on_two_hosts(bed, pg):
         r_[1:6] for r_ in versions(pg, "app = 'harbor-db'")),
         sorted([["node-1", "harbor-db", NEW, cid, "created"],
                 ["node-2", "harbor-db", NEW, cid2, "created"]]))
+
+
+def test_app_names_that_are_sql_are_only_names(testbed, engine1, engine2,
+                                               images, pg, guards):
+    """An app name holding quotes, a backslash, a $1 and SQL goes into the
+    claim's text as one string literal: it is stored as given, its lock
+    and history are its own, and a downgrade is still refused by name."""
+    app = testbed.unique("vf-q-") + "'); DROP TABLE dg_versions; -- \\' $1 E'x"
+    g1 = guards(engine1, fleet_conf(pg.ledger, "node-1"))
+    g2 = guards(engine2, fleet_conf(pg.ledger, "node-2"))
+    try:
+        cid = created(g1, images.new, app)
+        wait_rows("the created row, named as given",
+                  lambda: [r[1:6] for r in versions(pg, "app = %s", q(app))],
+                  [["node-1", app, NEW, cid, "created"]])
+        status, doc = api_create(g2, images.old, app)
+        assert status == 403, (status, doc)
+        assert "node-1" in message(doc) and NEW in message(doc), doc
+        assert int(pg.rows("SELECT count(*) FROM dg_versions")[0][0]) > 0
+    finally:
+        remove_app(engine1, app)
+        remove_app(engine2, app)
