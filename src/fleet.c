@@ -32,7 +32,7 @@
 
 #define SHIP_BATCH 200
 #define SHIP_PERIOD_MS 5000
-#define SHIP_SOON_MS 50
+#define SHIP_SOON_MS 200
 #define SHIP_RETRY_MS 2000
 #define NAME_WAIT_MS 10000 /* claims wait this long for the host's name */
 
@@ -586,33 +586,21 @@ fleet_claim_outcome(struct fleet *f, const char *token, int status,
 
 /* ---- shipping ---- */
 
+/* The batch's one round trip answered: its COMMIT, or the first failure
+ * (the transaction is then rolled back and the batch tried again). */
 static void
-ship_row_cb(PGresult *res, const char *cause, void *arg)
+ship_done_cb(PGresult *res, const char *cause, void *arg)
 {
 	struct fleet *f = arg;
 
-	if (res == NULL || fleet_conn_failed(res, &cause)) {
-		if (!f->ship.failed)
-			log_warn("fleet ledger: shipping rows: %s",
-			    cause != NULL ? cause : "failed");
-		f->ship.failed = true;
-	}
-}
-
-static void
-ship_commit_cb(PGresult *res, const char *cause, void *arg)
-{
-	struct fleet *f = arg;
-
-	ship_row_cb(res, cause, arg);
 	f->ship.in_flight = false;
-	if (f->ship.failed || res == NULL) {
-		f->ship.failed = false;
-		ship_arm(f, SHIP_RETRY_MS);
-		return;
-	}
-	/* COMMIT of an aborted transaction answers ROLLBACK. */
-	if (strcmp(PQcmdStatus(res), "COMMIT") != 0) {
+	if (res == NULL || fleet_conn_failed(res, &cause) ||
+	    strcmp(PQcmdStatus(res), "COMMIT") != 0) {
+		log_warn("fleet ledger: shipping rows: %s",
+		    cause != NULL ? cause : "the batch was rolled back");
+		if (res != NULL && fleet_conn_up(f->conn))
+			fleet_conn_query(f->conn, FLEET_CONN_NEXT, false,
+			    "ROLLBACK", 0, NULL, NULL, NULL);
 		ship_arm(f, SHIP_RETRY_MS);
 		return;
 	}
@@ -621,34 +609,63 @@ ship_commit_cb(PGresult *res, const char *cause, void *arg)
 	ship_arm(f, f->ship.full ? 0 : SHIP_PERIOD_MS);
 }
 
-static void
-ship_deployments(struct fleet *f, const struct store_deployment_rows *rows)
-{
-	struct fleet_params p;
+/* A batch's statements, then joined into one text. */
+struct stmts {
+	char **items;
+	size_t n, len;
+};
 
-	for (size_t i = 0; i < rows->n; i++) {
-		fleet_sql_deployment_params(&rows->items[i], f->host, &p);
-		fleet_conn_query(f->conn, FLEET_CONN_LAST, false,
-		    FLEET_SQL_SHIP_DEPLOYMENT, p.n, p.values, ship_row_cb, f);
-		f->ship.next_versions = rows->items[i].id;
-	}
+static void
+stmts_add(struct stmts *st, const char *sql, const struct fleet_params *p)
+{
+	char *stmt = sql_bind(sql, p->n, p->values);
+
+	if (stmt == NULL)
+		abort(); /* the statements are constants */
+	st->items = xreallocarray(st->items, st->n + 1, sizeof *st->items);
+	st->items[st->n++] = stmt;
+	st->len += strlen(stmt) + 2;
 }
 
-static void
-ship_audit(struct fleet *f, const struct store_audit_rows *rows)
+/* "BEGIN; s1; s2; ...; COMMIT", freeing the statements. */
+static char *
+stmts_join(struct stmts *st)
 {
+	char *text = xmalloc(st->len + sizeof "BEGIN; COMMIT"), *p = text;
+
+	p = stpcpy(p, "BEGIN; ");
+	for (size_t i = 0; i < st->n; i++) {
+		p = stpcpy(stpcpy(p, st->items[i]), "; ");
+		free(st->items[i]);
+	}
+	stpcpy(p, "COMMIT");
+	free(st->items);
+	return text;
+}
+
+/* The batch as one text: BEGIN, a row each, COMMIT (one round trip). */
+static char *
+ship_text(struct fleet *f, const struct store_deployment_rows *dep,
+    const struct store_audit_rows *aud)
+{
+	struct stmts st = { 0 };
 	struct fleet_params p;
 
-	for (size_t i = 0; i < rows->n; i++) {
-		fleet_sql_audit_params(&rows->items[i], f->host, &p);
-		fleet_conn_query(f->conn, FLEET_CONN_LAST, false,
-		    FLEET_SQL_SHIP_AUDIT, p.n, p.values, ship_row_cb, f);
-		f->ship.next_audit = rows->items[i].id;
+	for (size_t i = 0; i < dep->n; i++) {
+		fleet_sql_deployment_params(&dep->items[i], f->host, &p);
+		stmts_add(&st, FLEET_SQL_SHIP_DEPLOYMENT, &p);
+		f->ship.next_versions = dep->items[i].id;
 	}
+	for (size_t i = 0; i < aud->n; i++) {
+		fleet_sql_audit_params(&aud->items[i], f->host, &p);
+		stmts_add(&st, FLEET_SQL_SHIP_AUDIT, &p);
+		f->ship.next_audit = aud->items[i].id;
+	}
+	return stmts_join(&st);
 }
 
 /* Queue one batch of the local rows above the watermarks, as one
- * transaction; false if there was nothing to ship. */
+ * transaction in one round trip; false if there was nothing to ship. */
 static bool
 ship_batch(struct fleet *f)
 {
@@ -672,13 +689,8 @@ ship_batch(struct fleet *f)
 		f->ship.next_audit = f->ship.wm_audit;
 		f->ship.full = dep.n == SHIP_BATCH || aud.n == SHIP_BATCH;
 		f->ship.in_flight = true;
-		f->ship.failed = false;
-		fleet_conn_query(f->conn, FLEET_CONN_LAST, false, "BEGIN", 0,
-		    NULL, ship_row_cb, f);
-		ship_deployments(f, &dep);
-		ship_audit(f, &aud);
-		fleet_conn_query(f->conn, FLEET_CONN_LAST, false, "COMMIT", 0,
-		    NULL, ship_commit_cb, f);
+		fleet_conn_query_text(f->conn, FLEET_CONN_LAST,
+		    ship_text(f, &dep, &aud), ship_done_cb, f);
 	}
 	store_deployment_rows_reset(&dep);
 	store_audit_rows_reset(&aud);
@@ -715,6 +727,19 @@ ship_arm(struct fleet *f, int ms)
 void
 fleet_ship_soon(struct fleet *f)
 {
-	if (!f->ship.in_flight)
-		ship_arm(f, SHIP_SOON_MS);
+	struct timeval soon = { 0, SHIP_SOON_MS * 1000 }, left;
+
+	/* Sooner than planned, never later: a steady stream of outcomes
+	   must not keep pushing the batch back. */
+	if (f->ship.in_flight)
+		return;
+	if (evtimer_pending(f->ship.ev, &left)) {
+		struct timeval now;
+
+		event_base_gettimeofday_cached(f->base, &now);
+		timersub(&left, &now, &left);
+		if (timercmp(&left, &soon, <=))
+			return;
+	}
+	ship_arm(f, SHIP_SOON_MS);
 }
