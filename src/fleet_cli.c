@@ -24,7 +24,7 @@
 #define IMPORT_BATCH 500
 
 /* What a fleet command talks to. */
-struct fleet_conn {
+struct cli_conn {
 	PGconn *pg;
 	char *conninfo;
 };
@@ -38,7 +38,7 @@ quiet_notices(void *arg, const char *message)
 /* Print "docker-guard: what: MSG" with msg made one line and rid of
  * passwords. */
 static void
-say_pg(const struct fleet_conn *c, const char *what, const char *msg)
+say_pg(const struct cli_conn *c, const char *what, const char *msg)
 {
 	char *line = fleet_sql_error_line(msg, c->conninfo);
 
@@ -78,7 +78,7 @@ conninfo_of(const struct guard_config *cfg, const char *ledger)
 }
 
 static void
-conn_close(struct fleet_conn *c)
+conn_close(struct cli_conn *c)
 {
 	if (c->pg != NULL)
 		PQfinish(c->pg);
@@ -89,7 +89,7 @@ conn_close(struct fleet_conn *c)
 /* Connect c to c->conninfo (owned by c from now on).  Returns 0, or -1
  * after saying why (c closed). */
 static int
-conn_open(struct fleet_conn *c)
+conn_open(struct cli_conn *c)
 {
 	/* connect_timeout first: the string's own one overrides it. */
 	const char *const keys[] = { "connect_timeout",
@@ -118,7 +118,7 @@ conn_open(struct fleet_conn *c)
 /* Run sql with the n text params; the result when it has status want,
  * else NULL after saying why (what names the step). */
 static PGresult *
-conn_exec(struct fleet_conn *c, const char *what, const char *sql, int n,
+conn_exec(struct cli_conn *c, const char *what, const char *sql, int n,
     const char *const *params, ExecStatusType want)
 {
 	PGresult *r = PQexecParams(c->pg, sql, n, NULL, params, NULL, NULL, 0);
@@ -133,7 +133,7 @@ conn_exec(struct fleet_conn *c, const char *what, const char *sql, int n,
 
 /* Run a command (no rows) with params p (NULL: none).  0 or -1 (said). */
 static int
-conn_command(struct fleet_conn *c, const char *what, const char *sql,
+conn_command(struct cli_conn *c, const char *what, const char *sql,
     const struct fleet_params *p)
 {
 	PGresult *r = conn_exec(c, what, sql, p != NULL ? p->n : 0,
@@ -147,7 +147,7 @@ conn_command(struct fleet_conn *c, const char *what, const char *sql,
 
 /* The one integer sql returns for $1 host into *out.  0 or -1 (said). */
 static int
-conn_int(struct fleet_conn *c, const char *what, const char *sql,
+conn_int(struct cli_conn *c, const char *what, const char *sql,
     const char *host, int64_t *out)
 {
 	const char *params[] = { host };
@@ -163,7 +163,7 @@ conn_int(struct fleet_conn *c, const char *what, const char *sql,
 /* Is the schema there, of a version this build knows?  0, or -1 after
  * saying what is wrong. */
 static int
-conn_check_schema(struct fleet_conn *c)
+conn_check_schema(struct cli_conn *c)
 {
 	PGresult *r = PQexec(c->pg, FLEET_SQL_SCHEMA_VERSION);
 	const char *state = r != NULL ? PQresultErrorField(r, PG_DIAG_SQLSTATE)
@@ -195,7 +195,7 @@ conn_check_schema(struct fleet_conn *c)
 /* Connect for a view: config, then --ledger, then the schema check.
  * 0, or -1 after saying why. */
 static int
-view_open(struct fleet_conn *c, const char *config, const char *ledger)
+view_open(struct cli_conn *c, const char *config, const char *ledger)
 {
 	struct guard_config *cfg = NULL;
 
@@ -331,7 +331,7 @@ import_host(const struct import_args *a, const struct guard_config *cfg,
 /* Ship one batch of params (n rows, filled by fill(i, out)) in one
  * transaction.  0 or -1 (said, rolled back). */
 static int
-ship_batch(struct fleet_conn *c, const char *sql, size_t n,
+ship_batch(struct cli_conn *c, const char *sql, size_t n,
     void (*fill)(const void *, size_t, const char *, struct fleet_params *),
     const void *rows, const char *host)
 {
@@ -371,7 +371,7 @@ fill_audit(const void *rows, size_t i, const char *host, struct fleet_params *p)
 /* Ship the local deployments rows after the ledger's watermark for
  * host.  0 or -1 (said). */
 static int
-ship_deployments(struct fleet_conn *c, struct store *st, const char *host)
+ship_deployments(struct cli_conn *c, struct store *st, const char *host)
 {
 	struct store_deployment_rows rows;
 	int64_t after;
@@ -404,7 +404,7 @@ ship_deployments(struct fleet_conn *c, struct store *st, const char *host)
 /* Ship the local audit rows after the ledger's watermark for host.  0 or
  * -1 (said). */
 static int
-ship_audit(struct fleet_conn *c, struct store *st, const char *host)
+ship_audit(struct cli_conn *c, struct store *st, const char *host)
 {
 	struct store_audit_rows rows;
 	int64_t after;
@@ -436,7 +436,7 @@ ship_audit(struct fleet_conn *c, struct store *st, const char *host)
 
 /* How many rows of host the ledger has: [0] deployments, [1] audit. */
 static int
-count_rows(struct fleet_conn *c, const char *host, int64_t counts[2])
+count_rows(struct cli_conn *c, const char *host, int64_t counts[2])
 {
 	if (conn_int(c, "cannot read the fleet ledger",
 		FLEET_SQL_COUNT_VERSIONS, host, &counts[0]) != 0)
@@ -447,7 +447,7 @@ count_rows(struct fleet_conn *c, const char *host, int64_t counts[2])
 
 /* Create the schema, ship, and say what was added.  0 or -1 (said). */
 static int
-import_run(struct fleet_conn *c, struct store *st, const char *path,
+import_run(struct cli_conn *c, struct store *st, const char *path,
     const char *host)
 {
 	int64_t before[2], after[2];
@@ -477,7 +477,7 @@ import_run(struct fleet_conn *c, struct store *st, const char *path,
 static int
 import_main(const struct import_args *a)
 {
-	struct fleet_conn c = { 0 };
+	struct cli_conn c = { 0 };
 	struct guard_config *cfg;
 	struct store *st = NULL;
 	char *path = NULL, *host = NULL, *cause = NULL;
@@ -596,7 +596,7 @@ fleet_cli_history(const char *config, const char *ledger, const char *app,
 	static const char *const headers[] = { "HOST", "APP", "TIME (UTC)",
 		"VERSION", "DIGEST", "CONTAINER", "SOURCE", "STATE" };
 	const char *params[] = { app };
-	struct fleet_conn c;
+	struct cli_conn c;
 	struct table *t;
 	PGresult *r;
 	int n;
@@ -736,7 +736,7 @@ fleet_cli_apps(const char *config, const char *ledger, bool json)
 		"HIGHEST", "IMAGE", "DEPLOYS", "LAST DEPLOY (UTC)" };
 	const char *params[] = { NULL };
 	struct fleet_apps a = { 0 };
-	struct fleet_conn c;
+	struct cli_conn c;
 	struct table *t;
 	PGresult *r;
 
@@ -794,7 +794,7 @@ fleet_cli_audit(const struct store_audit_filter *f, const char *config,
 {
 	struct review_audit_list *l;
 	struct fleet_params p;
-	struct fleet_conn c;
+	struct cli_conn c;
 	PGresult *r;
 
 	if (view_open(&c, config, ledger) != 0)
