@@ -15,6 +15,7 @@
  *          label's text as tag, and another)
  *     d/t  allow-downgrade/allow-tag labels
  *     T    history since far out of range (time formatting fallback)
+ *     H    history from the fleet ledger: odd rows ran on host "node-1"
  * policy_evaluate must never crash and its decision must keep its shape:
  * DENY has a message and status 400/403, WARN a message, ALLOW none.
  * The version of an image the engine has and knows by the reference's
@@ -207,6 +208,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	while (n < FUZZ_MAX_HISTORY && (line = next_line(&p)) != NULL) {
 		history[n].version = line;
 		history[n].digest = NULL;
+		history[n].host = strchr(flags, 'H') != NULL && n % 2 == 1
+		    ? "node-1"
+		    : NULL;
 		if ((sp = strchr(line, ' ')) != NULL) {
 			*sp = '\0';
 			history[n].digest = sp + 1;
