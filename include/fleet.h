@@ -7,12 +7,14 @@
  *
  * What it does:
  *   - claims: before a guarded create, update or start is let through,
- *     the app's fleet history is read under a per-app lock (a
- *     transaction holding pg_advisory_xact_lock on the app), the caller
- *     decides, and the version it allowed is recorded in the same
- *     transaction (fleet_claim_commit) or nothing is (fleet_claim_release).
- *     Two hosts deploying one app at once are serialised: they cannot
- *     both pass with versions that would refuse each other.
+ *     the app's fleet history is read, the caller decides, and the
+ *     version it allowed is recorded under a per-app lock
+ *     (pg_advisory_xact_lock on the app) only if no other claim came
+ *     since the read (fleet_claim_commit), or nothing is recorded
+ *     (fleet_claim_release).  When one did, the caller decides again on
+ *     the history read under the lock.  Two hosts deploying one app at
+ *     once are serialised: they cannot both pass with versions that
+ *     would refuse each other.
  *   - outcomes: the engine's answer closes the claim (created: it keeps
  *     the container's ID; refused: it is deleted).
  *   - shipping: the rows of the local store (deployments and audit rows)
@@ -87,35 +89,54 @@ bool fleet_ready(const struct fleet *f);
 const char *fleet_error(const struct fleet *f);
 
 /*
- * The app's history was read under its lock (ok true: *hist is the
- * caller's to keep, see fleet_history_reset), or could not be (ok false,
- * cause borrowed for the call; the claim is already gone and the caller
- * must not commit or release it).  Called from the event loop, never
- * from inside fleet_claim_begin.
+ * The app's history was read (ok true: *hist is the caller's to keep,
+ * see fleet_history_reset), or could not be (ok false, cause borrowed
+ * for the call; the claim is already gone and the caller must not
+ * commit or release it).  Called from the event loop, never from inside
+ * fleet_claim_begin.
  */
 typedef void (*fleet_history_cb)(struct fleet_claim *c, bool ok,
     struct fleet_history *hist, const char *cause, void *arg);
 
-/* Begin a claim on app (copied): a transaction that locks the app for
- * the fleet, then reads its history.  Fails (through cb) at once when the
- * connection is not ready, and within the lock timeout (5 s) when another
- * host holds the app that long. */
+/*
+ * Begin a claim on app (copied).  Two kinds:
+ *   - locked: a transaction that locks the app for the fleet, then
+ *     reads its history; the connection is held for the caller until it
+ *     commits or releases.  Fails within the lock timeout (5 s) when
+ *     another host holds the app that long.
+ *   - optimistic (locked false): the history is read without a lock,
+ *     with the app's generation; fleet_claim_commit then records the
+ *     version in one round trip (BEGIN, the lock, the row if the app has
+ *     no newer row, COMMIT), or answers FLEET_COMMIT_STALE when another
+ *     claim came in between: the caller then decides again on a locked
+ *     claim.  The read overlaps the caller's other lookups.
+ * Fails (through cb) at once when the connection is down.
+ */
 struct fleet_claim *fleet_claim_begin(struct fleet *f, const char *app,
-    fleet_history_cb cb, void *arg);
+    bool locked, fleet_history_cb cb, void *arg);
 
 /* What an allowed request will run (struct fleet_record, fleet_sql.h),
  * recorded by fleet_claim_commit. */
 
-/* The claim committed (ok) or not (cause borrowed): in that case nothing
- * was recorded and the lock is released. */
-typedef void (*fleet_done_cb)(bool ok, const char *cause, void *arg);
+enum fleet_commit_result {
+	FLEET_COMMIT_RECORDED, /* the claim row is in, committed */
+	FLEET_COMMIT_STALE,    /* optimistic only: the app changed since the
+				  read; nothing recorded */
+	FLEET_COMMIT_FAILED,   /* nothing recorded; cause says why */
+};
+
+/* How the commit ended (cause borrowed for the call, NULL unless
+ * FAILED). */
+typedef void (
+    *fleet_done_cb)(enum fleet_commit_result r, const char *cause, void *arg);
 
 /* Record rec under the claim and commit; the claim is gone after this
- * call.  cb says when it landed. */
+ * call.  cb says how it ended. */
 void fleet_claim_commit(struct fleet_claim *c, const struct fleet_record *rec,
     fleet_done_cb cb, void *arg);
 
-/* Roll back: nothing recorded, the lock released.  The claim is gone. */
+/* Nothing to record: roll back (a locked claim's lock is released).  The
+ * claim is gone. */
 void fleet_claim_release(struct fleet_claim *c);
 
 /* The caller goes away while the history is being read: its callback

@@ -46,12 +46,20 @@ extern const char *const FLEET_SQL_SCHEMA_VERSION;
 
 /* $1 app: lock the app for the fleet until the transaction ends. */
 extern const char *const FLEET_SQL_LOCK_APP;
-/* $1 app -> rows (version, digest, host, first_seen_ms, claimed), one
- * per (version, digest, host): the first time it was seen there, and
- * whether every row of it is still a claim ('t'/'f'); oldest first. */
+/* $1 app -> rows (version, digest, host, first_seen_ms, claimed, gen),
+ * one per (version, digest, host): the first time it was seen there, and
+ * whether every row of it is still a claim ('t'/'f'); oldest first.  gen
+ * is the app's generation (its highest row ID, 0: none), the same in
+ * every row; with no history, one row of NULLs but gen. */
 extern const char *const FLEET_SQL_HISTORY;
 /* Parameters of fleet_sql_claim_params: record a claim. */
 extern const char *const FLEET_SQL_CLAIM;
+/* Parameters of fleet_sql_claim_if_unchanged_params: record a claim only
+ * if the app has no row above generation gen (run under the app's lock;
+ * INSERT 0 0 when it has). */
+extern const char *const FLEET_SQL_CLAIM_IF_UNCHANGED;
+/* $1 host, $2 token -> count: 1 if that claim was recorded, else 0. */
+extern const char *const FLEET_SQL_CLAIM_LANDED;
 /* $1 host, $2 token, $3 container_id or NULL, $4 HTTP status -> one row
  * (updated, deleted): a 2xx answer whose container is not yet a row of
  * its own turns the claim into created (with container_id $3); anything
@@ -115,6 +123,11 @@ void fleet_sql_audit_params(const struct store_audit_row *r, const char *host,
  * image_id, container_name, first_seen (rec->time_ms), token. */
 void fleet_sql_claim_params(const struct fleet_record *rec, const char *host,
     struct fleet_params *out);
+
+/* FLEET_SQL_CLAIM_IF_UNCHANGED's 10 parameters: FLEET_SQL_CLAIM's, then
+ * gen. */
+void fleet_sql_claim_if_unchanged_params(const struct fleet_record *rec,
+    const char *host, int64_t gen, struct fleet_params *out);
 
 /* FLEET_SQL_OUTCOME's 4 parameters: host, token, container_id (may be
  * NULL), status. */

@@ -33,6 +33,7 @@
 
 #include "body_inspect.h"
 #include "config.h"
+#include "decide.h"
 #include "decision.h"
 #include "dockerfile.h"
 #include "fleet.h"
@@ -166,11 +167,16 @@ struct guard_record {
 
 /* The fleet's part of a decision (guard_fleet.c). */
 struct guard_fleet_step {
-	struct fleet_claim *claim; /* reading, or held after reading */
-	bool read;		   /* the history came (or failed) */
-	struct fleet_history hist; /* every host's, owned */
-	char *unreachable;	   /* why it could not be read */
-	char *token;		   /* the claim row's, once committed */
+	struct fleet_claim *claim;	/* reading, or held after reading */
+	bool locked;			/* read under the app's lock: the
+				      optimistic claim's app moved on */
+	bool read;			/* the history came (or failed) */
+	bool waiting;			/* guard_decide() waits for it */
+	struct fleet_history hist;	/* every host's, owned */
+	char *unreachable;		/* why it could not be read */
+	bool warned;			/* ... and that was logged */
+	char *token;			/* the claim row's, once committed */
+	struct decide_verdict *verdict; /* held while it is recorded */
 	bool committing;
 	bool cancelled; /* the client left while committing */
 	bool restore;	/* after the commit: restore, not deliver */
@@ -283,15 +289,30 @@ void guard_lookup_cache_clear(struct guard *g);
  * deliver. */
 void guard_decide(struct decision *p);
 
+/* Take the verdict v (emptied) into p: audit it, settle the fleet's
+ * claim, then restore or deliver. */
+void guard_decide_take(struct decision *p, struct decide_verdict *v);
+
 /* The verdict is taken (and the fleet's claim settled): restore or
  * deliver. */
 void guard_decide_finish(struct decision *p);
 
 /* ---- guard_fleet.c ---- */
 
-/* With a shared ledger: read the app's history of every host under its
- * lock; true while reading (guard_decide() is called again). */
+/* With a shared ledger: start reading the app's history of every host
+ * (without its lock) while its images are looked up. */
+void guard_fleet_prefetch(struct decision *p);
+
+/* With a shared ledger: the app's history of every host (read without
+ * the lock first, under it after a stale commit); true while reading
+ * (guard_decide() is called again). */
 bool guard_fleet_read(struct decision *p);
+
+/* An allowed deployment read without the lock: record its version in
+ * the fleet first, if no other claim came since the read (true: v is
+ * taken over, and guard_decide_take() or, when another claim came,
+ * guard_decide() on the locked history is called later). */
+bool guard_fleet_record(struct decision *p, struct decide_verdict *v);
 
 /* The shared ledger could not be read: refuse (ledger_unreachable =
  * deny; true) or go on with this host's history (false). */

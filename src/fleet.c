@@ -2,7 +2,12 @@
  * The fleet ledger (fleet.h): claims, outcomes and the shipping of local
  * rows, as statements on one fleet_conn.
  *
- * A claim is one transaction: BEGIN, the app's advisory lock, its
+ * An optimistic claim reads the app's history and generation (its
+ * highest row ID) without a lock, while the caller looks its images up;
+ * its commit is one round trip: BEGIN, the app's advisory lock, the
+ * claim row unless the app has a row above that generation, COMMIT, and
+ * whether the row is in.  A locked claim (the fallback when another
+ * claim came in between) is one transaction: BEGIN, the lock, the
  * history; the connection is then held (nothing else runs on it) until
  * the caller commits (the claim row, COMMIT) or releases (ROLLBACK).
  *
@@ -51,7 +56,7 @@
 	"SET idle_in_transaction_session_timeout = '30s'; "
 
 enum claim_step {
-	CLAIM_READ,   /* BEGIN; the app's lock; its history */
+	CLAIM_READ,   /* [BEGIN; the app's lock;] its history */
 	CLAIM_HELD,   /* the caller decides */
 	CLAIM_COMMIT, /* the claim row; COMMIT */
 };
@@ -60,6 +65,8 @@ struct fleet_claim {
 	struct fleet *f;
 	char *app;
 	enum claim_step step;
+	bool locked;	/* else optimistic */
+	int64_t gen;	/* optimistic: the app's generation read */
 	uint64_t epoch; /* the connection it began on */
 	bool abandoned;
 	fleet_history_cb cb;
@@ -285,7 +292,7 @@ claim_free(struct fleet_claim *c)
 static void
 claim_rollback(struct fleet_claim *c)
 {
-	if (fleet_conn_up(c->f->conn) &&
+	if (c->locked && fleet_conn_up(c->f->conn) &&
 	    fleet_conn_epoch(c->f->conn) == c->epoch)
 		fleet_conn_query(c->f->conn, FLEET_CONN_NEXT, false, "ROLLBACK",
 		    0, NULL, NULL, NULL);
@@ -296,7 +303,7 @@ static void
 claim_fail(struct fleet_claim *c, const char *cause)
 {
 	claim_rollback(c);
-	if (c->step == CLAIM_HELD)
+	if (c->step == CLAIM_HELD && c->locked)
 		fleet_conn_unhold(c->f->conn);
 	if (!c->abandoned && c->cb != NULL)
 		c->cb(c, false, NULL, cause, c->arg);
@@ -326,6 +333,15 @@ read_history(const PGresult *res, struct fleet_history *h)
 	}
 }
 
+/* The app's generation, in every row of the history. */
+static int64_t
+read_gen(const PGresult *res)
+{
+	if (PQntuples(res) < 1 || PQnfields(res) < 6 || PQgetisnull(res, 0, 5))
+		return -1;
+	return strtoll(PQgetvalue(res, 0, 5), NULL, 10);
+}
+
 /* The history is in: hold the connection and hand it over. */
 static void
 claim_deliver(struct fleet_claim *c, const PGresult *res)
@@ -338,18 +354,21 @@ claim_deliver(struct fleet_claim *c, const PGresult *res)
 		return;
 	}
 	read_history(res, &h);
+	c->gen = read_gen(res);
 	c->step = CLAIM_HELD;
-	fleet_conn_hold(c->f->conn);
+	if (c->locked)
+		fleet_conn_hold(c->f->conn);
 	c->cb(c, true, &h, NULL, c->arg);
 	fleet_history_reset(&h); /* what the caller did not take */
 }
 
 /* The end of a commit: the caller hears whether it landed. */
 static void
-claim_finish(struct fleet_claim *c, const char *cause)
+claim_finish(struct fleet_claim *c, enum fleet_commit_result r,
+    const char *cause)
 {
 	if (c->done != NULL)
-		c->done(cause == NULL, cause, c->done_arg);
+		c->done(r, cause, c->done_arg);
 	claim_free(c);
 }
 
@@ -381,7 +400,32 @@ claim_commit_cb(PGresult *res, const char *cause, void *arg)
 		    cause != NULL ? cause : "the commit was rolled back");
 	if (res != NULL && c->failure != NULL)
 		claim_rollback(c);
-	claim_finish(c, c->failure);
+	claim_finish(c,
+	    c->failure != NULL ? FLEET_COMMIT_FAILED : FLEET_COMMIT_RECORDED,
+	    c->failure);
+}
+
+/* An optimistic commit answered: its last statement says whether the row
+ * is in (1) or the app had moved on (0); a failure rolled it all back. */
+static void
+claim_cas_cb(PGresult *res, const char *cause, void *arg)
+{
+	struct fleet_claim *c = arg;
+	const char *n;
+
+	if (res == NULL || fleet_conn_failed(res, &cause) ||
+	    PQntuples(res) != 1) {
+		if (res != NULL && fleet_conn_up(c->f->conn))
+			fleet_conn_query(c->f->conn, FLEET_CONN_NEXT, false,
+			    "ROLLBACK", 0, NULL, NULL, NULL);
+		claim_finish(c, FLEET_COMMIT_FAILED,
+		    cause != NULL ? cause : "no answer");
+		return;
+	}
+	n = PQgetvalue(res, 0, 0);
+	claim_finish(c,
+	    strcmp(n, "1") == 0 ? FLEET_COMMIT_RECORDED : FLEET_COMMIT_STALE,
+	    NULL);
 }
 
 /* Tell cb of a failure from the loop, never from inside the call. */
@@ -418,6 +462,30 @@ claim_read_text(const char *app)
 	return text;
 }
 
+/* BEGIN; the app's lock; the claim row unless the app moved past gen;
+ * COMMIT; is the row in?  One round trip; every statement after the
+ * lock reads a fresh snapshot, so it sees what the lock's last holder
+ * committed. */
+static char *
+claim_cas_text(const struct fleet_record *rec, const char *host, int64_t gen)
+{
+	const char *app[1] = { rec->app }, *landed[2] = { host, rec->token };
+	struct fleet_params p;
+	char *lock, *row, *check, *text;
+
+	fleet_sql_claim_if_unchanged_params(rec, host, gen, &p);
+	lock = sql_bind(FLEET_SQL_LOCK_APP, 1, app);
+	row = sql_bind(FLEET_SQL_CLAIM_IF_UNCHANGED, p.n, p.values);
+	check = sql_bind(FLEET_SQL_CLAIM_LANDED, 2, landed);
+	if (lock == NULL || row == NULL || check == NULL)
+		abort(); /* the statements are constants */
+	text = xasprintf("BEGIN; %s; %s; COMMIT; %s", lock, row, check);
+	free(lock);
+	free(row);
+	free(check);
+	return text;
+}
+
 /* The claim row and COMMIT: one round trip. */
 static char *
 claim_commit_text(const struct fleet_record *rec, const char *host)
@@ -436,14 +504,16 @@ claim_commit_text(const struct fleet_record *rec, const char *host)
 }
 
 struct fleet_claim *
-fleet_claim_begin(struct fleet *f, const char *app, fleet_history_cb cb,
-    void *arg)
+fleet_claim_begin(struct fleet *f, const char *app, bool locked,
+    fleet_history_cb cb, void *arg)
 {
 	struct fleet_claim *c = xcalloc(1, sizeof *c);
 	struct timeval now = { 0, 0 };
 
 	c->f = f;
 	c->app = xstrdup(app);
+	c->locked = locked;
+	c->gen = -1;
 	c->cb = cb;
 	c->arg = arg;
 	/* A connection being made is waited for (its own timeout bounds
@@ -477,9 +547,15 @@ claim_start(struct fleet_claim *c)
 		claim_free(c);
 		return;
 	}
+	const char *app[1] = { c->app };
+
 	c->step = CLAIM_READ;
-	fleet_conn_query_text(c->f->conn, FLEET_CONN_LAST,
-	    claim_read_text(c->app), claim_read_cb, c);
+	if (c->locked)
+		fleet_conn_query_text(c->f->conn, FLEET_CONN_LAST,
+		    claim_read_text(c->app), claim_read_cb, c);
+	else
+		fleet_conn_query(c->f->conn, FLEET_CONN_LAST, false,
+		    FLEET_SQL_HISTORY, 1, app, claim_read_cb, c);
 }
 
 /* The host's name did not come in time: the waiting claims fail. */
@@ -510,13 +586,30 @@ claim_stale(struct fleet_claim *c)
 }
 
 static void
+stale_later_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	claim_finish(arg, FLEET_COMMIT_STALE, NULL);
+}
+
+static void
+recorded_later_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	claim_finish(arg, FLEET_COMMIT_RECORDED, NULL);
+}
+
+static void
 done_later_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct fleet_claim *c = arg;
 
 	(void)fd;
 	(void)what;
-	claim_finish(c, "the connection to the fleet ledger was lost");
+	claim_finish(c, FLEET_COMMIT_FAILED,
+	    "the connection to the fleet ledger was lost");
 }
 
 void
@@ -527,6 +620,19 @@ fleet_claim_commit(struct fleet_claim *c, const struct fleet_record *rec,
 
 	c->done = cb;
 	c->done_arg = arg;
+	if (!c->locked) {
+		c->step = CLAIM_COMMIT;
+		if (rec->version == NULL || c->gen < 0) {
+			/* Nothing to record, or no generation to test. */
+			event_base_once(c->f->base, -1, EV_TIMEOUT,
+			    c->gen < 0 ? stale_later_cb : recorded_later_cb, c,
+			    &now);
+			return;
+		}
+		fleet_conn_query_text(c->f->conn, FLEET_CONN_LAST,
+		    claim_cas_text(rec, c->f->host, c->gen), claim_cas_cb, c);
+		return;
+	}
 	if (claim_stale(c)) {
 		event_base_once(c->f->base, -1, EV_TIMEOUT, done_later_cb, c,
 		    &now);
@@ -542,7 +648,7 @@ fleet_claim_commit(struct fleet_claim *c, const struct fleet_record *rec,
 void
 fleet_claim_release(struct fleet_claim *c)
 {
-	if (!claim_stale(c)) {
+	if (c->locked && !claim_stale(c)) {
 		claim_rollback(c);
 		fleet_conn_unhold(c->f->conn);
 	}

@@ -38,6 +38,10 @@ const char *const FLEET_SQL_SCHEMA =
     "  ON dg_versions (host, local_id) WHERE local_id IS NOT NULL;"
     "CREATE INDEX IF NOT EXISTS dg_versions_app"
     "  ON dg_versions (app, first_seen);"
+    /* The app's generation (its highest row ID), and the rows above
+       one: FLEET_SQL_HISTORY and FLEET_SQL_CLAIM_IF_UNCHANGED. */
+    "CREATE INDEX IF NOT EXISTS dg_versions_app_id"
+    "  ON dg_versions (app, id);"
     /* FLEET_SQL_HISTORY's groups, read from the index alone. */
     "CREATE INDEX IF NOT EXISTS dg_versions_history"
     "  ON dg_versions (app, version, digest, host)"
@@ -66,11 +70,16 @@ const char *const FLEET_SQL_LOCK_APP =
     "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))";
 
 const char *const FLEET_SQL_HISTORY =
-    "SELECT version, digest, host, min(first_seen) AS first_seen_ms,"
-    " bool_and(state = 'claimed') AS claimed"
-    " FROM dg_versions WHERE app = $1 AND version IS NOT NULL"
-    " GROUP BY version, digest, host"
-    " ORDER BY first_seen_ms, host, version";
+    "WITH h AS (SELECT version, digest, host,"
+    "  min(first_seen) AS first_seen_ms,"
+    "  bool_and(state = 'claimed') AS claimed"
+    "  FROM dg_versions WHERE app = $1 AND version IS NOT NULL"
+    "  GROUP BY version, digest, host),"
+    " g AS (SELECT coalesce(max(id), 0) AS gen FROM dg_versions"
+    "  WHERE app = $1)"
+    " SELECT h.version, h.digest, h.host, h.first_seen_ms, h.claimed, g.gen"
+    " FROM g LEFT JOIN h ON true"
+    " ORDER BY h.first_seen_ms, h.host, h.version";
 
 const char *const FLEET_SQL_CLAIM =
     "INSERT INTO dg_versions (host, app, version, digest, image_ref,"
@@ -80,6 +89,20 @@ const char *const FLEET_SQL_CLAIM =
 
 /* keep.ok is one non-NULL boolean: the UPDATE takes the claim when it is
  * true, the DELETE when it is false, never both. */
+/* Row IDs are taken under the app's lock by every claim, so "no row of
+ * the app above gen" means no claim came since the history was read. */
+const char *const FLEET_SQL_CLAIM_IF_UNCHANGED =
+    "INSERT INTO dg_versions (host, app, version, digest, image_ref,"
+    " image_id, container_name, first_seen, token, source, state)"
+    " SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $6::text,"
+    " $7::text, $8::bigint, $9::text, 'claim', 'claimed'"
+    " WHERE NOT EXISTS (SELECT 1 FROM dg_versions"
+    "  WHERE app = $2::text AND id > $10::bigint)"
+    " ON CONFLICT DO NOTHING";
+
+const char *const FLEET_SQL_CLAIM_LANDED =
+    "SELECT count(*) FROM dg_versions WHERE host = $1 AND token = $2";
+
 const char *const FLEET_SQL_OUTCOME =
     "WITH c AS (SELECT id FROM dg_versions"
     "  WHERE host = $1 AND token = $2 AND state = 'claimed'),"
@@ -236,6 +259,14 @@ fleet_sql_claim_params(const struct fleet_record *rec, const char *host,
 	put_str(out, rec->container_name);
 	put_int(out, rec->time_ms);
 	put_str(out, rec->token);
+}
+
+void
+fleet_sql_claim_if_unchanged_params(const struct fleet_record *rec,
+    const char *host, int64_t gen, struct fleet_params *out)
+{
+	fleet_sql_claim_params(rec, host, out);
+	put_int(out, gen);
 }
 
 void

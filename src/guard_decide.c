@@ -213,14 +213,21 @@ guard_decide(struct decision *p)
 	in.n_images = p->look.n_images;
 	in.history = seen;
 	decide_eval(&in, &v);
-	take_verdict(p, &v);
-	warn_unreachable(p);
 	free(imgs);
 	free(regs);
 	free(seen);
 	store_versions_reset(&hist);
-	p->fl.restore = v.restore && !p->dry_run;
-	decide_verdict_reset(&v);
+	if (!guard_fleet_record(p, &v))
+		guard_decide_take(p, &v);
+}
+
+void
+guard_decide_take(struct decision *p, struct decide_verdict *v)
+{
+	take_verdict(p, v);
+	warn_unreachable(p);
+	p->fl.restore = v->restore && !p->dry_run;
+	decide_verdict_reset(v);
 	if (!guard_fleet_commit(p))
 		guard_decide_finish(p);
 }

@@ -407,6 +407,7 @@ guard_lookup_start(struct decision *p)
 			    ? xasprintf("service %s", p->service_id)
 			    : xstrdup("a service");
 	}
+	guard_fleet_prefetch(p); /* while the images are looked up */
 	guard_add_image(p, p->facts.image, "image");
 	for (size_t i = 0; i < p->facts.n_mount_images; i++)
 		guard_add_image(p, p->facts.mount_images[i], "image mount");

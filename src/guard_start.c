@@ -85,6 +85,7 @@ start_inspect_cb(int status, const char *body, size_t len, const char *error,
 		guard_deliver(p); /* no app, no history to compare with */
 		return;
 	}
+	guard_fleet_prefetch(p); /* while the image is looked up */
 	/* The override labels are the container's own. */
 	body_facts_reset(&p->facts);
 	p->facts = c.facts;

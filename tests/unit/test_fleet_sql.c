@@ -100,7 +100,7 @@ test_audit(void)
 	for (int i = 0; i < 20; i++)
 		CHECKF(want[i] == NULL ? p.values[i] == NULL
 				       : p.values[i] != NULL &&
-			       strcmp(p.values[i], want[i]) == 0,
+			    strcmp(p.values[i], want[i]) == 0,
 		    "param $%d is %s", i + 1,
 		    p.values[i] ? p.values[i] : "NULL");
 }
@@ -128,6 +128,12 @@ test_claim_outcome(void)
 	CHECK(p.values[5] == NULL);
 	CHECK_STR_EQ(p.values[7], "-5");
 	CHECK_STR_EQ(p.values[8], "tok-1");
+
+	fleet_sql_claim_if_unchanged_params(&rec, "h", 42, &p);
+	CHECK_INT_EQ(p.n, 10);
+	CHECK_INT_EQ(p.n, max_param(FLEET_SQL_CLAIM_IF_UNCHANGED));
+	CHECK_STR_EQ(p.values[8], "tok-1");
+	CHECK_STR_EQ(p.values[9], "42");
 
 	fleet_sql_outcome_params("h", "tok-1", NULL, 201, &p);
 	CHECK_INT_EQ(p.n, 4);
@@ -171,6 +177,7 @@ test_statements(void)
 		{ &FLEET_SQL_SCHEMA_VERSION, 0 },
 		{ &FLEET_SQL_LOCK_APP, 1 },
 		{ &FLEET_SQL_HISTORY, 1 },
+		{ &FLEET_SQL_CLAIM_LANDED, 2 },
 		{ &FLEET_SQL_WATERMARK_VERSIONS, 1 },
 		{ &FLEET_SQL_WATERMARK_AUDIT, 1 },
 		{ &FLEET_SQL_VIEW_HISTORY, 1 },
