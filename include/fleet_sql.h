@@ -119,6 +119,16 @@ void fleet_sql_deployment_params(const struct store_deployment_row *r,
 void fleet_sql_audit_params(const struct store_audit_row *r, const char *host,
     struct fleet_params *out);
 
+/*
+ * Local rows of host as one transaction for the simple query protocol:
+ * "BEGIN; <FLEET_SQL_SHIP_DEPLOYMENT per row of dep>; <FLEET_SQL_SHIP_AUDIT
+ * per row of aud>; COMMIT", the values written in (sql_text.h: the
+ * connection needs standard_conforming_strings on).  Idempotent: rows
+ * already there are kept.  Caller frees.
+ */
+char *fleet_sql_ship_text(const struct store_deployment_rows *dep,
+    const struct store_audit_rows *aud, const char *host);
+
 /* FLEET_SQL_CLAIM's 9 parameters: host, app, version, digest, image_ref,
  * image_id, container_name, first_seen (rec->time_ms), token. */
 void fleet_sql_claim_params(const struct fleet_record *rec, const char *host,

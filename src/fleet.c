@@ -715,59 +715,17 @@ ship_done_cb(PGresult *res, const char *cause, void *arg)
 	ship_arm(f, f->ship.full ? 0 : SHIP_PERIOD_MS);
 }
 
-/* A batch's statements, then joined into one text. */
-struct stmts {
-	char **items;
-	size_t n, len;
-};
-
-static void
-stmts_add(struct stmts *st, const char *sql, const struct fleet_params *p)
-{
-	char *stmt = sql_bind(sql, p->n, p->values);
-
-	if (stmt == NULL)
-		abort(); /* the statements are constants */
-	st->items = xreallocarray(st->items, st->n + 1, sizeof *st->items);
-	st->items[st->n++] = stmt;
-	st->len += strlen(stmt) + 2;
-}
-
-/* "BEGIN; s1; s2; ...; COMMIT", freeing the statements. */
-static char *
-stmts_join(struct stmts *st)
-{
-	char *text = xmalloc(st->len + sizeof "BEGIN; COMMIT"), *p = text;
-
-	p = stpcpy(p, "BEGIN; ");
-	for (size_t i = 0; i < st->n; i++) {
-		p = stpcpy(stpcpy(p, st->items[i]), "; ");
-		free(st->items[i]);
-	}
-	stpcpy(p, "COMMIT");
-	free(st->items);
-	return text;
-}
-
-/* The batch as one text: BEGIN, a row each, COMMIT (one round trip). */
+/* The batch as one text (one round trip); the highest IDs it holds are
+ * the next watermarks. */
 static char *
 ship_text(struct fleet *f, const struct store_deployment_rows *dep,
     const struct store_audit_rows *aud)
 {
-	struct stmts st = { 0 };
-	struct fleet_params p;
-
-	for (size_t i = 0; i < dep->n; i++) {
-		fleet_sql_deployment_params(&dep->items[i], f->host, &p);
-		stmts_add(&st, FLEET_SQL_SHIP_DEPLOYMENT, &p);
-		f->ship.next_versions = dep->items[i].id;
-	}
-	for (size_t i = 0; i < aud->n; i++) {
-		fleet_sql_audit_params(&aud->items[i], f->host, &p);
-		stmts_add(&st, FLEET_SQL_SHIP_AUDIT, &p);
-		f->ship.next_audit = aud->items[i].id;
-	}
-	return stmts_join(&st);
+	if (dep->n > 0)
+		f->ship.next_versions = dep->items[dep->n - 1].id;
+	if (aud->n > 0)
+		f->ship.next_audit = aud->items[aud->n - 1].id;
+	return fleet_sql_ship_text(dep, aud, f->host);
 }
 
 /* Queue one batch of the local rows above the watermarks, as one

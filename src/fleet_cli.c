@@ -112,6 +112,10 @@ conn_open(struct cli_conn *c)
 		return -1;
 	}
 	PQsetNoticeProcessor(c->pg, quiet_notices, NULL);
+	/* What fleet_sql_ship_text's literals need (sql_text.h). */
+	PQclear(PQexec(c->pg,
+	    "SET standard_conforming_strings = on; "
+	    "SET client_encoding = 'UTF8'"));
 	return 0;
 }
 
@@ -129,20 +133,6 @@ conn_exec(struct cli_conn *c, const char *what, const char *sql, int n,
 	    r != NULL ? PQresultErrorMessage(r) : PQerrorMessage(c->pg));
 	PQclear(r);
 	return NULL;
-}
-
-/* Run a command (no rows) with params p (NULL: none).  0 or -1 (said). */
-static int
-conn_command(struct cli_conn *c, const char *what, const char *sql,
-    const struct fleet_params *p)
-{
-	PGresult *r = conn_exec(c, what, sql, p != NULL ? p->n : 0,
-	    p != NULL ? p->values : NULL, PGRES_COMMAND_OK);
-
-	if (r == NULL)
-		return -1;
-	PQclear(r);
-	return 0;
 }
 
 /* The one integer sql returns for $1 host into *out.  0 or -1 (said). */
@@ -328,110 +318,82 @@ import_host(const struct import_args *a, const struct guard_config *cfg,
 	return name;
 }
 
-/* Ship one batch of params (n rows, filled by fill(i, out)) in one
- * transaction.  0 or -1 (said, rolled back). */
+/* Ship one batch as one transaction (fleet_sql_ship_text).  0 or -1
+ * (said, rolled back). */
 static int
-ship_batch(struct cli_conn *c, const char *sql, size_t n,
-    void (*fill)(const void *, size_t, const char *, struct fleet_params *),
-    const void *rows, const char *host)
+ship_batch(struct cli_conn *c, const struct store_deployment_rows *dep,
+    const struct store_audit_rows *aud, const char *host)
 {
-	struct fleet_params p;
+	char *text = fleet_sql_ship_text(dep, aud, host);
+	PGresult *r = PQexec(c->pg, text);
+	int rc = 0;
 
-	if (conn_command(c, "cannot write the fleet ledger", "BEGIN", NULL) !=
-	    0)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		fill(rows, i, host, &p);
-		if (conn_command(c, "cannot write the fleet ledger", sql, &p) !=
-		    0) {
-			PQclear(PQexec(c->pg, "ROLLBACK"));
-			return -1;
-		}
+	free(text);
+	if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK ||
+	    strcmp(PQcmdStatus(r), "COMMIT") != 0) {
+		say_pg(c, "cannot write the fleet ledger",
+		    r != NULL ? PQresultErrorMessage(r)
+			      : PQerrorMessage(c->pg));
+		PQclear(PQexec(c->pg, "ROLLBACK"));
+		rc = -1;
 	}
-	return conn_command(c, "cannot write the fleet ledger", "COMMIT", NULL);
+	PQclear(r);
+	return rc;
 }
 
-static void
-fill_deployment(const void *rows, size_t i, const char *host,
-    struct fleet_params *p)
-{
-	const struct store_deployment_rows *d = rows;
-
-	fleet_sql_deployment_params(&d->items[i], host, p);
-}
-
-static void
-fill_audit(const void *rows, size_t i, const char *host, struct fleet_params *p)
-{
-	const struct store_audit_rows *a = rows;
-
-	fleet_sql_audit_params(&a->items[i], host, p);
-}
-
-/* Ship the local deployments rows after the ledger's watermark for
- * host.  0 or -1 (said). */
+/* Read the local rows above the watermarks: 0, or -1 (said). */
 static int
-ship_deployments(struct cli_conn *c, struct store *st, const char *host)
+read_batch(struct store *st, int64_t wm_dep, int64_t wm_aud,
+    struct store_deployment_rows *dep, struct store_audit_rows *aud)
 {
-	struct store_deployment_rows rows;
-	int64_t after;
 	char *cause = NULL;
 
-	if (conn_int(c, "cannot read the fleet ledger",
-		FLEET_SQL_WATERMARK_VERSIONS, host, &after) != 0)
-		return -1;
-	for (;;) {
-		if (store_deployments_after(st, after, IMPORT_BATCH, &rows,
-			&cause) != 0) {
-			fprintf(stderr, "docker-guard: %s\n", cause);
-			free(cause);
-			return -1;
-		}
-		if (rows.n == 0)
-			break;
-		if (ship_batch(c, FLEET_SQL_SHIP_DEPLOYMENT, rows.n,
-			fill_deployment, &rows, host) != 0) {
-			store_deployment_rows_reset(&rows);
-			return -1;
-		}
-		after = rows.items[rows.n - 1].id;
-		store_deployment_rows_reset(&rows);
-	}
-	store_deployment_rows_reset(&rows);
-	return 0;
+	if (store_deployments_after(st, wm_dep, IMPORT_BATCH, dep, &cause) ==
+		0 &&
+	    store_audit_after(st, wm_aud, IMPORT_BATCH, aud, &cause) == 0)
+		return 0;
+	fprintf(stderr, "docker-guard: %s\n", cause);
+	free(cause);
+	return -1;
 }
 
-/* Ship the local audit rows after the ledger's watermark for host.  0 or
+/* Ship the local deployments and audit rows above the ledger's
+ * watermarks for host, a batch per transaction, as the guard does.  0 or
  * -1 (said). */
 static int
-ship_audit(struct cli_conn *c, struct store *st, const char *host)
+ship_all(struct cli_conn *c, struct store *st, const char *host)
 {
-	struct store_audit_rows rows;
-	int64_t after;
-	char *cause = NULL;
+	struct store_deployment_rows dep = { 0 };
+	struct store_audit_rows aud = { 0 };
+	int64_t wm_dep, wm_aud;
+	int rc = 0;
 
 	if (conn_int(c, "cannot read the fleet ledger",
-		FLEET_SQL_WATERMARK_AUDIT, host, &after) != 0)
+		FLEET_SQL_WATERMARK_VERSIONS, host, &wm_dep) != 0 ||
+	    conn_int(c, "cannot read the fleet ledger",
+		FLEET_SQL_WATERMARK_AUDIT, host, &wm_aud) != 0)
 		return -1;
 	for (;;) {
-		if (store_audit_after(st, after, IMPORT_BATCH, &rows, &cause) !=
-		    0) {
-			fprintf(stderr, "docker-guard: %s\n", cause);
-			free(cause);
-			return -1;
-		}
-		if (rows.n == 0)
+		if (read_batch(st, wm_dep, wm_aud, &dep, &aud) != 0) {
+			rc = -1;
 			break;
-		if (ship_batch(c, FLEET_SQL_SHIP_AUDIT, rows.n, fill_audit,
-			&rows, host) != 0) {
-			store_audit_rows_reset(&rows);
-			return -1;
 		}
-		after = rows.items[rows.n - 1].id;
-		store_audit_rows_reset(&rows);
+		if (dep.n == 0 && aud.n == 0)
+			break;
+		if (ship_batch(c, &dep, &aud, host) != 0) {
+			rc = -1;
+			break;
+		}
+		if (dep.n > 0)
+			wm_dep = dep.items[dep.n - 1].id;
+		if (aud.n > 0)
+			wm_aud = aud.items[aud.n - 1].id;
+		store_deployment_rows_reset(&dep);
+		store_audit_rows_reset(&aud);
 	}
-	store_audit_rows_reset(&rows);
-	return 0;
+	store_deployment_rows_reset(&dep);
+	store_audit_rows_reset(&aud);
+	return rc;
 }
 
 /* How many rows of host the ledger has: [0] deployments, [1] audit. */
@@ -461,9 +423,8 @@ import_run(struct cli_conn *c, struct store *st, const char *path,
 		return -1;
 	}
 	PQclear(r);
-	if (count_rows(c, host, before) != 0 ||
-	    ship_deployments(c, st, host) != 0 ||
-	    ship_audit(c, st, host) != 0 || count_rows(c, host, after) != 0)
+	if (count_rows(c, host, before) != 0 || ship_all(c, st, host) != 0 ||
+	    count_rows(c, host, after) != 0)
 		return -1;
 	printf("imported %" PRId64 " deployments and %" PRId64
 	       " audit rows from %s as host %s (%" PRId64

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "fleet_sql.h"
+#include "sql_text.h"
 #include "xmalloc.h"
 
 const char *const FLEET_SQL_SCHEMA =
@@ -413,4 +414,56 @@ fleet_sql_error_line(const char *msg, const char *conninfo)
 		mask_spans(&line, start, end,
 		    find_passwords(conninfo, start, end, 8));
 	return line;
+}
+
+/* A batch's statements, then joined into one text. */
+struct stmts {
+	char **items;
+	size_t n, len;
+};
+
+static void
+stmts_add(struct stmts *st, const char *sql, const struct fleet_params *p)
+{
+	char *stmt = sql_bind(sql, p->n, p->values);
+
+	if (stmt == NULL)
+		abort(); /* the statements are constants */
+	st->items = xreallocarray(st->items, st->n + 1, sizeof *st->items);
+	st->items[st->n++] = stmt;
+	st->len += strlen(stmt) + 2;
+}
+
+/* "BEGIN; s1; s2; ...; COMMIT", freeing the statements. */
+static char *
+stmts_join(struct stmts *st)
+{
+	char *text = xmalloc(st->len + sizeof "BEGIN; COMMIT"), *p = text;
+
+	p = stpcpy(p, "BEGIN; ");
+	for (size_t i = 0; i < st->n; i++) {
+		p = stpcpy(stpcpy(p, st->items[i]), "; ");
+		free(st->items[i]);
+	}
+	stpcpy(p, "COMMIT");
+	free(st->items);
+	return text;
+}
+
+char *
+fleet_sql_ship_text(const struct store_deployment_rows *dep,
+    const struct store_audit_rows *aud, const char *host)
+{
+	struct stmts st = { 0 };
+	struct fleet_params p;
+
+	for (size_t i = 0; i < dep->n; i++) {
+		fleet_sql_deployment_params(&dep->items[i], host, &p);
+		stmts_add(&st, FLEET_SQL_SHIP_DEPLOYMENT, &p);
+	}
+	for (size_t i = 0; i < aud->n; i++) {
+		fleet_sql_audit_params(&aud->items[i], host, &p);
+		stmts_add(&st, FLEET_SQL_SHIP_AUDIT, &p);
+	}
+	return stmts_join(&st);
 }

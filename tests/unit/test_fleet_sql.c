@@ -242,7 +242,70 @@ test_error_line(void)
 	}
 }
 
+/* Count non-overlapping occurrences of needle in hay. */
+static size_t
+count_of(const char *hay, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)) != NULL;
+	     p += strlen(needle))
+		n++;
+	return n;
+}
+
+static void
+test_ship_text(void)
+{
+	struct store_deployment_row d[2] = {
+		{ .id = 1,
+		    .app = "it's",
+		    .image_ref = "a:1",
+		    .version = "1",
+		    .container_id = "c1",
+		    .created_at = 1 },
+		{ .id = 2,
+		    .app = "b",
+		    .image_ref = "b:2",
+		    .version = NULL,
+		    .container_id = "c2",
+		    .created_at = 2 },
+	};
+	struct store_audit_row a[1] = {
+		{ .id = 7,
+		    .time_ms = 5,
+		    .uid = -1,
+		    .gid = -1,
+		    .pid = -1,
+		    .verdict = "allow",
+		    .message = "back\\slash $1 done" },
+	};
+	struct store_deployment_rows dep = { .items = d, .n = 2 };
+	struct store_audit_rows aud = { .items = a, .n = 1 };
+	struct store_deployment_rows none_d = { 0 };
+	struct store_audit_rows none_a = { 0 };
+	char *text = fleet_sql_ship_text(&dep, &aud, "node-'1");
+
+	CHECK(strncmp(text, "BEGIN; INSERT INTO dg_versions", 30) == 0);
+	CHECK(strlen(text) > 6 &&
+	    strcmp(text + strlen(text) - 8, "; COMMIT") == 0);
+	CHECK_INT_EQ(count_of(text, "INSERT INTO dg_versions"), 2);
+	CHECK_INT_EQ(count_of(text, "INSERT INTO dg_audit"), 1);
+	/* Values as literals: quotes doubled, a backslash kept, a $1 in a
+	   value left alone, NULL unquoted. */
+	CHECK(strstr(text, "'it''s'") != NULL);
+	CHECK(strstr(text, "'node-''1'") != NULL);
+	CHECK(strstr(text, "'back\\slash $1 done'") != NULL);
+	CHECK(strstr(text, "$2") == NULL);
+	CHECK(strstr(text, "NULL") != NULL);
+	free(text);
+	text = fleet_sql_ship_text(&none_d, &none_a, "h");
+	CHECK_STR_EQ(text, "BEGIN; COMMIT");
+	free(text);
+}
+
 static const struct check_case cases[] = {
+	{ "ship_text", test_ship_text },
 	{ "deployment", test_deployment },
 	{ "audit", test_audit },
 	{ "claim_outcome", test_claim_outcome },
