@@ -88,6 +88,17 @@ int http_request_parse(const char *buf, size_t head_len,
     const char **cause);
 
 /*
+ * The framing of a complete response head (as found by http_head_scan),
+ * without copying it: out's status, minor, keep_alive, upgrade, framing,
+ * content_length and head_len, the rest zero (no headers: a head that is
+ * only passed on needs none).  The field lines are checked and read
+ * exactly as http_response_parse reads them.  Returns 0, or -1 with
+ * *cause; http_head_reset(out) is harmless either way.
+ */
+int http_response_frame(const char *buf, size_t head_len,
+    const char *request_method, struct http_head *out, const char **cause);
+
+/*
  * Parse a complete response head.  request_method decides whether a
  * body follows (HEAD has none).  Returns 0, or -1 with *cause.
  */

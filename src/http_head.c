@@ -2,6 +2,7 @@
  * Strict HTTP/1.1 head parsing.  The rules cited are RFC 9110 and 9112.
  */
 #include <stdlib.h>
+#include <sys/types.h>
 #include <string.h>
 #include <strings.h>
 
@@ -279,6 +280,77 @@ http_head_has_token(const struct http_head *head, const char *name,
 	return false;
 }
 
+/* One field line: where its name and (trimmed) value are. */
+struct field_span {
+	const char *line;
+	size_t line_len; /* with its CRLF */
+	const char *name;
+	size_t name_len;
+	const char *value;
+	size_t value_len;
+};
+
+/*
+ * The field line at *pos (before end): 1 with *f filled and *pos moved
+ * past it, 0 at the blank line that ends the head (*pos moved past it),
+ * or -1 with *status and *cause.
+ */
+static int
+next_field(const char **pos, const char *end, struct field_span *f, int *status,
+    const char **cause)
+{
+	const char *line = *pos, *eol, *colon, *v, *vend;
+
+	if (line >= end) {
+		*status = 400;
+		*cause = "the head does not end with a blank line";
+		return -1;
+	}
+	eol = memchr(line, '\r', (size_t)(end - line));
+	if (eol == NULL || eol + 1 >= end || eol[1] != '\n') {
+		*status = 400;
+		*cause = "malformed field line";
+		return -1;
+	}
+	*pos = eol + 2;
+	if (eol == line) /* the blank line: done */
+		return 0;
+	if (*line == ' ' || *line == '\t') {
+		/* RFC 9112 5.2: obs-fold is rejected. */
+		*status = 400;
+		*cause = "obsolete line folding in a header";
+		return -1;
+	}
+	colon = line;
+	while (colon < eol && is_tchar((unsigned char)*colon))
+		colon++;
+	if (colon == line || colon == eol || *colon != ':') {
+		/* RFC 9112 5.1: no whitespace before the colon, and the name
+		   must be a token. */
+		*status = 400;
+		*cause = "invalid header field name";
+		return -1;
+	}
+	if (!field_value_ok(colon + 1, eol)) {
+		*status = 400;
+		*cause = "invalid character in a header value";
+		return -1;
+	}
+	v = colon + 1;
+	while (v < eol && (*v == ' ' || *v == '\t'))
+		v++;
+	vend = eol;
+	while (vend > v && (vend[-1] == ' ' || vend[-1] == '\t'))
+		vend--;
+	f->line = line;
+	f->line_len = (size_t)(eol + 2 - line);
+	f->name = line;
+	f->name_len = (size_t)(colon - line);
+	f->value = v;
+	f->value_len = (size_t)(vend - v);
+	return 1;
+}
+
 /*
  * Split the field lines after the start line into headers.  line points at
  * the first field line inside head->raw; the raw copy is cut into C strings
@@ -288,42 +360,16 @@ static int
 parse_fields(struct http_head *head, char *line, unsigned max_headers,
     int *status, const char **cause)
 {
-	char *end = head->raw + head->head_len;
+	const char *pos = line, *end = head->raw + head->head_len;
+	struct field_span f;
 	size_t cap = 0;
+	int r;
 
-	while (line < end) {
-		char *eol = memchr(line, '\r', (size_t)(end - line));
-		char *colon, *v, *vend;
+	while ((r = next_field(&pos, end, &f, status, cause)) == 1) {
 		struct http_header *h;
+		char *name = head->raw + (f.name - head->raw);
+		char *value = head->raw + (f.value - head->raw);
 
-		if (eol == NULL || eol + 1 >= end || eol[1] != '\n') {
-			*status = 400;
-			*cause = "malformed field line";
-			return -1;
-		}
-		if (eol == line) /* the blank line: done */
-			return 0;
-		if (*line == ' ' || *line == '\t') {
-			/* RFC 9112 5.2: obs-fold is rejected. */
-			*status = 400;
-			*cause = "obsolete line folding in a header";
-			return -1;
-		}
-		colon = line;
-		while (colon < eol && is_tchar((unsigned char)*colon))
-			colon++;
-		if (colon == line || colon == eol || *colon != ':') {
-			/* RFC 9112 5.1: no whitespace before the colon, and
-			   the name must be a token. */
-			*status = 400;
-			*cause = "invalid header field name";
-			return -1;
-		}
-		if (!field_value_ok(colon + 1, eol)) {
-			*status = 400;
-			*cause = "invalid character in a header value";
-			return -1;
-		}
 		if (head->n_headers == max_headers) {
 			*status = 431;
 			*cause = "too many header fields";
@@ -334,24 +380,15 @@ parse_fields(struct http_head *head, char *line, unsigned max_headers,
 			head->headers = xreallocarray(head->headers, cap,
 			    sizeof *head->headers);
 		}
-		v = colon + 1;
-		while (v < eol && (*v == ' ' || *v == '\t'))
-			v++;
-		vend = eol;
-		while (vend > v && (vend[-1] == ' ' || vend[-1] == '\t'))
-			vend--;
-		*colon = '\0';
-		*vend = '\0';
+		name[f.name_len] = '\0';
+		value[f.value_len] = '\0';
 		h = &head->headers[head->n_headers++];
-		h->name = line;
-		h->value = v;
-		h->line_off = (size_t)(line - head->raw);
-		h->line_len = (size_t)(eol + 2 - line);
-		line = eol + 2;
+		h->name = name;
+		h->value = value;
+		h->line_off = (size_t)(f.line - head->raw);
+		h->line_len = f.line_len;
 	}
-	*status = 400;
-	*cause = "the head does not end with a blank line";
-	return -1;
+	return r;
 }
 
 /* Parse Content-Length: 1*DIGIT, at most 2^62. */
@@ -554,92 +591,233 @@ fail:
 	return -1;
 }
 
-int
-http_response_parse(const char *buf, size_t head_len,
-    const char *request_method, struct http_head *out, const char **cause)
-{
-	char *line, *eol, *p;
-	int status = 0, dummy_status;
+/* Most field lines a response head may have. */
+#define RESPONSE_MAX_HEADERS 1000
+
+/*
+ * What a response's fields say of its framing and connection, gathered a
+ * field at a time so that the copying parse and the framing-only one
+ * (http_response_frame) cannot read a head two ways.
+ */
+struct frame_acc {
+	bool conn_close, conn_keep_alive, conn_upgrade; /* Connection tokens */
+	bool has_upgrade;				/* an Upgrade field */
 	size_t n_te, n_cl;
+	bool te_first_chunked; /* the first Transfer-Encoding is "chunked" */
+	bool cl_bad;	       /* a Content-Length invalid or differing */
+	uint64_t cl;
+};
 
-	copy_head(buf, head_len, out);
-	line = out->raw;
-	eol = strstr(line, "\r\n");
-	if (eol == NULL)
-		goto bad;
-	*eol = '\0';
-	/* RFC 9112 4: HTTP-version SP status-code SP [ reason-phrase ]. */
-	if (strncmp(line, "HTTP/1.", 7) != 0 ||
-	    (line[7] != '0' && line[7] != '1') || line[8] != ' ')
-		goto bad;
-	out->minor = line[7] - '0';
-	p = line + 9;
-	for (int i = 0; i < 3; i++, p++) {
-		if (*p < '0' || *p > '9')
-			goto bad;
-		status = status * 10 + (*p - '0');
+static bool
+name_is(const struct field_span *f, const char *name, size_t len)
+{
+	return f->name_len == len && strncasecmp(f->name, name, len) == 0;
+}
+
+/* Parse Content-Length's n bytes at s: 1*DIGIT, at most 2^62. */
+static int
+parse_content_length_n(const char *s, size_t n, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (n == 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		if (v > (UINT64_C(1) << 62) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(s[i] - '0');
 	}
-	if (status < 100 || (*p != ' ' && *p != '\0'))
-		goto bad;
-	out->status = status;
-	out->reason = *p == ' ' ? p + 1 : p;
+	*out = v;
+	return 0;
+}
 
-	if (parse_fields(out, eol + 2, 1000, &dummy_status, cause) != 0)
-		goto fail;
+/* The Connection list's tokens (RFC 9110 7.6.1) that matter here. */
+static void
+frame_connection(struct frame_acc *a, const char *v, size_t n)
+{
+	size_t i = 0;
 
-	if (out->minor == 1)
-		out->keep_alive = !http_head_has_token(out, "Connection",
-		    "close");
-	else
-		out->keep_alive = http_head_has_token(out, "Connection",
-		    "keep-alive");
-	out->upgrade = http_head_get(out, "Upgrade") != NULL &&
-	    http_head_has_token(out, "Connection", "upgrade");
+	while (i < n) {
+		size_t start, end;
 
-	/* RFC 9112 6.3, in order. */
-	n_te = count_headers(out, "Transfer-Encoding");
-	n_cl = count_headers(out, "Content-Length");
+		while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+			i++;
+		start = i;
+		while (i < n && v[i] != ',')
+			i++;
+		end = i;
+		while (end > start && (v[end - 1] == ' ' || v[end - 1] == '\t'))
+			end--;
+		if (end - start == 5 && strncasecmp(v + start, "close", 5) == 0)
+			a->conn_close = true;
+		else if (end - start == 10 &&
+		    strncasecmp(v + start, "keep-alive", 10) == 0)
+			a->conn_keep_alive = true;
+		else if (end - start == 7 &&
+		    strncasecmp(v + start, "upgrade", 7) == 0)
+			a->conn_upgrade = true;
+	}
+}
+
+static void
+frame_field(struct frame_acc *a, const struct field_span *f)
+{
+	uint64_t n;
+
+	if (name_is(f, "Connection", 10)) {
+		frame_connection(a, f->value, f->value_len);
+	} else if (name_is(f, "Upgrade", 7)) {
+		a->has_upgrade = true;
+	} else if (name_is(f, "Transfer-Encoding", 17)) {
+		if (a->n_te++ == 0)
+			a->te_first_chunked = f->value_len == 7 &&
+			    strncasecmp(f->value, "chunked", 7) == 0;
+	} else if (name_is(f, "Content-Length", 14)) {
+		if (parse_content_length_n(f->value, f->value_len, &n) != 0 ||
+		    (a->n_cl > 0 && n != a->cl))
+			a->cl_bad = true;
+		else
+			a->cl = n;
+		a->n_cl++;
+	}
+}
+
+/* RFC 9112 9.3 and 6.3, in order: out's connection and framing from a's
+ * fields.  0, or -1 with *cause. */
+static int
+frame_finish(const struct frame_acc *a, const char *request_method,
+    struct http_head *out, const char **cause)
+{
+	int status = out->status;
+
+	out->keep_alive = out->minor == 1 ? !a->conn_close : a->conn_keep_alive;
+	out->upgrade = a->has_upgrade && a->conn_upgrade;
+	out->content_length = 0;
 	if (strcmp(request_method, "HEAD") == 0 || status < 200 ||
 	    status == 204 || status == 304) {
 		out->framing = HTTP_BODY_NONE;
-	} else if (n_te > 0) {
-		const char *te = http_head_get(out, "Transfer-Encoding");
-
-		if (n_te == 1 && strcasecmp(te, "chunked") == 0)
-			out->framing = HTTP_BODY_CHUNKED;
-		else
-			out->framing = HTTP_BODY_UNTIL_CLOSE;
-		if (n_cl > 0)
+	} else if (a->n_te > 0) {
+		out->framing = a->n_te == 1 && a->te_first_chunked
+		    ? HTTP_BODY_CHUNKED
+		    : HTTP_BODY_UNTIL_CLOSE;
+		if (a->n_cl > 0)
 			out->keep_alive = false;
-	} else if (n_cl > 0) {
-		uint64_t first = 0;
-		bool seen = false;
-
-		for (size_t i = 0; i < out->n_headers; i++) {
-			uint64_t n;
-
-			if (!name_eq(out->headers[i].name, "Content-Length"))
-				continue;
-			if (parse_content_length(out->headers[i].value, &n) !=
-				0 ||
-			    (seen && n != first)) {
-				*cause = "invalid Content-Length in the "
-					 "engine's response";
-				goto fail;
-			}
-			first = n;
-			seen = true;
+	} else if (a->n_cl > 0) {
+		if (a->cl_bad) {
+			*cause = "invalid Content-Length in the engine's "
+				 "response";
+			return -1;
 		}
-		out->content_length = first;
+		out->content_length = a->cl;
 		out->framing = HTTP_BODY_LENGTH;
 	} else {
 		out->framing = HTTP_BODY_UNTIL_CLOSE;
 		out->keep_alive = false;
 	}
 	return 0;
+}
 
-bad:
-	*cause = "malformed status line from the engine";
+/* RFC 9112 4: HTTP-version SP status-code SP [ reason-phrase ], the
+ * line's len bytes at line (no CRLF).  0 with out's minor and status and
+ * *reason_off, or -1. */
+static int
+parse_status_line(const char *line, size_t len, struct http_head *out,
+    size_t *reason_off)
+{
+	int status = 0;
+
+	if (len < 12 || strncmp(line, "HTTP/1.", 7) != 0 ||
+	    (line[7] != '0' && line[7] != '1') || line[8] != ' ')
+		return -1;
+	for (int i = 9; i < 12; i++) {
+		if (line[i] < '0' || line[i] > '9')
+			return -1;
+		status = status * 10 + (line[i] - '0');
+	}
+	if (status < 100 || (len > 12 && line[12] != ' '))
+		return -1;
+	out->minor = line[7] - '0';
+	out->status = status;
+	*reason_off = len > 12 ? 13 : 12;
+	return 0;
+}
+
+/* The status line's length (up to its CRLF), or -1 without one.  A NUL
+ * in it is refused as the copying parse's strstr would see it. */
+static ssize_t
+status_line_len(const char *buf, size_t head_len)
+{
+	const char *eol = memchr(buf, '\r', head_len);
+
+	if (eol == NULL || eol + 1 >= buf + head_len || eol[1] != '\n' ||
+	    memchr(buf, '\0', (size_t)(eol - buf)) != NULL)
+		return -1;
+	return eol - buf;
+}
+
+int
+http_response_frame(const char *buf, size_t head_len,
+    const char *request_method, struct http_head *out, const char **cause)
+{
+	struct frame_acc a = { 0 };
+	struct field_span f;
+	ssize_t n = status_line_len(buf, head_len);
+	const char *pos, *end = buf + head_len;
+	size_t reason_off, count = 0;
+	int r, dummy_status;
+
+	memset(out, 0, sizeof *out);
+	if (n < 0 || parse_status_line(buf, (size_t)n, out, &reason_off) != 0) {
+		*cause = "malformed status line from the engine";
+		return -1;
+	}
+	out->head_len = head_len;
+	pos = buf + n + 2;
+	while ((r = next_field(&pos, end, &f, &dummy_status, cause)) == 1) {
+		if (++count > RESPONSE_MAX_HEADERS) {
+			*cause = "too many header fields";
+			return -1;
+		}
+		frame_field(&a, &f);
+	}
+	if (r < 0)
+		return -1;
+	return frame_finish(&a, request_method, out, cause);
+}
+
+int
+http_response_parse(const char *buf, size_t head_len,
+    const char *request_method, struct http_head *out, const char **cause)
+{
+	struct frame_acc a = { 0 };
+	ssize_t n = status_line_len(buf, head_len);
+	size_t reason_off;
+	int dummy_status;
+
+	copy_head(buf, head_len, out);
+	if (n < 0 ||
+	    parse_status_line(out->raw, (size_t)n, out, &reason_off) != 0) {
+		*cause = "malformed status line from the engine";
+		goto fail;
+	}
+	out->raw[n] = '\0';
+	out->reason = out->raw + reason_off;
+	if (parse_fields(out, out->raw + n + 2, RESPONSE_MAX_HEADERS,
+		&dummy_status, cause) != 0)
+		goto fail;
+	for (size_t i = 0; i < out->n_headers; i++) {
+		const struct http_header *h = &out->headers[i];
+		struct field_span f = { .name = h->name,
+			.name_len = strlen(h->name),
+			.value = h->value,
+			.value_len = strlen(h->value) };
+
+		frame_field(&a, &f);
+	}
+	if (frame_finish(&a, request_method, out, cause) == 0)
+		return 0;
 fail:
 	http_head_reset(out);
 	return -1;

@@ -265,8 +265,13 @@ read_response_head(struct session *s, struct evbuffer *in, size_t *head_len)
 	    &cause);
 	if (r == HTTP_SCAN_INCOMPLETE && !s->upstream_eof)
 		return false;
+	/* A response only passed on needs its framing, not a copy of its
+	   head; a captured one is rewritten (send_captured_response). */
 	if (r == HTTP_SCAN_COMPLETE &&
-	    http_response_parse(p, *head_len, s->method, &s->resp, &cause) == 0)
+	    (s->pending != NULL ? http_response_parse(p, *head_len, s->method,
+				      &s->resp, &cause)
+				: http_response_frame(p, *head_len, s->method,
+				      &s->resp, &cause)) == 0)
 		return true;
 	why = r == HTTP_SCAN_INCOMPLETE ? "it closed the connection mid-head"
 					: cause;
