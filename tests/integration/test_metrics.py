@@ -16,6 +16,7 @@ metrics).
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -479,3 +480,21 @@ def test_engine_up_goes_to_zero():
         log = g.log_text()
         shutil.rmtree(tmp, ignore_errors=True)
     assert alive and rc == 0, "guard died or exited %s:\n%s" % (rc, log)
+
+
+def test_sighup_keeps_the_listener(guard_factory):
+    """SIGHUP with another metrics_listen: logged, still served where it
+    was (it takes effect at the next start)."""
+    port, other = free_port(), free_port()
+    g = guard_factory("metrics_listen = 127.0.0.1:%d\n" % port)
+    url = "http://127.0.0.1:%d/metrics" % port
+    scrape_url(url)
+    with open(g.config, "w") as fh:
+        fh.write("metrics_listen = 127.0.0.1:%d\n" % other)
+    os.kill(g.pid, signal.SIGHUP)
+    wait_for(lambda: "metrics_listen takes effect at the next start" in
+             open(g.log).read(), "the SIGHUP warning", timeout=10)
+    scrape_url(url)
+    with pytest.raises(OSError):
+        urllib.request.urlopen("http://127.0.0.1:%d/metrics" % other,
+                               timeout=2)
