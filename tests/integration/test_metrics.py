@@ -498,3 +498,31 @@ def test_sighup_keeps_the_listener(guard_factory):
     with pytest.raises(OSError):
         urllib.request.urlopen("http://127.0.0.1:%d/metrics" % other,
                                timeout=2)
+
+
+def test_fleet_ledger_up(guard_factory, testbed, request):
+    """With a fleet ledger: fleet_ledger_up 1 while its PostgreSQL runs,
+    0 (and database errors counted) once it stops.  Without: no sample."""
+    import pgtest
+    if not pgtest.available():
+        pytest.skip("PostgreSQL 15 is not installed")
+    plain = free_port()
+    guard_factory("metrics_listen = 127.0.0.1:%d\n" % plain)
+    plain_url = "http://127.0.0.1:%d/metrics" % plain
+    assert not [k for k in scrape_url(plain_url)
+                if k[0] == "docker_guard_fleet_ledger_up"]
+    pg = pgtest.start_postgres(testbed.tmpdir("pgm-"))
+    request.addfinalizer(pg.stop)
+    conn = pg.create_user_db("guard", "guard")
+    port = free_port()
+    url = "http://127.0.0.1:%d/metrics" % port
+    guard_factory("metrics_listen = 127.0.0.1:%d\nledger = %s\n"
+                  "ledger_unreachable = allow\n" % (port, conn))
+    wait_for(lambda: get(scrape_url(url), "docker_guard_fleet_ledger_up")
+             == 1, "fleet_ledger_up 1", timeout=30)
+    errors = get(scrape_url(url), "docker_guard_ledger_errors_total")
+    pg.stop()
+    s = wait_for(lambda: (lambda x: x if get(
+        x, "docker_guard_fleet_ledger_up") == 0 else None)(scrape_url(url)),
+        "fleet_ledger_up 0", timeout=60)
+    assert get(s, "docker_guard_ledger_errors_total") > errors
