@@ -90,6 +90,15 @@ reply(struct evhttp_request *req, int status, const char *reason,
 	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
 	if (status == 405)
 		evhttp_add_header(h, "Allow", "GET, HEAD");
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+		/* The length a GET would get, and no body (libevent 2.1 would
+		   send it after a HEAD's head). */
+		char n[32];
+
+		snprintf(n, sizeof n, "%zu", evbuffer_get_length(body));
+		evhttp_add_header(h, "Content-Length", n);
+		evbuffer_drain(body, evbuffer_get_length(body));
+	}
 	evhttp_send_reply(req, status, reason, body);
 }
 
@@ -148,16 +157,6 @@ request_cb(struct evhttp_request *req, void *arg)
 		return;
 	}
 	status = r->fn(h->ctx, req, body, &type);
-	if (cmd == EVHTTP_REQ_HEAD) {
-		/* The length a GET would get, and no body (libevent 2.1 would
-		   send it after a HEAD's head). */
-		char n[32];
-
-		snprintf(n, sizeof n, "%zu", evbuffer_get_length(body));
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "Content-Length", n);
-		evbuffer_drain(body, evbuffer_get_length(body));
-	}
 	reply(req, status, status == 200 ? "OK" : NULL, type, body);
 	evbuffer_free(body);
 }

@@ -333,6 +333,14 @@ def test_http_surface(mguard):
     with pytest.raises(urllib.error.HTTPError) as e:
         urllib.request.urlopen("http://127.0.0.1:%d/nope" % port, timeout=5)
     assert e.value.code == 404
+    # HEAD of a missing page: a head alone, and the connection goes on.
+    two = tcp_request(port, b"HEAD /nope HTTP/1.1\r\nHost: x\r\n\r\n"
+                      b"HEAD /metrics HTTP/1.1\r\nHost: x\r\n"
+                      b"Connection: close\r\n\r\n")
+    first, rest = two.split(b"\r\n\r\n", 1)
+    assert first.startswith(b"HTTP/1.1 404 "), two
+    assert rest.startswith(b"HTTP/1.1 200 ") and rest.endswith(b"\r\n\r\n"), \
+        two
     for method in ("POST", "PUT", "DELETE", "OPTIONS", "PATCH"):
         req = urllib.request.Request(g.url, method=method, data=b"")
         with pytest.raises(urllib.error.HTTPError) as e:
