@@ -13,6 +13,7 @@ Under GUARD_STANDIN=socat every test here fails (socat serves no
 metrics).
 """
 
+import json
 import os
 import re
 import shutil
@@ -461,13 +462,23 @@ def test_non_loopback_refused(addr, tmp_path):
 
 def test_engine_up_goes_to_zero():
     """A scripted engine answers, then goes away: engine_up 1, then 0,
-    and the event stream's reconnects are counted."""
+    and the event stream's reconnects are counted; an event that
+    happened 5 s before it came shows as 5 s of lag."""
     tmp = tempfile.mkdtemp(prefix="dgm-", dir="/tmp")
     engine = fe.FakeEngine(os.path.join(tmp, "engine.sock")).start()
-    # The event stream stays open (lines every 50 ms) until the engine
-    # goes; the guard then reconnects within a second.
-    engine.reset(lambda req: fe.stream() if b"/events" in req.target
-                 else None)
+    # The event stream: one event that happened 5 s ago, then open until
+    # the engine goes; the guard then reconnects within a second.
+    def events(req):
+        if b"/events" not in req.target:
+            return None
+        line = json.dumps({
+            "Type": "container", "Action": "die",
+            "Actor": {"ID": "c0ffee", "Attributes": {"name": "x"}},
+            "timeNano": time.time_ns() - 5 * 10**9}).encode() + b"\n"
+        return fe.raw(b"HTTP/1.1 200 OK\r\nContent-Type: application/json"
+                      b"\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n"
+                      % (len(line), line))
+    engine.reset(events)
     port = free_port()
     url = "http://127.0.0.1:%d/metrics" % port
     g = WireGuard(tmp, "g", engine.path,
@@ -475,6 +486,10 @@ def test_engine_up_goes_to_zero():
     try:
         wait_for(lambda: get(scrape_url(url), "docker_guard_engine_up") == 1,
                  "engine_up 1", timeout=20)
+        lag = wait_for(lambda: get(scrape_url(url),
+                                   "docker_guard_events_lag_seconds"),
+                       "the event's lag", timeout=20)
+        assert 4.5 < lag < 30, lag
         engine.stop()
         s = wait_for(lambda: (lambda x: x if get(
             x, "docker_guard_engine_up") == 0 else None)(scrape_url(url)),
