@@ -143,8 +143,14 @@ request_cb(struct evhttp_request *req, void *arg)
 	int status;
 
 	if (r == NULL) {
-		reply_text(req, 404, "Not Found",
-		    "no such page; the guard serves /metrics");
+		char pages[256] = "no such page; the pages here are ";
+
+		for (size_t i = 0; i < sizeof ops_routes / sizeof ops_routes[0];
+		     i++)
+			snprintf(pages + strlen(pages),
+			    sizeof pages - strlen(pages), "%s%s",
+			    i == 0 ? "" : " and ", ops_routes[i].path);
+		reply_text(req, 404, "Not Found", pages);
 		return;
 	}
 	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
