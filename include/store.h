@@ -244,6 +244,26 @@ int store_history(struct store *st, const char *app,
     void (*cb)(const struct store_deployment_row *, void *), void *arg,
     char **cause);
 
+/* Up to limit deployments of app, newest first (the status page's
+ * timeline); rows are borrowed for the call. */
+int store_history_newest(struct store *st, const char *app, long limit,
+    void (*cb)(const struct store_deployment_row *, void *), void *arg,
+    char **cause);
+
+/* An app as the status page lists it (borrowed for the callback). */
+struct store_app_row {
+	const char *app;
+	const char *current_version; /* the newest live container's: NULL
+					none live, "" unknown */
+	const char *current_image;   /* the newest live container's */
+	int live;		     /* live containers */
+	int64_t last_change;	     /* newest create or removal, unix s */
+};
+
+/* Up to limit apps of the ledger, most recently changed first. */
+int store_apps_recent(struct store *st, long limit,
+    void (*cb)(const struct store_app_row *, void *), void *arg, char **cause);
+
 /* ---- reading rows to ship to the fleet ledger (fleet.h) ---- */
 
 /* Rows whose strings are owned by the set (in strings[]), not by the

@@ -1119,6 +1119,70 @@ store_history(struct store *st, const char *app,
 	return finish_rows(st, s, rc, cause);
 }
 
+int
+store_history_newest(struct store *st, const char *app, long limit,
+    void (*cb)(const struct store_deployment_row *, void *), void *arg,
+    char **cause)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	/* The deployments_app index (app, created_at) walked backwards:
+	   at most limit rows are read. */
+	if (prepare(st,
+		"SELECT " DEPLOYMENT_COLUMNS " FROM deployments "
+		"WHERE app = ?1 ORDER BY created_at DESC, id DESC LIMIT ?2",
+		&s, cause) != 0)
+		return -1;
+	bind_text(s, 1, app);
+	sqlite3_bind_int64(s, 2, limit);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct store_deployment_row r;
+
+		read_deployment_row(s, &r);
+		cb(&r, arg);
+	}
+	return finish_rows(st, s, rc, cause);
+}
+
+int
+store_apps_recent(struct store *st, long limit,
+    void (*cb)(const struct store_app_row *, void *), void *arg, char **cause)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	/* One pass over the deployments_app index for the apps, then two
+	   indexed lookups per app shown. */
+	if (prepare(st,
+		"SELECT a.app, a.changed, a.live, "
+		"(SELECT COALESCE(version, '') FROM deployments d WHERE "
+		" d.app = a.app AND d.removed_at IS NULL "
+		" ORDER BY created_at DESC, id DESC LIMIT 1), "
+		"(SELECT image_ref FROM deployments d WHERE "
+		" d.app = a.app AND d.removed_at IS NULL "
+		" ORDER BY created_at DESC, id DESC LIMIT 1) "
+		"FROM (SELECT app, MAX(MAX(created_at), "
+		" COALESCE(MAX(removed_at), 0)) AS changed, "
+		" SUM(removed_at IS NULL) AS live FROM deployments "
+		" GROUP BY app ORDER BY changed DESC, app LIMIT ?1) a "
+		"ORDER BY a.changed DESC, a.app",
+		&s, cause) != 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, limit);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct store_app_row r;
+
+		r.app = col_text(s, 0);
+		r.last_change = sqlite3_column_int64(s, 1);
+		r.live = (int)sqlite3_column_int64(s, 2);
+		r.current_version = col_text(s, 3);
+		r.current_image = col_text(s, 4);
+		cb(&r, arg);
+	}
+	return finish_rows(st, s, rc, cause);
+}
+
 void
 store_deployment_rows_reset(struct store_deployment_rows *rows)
 {
