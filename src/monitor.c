@@ -67,6 +67,7 @@ struct monitor {
 	struct engine_req *version_req;
 	struct event *retry_timer;
 	int backoff;
+	int engine_up; /* 1 answered, 0 failed, -1 not asked yet */
 
 	struct engine_req *list_req; /* sync: GET /containers/json */
 	monitor_done_cb sync_done;
@@ -635,6 +636,7 @@ version_cb(int status, const char *body, size_t len, const char *error,
 	char *version = NULL, *old = NULL, *cause = NULL;
 
 	m->version_req = NULL;
+	m->engine_up = status != 0;
 	if (status != 200 ||
 	    (version = inspect_engine_version(body, len)) == NULL) {
 		log_warn("cannot read the engine's version: %s",
@@ -658,6 +660,7 @@ version_cb(int status, const char *body, size_t len, const char *error,
 			a.method = "EVENT";
 			a.route = "engine";
 			a.version = version;
+			a.previous_version = old;
 			a.rule = "engine_version";
 			a.verdict = STORE_WARN;
 			a.message = msg;
@@ -703,6 +706,7 @@ event_line_cb(const char *line, size_t len, void *arg)
 	int64_t t;
 
 	m->backoff = 0;
+	m->engine_up = 1;
 	if (inspect_event_parse(line, len, &ev) != 0)
 		return;
 	if (ev.time_nano > m->last_event_ns) {
@@ -744,6 +748,7 @@ stream_end_cb(int status, const char *body, size_t len, const char *error,
 	struct timeval tv = { 0, 0 };
 
 	m->stream = NULL;
+	m->engine_up = 0;
 	m->backoff = m->backoff == 0 ? 1 : m->backoff * 2;
 	if (m->backoff > MONITOR_BACKOFF_MAX)
 		m->backoff = MONITOR_BACKOFF_MAX;
@@ -823,6 +828,7 @@ monitor_new(struct event_base *base, const struct guard_config *const *cfg,
 	m->ledger = l;
 	m->store = ledger_store(l);
 	m->follow = follow;
+	m->engine_up = -1;
 	TAILQ_INIT(&m->jobs);
 	m->job_timer = evtimer_new(base, job_timer_cb, m);
 	m->retry_timer = evtimer_new(base, retry_cb, m);
@@ -861,4 +867,10 @@ monitor_free(struct monitor *m)
 	event_free(m->reconcile_timer);
 	event_free(m->cursor_timer);
 	free(m);
+}
+
+int
+monitor_engine_up(const struct monitor *m)
+{
+	return m != NULL ? m->engine_up : -1;
 }
