@@ -1,8 +1,8 @@
 /*
  * The status page's facts, read from the ledger (store.h): the apps with
  * their current and highest versions and newest deployments, the recent
- * refusals, drift findings and engine version changes, and the engine
- * version last recorded.  Read-only, and every query is bounded (the
+ * refusals, overrides, drift findings and engine version changes, and
+ * the engine version last recorded.  Read-only, and every query is bounded (the
  * STATUS_DATA_* limits, each over an index of the local SQLite file; an
  * app's highest version is one GROUP BY over that app's rows), so a page
  * costs a few milliseconds of the event loop even on a large ledger, and
@@ -20,6 +20,7 @@ struct store;
 #define STATUS_DATA_APPS 200	/* apps shown, most recently changed */
 #define STATUS_DATA_TIMELINE 20 /* deployments per app */
 #define STATUS_DATA_REFUSALS 50
+#define STATUS_DATA_OVERRIDES 20
 #define STATUS_DATA_DRIFT 50
 #define STATUS_DATA_ENGINE 20
 
@@ -28,15 +29,15 @@ struct status_data {
 	struct status_page page;
 	struct status_app *apps;
 	struct status_deploy **timelines; /* one array per app */
-	struct status_event *refusals, *drift, *engine;
+	struct status_event *refusals, *overrides, *drift, *engine;
 	char **strings;
 	size_t n_strings;
 };
 
 /*
- * Fill d (zeroed first) from st: page.apps, page.refusals, page.drift,
- * page.engine, health.engine_version and health.last_drift_round (the
- * meta keys engine_version and drift_last_round).  The caller fills now
+ * Fill d (zeroed first) from st: page.apps, page.refusals,
+ * page.overrides, page.drift, page.engine, health.engine_version and
+ * health.last_drift_round (the meta keys engine_version and drift_last_round).  The caller fills now
  * and the rest of the health.  Never fails: what could not be read is
  * left out and said in page.error.  Free with status_data_reset.
  */

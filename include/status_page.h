@@ -85,6 +85,7 @@ struct status_page {
 	size_t n_apps;
 	bool apps_cut; /* more apps than shown */
 	struct status_events refusals;
+	struct status_events overrides; /* allowed by an override label */
 	struct status_events drift;
 	struct status_events engine;
 	const char *error; /* the ledger could not be read: said on top */

@@ -18,6 +18,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "config.h"
+#include "guard.h"
 #include "log.h"
 #include "metrics.h"
 #include "ops_http.h"
@@ -44,6 +45,7 @@ static const struct ops_route {
 	ops_page_fn fn;
 } ops_routes[] = {
 	{ "/metrics", page_metrics },
+	{ "/", guard_status_page }, /* ctx is the guard (serve.c) */
 };
 
 static int
@@ -115,7 +117,7 @@ request_cb(struct evhttp_request *req, void *arg)
 
 	if (r == NULL) {
 		reply_text(req, 404, "Not Found",
-		    "no such page; the guard serves /metrics");
+		    "no such page; the guard serves / and /metrics");
 		return;
 	}
 	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {

@@ -208,6 +208,7 @@ void
 status_data_load(struct status_data *d, struct store *st)
 {
 	struct store_audit_filter refusals = { .verdict = "deny" };
+	struct store_audit_filter overrides = { .rule = "override" };
 	struct store_audit_filter drift = { .rule = "drift" };
 	struct store_audit_filter engine = { .rule = "engine_version" };
 	char *value = NULL, *cause = NULL;
@@ -216,6 +217,8 @@ status_data_load(struct status_data *d, struct store *st)
 	load_apps(d, st);
 	d->refusals = load_events(d, st, &refusals, STATUS_DATA_REFUSALS,
 	    &d->page.refusals);
+	d->overrides = load_events(d, st, &overrides, STATUS_DATA_OVERRIDES,
+	    &d->page.overrides);
 	d->drift = load_events(d, st, &drift, STATUS_DATA_DRIFT,
 	    &d->page.drift);
 	d->engine = load_events(d, st, &engine, STATUS_DATA_ENGINE,
@@ -236,6 +239,7 @@ status_data_reset(struct status_data *d)
 	free(d->timelines);
 	free(d->apps);
 	free(d->refusals);
+	free(d->overrides);
 	free(d->drift);
 	free(d->engine);
 	for (size_t i = 0; i < d->n_strings; i++)

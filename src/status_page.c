@@ -333,18 +333,16 @@ render_health(struct out *o, const struct status_page *p)
 	health_engine(o, h);
 	health_ledger(o, h);
 	put(o, "<dt>Drift watch</dt><dd>");
-	if (h->drift_interval == 0)
+	if (h->drift_interval == 0) {
 		put(o, "off (drift_interval = 0)");
-	else if (h->drift_interval > 0)
-		putf(o, "every %lld s", (long long)h->drift_interval);
-	else
-		put(o, "-");
-	if (h->drift_interval != 0) {
-		put(o, ", last round ");
+	} else {
+		if (h->drift_interval > 0)
+			putf(o, "every %lld s, ", (long long)h->drift_interval);
+		put(o, "last round ");
 		if (h->last_drift_round > 0)
 			put_time(o, h->last_drift_round);
 		else
-			put(o, "not yet");
+			put(o, "none recorded");
 	}
 	put(o, "</dd>\n</dl>\n");
 }
@@ -454,14 +452,14 @@ events_note(struct out *o, const struct status_events *ev, const char *none,
 		    ev->n, all);
 }
 
+/* A table of audit rows with their full messages (refusals,
+ * overrides). */
 static void
-render_refusals(struct out *o, const struct status_page *p)
+render_event_table(struct out *o, const struct status_events *ev,
+    const char *head, const char *none, const char *all)
 {
-	const struct status_events *ev = &p->refusals;
-
-	put(o, "<h2 id=\"refusals\">Recent refusals</h2>\n");
-	events_note(o, ev, "No refusal recorded.",
-	    "<code>docker-guard audit --verdict deny</code>");
+	put(o, head);
+	events_note(o, ev, none, all);
 	if (ev->n == 0)
 		return;
 	put(o,
@@ -548,7 +546,13 @@ status_page_render(const struct status_page *p, size_t *len)
 	render_head(&o, p);
 	render_health(&o, p);
 	render_apps(&o, p);
-	render_refusals(&o, p);
+	render_event_table(&o, &p->refusals,
+	    "<h2 id=\"refusals\">Recent refusals</h2>\n",
+	    "No refusal recorded.",
+	    "<code>docker-guard audit --verdict deny</code>");
+	render_event_table(&o, &p->overrides,
+	    "<h2 id=\"overrides\">Recent overrides</h2>\n", "No override used.",
+	    "<code>docker-guard audit --rule override</code>");
 	render_drift(&o, p);
 	render_engine(&o, p);
 	put(&o, "</body></html>\n");

@@ -119,7 +119,7 @@ render(struct parts *p)
 {
 	struct status_deploy d[2];
 	struct status_app a[2];
-	struct status_event ev[3];
+	struct status_event ev[4];
 	struct status_page page = { 0 };
 	size_t len, lt = 0;
 	char *html;
@@ -131,7 +131,7 @@ render(struct parts *p)
 	for (int i = 0; i < 2; i++)
 		a[i] = (struct status_app){ pick(p), pick(p), pick(p),
 			pick(p), 1, 1764672000, d, 2, i == 0 };
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 4; i++)
 		fill_event(&ev[i], p, 1764672000000 + i);
 	page.now = 1764672060;
 	page.health = (struct status_health){ pick(p), pick(p), 1764585660,
@@ -141,6 +141,7 @@ render(struct parts *p)
 	page.refusals = (struct status_events){ &ev[0], 1, true };
 	page.drift = (struct status_events){ &ev[1], 1, false };
 	page.engine = (struct status_events){ &ev[2], 1, false };
+	page.overrides = (struct status_events){ &ev[3], 1, false };
 	page.error = pick(p);
 	html = status_page_render(&page, &len);
 	FUZZ_ASSERT(strlen(html) == len);

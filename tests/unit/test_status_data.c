@@ -105,6 +105,7 @@ test_load(void)
 	    "refusing <img src=x onerror=alert(1)>", 3100);
 	audit(st, "require_digest", STORE_ALLOW, "nextcloud", "allowed", 3200);
 	audit(st, "drift", STORE_WARN, "nextcloud", "gone from registry", 3300);
+	audit(st, "override", STORE_ALLOW, "nextcloud", "reason <b>", 3350);
 	CHECK(store_meta_set(st, "engine_version", "26.1.5 (API 1.45)",
 		  &cause) == 0);
 	CHECK(store_meta_set(st, "drift_last_round", "3400", &cause) == 0);
@@ -125,6 +126,7 @@ test_load(void)
 	CHECK_INT_EQ(d.page.refusals.n, 1);
 	CHECK_STR_EQ(d.page.refusals.items[0].rule, "downgrade");
 	CHECK_INT_EQ(d.page.drift.n, 1);
+	CHECK_INT_EQ(d.page.overrides.n, 1);
 	CHECK_INT_EQ(d.page.engine.n, 0);
 	CHECK_STR_EQ(d.page.health.engine_version, "26.1.5 (API 1.45)");
 	CHECK_INT_EQ(d.page.health.last_drift_round, 3400);
@@ -133,6 +135,7 @@ test_load(void)
 	html = status_page_render(&d.page, &len);
 	CHECK(strstr(html, "<td>&lt;script&gt;alert(1)&lt;/script&gt;</td>"));
 	CHECK(strstr(html, "refusing &lt;img src=x onerror=alert(1)&gt;"));
+	CHECK(strstr(html, "reason &lt;b&gt;"));
 	CHECK(strstr(html, "<script") == NULL && strstr(html, "<img") == NULL);
 	free(html);
 	status_data_reset(&d);

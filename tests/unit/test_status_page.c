@@ -87,7 +87,7 @@ static const char img[] = "<img src=x onerror=alert(1)>";
 struct fixture {
 	struct status_deploy deploys[2];
 	struct status_app apps[2];
-	struct status_event refusals[1], drift[1], engine[2];
+	struct status_event refusals[1], overrides[1], drift[1], engine[2];
 	struct status_page page;
 };
 
@@ -113,6 +113,11 @@ fixture_fill(struct fixture *f, const char *s)
 		S("docker-guard: refusing to create app \"nextcloud\": image "
 		  "is version 31.0.8.1, older than 31.0.9.1 (rule: downgrade)."),
 		S("docker"), 1000 };
+	f->overrides[0] = (struct status_event){ 1764672001500, S("override"),
+		S("allow"), S("nextcloud"), S("127.0.0.1:5000/nextcloud:31.0.8.1"),
+		S("31.0.8.1"), S("31.0.9.1"),
+		S("allowed by io.docker-guard.allow-downgrade=rollback test"),
+		S("ansible"), 0 };
 	f->drift[0] = (struct status_event){ 1764672002000, S("drift"),
 		S("warn"), S("shop/web"), S("127.0.0.1:5000/web:1.0"), NULL,
 		NULL, S("image is missing from its registry"), NULL, -1 };
@@ -131,6 +136,7 @@ fixture_fill(struct fixture *f, const char *s)
 	f->page.apps = f->apps;
 	f->page.n_apps = 2;
 	f->page.refusals = (struct status_events){ f->refusals, 1, true };
+	f->page.overrides = (struct status_events){ f->overrides, 1, false };
 	f->page.drift = (struct status_events){ f->drift, 1, false };
 	f->page.engine = (struct status_events){ f->engine, 2, false };
 #undef S
@@ -183,6 +189,9 @@ test_page_fragments(void)
 			   "than 31.0.9.1 (rule: downgrade).</td>"));
 	CHECK(strstr(html, "The newest 1; <code>docker-guard audit --verdict "
 			   "deny</code> lists them all."));
+	CHECK(strstr(html, "<h2 id=\"overrides\">Recent overrides</h2>\n<table>"));
+	CHECK(strstr(html, "<td>uid 0 (ansible)</td><td class=\"msg\">allowed "
+			   "by io.docker-guard.allow-downgrade=rollback test"));
 	CHECK(strstr(html, "<td class=\"msg\">image is missing from its "
 			   "registry</td>"));
 	CHECK(strstr(html, "<li>engine 20.10.24 (API 1.41) -&gt; 26.1.5 (API "
@@ -218,6 +227,7 @@ test_page_empty(void)
 	CHECK(strstr(html, "off (drift_interval = 0)"));
 	CHECK(strstr(html, "<p>No app recorded yet.</p>"));
 	CHECK(strstr(html, "<p>No refusal recorded.</p>"));
+	CHECK(strstr(html, "<p>No override used.</p>"));
 	CHECK(strstr(html, "<p>No drift finding recorded.</p>"));
 	CHECK(strstr(html, "<p>No change of the engine&#39;s version") ==
 	    NULL);
