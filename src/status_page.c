@@ -185,6 +185,16 @@ cell(struct out *o, const char *s)
 	put(o, "</td>");
 }
 
+/* A cell of an image reference or other long text that may break
+ * anywhere. */
+static void
+ref_cell(struct out *o, const char *s)
+{
+	put(o, "<td class=\"ref\">");
+	text(o, s);
+	put(o, "</td>");
+}
+
 static void
 put_time(struct out *o, int64_t t)
 {
@@ -232,9 +242,10 @@ static const char style[] =
     "h2{font-size:1.15em;margin:1.6em 0 .4em;border-bottom:1px solid #ccc}"
     "table{border-collapse:collapse;width:100%;background:#fff}"
     "th,td{border:1px solid #ddd;padding:.25em .5em;text-align:left;"
-    "vertical-align:top;overflow-wrap:anywhere}"
+    "vertical-align:top}"
+    "td.ref,td.msg{overflow-wrap:anywhere}"
     "th{background:#eee}"
-    "td.t{white-space:nowrap}"
+    "td.t,td.w{white-space:nowrap}"
     ".msg{white-space:pre-wrap;font-family:ui-monospace,monospace;"
     "font-size:.92em}"
     ".ok{color:#176b26}.bad{color:#a4161a;font-weight:bold}"
@@ -338,11 +349,12 @@ render_health(struct out *o, const struct status_page *p)
 	} else {
 		if (h->drift_interval > 0)
 			putf(o, "every %lld s, ", (long long)h->drift_interval);
-		put(o, "last round ");
-		if (h->last_drift_round > 0)
+		if (h->last_drift_round > 0) {
+			put(o, "last round at ");
 			put_time(o, h->last_drift_round);
-		else
-			put(o, "none recorded");
+		} else {
+			put(o, "no round recorded yet");
+		}
 	}
 	put(o, "</dd>\n</dl>\n");
 }
@@ -362,7 +374,7 @@ render_timeline(struct out *o, const struct status_app *a)
 		put(o, "<tr>");
 		time_cell(o, d->time);
 		cell(o, d->version);
-		put(o, "<td>");
+		put(o, "<td class=\"ref\">");
 		text(o, d->image_ref);
 		if (d->repo_digest != NULL && *d->repo_digest != '\0') {
 			put(o, "<br><span class=\"note\">");
@@ -370,7 +382,7 @@ render_timeline(struct out *o, const struct status_app *a)
 			put(o, "</span>");
 		}
 		put(o, "</td>");
-		cell(o, d->container_name);
+		ref_cell(o, d->container_name);
 		cell(o, d->source);
 		if (d->removed_at > 0)
 			time_cell(o, d->removed_at);
@@ -388,12 +400,12 @@ render_app(struct out *o, const struct status_app *a)
 	    strcmp(a->current, a->highest) != 0;
 
 	put(o, "<tr>");
-	cell(o, a->name);
+	ref_cell(o, a->name);
 	put(o, behind ? "<td class=\"behind\">" : "<td>");
 	text_or(o, a->current, "none running");
 	put(o, "</td>");
 	cell(o, a->highest);
-	cell(o, a->image);
+	ref_cell(o, a->image);
 	putf(o, "<td>%d</td>", a->live);
 	time_cell(o, a->last_change);
 	put(o, "</tr>\n<tr><td colspan=\"6\">");
@@ -419,14 +431,18 @@ render_apps(struct out *o, const struct status_page *p)
 	    "<th>Image</th><th>Live</th><th>Last change</th></tr>\n");
 	for (size_t i = 0; i < p->n_apps; i++)
 		render_app(o, &p->apps[i]);
-	put(o, "</table>\n");
+	put(o,
+	    "</table>\n<p class=\"note\">A current version in "
+	    "<span class=\"behind\">red</span> differs from the highest "
+	    "this app has run (a rollback, or a downgrade allowed by an "
+	    "override).</p>\n");
 }
 
 /* Who asked: "uid 1000 (docker)". */
 static void
 who_cell(struct out *o, const struct status_event *e)
 {
-	put(o, "<td>");
+	put(o, "<td class=\"w\">");
 	if (e->uid >= 0)
 		putf(o, "uid %lld", (long long)e->uid);
 	if (e->comm != NULL && *e->comm != '\0') {
@@ -470,9 +486,9 @@ render_event_table(struct out *o, const struct status_events *ev,
 
 		put(o, "<tr>");
 		time_cell(o, e->time_ms / 1000);
-		cell(o, e->app);
+		ref_cell(o, e->app);
 		cell(o, e->rule);
-		cell(o, e->image_ref);
+		ref_cell(o, e->image_ref);
 		who_cell(o, e);
 		put(o, "<td class=\"msg\">");
 		text(o, e->message);
@@ -499,8 +515,8 @@ render_drift(struct out *o, const struct status_page *p)
 
 		put(o, "<tr>");
 		time_cell(o, e->time_ms / 1000);
-		cell(o, e->app);
-		cell(o, e->image_ref);
+		ref_cell(o, e->app);
+		ref_cell(o, e->image_ref);
 		put(o, "<td class=\"msg\">");
 		text(o, e->message);
 		put(o, "</td></tr>\n");

@@ -133,7 +133,7 @@ test_load(void)
 
 	d.page.now = 4000;
 	html = status_page_render(&d.page, &len);
-	CHECK(strstr(html, "<td>&lt;script&gt;alert(1)&lt;/script&gt;</td>"));
+	CHECK(strstr(html, "<td class=\"ref\">&lt;script&gt;alert(1)&lt;/script&gt;</td>"));
 	CHECK(strstr(html, "refusing &lt;img src=x onerror=alert(1)&gt;"));
 	CHECK(strstr(html, "reason &lt;b&gt;"));
 	CHECK(strstr(html, "<script") == NULL && strstr(html, "<img") == NULL);

@@ -173,24 +173,25 @@ test_page_fragments(void)
 	CHECK(strstr(html, "writing</span>, 3 waiting"));
 	CHECK(strstr(html, "<dt>Fleet ledger</dt><dd><span class=\"bad\">not "
 			   "connected</span>"));
-	CHECK(strstr(html, "every 60 s, last round 2025-12-02 10:40:00 UTC"));
-	CHECK(strstr(html, "<tr><td>nextcloud</td><td>31.0.9.1</td>"
+	CHECK(strstr(html, "every 60 s, last round at 2025-12-02 10:40:00 UTC"));
+	CHECK(strstr(html, "<tr><td class=\"ref\">nextcloud</td><td>31.0.9.1</td>"
 			   "<td>31.0.9.1</td>"));
-	CHECK(strstr(html, "<tr><td>shop/web</td><td class=\"behind\">1.0"
+	CHECK(strstr(html, "<tr><td class=\"ref\">shop/web</td><td class=\"behind\">1.0"
 			   "</td><td>2.0</td>"));
 	CHECK(strstr(html, "<summary>2 deployments (the newest)</summary>"));
-	CHECK(strstr(html, "<td>31.0.8.1</td><td>127.0.0.1:5000/nextcloud:"
-			   "31.0.8.1</td><td>nextcloud-old</td><td>sync</td>"
+	CHECK(strstr(html, "<td>31.0.8.1</td><td class=\"ref\">127.0.0.1:5000/"
+			   "nextcloud:31.0.8.1</td><td class=\"ref\">"
+			   "nextcloud-old</td><td>sync</td>"
 			   "<td class=\"t\">2025-12-02 10:40:00 UTC</td>"));
 	CHECK(strstr(html, "<td>live</td>"));
-	CHECK(strstr(html, "<td>uid 1000 (docker)</td><td class=\"msg\">"
+	CHECK(strstr(html, "<td class=\"w\">uid 1000 (docker)</td><td class=\"msg\">"
 			   "docker-guard: refusing to create app &quot;"
 			   "nextcloud&quot;: image is version 31.0.8.1, older "
 			   "than 31.0.9.1 (rule: downgrade).</td>"));
 	CHECK(strstr(html, "The newest 1; <code>docker-guard audit --verdict "
 			   "deny</code> lists them all."));
 	CHECK(strstr(html, "<h2 id=\"overrides\">Recent overrides</h2>\n<table>"));
-	CHECK(strstr(html, "<td>uid 0 (ansible)</td><td class=\"msg\">allowed "
+	CHECK(strstr(html, "<td class=\"w\">uid 0 (ansible)</td><td class=\"msg\">allowed "
 			   "by io.docker-guard.allow-downgrade=rollback test"));
 	CHECK(strstr(html, "<td class=\"msg\">image is missing from its "
 			   "registry</td>"));
@@ -265,7 +266,7 @@ test_page_hostile(void)
 	}
 	fixture_fill(&bad, script);
 	html = status_page_render(&bad.page, &len);
-	CHECK(strstr(html, "<td>&lt;script&gt;alert(1)&lt;/script&gt;</td>"));
+	CHECK(strstr(html, "<td class=\"ref\">&lt;script&gt;alert(1)&lt;/script&gt;</td>"));
 	CHECK(strstr(html, "<title>docker-guard status: &lt;script&gt;"));
 	free(html);
 	fixture_fill(&bad, img);
