@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <grp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -130,6 +131,16 @@ request_cb(struct evhttp_request *req, void *arg)
 		return;
 	}
 	status = r->fn(h->ctx, req, body, &type);
+	if (cmd == EVHTTP_REQ_HEAD) {
+		/* The length a GET would get, and no body (libevent 2.1 would
+		   send it after a HEAD's head). */
+		char n[32];
+
+		snprintf(n, sizeof n, "%zu", evbuffer_get_length(body));
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Content-Length", n);
+		evbuffer_drain(body, evbuffer_get_length(body));
+	}
 	reply(req, status, status == 200 ? "OK" : NULL, type, body);
 	evbuffer_free(body);
 }
