@@ -629,6 +629,26 @@ reconcile_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- engine version and events ----------------------------------------- */
 
+/* The engine's version ("26.1.5 (API 1.45)", as inspect_engine_version
+ * writes it) into the metrics' engine info. */
+static void
+engine_info_metric(const char *version)
+{
+	const char *api = strstr(version, " (API ");
+	size_t n = strlen(version);
+
+	if (api != NULL && n > 0 && version[n - 1] == ')') {
+		char *v = xstrndup(version, (size_t)(api - version));
+		char *a = xstrndup(api + 6, strlen(api + 6) - 1);
+
+		metrics_engine_info_set(v, a);
+		free(v);
+		free(a);
+	} else {
+		metrics_engine_info_set(version, NULL);
+	}
+}
+
 static void
 version_cb(int status, const char *body, size_t len, const char *error,
     void *arg)
@@ -644,6 +664,7 @@ version_cb(int status, const char *body, size_t len, const char *error,
 		    error != NULL ? error : "unexpected answer");
 		return;
 	}
+	engine_info_metric(version);
 	if (store_meta_get(m->store, "engine_version", &old, &cause) != 0) {
 		log_error("ledger: %s", cause);
 		free(cause);
@@ -657,6 +678,7 @@ version_cb(int status, const char *body, size_t len, const char *error,
 					"%s",
 			    old, version);
 			log_warn("%s", msg);
+			metrics_engine_version_changed();
 			a.time_ms = now_ms();
 			a.method = "EVENT";
 			a.route = "engine";

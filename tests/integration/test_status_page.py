@@ -179,6 +179,18 @@ def test_page_lists_apps_refusals_and_engine(sp):
     assert "Ledger writing , 0 waiting" in t, t
 
 
+def test_engine_version_metrics(sp):
+    """The version change the page shows is in /metrics too."""
+    status, _, body = fetch(sp.url + "metrics")
+    assert status == 200
+    lines = body.decode().splitlines()
+    version, api = sp.engine[:-1].split(" (API ")
+    info = [ln for ln in lines if ln.startswith("docker_guard_engine_info{")]
+    assert info == ['docker_guard_engine_info{version="%s",api_version="%s"} 1'
+                    % (version, api)], info
+    assert "docker_guard_engine_version_changes_total 1" in lines, lines
+
+
 def test_hostile_strings_escaped(sp):
     _, _, body = fetch(sp.url)
     doc = body.decode("utf-8")
