@@ -260,9 +260,21 @@ struct store_app_row {
 	int64_t last_change;	     /* newest create or removal, unix s */
 };
 
-/* Up to limit apps of the ledger, most recently changed first. */
+/* Up to limit apps of the ledger, most recently deployed first. */
 int store_apps_recent(struct store *st, long limit,
     void (*cb)(const struct store_app_row *, void *), void *arg, char **cause);
+
+/* Each distinct version app has run (from an index), in no particular
+ * order; the string is borrowed for the call. */
+int store_app_version_names(struct store *st, const char *app,
+    void (*cb)(const char *version, void *), void *arg, char **cause);
+
+/* The newest limit audit rows of rule (when not NULL) or else of
+ * verdict ("deny", ...), newest first, each read from an index; rows
+ * are borrowed for the call. */
+int store_audit_newest(struct store *st, const char *rule, const char *verdict,
+    long limit, void (*cb)(const struct store_audit_row *, void *), void *arg,
+    char **cause);
 
 /* ---- reading rows to ship to the fleet ledger (fleet.h) ---- */
 

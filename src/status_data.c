@@ -77,27 +77,30 @@ timeline_row_cb(const struct store_deployment_row *r, void *arg)
 	t->source = own(c->d, r->source);
 }
 
+static void
+version_name_cb(const char *version, void *arg)
+{
+	char **high = arg;
+
+	if (*high == NULL || version_compare(version, *high) > 0) {
+		free(*high);
+		*high = xstrdup(version);
+	}
+}
+
 /* The app's highest version and its newest deployments. */
 static void
 load_app(struct status_data *d, size_t i, struct store *st)
 {
 	struct status_app *a = &d->apps[i];
 	struct timeline_ctx c = { d, NULL, 0 };
-	struct store_versions v;
-	char *cause = NULL;
+	char *high = NULL, *cause = NULL;
 
-	if (store_app_versions(st, a->name, &v, &cause) != 0) {
+	if (store_app_version_names(st, a->name, version_name_cb, &high,
+		&cause) != 0)
 		failed(d, cause);
-	} else {
-		const char *high = NULL;
-
-		for (size_t k = 0; k < v.n; k++)
-			if (high == NULL ||
-			    version_compare(v.items[k].version, high) > 0)
-				high = v.items[k].version;
-		a->highest = own(d, high);
-		store_versions_reset(&v);
-	}
+	a->highest = own(d, high);
+	free(high);
 	if (store_history_newest(st, a->name, STATUS_DATA_TIMELINE + 1,
 		timeline_row_cb, &c, &cause) != 0)
 		failed(d, cause);
@@ -156,29 +159,21 @@ event_row_cb(const struct store_audit_row *r, void *arg)
 	e->uid = r->uid;
 }
 
-/* The newest limit rows matching f, newest first, into *ev. */
+/* The newest limit rows of rule (or else verdict), newest first, into
+ * *ev. */
 static struct status_event *
-load_events(struct status_data *d, struct store *st,
-    struct store_audit_filter *f, long limit, struct status_events *ev)
+load_events(struct status_data *d, struct store *st, const char *rule,
+    const char *verdict, long limit, struct status_events *ev)
 {
 	struct events_ctx c = { d, NULL, 0 };
 	char *cause = NULL;
 
-	f->uid = -1;
-	f->limit = limit + 1;
-	if (store_audit_query(st, f, event_row_cb, &c, &cause) != 0)
+	if (store_audit_newest(st, rule, verdict, limit + 1, event_row_cb, &c,
+		&cause) != 0)
 		failed(d, cause);
-	/* Oldest first, one more than shown: the first is the extra. */
 	if (c.n > (size_t)limit) {
-		memmove(c.items, c.items + 1, (c.n - 1) * sizeof *c.items);
-		c.n--;
+		c.n = (size_t)limit;
 		ev->cut = true;
-	}
-	for (size_t i = 0; i < c.n / 2; i++) {
-		struct status_event t = c.items[i];
-
-		c.items[i] = c.items[c.n - 1 - i];
-		c.items[c.n - 1 - i] = t;
 	}
 	ev->items = c.items;
 	ev->n = c.n;
@@ -207,22 +202,18 @@ meta_seconds(struct status_data *d, struct store *st, const char *key)
 void
 status_data_load(struct status_data *d, struct store *st)
 {
-	struct store_audit_filter refusals = { .verdict = "deny" };
-	struct store_audit_filter overrides = { .rule = "override" };
-	struct store_audit_filter drift = { .rule = "drift" };
-	struct store_audit_filter engine = { .rule = "engine_version" };
 	char *value = NULL, *cause = NULL;
 
 	memset(d, 0, sizeof *d);
 	load_apps(d, st);
-	d->refusals = load_events(d, st, &refusals, STATUS_DATA_REFUSALS,
+	d->refusals = load_events(d, st, NULL, "deny", STATUS_DATA_REFUSALS,
 	    &d->page.refusals);
-	d->overrides = load_events(d, st, &overrides, STATUS_DATA_OVERRIDES,
-	    &d->page.overrides);
-	d->drift = load_events(d, st, &drift, STATUS_DATA_DRIFT,
+	d->overrides = load_events(d, st, "override", NULL,
+	    STATUS_DATA_OVERRIDES, &d->page.overrides);
+	d->drift = load_events(d, st, "drift", NULL, STATUS_DATA_DRIFT,
 	    &d->page.drift);
-	d->engine = load_events(d, st, &engine, STATUS_DATA_ENGINE,
-	    &d->page.engine);
+	d->engine = load_events(d, st, "engine_version", NULL,
+	    STATUS_DATA_ENGINE, &d->page.engine);
 	if (store_meta_get(st, "engine_version", &value, &cause) != 0)
 		failed(d, cause);
 	d->page.health.engine_version = own(d, value);
