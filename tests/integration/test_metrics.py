@@ -372,13 +372,35 @@ def test_bad_requests_do_not_hurt(mguard):
         assert time.monotonic() - t0 < 25
     finally:
         s.close()
-    # Many at once, all closed: it still serves.
+    # Many at once (the cap and the backlog), all closed: it still serves.
     socks = [socket.create_connection(("127.0.0.1", port), timeout=5)
-             for _ in range(200)]
+             for _ in range(100)]
     for s in socks:
         s.close()
     scrape_url(g.url)
     assert g.alive()
+
+
+def test_connection_cap(mguard):
+    """At most 32 connections at once: idle ones hold the listener, a
+    scrape waits in the backlog and is served once they go."""
+    g = mguard
+    fds_before = len(os.listdir("/proc/%d/fd" % g.pid))
+    socks = [socket.create_connection(("127.0.0.1", g.metrics_port),
+                                      timeout=5) for _ in range(100)]
+    try:
+        time.sleep(0.5)
+        fds = len(os.listdir("/proc/%d/fd" % g.pid))
+        assert fds - fds_before <= 33, (fds_before, fds)
+        with pytest.raises(OSError):
+            urllib.request.urlopen(g.url, timeout=1)
+    finally:
+        for s in socks:
+            s.close()
+    wait_for(lambda: scrape_url(g.url), "a scrape after the idle clients "
+             "went", timeout=15)
+    wait_for(lambda: len(os.listdir("/proc/%d/fd" % g.pid)) <= fds_before,
+             "the guard's descriptors back to %d" % fds_before, timeout=15)
 
 
 def test_unix_socket_listener(guard_factory, testbed):
