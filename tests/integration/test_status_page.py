@@ -27,7 +27,7 @@ from html.parser import HTMLParser
 import pytest
 
 from testbed import free_port, wait_for
-from test_stories import NONE, db_rows, dk, rm_f, wait_audit_rule
+from test_stories import NONE, audit_cli, db_rows, dg, dk, rm_f, wait_audit_rule
 
 NEW, OLD = "31.0.9.1", "31.0.8.1"
 SCRIPT = "<script>alert(1)</script>"
@@ -189,6 +189,18 @@ def test_engine_version_metrics(sp):
     assert info == ['docker_guard_engine_info{version="%s",api_version="%s"} 1'
                     % (version, api)], info
     assert "docker_guard_engine_version_changes_total 1" in lines, lines
+
+
+def test_engine_change_in_the_audit(sp):
+    """`docker-guard audit` shows the same change, old and new version,
+    and the chain still verifies."""
+    rows = audit_cli(sp.g.db, "--rule", "engine_version")
+    assert [(r["previous_version"], r["version"], r["verdict"]) for r in rows] \
+        == [(OLD_ENGINE, sp.engine, "warn")], rows
+    table = dg("audit", "--rule", "engine_version", "--database", sp.g.db)
+    assert table.returncode == 0 and OLD_ENGINE in table.stdout, table.stdout
+    verify = dg("audit", "--verify", "--database", sp.g.db)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
 
 
 def test_hostile_strings_escaped(sp):
