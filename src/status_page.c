@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "status_page.h"
+#include "version.h"
 #include "xmalloc.h"
 
 /* The document being written. */
@@ -397,12 +398,14 @@ static void
 render_app(struct out *o, const struct status_app *a)
 {
 	bool behind = a->current != NULL && a->highest != NULL &&
-	    strcmp(a->current, a->highest) != 0;
+	    version_compare(a->current, a->highest) < 0;
 
 	put(o, "<tr>");
 	ref_cell(o, a->name);
 	put(o, behind ? "<td class=\"behind\">" : "<td>");
 	text_or(o, a->current, "none running");
+	if (behind)
+		put(o, " (below the highest)");
 	put(o, "</td>");
 	cell(o, a->highest);
 	ref_cell(o, a->image);
@@ -432,10 +435,10 @@ render_apps(struct out *o, const struct status_page *p)
 	for (size_t i = 0; i < p->n_apps; i++)
 		render_app(o, &p->apps[i]);
 	put(o,
-	    "</table>\n<p class=\"note\">A current version in "
-	    "<span class=\"behind\">red</span> differs from the highest "
-	    "this app has run (a rollback, or a downgrade allowed by an "
-	    "override).</p>\n");
+	    "</table>\n<p class=\"note\">A current version <span "
+	    "class=\"behind\">below the highest</span> is older than a "
+	    "version this app has run: a rollback, or a downgrade allowed "
+	    "by an override.</p>\n");
 }
 
 /* Who asked: "uid 1000 (docker)". */

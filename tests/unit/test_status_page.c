@@ -177,7 +177,7 @@ test_page_fragments(void)
 	CHECK(strstr(html, "<tr><td class=\"ref\">nextcloud</td><td>31.0.9.1</td>"
 			   "<td>31.0.9.1</td>"));
 	CHECK(strstr(html, "<tr><td class=\"ref\">shop/web</td><td class=\"behind\">1.0"
-			   "</td><td>2.0</td>"));
+			   " (below the highest)</td><td>2.0</td>"));
 	CHECK(strstr(html, "<summary>2 deployments (the newest)</summary>"));
 	CHECK(strstr(html, "<td>31.0.8.1</td><td class=\"ref\">127.0.0.1:5000/"
 			   "nextcloud:31.0.8.1</td><td class=\"ref\">"
