@@ -19,7 +19,7 @@
 
 struct store;
 
-#define STATUS_DATA_APPS 200	/* apps shown, most recently changed */
+#define STATUS_DATA_APPS 200	/* apps shown, most recently deployed */
 #define STATUS_DATA_TIMELINE 20 /* deployments per app */
 #define STATUS_DATA_REFUSALS 50
 #define STATUS_DATA_OVERRIDES 20

@@ -81,7 +81,7 @@ struct status_health {
 struct status_page {
 	int64_t now; /* unix seconds: the page's time */
 	struct status_health health;
-	const struct status_app *apps; /* most recently changed first */
+	const struct status_app *apps; /* most recently deployed first */
 	size_t n_apps;
 	bool apps_cut; /* more apps than shown */
 	struct status_events refusals;

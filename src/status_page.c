@@ -426,7 +426,7 @@ render_apps(struct out *o, const struct status_page *p)
 	}
 	if (p->apps_cut)
 		putf(o,
-		    "<p class=\"note\">The %zu most recently changed apps; "
+		    "<p class=\"note\">The %zu most recently deployed apps; "
 		    "<code>docker-guard apps</code> lists them all.</p>\n",
 		    p->n_apps);
 	put(o,
