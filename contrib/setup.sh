@@ -27,7 +27,8 @@ done
 # (network namespaces); then what
 # the lints use (tests/lint/budget: pmccabe, tests/lint/format:
 # clang-format, 14 on Debian 12); then what contrib/package.sh and the
-# install test on a booted host (tests/host/run) need.
+# install test on a booted host (tests/host/run) need; chromium renders
+# the status page in test_status_page.py (headless).
 packages=(
 	meson ninja-build pkg-config gcc
 	libevent-dev libcurl4-openssl-dev libjansson-dev libsqlite3-dev
@@ -36,6 +37,7 @@ packages=(
 	busybox-static socat curl python3-pytest python3-docker apache2-utils
 	pmccabe clang-format
 	scdoc dpkg-dev systemd-container debootstrap
+	chromium
 )
 missing=()
 for p in "${packages[@]}"; do

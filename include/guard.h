@@ -15,7 +15,9 @@
 
 #include "decision.h"
 
+struct evbuffer;
 struct event_base;
+struct evhttp_request;
 struct guard;
 struct guard_config;
 struct route;
@@ -64,5 +66,21 @@ typedef void (*guard_dry_cb)(int status, const char *message,
     const char *details, void *arg);
 void guard_dry_run(struct guard *g, const char *image, const char *app,
     guard_dry_cb done, void *arg);
+
+/*
+ * The status page (status_page.h) of g now, as one HTML document of *len
+ * bytes; caller frees.  Bounded reads of the local ledger on the loop
+ * (status_data.h).
+ */
+char *guard_status_html(struct guard *g, size_t *len);
+
+/*
+ * The same as a page of the operators' listener (ops_http.h's
+ * ops_page_fn; ctx is the guard): the document into out, *type its
+ * Content-Type, and the Content-Security-Policy STATUS_PAGE_CSP on req's
+ * response.  Returns 200.
+ */
+int guard_status_page(void *ctx, struct evhttp_request *req,
+    struct evbuffer *out, const char **type);
 
 #endif

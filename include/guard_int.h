@@ -75,6 +75,7 @@ struct guard {
 	bool serving; /* serve, not a dry run: keeps the host's name */
 	struct registry *registry;
 	struct monitor *monitor;
+	int64_t started; /* unix seconds, for the status page */
 };
 
 /* One image reference of the request and what the engine says of it. */

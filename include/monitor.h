@@ -50,4 +50,8 @@ void monitor_sync(struct monitor *m, monitor_done_cb done, void *arg);
 void
 monitor_adopt(struct monitor *m, const char *container_id, const char *source);
 
+/* Did the engine answer the monitor's last request (its version, the
+ * event stream)?  1 yes, 0 no, -1 not asked yet (or m NULL). */
+int monitor_engine_up(const struct monitor *m);
+
 #endif

@@ -244,6 +244,38 @@ int store_history(struct store *st, const char *app,
     void (*cb)(const struct store_deployment_row *, void *), void *arg,
     char **cause);
 
+/* Up to limit deployments of app, newest first (the status page's
+ * timeline); rows are borrowed for the call. */
+int store_history_newest(struct store *st, const char *app, long limit,
+    void (*cb)(const struct store_deployment_row *, void *), void *arg,
+    char **cause);
+
+/* An app as the status page lists it (borrowed for the callback). */
+struct store_app_row {
+	const char *app;
+	const char *current_version; /* the newest live container's: NULL
+					none live, "" unknown */
+	const char *current_image;   /* the newest live container's */
+	int live;		     /* live containers */
+	int64_t last_change;	     /* newest create or removal, unix s */
+};
+
+/* Up to limit apps of the ledger, most recently deployed first. */
+int store_apps_recent(struct store *st, long limit,
+    void (*cb)(const struct store_app_row *, void *), void *arg, char **cause);
+
+/* Each distinct version app has run (from an index), in no particular
+ * order; the string is borrowed for the call. */
+int store_app_version_names(struct store *st, const char *app,
+    void (*cb)(const char *version, void *), void *arg, char **cause);
+
+/* The newest limit audit rows of rule (when not NULL) or else of
+ * verdict ("deny", ...), newest first, each read from an index; rows
+ * are borrowed for the call. */
+int store_audit_newest(struct store *st, const char *rule, const char *verdict,
+    long limit, void (*cb)(const struct store_audit_row *, void *), void *arg,
+    char **cause);
+
 /* ---- reading rows to ship to the fleet ledger (fleet.h) ---- */
 
 /* Rows whose strings are owned by the set (in strings[]), not by the

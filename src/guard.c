@@ -98,6 +98,7 @@ guard_new(struct event_base *base, const struct guard_config *const *cfg,
 
 	g->base = base;
 	g->cfg = cfg;
+	g->started = time(NULL);
 	TAILQ_INIT(&g->known.inspects);
 	TAILQ_INIT(&g->detached);
 	g->store = store_open((*cfg)->database, &cause);

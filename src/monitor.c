@@ -68,6 +68,7 @@ struct monitor {
 	struct engine_req *version_req;
 	struct event *retry_timer;
 	int backoff;
+	int engine_up; /* 1 answered, 0 failed, -1 not asked yet */
 
 	struct engine_req *list_req; /* sync: GET /containers/json */
 	monitor_done_cb sync_done;
@@ -628,6 +629,26 @@ reconcile_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- engine version and events ----------------------------------------- */
 
+/* The engine's version ("26.1.5 (API 1.45)", as inspect_engine_version
+ * writes it) into the metrics' engine info. */
+static void
+engine_info_metric(const char *version)
+{
+	const char *api = strstr(version, " (API ");
+	size_t n = strlen(version);
+
+	if (api != NULL && n > 0 && version[n - 1] == ')') {
+		char *v = xstrndup(version, (size_t)(api - version));
+		char *a = xstrndup(api + 6, strlen(api + 6) - 1);
+
+		metrics_engine_info_set(v, a);
+		free(v);
+		free(a);
+	} else {
+		metrics_engine_info_set(version, NULL);
+	}
+}
+
 static void
 version_cb(int status, const char *body, size_t len, const char *error,
     void *arg)
@@ -636,12 +657,14 @@ version_cb(int status, const char *body, size_t len, const char *error,
 	char *version = NULL, *old = NULL, *cause = NULL;
 
 	m->version_req = NULL;
+	m->engine_up = status != 0;
 	if (status != 200 ||
 	    (version = inspect_engine_version(body, len)) == NULL) {
 		log_warn("cannot read the engine's version: %s",
 		    error != NULL ? error : "unexpected answer");
 		return;
 	}
+	engine_info_metric(version);
 	if (store_meta_get(m->store, "engine_version", &old, &cause) != 0) {
 		log_error("ledger: %s", cause);
 		free(cause);
@@ -655,10 +678,12 @@ version_cb(int status, const char *body, size_t len, const char *error,
 					"%s",
 			    old, version);
 			log_warn("%s", msg);
+			metrics_engine_version_changed();
 			a.time_ms = now_ms();
 			a.method = "EVENT";
 			a.route = "engine";
 			a.version = version;
+			a.previous_version = old;
 			a.rule = "engine_version";
 			a.verdict = STORE_WARN;
 			a.message = msg;
@@ -704,6 +729,7 @@ event_line_cb(const char *line, size_t len, void *arg)
 	int64_t t;
 
 	m->backoff = 0;
+	m->engine_up = 1;
 	if (inspect_event_parse(line, len, &ev) != 0)
 		return;
 	if (ev.time_nano > m->last_event_ns) {
@@ -749,6 +775,7 @@ stream_end_cb(int status, const char *body, size_t len, const char *error,
 	struct timeval tv = { 0, 0 };
 
 	m->stream = NULL;
+	m->engine_up = 0;
 	m->backoff = m->backoff == 0 ? 1 : m->backoff * 2;
 	if (m->backoff > MONITOR_BACKOFF_MAX)
 		m->backoff = MONITOR_BACKOFF_MAX;
@@ -828,6 +855,7 @@ monitor_new(struct event_base *base, const struct guard_config *const *cfg,
 	m->ledger = l;
 	m->store = ledger_store(l);
 	m->follow = follow;
+	m->engine_up = -1;
 	TAILQ_INIT(&m->jobs);
 	m->job_timer = evtimer_new(base, job_timer_cb, m);
 	m->retry_timer = evtimer_new(base, retry_cb, m);
@@ -866,4 +894,10 @@ monitor_free(struct monitor *m)
 	event_free(m->reconcile_timer);
 	event_free(m->cursor_timer);
 	free(m);
+}
+
+int
+monitor_engine_up(const struct monitor *m)
+{
+	return m != NULL ? m->engine_up : -1;
 }

@@ -22,6 +22,7 @@
 #include <event2/listener.h>
 
 #include "config.h"
+#include "guard.h"
 #include "log.h"
 #include "metrics.h"
 #include "ops_http.h"
@@ -64,6 +65,7 @@ static const struct ops_route {
 	ops_page_fn fn;
 } ops_routes[] = {
 	{ "/metrics", page_metrics },
+	{ "/", guard_status_page }, /* ctx is the guard (serve.c) */
 };
 
 static int

@@ -82,6 +82,15 @@ static const char *const migrations[] = {
 	"  token TEXT);"
 	"CREATE INDEX creates_image ON creates(image_id, time_ms);"
 	"CREATE UNIQUE INDEX creates_token ON creates(token);",
+	/* 4: the status page's bounded reads: the newest rows of a rule
+	   or verdict, an app's versions and live containers, each from an
+	   index. */
+	"CREATE INDEX IF NOT EXISTS audit_rule ON audit(rule);"
+	"CREATE INDEX IF NOT EXISTS audit_verdict ON audit(verdict);"
+	"CREATE INDEX IF NOT EXISTS deployments_app_version ON"
+	"  deployments(app, version);"
+	"CREATE INDEX IF NOT EXISTS deployments_app_removed ON"
+	"  deployments(app, removed_at);",
 };
 
 static char *
@@ -1114,6 +1123,128 @@ store_history(struct store *st, const char *app,
 		struct store_deployment_row r;
 
 		read_deployment_row(s, &r);
+		cb(&r, arg);
+	}
+	return finish_rows(st, s, rc, cause);
+}
+
+int
+store_history_newest(struct store *st, const char *app, long limit,
+    void (*cb)(const struct store_deployment_row *, void *), void *arg,
+    char **cause)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	/* The deployments_app index (app, created_at) walked backwards:
+	   at most limit rows are read. */
+	if (prepare(st,
+		"SELECT " DEPLOYMENT_COLUMNS " FROM deployments "
+		"WHERE app = ?1 ORDER BY created_at DESC, id DESC LIMIT ?2",
+		&s, cause) != 0)
+		return -1;
+	bind_text(s, 1, app);
+	sqlite3_bind_int64(s, 2, limit);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct store_deployment_row r;
+
+		read_deployment_row(s, &r);
+		cb(&r, arg);
+	}
+	return finish_rows(st, s, rc, cause);
+}
+
+int
+store_apps_recent(struct store *st, long limit,
+    void (*cb)(const struct store_app_row *, void *), void *arg, char **cause)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	/* The apps from one pass over the covering index deployments_app
+	   (app, created_at); then, per app shown, a few searches of
+	   deployments_app_removed (app, removed_at) and the current
+	   container by its id. */
+	if (prepare(st,
+		"SELECT a.app, a.created, a.live, a.removed, a.cur, "
+		" d.version, d.image_ref FROM (SELECT g.app, g.created, "
+		"(SELECT count(*) FROM deployments x WHERE x.app = g.app "
+		" AND x.removed_at IS NULL) AS live, "
+		"(SELECT removed_at FROM deployments x WHERE x.app = g.app "
+		" AND x.removed_at IS NOT NULL ORDER BY removed_at DESC "
+		" LIMIT 1) AS removed, "
+		"(SELECT id FROM deployments x INDEXED BY "
+		" deployments_app_removed WHERE x.app = g.app AND "
+		" x.removed_at IS NULL ORDER BY created_at DESC, id DESC "
+		" LIMIT 1) AS cur "
+		"FROM (SELECT app, MAX(created_at) AS created FROM deployments "
+		" GROUP BY app ORDER BY created DESC, app LIMIT ?1) g) a "
+		"LEFT JOIN deployments d ON d.id = a.cur "
+		"ORDER BY a.created DESC, a.app",
+		&s, cause) != 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, limit);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct store_app_row r;
+		int64_t removed = col_int_or(s, 3, 0);
+		bool live = sqlite3_column_type(s, 4) != SQLITE_NULL;
+
+		r.app = col_text(s, 0);
+		r.last_change = sqlite3_column_int64(s, 1);
+		if (removed > r.last_change)
+			r.last_change = removed;
+		r.live = (int)sqlite3_column_int64(s, 2);
+		r.current_version = !live    ? NULL
+		    : col_text(s, 5) != NULL ? col_text(s, 5)
+					     : "";
+		r.current_image = col_text(s, 6);
+		cb(&r, arg);
+	}
+	return finish_rows(st, s, rc, cause);
+}
+
+int
+store_app_version_names(struct store *st, const char *app,
+    void (*cb)(const char *version, void *), void *arg, char **cause)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	/* The covering index deployments_app_version (app, version). */
+	if (prepare(st,
+		"SELECT DISTINCT version FROM deployments WHERE app = ?1 "
+		"AND version IS NOT NULL",
+		&s, cause) != 0)
+		return -1;
+	bind_text(s, 1, app);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		cb(col_text(s, 0), arg);
+	return finish_rows(st, s, rc, cause);
+}
+
+int
+store_audit_newest(struct store *st, const char *rule, const char *verdict,
+    long limit, void (*cb)(const struct store_audit_row *, void *), void *arg,
+    char **cause)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	/* One fixed equality each, so that the index audit_rule or
+	   audit_verdict serves it: at most limit rows are read. */
+	if (prepare(st,
+		rule != NULL ? "SELECT " AUDIT_COLUMNS " FROM audit WHERE "
+			       "rule = ?1 ORDER BY id DESC LIMIT ?2"
+			     : "SELECT " AUDIT_COLUMNS " FROM audit WHERE "
+			       "verdict = ?1 ORDER BY id DESC LIMIT ?2",
+		&s, cause) != 0)
+		return -1;
+	bind_text(s, 1, rule != NULL ? rule : verdict);
+	sqlite3_bind_int64(s, 2, limit);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct store_audit_row r;
+
+		read_audit_row(s, &r);
 		cb(&r, arg);
 	}
 	return finish_rows(st, s, rc, cause);
