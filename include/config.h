@@ -106,6 +106,13 @@ struct guard_config {
 					  else a libpq connection string */
 	char *host_name;	       /* NULL: the engine's name */
 	bool ledger_unreachable_allow; /* deny */
+
+	/* the drift watch (drift.h) and its webhook (notify.h) */
+	unsigned drift_interval;       /* 0 s: off */
+	unsigned drift_max_containers; /* 100 per round */
+	char *notify_url;	       /* NULL: no webhook */
+	unsigned notify_timeout;       /* 10 s per POST */
+	unsigned notify_tries;	       /* 3 */
 };
 
 struct config_errors {

@@ -74,6 +74,7 @@ struct guard {
 	bool serving; /* serve, not a dry run: keeps the host's name */
 	struct registry *registry;
 	struct monitor *monitor;
+	struct drift *drift; /* the drift watch (serve only) */
 };
 
 /* One image reference of the request and what the engine says of it. */
