@@ -107,6 +107,10 @@ struct guard_config {
 	char *host_name;	       /* NULL: the engine's name */
 	bool ledger_unreachable_allow; /* deny */
 
+	/* operators (ops_http.h) */
+	char *metrics_listen; /* NULL: none; a socket path or a loopback
+				 host:port */
+
 	/* the drift watch (drift.h) and its webhook (notify.h) */
 	unsigned drift_interval;       /* 0 s: off */
 	unsigned drift_max_containers; /* 100 per round */
@@ -144,5 +148,13 @@ const char *config_rule_mode_name(enum rule_mode mode);
 
 /* Parse "1048576", "512K", "1M", "1MiB", "2G": 0 on success. */
 int config_parse_size(const char *s, size_t *out);
+
+/*
+ * A loopback "host:port" (127.0.0.1:P, [::1]:P or localhost:P, P from 1
+ * to 65535): 0, with the address to bind ("127.0.0.1" or "::1") copied
+ * into host (hostlen bytes; NULL: not wanted) and the port into *port
+ * (NULL: not wanted); -1 for anything else.
+ */
+int config_ops_addr(const char *s, char *host, size_t hostlen, unsigned *port);
 
 #endif

@@ -48,6 +48,8 @@ usage(FILE *f)
 	    "                     (default /var/lib/docker-guard/guard.db)\n"
 	    "  --ledger CONN      the fleet's shared ledger, a PostgreSQL connection\n"
 	    "                     string (guard.conf: ledger; \"\" for none)\n"
+	    "  --metrics-listen ADDR  serve /metrics on a loopback HOST:PORT or a\n"
+	    "                     socket PATH (guard.conf: metrics_listen; \"\" for none)\n"
 	    "Flags override the file.  Started by systemd with its socket\n"
 	    "(LISTEN_PID, LISTEN_FDS=1), serve takes fd 3 and ignores --listen;\n"
 	    "with NOTIFY_SOCKET set it reports READY, RELOADING and STOPPING.\n"
@@ -66,6 +68,7 @@ enum {
 	OPT_UPSTREAM,
 	OPT_DATABASE,
 	OPT_LEDGER,
+	OPT_METRICS_LISTEN,
 	OPT_HELP,
 };
 
@@ -75,6 +78,7 @@ static const struct option serve_longopts[] = {
 	{ "upstream", required_argument, NULL, OPT_UPSTREAM },
 	{ "database", required_argument, NULL, OPT_DATABASE },
 	{ "ledger", required_argument, NULL, OPT_LEDGER },
+	{ "metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -108,6 +112,9 @@ cmd_serve(int argc, char **argv)
 			break;
 		case OPT_LEDGER:
 			o.ledger = optarg;
+			break;
+		case OPT_METRICS_LISTEN:
+			o.metrics_listen = optarg;
 			break;
 		case OPT_HELP:
 			usage(stdout);

@@ -57,6 +57,7 @@ enum key_type {
 	KEY_HOST_PAIRS,	 /* string_list of "host=value" */
 	KEY_CONNINFO,	 /* char *, a libpq connection string, or "" */
 	KEY_HOST_NAME,	 /* char *, a host's name, or "" */
+	KEY_OPS_LISTEN,	 /* char *, loopback host:port or socket path, "" */
 	KEY_URL,	 /* char *, an http(s) URL, or "" */
 };
 
@@ -117,6 +118,7 @@ static const struct config_key config_keys[] = {
 	{ "host_name", KEY_HOST_NAME, OFF(host_name), 0, 0 },
 	{ "ledger_unreachable", KEY_ALLOW, OFF(ledger_unreachable_allow), 0,
 	    0 },
+	{ "metrics_listen", KEY_OPS_LISTEN, OFF(metrics_listen), 0, 0 },
 	{ "drift_interval", KEY_SECONDS, OFF(drift_interval), 0, 86400 },
 	{ "drift_max_containers", KEY_UINT, OFF(drift_max_containers), 1,
 	    10000 },
@@ -261,6 +263,7 @@ config_free(struct guard_config *cfg)
 	config_list_free(&cfg->overrides);
 	free(cfg->docker_config);
 	free(cfg->ledger);
+	free(cfg->metrics_listen);
 	free(cfg->host_name);
 	free(cfg->notify_url);
 	config_list_free(&cfg->registry_auth);
@@ -341,6 +344,33 @@ config_parse_size(const char *s, size_t *out)
 	if (n > SIZE_MAX / mult)
 		return -1;
 	*out = n * mult;
+	return 0;
+}
+
+int
+config_ops_addr(const char *s, char *host, size_t hostlen, unsigned *port)
+{
+	static const char *const hosts[][2] = { { "127.0.0.1:", "127.0.0.1" },
+		{ "[::1]:", "::1" }, { "localhost:", "127.0.0.1" } };
+	const char *p = NULL, *h = NULL;
+	size_t n = 0;
+
+	for (size_t i = 0; i < sizeof hosts / sizeof hosts[0]; i++) {
+		if (strncmp(s, hosts[i][0], strlen(hosts[i][0])) == 0) {
+			p = s + strlen(hosts[i][0]);
+			h = hosts[i][1];
+		}
+	}
+	if (p == NULL || *p < '1' || *p > '9')
+		return -1;
+	for (; *p >= '0' && *p <= '9' && n <= 65535; p++)
+		n = n * 10 + (size_t)(*p - '0');
+	if (*p != '\0' || n > 65535)
+		return -1;
+	if (host != NULL)
+		snprintf(host, hostlen, "%s", h);
+	if (port != NULL)
+		*port = (unsigned)n;
 	return 0;
 }
 
@@ -1038,6 +1068,39 @@ config_set_host_name(struct config_parse_state *ps,
 	return 0;
 }
 
+/* An operators' listener: "" (none), an absolute socket path, or a
+ * loopback host:port (127.0.0.1, [::1] or localhost; port 1..65535):
+ * what it serves is for this host's operators only. */
+static int
+config_set_ops_listen(struct config_parse_state *ps,
+    const struct config_key *key, const char *value, char **field)
+{
+	if (*value == '\0') {
+		free(*field);
+		*field = NULL;
+		return 0;
+	}
+	if (*value == '/') {
+		if (strlen(value) > CONFIG_MAX_SOCKET_PATH ||
+		    config_has_control(value)) {
+			config_bad_value(ps, key, value,
+			    "is not a socket path (at most 107 bytes, no "
+			    "control characters)");
+			return -1;
+		}
+	} else if (config_ops_addr(value, NULL, 0, NULL) != 0) {
+		config_bad_value(ps, key, value,
+		    "is neither an absolute socket path nor a loopback "
+		    "address with a port (127.0.0.1:PORT, [::1]:PORT or "
+		    "localhost:PORT); metrics are for this host's "
+		    "operators only: to scrape from elsewhere, proxy them");
+		return -1;
+	}
+	free(*field);
+	*field = xstrdup(value);
+	return 0;
+}
+
 /* A webhook URL: http:// or https:// (any case), a host, at most 2048
  * bytes, no blanks or control characters; "" means none. */
 static int
@@ -1093,6 +1156,8 @@ config_set(struct config_parse_state *ps, const struct config_key *key,
 		return config_set_host_name(ps, key, value, field);
 	case KEY_URL:
 		return config_set_url(ps, key, value, field);
+	case KEY_OPS_LISTEN:
+		return config_set_ops_listen(ps, key, value, field);
 	case KEY_MODE:
 	case KEY_SIZE:
 	case KEY_UINT:

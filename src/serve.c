@@ -18,6 +18,8 @@
 #include "guard.h"
 #include "listener.h"
 #include "log.h"
+#include "metrics.h"
+#include "ops_http.h"
 #include "sd_notify.h"
 #include "serve.h"
 #include "session.h"
@@ -41,6 +43,7 @@ struct server {
 	struct event *drain_timer;
 	struct guard *guard;	   /* policy, store, engine lookups */
 	struct decision_port port; /* the sessions' way to the guard */
+	struct ops_http *ops;	   /* metrics_listen, or NULL */
 
 	/* Connection limits (max_connections, descriptors). */
 	int spare_fd;		     /* given up to refuse a client at EMFILE;
@@ -71,6 +74,12 @@ apply_overrides(struct guard_config *cfg, const struct serve_options *o)
 	if (o->ledger != NULL) {
 		free(cfg->ledger);
 		cfg->ledger = *o->ledger != '\0' ? xstrdup(o->ledger) : NULL;
+	}
+	if (o->metrics_listen != NULL) {
+		free(cfg->metrics_listen);
+		cfg->metrics_listen = *o->metrics_listen != '\0'
+		    ? xstrdup(o->metrics_listen)
+		    : NULL;
 	}
 }
 
@@ -104,6 +113,7 @@ session_gone(void *arg)
 {
 	struct server *srv = arg;
 
+	metrics_connection_close();
 	if (srv->draining && srv->host.n_sessions == 0)
 		event_base_loopbreak(srv->base);
 }
@@ -162,19 +172,24 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 		close(fd);
 		return;
 	}
+	metrics_connection_open();
 	/* Clients being refused do not count against the cap. */
 	if (srv->host.n_sessions - srv->host.n_rejected < max) {
-		session_new(&srv->host, fd);
+		if (session_new(&srv->host, fd) == NULL)
+			metrics_connection_close();
 		return;
 	}
 	msg = xasprintf("docker-guard: too many connections: %zu are open, "
 			"max_connections is %u; try again later",
 	    srv->host.n_sessions - srv->host.n_rejected, max);
 	limit_refused(srv, msg + strlen("docker-guard: "));
-	if (srv->host.n_rejected >= SERVE_REJECTING_MAX)
+	if (srv->host.n_rejected >= SERVE_REJECTING_MAX) {
 		refuse_fd(fd, 503, msg);
-	else if ((s = session_new(&srv->host, fd)) != NULL)
+		metrics_connection_close();
+	} else if ((s = session_new(&srv->host, fd)) != NULL)
 		session_reject(s, 503, msg);
+	else
+		metrics_connection_close();
 	free(msg);
 }
 
@@ -223,8 +238,11 @@ accept_out_of_fds(struct server *srv, struct evconnlistener *l, int err)
 		close(srv->spare_fd);
 		fd = accept4(evconnlistener_get_fd(l), NULL, NULL,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd >= 0)
+		if (fd >= 0) {
+			metrics_connection_open();
 			refuse_fd(fd, 503, msg);
+			metrics_connection_close();
+		}
 		srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	}
 	limit_refused(srv, msg + strlen("docker-guard: "));
@@ -347,6 +365,15 @@ keep_fleet_settings(struct guard_config *cfg, const struct guard_config *old)
 	free(cfg->host_name);
 	cfg->host_name = old->host_name != NULL ? xstrdup(old->host_name)
 						: NULL;
+	if (!same_string(cfg->metrics_listen, old->metrics_listen))
+		log_warn("SIGHUP: metrics_listen takes effect at the next "
+			 "start; still serving metrics on %s",
+		    old->metrics_listen != NULL ? old->metrics_listen
+						: "(none)");
+	free(cfg->metrics_listen);
+	cfg->metrics_listen = old->metrics_listen != NULL
+	    ? xstrdup(old->metrics_listen)
+	    : NULL;
 }
 
 /* SIGHUP: a new configuration, or the running one kept if it has
@@ -415,6 +442,7 @@ server_teardown(struct server *srv, int status)
 		event_free(srv->accept_timer);
 	if (srv->spare_fd >= 0)
 		close(srv->spare_fd);
+	ops_http_free(srv->ops);
 	if (srv->guard != NULL)
 		guard_free(srv->guard);
 	if (srv->base != NULL)
@@ -452,6 +480,25 @@ arm_listener(struct server *srv)
 		fatalx("cannot listen on %s",
 		    srv->activated ? srv->listen_name : srv->cfg->listen);
 	evconnlistener_set_error_cb(srv->listener, accept_error_cb);
+	return 0;
+}
+
+/* The operators' listener (metrics_listen), if set: 0, or -1 with the
+ * reason logged. */
+static int
+arm_ops(struct server *srv)
+{
+	char *cause = NULL;
+
+	if (srv->cfg->metrics_listen == NULL)
+		return 0;
+	srv->ops = ops_http_new(srv->base, srv->cfg, srv->guard, &cause);
+	if (srv->ops == NULL) {
+		log_error("%s", cause);
+		free(cause);
+		return -1;
+	}
+	log_info("serving metrics on %s", srv->cfg->metrics_listen);
 	return 0;
 }
 
@@ -526,7 +573,7 @@ serve_main(const struct serve_options *opts)
 	srv.host.decider = &srv.port;
 	srv.host.gone = session_gone;
 	srv.host.gone_arg = &srv;
-	if (arm_listener(&srv) != 0)
+	if (arm_listener(&srv) != 0 || arm_ops(&srv) != 0)
 		return server_teardown(&srv, 1);
 
 	ev_term = evsignal_new(srv.base, SIGTERM, sigterm_cb, &srv);

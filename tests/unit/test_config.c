@@ -26,7 +26,7 @@ static const char *const key_names[] = {
 	"registry_ca_files", "registry_insecure", "restore_on_refusal",
 	"restore_window", "pull_require_digest", "allowed_registries",
 	"imports", "build", "buildkit", "plugins", "ledger", "host_name",
-	"ledger_unreachable", "drift_interval", "drift_max_containers",
+	"ledger_unreachable", "metrics_listen", "drift_interval", "drift_max_containers",
 	"notify_url", "notify_timeout", "notify_tries",
 };
 
@@ -131,6 +131,9 @@ field(const struct guard_config *cfg, const char *name)
 		return xstrdup(cfg->buildkit_allow ? "allow" : "deny");
 	if (strcmp(name, "plugins") == 0)
 		return xstrdup(config_path_policy_name(cfg->plugins));
+	if (strcmp(name, "metrics_listen") == 0)
+		return xstrdup(cfg->metrics_listen != NULL ?
+		    cfg->metrics_listen : "");
 	if (strcmp(name, "drift_interval") == 0)
 		return xasprintf("%u", cfg->drift_interval);
 	if (strcmp(name, "drift_max_containers") == 0)
@@ -1112,7 +1115,70 @@ test_example_file(void)
 #endif
 }
 
+/* metrics_listen: loopback host:port or a socket path, nothing else. */
+static void
+test_metrics_listen(void)
+{
+	static const struct {
+		const char *text;
+		const char *want; /* NULL: refused */
+		const char *host;
+		unsigned port;
+	} rows[] = {
+		{ "127.0.0.1:9323", "127.0.0.1:9323", "127.0.0.1", 9323 },
+		{ "[::1]:1", "[::1]:1", "::1", 1 },
+		{ "localhost:65535", "localhost:65535", "127.0.0.1", 65535 },
+		{ "/run/docker-guard-ops.sock", "/run/docker-guard-ops.sock",
+		    NULL, 0 },
+		{ "\"\"", "", NULL, 0 },
+		{ "0.0.0.0:9323", NULL, NULL, 0 },
+		{ "192.168.1.5:9323", NULL, NULL, 0 },
+		{ "[::]:9323", NULL, NULL, 0 },
+		{ "127.0.0.2:9323", NULL, NULL, 0 },
+		{ "localhost", NULL, NULL, 0 },
+		{ "127.0.0.1:", NULL, NULL, 0 },
+		{ "127.0.0.1:0", NULL, NULL, 0 },
+		{ "127.0.0.1:65536", NULL, NULL, 0 },
+		{ "127.0.0.1:99999999999999999999", NULL, NULL, 0 },
+		{ "127.0.0.1:80x", NULL, NULL, 0 },
+		{ "localhost.evil.example:80", NULL, NULL, 0 },
+		{ "relative/path.sock", NULL, NULL, 0 },
+	};
+
+	for (size_t i = 0; i < NITEMS(rows); i++) {
+		char *text = xasprintf("metrics_listen = %s\n", rows[i].text);
+		char *errors, *got, host[16] = "";
+		struct guard_config *cfg = parse_str(text, &errors);
+		unsigned port = 0;
+
+		got = field(cfg, "metrics_listen");
+		if (rows[i].want != NULL) {
+			CHECKF(*errors == '\0', "%s: %s", rows[i].text, errors);
+			CHECK_STR_EQ(got, rows[i].want);
+		} else {
+			CHECKF(strstr(errors, "metrics_listen") != NULL &&
+				strstr(errors, "loopback") != NULL,
+			    "%s: \"%s\"", rows[i].text, errors);
+			CHECK_STR_EQ(got, "");
+		}
+		if (rows[i].host != NULL) {
+			CHECK_INT_EQ(config_ops_addr(rows[i].text, host,
+					 sizeof host, &port), 0);
+			CHECK_STR_EQ(host, rows[i].host);
+			CHECK_INT_EQ(port, rows[i].port);
+		} else {
+			CHECK_INT_EQ(config_ops_addr(rows[i].text, host,
+					 sizeof host, &port), -1);
+		}
+		free(got);
+		free(errors);
+		free(text);
+		config_free(cfg);
+	}
+}
+
 static const struct check_case cases[] = {
+	{ "metrics_listen", test_metrics_listen },
 	{ "defaults", test_defaults },
 	{ "valid", test_valid },
 	{ "invalid", test_invalid },
