@@ -20,6 +20,7 @@
 #include "ledger.h"
 #include "log.h"
 #include "manifest.h"
+#include "metrics.h"
 #include "notify.h"
 #include "policy.h"
 #include "registry.h"
@@ -139,7 +140,7 @@ round_end(struct drift *d)
 	ids_free(d);
 	item_reset(&d->cur);
 	d->running = false;
-	/* TODO(metrics): metrics_drift_round() */
+	metrics_drift_round();
 	log_debug("drift: round done");
 	arm(d);
 }
@@ -186,7 +187,11 @@ report(struct drift *d, const struct drift_facts *f, enum drift_kind kind,
 	a.message = v->message;
 	w.audit = &a;
 	ledger_write(d->ledger, &w, NULL, NULL);
-	/* TODO(metrics): if (!resolved) metrics_drift_finding(kind) */
+	/* The row counts as a decision (ledger_write); the finding too. */
+	if (!resolved)
+		metrics_drift_finding(kind == DRIFT_NEWER
+			? METRICS_DRIFT_NEWER
+			: METRICS_DRIFT_MISSING);
 	host_name(d, host, sizeof host);
 	e.kind = kind;
 	e.resolved = resolved;
@@ -295,8 +300,7 @@ tag_cb(const struct registry_result *r, void *arg)
 	struct drift *d = arg;
 	struct drift_item *it = &d->cur;
 
-	d->check = NULL;
-	/* TODO(metrics): metrics_registry_check(outcome) */
+	d->check = NULL; /* counted by the registry (metrics.h) */
 	it->tag_checked = true;
 	it->tag_outcome = r->outcome;
 	it->tag_digest = dup_or_null(r->digest);
@@ -312,8 +316,7 @@ image_cb(const struct registry_result *r, void *arg)
 	struct drift *d = arg;
 	struct drift_item *it = &d->cur;
 
-	d->check = NULL;
-	/* TODO(metrics): metrics_registry_check(outcome) */
+	d->check = NULL; /* counted by the registry (metrics.h) */
 	it->checked = true;
 	it->outcome = r->outcome;
 	it->detail = dup_or_null(r->detail);

@@ -12,6 +12,7 @@
 #include <event2/event.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "notify.h"
 #include "registry_http.h"
 #include "xmalloc.h"
@@ -111,6 +112,7 @@ post_done(struct reg_http *h, void *arg)
 		log_warn("notify: giving up on a notice to %s after %u "
 			 "tries: %s",
 		    n->redacted, x->tries, why);
+		metrics_notify_failure();
 		head_done(n);
 		return;
 	}
