@@ -131,17 +131,19 @@ arm(struct drift *d)
 	evtimer_add(d->timer, &tv);
 }
 
-/* The round is over: remember where it stopped, arm the next. */
+/* The round is over (completed: it got the containers' list): remember
+ * where it stopped, arm the next. */
 static void
-round_end(struct drift *d)
+round_end(struct drift *d, bool completed)
 {
 	if (d->n_ids > 0)
 		d->offset = d->pos;
 	ids_free(d);
 	item_reset(&d->cur);
 	d->running = false;
-	metrics_drift_round();
-	log_debug("drift: round done");
+	if (completed)
+		metrics_drift_round();
+	log_debug("drift: round %s", completed ? "done" : "given up");
 	arm(d);
 }
 
@@ -392,7 +394,7 @@ next_container(struct drift *d)
 		if (start_container(d, id))
 			return; /* image_cb goes on */
 	}
-	round_end(d);
+	round_end(d, true);
 }
 
 static void
@@ -406,7 +408,7 @@ list_cb(int status, const char *body, size_t len, const char *error, void *arg)
 	if (status != 200 || (ids = inspect_container_ids(body, len)) == NULL) {
 		log_warn("drift: cannot list the running containers: %s",
 		    error != NULL ? error : "unexpected answer");
-		round_end(d);
+		round_end(d, false);
 		return;
 	}
 	d->ids = ids;
@@ -414,7 +416,7 @@ list_cb(int status, const char *body, size_t len, const char *error, void *arg)
 		d->n_ids++;
 	drift_state_prune(&d->state, d->ids, d->n_ids);
 	if (d->n_ids == 0) {
-		round_end(d);
+		round_end(d, true);
 		return;
 	}
 	d->pos = d->offset % d->n_ids;
@@ -442,7 +444,7 @@ info_cb(int status, const char *body, size_t len, const char *error, void *arg)
 		log_warn("drift: cannot read the engine's platform (%s); "
 			 "skipping this round",
 		    error != NULL ? error : "bad answer");
-		round_end(d);
+		round_end(d, false);
 		return;
 	}
 	snprintf(d->platform, sizeof d->platform, "%s/%s%s%s", d->plat.os,

@@ -14,8 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from registry_fixtures import (DOCKER, ImageKit, RegistryServer, guard_conf,
-                               require)
+from registry_fixtures import (DOCKER, ImageKit, RegistryServer, SilentServer,
+                               guard_conf, require)
 from test_stories import audit_cli
 from testbed import free_port, run, unix_http, wait_for
 
@@ -301,3 +301,37 @@ def test_webhook_down_retries_logs_and_never_blocks(testbed, guard_factory, reg,
     finally:
         recv.stop()
     assert running(testbed, name)
+
+
+def test_webhook_that_never_answers_times_out(testbed, guard_factory, reg, kit,
+                                              names):
+    """A receiver that accepts and never answers: each POST ends at
+    notify_timeout, is tried notify_tries times, then dropped with a log
+    line; the guard serves requests meanwhile."""
+    repo = "drift-silent"
+    d, ref = deployed(kit, reg, repo)
+    silent = SilentServer()
+    try:
+        g = guard_factory(guard_conf(drift_interval=INTERVAL, notify_tries=2,
+                                     notify_timeout=1,
+                                     notify_url="http://%s/h" % silent.addr))
+        name = testbed.unique("drift-")
+        run_through(g, ref, name, names)
+        reg.delete_manifest(repo, d["amd64"])
+        wait_rows(g, name, 1, WITHIN)
+        t = time.monotonic()
+        unix_http(g.sock, "GET", "/_ping", timeout=5)
+        assert time.monotonic() - t < 0.5
+
+        def gave_up():
+            with open(g.log) as fh:
+                text = fh.read()
+            return ("notify: giving up on a notice to http://%s after 2 tries"
+                    % silent.addr) in text and text
+        text = wait_for(gave_up, "the silent webhook given up", timeout=15,
+                        interval=0.2, on_fail=g.log_tail)
+        assert "(try 1 of 2)" in text and "timed out" in text.lower(), text[-2000:]
+        assert silent.accepted >= 2, silent.accepted
+        assert g.alive()
+    finally:
+        silent.stop()
