@@ -8,6 +8,8 @@ the guard says so while the container still runs.
 """
 
 import json
+import os
+import signal
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -256,6 +258,13 @@ def test_drift_interval_zero_runs_nothing(testbed, guard_factory, reg, kit,
     with open(g.log) as fh:
         log = fh.read()
     assert "drift watch: every" not in log and "drift:" not in log, log[-2000:]
+
+    # SIGHUP with drift_interval set starts the watch
+    with open(g.config, "a") as fh:
+        fh.write("drift_interval = %d\n" % INTERVAL)
+    os.kill(g.pid, signal.SIGHUP)
+    wait_rows(g, name, 1, WITHIN + 2)
+    assert receiver.bodies(name), receiver.bodies()
 
 
 def test_webhook_down_retries_logs_and_never_blocks(testbed, guard_factory, reg,
