@@ -344,3 +344,25 @@ def test_webhook_that_never_answers_times_out(testbed, guard_factory, reg, kit,
         assert g.alive()
     finally:
         silent.stop()
+
+
+def test_other_platform_child_follows_check_all_platforms(testbed, guard_factory,
+                                                           reg, kit, names):
+    """Only the engine's platform's child counts, unless
+    check_all_platforms = yes, as at create.  The second guard knows the
+    container only from its first-start sync of the engine."""
+    repo = "drift-arm"
+    d, ref = deployed(kit, reg, repo)
+    g = guard_factory(guard_conf(drift_interval=INTERVAL))
+    name = testbed.unique("drift-")
+    run_through(g, ref, name, names)
+    g_all = guard_factory(guard_conf(drift_interval=INTERVAL,
+                                     check_all_platforms="yes"))
+    reg.delete_manifest(repo, d["arm64"])
+    rows = wait_rows(g_all, name, 1, WITHIN)
+    msg = rows[0]["message"]
+    assert ("lists %s for linux/arm64, but the registry no longer has it"
+            % d["arm64"]) in msg, msg
+    time.sleep(2 * INTERVAL)   # g has had rounds since the deletion too
+    assert drift_rows(g, name) == [], drift_rows(g, name)
+    assert running(testbed, name)
