@@ -171,11 +171,15 @@ report(struct drift *d, const struct drift_facts *f, enum drift_kind kind,
 	struct drift_event e = { 0 };
 	char host[256], *json;
 	int64_t t = now_ms();
+	const char *text = v->message;
 
+	/* The log says who it is already. */
+	if (strncmp(text, "docker-guard: ", 14) == 0)
+		text += 14;
 	if (resolved)
-		log_info("%s", v->message);
+		log_info("%s", text);
 	else
-		log_warn("%s", v->message);
+		log_warn("%s", text);
 	a.time_ms = t;
 	a.method = "WATCH";
 	a.route = "drift";
