@@ -163,6 +163,7 @@ struct guard_record {
 	char *intent;	     /* token of the create it allows */
 	int64_t decision_id;
 	bool forwarded; /* an answer is due */
+	bool timed;	/* its latency is in the metrics */
 };
 
 /* The fleet's part of a decision (guard_fleet.c). */

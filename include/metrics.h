@@ -37,7 +37,8 @@ enum metrics_drift_kind {
 /*
  * One decision: an audit row with verdict v and rule (a constant of the
  * code: "require_digest", "downgrade", "drift", ...; at most 32 bytes of
- * [a-z0-9_], else counted as "other"; the first 64 distinct rules get a
+ * [a-z0-9_], else counted as "other"; NULL (an allow no rule spoke
+ * about) is "none"; the first 64 distinct rules get a
  * series each, later ones count as "other").  ledger_write() calls this
  * for every audit row it queues (all but rule "outcome"): a module
  * that writes its audit rows through the ledger must NOT call it again.

@@ -12,6 +12,7 @@
 #include "chunked.h"
 #include "engine.h"
 #include "http_head.h"
+#include "metrics.h"
 #include "xmalloc.h"
 
 #define ENGINE_MAX_BODY (8 * 1024 * 1024)
@@ -81,6 +82,10 @@ static void
 finish(struct engine_req *r, const char *error)
 {
 	if (error != NULL) {
+		/* A stream that had begun (have_head) may end any way: the
+		   engine did answer.  Anything else is the engine down. */
+		if (!r->have_head)
+			metrics_engine_up(false);
 		r->cb(0, NULL, 0, error, r->arg);
 	} else {
 		size_t len = evbuffer_get_length(r->body);
@@ -146,6 +151,7 @@ pump_head(struct engine_req *r, struct evbuffer *in, bool eof)
 		return PUMP_FINISHED;
 	}
 	r->have_head = true;
+	metrics_engine_up(true);
 	evbuffer_drain(in, head_len);
 	r->left = r->head.content_length;
 	if (r->head.framing == HTTP_BODY_CHUNKED)

@@ -17,6 +17,7 @@
 
 #include "fleet_conn.h"
 #include "log.h"
+#include "metrics.h"
 #include "xmalloc.h"
 
 #define CONN_TIMEOUT_MS 5000
@@ -161,6 +162,8 @@ conn_lost(struct fleet_conn *c, const char *why)
 {
 	bool was_up = c->state == CONN_UP;
 
+	metrics_fleet_up(false);
+	metrics_ledger_error();
 	event_del(c->lost_ev);
 	set_error(c, why);
 	close_events(c);
@@ -233,6 +236,7 @@ finish_setup(struct fleet_conn *c, PGresult *res)
 	c->epoch++;
 	free(c->error);
 	c->error = NULL;
+	metrics_fleet_up(true);
 	log_info("fleet ledger: connected (%s)", PQhost(c->pg));
 	c->state_cb(true, NULL, c->arg);
 	conn_run(c);
@@ -446,7 +450,8 @@ fleet_conn_new(struct event_base *base, const char *conninfo, const char *setup,
 	c->timer_ev = evtimer_new(base, timer_cb, c);
 	c->lost_ev = event_new(base, -1, 0, lost_cb, c);
 	c->state = CONN_DOWN;
-	arm_timer(c, 0); /* connect from the loop, not from here */
+	metrics_fleet_up(false); /* a fleet ledger is set: shown from now */
+	arm_timer(c, 0);	 /* connect from the loop, not from here */
 	return c;
 }
 

@@ -17,6 +17,7 @@
 #include "inspect.h"
 #include "ledger.h"
 #include "log.h"
+#include "metrics.h"
 #include "policy.h"
 #include "route.h"
 #include "store.h"
@@ -172,6 +173,12 @@ guard_audit_row(struct decision *p, const struct store_audit *a,
 
 	w.audit = a;
 	w.intent = intent;
+	/* A decision's time is to its first verdict (later rows: the other
+	   images of the same request, a pull asking again). */
+	if (!p->rec.timed) {
+		p->rec.timed = true;
+		metrics_decision_time((double)a->latency_us / 1e6);
+	}
 	p->rec.tickets = xreallocarray(p->rec.tickets, p->rec.n_tickets + 1,
 	    sizeof *p->rec.tickets);
 	p->rec.tickets[p->rec.n_tickets++] = ledger_write(p->g->ledger, &w,

@@ -11,6 +11,7 @@
 
 #include "ledger.h"
 #include "log.h"
+#include "metrics.h"
 #include "xmalloc.h"
 
 #define LEDGER_BACKOFF_MIN_MS 10
@@ -211,7 +212,7 @@ static void
 finish_head(struct ledger *l, struct ledger_op *op)
 {
 	TAILQ_REMOVE(&l->queue, op, entry);
-	l->n_queue--;
+	metrics_ledger_queued(--l->n_queue);
 	if (op->cb == NULL) {
 		op_free(op);
 		return;
@@ -247,13 +248,16 @@ land_head(struct ledger *l, struct ledger_op *op)
 		return true;
 	}
 	if (store_transient(l->store)) {
-		if (l->error == NULL || strcmp(l->error, cause) != 0)
+		if (l->error == NULL || strcmp(l->error, cause) != 0) {
+			metrics_ledger_error();
 			log_warn("ledger: %s; %zu write(s) kept, trying again",
 			    cause, l->n_queue);
+		}
 		free(l->error);
 		l->error = cause;
 		return false;
 	}
+	metrics_ledger_error();
 	what = op_describe(op);
 	log_error("ledger: cannot write the %s: %s; given up", what, cause);
 	free(what);
@@ -372,6 +376,7 @@ enqueue(struct ledger *l, struct ledger_op *op, ledger_cb cb, void *arg)
 
 		/* Memory is finite; the reconcile at the next start or
 		   reconnect finds what is missing. */
+		metrics_ledger_error();
 		if (l->dropped++ % 1000 == 0)
 			log_error("ledger: %zu writes wait for the database "
 				  "(%s); dropping the %s (%zu dropped so far)",
@@ -389,12 +394,28 @@ enqueue(struct ledger *l, struct ledger_op *op, ledger_cb cb, void *arg)
 		return op->ticket;
 	}
 	TAILQ_INSERT_TAIL(&l->queue, op, entry);
-	l->n_queue++;
+	metrics_ledger_queued(++l->n_queue);
 	/* drain() may land and free op: keep its ticket. */
 	ticket = op->ticket;
 	if (l->backoff_ms == 0)
 		drain(l);
 	return ticket;
+}
+
+/* Every audit row is a decision for the metrics, but the engine's
+ * answers (rule "outcome"); a refusal because the audit trail cannot be
+ * written (verdict error) counts as a deny. */
+static void
+count_decision(const struct store_write *w)
+{
+	const struct store_audit *a = w->audit;
+
+	if (a == NULL || (a->rule != NULL && strcmp(a->rule, "outcome") == 0))
+		return;
+	metrics_decision(a->verdict == STORE_ALLOW ? METRICS_ALLOW
+		: a->verdict == STORE_WARN	   ? METRICS_WARN
+						   : METRICS_DENY,
+	    a->rule);
 }
 
 uint64_t
@@ -410,6 +431,7 @@ ledger_write(struct ledger *l, const struct store_write *w, ledger_cb cb,
 		op->w.meta_value = own(op, w->meta_value);
 		return op->ticket;
 	}
+	count_decision(w);
 	op = xcalloc(1, sizeof *op);
 	op_copy(op, w);
 	return enqueue(l, op, cb, arg);
@@ -457,7 +479,7 @@ ledger_withdraw(struct ledger *l, uint64_t ticket)
 	if (ticket == 0 || (op = find(&l->queue, ticket)) == NULL)
 		return false;
 	TAILQ_REMOVE(&l->queue, op, entry);
-	l->n_queue--;
+	metrics_ledger_queued(--l->n_queue);
 	op_free(op);
 	return true;
 }

@@ -61,7 +61,9 @@ rule_slot(const char *rule)
 {
 	struct metrics_rule *other = &m.rules[METRICS_MAX_RULES];
 
-	if (rule == NULL || !rule_name_ok(rule))
+	if (rule == NULL)
+		rule = "none"; /* allowed with no rule to speak of */
+	if (!rule_name_ok(rule))
 		return other;
 	for (size_t i = 0; i < m.n_rules; i++) {
 		if (strcmp(m.rules[i].name, rule) == 0)

@@ -17,6 +17,7 @@
 #include "inspect.h"
 #include "ledger.h"
 #include "log.h"
+#include "metrics.h"
 #include "monitor.h"
 #include "policy.h"
 #include "config.h"
@@ -716,6 +717,9 @@ event_line_cb(const char *line, size_t len, void *arg)
 		}
 	}
 	t = ev.time_nano > 0 ? ev.time_nano / 1000000000 : now_ms() / 1000;
+	if (ev.time_nano > 0)
+		metrics_events_lag(
+		    (double)(now_ms() * 1000000 - ev.time_nano) / 1e9);
 	if (strcmp(ev.action, "create") == 0) {
 		enqueue(m, ev.id, JOB_EVENT, "event", MONITOR_EVENT_DELAY_MS);
 	} else if (strcmp(ev.action, "destroy") == 0) {
@@ -733,6 +737,7 @@ event_line_cb(const char *line, size_t len, void *arg)
 static void
 retry_cb(evutil_socket_t fd, short what, void *arg)
 {
+	metrics_events_reconnect();
 	connect_stream(arg);
 }
 

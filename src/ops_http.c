@@ -5,17 +5,21 @@
  */
 #include <errno.h>
 #include <grp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 
 #include "config.h"
 #include "log.h"
@@ -29,8 +33,24 @@
 #define OPS_TIMEOUT_S 10
 #define OPS_BACKLOG 16
 
+/* Connections open at once; more wait in the backlog. */
+#define OPS_MAX_CONNS 32
+/* How often connections evhttp let go are looked for. */
+#define OPS_SWEEP_MS 200
+
+/* A connection's bufferevent, held (one reference) until evhttp lets
+ * it go. */
+struct ops_conn {
+	TAILQ_ENTRY(ops_conn) entry;
+	struct bufferevent *bev;
+};
+
 struct ops_http {
 	struct evhttp *http;
+	struct evconnlistener *listener; /* the bound socket's */
+	TAILQ_HEAD(, ops_conn) conns;
+	unsigned n_conns;
+	struct event *sweep_ev;
 	char *unlink_path; /* the socket file made here, or NULL */
 	void *ctx;
 };
@@ -128,8 +148,79 @@ request_cb(struct evhttp_request *req, void *arg)
 		return;
 	}
 	status = r->fn(h->ctx, req, body, &type);
+	if (cmd == EVHTTP_REQ_HEAD) {
+		/* The length a GET would get, and no body (libevent 2.1 would
+		   send it after a HEAD's head). */
+		char n[32];
+
+		snprintf(n, sizeof n, "%zu", evbuffer_get_length(body));
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Content-Length", n);
+		evbuffer_drain(body, evbuffer_get_length(body));
+	}
 	reply(req, status, status == 200 ? "OK" : NULL, type, body);
 	evbuffer_free(body);
+}
+
+/*
+ * evhttp (libevent 2.1) has no connection cap and says nothing when a
+ * connection goes.  Each connection's bufferevent is made here and held
+ * by one more reference; evhttp's bufferevent_free clears its callbacks
+ * (a live evhttp connection always has its error callback set), and a
+ * sweep drops the reference of those (closing the socket, which evhttp
+ * has already shut down for writing).  Accepting pauses at OPS_MAX_CONNS
+ * until one goes.
+ */
+static void
+sweep(struct ops_http *h)
+{
+	struct ops_conn *c, *next;
+	bufferevent_event_cb ecb;
+
+	for (c = TAILQ_FIRST(&h->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		bufferevent_getcb(c->bev, NULL, NULL, &ecb, NULL);
+		if (ecb != NULL)
+			continue;
+		TAILQ_REMOVE(&h->conns, c, entry);
+		bufferevent_decref(c->bev);
+		free(c);
+		if (h->n_conns-- == OPS_MAX_CONNS && h->listener != NULL)
+			evconnlistener_enable(h->listener);
+	}
+}
+
+static void
+sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ops_http *h = arg;
+	struct timeval tv = { 0, OPS_SWEEP_MS * 1000 };
+
+	sweep(h);
+	if (h->n_conns > 0)
+		evtimer_add(h->sweep_ev, &tv);
+}
+
+static struct bufferevent *
+conn_bev(struct event_base *base, void *arg)
+{
+	struct ops_http *h = arg;
+	struct timeval tv = { 0, OPS_SWEEP_MS * 1000 };
+	struct bufferevent *bev;
+	struct ops_conn *c;
+
+	bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL)
+		return NULL;
+	bufferevent_incref(bev);
+	c = xcalloc(1, sizeof *c);
+	c->bev = bev;
+	TAILQ_INSERT_TAIL(&h->conns, c, entry);
+	if (++h->n_conns == OPS_MAX_CONNS && h->listener != NULL)
+		evconnlistener_disable(h->listener);
+	if (!evtimer_pending(h->sweep_ev, NULL))
+		evtimer_add(h->sweep_ev, &tv);
+	return bev;
 }
 
 /* Bind a unix socket at path, replacing a stale one: fd, or -1 with
@@ -196,6 +287,7 @@ static int
 bind_listener(struct ops_http *h, const struct guard_config *cfg, char **cause)
 {
 	const char *where = cfg->metrics_listen;
+	struct evhttp_bound_socket *bound;
 	char host[16];
 	unsigned port;
 	int fd;
@@ -205,13 +297,15 @@ bind_listener(struct ops_http *h, const struct guard_config *cfg, char **cause)
 		if (fd < 0)
 			return -1;
 		h->unlink_path = xstrdup(where);
-		if (evhttp_accept_socket_with_handle(h->http, fd) == NULL) {
+		if ((bound = evhttp_accept_socket_with_handle(h->http, fd)) ==
+		    NULL) {
 			*cause = xasprintf("cannot listen on metrics_listen "
 					   "%s",
 			    where);
 			close(fd);
 			return -1;
 		}
+		h->listener = evhttp_bound_socket_get_listener(bound);
 		return 0;
 	}
 	if (config_ops_addr(where, host, sizeof host, &port) != 0) {
@@ -223,12 +317,13 @@ bind_listener(struct ops_http *h, const struct guard_config *cfg, char **cause)
 		return -1;
 	}
 	errno = 0;
-	if (evhttp_bind_socket_with_handle(h->http, host, (uint16_t)port) ==
-	    NULL) {
+	bound = evhttp_bind_socket_with_handle(h->http, host, (uint16_t)port);
+	if (bound == NULL) {
 		*cause = xasprintf("cannot listen on metrics_listen %s: %s",
 		    where, errno != 0 ? strerror(errno) : "bind failed");
 		return -1;
 	}
+	h->listener = evhttp_bound_socket_get_listener(bound);
 	return 0;
 }
 
@@ -239,10 +334,12 @@ ops_http_new(struct event_base *base, const struct guard_config *cfg, void *ctx,
 	struct ops_http *h = xcalloc(1, sizeof *h);
 
 	h->ctx = ctx;
+	TAILQ_INIT(&h->conns);
 	h->http = evhttp_new(base);
-	if (h->http == NULL) {
+	h->sweep_ev = evtimer_new(base, sweep_cb, h);
+	if (h->http == NULL || h->sweep_ev == NULL) {
 		*cause = xstrdup("cannot create the metrics listener");
-		free(h);
+		ops_http_free(h);
 		return NULL;
 	}
 	evhttp_set_max_headers_size(h->http, OPS_MAX_HEAD);
@@ -255,6 +352,7 @@ ops_http_new(struct event_base *base, const struct guard_config *cfg, void *ctx,
 		EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
 		EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
 	evhttp_set_gencb(h->http, request_cb, h);
+	evhttp_set_bevcb(h->http, conn_bev, h);
 	if (bind_listener(h, cfg, cause) != 0) {
 		ops_http_free(h);
 		return NULL;
@@ -267,8 +365,19 @@ ops_http_free(struct ops_http *h)
 {
 	if (h == NULL)
 		return;
+	h->listener = NULL; /* freed with h->http */
 	if (h->http != NULL)
 		evhttp_free(h->http);
+	/* evhttp let every connection go: drop what is held. */
+	while (!TAILQ_EMPTY(&h->conns)) {
+		struct ops_conn *c = TAILQ_FIRST(&h->conns);
+
+		TAILQ_REMOVE(&h->conns, c, entry);
+		bufferevent_decref(c->bev);
+		free(c);
+	}
+	if (h->sweep_ev != NULL)
+		event_free(h->sweep_ev);
 	if (h->unlink_path != NULL) {
 		unlink(h->unlink_path);
 		free(h->unlink_path);

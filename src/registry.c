@@ -13,6 +13,7 @@
 
 #include <event2/event.h>
 
+#include "metrics.h"
 #include "registry.h"
 #include "registry_auth.h"
 #include "registry_fetch.h"
@@ -73,6 +74,30 @@ check_free(struct registry_check *c)
 	free(c);
 }
 
+/* Every answer handed to a caller is a check, cached or not. */
+static void
+count_check(enum registry_outcome o)
+{
+	switch (o) {
+	case REGISTRY_PRESENT:
+		metrics_registry_check(METRICS_REG_PRESENT);
+		break;
+	case REGISTRY_ABSENT:
+		metrics_registry_check(METRICS_REG_MISSING);
+		break;
+	case REGISTRY_UNAUTHORIZED:
+		metrics_registry_check(METRICS_REG_AUTH_FAILED);
+		break;
+	case REGISTRY_UNREACHABLE:
+		metrics_registry_check(METRICS_REG_UNREACHABLE);
+		break;
+	case REGISTRY_RATE_LIMITED:
+	default:
+		metrics_registry_check(METRICS_REG_ERROR);
+		break;
+	}
+}
+
 static void
 deliver_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -81,6 +106,7 @@ deliver_cb(evutil_socket_t fd, short what, void *arg)
 
 	TAILQ_REMOVE(&c->e->waiters, c, entry);
 	reg_fetch_result(c->e->fetch, &r);
+	count_check(r.outcome);
 	c->cb(&r, c->arg);
 	check_free(c);
 }
