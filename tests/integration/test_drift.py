@@ -18,6 +18,7 @@ import pytest
 
 from registry_fixtures import (DOCKER, ImageKit, RegistryServer, SilentServer,
                                guard_conf, require)
+from test_metrics import get, scrape_url, total
 from test_stories import audit_cli
 from testbed import free_port, run, unix_http, wait_for
 
@@ -143,8 +144,11 @@ def test_deleted_children_are_a_drift_finding_and_a_webhook(
         testbed, guard_factory, reg, kit, receiver, names):
     repo = "drift-ret"
     d, ref = deployed(kit, reg, repo)
+    mport = free_port()
     g = guard_factory(guard_conf(drift_interval=INTERVAL,
+                                 metrics_listen="127.0.0.1:%d" % mport,
                                  notify_url=receiver.url + "?token=s3cr3t-Tok"))
+    metrics = "http://127.0.0.1:%d/metrics" % mport
     name = testbed.unique("drift-")
     cid = run_through(g, ref, name, names)
 
@@ -190,6 +194,14 @@ def test_deleted_children_are_a_drift_finding_and_a_webhook(
     time.sleep(3 * INTERVAL)
     assert len(drift_rows(g, name)) == 1, drift_rows(g, name)
     assert len(receiver.bodies(name)) == 1, receiver.bodies(name)
+    m = scrape_url(metrics)
+    assert get(m, "docker_guard_drift_findings_total", kind="missing") == 1, m
+    assert get(m, "docker_guard_drift_findings_total", kind="newer") == 0
+    assert get(m, "docker_guard_drift_checks_total") >= 4
+    assert get(m, "docker_guard_decisions_total", verdict="warn",
+               rule="drift") == 1
+    assert total(m, "docker_guard_registry_checks_total", outcome="missing") >= 3
+    assert get(m, "docker_guard_notify_failures_total") == 0
     # the URL's token never reaches the log
     with open(g.log, "rb") as fh:
         log = fh.read()
@@ -272,8 +284,10 @@ def test_webhook_down_retries_logs_and_never_blocks(testbed, guard_factory, reg,
     repo = "drift-down"
     d, ref = deployed(kit, reg, repo)
     port = free_port()      # nobody listens there
+    mport = free_port()
     g = guard_factory(guard_conf(drift_interval=INTERVAL, notify_tries=3,
                                  notify_timeout=2,
+                                 metrics_listen="127.0.0.1:%d" % mport,
                                  notify_url="http://127.0.0.1:%d/x?k=pw-Q9z" % port))
     name = testbed.unique("drift-")
     run_through(g, ref, name, names)
@@ -299,6 +313,8 @@ def test_webhook_down_retries_logs_and_never_blocks(testbed, guard_factory, reg,
     assert "(try 2 of 3)" in text, text[-3000:]
     assert "pw-Q9z" not in text
     assert g.alive()
+    m = scrape_url("http://127.0.0.1:%d/metrics" % mport)
+    assert get(m, "docker_guard_notify_failures_total") == 1, m
     # and a receiver that comes back gets the next finding
     recv = Receiver(port=port)
     try:
