@@ -382,3 +382,26 @@ def test_other_platform_child_follows_check_all_platforms(testbed, guard_factory
     time.sleep(2 * INTERVAL)   # g has had rounds since the deletion too
     assert drift_rows(g, name) == [], drift_rows(g, name)
     assert running(testbed, name)
+
+
+def test_a_round_checks_at_most_drift_max_containers(testbed, guard_factory, reg,
+                                                      kit, names):
+    """drift_max_containers = 1: each round checks one container and the
+    next round goes on with the next, so every container is reached."""
+    repo = "drift-cap"
+    d, ref = deployed(kit, reg, repo)
+    g = guard_factory(guard_conf(drift_interval=INTERVAL, drift_max_containers=1,
+                                 log_level="debug"))
+    a, b = testbed.unique("drift-a-"), testbed.unique("drift-b-")
+    run_through(g, ref, a, names)
+    run_through(g, ref, b, names)
+    reg.delete_manifest(repo, d["amd64"])
+    # how many containers run on this engine (other tests' too) bounds how
+    # many rounds it takes to reach both
+    n = len(run([DOCKER, "ps", "-q"], env=testbed.direct_env,
+                timeout=30).stdout.split())
+    wait_rows(g, a, 1, (n + 1) * (INTERVAL + 1))
+    wait_rows(g, b, 1, (n + 1) * (INTERVAL + 1))
+    with open(g.log) as fh:
+        log = fh.read()
+    assert "containers run; checking 1 this round" in log, log[-2000:]
