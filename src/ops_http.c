@@ -90,6 +90,15 @@ reply(struct evhttp_request *req, int status, const char *reason,
 	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
 	if (status == 405)
 		evhttp_add_header(h, "Allow", "GET, HEAD");
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+		/* The length a GET would get, and no body (libevent 2.1 would
+		   send it after a HEAD's head). */
+		char n[32];
+
+		snprintf(n, sizeof n, "%zu", evbuffer_get_length(body));
+		evhttp_add_header(h, "Content-Length", n);
+		evbuffer_drain(body, evbuffer_get_length(body));
+	}
 	evhttp_send_reply(req, status, reason, body);
 }
 
@@ -134,8 +143,14 @@ request_cb(struct evhttp_request *req, void *arg)
 	int status;
 
 	if (r == NULL) {
-		reply_text(req, 404, "Not Found",
-		    "no such page; the guard serves /metrics");
+		char pages[256] = "no such page; the pages here are ";
+
+		for (size_t i = 0; i < sizeof ops_routes / sizeof ops_routes[0];
+		     i++)
+			snprintf(pages + strlen(pages),
+			    sizeof pages - strlen(pages), "%s%s",
+			    i == 0 ? "" : " and ", ops_routes[i].path);
+		reply_text(req, 404, "Not Found", pages);
 		return;
 	}
 	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
@@ -148,16 +163,6 @@ request_cb(struct evhttp_request *req, void *arg)
 		return;
 	}
 	status = r->fn(h->ctx, req, body, &type);
-	if (cmd == EVHTTP_REQ_HEAD) {
-		/* The length a GET would get, and no body (libevent 2.1 would
-		   send it after a HEAD's head). */
-		char n[32];
-
-		snprintf(n, sizeof n, "%zu", evbuffer_get_length(body));
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "Content-Length", n);
-		evbuffer_drain(body, evbuffer_get_length(body));
-	}
 	reply(req, status, status == 200 ? "OK" : NULL, type, body);
 	evbuffer_free(body);
 }

@@ -13,9 +13,11 @@ Under GUARD_STANDIN=socat every test here fails (socat serves no
 metrics).
 """
 
+import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -332,6 +334,14 @@ def test_http_surface(mguard):
     with pytest.raises(urllib.error.HTTPError) as e:
         urllib.request.urlopen("http://127.0.0.1:%d/nope" % port, timeout=5)
     assert e.value.code == 404
+    # HEAD of a missing page: a head alone, and the connection goes on.
+    two = tcp_request(port, b"HEAD /nope HTTP/1.1\r\nHost: x\r\n\r\n"
+                      b"HEAD /metrics HTTP/1.1\r\nHost: x\r\n"
+                      b"Connection: close\r\n\r\n")
+    first, rest = two.split(b"\r\n\r\n", 1)
+    assert first.startswith(b"HTTP/1.1 404 "), two
+    assert rest.startswith(b"HTTP/1.1 200 ") and rest.endswith(b"\r\n\r\n"), \
+        two
     for method in ("POST", "PUT", "DELETE", "OPTIONS", "PATCH"):
         req = urllib.request.Request(g.url, method=method, data=b"")
         with pytest.raises(urllib.error.HTTPError) as e:
@@ -452,13 +462,23 @@ def test_non_loopback_refused(addr, tmp_path):
 
 def test_engine_up_goes_to_zero():
     """A scripted engine answers, then goes away: engine_up 1, then 0,
-    and the event stream's reconnects are counted."""
+    and the event stream's reconnects are counted; an event that
+    happened 5 s before it came shows as 5 s of lag."""
     tmp = tempfile.mkdtemp(prefix="dgm-", dir="/tmp")
     engine = fe.FakeEngine(os.path.join(tmp, "engine.sock")).start()
-    # The event stream stays open (lines every 50 ms) until the engine
-    # goes; the guard then reconnects within a second.
-    engine.reset(lambda req: fe.stream() if b"/events" in req.target
-                 else None)
+    # The event stream: one event that happened 5 s ago, then open until
+    # the engine goes; the guard then reconnects within a second.
+    def events(req):
+        if b"/events" not in req.target:
+            return None
+        line = json.dumps({
+            "Type": "container", "Action": "die",
+            "Actor": {"ID": "c0ffee", "Attributes": {"name": "x"}},
+            "timeNano": time.time_ns() - 5 * 10**9}).encode() + b"\n"
+        return fe.raw(b"HTTP/1.1 200 OK\r\nContent-Type: application/json"
+                      b"\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n"
+                      % (len(line), line))
+    engine.reset(events)
     port = free_port()
     url = "http://127.0.0.1:%d/metrics" % port
     g = WireGuard(tmp, "g", engine.path,
@@ -466,6 +486,10 @@ def test_engine_up_goes_to_zero():
     try:
         wait_for(lambda: get(scrape_url(url), "docker_guard_engine_up") == 1,
                  "engine_up 1", timeout=20)
+        lag = wait_for(lambda: get(scrape_url(url),
+                                   "docker_guard_events_lag_seconds"),
+                       "the event's lag", timeout=20)
+        assert 4.5 < lag < 30, lag
         engine.stop()
         s = wait_for(lambda: (lambda x: x if get(
             x, "docker_guard_engine_up") == 0 else None)(scrape_url(url)),
@@ -479,3 +503,49 @@ def test_engine_up_goes_to_zero():
         log = g.log_text()
         shutil.rmtree(tmp, ignore_errors=True)
     assert alive and rc == 0, "guard died or exited %s:\n%s" % (rc, log)
+
+
+def test_sighup_keeps_the_listener(guard_factory):
+    """SIGHUP with another metrics_listen: logged, still served where it
+    was (it takes effect at the next start)."""
+    port, other = free_port(), free_port()
+    g = guard_factory("metrics_listen = 127.0.0.1:%d\n" % port)
+    url = "http://127.0.0.1:%d/metrics" % port
+    scrape_url(url)
+    with open(g.config, "w") as fh:
+        fh.write("metrics_listen = 127.0.0.1:%d\n" % other)
+    os.kill(g.pid, signal.SIGHUP)
+    wait_for(lambda: "metrics_listen takes effect at the next start" in
+             open(g.log).read(), "the SIGHUP warning", timeout=10)
+    scrape_url(url)
+    with pytest.raises(OSError):
+        urllib.request.urlopen("http://127.0.0.1:%d/metrics" % other,
+                               timeout=2)
+
+
+def test_fleet_ledger_up(guard_factory, testbed, request):
+    """With a fleet ledger: fleet_ledger_up 1 while its PostgreSQL runs,
+    0 (and database errors counted) once it stops.  Without: no sample."""
+    import pgtest
+    if not pgtest.available():
+        pytest.skip("PostgreSQL 15 is not installed")
+    plain = free_port()
+    guard_factory("metrics_listen = 127.0.0.1:%d\n" % plain)
+    plain_url = "http://127.0.0.1:%d/metrics" % plain
+    assert not [k for k in scrape_url(plain_url)
+                if k[0] == "docker_guard_fleet_ledger_up"]
+    pg = pgtest.start_postgres(testbed.tmpdir("pgm-"))
+    request.addfinalizer(pg.stop)
+    conn = pg.create_user_db("guard", "guard")
+    port = free_port()
+    url = "http://127.0.0.1:%d/metrics" % port
+    guard_factory("metrics_listen = 127.0.0.1:%d\nledger = %s\n"
+                  "ledger_unreachable = allow\n" % (port, conn))
+    wait_for(lambda: get(scrape_url(url), "docker_guard_fleet_ledger_up")
+             == 1, "fleet_ledger_up 1", timeout=30)
+    errors = get(scrape_url(url), "docker_guard_ledger_errors_total")
+    pg.stop()
+    s = wait_for(lambda: (lambda x: x if get(
+        x, "docker_guard_fleet_ledger_up") == 0 else None)(scrape_url(url)),
+        "fleet_ledger_up 0", timeout=60)
+    assert get(s, "docker_guard_ledger_errors_total") > errors
