@@ -110,6 +110,13 @@ struct guard_config {
 	/* operators (ops_http.h) */
 	char *metrics_listen; /* NULL: none; a socket path or a loopback
 				 host:port */
+
+	/* the drift watch (drift.h) and its webhook (notify.h) */
+	unsigned drift_interval;       /* 0 s: off */
+	unsigned drift_max_containers; /* 100 per round */
+	char *notify_url;	       /* NULL: no webhook */
+	unsigned notify_timeout;       /* 10 s per POST */
+	unsigned notify_tries;	       /* 3 */
 };
 
 struct config_errors {

@@ -76,6 +76,7 @@ struct guard {
 	struct registry *registry;
 	struct monitor *monitor;
 	int64_t started; /* unix seconds, for the status page */
+	struct drift *drift; /* the drift watch (serve only) */
 };
 
 /* One image reference of the request and what the engine says of it. */

@@ -25,12 +25,15 @@ typedef void (*reg_http_done)(struct reg_http *h, void *arg);
 /* One request; every string is borrowed for the reg_http_start call. */
 struct reg_http_req {
 	const char *url;
-	bool head;		 /* HEAD without redirects, else GET following
+	bool head;		  /* HEAD without redirects, else GET following
 				    up to 5 redirects */
-	const char *accept;	 /* the Accept value, or NULL */
-	const char *auth_header; /* "Authorization: ...", or NULL */
-	const char *ca_file;	 /* or NULL for the system CAs */
-	long timeout_ms;	 /* connect and whole transfer */
+	const char *accept;	  /* the Accept value, or NULL */
+	const char *auth_header;  /* "Authorization: ...", or NULL */
+	const char *ca_file;	  /* or NULL for the system CAs */
+	long timeout_ms;	  /* connect and whole transfer */
+	const char *post_body;	  /* POST this (NUL-terminated), no
+				    redirects; NULL: HEAD or GET */
+	const char *content_type; /* of post_body */
 };
 
 /* One transfer.  The answer fields are valid in the done callback and

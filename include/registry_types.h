@@ -58,6 +58,10 @@ struct registry_result {
 
 #define REGISTRY_WANT_CONFIG 0x1 /* fetch annotations and config */
 #define REGISTRY_DIGEST_ONLY 0x2 /* just what the reference resolves to */
+/* Ask the registry now: no finished answer is used (one in flight is
+   shared), and the new answer replaces the cached one (the drift watch:
+   a deleted manifest must be seen at once). */
+#define REGISTRY_FRESH 0x4
 
 /* "present", "absent", "unauthorized", "rate-limited", "unreachable". */
 const char *registry_outcome_name(enum registry_outcome o);

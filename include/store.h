@@ -276,6 +276,12 @@ int store_audit_newest(struct store *st, const char *rule, const char *verdict,
     long limit, void (*cb)(const struct store_audit_row *, void *), void *arg,
     char **cause);
 
+/* The deployment of one container (full ID), if the ledger has it: cb
+ * is called once, or not at all. */
+int store_deployment_of(struct store *st, const char *container_id,
+    void (*cb)(const struct store_deployment_row *, void *), void *arg,
+    char **cause);
+
 /* ---- reading rows to ship to the fleet ledger (fleet.h) ---- */
 
 /* Rows whose strings are owned by the set (in strings[]), not by the

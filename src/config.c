@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config.h"
 #include "xmalloc.h"
@@ -57,6 +58,7 @@ enum key_type {
 	KEY_CONNINFO,	 /* char *, a libpq connection string, or "" */
 	KEY_HOST_NAME,	 /* char *, a host's name, or "" */
 	KEY_OPS_LISTEN,	 /* char *, loopback host:port or socket path, "" */
+	KEY_URL,	 /* char *, an http(s) URL, or "" */
 };
 
 struct config_key {
@@ -117,6 +119,12 @@ static const struct config_key config_keys[] = {
 	{ "ledger_unreachable", KEY_ALLOW, OFF(ledger_unreachable_allow), 0,
 	    0 },
 	{ "metrics_listen", KEY_OPS_LISTEN, OFF(metrics_listen), 0, 0 },
+	{ "drift_interval", KEY_SECONDS, OFF(drift_interval), 0, 86400 },
+	{ "drift_max_containers", KEY_UINT, OFF(drift_max_containers), 1,
+	    10000 },
+	{ "notify_url", KEY_URL, OFF(notify_url), 0, 0 },
+	{ "notify_timeout", KEY_SECONDS, OFF(notify_timeout), 1, 300 },
+	{ "notify_tries", KEY_UINT, OFF(notify_tries), 1, 10 },
 };
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 
@@ -233,6 +241,10 @@ config_new(void)
 	cfg->build = PATH_JUDGE;
 	cfg->buildkit_allow = false;
 	cfg->plugins = PATH_JUDGE;
+	cfg->drift_interval = 0;
+	cfg->drift_max_containers = 100;
+	cfg->notify_timeout = 10;
+	cfg->notify_tries = 3;
 	return cfg;
 }
 
@@ -253,6 +265,7 @@ config_free(struct guard_config *cfg)
 	free(cfg->ledger);
 	free(cfg->metrics_listen);
 	free(cfg->host_name);
+	free(cfg->notify_url);
 	config_list_free(&cfg->registry_auth);
 	config_list_free(&cfg->registry_ca_files);
 	config_list_free(&cfg->registry_insecure);
@@ -1088,6 +1101,40 @@ config_set_ops_listen(struct config_parse_state *ps,
 	return 0;
 }
 
+/* A webhook URL: http:// or https:// (any case), a host, at most 2048
+ * bytes, no blanks or control characters; "" means none. */
+static int
+config_set_url(struct config_parse_state *ps, const struct config_key *key,
+    const char *value, char **field)
+{
+	size_t n = strlen(value), skip;
+	const char *host;
+
+	if (n == 0) {
+		free(*field);
+		*field = NULL;
+		return 0;
+	}
+	if (strncasecmp(value, "http://", 7) == 0)
+		skip = 7;
+	else if (strncasecmp(value, "https://", 8) == 0)
+		skip = 8;
+	else
+		skip = 0;
+	host = value + skip;
+	if (skip == 0 || n > 2048 || config_has_control(value) ||
+	    strpbrk(value, " \t") != NULL || *host == '\0' ||
+	    strchr("/?#@:", *host) != NULL) {
+		config_bad_value(ps, key, value,
+		    "is not an http:// or https:// URL with a host (at most "
+		    "2048 bytes, no blanks)");
+		return -1;
+	}
+	free(*field);
+	*field = xstrdup(value);
+	return 0;
+}
+
 /* Check value and store it in cfg: 0 on success. */
 static int
 config_set(struct config_parse_state *ps, const struct config_key *key,
@@ -1107,6 +1154,8 @@ config_set(struct config_parse_state *ps, const struct config_key *key,
 		return config_set_conninfo(ps, key, value, field);
 	case KEY_HOST_NAME:
 		return config_set_host_name(ps, key, value, field);
+	case KEY_URL:
+		return config_set_url(ps, key, value, field);
 	case KEY_OPS_LISTEN:
 		return config_set_ops_listen(ps, key, value, field);
 	case KEY_MODE:

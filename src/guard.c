@@ -15,6 +15,7 @@
 #include <event2/event.h>
 
 #include "body_inspect.h"
+#include "drift.h"
 #include "engine.h"
 #include "guard.h"
 #include "guard_int.h"
@@ -115,6 +116,8 @@ guard_new(struct event_base *base, const struct guard_config *const *cfg,
 		return NULL;
 	}
 	g->monitor = monitor_new(base, cfg, g->ledger, follow);
+	if (follow)
+		g->drift = drift_new(base, cfg, g->registry, g->ledger);
 	if ((*cfg)->ledger != NULL)
 		g->fleet = fleet_new(base, (*cfg)->ledger, (*cfg)->host_name,
 		    g->store);
@@ -148,6 +151,8 @@ guard_reconfigure(struct guard *g)
 	set.n_ca_files = cfg->registry_ca_files.n;
 	set.insecure = (const char *const *)cfg->registry_insecure.items;
 	set.n_insecure = cfg->registry_insecure.n;
+	if (g->drift != NULL)
+		drift_reconfigure(g->drift);
 	if (registry_configure(g->registry, &set, &cause) != 0) {
 		log_error("%s", cause);
 		free(cause);
@@ -168,6 +173,7 @@ guard_free(struct guard *g)
 	if (g->name_ev != NULL)
 		event_free(g->name_ev);
 	fleet_free(g->fleet);
+	drift_free(g->drift);
 	monitor_free(g->monitor);
 	ledger_free(g->ledger);
 	store_close(g->store);

@@ -158,15 +158,23 @@ evict(struct registry *reg, bool force)
 	}
 }
 
+/* The entry for key that is running or still holds; fresh: only a
+ * running one (a finished one is expired, so it is not used again). */
 static struct reg_entry *
-entry_find(struct registry *reg, const char *key)
+entry_find(struct registry *reg, const char *key, bool fresh)
 {
 	struct reg_entry *e;
 	time_t now = time(NULL);
 
 	TAILQ_FOREACH(e, &reg->entries, entry)
 	{
-		if (strcmp(e->key, key) == 0 && (!e->done || e->expires > now))
+		if (strcmp(e->key, key) != 0)
+			continue;
+		if (!e->done)
+			return e;
+		if (fresh)
+			e->expires = 0;
+		else if (e->expires > now)
 			return e;
 	}
 	return NULL;
@@ -181,10 +189,13 @@ registry_check(struct registry *reg, const char *domain, const char *path,
 	struct reg_entry *e;
 	char *key;
 
+	bool fresh = (flags & REGISTRY_FRESH) != 0;
+
+	flags &= ~(unsigned)REGISTRY_FRESH;
 	evict(reg, false);
 	key = xasprintf("%s/%s@%s|%s/%s/%s|%u", domain, path, reference,
 	    platform->os, platform->arch, platform->variant, flags);
-	if ((e = entry_find(reg, key)) == NULL) {
+	if ((e = entry_find(reg, key, fresh)) == NULL) {
 		e = xcalloc(1, sizeof *e);
 		e->reg = reg;
 		e->key = key;

@@ -262,6 +262,12 @@ set_options(struct reg_http *h, CURL *easy, const struct reg_http_req *req)
 	curl_easy_setopt(easy, CURLOPT_HEADERDATA, h);
 	if (req->head)
 		curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
+	if (req->post_body != NULL) {
+		curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+		curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE,
+		    (long)strlen(req->post_body));
+		curl_easy_setopt(easy, CURLOPT_COPYPOSTFIELDS, req->post_body);
+	}
 	if (req->ca_file != NULL)
 		curl_easy_setopt(easy, CURLOPT_CAINFO, req->ca_file);
 }
@@ -287,6 +293,16 @@ reg_http_start(struct reg_transport *t, const struct reg_http_req *req,
 	}
 	if (req->auth_header != NULL)
 		h->headers = curl_slist_append(h->headers, req->auth_header);
+	if (req->post_body != NULL) {
+		char *ct = xasprintf("Content-Type: %s",
+		    req->content_type != NULL ? req->content_type
+					      : "application/json");
+
+		h->headers = curl_slist_append(h->headers, ct);
+		/* no 100-continue round trip */
+		h->headers = curl_slist_append(h->headers, "Expect:");
+		free(ct);
+	}
 	if (h->headers != NULL)
 		curl_easy_setopt(h->easy, CURLOPT_HTTPHEADER, h->headers);
 	curl_multi_add_handle(t->multi, h->easy);

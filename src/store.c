@@ -1129,6 +1129,29 @@ store_history(struct store *st, const char *app,
 }
 
 int
+store_deployment_of(struct store *st, const char *container_id,
+    void (*cb)(const struct store_deployment_row *, void *), void *arg,
+    char **cause)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (prepare(st,
+		"SELECT " DEPLOYMENT_COLUMNS " FROM deployments "
+		"WHERE container_id = ?1",
+		&s, cause) != 0)
+		return -1;
+	bind_text(s, 1, container_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct store_deployment_row r;
+
+		read_deployment_row(s, &r);
+		cb(&r, arg);
+	}
+	return finish_rows(st, s, rc, cause);
+}
+
+int
 store_history_newest(struct store *st, const char *app, long limit,
     void (*cb)(const struct store_deployment_row *, void *), void *arg,
     char **cause)

@@ -26,7 +26,8 @@ static const char *const key_names[] = {
 	"registry_ca_files", "registry_insecure", "restore_on_refusal",
 	"restore_window", "pull_require_digest", "allowed_registries",
 	"imports", "build", "buildkit", "plugins", "ledger", "host_name",
-	"ledger_unreachable", "metrics_listen",
+	"ledger_unreachable", "metrics_listen", "drift_interval", "drift_max_containers",
+	"notify_url", "notify_timeout", "notify_tries",
 };
 
 /* Items joined with '|', so the separators the parser saw are visible. */
@@ -133,6 +134,17 @@ field(const struct guard_config *cfg, const char *name)
 	if (strcmp(name, "metrics_listen") == 0)
 		return xstrdup(cfg->metrics_listen != NULL ?
 		    cfg->metrics_listen : "");
+	if (strcmp(name, "drift_interval") == 0)
+		return xasprintf("%u", cfg->drift_interval);
+	if (strcmp(name, "drift_max_containers") == 0)
+		return xasprintf("%u", cfg->drift_max_containers);
+	if (strcmp(name, "notify_url") == 0)
+		return xstrdup(cfg->notify_url != NULL ? cfg->notify_url :
+		    "(none)");
+	if (strcmp(name, "notify_timeout") == 0)
+		return xasprintf("%u", cfg->notify_timeout);
+	if (strcmp(name, "notify_tries") == 0)
+		return xasprintf("%u", cfg->notify_tries);
 	return xasprintf("(no field %s)", name);
 }
 
@@ -413,6 +425,19 @@ static const struct valid_row {
 	{ "overrides = allow-tag\n", "overrides", "allow-tag" },
 	{ "overrides = allow-tag, allow-downgrade\n", "overrides",
 	    "allow-tag|allow-downgrade" },
+	/* the drift watch and its webhook */
+	{ "drift_interval = 0\n", "drift_interval", "0" },
+	{ "drift_interval = 300\n", "drift_interval", "300" },
+	{ "drift_max_containers = 1\n", "drift_max_containers", "1" },
+	{ "notify_url = https://hooks.example.com/T0/B1?token=x\n",
+	    "notify_url", "https://hooks.example.com/T0/B1?token=x" },
+	{ "notify_url = HTTP://127.0.0.1:9999/drift\n", "notify_url",
+	    "HTTP://127.0.0.1:9999/drift" },
+	{ "notify_url = \"http://[::1]:8080\"\n", "notify_url",
+	    "http://[::1]:8080" },
+	{ "notify_url =\n", "notify_url", "(none)" },
+	{ "notify_timeout = 300\n", "notify_timeout", "300" },
+	{ "notify_tries = 10\n", "notify_tries", "10" },
 };
 
 static void
@@ -686,6 +711,27 @@ static const struct invalid_row {
 	    " is not one of allow-downgrade, allow-tag" },
 	{ "overrides = allow-tag,,allow_downgrade\n", 0, "t.conf:1: overrides:"
 	    " \"allow_downgrade\" is not one of allow-downgrade, allow-tag" },
+	/* the drift watch and its webhook */
+	{ "drift_interval = 86401\n", 0, "t.conf:1: drift_interval: \"86401\""
+	    " is not a number of seconds from 0 to 86400" },
+	{ "drift_max_containers = 0\n", 0, "t.conf:1: drift_max_containers: "
+	    "\"0\" is not a number from 1 to 10000" },
+	{ "notify_url = ftp://example.com/x\n", 0, "t.conf:1: notify_url: "
+	    "\"ftp://example.com/x\" is not an http:// or https:// URL with "
+	    "a host (at most 2048 bytes, no blanks)" },
+	{ "notify_url = example.com/hook\n", 0, "t.conf:1: notify_url: "
+	    "\"example.com/hook\" is not an http:// or https:// URL with "
+	    "a host (at most 2048 bytes, no blanks)" },
+	{ "notify_url = http:///path\n", 0, "t.conf:1: notify_url: "
+	    "\"http:///path\" is not an http:// or https:// URL with "
+	    "a host (at most 2048 bytes, no blanks)" },
+	{ "notify_url = \"http://a b/\"\n", 0, "t.conf:1: notify_url: "
+	    "\"http://a b/\" is not an http:// or https:// URL with "
+	    "a host (at most 2048 bytes, no blanks)" },
+	{ "notify_timeout = 0\n", 0, "t.conf:1: notify_timeout: \"0\" is "
+	    "not a number of seconds from 1 to 300" },
+	{ "notify_tries = 11\n", 0, "t.conf:1: notify_tries: \"11\" is not "
+	    "a number from 1 to 10" },
 };
 
 static void
