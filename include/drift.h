@@ -17,6 +17,8 @@
 #ifndef DRIFT_H
 #define DRIFT_H
 
+#include <stdint.h>
+
 struct event_base;
 struct guard_config;
 struct ledger;
@@ -37,5 +39,9 @@ void drift_free(struct drift *d);
 /* The configuration changed (SIGHUP): apply drift_interval and the
  * webhook's settings. */
 void drift_reconfigure(struct drift *d);
+
+/* When the last completed round ended (unix seconds), or 0: none yet
+ * (d NULL: none). */
+int64_t drift_last_round(const struct drift *d);
 
 #endif

@@ -48,8 +48,9 @@ struct drift {
 	struct ledger *ledger;
 	struct notify *notify;
 	struct event *timer;
-	unsigned interval; /* armed for; 0: idle */
-	bool running;	   /* a round is under way */
+	unsigned interval;  /* armed for; 0: idle */
+	bool running;	    /* a round is under way */
+	int64_t last_round; /* unix seconds a round last completed; 0 */
 
 	struct engine_req *req;
 	struct registry_check *check;
@@ -141,8 +142,10 @@ round_end(struct drift *d, bool completed)
 	ids_free(d);
 	item_reset(&d->cur);
 	d->running = false;
-	if (completed)
+	if (completed) {
+		d->last_round = (int64_t)time(NULL);
 		metrics_drift_round();
+	}
 	log_debug("drift: round %s", completed ? "done" : "given up");
 	arm(d);
 }
@@ -525,4 +528,10 @@ drift_free(struct drift *d)
 	drift_state_reset(&d->state);
 	notify_free(d->notify);
 	free(d);
+}
+
+int64_t
+drift_last_round(const struct drift *d)
+{
+	return d != NULL ? d->last_round : 0;
 }

@@ -13,6 +13,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include "drift.h"
 #include "guard.h"
 #include "guard_int.h"
 #include "guard_version.h"
@@ -44,7 +45,8 @@ guard_status_html(struct guard *g, size_t *len)
 	h->ledger_error = ledger_error(g->ledger);
 	h->fleet_set = g->fleet != NULL;
 	h->fleet_connected = g->fleet != NULL && fleet_ready(g->fleet);
-	h->drift_interval = -1;
+	h->drift_interval = cfg->drift_interval;
+	h->last_drift_round = drift_last_round(g->drift);
 	html = status_page_render(&d.page, len);
 	status_data_reset(&d);
 	free(host);

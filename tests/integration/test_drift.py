@@ -202,6 +202,15 @@ def test_deleted_children_are_a_drift_finding_and_a_webhook(
                rule="drift") == 1
     assert total(m, "docker_guard_registry_checks_total", outcome="missing") >= 3
     assert get(m, "docker_guard_notify_failures_total") == 0
+    # the status page on the same listener shows the finding and the
+    # watch's health (its interval, a last round)
+    import urllib.request
+    with urllib.request.urlopen("http://127.0.0.1:%d/" % mport,
+                                timeout=10) as res:
+        page = res.read().decode()
+    assert "lists %s for linux/amd64" % d["amd64"] in page, page[-3000:]
+    assert "every %d s" % INTERVAL in page, page[-3000:]
+    assert "no round recorded yet" not in page
     # the URL's token never reaches the log
     with open(g.log, "rb") as fh:
         log = fh.read()
