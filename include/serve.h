@@ -13,7 +13,8 @@ struct serve_options {
 	const char *listen; /* overrides, NULL if not given */
 	const char *upstream;
 	const char *database;
-	const char *ledger; /* the fleet ledger's connection string */
+	const char *ledger;	/* the fleet ledger's connection string */
+	const char *log_format; /* "text" or "json" (cli.c checks) */
 };
 
 /*

@@ -48,6 +48,8 @@ usage(FILE *f)
 	    "                     (default /var/lib/docker-guard/guard.db)\n"
 	    "  --ledger CONN      the fleet's shared ledger, a PostgreSQL connection\n"
 	    "                     string (guard.conf: ledger; \"\" for none)\n"
+	    "  --log-format FMT   text or json lines on stderr (guard.conf:\n"
+	    "                     log_format)\n"
 	    "Flags override the file.  Started by systemd with its socket\n"
 	    "(LISTEN_PID, LISTEN_FDS=1), serve takes fd 3 and ignores --listen;\n"
 	    "with NOTIFY_SOCKET set it reports READY, RELOADING and STOPPING.\n"
@@ -66,6 +68,7 @@ enum {
 	OPT_UPSTREAM,
 	OPT_DATABASE,
 	OPT_LEDGER,
+	OPT_LOG_FORMAT,
 	OPT_HELP,
 };
 
@@ -75,6 +78,7 @@ static const struct option serve_longopts[] = {
 	{ "upstream", required_argument, NULL, OPT_UPSTREAM },
 	{ "database", required_argument, NULL, OPT_DATABASE },
 	{ "ledger", required_argument, NULL, OPT_LEDGER },
+	{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -108,6 +112,17 @@ cmd_serve(int argc, char **argv)
 			break;
 		case OPT_LEDGER:
 			o.ledger = optarg;
+			break;
+		case OPT_LOG_FORMAT:
+			if (strcmp(optarg, "text") != 0 &&
+			    strcmp(optarg, "json") != 0) {
+				fprintf(stderr,
+				    "docker-guard serve: --log-format is text "
+				    "or json, not \"%s\"\n",
+				    optarg);
+				return 2;
+			}
+			o.log_format = optarg;
 			break;
 		case OPT_HELP:
 			usage(stdout);

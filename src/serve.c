@@ -72,6 +72,10 @@ apply_overrides(struct guard_config *cfg, const struct serve_options *o)
 		free(cfg->ledger);
 		cfg->ledger = *o->ledger != '\0' ? xstrdup(o->ledger) : NULL;
 	}
+	if (o->log_format != NULL)
+		cfg->log_format = strcmp(o->log_format, "json") == 0
+		    ? LOG_FORMAT_JSON
+		    : LOG_FORMAT_TEXT;
 }
 
 static struct guard_config *
@@ -378,6 +382,7 @@ reload_config(struct server *srv)
 	srv->cfg = cfg;
 	set_limits(srv);
 	log_set_level(cfg->log_level);
+	log_set_format(cfg->log_format);
 	if (guard_reconfigure(srv->guard) != 0)
 		log_error("SIGHUP: the registry settings could not be applied; "
 			  "registry checks run without them");
@@ -503,12 +508,16 @@ serve_main(const struct serve_options *opts)
 	memset(&srv, 0, sizeof srv);
 	srv.spare_fd = -1;
 	session_host_init(&srv.host);
+	/* --log-format applies to the configuration's own errors too */
+	if (opts->log_format != NULL && strcmp(opts->log_format, "json") == 0)
+		log_set_format(LOG_FORMAT_JSON);
 	srv.cfg = load_config(opts);
 	if (srv.cfg == NULL)
 		return 1;
 	if (opts->config != NULL)
 		srv.config_path = xstrdup(opts->config);
 	log_set_level(srv.cfg->log_level);
+	log_set_format(srv.cfg->log_format);
 	tune_malloc();
 	set_limits(&srv);
 	signal(SIGPIPE, SIG_IGN);
