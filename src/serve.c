@@ -461,6 +461,21 @@ arm_listener(struct server *srv)
 }
 
 /* The event loop, with epoll changes coalesced; exits on failure. */
+/* libevent's own warnings, as the guard's lines (not its "[warn]" on
+   stderr, which a json log_format would not parse). */
+static void
+libevent_log(int severity, const char *msg)
+{
+	if (severity == EVENT_LOG_DEBUG)
+		log_debug("libevent: %s", msg);
+	else if (severity == EVENT_LOG_MSG)
+		log_info("libevent: %s", msg);
+	else if (severity == EVENT_LOG_WARN)
+		log_warn("libevent: %s", msg);
+	else
+		log_error("libevent: %s", msg);
+}
+
 static struct event_base *
 new_base(void)
 {
@@ -470,6 +485,7 @@ new_base(void)
 	struct event_config *ec = event_config_new();
 	struct event_base *base;
 
+	event_set_log_callback(libevent_log);
 	if (ec == NULL)
 		fatalx("cannot create the event loop");
 	event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
