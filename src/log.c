@@ -55,8 +55,11 @@ log_vwrite(const char *tag, int priority, const char *fmt, va_list ap)
 	struct timeval tv;
 	size_t len;
 
-	n = vsnprintf(msg, sizeof msg, fmt, ap);
-	r.msg_len = n > 0 ? (size_t)n : 0;
+	if ((n = vsnprintf(msg, sizeof msg, fmt, ap)) < 0) {
+		msg[0] = '\0';
+		n = 0;
+	}
+	r.msg_len = (size_t)n;
 	gettimeofday(&tv, NULL);
 	r.sec = tv.tv_sec;
 	r.msec = (unsigned)(tv.tv_usec / 1000);
