@@ -26,7 +26,8 @@ done
 # the guard, a PostgreSQL server and iproute2 for the several-hosts bed
 # (network namespaces); then what
 # the lints use (tests/lint/budget: pmccabe, tests/lint/format:
-# clang-format, 14 on Debian 12); then what contrib/package.sh and the
+# clang-format, 14 on Debian 12; tests/lint/contrib: promtool, from
+# prometheus); then what contrib/package.sh and the
 # install test on a booted host (tests/host/run) need; chromium renders
 # the status page in test_status_page.py (headless).
 packages=(
@@ -35,7 +36,7 @@ packages=(
 	libpq-dev postgresql iproute2
 	docker.io docker-registry docker-compose ansible skopeo umoci
 	busybox-static socat curl python3-pytest python3-docker apache2-utils
-	pmccabe clang-format
+	pmccabe clang-format prometheus
 	scdoc dpkg-dev systemd-container debootstrap
 	chromium
 )

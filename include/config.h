@@ -30,6 +30,12 @@ enum log_level {
 	LOG_LEVEL_DEBUG,
 };
 
+/* What a log line on stderr looks like (log_format.h). */
+enum log_format {
+	LOG_FORMAT_TEXT,
+	LOG_FORMAT_JSON,
+};
+
 /* A path by which the engine pulls or runs an image the guard may not see
    whole: judge it by the pull rules, refuse it, or let it through
    (audited either way). */
@@ -54,6 +60,7 @@ struct guard_config {
 							   process's group */
 	bool socket_group_explicit; /* set in the file */
 	enum log_level log_level;   /* info */
+	enum log_format log_format; /* text */
 
 	/* HTTP limits */
 	size_t max_header_bytes;  /* 65536 */

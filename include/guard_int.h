@@ -75,7 +75,7 @@ struct guard {
 	bool serving; /* serve, not a dry run: keeps the host's name */
 	struct registry *registry;
 	struct monitor *monitor;
-	int64_t started; /* unix seconds, for the status page */
+	int64_t started;     /* unix seconds, for the status page */
 	struct drift *drift; /* the drift watch (serve only) */
 };
 

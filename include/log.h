@@ -9,8 +9,14 @@
 
 /* Lines below level are dropped from now on (default: info). */
 void log_set_level(enum log_level level);
-/* These four: one line on stderr, "<UTC time> docker-guard <level>:
- * <message>", if the level is on.  Never fail, never exit. */
+/* From now on, lines are text (default) or JSON; whether stderr is the
+ * journal (JOURNAL_STREAM) is checked again at the next line. */
+void log_set_format(enum log_format format);
+/* These four: one line on stderr if the level is on, as log_format.h
+ * makes it ("<UTC time> docker-guard <level>: <message>" in text; "<N>"
+ * and no time when stderr is the journal; one JSON object in json),
+ * every message cut at LOG_FORMAT_LINE_MAX.  Never fail, never exit;
+ * errno is kept. */
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

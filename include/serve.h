@@ -15,6 +15,7 @@ struct serve_options {
 	const char *database;
 	const char *ledger;	    /* the fleet ledger's connection string */
 	const char *metrics_listen; /* "": none */
+	const char *log_format;	    /* "text" or "json" (cli.c checks) */
 };
 
 /*

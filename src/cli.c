@@ -50,6 +50,8 @@ usage(FILE *f)
 	    "                     string (guard.conf: ledger; \"\" for none)\n"
 	    "  --metrics-listen ADDR  serve /metrics on a loopback HOST:PORT or a\n"
 	    "                     socket PATH (guard.conf: metrics_listen; \"\" for none)\n"
+	    "  --log-format FMT   text or json lines on stderr (guard.conf:\n"
+	    "                     log_format)\n"
 	    "Flags override the file.  Started by systemd with its socket\n"
 	    "(LISTEN_PID, LISTEN_FDS=1), serve takes fd 3 and ignores --listen;\n"
 	    "with NOTIFY_SOCKET set it reports READY, RELOADING and STOPPING.\n"
@@ -69,6 +71,7 @@ enum {
 	OPT_DATABASE,
 	OPT_LEDGER,
 	OPT_METRICS_LISTEN,
+	OPT_LOG_FORMAT,
 	OPT_HELP,
 };
 
@@ -79,6 +82,7 @@ static const struct option serve_longopts[] = {
 	{ "database", required_argument, NULL, OPT_DATABASE },
 	{ "ledger", required_argument, NULL, OPT_LEDGER },
 	{ "metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN },
+	{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -115,6 +119,17 @@ cmd_serve(int argc, char **argv)
 			break;
 		case OPT_METRICS_LISTEN:
 			o.metrics_listen = optarg;
+			break;
+		case OPT_LOG_FORMAT:
+			if (strcmp(optarg, "text") != 0 &&
+			    strcmp(optarg, "json") != 0) {
+				fprintf(stderr,
+				    "docker-guard serve: --log-format is text "
+				    "or json, not \"%s\"\n",
+				    optarg);
+				return 2;
+			}
+			o.log_format = optarg;
 			break;
 		case OPT_HELP:
 			usage(stdout);

@@ -41,6 +41,7 @@ enum key_type {
 	KEY_MODE,	 /* unsigned, octal 0..0777 */
 	KEY_GROUP,	 /* char *, group name or "" */
 	KEY_LOG_LEVEL,	 /* enum log_level */
+	KEY_LOG_FORMAT,	 /* enum log_format */
 	KEY_SIZE,	 /* size_t, with K/M/G suffix, min..max */
 	KEY_UINT,	 /* unsigned, decimal, min..max */
 	KEY_SECONDS,	 /* unsigned, decimal, min..max */
@@ -78,6 +79,7 @@ static const struct config_key config_keys[] = {
 	{ "socket_mode", KEY_MODE, OFF(socket_mode), 0, 0777 },
 	{ "socket_group", KEY_GROUP, OFF(socket_group), 0, 0 },
 	{ "log_level", KEY_LOG_LEVEL, OFF(log_level), 0, 0 },
+	{ "log_format", KEY_LOG_FORMAT, OFF(log_format), 0, 0 },
 	{ "max_header_bytes", KEY_SIZE, OFF(max_header_bytes), 1024,
 	    1024 * 1024 },
 	{ "max_headers", KEY_UINT, OFF(max_headers), 1, 1000 },
@@ -140,6 +142,10 @@ static const struct config_choice rule_choices[] = { { "enforce",
 static const struct config_choice log_choices[] = {
 	{ "error", LOG_LEVEL_ERROR }, { "warn", LOG_LEVEL_WARN },
 	{ "info", LOG_LEVEL_INFO }, { "debug", LOG_LEVEL_DEBUG }, { NULL, 0 }
+};
+
+static const struct config_choice log_format_choices[] = {
+	{ "text", LOG_FORMAT_TEXT }, { "json", LOG_FORMAT_JSON }, { NULL, 0 }
 };
 
 static const struct config_choice allow_choices[] = { { "allow", 1 },
@@ -213,6 +219,7 @@ config_new(void)
 	cfg->socket_group = xstrdup("docker");
 	cfg->socket_group_explicit = false;
 	cfg->log_level = LOG_LEVEL_INFO;
+	cfg->log_format = LOG_FORMAT_TEXT;
 	cfg->max_header_bytes = 64 * 1024;
 	cfg->max_headers = 100;
 	cfg->body_limit = 1024 * 1024;
@@ -1171,12 +1178,15 @@ config_set(struct config_parse_state *ps, const struct config_key *key,
 		}
 		return config_set_path(ps, key, value, field);
 	case KEY_LOG_LEVEL:
+	case KEY_LOG_FORMAT:
 	case KEY_RULE:
 	case KEY_ALLOW:
 	case KEY_BOOL:
 	case KEY_PATH_POLICY:
 		if (key->type == KEY_LOG_LEVEL)
 			choices = log_choices;
+		else if (key->type == KEY_LOG_FORMAT)
+			choices = log_format_choices;
 		else if (key->type == KEY_PATH_POLICY)
 			choices = path_choices;
 		else if (key->type == KEY_RULE)
@@ -1191,6 +1201,8 @@ config_set(struct config_parse_state *ps, const struct config_key *key,
 		}
 		if (key->type == KEY_LOG_LEVEL)
 			*(enum log_level *)field = (enum log_level)v;
+		else if (key->type == KEY_LOG_FORMAT)
+			*(enum log_format *)field = (enum log_format)v;
 		else if (key->type == KEY_RULE)
 			*(enum rule_mode *)field = (enum rule_mode)v;
 		else if (key->type == KEY_PATH_POLICY)

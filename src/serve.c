@@ -81,6 +81,10 @@ apply_overrides(struct guard_config *cfg, const struct serve_options *o)
 		    ? xstrdup(o->metrics_listen)
 		    : NULL;
 	}
+	if (o->log_format != NULL)
+		cfg->log_format = strcmp(o->log_format, "json") == 0
+		    ? LOG_FORMAT_JSON
+		    : LOG_FORMAT_TEXT;
 }
 
 static struct guard_config *
@@ -405,6 +409,7 @@ reload_config(struct server *srv)
 	srv->cfg = cfg;
 	set_limits(srv);
 	log_set_level(cfg->log_level);
+	log_set_format(cfg->log_format);
 	if (guard_reconfigure(srv->guard) != 0)
 		log_error("SIGHUP: the registry settings could not be applied; "
 			  "registry checks run without them");
@@ -503,6 +508,21 @@ arm_ops(struct server *srv)
 }
 
 /* The event loop, with epoll changes coalesced; exits on failure. */
+/* libevent's own warnings, as the guard's lines (not its "[warn]" on
+   stderr, which a json log_format would not parse). */
+static void
+libevent_log(int severity, const char *msg)
+{
+	if (severity == EVENT_LOG_DEBUG)
+		log_debug("libevent: %s", msg);
+	else if (severity == EVENT_LOG_MSG)
+		log_info("libevent: %s", msg);
+	else if (severity == EVENT_LOG_WARN)
+		log_warn("libevent: %s", msg);
+	else
+		log_error("libevent: %s", msg);
+}
+
 static struct event_base *
 new_base(void)
 {
@@ -512,6 +532,7 @@ new_base(void)
 	struct event_config *ec = event_config_new();
 	struct event_base *base;
 
+	event_set_log_callback(libevent_log);
 	if (ec == NULL)
 		fatalx("cannot create the event loop");
 	event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
@@ -550,12 +571,16 @@ serve_main(const struct serve_options *opts)
 	memset(&srv, 0, sizeof srv);
 	srv.spare_fd = -1;
 	session_host_init(&srv.host);
+	/* --log-format applies to the configuration's own errors too */
+	if (opts->log_format != NULL && strcmp(opts->log_format, "json") == 0)
+		log_set_format(LOG_FORMAT_JSON);
 	srv.cfg = load_config(opts);
 	if (srv.cfg == NULL)
 		return 1;
 	if (opts->config != NULL)
 		srv.config_path = xstrdup(opts->config);
 	log_set_level(srv.cfg->log_level);
+	log_set_format(srv.cfg->log_format);
 	tune_malloc();
 	set_limits(&srv);
 	signal(SIGPIPE, SIG_IGN);

@@ -110,6 +110,41 @@ YML
 		tag_only_refused ansible-playbook -i localhost, -c local "$W/play.yml"
 	check "ansible audited" audit_has '"ans"'
 
+	# The guard's lines in the journal: text lines carry their syslog
+	# priority (journald reads the <N> prefix) and no time of their own;
+	# log_format = json makes each one JSON object, from the reload on.
+	check "journal: a refusal at priority info, no time of its own" sh -c \
+		"journalctl -u docker-guard.service -p info -o cat --no-pager |
+		    grep -q '^info: docker-guard: refusing to create'"
+	conf=/etc/docker-guard/guard.conf
+	cp "$conf" "$W/guard.conf.orig"
+	echo 'log_level = loud' >>"$conf"
+	systemctl reload docker-guard.service
+	check "journal: a bad reload logged at priority err" wait_for 10 sh -c \
+		"journalctl -u docker-guard.service -p err -o cat --no-pager |
+		    grep -q '^error: $conf:[0-9]*: log_level: \"loud\"'"
+	cp "$W/guard.conf.orig" "$conf"
+	echo 'log_format = json' >>"$conf"
+	systemctl reload docker-guard.service
+	wait_for 10 sh -c "journalctl -u docker-guard.service -o cat --no-pager |
+	    grep -q '\"msg\":\"SIGHUP: configuration reloaded\"'"
+	tag_only_refused docker create --network none app:1.0 >/dev/null
+	# (the guard's own lines: -u would add systemd's "Reloading ...")
+	check "journal: json lines after the reload" sh -c \
+		"journalctl _SYSTEMD_UNIT=docker-guard.service -o cat --no-pager |
+		    sed -n '/\"msg\":\"SIGHUP: configuration reloaded\"/,\$p' |
+		    python3 -c '
+import json, sys
+lines = sys.stdin.read().splitlines()
+bad = [line for line in lines if not line.startswith(\"{\")]
+assert lines and not bad, bad
+objs = [json.loads(line) for line in lines]
+assert all(sorted(o) == [\"level\", \"msg\", \"ts\"] for o in objs), objs
+assert any(\"refusing to create\" in o[\"msg\"] for o in objs), objs
+'"
+	cp "$W/guard.conf.orig" "$conf"
+	systemctl reload docker-guard.service
+
 	# 300 docker version calls (three clients, 100 each) while the guard
 	# restarts: no error.
 	pid1=$(systemctl show -p MainPID --value docker-guard.service)

@@ -16,7 +16,8 @@
 
 static const char *const key_names[] = {
 	"listen", "upstream", "database", "socket_mode", "socket_group",
-	"log_level", "max_header_bytes", "max_headers", "body_limit",
+	"log_level", "log_format", "max_header_bytes", "max_headers",
+	"body_limit",
 	"shutdown_grace", "idle_timeout", "max_connections",
 	"require_digest", "downgrade", "local_images",
 	"unknown_version", "rolling_tags", "digest_exempt", "version_sources",
@@ -65,6 +66,9 @@ field(const struct guard_config *cfg, const char *name)
 		return xstrdup(cfg->socket_group_explicit ? "true" : "false");
 	if (strcmp(name, "log_level") == 0)
 		return xstrdup(levels[cfg->log_level]);
+	if (strcmp(name, "log_format") == 0)
+		return xstrdup(cfg->log_format == LOG_FORMAT_JSON ? "json"
+								  : "text");
 	if (strcmp(name, "max_header_bytes") == 0)
 		return xasprintf("%zu", cfg->max_header_bytes);
 	if (strcmp(name, "max_headers") == 0)
@@ -214,6 +218,7 @@ test_defaults(void)
 		{ "socket_group", "docker" },
 		{ "socket_group_explicit", "false" },
 		{ "log_level", "info" },
+		{ "log_format", "text" },
 		{ "max_header_bytes", "65536" },
 		{ "max_headers", "100" },
 		{ "body_limit", "1048576" },
@@ -346,6 +351,9 @@ static const struct valid_row {
 	{ "log_level = warn\n", "log_level", "warn" },
 	{ "log_level = info\n", "log_level", "info" },
 	{ "log_level = debug\n", "log_level", "debug" },
+	{ "log_format = json\n", "log_format", "json" },
+	{ "log_format = text\n", "log_format", "text" },
+	{ "log_format = \"json\"\n", "log_format", "json" },
 	/* HTTP limits */
 	{ "max_header_bytes = 1K\n", "max_header_bytes", "1024" },
 	{ "max_header_bytes = 1024\n", "max_header_bytes", "1024" },
@@ -579,6 +587,12 @@ static const struct invalid_row {
 	    " not one of error, warn, info, debug" },
 	{ "log_level = DEBUG\n", 0, "t.conf:1: log_level: \"DEBUG\" is"
 	    " not one of error, warn, info, debug" },
+	{ "log_format = JSON\n", 0, "t.conf:1: log_format: \"JSON\" is"
+	    " not one of text, json" },
+	{ "log_format = logfmt\n", 0, "t.conf:1: log_format: \"logfmt\" is"
+	    " not one of text, json" },
+	{ "log_format =\n", 0, "t.conf:1: log_format: \"\" is"
+	    " not one of text, json" },
 	/* HTTP limits */
 	{ "max_header_bytes = 1023\n", 0, "t.conf:1: max_header_bytes:"
 	    " \"1023\" is not a size from 1K to 1M" },
