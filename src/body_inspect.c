@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "body_inspect.h"
+#include "utf8.h"
 #include "xmalloc.h"
 
 /* Deepest nesting of objects and arrays accepted; the body is level 1. */
@@ -192,49 +193,15 @@ sbuf_take(struct sbuf *sb)
  * the width; s must be before end.
  */
 static size_t
-utf8_decode(const unsigned char *s, const unsigned char *end, uint32_t *r)
+utf8_decode_go(const unsigned char *s, const unsigned char *end, uint32_t *r)
 {
-	size_t n, i;
-	uint32_t c = s[0];
-	unsigned char lo = 0x80, hi = 0xbf;
+	size_t n = utf8_decode(s, (size_t)(end - s), r);
 
-	if (c < 0x80) {
-		*r = c;
-		return (1);
+	if (n == 0) {
+		*r = 0xfffd;
+		n = 1;
 	}
-	if (c >= 0xc2 && c <= 0xdf) {
-		n = 2;
-		c &= 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		n = 3;
-		if (c == 0xe0)
-			lo = 0xa0;
-		else if (c == 0xed)
-			hi = 0x9f;
-		c &= 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 4;
-		if (c == 0xf0)
-			lo = 0x90;
-		else if (c == 0xf4)
-			hi = 0x8f;
-		c &= 0x07;
-	} else
-		goto bad;
-	if ((size_t)(end - s) < n)
-		goto bad;
-	for (i = 1; i < n; i++) {
-		if (s[i] < lo || s[i] > hi)
-			goto bad;
-		lo = 0x80;
-		hi = 0xbf;
-		c = (c << 6) | (s[i] & 0x3f);
-	}
-	*r = c;
-	return (n);
-bad:
-	*r = 0xfffd;
-	return (1);
+	return n;
 }
 
 /*
@@ -269,8 +236,8 @@ fold_cmp(const char *a, const char *b)
 	for (;;) {
 		if (pa == ea || pb == eb)
 			return ((pa != ea) - (pb != eb));
-		pa += utf8_decode(pa, ea, &ra);
-		pb += utf8_decode(pb, eb, &rb);
+		pa += utf8_decode_go(pa, ea, &ra);
+		pb += utf8_decode_go(pb, eb, &rb);
 		ra = fold_rune(ra);
 		rb = fold_rune(rb);
 		if (ra != rb)
@@ -305,7 +272,7 @@ sbuf_add_escaped(struct sbuf *sb, const char *s, bool quoted)
 			sbuf_addstr(sb, "...");
 			break;
 		}
-		p += utf8_decode(p, end, &r);
+		p += utf8_decode_go(p, end, &r);
 		if (r == '"' || r == '\\') {
 			tmp[0] = '\\';
 			tmp[1] = (char)r;
@@ -709,7 +676,7 @@ is_image_type(const char *type, bool any_case)
 	if (!any_case)
 		return (strcmp(type, "image") == 0);
 	while (p < end) {
-		p += utf8_decode(p, end, &r);
+		p += utf8_decode_go(p, end, &r);
 		if (r >= 'a' && r <= 'z')
 			r = r - 'a' + 'A';
 		else if (r == 0x131)
@@ -871,7 +838,7 @@ skip_space(const unsigned char *p, const unsigned char *end)
 	uint32_t r;
 
 	while (p < end) {
-		q = p + utf8_decode(p, end, &r);
+		q = p + utf8_decode_go(p, end, &r);
 		if (!go_is_space(r))
 			break;
 		p = q;
@@ -1020,7 +987,7 @@ body_content_type_is_json(const char *ct)
 	 */
 	p = skip_space(p, base_end);
 	while (p < base_end) {
-		q = p + utf8_decode(p, base_end, &r);
+		q = p + utf8_decode_go(p, base_end, &r);
 		if (go_is_space(r) && skip_space(q, base_end) == base_end)
 			break;
 		if (r >= 'A' && r <= 'Z')

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "log_format.h"
+#include "utf8.h"
 
 /* 9999-12-31T23:59:59Z: RFC 3339 has four-digit years. */
 #define LOG_FORMAT_MAX_SEC 253402300799LL
@@ -29,53 +30,9 @@ puts_(struct line *l, const char *s)
 	put(l, s, strlen(s));
 }
 
-/*
- * The length of the UTF-8 sequence at s (n bytes left), with its code
- * point in *cp; 0 if s does not start a well-formed sequence (RFC 3629:
- * no overlong forms, no surrogates, nothing past U+10FFFF).
- */
-static size_t
-utf8_next(const unsigned char *s, size_t n, unsigned long *cp)
-{
-	unsigned char c = s[0];
-	size_t len, i;
-	unsigned char lo = 0x80, hi = 0xbf;
-
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2;
-	else if (c >= 0xe0 && c <= 0xef)
-		len = 3;
-	else if (c >= 0xf0 && c <= 0xf4)
-		len = 4;
-	else
-		return 0;
-	if (c == 0xe0)
-		lo = 0xa0;
-	else if (c == 0xed)
-		hi = 0x9f;
-	else if (c == 0xf0)
-		lo = 0x90;
-	else if (c == 0xf4)
-		hi = 0x8f;
-	if (n < len || s[1] < lo || s[1] > hi)
-		return 0;
-	*cp = c & (0xff >> (len + 1));
-	*cp = (*cp << 6) | (s[1] & 0x3f);
-	for (i = 2; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		*cp = (*cp << 6) | (s[i] & 0x3f);
-	}
-	return len;
-}
-
 /* Whether cp is shown escaped: C0, DEL, C1, U+2028 and U+2029. */
 static bool
-needs_escape(unsigned long cp)
+needs_escape(uint32_t cp)
 {
 	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x2028 ||
 	    cp == 0x2029;
@@ -86,7 +43,7 @@ needs_escape(unsigned long cp)
  * unit (at least 12 bytes); returns their length.
  */
 static size_t
-escape_unit(enum log_format fmt, unsigned long cp, const char *src, size_t n,
+escape_unit(enum log_format fmt, uint32_t cp, const char *src, size_t n,
     char *unit)
 {
 	const char *named = NULL;
@@ -110,8 +67,9 @@ escape_unit(enum log_format fmt, unsigned long cp, const char *src, size_t n,
 		return n;
 	}
 	if (fmt == LOG_FORMAT_TEXT && cp < 0x80)
-		return (size_t)snprintf(unit, 12, "\\x%02lx", cp);
-	return (size_t)snprintf(unit, 12, "\\u%04lx", cp);
+		return (
+		    size_t)snprintf(unit, 12, "\\x%02lx", (unsigned long)cp);
+	return (size_t)snprintf(unit, 12, "\\u%04lx", (unsigned long)cp);
 }
 
 /*
@@ -126,11 +84,11 @@ put_message(struct line *l, enum log_format fmt, const char *msg, size_t len,
 {
 	const unsigned char *s = (const unsigned char *)msg;
 	size_t i = 0, safe = l->len, u, n;
-	unsigned long cp;
+	uint32_t cp;
 	char unit[12];
 
 	while (i < len) {
-		if ((n = utf8_next(s + i, len - i, &cp)) == 0) {
+		if ((n = utf8_decode(s + i, len - i, &cp)) == 0) {
 			n = 1;
 			cp = 0xfffd;
 			u = escape_unit(fmt, cp, "\xef\xbf\xbd", 3, unit);

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "status_page.h"
+#include "utf8.h"
 #include "version.h"
 #include "xmalloc.h"
 
@@ -57,39 +58,6 @@ putf(struct out *o, const char *fmt, ...)
 	free(s);
 }
 
-/* The length of the UTF-8 sequence at s (n bytes left), or 0 if it is
- * not one (RFC 3629: no overlong forms, no surrogates, at most
- * U+10FFFF). */
-static size_t
-utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
-	size_t len;
-
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2;
-	else if (c >= 0xe0 && c <= 0xef)
-		len = 3;
-	else if (c >= 0xf0 && c <= 0xf4)
-		len = 4;
-	else
-		return 0;
-	if (c == 0xe0)
-		lo = 0xa0;
-	else if (c == 0xed)
-		hi = 0x9f;
-	else if (c == 0xf0)
-		lo = 0x90;
-	else if (c == 0xf4)
-		hi = 0x8f;
-	if (n < len || s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	return len;
-}
-
 /* The entity for an ASCII byte that must not appear raw, or NULL. */
 static const char *
 ascii_entity(unsigned char c)
@@ -120,6 +88,7 @@ status_html_escape(char **buf, size_t *len, size_t *cap, const char *s,
 {
 	const unsigned char *u = (const unsigned char *)s;
 	size_t i = 0;
+	uint32_t cp;
 
 	while (i < n) {
 		const char *ent;
@@ -138,7 +107,7 @@ status_html_escape(char **buf, size_t *len, size_t *cap, const char *s,
 		if (u[i] < 0x80) {
 			ent = ascii_entity(u[i]);
 			l = 1;
-		} else if ((l = utf8_len(u + i, n - i)) != 0) {
+		} else if ((l = utf8_decode(u + i, n - i, &cp)) != 0) {
 			/* U+0080..U+009F are the C1 controls. */
 			ent = u[i] == 0xc2 && u[i + 1] <= 0x9f ? "&#xFFFD;"
 							       : NULL;
