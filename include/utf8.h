@@ -16,4 +16,8 @@
  */
 size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
 
+/* A copy of the C string s in which every byte that does not start a
+ * well-formed sequence is U+FFFD.  Caller frees. */
+char *utf8_scrub(const char *s);
+
 #endif

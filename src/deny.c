@@ -4,6 +4,7 @@
 
 #include "deny.h"
 #include "http_head.h"
+#include "utf8.h"
 #include "xmalloc.h"
 
 char *
@@ -12,8 +13,14 @@ deny_response(int status, const char *message, bool close, size_t *len)
 	json_t *obj = json_object(), *msg = json_string(message);
 	char *body, *out;
 
-	if (msg == NULL) /* not UTF-8: say so rather than fail */
-		msg = json_string("docker-guard: (message was not UTF-8)");
+	if (msg == NULL) {
+		/* A client's bytes in it are not UTF-8: keep the message,
+		   each bad byte as U+FFFD. */
+		char *clean = utf8_scrub(message);
+
+		msg = json_string(clean);
+		free(clean);
+	}
 	json_object_set_new(obj, "message", msg);
 	body = json_dumps(obj, JSON_COMPACT);
 	json_decref(obj);

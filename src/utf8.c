@@ -2,7 +2,10 @@
  * UTF-8 decoding (utf8.h): the one decoder of the request-body reader,
  * the log formatter and the status page.
  */
+#include <string.h>
+
 #include "utf8.h"
+#include "xmalloc.h"
 
 size_t
 utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
@@ -42,4 +45,29 @@ utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
 	}
 	*cp = c;
 	return len;
+}
+
+char *
+utf8_scrub(const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t n = strlen(s), i = 0, o = 0;
+	char *out = xmalloc(3 * n + 1); /* each byte at most U+FFFD */
+	uint32_t cp;
+
+	while (i < n) {
+		size_t len = utf8_decode(u + i, n - i, &cp);
+
+		if (len == 0) {
+			memcpy(out + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i++;
+		} else {
+			memcpy(out + o, s + i, len);
+			o += len;
+			i += len;
+		}
+	}
+	out[o] = '\0';
+	return out;
 }

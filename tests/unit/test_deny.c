@@ -54,9 +54,13 @@ static void
 test_not_utf8(void)
 {
 	size_t len;
-	char *r = deny_response(400, "bad \xff byte", false, &len);
+	char *r = deny_response(400, "bad \xff byte \xc0\x80 \xe2\x82\xac",
+	    false, &len);
 
-	CHECK(strstr(r, "not UTF-8") != NULL);
+	/* The message is kept; each bad byte is U+FFFD, good ones stay. */
+	CHECK(strstr(r,
+		  "\"bad \xef\xbf\xbd byte \xef\xbf\xbd\xef\xbf\xbd "
+		  "\xe2\x82\xac\"") != NULL);
 	free(r);
 }
 

@@ -1,6 +1,7 @@
 /* utf8_decode: golden rows of RFC 3629's well-formed table (its
  * Table 3-7 bounds) and what lies just outside them. */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
@@ -97,8 +98,23 @@ test_every_code_point(void)
 	CHECKF(bad == 0, "%zu code points decoded wrongly", bad);
 }
 
+static void
+test_scrub(void)
+{
+	char *s = utf8_scrub("ok \xff\xe2\x82\xac \xed\xa0\x80!");
+
+	CHECK_STR_EQ(s,
+	    "ok \xef\xbf\xbd\xe2\x82\xac "
+	    "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd!");
+	free(s);
+	s = utf8_scrub("");
+	CHECK_STR_EQ(s, "");
+	free(s);
+}
+
 static const struct check_case cases[] = {
 	{ "rows", test_rows },
+	{ "scrub", test_scrub },
 	{ "every_code_point", test_every_code_point },
 };
 
