@@ -36,31 +36,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fleet_cache.h"
 #include "fleet_sql.h"
 
 struct event_base;
 struct fleet;
 struct fleet_claim;
 struct store;
-
-/* One version an app has run somewhere in the fleet. */
-struct fleet_version {
-	char *version;
-	char *digest;  /* repository digest, or NULL */
-	char *host;    /* where it ran first */
-	int64_t since; /* unix seconds: first seen there */
-	bool claimed;  /* allowed, the engine's answer not in yet */
-};
-
-/* The app's history across the fleet, owned by the caller of
- * fleet_history_take. */
-struct fleet_history {
-	struct fleet_version *items;
-	size_t n;
-};
-
-/* Free what h holds and zero it. */
-void fleet_history_reset(struct fleet_history *h);
 
 /*
  * A connection to conninfo (copied) on base; host_name (copied) is this
@@ -144,13 +126,13 @@ void fleet_claim_release(struct fleet_claim *c);
 void fleet_claim_abandon(struct fleet_claim *c);
 
 /*
- * The engine answered the request whose claim carried token: created
+ * The engine answered the request whose claim (of app) carried token: created
  * (container_id, status 2xx) keeps the row with its container; anything
  * else deletes it.  Queued; lands when it can (lost on shutdown: the
  * shipping of the local deployment row records the container anyway).
  */
-void fleet_claim_outcome(struct fleet *f, const char *token, int status,
-    const char *container_id);
+void fleet_claim_outcome(struct fleet *f, const char *app, const char *token,
+    int status, const char *container_id);
 
 /* New rows may be in the local store: ship them soon. */
 void fleet_ship_soon(struct fleet *f);

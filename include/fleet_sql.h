@@ -58,7 +58,8 @@ extern const char *const FLEET_SQL_CLAIM;
  * if the app has no row above generation gen (run under the app's lock;
  * INSERT 0 0 when it has). */
 extern const char *const FLEET_SQL_CLAIM_IF_UNCHANGED;
-/* $1 host, $2 token -> count: 1 if that claim was recorded, else 0. */
+/* $1 host, $2 token -> the claim row's id if it was recorded, else no
+ * row. */
 extern const char *const FLEET_SQL_CLAIM_LANDED;
 /* $1 host, $2 token, $3 container_id or NULL, $4 HTTP status -> one row
  * (updated, deleted): a 2xx answer whose container is not yet a row of

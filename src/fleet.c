@@ -23,11 +23,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <time.h>
 
 #include <event2/event.h>
 #include <libpq-fe.h>
 
 #include "fleet.h"
+#include "fleet_cache.h"
 #include "fleet_conn.h"
 #include "fleet_sql.h"
 #include "log.h"
@@ -39,7 +41,9 @@
 #define SHIP_PERIOD_MS 5000
 #define SHIP_SOON_MS 200
 #define SHIP_RETRY_MS 2000
-#define NAME_WAIT_MS 10000 /* claims wait this long for the host's name */
+#define NAME_WAIT_MS 10000  /* claims wait this long for the host's name */
+#define CACHE_APPS 256	    /* apps whose last claim this host keeps */
+#define CACHE_TTL_MS 300000 /* ... for this long */
 
 /*
  * Every connection: bounded waits on the server's side, then the schema.
@@ -65,9 +69,11 @@ struct fleet_claim {
 	struct fleet *f;
 	char *app;
 	enum claim_step step;
-	bool locked;	/* else optimistic */
-	int64_t gen;	/* optimistic: the app's generation read */
-	uint64_t epoch; /* the connection it began on */
+	bool locked;		    /* else optimistic */
+	int64_t gen;		    /* optimistic: the app's generation read */
+	struct fleet_history read;  /* optimistic: what was read (a copy) */
+	struct fleet_version added; /* optimistic: what the commit adds */
+	uint64_t epoch;		    /* the connection it began on */
 	bool abandoned;
 	fleet_history_cb cb;
 	void *arg;
@@ -97,6 +103,7 @@ struct fleet {
 	struct fleet_ship ship;
 	char *error;
 	TAILQ_HEAD(, fleet_claim) waiting; /* for the host's name */
+	struct fleet_cache *cache;	   /* apps' last claims here */
 	struct event *name_ev;		   /* their wait's end */
 };
 
@@ -105,6 +112,16 @@ static void name_wait_cb(evutil_socket_t fd, short what, void *arg);
 static void claim_start(struct fleet_claim *c);
 static void claim_free(struct fleet_claim *c);
 static void ship_cb(evutil_socket_t fd, short what, void *arg);
+
+/* Unix milliseconds now. */
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static const char *
 cstr(const PGresult *res, int row, int col)
@@ -116,19 +133,6 @@ static char *
 dup_or_null(const char *s)
 {
 	return s != NULL ? xstrdup(s) : NULL;
-}
-
-void
-fleet_history_reset(struct fleet_history *h)
-{
-	for (size_t i = 0; i < h->n; i++) {
-		free(h->items[i].version);
-		free(h->items[i].digest);
-		free(h->items[i].host);
-	}
-	free(h->items);
-	h->items = NULL;
-	h->n = 0;
 }
 
 /* ---- the connection ---- */
@@ -189,6 +193,7 @@ state_cb(bool up, const char *cause, void *arg)
 {
 	struct fleet *f = arg;
 
+	fleet_cache_drop(f->cache, NULL); /* perhaps another primary now */
 	if (up) {
 		ship_start(f);
 		return;
@@ -212,6 +217,7 @@ fleet_new(struct event_base *base, const char *conninfo, const char *host_name,
 	f->ship.wm_versions = f->ship.wm_audit = -1;
 	f->ship.ev = evtimer_new(base, ship_cb, f);
 	TAILQ_INIT(&f->waiting);
+	f->cache = fleet_cache_new(CACHE_APPS, CACHE_TTL_MS);
 	f->name_ev = evtimer_new(base, name_wait_cb, f);
 	f->conn = fleet_conn_new(base, conninfo, setup, state_cb, f);
 	free(setup);
@@ -232,6 +238,7 @@ fleet_free(struct fleet *f)
 	}
 	event_free(f->name_ev);
 	fleet_conn_free(f->conn);
+	fleet_cache_free(f->cache);
 	event_free(f->ship.ev);
 	free(f->host);
 	free(f->error);
@@ -285,6 +292,10 @@ claim_free(struct fleet_claim *c)
 {
 	free(c->app);
 	free(c->failure);
+	fleet_history_reset(&c->read);
+	free(c->added.version);
+	free(c->added.digest);
+	free(c->added.host);
 	free(c);
 }
 
@@ -355,6 +366,8 @@ claim_deliver(struct fleet_claim *c, const PGresult *res)
 	}
 	read_history(res, &h);
 	c->gen = read_gen(res);
+	if (!c->locked)
+		fleet_history_copy(&c->read, &h);
 	c->step = CLAIM_HELD;
 	if (c->locked)
 		fleet_conn_hold(c->f->conn);
@@ -387,6 +400,27 @@ claim_read_cb(PGresult *res, const char *cause, void *arg)
 	claim_deliver(c, res);
 }
 
+/* This host's own last claim of the app is the history: hand a copy
+ * over, from the loop. */
+static void
+claim_cached_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct fleet_claim *c = arg;
+	struct fleet_history h = { 0 };
+
+	(void)fd;
+	(void)what;
+	if (c->abandoned) {
+		claim_free(c);
+		return;
+	}
+	fleet_history_copy(&h, &c->read);
+	c->epoch = fleet_conn_epoch(c->f->conn);
+	c->step = CLAIM_HELD;
+	c->cb(c, true, &h, NULL, c->arg);
+	fleet_history_reset(&h); /* what the caller did not take */
+}
+
 /* The end of a commit: the caller hears whether it landed. */
 static void
 claim_commit_cb(PGresult *res, const char *cause, void *arg)
@@ -405,27 +439,33 @@ claim_commit_cb(PGresult *res, const char *cause, void *arg)
 	    c->failure);
 }
 
-/* An optimistic commit answered: its last statement says whether the row
- * is in (1) or the app had moved on (0); a failure rolled it all back. */
+/* An optimistic commit answered: its last statement gives the claim
+ * row's ID (it is in: the app's new generation) or no row (the app had
+ * moved on); a failure rolled it all back. */
 static void
 claim_cas_cb(PGresult *res, const char *cause, void *arg)
 {
 	struct fleet_claim *c = arg;
-	const char *n;
+	struct fleet *f = c->f;
 
 	if (res == NULL || fleet_conn_failed(res, &cause) ||
-	    PQntuples(res) != 1) {
-		if (res != NULL && fleet_conn_up(c->f->conn))
-			fleet_conn_query(c->f->conn, FLEET_CONN_NEXT, false,
+	    PQntuples(res) > 1) {
+		if (res != NULL && fleet_conn_up(f->conn))
+			fleet_conn_query(f->conn, FLEET_CONN_NEXT, false,
 			    "ROLLBACK", 0, NULL, NULL, NULL);
+		fleet_cache_drop(f->cache, c->app);
 		claim_finish(c, FLEET_COMMIT_FAILED,
 		    cause != NULL ? cause : "no answer");
 		return;
 	}
-	n = PQgetvalue(res, 0, 0);
-	claim_finish(c,
-	    strcmp(n, "1") == 0 ? FLEET_COMMIT_RECORDED : FLEET_COMMIT_STALE,
-	    NULL);
+	if (PQntuples(res) == 0) {
+		fleet_cache_drop(f->cache, c->app);
+		claim_finish(c, FLEET_COMMIT_STALE, NULL);
+		return;
+	}
+	fleet_cache_put(f->cache, c->app, &c->read, &c->added,
+	    strtoll(PQgetvalue(res, 0, 0), NULL, 10), now_ms());
+	claim_finish(c, FLEET_COMMIT_RECORDED, NULL);
 }
 
 /* Tell cb of a failure from the loop, never from inside the call. */
@@ -550,6 +590,14 @@ claim_start(struct fleet_claim *c)
 	const char *app[1] = { c->app };
 
 	c->step = CLAIM_READ;
+	if (!c->locked &&
+	    fleet_cache_get(c->f->cache, c->app, now_ms(), &c->read, &c->gen)) {
+		struct timeval now = { 0, 0 };
+
+		event_base_once(c->f->base, -1, EV_TIMEOUT, claim_cached_cb, c,
+		    &now);
+		return;
+	}
 	if (c->locked)
 		fleet_conn_query_text(c->f->conn, FLEET_CONN_LAST,
 		    claim_read_text(c->app), claim_read_cb, c);
@@ -629,6 +677,12 @@ fleet_claim_commit(struct fleet_claim *c, const struct fleet_record *rec,
 			    &now);
 			return;
 		}
+		c->added.version = xstrdup(rec->version);
+		c->added.digest = rec->digest != NULL ? xstrdup(rec->digest)
+						      : NULL;
+		c->added.host = xstrdup(c->f->host);
+		c->added.since = rec->time_ms / 1000;
+		c->added.claimed = true;
 		fleet_conn_query_text(c->f->conn, FLEET_CONN_LAST,
 		    claim_cas_text(rec, c->f->host, c->gen), claim_cas_cb, c);
 		return;
@@ -678,11 +732,13 @@ outcome_cb(PGresult *res, const char *cause, void *arg)
 }
 
 void
-fleet_claim_outcome(struct fleet *f, const char *token, int status,
-    const char *container_id)
+fleet_claim_outcome(struct fleet *f, const char *app, const char *token,
+    int status, const char *container_id)
 {
 	struct fleet_params p;
 
+	if (status < 200 || status > 299)
+		fleet_cache_drop(f->cache, app); /* its claim row goes */
 	if (f->host == NULL || token == NULL)
 		return;
 	fleet_sql_outcome_params(f->host, token, container_id, status, &p);

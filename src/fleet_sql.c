@@ -102,7 +102,7 @@ const char *const FLEET_SQL_CLAIM_IF_UNCHANGED =
     " ON CONFLICT DO NOTHING";
 
 const char *const FLEET_SQL_CLAIM_LANDED =
-    "SELECT count(*) FROM dg_versions WHERE host = $1 AND token = $2";
+    "SELECT id FROM dg_versions WHERE host = $1 AND token = $2";
 
 const char *const FLEET_SQL_OUTCOME =
     "WITH c AS (SELECT id FROM dg_versions"

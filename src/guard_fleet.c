@@ -144,7 +144,8 @@ committed_cb(enum fleet_commit_result r, const char *cause, void *arg)
 	if (p->fl.cancelled) {
 		/* The client left: nothing will run; drop the claim row. */
 		if (ok)
-			fleet_claim_outcome(p->g->fleet, p->fl.token, 0, NULL);
+			fleet_claim_outcome(p->g->fleet, p->app, p->fl.token, 0,
+			    NULL);
 		guard_decision_free(p);
 		return;
 	}
@@ -223,7 +224,8 @@ recorded_cb(enum fleet_commit_result r, const char *cause, void *arg)
 	if (p->fl.cancelled) {
 		/* The client left: nothing will run; drop the claim row. */
 		if (r == FLEET_COMMIT_RECORDED)
-			fleet_claim_outcome(p->g->fleet, p->fl.token, 0, NULL);
+			fleet_claim_outcome(p->g->fleet, p->app, p->fl.token, 0,
+			    NULL);
 		verdict_free(v);
 		guard_decision_free(p);
 		return;
@@ -281,7 +283,7 @@ guard_fleet_outcome(struct decision *p, int status, const char *key)
 	if (f == NULL)
 		return;
 	if (p->fl.token != NULL)
-		fleet_claim_outcome(f, p->fl.token, status, key);
+		fleet_claim_outcome(f, p->app, p->fl.token, status, key);
 	fleet_ship_soon(f);
 }
 

@@ -665,6 +665,34 @@ def race_round(g1, g2, images, app):
     return res
 
 
+def test_own_last_claim_does_not_hide_another_hosts(testbed, engine1, engine2,
+                                                   images, pg, guards):
+    """A host's redeploy starts from its own last claim of the app (one
+    round trip), but that claim never hides what another host recorded
+    since: 13.9 on cache-2 (twice: the second from its own last claim),
+    14.2 on cache-1, then 13.9 again on cache-2 is refused naming
+    cache-1, and recorded nowhere."""
+    g1 = guards(engine1, fleet_conf(pg.ledger, "cache-1"))
+    g2 = guards(engine2, fleet_conf(pg.ledger, "cache-2"))
+    app = testbed.unique("vf-cache-")
+    try:
+        created(g2, images.old, app)
+        created(g2, images.old, app)
+        created(g1, images.new, app)
+        status, doc = api_create(g2, images.old, app)
+        assert status == 403, (status, doc, g2.log_tail(30))
+        assert "cache-1" in message(doc) and NEW in message(doc), doc
+        wait_rows("claims closed", lambda: [
+            r for r in versions(pg, "app = %s" % q(app))
+            if r[5] != "created"], [], timeout=30)
+        rows = [(r[1], r[3]) for r in versions(pg, "app = %s" % q(app))]
+        assert rows == [("cache-2", OLD), ("cache-2", OLD),
+                        ("cache-1", NEW)], rows
+    finally:
+        remove_apps(engine1, [app])
+        remove_apps(engine2, [app])
+
+
 def test_race_two_hosts_one_app(testbed, engine1, engine2, images, pg,
                                 guards):
     """Two guards, two engines, one app, 14.2 and 13.9 released at the same
