@@ -39,6 +39,8 @@ enum path_policy {
 	PATH_ALLOW,
 };
 
+struct profile_set;
+
 struct string_list {
 	char **items;
 	size_t n;
@@ -106,6 +108,15 @@ struct guard_config {
 					  else a libpq connection string */
 	char *host_name;	       /* NULL: the engine's name */
 	bool ledger_unreachable_allow; /* deny */
+
+	/* per-client profiles (profile.h) */
+	struct profile_set *profiles;	    /* profile.NAME.KEY; never NULL */
+	struct string_list listen_profiles; /* "socket-path:NAME" */
+	char *default_profile;		    /* NULL: none */
+
+	/* Set by the owner, never by the parser: changes with each
+	   configuration loaded (sessions choose their profile again). */
+	unsigned long generation;
 };
 
 struct config_errors {

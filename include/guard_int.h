@@ -253,6 +253,17 @@ void guard_deliver(struct decision *p);
 void
 guard_refuse(struct decision *p, int status, const char *rule, char *message);
 
+/* guard_profile.c: the proxy's refusal at the head (req->refusal),
+ * recorded and answered 403 with rule "profile". */
+void
+guard_profile_refusal(struct decision *p, const struct decision_request *req);
+/* Judge p->facts by req->profile's limits: 0 when allowed (or no
+ * limits), else -1 and p refused (403, rule "profile"). */
+int guard_profile_judge(struct decision *p, const struct decision_request *req);
+/* path cleaned as the engine cleans it, then its longest existing prefix
+ * resolved on this host (allocated). */
+char *guard_profile_canonical(const char *path);
+
 /* What a message names: the container or service, or the app, written
  * into buf (size bytes).  Returns buf. */
 const char *guard_subject(const struct decision *p, char *buf, size_t size);

@@ -405,6 +405,15 @@ body_read(struct decision *p, const struct decision_request *req)
 	if (p->route == ROUTE_CONTAINER_CREATE)
 		r = body_inspect_container_create(req->body, req->body_len,
 		    &p->facts, &cause);
+	else if (p->route == ROUTE_EXEC_CREATE)
+		r = body_inspect_exec_create(req->body, req->body_len,
+		    &p->facts, &cause);
+	else if (p->route == ROUTE_VOLUME_CREATE)
+		r = body_inspect_volume_create(req->body, req->body_len,
+		    &p->facts, &cause);
+	else if (p->route == ROUTE_CONTAINER_UPDATE)
+		r = body_inspect_container_update(req->body, req->body_len,
+		    &p->facts, &cause);
 	else
 		r = body_inspect_service_spec(req->body, req->body_len,
 		    &p->facts, &cause);
@@ -426,7 +435,7 @@ body_start(struct decision *p, const struct decision_request *req)
 {
 	char *rollback = NULL;
 
-	if (body_read(p, req) != 0)
+	if (body_read(p, req) != 0 || guard_profile_judge(p, req) != 0)
 		return;
 	if (route_query_get(req->route->query, "name", &p->container_name) !=
 		0 ||
@@ -454,6 +463,17 @@ body_start(struct decision *p, const struct decision_request *req)
 	free(rollback);
 }
 
+/* Exec and volume creates, container updates: read only for a profile's
+ * limits; forwarded when they hold. */
+static void
+limits_start(struct decision *p, const struct decision_request *req)
+{
+	if (body_read(p, req) != 0 || guard_profile_judge(p, req) != 0)
+		return;
+	p->status = 0;
+	guard_deliver(p);
+}
+
 struct decision *
 guard_check(struct guard *g, const struct decision_request *req,
     const struct decision_reply *reply)
@@ -471,7 +491,11 @@ guard_check(struct guard *g, const struct decision_request *req,
 	p->what = xstrdup(
 	    p->route == ROUTE_CONTAINER_CREATE ? "a container" : "a service");
 	/* One flow per route (route.h's table). */
-	if (p->route == ROUTE_IMAGE_CREATE)
+	if (req->refusal != NULL)
+		guard_profile_refusal(p, req);
+	else if (t->limited && !t->guarded)
+		limits_start(p, req);
+	else if (p->route == ROUTE_IMAGE_CREATE)
 		guard_pull_start(p, req);
 	else if (t->path_policy)
 		guard_paths_start(p, req);

@@ -26,7 +26,7 @@ static const char *const key_names[] = {
 	"registry_ca_files", "registry_insecure", "restore_on_refusal",
 	"restore_window", "pull_require_digest", "allowed_registries",
 	"imports", "build", "buildkit", "plugins", "ledger", "host_name",
-	"ledger_unreachable",
+	"ledger_unreachable", "listen_profiles", "default_profile",
 };
 
 /* Items joined with '|', so the separators the parser saw are visible. */
@@ -130,6 +130,11 @@ field(const struct guard_config *cfg, const char *name)
 		return xstrdup(cfg->buildkit_allow ? "allow" : "deny");
 	if (strcmp(name, "plugins") == 0)
 		return xstrdup(config_path_policy_name(cfg->plugins));
+	if (strcmp(name, "listen_profiles") == 0)
+		return join_list(&cfg->listen_profiles);
+	if (strcmp(name, "default_profile") == 0)
+		return xstrdup(cfg->default_profile != NULL ?
+		    cfg->default_profile : "");
 	return xasprintf("(no field %s)", name);
 }
 
