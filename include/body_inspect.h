@@ -111,6 +111,26 @@ int body_inspect_container_update(const char *body, size_t len,
  */
 char *body_bind_source(const char *spec, bool *bind);
 
+/*
+ * The engine's answer to GET /volumes/{name}: its Driver and its
+ * Options' "device" (allocated, NULL when absent).  Returns 0, or -1
+ * when the body is not a volume.
+ */
+int
+body_volume_device(const char *body, size_t len, char **driver, char **device);
+
+/*
+ * The engine's answer to GET /containers/{id}/json: its Mounts appended
+ * to h (Type bind: the host path; Type volume: the volume's Name, with
+ * where set to where).  Returns 0, or -1 when the body is not a
+ * container.
+ */
+int body_container_mounts(const char *body, size_t len, const char *where,
+    struct body_host *h);
+
+/* Free h's contents and zero it. */
+void body_host_free(struct body_host *h);
+
 void body_facts_reset(struct body_facts *facts);
 
 /* The value of label key (exact, case-sensitive; the last one if listed

@@ -1067,6 +1067,59 @@ body_inspect_container_update(const char *body, size_t len,
 	return (0);
 }
 
+int
+body_volume_device(const char *body, size_t len, char **driver, char **device)
+{
+	json_t *root = body != NULL ? json_loadb(body, len, 0, NULL) : NULL;
+	const char *d;
+
+	*driver = *device = NULL;
+	if (!json_is_object(root)) {
+		json_decref(root);
+		return (-1);
+	}
+	d = json_string_value(json_object_get(root, "Driver"));
+	*driver = d != NULL ? xstrdup(d) : NULL;
+	d = map_string(json_object_get(root, "Options"), "device");
+	*device = d != NULL ? xstrdup(d) : NULL;
+	json_decref(root);
+	return (0);
+}
+
+int
+body_container_mounts(const char *body, size_t len, const char *where,
+    struct body_host *h)
+{
+	json_t *root = body != NULL ? json_loadb(body, len, 0, NULL) : NULL;
+	json_t *mounts, *m;
+	size_t i;
+
+	mounts = json_is_object(root) ? json_object_get(root, "Mounts") : NULL;
+	if (!json_is_array(mounts)) {
+		json_decref(root);
+		return (-1);
+	}
+	json_array_foreach(mounts, i, m)
+	{
+		const char *type = json_string_value(
+		    json_object_get(m, "Type"));
+		const char *src = json_string_value(
+		    json_object_get(m, "Source"));
+		const char *name = json_string_value(
+		    json_object_get(m, "Name"));
+		const char *drv = json_string_value(
+		    json_object_get(m, "Driver"));
+
+		if (type != NULL && strcmp(type, "bind") == 0 && src != NULL)
+			add_mount(h, xstrdup(where), src, true, NULL, NULL);
+		else if (type != NULL && strcmp(type, "volume") == 0 &&
+		    name != NULL)
+			add_mount(h, xstrdup(where), name, false, drv, NULL);
+	}
+	json_decref(root);
+	return (0);
+}
+
 static void
 body_host_reset(struct body_host *h)
 {
@@ -1093,6 +1146,13 @@ body_host_reset(struct body_host *h)
 	for (i = 0; i < h->n_volumes_from; i++)
 		free(h->volumes_from[i]);
 	free(h->volumes_from);
+}
+
+void
+body_host_free(struct body_host *h)
+{
+	body_host_reset(h);
+	memset(h, 0, sizeof *h);
 }
 
 void

@@ -197,6 +197,7 @@ guard_decision_free(struct decision *p)
 	free(p->service_id);
 	free(p->app);
 	body_facts_reset(&p->facts);
+	guard_profile_reset(&p->prof);
 	free(p->message);
 	for (size_t i = 0; i < p->n_warnings; i++)
 		free(p->warnings[i]);
@@ -428,14 +429,25 @@ body_read(struct decision *p, const struct decision_request *req)
 	return 0;
 }
 
+/* After the profile's limits held: the lookups, or the rollback's
+ * previous spec. */
+static void
+body_continue(struct decision *p)
+{
+	if (p->rollback)
+		rollback_start(p);
+	else
+		guard_lookup_start(p);
+}
+
 /* Container and service creates and updates: the body and the query,
- * then the lookups (or the rollback's previous spec). */
+ * the profile's limits, then body_continue. */
 static void
 body_start(struct decision *p, const struct decision_request *req)
 {
 	char *rollback = NULL;
 
-	if (body_read(p, req) != 0 || guard_profile_judge(p, req) != 0)
+	if (body_read(p, req) != 0)
 		return;
 	if (route_query_get(req->route->query, "name", &p->container_name) !=
 		0 ||
@@ -455,23 +467,27 @@ body_start(struct decision *p, const struct decision_request *req)
 	}
 	if (p->route == ROUTE_SERVICE_UPDATE)
 		p->service_id = xstrdup(req->route->param);
-	if (p->route == ROUTE_SERVICE_UPDATE && rollback != NULL &&
-	    strcmp(rollback, "previous") == 0)
-		rollback_start(p);
-	else
-		guard_lookup_start(p);
+	p->rollback = p->route == ROUTE_SERVICE_UPDATE && rollback != NULL &&
+	    strcmp(rollback, "previous") == 0;
 	free(rollback);
+	guard_profile_judge(p, req, body_continue);
 }
 
 /* Exec and volume creates, container updates: read only for a profile's
  * limits; forwarded when they hold. */
 static void
-limits_start(struct decision *p, const struct decision_request *req)
+limits_held(struct decision *p)
 {
-	if (body_read(p, req) != 0 || guard_profile_judge(p, req) != 0)
-		return;
 	p->status = 0;
 	guard_deliver(p);
+}
+
+static void
+limits_start(struct decision *p, const struct decision_request *req)
+{
+	if (body_read(p, req) != 0)
+		return;
+	guard_profile_judge(p, req, limits_held);
 }
 
 struct decision *

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "body_inspect.h"
+#include "engine.h"
 #include "guard.h"
 #include "guard_int.h"
 #include "profile.h"
@@ -167,18 +168,17 @@ ask_what(const struct decision *p)
 	}
 }
 
-int
-guard_profile_judge(struct decision *p, const struct decision_request *req)
+/* Judge h under profile: NULL when it holds, else the refusal. */
+static char *
+judge_host(const struct decision *p, const struct profile *prof,
+    const struct body_host *h)
 {
-	const struct body_host *h = &p->facts.host;
 	const struct guard_config *cfg = guard_cfg(p->g);
 	struct profile_ask ask = { 0 };
 	struct profile_mount *mounts;
 	struct sockets socks = { { 0 }, 0 };
 	char **owned, **devices, *msg;
 
-	if (!profile_has_limits(req->profile))
-		return 0;
 	mounts = xcalloc(h->n_mounts + 1, sizeof *mounts);
 	owned = xcalloc(h->n_mounts + 1, sizeof *owned);
 	devices = xcalloc(h->n_devices + 1, sizeof *devices);
@@ -198,15 +198,7 @@ guard_profile_judge(struct decision *p, const struct decision_request *req)
 	sockets_add(&socks, "/run/docker.sock");
 	ask.sockets = (const char *const *)socks.v;
 	ask.n_sockets = socks.n;
-	msg = profile_check_ask(req->profile, &ask);
-	if (msg == NULL && req->profile->binds.set && h->n_volumes_from > 0)
-		msg = xasprintf("docker-guard: profile \"%s\" refused %s "
-				"with VolumesFrom %s: it takes another "
-				"container's mounts, which "
-				"profile.%s.bind_mounts cannot judge here; "
-				"name the mounts instead",
-		    req->profile->name, ask.what, h->volumes_from[0],
-		    req->profile->name);
+	msg = profile_check_ask(prof, &ask);
 	for (size_t i = 0; i < h->n_mounts; i++)
 		free(owned[i]);
 	for (size_t i = 0; i < h->n_devices; i++)
@@ -215,8 +207,208 @@ guard_profile_judge(struct decision *p, const struct decision_request *req)
 	free(devices);
 	free(mounts);
 	sockets_reset(&socks);
-	if (msg == NULL)
-		return 0;
-	guard_refuse(p, 403, "profile", msg);
-	return -1;
+	return msg;
+}
+
+static void
+strv_push(char ***v, size_t *n, const char *s, size_t len)
+{
+	*v = xreallocarray(*v, *n + 1, sizeof **v);
+	(*v)[(*n)++] = xstrndup(s, len);
+}
+
+void
+guard_profile_reset(struct guard_profile_wait *w)
+{
+	free(w->name);
+	for (size_t i = 0; i < w->n_volumes; i++)
+		free(w->volumes[i]);
+	free(w->volumes);
+	for (size_t i = 0; i < w->n_containers; i++)
+		free(w->containers[i]);
+	free(w->containers);
+	body_host_free(&w->found);
+	memset(w, 0, sizeof *w);
+}
+
+/* A named volume of the local driver (or of none named) may be one whose
+ * device option binds a host path: the engine is asked. */
+static void
+want_volume(struct guard_profile_wait *w, const struct body_mount *m)
+{
+	if (m->bind || m->source[0] == '\0' || m->device != NULL ||
+	    (m->driver != NULL && strcmp(m->driver, "local") != 0))
+		return;
+	for (size_t i = 0; i < w->n_volumes; i++)
+		if (strcmp(w->volumes[i], m->source) == 0)
+			return;
+	strv_push(&w->volumes, &w->n_volumes, m->source, strlen(m->source));
+}
+
+static void lookup_next(struct decision *p);
+
+static void
+lookup_failed(struct decision *p, const char *what, int status,
+    const char *error)
+{
+	char *why = error != NULL ? xstrdup(error)
+				  : xasprintf("the engine answered %d", status);
+
+	guard_refuse(p, 502, "engine",
+	    xasprintf("docker-guard: refusing %s: cannot read %s from the "
+		      "Docker engine to judge it by profile.%s.bind_mounts "
+		      "(%s); try again",
+		ask_what(p), what, p->prof.name, why));
+	free(why);
+}
+
+static void
+container_cb(int status, const char *body, size_t len, const char *error,
+    void *arg)
+{
+	struct decision *p = arg;
+	struct guard_profile_wait *w = &p->prof;
+	const char *name = w->containers[w->next];
+	size_t before = w->found.n_mounts;
+	char *where = xasprintf("VolumesFrom %s", name);
+
+	p->lookup = NULL;
+	/* No such container: the engine refuses the create itself. */
+	if (status != 404 &&
+	    (status != 200 ||
+		body_container_mounts(body, len, where, &w->found) != 0)) {
+		char *what = xasprintf("container %s", name);
+
+		lookup_failed(p, what, status, error);
+		free(what);
+		free(where);
+		return;
+	}
+	free(where);
+	for (size_t i = before; i < w->found.n_mounts; i++)
+		want_volume(w, &w->found.mounts[i]);
+	w->next++;
+	lookup_next(p);
+}
+
+static void
+volume_cb(int status, const char *body, size_t len, const char *error,
+    void *arg)
+{
+	struct decision *p = arg;
+	struct guard_profile_wait *w = &p->prof;
+	const char *name = w->volumes[w->next - w->n_containers];
+	char *driver = NULL, *device = NULL, *where;
+
+	p->lookup = NULL;
+	/* No such volume: the engine makes a new one, bound to nothing. */
+	if (status != 404 &&
+	    (status != 200 ||
+		body_volume_device(body, len, &driver, &device) != 0)) {
+		char *what = xasprintf("volume %s", name);
+
+		lookup_failed(p, what, status, error);
+		free(what);
+		return;
+	}
+	if (status == 200 &&
+	    (device != NULL ||
+		(driver != NULL && strcmp(driver, "local") != 0))) {
+		where = xasprintf("volume %s", name);
+		w->found.mounts = xreallocarray(w->found.mounts,
+		    w->found.n_mounts + 1, sizeof *w->found.mounts);
+		w->found.mounts[w->found.n_mounts++] = (struct body_mount){
+			.where = where,
+			.source = xstrdup(name),
+			.driver = driver,
+			.device = device,
+		};
+		driver = device = NULL;
+	}
+	free(driver);
+	free(device);
+	w->next++;
+	lookup_next(p);
+}
+
+/* The next container or volume to ask about; after the last, judge what
+ * they mount and go on. */
+static void
+lookup_next(struct decision *p)
+{
+	struct guard_profile_wait *w = &p->prof;
+	const struct profile *prof;
+	char *esc, *path, *msg;
+
+	if (w->next < w->n_containers + w->n_volumes) {
+		bool ctr = w->next < w->n_containers;
+
+		esc = engine_path_escape(ctr
+			? w->containers[w->next]
+			: w->volumes[w->next - w->n_containers]);
+		path = xasprintf(ctr ? "/containers/%s/json" : "/volumes/%s",
+		    esc);
+		p->lookup = engine_get(p->g->base, guard_cfg(p->g)->upstream,
+		    path, ctr ? container_cb : volume_cb, p);
+		free(path);
+		free(esc);
+		return;
+	}
+	/* The configuration may have changed meanwhile: its profile now. */
+	prof = profile_find(guard_cfg(p->g)->profiles, w->name);
+	if (prof == NULL) {
+		guard_refuse(p, 403, "profile",
+		    xasprintf("docker-guard: profile \"%s\" refused %s: the "
+			      "profile is no longer defined (the "
+			      "configuration was reloaded); try again",
+			w->name, ask_what(p)));
+		return;
+	}
+	if ((msg = judge_host(p, prof, &w->found)) != NULL) {
+		guard_refuse(p, 403, "profile", msg);
+		return;
+	}
+	w->cont(p);
+}
+
+void
+guard_profile_judge(struct decision *p, const struct decision_request *req,
+    void (*cont)(struct decision *p))
+{
+	const struct body_host *h = &p->facts.host;
+	struct guard_profile_wait *w = &p->prof;
+	char *msg;
+
+	if (!profile_has_limits(req->profile)) {
+		cont(p);
+		return;
+	}
+	if ((msg = judge_host(p, req->profile, h)) != NULL) {
+		guard_refuse(p, 403, "profile", msg);
+		return;
+	}
+	if (!req->profile->binds.set) {
+		cont(p);
+		return;
+	}
+	/* What the body names but does not say: the mounts of VolumesFrom
+	   containers ("name[:ro|:rw]") and named volumes. */
+	for (size_t i = 0; i < h->n_volumes_from; i++) {
+		const char *v = h->volumes_from[i], *c = strrchr(v, ':');
+		size_t n = c != NULL &&
+			(strcmp(c, ":ro") == 0 || strcmp(c, ":rw") == 0)
+		    ? (size_t)(c - v)
+		    : strlen(v);
+
+		strv_push(&w->containers, &w->n_containers, v, n);
+	}
+	for (size_t i = 0; i < h->n_mounts; i++)
+		want_volume(w, &h->mounts[i]);
+	if (w->n_containers + w->n_volumes == 0) {
+		cont(p);
+		return;
+	}
+	w->name = xstrdup(req->profile->name);
+	w->cont = cont;
+	lookup_next(p);
 }

@@ -767,13 +767,18 @@ check_caps(const struct profile *p, const struct profile_ask *a)
 			continue;
 		}
 		list = list_text(&p->caps);
-		msg = refuse(p,
-		    "%s adding capability %s (not in "
-		    "profile.%s.capabilities = %s); to allow it %s "
-		    "profile.%s.capabilities",
-		    a->what, a->caps[i], p->name, list,
-		    strcmp(cap, "ALL") == 0 ? "set \"all\" in" : "add it to",
-		    p->name);
+		if (strcmp(cap, "ALL") == 0)
+			msg = refuse(p,
+			    "%s adding all capabilities (not in "
+			    "profile.%s.capabilities = %s); to allow it set "
+			    "profile.%s.capabilities = all",
+			    a->what, p->name, list, p->name);
+		else
+			msg = refuse(p,
+			    "%s adding capability %s (not in "
+			    "profile.%s.capabilities = %s); to allow it add %s "
+			    "to profile.%s.capabilities",
+			    a->what, cap, p->name, list, cap, p->name);
 		free(list);
 		free(cap);
 		return msg;

@@ -159,3 +159,91 @@ def test_check_config_accepts_profiles(tmp_path):
                            "profile.apps.devices = /dev/fuse\n"
                            "default_profile = apps\n")
     assert rc == 0, out
+
+
+def test_volumes_exec_and_volumes_from(guard_factory, testbed, app):
+    base = testbed.tmpdir("profv")
+    allowed = os.path.join(base, "srv")
+    os.makedirs(os.path.join(allowed, "ok"))
+    g = guard_factory("default_profile = apps\n"
+                      "profile.apps.bind_mounts = %s/*\n"
+                      "profile.apps.privileged = no\n" % allowed,
+                      name="g-vol")
+    direct = testbed.dockerd.host
+    tag = testbed.unique("pv")
+    # A local volume binding /etc, made behind the guard's back: using it
+    # by name is judged as a bind of /etc; making one through the guard
+    # is refused outright.
+    r = dk(direct, "volume", "create", "--opt", "type=none", "--opt",
+           "o=bind", "--opt", "device=/etc", tag + "-etc")
+    assert r.returncode == 0, r.stderr
+    r = dk(g.host, "volume", "create", "--opt", "type=none", "--opt",
+           "o=bind", "--opt", "device=/etc", tag + "-etc2")
+    assert r.returncode != 0 and "profile.apps.bind_mounts" in r.stderr
+    r = dk(g.host, "volume", "create", "--opt", "type=none", "--opt",
+           "o=bind", "--opt", "device=%s/ok" % allowed, tag + "-ok")
+    assert r.returncode == 0, r.stderr
+    for spec in ("-v", "%s-etc:/x" % tag), \
+            ("--mount", "type=volume,src=%s-etc,dst=/x" % tag):
+        r = dk(g.host, "run", "--rm", *NONE, *spec, app.digest_ref, "true")
+        assert r.returncode != 0, spec
+        assert "volume %s-etc" % tag in r.stderr and \
+            "profile.apps.bind_mounts" in r.stderr, r.stderr
+    for spec in ("-v", "%s-ok:/x" % tag), ("-v", "%s-fresh:/x" % tag):
+        r = dk(g.host, "run", "--rm", *NONE, *spec, app.digest_ref, "true")
+        assert r.returncode == 0, (spec, r.stderr)
+    # VolumesFrom takes the other container's mounts: judged as those.
+    r = dk(direct, "create", *NONE, "--name", tag + "-src", "-v",
+           "/etc:/hostetc", app.digest_ref, "true")
+    assert r.returncode == 0, r.stderr
+    r = dk(g.host, "run", "--rm", *NONE, "--volumes-from", tag + "-src:ro",
+           app.digest_ref, "true")
+    assert r.returncode != 0
+    assert "VolumesFrom %s-src" % tag in r.stderr, r.stderr
+    # Exec with --privileged.
+    r = dk(direct, "run", "-d", *NONE, "--name", tag + "-run",
+           app.digest_ref, "sleep", "300")
+    assert r.returncode == 0, r.stderr
+    try:
+        r = dk(g.host, "exec", tag + "-run", "true")
+        assert r.returncode == 0, r.stderr
+        r = dk(g.host, "exec", "--privileged", tag + "-run", "true")
+        assert r.returncode != 0
+        assert "an exec that is privileged" in r.stderr, r.stderr
+    finally:
+        dk(direct, "rm", "-f", tag + "-run", tag + "-src")
+        dk(direct, "volume", "rm", "-f", tag + "-etc", tag + "-ok",
+           tag + "-fresh")
+
+
+def test_update_devices_and_namespaces(guard_factory, testbed, app):
+    g = guard_factory("profile.lim.devices = /dev/fuse\n"
+                      "profile.lim.host_namespaces = none\n"
+                      "profile.lim.capabilities = NET_ADMIN\n"
+                      "default_profile = lim\n", name="g-lim")
+    r = dk(g.host, "run", "--rm", *NONE, "--pid", "host", app.digest_ref,
+           "true")
+    assert r.returncode != 0
+    assert "host's pid namespace" in r.stderr and \
+        "profile.lim.host_namespaces = none" in r.stderr
+    r = dk(g.host, "run", "--rm", "--network", "host", app.digest_ref, "true")
+    assert r.returncode != 0 and "network namespace" in r.stderr
+    r = dk(g.host, "run", "--rm", *NONE, "--cap-add", "net_admin",
+           app.digest_ref, "true")
+    assert r.returncode == 0, r.stderr
+    r = dk(g.host, "run", "--rm", *NONE, "--cap-add", "SYS_ADMIN",
+           app.digest_ref, "true")
+    assert r.returncode != 0 and "capability SYS_ADMIN" in r.stderr
+    r = dk(g.host, "run", "--rm", *NONE, "--device", "/dev/null",
+           app.digest_ref, "true")
+    assert r.returncode != 0 and "host device /dev/null" in r.stderr
+    # An update that maps a device, over the raw API.
+    status, body = unix_http(g.sock, "POST", "/v1.41/containers/nope/update",
+                             body=b'{"Devices":[{"PathOnHost":"/dev/mem",'
+                                  b'"PathInContainer":"/dev/mem",'
+                                  b'"CgroupPermissions":"rwm"}]}')
+    assert status == 403, body
+    assert b"profile.lim.devices" in body
+    status, body = unix_http(g.sock, "POST", "/v1.41/containers/nope/update",
+                             body=b'{"Memory":0}')
+    assert status == 404, body  # judged, then the engine's own answer

@@ -304,11 +304,14 @@ static const struct ask_row ask_rows[] = {
 	    NULL, NULL },
 	{ "p.capabilities=NET_ADMIN", false, 0, "net_admin", NULL, NULL, NULL,
 	    NULL },
-	{ "p.capabilities=NET_ADMIN", false, 0, "SYS_ADMIN", NULL, NULL, NULL,
+	{ "p.capabilities=NET_ADMIN", false, 0, "CAP_SYS_ADMIN", NULL, NULL,
+	    NULL,
 	    "adding capability SYS_ADMIN (not in profile.p.capabilities = "
-	    "NET_ADMIN)" },
+	    "NET_ADMIN); to allow it add SYS_ADMIN to "
+	    "profile.p.capabilities" },
 	{ "p.capabilities=NET_ADMIN", false, 0, "ALL", NULL, NULL, NULL,
-	    "set \"all\" in profile.p.capabilities" },
+	    "adding all capabilities (not in profile.p.capabilities = "
+	    "NET_ADMIN); to allow it set profile.p.capabilities = all" },
 	{ "p.capabilities=all", false, 0, "ALL", NULL, NULL, NULL, NULL },
 	{ "p.capabilities=none", false, 0, "CHOWN", NULL, NULL, NULL,
 	    "profile.p.capabilities = none" },
