@@ -45,10 +45,12 @@ struct body_mount {
 struct body_host {
 	bool privileged; /* HostConfig.Privileged; exec's Privileged */
 	char *pid_mode, *ipc_mode, *uts_mode, *network_mode, *userns_mode;
-	char **cap_add; /* HostConfig.CapAdd; ContainerSpec.CapabilityAdd */
+	char **cap_add; /* HostConfig.CapAdd and Capabilities (API 1.40:
+			   the whole set); ContainerSpec.CapabilityAdd */
 	size_t n_cap_add;
 	char **devices; /* Devices[].PathOnHost (creates and updates) */
 	size_t n_devices;
+	size_t n_device_rules;	   /* DeviceCgroupRules: devices by number */
 	struct body_mount *mounts; /* Binds, Mounts; a volume create's own */
 	size_t n_mounts;
 	char **volumes_from; /* HostConfig.VolumesFrom */

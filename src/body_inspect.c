@@ -100,6 +100,7 @@ static const struct schema_field f_host_config[] = { { "LogConfig",
 	{ "UTSMode", &s_string }, { "NetworkMode", &s_string },
 	{ "UsernsMode", &s_string }, { "CapAdd", &s_strslice },
 	{ "Devices", &s_devices }, { "VolumesFrom", &s_strings },
+	{ "Capabilities", &s_strings }, { "DeviceCgroupRules", &s_strings },
 	{ "VolumeDriver", &s_string }, { NULL, NULL } };
 static const struct schema s_host_config = { SCHEMA_STRUCT, f_host_config,
 	NULL };
@@ -158,7 +159,7 @@ static const struct schema_field f_volume_create[] = { { "Name", &s_string },
 static const struct schema s_volume_create = { SCHEMA_STRUCT, f_volume_create,
 	NULL };
 static const struct schema_field f_update[] = { { "Devices", &s_devices },
-	{ NULL, NULL } };
+	{ "DeviceCgroupRules", &s_strings }, { NULL, NULL } };
 static const struct schema s_update = { SCHEMA_STRUCT, f_update, NULL };
 
 /* Where a value sits, for causes; lives on the walker's stack. */
@@ -905,7 +906,10 @@ add_host_config(struct body_host *h, json_t *hc)
 	h->network_mode = struct_get_string(hc, "NetworkMode");
 	h->userns_mode = struct_get_string(hc, "UsernsMode");
 	add_strings(&h->cap_add, &h->n_cap_add, struct_get(hc, "CapAdd"));
+	add_strings(&h->cap_add, &h->n_cap_add, struct_get(hc, "Capabilities"));
 	add_devices(h, struct_get(hc, "Devices"));
+	h->n_device_rules = json_array_size(
+	    struct_get(hc, "DeviceCgroupRules"));
 	add_binds(h, struct_get(hc, "Binds"));
 	add_host_mounts(h, struct_get(hc, "Mounts"), "HostConfig.Mounts",
 	    false);
@@ -1063,6 +1067,8 @@ body_inspect_container_update(const char *body, size_t len,
 	if ((root = body_load(body, len, &s_update, cause)) == NULL)
 		return (-1);
 	add_devices(&out->host, struct_get(root, "Devices"));
+	out->host.n_device_rules = json_array_size(
+	    struct_get(root, "DeviceCgroupRules"));
 	json_decref(root);
 	return (0);
 }

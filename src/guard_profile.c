@@ -191,6 +191,7 @@ judge_host(const struct decision *p, const struct profile *prof,
 		devices[i] = guard_profile_canonical(h->devices[i]);
 	ask.devices = (const char *const *)devices;
 	ask.n_devices = h->n_devices;
+	ask.n_device_rules = h->n_device_rules;
 	ask.n_mounts = ask_mounts(h, mounts, owned);
 	ask.mounts = mounts;
 	sockets_add(&socks, cfg->upstream);

@@ -789,6 +789,18 @@ check_caps(const struct profile *p, const struct profile_ask *a)
 static char *
 check_devices(const struct profile *p, const struct profile_ask *a)
 {
+	if (a->n_device_rules > 0) {
+		char *list = list_text(&p->devices), *msg;
+
+		/* A rule grants devices by number, whatever their path. */
+		msg = refuse(p,
+		    "%s with DeviceCgroupRules (device access by number, "
+		    "which profile.%s.devices = %s cannot judge); map the "
+		    "devices by path instead",
+		    a->what, p->name, list);
+		free(list);
+		return msg;
+	}
 	for (size_t i = 0; i < a->n_devices; i++) {
 		char *list, *msg;
 

@@ -771,6 +771,8 @@ test_host_facts(void)
 	    "\"VolumeOptions\":{\"DriverConfig\":{\"Name\":\"local\","
 	    "\"Options\":{\"type\":\"none\",\"o\":\"bind\",\"device\":"
 	    "\"/root\"}}}}],\"VolumesFrom\":[\"other:ro\"],"
+	    "\"Capabilities\":[\"CAP_SYS_ADMIN\"],\"DeviceCgroupRules\":"
+	    "[\"c *:* rwm\"],"
 	    "\"VolumeDriver\":\"rexray\"}}";
 
 	CHECK(in(body_inspect_container_create, create, &f, &cause) == 0);
@@ -778,8 +780,10 @@ test_host_facts(void)
 	CHECK_STR_EQ(f.host.pid_mode, "host");
 	CHECK_STR_EQ(f.host.network_mode, "host");
 	CHECK(f.host.ipc_mode == NULL);
-	CHECK_INT_EQ(f.host.n_cap_add, 1);
+	CHECK_INT_EQ(f.host.n_cap_add, 2);
 	CHECK_STR_EQ(f.host.cap_add[0], "NET_ADMIN");
+	CHECK_STR_EQ(f.host.cap_add[1], "CAP_SYS_ADMIN");
+	CHECK_INT_EQ(f.host.n_device_rules, 1);
 	CHECK_INT_EQ(f.host.n_devices, 1);
 	CHECK_STR_EQ(f.host.devices[0], "/dev/sda");
 	/* Binds: /etc (bind), vol (volume); /anon has no source; four parts

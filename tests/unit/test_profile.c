@@ -322,6 +322,9 @@ static const struct ask_row ask_rows[] = {
 	{ "p.devices=/dev/fuse", false, 0, NULL, "/dev/sda", NULL, NULL,
 	    "with host device /dev/sda (not in profile.p.devices = "
 	    "/dev/fuse)" },
+	{ "p.devices=/dev/*", false, 0, NULL, "rules", NULL, NULL,
+	    "a container with DeviceCgroupRules (device access by number, "
+	    "which profile.p.devices = /dev/* cannot judge)" },
 	{ "p.bind_mounts=/srv/*", false, 0, NULL, NULL, "/srv/app", NULL,
 	    NULL },
 	{ "p.bind_mounts=/srv/*", false, 0, NULL, NULL, "/srv/app/data/x", NULL,
@@ -370,6 +373,9 @@ test_ask(void)
 		a.n_caps = row->cap != NULL;
 		a.devices = &row->device;
 		a.n_devices = row->device != NULL;
+		a.n_device_rules = row->device != NULL &&
+		    strcmp(row->device, "rules") == 0;
+		a.n_devices -= a.n_device_rules;
 		m.where = "HostConfig.Binds[0]";
 		m.given = row->bind != NULL ? row->bind : "vol";
 		m.path = row->bind != NULL ? row->bind : "";
