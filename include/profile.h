@@ -125,11 +125,12 @@ bool profile_has_limits(const struct profile *p);
 
 /*
  * Judge a request at the head: method (canonical, "GET"), the classified
- * route r.  Returns NULL when p lets it through, else the refusal
- * (caller frees).  No allocation when it is let through.
+ * route r, whether it carries a body.  Returns NULL when p lets it
+ * through, else the refusal (caller frees).  No allocation when it is let
+ * through.
  */
 char *profile_check_head(const struct profile *p, const char *method,
-    const struct route *r);
+    const struct route *r, bool has_body);
 
 /* One host path a request mounts, made canonical by the caller. */
 struct profile_mount {

@@ -641,7 +641,7 @@ routes_text(const struct profile *p)
 
 char *
 profile_check_head(const struct profile *p, const char *method,
-    const struct route *r)
+    const struct route *r, bool has_body)
 {
 	enum route_group g;
 	char *list, *msg;
@@ -659,6 +659,16 @@ profile_check_head(const struct profile *p, const char *method,
 		    reads ? "attaching writes to the container's input and "
 			  : "",
 		    p->name, p->name);
+	/* Before API 1.24 the engine takes a HostConfig from a start's body:
+	   a create's limits would be left behind. */
+	if (has_body && r->id == ROUTE_CONTAINER_START && profile_has_limits(p))
+		return xasprintf("docker-guard: profile \"%s\" refused %s %s "
+				 "with a body: an old API's start applies the "
+				 "HostConfig in it, which the profile's limits "
+				 "cannot judge there; send the start without "
+				 "a body (the HostConfig belongs to the "
+				 "create)",
+		    p->name, method, r->path);
 	if (!p->routes_set)
 		return NULL;
 	g = route_group(r);

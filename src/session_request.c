@@ -166,7 +166,10 @@ profile_refuses(struct session *s, const struct profile *p)
 		    s->req.method, s->route.path, s->listen_profile,
 		    s->listen_profile);
 	else
-		msg = profile_check_head(p, s->req.method, &s->route);
+		msg = profile_check_head(p, s->req.method, &s->route,
+		    s->req.framing != HTTP_BODY_NONE &&
+			!(s->req.framing == HTTP_BODY_LENGTH &&
+			    s->req.content_length == 0));
 	if (msg == NULL)
 		return false;
 	profile_refuse(s, msg);

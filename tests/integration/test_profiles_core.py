@@ -247,3 +247,8 @@ def test_update_devices_and_namespaces(guard_factory, testbed, app):
     status, body = unix_http(g.sock, "POST", "/v1.41/containers/nope/update",
                              body=b'{"Memory":0}')
     assert status == 404, body  # judged, then the engine's own answer
+    # Before API 1.24 a start's body is a HostConfig the engine applies.
+    status, body = unix_http(g.sock, "POST", "/v1.23/containers/nope/start",
+                             body=b'{"Privileged":true,"Binds":["/:/h"]}')
+    assert status == 403, body
+    assert b"with a body" in body and b'profile \\"lim\\"' in body, body

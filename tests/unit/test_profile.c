@@ -208,6 +208,10 @@ static const struct {
 	const char *method, *target;
 	const char *refusal; /* substring; NULL: let through */
 } head_rows[] = {
+	{ "p.privileged=no", "POST", "/v1.23/containers/x/start+",
+	    "refused POST /containers/x/start with a body" },
+	{ "p.privileged=no", "POST", "/v1.23/containers/x/start", NULL },
+	{ "p.access=full", "POST", "/v1.23/containers/x/start+", NULL },
 	{ "p.access=read-only", "GET", "/v1.41/containers/json", NULL },
 	{ "p.access=read-only", "HEAD", "/_ping", NULL },
 	{ "p.access=read-only", "POST", "/v1.41/containers/create",
@@ -248,11 +252,17 @@ test_head(void)
 		struct route r;
 		const char *cause;
 
+		char *target = xstrdup(head_rows[i].target);
+		bool body = target[strlen(target) - 1] == '+';
+
+		if (body)
+			target[strlen(target) - 1] = '\0';
 		CHECK_STR_EQ(errors, "");
-		CHECK(route_classify(head_rows[i].method, head_rows[i].target,
-			  &r, &cause) == 0);
+		CHECK(route_classify(head_rows[i].method, target, &r, &cause) ==
+		    0);
+		free(target);
 		msg = profile_check_head(profile_find(set, "p"),
-		    head_rows[i].method, &r);
+		    head_rows[i].method, &r, body);
 		if (head_rows[i].refusal == NULL)
 			CHECKF(msg == NULL, "%s %s: %s", head_rows[i].method,
 			    head_rows[i].target, msg);
@@ -265,7 +275,7 @@ test_head(void)
 		free(errors);
 		profile_set_free(set);
 	}
-	CHECK(profile_check_head(NULL, "POST", NULL) == NULL);
+	CHECK(profile_check_head(NULL, "POST", NULL, true) == NULL);
 }
 
 static const char *const sockets[] = { "/var/run/docker.sock",
