@@ -130,6 +130,14 @@ body_volume_device(const char *body, size_t len, char **driver, char **device);
 int body_container_mounts(const char *body, size_t len, const char *where,
     struct body_host *h);
 
+/*
+ * The engine's answer to GET /containers/{id}/json: its HostConfig's
+ * PidMode, IpcMode and NetworkMode (allocated, NULL when absent).
+ * Returns 0, or -1 when the body is not a container.
+ */
+int body_container_modes(const char *body, size_t len, char **pid, char **ipc,
+    char **net);
+
 /* Free h's contents and zero it. */
 void body_host_free(struct body_host *h);
 

@@ -185,8 +185,12 @@ struct guard_profile_wait {
 	size_t n_containers;
 	char **volumes; /* named volumes, then */
 	size_t n_volumes;
+	char **joins;	   /* containers whose namespace is joined, last */
+	unsigned *join_ns; /* which one (PROFILE_NS_*) */
+	size_t n_joins;
 	size_t next;		/* the one asked about */
-	struct body_host found; /* what they mount */
+	struct body_host found; /* what they mount, which host namespaces
+				   the joined ones are in */
 };
 
 /* A pending decision: the request, then one small state per flow. */

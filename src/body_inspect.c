@@ -1126,6 +1126,30 @@ body_container_mounts(const char *body, size_t len, const char *where,
 	return (0);
 }
 
+int
+body_container_modes(const char *body, size_t len, char **pid, char **ipc,
+    char **net)
+{
+	json_t *root = body != NULL ? json_loadb(body, len, 0, NULL) : NULL;
+	json_t *hc = json_is_object(root) ? json_object_get(root, "HostConfig")
+					  : NULL;
+	const char *v;
+
+	*pid = *ipc = *net = NULL;
+	if (!json_is_object(hc)) {
+		json_decref(root);
+		return (-1);
+	}
+	if ((v = json_string_value(json_object_get(hc, "PidMode"))) != NULL)
+		*pid = xstrdup(v);
+	if ((v = json_string_value(json_object_get(hc, "IpcMode"))) != NULL)
+		*ipc = xstrdup(v);
+	if ((v = json_string_value(json_object_get(hc, "NetworkMode"))) != NULL)
+		*net = xstrdup(v);
+	json_decref(root);
+	return (0);
+}
+
 static void
 body_host_reset(struct body_host *h)
 {

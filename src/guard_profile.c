@@ -77,17 +77,34 @@ guard_profile_canonical(const char *path)
 /* The engine's socket in every spelling: upstream, the two usual paths,
  * and where each really is. */
 struct sockets {
-	char *v[8];
+	char **v;
 	size_t n;
 };
 
 static void
-sockets_add(struct sockets *s, const char *path)
+sockets_add(struct sockets *s, const char *path, size_t len)
 {
-	char *canon = guard_profile_canonical(path);
+	char *given = xstrndup(path, len);
 
-	s->v[s->n++] = xstrdup(path);
-	s->v[s->n++] = canon;
+	s->v = xreallocarray(s->v, s->n + 2, sizeof *s->v);
+	s->v[s->n++] = guard_profile_canonical(given);
+	s->v[s->n++] = given;
+}
+
+/* The engine's sockets, and the guard's own: whoever is root in a
+ * container has no profile of its own on them. */
+static void
+sockets_fill(struct sockets *s, const struct guard_config *cfg)
+{
+	sockets_add(s, cfg->upstream, strlen(cfg->upstream));
+	sockets_add(s, "/var/run/docker.sock", 20);
+	sockets_add(s, "/run/docker.sock", 16);
+	sockets_add(s, cfg->listen, strlen(cfg->listen));
+	for (size_t i = 0; i < cfg->listen_profiles.n; i++) {
+		const char *item = cfg->listen_profiles.items[i];
+
+		sockets_add(s, item, (size_t)(strrchr(item, ':') - item));
+	}
 }
 
 static void
@@ -95,6 +112,8 @@ sockets_reset(struct sockets *s)
 {
 	for (size_t i = 0; i < s->n; i++)
 		free(s->v[i]);
+	free(s->v);
+	s->v = NULL;
 	s->n = 0;
 }
 
@@ -176,7 +195,7 @@ judge_host(const struct decision *p, const struct profile *prof,
 	const struct guard_config *cfg = guard_cfg(p->g);
 	struct profile_ask ask = { 0 };
 	struct profile_mount *mounts;
-	struct sockets socks = { { 0 }, 0 };
+	struct sockets socks = { NULL, 0 };
 	char **owned, **devices, *msg;
 
 	mounts = xcalloc(h->n_mounts + 1, sizeof *mounts);
@@ -194,9 +213,7 @@ judge_host(const struct decision *p, const struct profile *prof,
 	ask.n_device_rules = h->n_device_rules;
 	ask.n_mounts = ask_mounts(h, mounts, owned);
 	ask.mounts = mounts;
-	sockets_add(&socks, cfg->upstream);
-	sockets_add(&socks, "/var/run/docker.sock");
-	sockets_add(&socks, "/run/docker.sock");
+	sockets_fill(&socks, cfg);
 	ask.sockets = (const char *const *)socks.v;
 	ask.n_sockets = socks.n;
 	msg = profile_check_ask(prof, &ask);
@@ -228,6 +245,10 @@ guard_profile_reset(struct guard_profile_wait *w)
 	for (size_t i = 0; i < w->n_containers; i++)
 		free(w->containers[i]);
 	free(w->containers);
+	for (size_t i = 0; i < w->n_joins; i++)
+		free(w->joins[i]);
+	free(w->joins);
+	free(w->join_ns);
 	body_host_free(&w->found);
 	memset(w, 0, sizeof *w);
 }
@@ -257,7 +278,7 @@ lookup_failed(struct decision *p, const char *what, int status,
 
 	guard_refuse(p, 502, "engine",
 	    xasprintf("docker-guard: refusing %s: cannot read %s from the "
-		      "Docker engine to judge it by profile.%s.bind_mounts "
+		      "Docker engine to judge it by profile \"%s\"'s limits "
 		      "(%s); try again",
 		ask_what(p), what, p->prof.name, why));
 	free(why);
@@ -332,6 +353,57 @@ volume_cb(int status, const char *body, size_t len, const char *error,
 	lookup_next(p);
 }
 
+/* Most containers followed from one create through container:NAME. */
+#define GUARD_PROFILE_MAX_JOINS 8
+
+/* The container whose namespace (bit) a create joins: "container:NAME". */
+static void
+want_join(struct guard_profile_wait *w, const char *mode, unsigned bit)
+{
+	if (mode == NULL || strncmp(mode, "container:", 10) != 0 ||
+	    mode[10] == '\0' || w->n_joins >= GUARD_PROFILE_MAX_JOINS)
+		return;
+	w->join_ns = xreallocarray(w->join_ns, w->n_joins + 1,
+	    sizeof *w->join_ns);
+	w->join_ns[w->n_joins] = bit;
+	strv_push(&w->joins, &w->n_joins, mode + 10, strlen(mode + 10));
+}
+
+static void
+join_cb(int status, const char *body, size_t len, const char *error, void *arg)
+{
+	struct decision *p = arg;
+	struct guard_profile_wait *w = &p->prof;
+	size_t j = w->next - w->n_containers - w->n_volumes;
+	unsigned bit = w->join_ns[j];
+	char *mode[3] = { NULL, NULL, NULL }, **field;
+	const char *m;
+
+	p->lookup = NULL;
+	if (status != 404 &&
+	    (status != 200 ||
+		body_container_modes(body, len, &mode[0], &mode[1], &mode[2]) !=
+		    0)) {
+		char *what = xasprintf("container %s", w->joins[j]);
+
+		lookup_failed(p, what, status, error);
+		free(what);
+		return;
+	}
+	m = mode[bit == PROFILE_NS_PID ? 0 : bit == PROFILE_NS_IPC ? 1 : 2];
+	field = bit == PROFILE_NS_PID ? &w->found.pid_mode
+	    : bit == PROFILE_NS_IPC   ? &w->found.ipc_mode
+				      : &w->found.network_mode;
+	/* In the host's namespace: joining it joins the host's. */
+	if (is_host(m) && *field == NULL)
+		*field = xstrdup("host");
+	want_join(w, m, bit);
+	for (int i = 0; i < 3; i++)
+		free(mode[i]);
+	w->next++;
+	lookup_next(p);
+}
+
 /* The next container or volume to ask about; after the last, judge what
  * they mount and go on. */
 static void
@@ -341,6 +413,17 @@ lookup_next(struct decision *p)
 	const struct profile *prof;
 	char *esc, *path, *msg;
 
+	if (w->next >= w->n_containers + w->n_volumes &&
+	    w->next < w->n_containers + w->n_volumes + w->n_joins) {
+		esc = engine_path_escape(
+		    w->joins[w->next - w->n_containers - w->n_volumes]);
+		path = xasprintf("/containers/%s/json", esc);
+		p->lookup = engine_get(p->g->base, guard_cfg(p->g)->upstream,
+		    path, join_cb, p);
+		free(path);
+		free(esc);
+		return;
+	}
 	if (w->next < w->n_containers + w->n_volumes) {
 		bool ctr = w->next < w->n_containers;
 
@@ -388,13 +471,20 @@ guard_profile_judge(struct decision *p, const struct decision_request *req,
 		guard_refuse(p, 403, "profile", msg);
 		return;
 	}
-	if (!req->profile->binds.set) {
-		cont(p);
-		return;
+	/* A container:NAME join is the host's namespace when NAME is in
+	   it. */
+	if (req->profile->ns_set) {
+		if ((req->profile->ns & PROFILE_NS_PID) == 0)
+			want_join(w, h->pid_mode, PROFILE_NS_PID);
+		if ((req->profile->ns & PROFILE_NS_IPC) == 0)
+			want_join(w, h->ipc_mode, PROFILE_NS_IPC);
+		if ((req->profile->ns & PROFILE_NS_NETWORK) == 0)
+			want_join(w, h->network_mode, PROFILE_NS_NETWORK);
 	}
 	/* What the body names but does not say: the mounts of VolumesFrom
 	   containers ("name[:ro|:rw]") and named volumes. */
-	for (size_t i = 0; i < h->n_volumes_from; i++) {
+	for (size_t i = 0; req->profile->binds.set && i < h->n_volumes_from;
+	     i++) {
 		const char *v = h->volumes_from[i], *c = strrchr(v, ':');
 		size_t n = c != NULL &&
 			(strcmp(c, ":ro") == 0 || strcmp(c, ":rw") == 0)
@@ -403,9 +493,9 @@ guard_profile_judge(struct decision *p, const struct decision_request *req,
 
 		strv_push(&w->containers, &w->n_containers, v, n);
 	}
-	for (size_t i = 0; i < h->n_mounts; i++)
+	for (size_t i = 0; req->profile->binds.set && i < h->n_mounts; i++)
 		want_volume(w, &h->mounts[i]);
-	if (w->n_containers + w->n_volumes == 0) {
+	if (w->n_containers + w->n_volumes + w->n_joins == 0) {
 		cont(p);
 		return;
 	}

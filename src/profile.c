@@ -561,14 +561,23 @@ profile_set_check(const struct profile_set *set, profile_report_fn fn,
 		const struct profile *p = &set->items[i];
 		char *msg;
 
-		if (!p->routes_set || (p->routes & ~always) != 0)
+		/* Groups that have no GET or HEAD endpoint. */
+		uint32_t writes = (1u << ROUTE_GROUP_AUTH) |
+		    (1u << ROUTE_GROUP_BUILD) | (1u << ROUTE_GROUP_COMMIT) |
+		    (1u << ROUTE_GROUP_SESSION) | (1u << ROUTE_GROUP_GRPC);
+
+		if (!p->routes_set ||
+		    (p->routes & ~(always | (p->read_only ? writes : 0))) != 0)
 			continue;
 		msg = xasprintf("profile \"%s\" allows nothing: "
 				"profile.%s.routes names no route group but "
-				"ping and version; name the groups its "
+				"ping and version%s; name the groups its "
 				"clients need (such as containers images), "
 				"or take away their access to the socket",
-		    p->name, p->name);
+		    p->name, p->name,
+		    p->read_only ? " that has a GET or HEAD endpoint, and "
+				   "the profile is read-only"
+				 : "");
 		fn(arg, p->key_line[PK_ROUTES], msg);
 		free(msg);
 		bad++;

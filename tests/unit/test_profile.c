@@ -146,6 +146,9 @@ static const struct {
 	{ "a.routes=ping version", "profile \"a\" allows nothing" },
 	{ "a.routes=none", "profile \"a\" allows nothing" },
 	{ "a.routes=ping events", "" },
+	{ "a.access=read-only;a.routes=session build",
+	    "profile \"a\" allows nothing" },
+	{ "a.access=full;a.routes=session build", "" },
 };
 
 static void
