@@ -459,6 +459,17 @@ keep_fleet_settings(struct guard_config *cfg, const struct guard_config *old)
 						: NULL;
 }
 
+static bool
+same_list(const struct string_list *a, const struct string_list *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++)
+		if (strcmp(a->items[i], b->items[i]) != 0)
+			return false;
+	return true;
+}
+
 /* SIGHUP: a new configuration, or the running one kept if it has
    errors. */
 static void
@@ -479,6 +490,9 @@ reload_config(struct server *srv)
 		    strcmp(cfg->socket_group, srv->cfg->socket_group) != 0)))
 		log_warn("SIGHUP: listen, database and socket settings take "
 			 "effect at the next start");
+	if (!same_list(&cfg->listen_profiles, &srv->cfg->listen_profiles))
+		log_warn("SIGHUP: listen_profiles takes effect at the next "
+			 "start (the profiles themselves apply now)");
 	free(cfg->listen);
 	cfg->listen = xstrdup(srv->cfg->listen);
 	free(cfg->database);
