@@ -28,6 +28,35 @@ struct body_label {
 	char *value;
 };
 
+/* A mount a request asks for, as the engine reads it (what profile
+ * limits judge). */
+struct body_mount {
+	char *where;  /* "HostConfig.Binds[0]", "HostConfig.Mounts[1]" */
+	char *source; /* bind: the host path as written; volume: its name
+			 ("" for an anonymous one) */
+	bool bind;    /* a host path, else a volume */
+	char *driver; /* volume: its driver when named (DriverConfig.Name,
+			 VolumeDriver), else NULL */
+	char *device; /* volume: the driver option "device", else NULL */
+};
+
+/* What a create, update, exec or volume create asks of the host
+ * (profile limits).  Strings as written. */
+struct body_host {
+	bool privileged; /* HostConfig.Privileged; exec's Privileged */
+	char *pid_mode, *ipc_mode, *uts_mode, *network_mode, *userns_mode;
+	char **cap_add; /* HostConfig.CapAdd and Capabilities (API 1.40:
+			   the whole set); ContainerSpec.CapabilityAdd */
+	size_t n_cap_add;
+	char **devices; /* Devices[].PathOnHost (creates and updates) */
+	size_t n_devices;
+	size_t n_device_rules;	   /* DeviceCgroupRules: devices by number */
+	struct body_mount *mounts; /* Binds, Mounts; a volume create's own */
+	size_t n_mounts;
+	char **volumes_from; /* HostConfig.VolumesFrom */
+	size_t n_volumes_from;
+};
+
 struct body_facts {
 	/* containers/create: Image.  services: TaskTemplate.ContainerSpec.Image.
 	   NULL when absent or JSON null. */
@@ -47,6 +76,8 @@ struct body_facts {
 	size_t n_labels;
 	/* services: Name, else NULL. */
 	char *service_name;
+	/* What it asks of the host (profile limits). */
+	struct body_host host;
 };
 
 /*
@@ -61,6 +92,54 @@ int body_inspect_container_create(const char *body, size_t len,
 /* The same for a swarm ServiceSpec (services/create, services/{id}/update). */
 int body_inspect_service_spec(const char *body, size_t len,
     struct body_facts *out, char **cause);
+
+/*
+ * The same for the bodies judged only by profile limits: POST
+ * /containers/{id}/exec (Privileged), /volumes/create (its driver and
+ * device option as a volume mount), /containers/{id}/update (Devices).
+ */
+int body_inspect_exec_create(const char *body, size_t len,
+    struct body_facts *out, char **cause);
+int body_inspect_volume_create(const char *body, size_t len,
+    struct body_facts *out, char **cause);
+int body_inspect_container_update(const char *body, size_t len,
+    struct body_facts *out, char **cause);
+
+/*
+ * The source of a HostConfig.Binds entry as the engine's Linux parser
+ * reads it ("src:dst[:mode]"): an allocated copy of the source and *bind
+ * true when it is a host path (absolute), false for a volume name; NULL
+ * for no source (an anonymous volume, or a spec the engine refuses).
+ */
+char *body_bind_source(const char *spec, bool *bind);
+
+/*
+ * The engine's answer to GET /volumes/{name}: its Driver and its
+ * Options' "device" (allocated, NULL when absent).  Returns 0, or -1
+ * when the body is not a volume.
+ */
+int
+body_volume_device(const char *body, size_t len, char **driver, char **device);
+
+/*
+ * The engine's answer to GET /containers/{id}/json: its Mounts appended
+ * to h (Type bind: the host path; Type volume: the volume's Name, with
+ * where set to where).  Returns 0, or -1 when the body is not a
+ * container.
+ */
+int body_container_mounts(const char *body, size_t len, const char *where,
+    struct body_host *h);
+
+/*
+ * The engine's answer to GET /containers/{id}/json: its HostConfig's
+ * PidMode, IpcMode and NetworkMode (allocated, NULL when absent).
+ * Returns 0, or -1 when the body is not a container.
+ */
+int body_container_modes(const char *body, size_t len, char **pid, char **ipc,
+    char **net);
+
+/* Free h's contents and zero it. */
+void body_host_free(struct body_host *h);
 
 void body_facts_reset(struct body_facts *facts);
 

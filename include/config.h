@@ -45,6 +45,8 @@ enum path_policy {
 	PATH_ALLOW,
 };
 
+struct profile_set;
+
 struct string_list {
 	char **items;
 	size_t n;
@@ -124,6 +126,14 @@ struct guard_config {
 	char *notify_url;	       /* NULL: no webhook */
 	unsigned notify_timeout;       /* 10 s per POST */
 	unsigned notify_tries;	       /* 3 */
+	/* per-client profiles (profile.h) */
+	struct profile_set *profiles;	    /* profile.NAME.KEY; never NULL */
+	struct string_list listen_profiles; /* "socket-path:NAME" */
+	char *default_profile;		    /* NULL: none */
+
+	/* Set by the owner, never by the parser: changes with each
+	   configuration loaded (sessions choose their profile again). */
+	unsigned long generation;
 };
 
 struct config_errors {

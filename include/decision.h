@@ -42,8 +42,16 @@ struct decision_build_context {
 			      NULL */
 };
 
+struct profile;
+
 struct decision_request {
 	const struct peer_cred *peer;
+	/* The client's profile (profile.h; borrowed for the call), NULL for
+	   none: the decider judges its limits on the body. */
+	const struct profile *profile;
+	/* The proxy's refusal at the head (a profile's access or routes):
+	   the decider records it and answers 403 with it, nothing else. */
+	const char *refusal;
 	/* POST /images/create is decided on its head alone (its body, if
 	   any, is an import stream); body is then NULL, unless the body is
 	   a form (application/x-www-form-urlencoded), which the engine

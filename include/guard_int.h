@@ -185,6 +185,23 @@ struct guard_fleet_step {
 	bool restore;	/* after the commit: restore, not deliver */
 };
 
+/* A profile's limits waiting for the engine (guard_profile.c): the
+ * mounts of VolumesFrom containers and what named volumes bind. */
+struct guard_profile_wait {
+	char *name; /* the profile, found again by name when judged */
+	void (*cont)(struct decision *p); /* after the limits held */
+	char **containers;		  /* VolumesFrom, asked first */
+	size_t n_containers;
+	char **volumes; /* named volumes, then */
+	size_t n_volumes;
+	char **joins;	   /* containers whose namespace is joined, last */
+	unsigned *join_ns; /* which one (PROFILE_NS_*) */
+	size_t n_joins;
+	size_t next;		/* the one asked about */
+	struct body_host found; /* what they mount, which host namespaces
+				   the joined ones are in */
+};
+
 /* A pending decision: the request, then one small state per flow. */
 struct decision {
 	struct guard *g;
@@ -202,6 +219,8 @@ struct decision {
 	char *service_id;
 	char *app;
 	struct body_facts facts;
+	struct guard_profile_wait prof;
+	bool rollback; /* a service update with rollback=previous */
 
 	struct guard_lookups look;
 	struct guard_pull pull;
@@ -261,6 +280,21 @@ void guard_deliver(struct decision *p);
  * message is stolen; audited under rule, then delivered. */
 void
 guard_refuse(struct decision *p, int status, const char *rule, char *message);
+
+/* guard_profile.c: the proxy's refusal at the head (req->refusal),
+ * recorded and answered 403 with rule "profile". */
+void
+guard_profile_refusal(struct decision *p, const struct decision_request *req);
+/* Judge p->facts by req->profile's limits, asking the engine what
+ * VolumesFrom containers and named volumes mount: cont(p) when they hold
+ * (or there are none), else p refused (403, rule "profile"). */
+void guard_profile_judge(struct decision *p, const struct decision_request *req,
+    void (*cont)(struct decision *p));
+/* Free w's contents. */
+void guard_profile_reset(struct guard_profile_wait *w);
+/* path cleaned as the engine cleans it, then its longest existing prefix
+ * resolved on this host (allocated). */
+char *guard_profile_canonical(const char *path);
 
 /* What a message names: the container or service, or the app, written
  * into buf (size bytes).  Returns buf. */

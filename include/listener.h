@@ -16,6 +16,11 @@ struct guard_config;
  */
 int listener_open(const struct guard_config *cfg, char **cause);
 
+/* The same for another socket at path (listen_profiles), with
+ * cfg->socket_mode and socket_group. */
+int listener_open_path(const struct guard_config *cfg, const char *path,
+    char **cause);
+
 /*
  * Socket activation: the listening socket systemd passed as fd 3 when
  * LISTEN_PID is this process and LISTEN_FDS is at least 1.  Checks that it

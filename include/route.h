@@ -37,7 +37,45 @@ enum route_id {
 	ROUTE_PLUGIN_PULL,	   /* POST /plugins/pull */
 	ROUTE_PLUGIN_UPGRADE,	   /* POST /plugins/{name}/upgrade */
 	ROUTE_PLUGIN_CREATE,	   /* POST /plugins/create */
+	ROUTE_EXEC_CREATE,	   /* POST /containers/{name}/exec */
+	ROUTE_VOLUME_CREATE,	   /* POST /volumes/create */
+	ROUTE_CONTAINER_UPDATE,	   /* POST /containers/{name}/update */
 	ROUTE_COUNT		   /* not a route: how many there are */
+};
+
+/*
+ * Route groups, as Tecnativa's docker-socket-proxy names its variables
+ * (lower case): the first segment of the path, except that
+ * /containers/{name}/exec is in "exec" with /exec/...  Profiles
+ * (profile.h) allow or refuse by group.
+ */
+enum route_group {
+	ROUTE_GROUP_NONE, /* no group names the path (the engine 404s it);
+			     in route_traits: by the path's first segment */
+	ROUTE_GROUP_AUTH,
+	ROUTE_GROUP_BUILD,
+	ROUTE_GROUP_COMMIT,
+	ROUTE_GROUP_CONFIGS,
+	ROUTE_GROUP_CONTAINERS,
+	ROUTE_GROUP_DISTRIBUTION,
+	ROUTE_GROUP_EVENTS,
+	ROUTE_GROUP_EXEC,
+	ROUTE_GROUP_GRPC,
+	ROUTE_GROUP_IMAGES,
+	ROUTE_GROUP_INFO,
+	ROUTE_GROUP_NETWORKS,
+	ROUTE_GROUP_NODES,
+	ROUTE_GROUP_PING,
+	ROUTE_GROUP_PLUGINS,
+	ROUTE_GROUP_SECRETS,
+	ROUTE_GROUP_SERVICES,
+	ROUTE_GROUP_SESSION,
+	ROUTE_GROUP_SWARM,
+	ROUTE_GROUP_SYSTEM,
+	ROUTE_GROUP_TASKS,
+	ROUTE_GROUP_VERSION,
+	ROUTE_GROUP_VOLUMES,
+	ROUTE_GROUP_COUNT /* not a group */
 };
 
 /*
@@ -81,6 +119,13 @@ struct route_traits {
 	/* The engine may take the connection over (attach, exec,
 	   BuildKit). */
 	bool may_hijack;
+	/* Its route group; ROUTE_GROUP_NONE: by the path (route_group()). */
+	enum route_group group;
+	/* A profile's create limits judge its body (profile.h): read whole
+	   and decided on when the session's profile has limits, else
+	   passed through (exec and volume creates, container updates); the
+	   guarded routes are judged on the body they read anyway. */
+	bool limited;
 };
 
 struct route {
@@ -111,6 +156,17 @@ const char *route_name(enum route_id id);
 /* True for routes where the engine may take over the connection:
  * route_traits(id)->may_hijack. */
 bool route_may_hijack(enum route_id id);
+
+/* The group of a classified route: its row's, else by the first segment
+ * of r->path ("_ping" is ping).  No allocation. */
+enum route_group route_group(const struct route *r);
+
+/* The group's name ("containers"; "" for ROUTE_GROUP_NONE; static). */
+const char *route_group_name(enum route_group g);
+
+/* The group named by the len bytes at name (exact, lower case), or
+ * ROUTE_GROUP_NONE. */
+enum route_group route_group_by_name(const char *name, size_t len);
 
 /*
  * The first value of key in a raw query, decoded as Go's url.ParseQuery

@@ -72,6 +72,10 @@ void session_host_init(struct session_host *h);
  * could not be set up: fd is then closed. */
 struct session *session_new(struct session_host *h, evutil_socket_t fd);
 
+/* s came on a listen_profiles socket: its client always gets profile
+ * name (borrowed: kept by the caller until s is freed). */
+void session_set_listen_profile(struct session *s, const char *name);
+
 /* End s (idempotent); its memory goes from the event loop later. */
 void session_close(struct session *s);
 

@@ -96,6 +96,13 @@ struct session {
 	bool served; /* a request started: no longer a fresh connection */
 	bool linger_needed; /* a refused body may still come */
 
+	/* The client's profile (profile.h): chosen again when the
+	   configuration's generation changes. */
+	const char *listen_profile;    /* its socket's profile, or NULL */
+	unsigned long profile_gen;     /* of the choice; 0: none yet */
+	const struct profile *profile; /* NULL: none */
+	bool profile_missing;	       /* listen_profile is not defined */
+
 	/* The request in progress. */
 	size_t scan_resume;
 	struct http_head req;

@@ -31,10 +31,13 @@
  * spelling; lookups fold them.
  */
 enum schema_kind {
-	SCHEMA_STRING, /* string or null */
-	SCHEMA_STRUCT, /* object or null, keys fold-checked */
-	SCHEMA_MAP,    /* object or null, keys are data */
-	SCHEMA_ARRAY,  /* array or null */
+	SCHEMA_STRING,	 /* string or null */
+	SCHEMA_STRUCT,	 /* object or null, keys fold-checked */
+	SCHEMA_MAP,	 /* object or null, keys are data */
+	SCHEMA_ARRAY,	 /* array or null */
+	SCHEMA_BOOL,	 /* true, false or null */
+	SCHEMA_STRSLICE, /* string, array of strings, or null (Go's
+			    strslice.StrSlice) */
 };
 
 struct schema_field;
@@ -53,10 +56,20 @@ struct schema_field {
 static const struct schema s_string = { SCHEMA_STRING, NULL, NULL };
 static const struct schema s_map = { SCHEMA_MAP, NULL, NULL };
 static const struct schema s_map_string = { SCHEMA_MAP, NULL, &s_string };
+static const struct schema s_bool = { SCHEMA_BOOL, NULL, NULL };
+static const struct schema s_strslice = { SCHEMA_STRSLICE, NULL, NULL };
+static const struct schema s_strings = { SCHEMA_ARRAY, NULL, &s_string };
+
+/* container.DeviceMapping. */
+static const struct schema_field f_device[] = { { "PathOnHost", &s_string },
+	{ "PathInContainer", &s_string }, { "CgroupPermissions", &s_string },
+	{ NULL, NULL } };
+static const struct schema s_device = { SCHEMA_STRUCT, f_device, NULL };
+static const struct schema s_devices = { SCHEMA_ARRAY, NULL, &s_device };
 
 /* mount.Mount, shared by containers and services. */
-static const struct schema_field f_driver[] = { { "Options", &s_map },
-	{ NULL, NULL } };
+static const struct schema_field f_driver[] = { { "Options", &s_map_string },
+	{ "Name", &s_string }, { NULL, NULL } };
 static const struct schema s_driver = { SCHEMA_STRUCT, f_driver, NULL };
 static const struct schema_field f_volume_options[] = { { "Labels", &s_map },
 	{ "DriverConfig", &s_driver }, { NULL, NULL } };
@@ -83,7 +96,13 @@ static const struct schema_field f_host_config[] = { { "LogConfig",
 	{ "PortBindings", &s_map }, { "Annotations", &s_map },
 	{ "StorageOpt", &s_map }, { "Tmpfs", &s_map }, { "Sysctls", &s_map },
 	{ "DeviceRequests", &s_device_requests }, { "Mounts", &s_mounts },
-	{ NULL, NULL } };
+	{ "Binds", &s_strings }, { "Privileged", &s_bool },
+	{ "PidMode", &s_string }, { "IpcMode", &s_string },
+	{ "UTSMode", &s_string }, { "NetworkMode", &s_string },
+	{ "UsernsMode", &s_string }, { "CapAdd", &s_strslice },
+	{ "Devices", &s_devices }, { "VolumesFrom", &s_strings },
+	{ "Capabilities", &s_strings }, { "DeviceCgroupRules", &s_strings },
+	{ "VolumeDriver", &s_string }, { NULL, NULL } };
 static const struct schema s_host_config = { SCHEMA_STRUCT, f_host_config,
 	NULL };
 static const struct schema_field f_endpoint[] = { { "DriverOpts", &s_map },
@@ -104,7 +123,8 @@ static const struct schema s_create = { SCHEMA_STRUCT, f_create, NULL };
 /* swarm.ServiceSpec (Annotations embedded). */
 static const struct schema_field f_container_spec[] = { { "Image", &s_string },
 	{ "Labels", &s_map_string }, { "Sysctls", &s_map },
-	{ "Mounts", &s_mounts }, { NULL, NULL } };
+	{ "Mounts", &s_mounts }, { "CapabilityAdd", &s_strings },
+	{ NULL, NULL } };
 static const struct schema s_container_spec = { SCHEMA_STRUCT, f_container_spec,
 	NULL };
 static const struct schema_field f_plugin_spec[] = { { "Name", &s_string },
@@ -129,6 +149,19 @@ static const struct schema_field f_service[] = { { "Name", &s_string },
 	{ "Labels", &s_map_string }, { "TaskTemplate", &s_task_template },
 	{ "Networks", &s_network_attachments }, { NULL, NULL } };
 static const struct schema s_service = { SCHEMA_STRUCT, f_service, NULL };
+
+/* types.ExecConfig, volume.CreateOptions, container.UpdateConfig. */
+static const struct schema_field f_exec[] = { { "Privileged", &s_bool },
+	{ NULL, NULL } };
+static const struct schema s_exec = { SCHEMA_STRUCT, f_exec, NULL };
+static const struct schema_field f_volume_create[] = { { "Name", &s_string },
+	{ "Driver", &s_string }, { "DriverOpts", &s_map_string },
+	{ "Labels", &s_map_string }, { NULL, NULL } };
+static const struct schema s_volume_create = { SCHEMA_STRUCT, f_volume_create,
+	NULL };
+static const struct schema_field f_update[] = { { "Devices", &s_devices },
+	{ "DeviceCgroupRules", &s_strings }, { NULL, NULL } };
+static const struct schema s_update = { SCHEMA_STRUCT, f_update, NULL };
 
 /* Where a value sits, for causes; lives on the walker's stack. */
 enum frame_type {
@@ -540,6 +573,17 @@ walk(json_t *v, const struct schema *s, const struct frame *f, int depth,
 		if (!json_is_array(v))
 			return (type_error(f, "an array", cause));
 		return (walk_array(v, s->elem, f, depth, cause));
+	case SCHEMA_BOOL:
+		if (!json_is_boolean(v))
+			return (type_error(f, "true or false", cause));
+		return (0);
+	case SCHEMA_STRSLICE:
+		if (json_is_string(v))
+			return (0);
+		if (!json_is_array(v))
+			return (type_error(f, "a string or an array of strings",
+			    cause));
+		return (walk_array(v, &s_string, f, depth, cause));
 	}
 	return (0);
 }
@@ -660,32 +704,207 @@ add_labels(struct body_facts *facts, json_t *labels)
 }
 
 /*
- * Is this mount Type an image mount?  Containers: the engine's mount
- * parser compares the type exactly.  Services: the cluster converter looks
- * strings.ToUpper(Type) up in swarmkit's enum, so any case counts, and
- * Go's ToUpper also maps U+0131 DOTLESS I to 'I'.
+ * Is this mount Type want_lower ("image", "bind", "volume")?  Containers:
+ * the engine's mount parser compares the type exactly.  Services: the
+ * cluster converter looks strings.ToUpper(Type) up in swarmkit's enum, so
+ * any case counts, and Go's ToUpper also maps U+0131 DOTLESS I to 'I' and
+ * U+017F LONG S to 'S'.
  */
 static bool
-is_image_type(const char *type, bool any_case)
+mount_type_is(const char *type, const char *want_lower, bool any_case)
 {
 	const unsigned char *p = (const unsigned char *)type;
 	const unsigned char *end = p + strlen(type);
-	const char *want = "IMAGE";
+	const char *want = want_lower;
 	uint32_t r;
 
 	if (!any_case)
-		return (strcmp(type, "image") == 0);
+		return (strcmp(type, want_lower) == 0);
 	while (p < end) {
 		p += utf8_decode_go(p, end, &r);
 		if (r >= 'a' && r <= 'z')
 			r = r - 'a' + 'A';
 		else if (r == 0x131)
 			r = 'I';
-		if (*want == '\0' || r != (unsigned char)*want)
+		else if (r == 0x17f)
+			r = 'S';
+		if (*want == '\0' ||
+		    r != (uint32_t)(unsigned char)*want - 'a' + 'A')
 			return (false);
 		want++;
 	}
 	return (*want == '\0');
+}
+
+static bool
+is_image_type(const char *type, bool any_case)
+{
+	return (mount_type_is(type, "image", any_case));
+}
+
+static void
+strv_add(char ***v, size_t *n, const char *s)
+{
+	*v = xreallocarray(*v, *n + 1, sizeof **v);
+	(*v)[(*n)++] = xstrdup(s);
+}
+
+/* The strings of a string or an array (strslice); others are skipped
+ * (the schema refused them). */
+static void
+add_strings(char ***v, size_t *n, json_t *val)
+{
+	size_t i;
+	json_t *e;
+
+	if (json_is_string(val)) {
+		strv_add(v, n, json_string_value(val));
+		return;
+	}
+	json_array_foreach(val, i, e)
+	{
+		if (json_is_string(e))
+			strv_add(v, n, json_string_value(e));
+	}
+}
+
+static void
+add_mount(struct body_host *h, char *where, const char *source, bool bind,
+    const char *driver, const char *device)
+{
+	struct body_mount *m;
+
+	h->mounts = xreallocarray(h->mounts, h->n_mounts + 1,
+	    sizeof *h->mounts);
+	m = &h->mounts[h->n_mounts++];
+	m->where = where;
+	m->source = xstrdup(source != NULL ? source : "");
+	m->bind = bind;
+	m->driver = driver != NULL && *driver != '\0' ? xstrdup(driver) : NULL;
+	m->device = device != NULL ? xstrdup(device) : NULL;
+}
+
+/* A string of a map of strings (exact key), or NULL. */
+static const char *
+map_string(json_t *map, const char *key)
+{
+	json_t *v = json_is_object(map) ? json_object_get(map, key) : NULL;
+
+	return (json_is_string(v) ? json_string_value(v) : NULL);
+}
+
+/* Mounts of Type bind and volume (mount.Mount). */
+static void
+add_host_mounts(struct body_host *h, json_t *mounts, const char *where,
+    bool any_case)
+{
+	json_t *m, *dc;
+	const char *type, *source;
+	size_t i;
+
+	json_array_foreach(mounts, i, m)
+	{
+		type = json_string_value(struct_get(m, "Type"));
+		source = json_string_value(struct_get(m, "Source"));
+		if (type == NULL)
+			continue;
+		if (mount_type_is(type, "bind", any_case)) {
+			add_mount(h, xasprintf("%s[%zu]", where, i), source,
+			    true, NULL, NULL);
+			continue;
+		}
+		if (!mount_type_is(type, "volume", any_case))
+			continue;
+		dc = struct_get(struct_get(m, "VolumeOptions"), "DriverConfig");
+		add_mount(h, xasprintf("%s[%zu]", where, i), source, false,
+		    json_string_value(struct_get(dc, "Name")),
+		    map_string(struct_get(dc, "Options"), "device"));
+	}
+}
+
+/* HostConfig.Binds: host paths and volume names. */
+static void
+add_binds(struct body_host *h, json_t *binds)
+{
+	json_t *b;
+	size_t i;
+
+	json_array_foreach(binds, i, b)
+	{
+		bool bind;
+		char *src = json_is_string(b)
+		    ? body_bind_source(json_string_value(b), &bind)
+		    : NULL;
+
+		if (src == NULL)
+			continue;
+		add_mount(h, xasprintf("HostConfig.Binds[%zu]", i), src, bind,
+		    NULL, NULL);
+		free(src);
+	}
+}
+
+static void
+add_devices(struct body_host *h, json_t *devices)
+{
+	json_t *d;
+	size_t i;
+
+	json_array_foreach(devices, i, d)
+	{
+		const char *p = json_string_value(struct_get(d, "PathOnHost"));
+
+		if (p != NULL)
+			strv_add(&h->devices, &h->n_devices, p);
+	}
+}
+
+static void
+add_host_config(struct body_host *h, json_t *hc)
+{
+	const char *vd;
+
+	if (!json_is_object(hc))
+		return;
+	h->privileged = json_is_true(struct_get(hc, "Privileged"));
+	h->pid_mode = struct_get_string(hc, "PidMode");
+	h->ipc_mode = struct_get_string(hc, "IpcMode");
+	h->uts_mode = struct_get_string(hc, "UTSMode");
+	h->network_mode = struct_get_string(hc, "NetworkMode");
+	h->userns_mode = struct_get_string(hc, "UsernsMode");
+	add_strings(&h->cap_add, &h->n_cap_add, struct_get(hc, "CapAdd"));
+	add_strings(&h->cap_add, &h->n_cap_add, struct_get(hc, "Capabilities"));
+	add_devices(h, struct_get(hc, "Devices"));
+	h->n_device_rules = json_array_size(
+	    struct_get(hc, "DeviceCgroupRules"));
+	add_binds(h, struct_get(hc, "Binds"));
+	add_host_mounts(h, struct_get(hc, "Mounts"), "HostConfig.Mounts",
+	    false);
+	add_strings(&h->volumes_from, &h->n_volumes_from,
+	    struct_get(hc, "VolumesFrom"));
+	/* The driver of the create's named and anonymous volumes. */
+	vd = json_string_value(struct_get(hc, "VolumeDriver"));
+	if (vd != NULL && *vd != '\0')
+		add_mount(h, xstrdup("HostConfig.VolumeDriver"), "", false, vd,
+		    NULL);
+}
+
+char *
+body_bind_source(const char *spec, bool *bind)
+{
+	const char *c1 = strchr(spec, ':'), *c2, *c3;
+
+	*bind = false;
+	/* SplitN(raw, ":", 4): one part is a destination only; more than
+	   three is refused. */
+	if (c1 == NULL || c1 == spec)
+		return (NULL);
+	c2 = strchr(c1 + 1, ':');
+	c3 = c2 != NULL ? strchr(c2 + 1, ':') : NULL;
+	if (c3 != NULL)
+		return (NULL);
+	*bind = spec[0] == '/';
+	return (xstrndup(spec, (size_t)(c1 - spec)));
 }
 
 static int
@@ -731,6 +950,7 @@ body_inspect_container_create(const char *body, size_t len,
 		return (-1);
 	out->image = struct_get_string(root, "Image");
 	add_labels(out, struct_get(root, "Labels"));
+	add_host_config(&out->host, struct_get(root, "HostConfig"));
 	if (add_mount_images(out,
 		struct_get(struct_get(root, "HostConfig"), "Mounts"),
 		"HostConfig.Mounts", false, cause) != 0) {
@@ -759,6 +979,10 @@ body_inspect_service_spec(const char *body, size_t len, struct body_facts *out,
 	add_labels(out, struct_get(cspec, "Labels"));
 	out->plugin_remote = struct_get_string(struct_get(task, "PluginSpec"),
 	    "Remote");
+	add_host_mounts(&out->host, struct_get(cspec, "Mounts"),
+	    "TaskTemplate.ContainerSpec.Mounts", true);
+	add_strings(&out->host.cap_add, &out->host.n_cap_add,
+	    struct_get(cspec, "CapabilityAdd"));
 	if (add_mount_images(out, struct_get(cspec, "Mounts"),
 		"TaskTemplate.ContainerSpec.Mounts", true, cause) != 0) {
 		body_facts_reset(out);
@@ -769,11 +993,171 @@ body_inspect_service_spec(const char *body, size_t len, struct body_facts *out,
 	return (0);
 }
 
+int
+body_inspect_exec_create(const char *body, size_t len, struct body_facts *out,
+    char **cause)
+{
+	json_t *root;
+
+	memset(out, 0, sizeof *out);
+	if ((root = body_load(body, len, &s_exec, cause)) == NULL)
+		return (-1);
+	out->host.privileged = json_is_true(struct_get(root, "Privileged"));
+	json_decref(root);
+	return (0);
+}
+
+int
+body_inspect_volume_create(const char *body, size_t len, struct body_facts *out,
+    char **cause)
+{
+	json_t *root;
+
+	memset(out, 0, sizeof *out);
+	if ((root = body_load(body, len, &s_volume_create, cause)) == NULL)
+		return (-1);
+	add_mount(&out->host, xstrdup("DriverOpts.device"),
+	    json_string_value(struct_get(root, "Name")), false,
+	    json_string_value(struct_get(root, "Driver")),
+	    map_string(struct_get(root, "DriverOpts"), "device"));
+	json_decref(root);
+	return (0);
+}
+
+int
+body_inspect_container_update(const char *body, size_t len,
+    struct body_facts *out, char **cause)
+{
+	json_t *root;
+
+	memset(out, 0, sizeof *out);
+	if ((root = body_load(body, len, &s_update, cause)) == NULL)
+		return (-1);
+	add_devices(&out->host, struct_get(root, "Devices"));
+	out->host.n_device_rules = json_array_size(
+	    struct_get(root, "DeviceCgroupRules"));
+	json_decref(root);
+	return (0);
+}
+
+int
+body_volume_device(const char *body, size_t len, char **driver, char **device)
+{
+	json_t *root = body != NULL ? json_loadb(body, len, 0, NULL) : NULL;
+	const char *d;
+
+	*driver = *device = NULL;
+	if (!json_is_object(root)) {
+		json_decref(root);
+		return (-1);
+	}
+	d = json_string_value(json_object_get(root, "Driver"));
+	*driver = d != NULL ? xstrdup(d) : NULL;
+	d = map_string(json_object_get(root, "Options"), "device");
+	*device = d != NULL ? xstrdup(d) : NULL;
+	json_decref(root);
+	return (0);
+}
+
+int
+body_container_mounts(const char *body, size_t len, const char *where,
+    struct body_host *h)
+{
+	json_t *root = body != NULL ? json_loadb(body, len, 0, NULL) : NULL;
+	json_t *mounts, *m;
+	size_t i;
+
+	mounts = json_is_object(root) ? json_object_get(root, "Mounts") : NULL;
+	if (!json_is_array(mounts)) {
+		json_decref(root);
+		return (-1);
+	}
+	json_array_foreach(mounts, i, m)
+	{
+		const char *type = json_string_value(
+		    json_object_get(m, "Type"));
+		const char *src = json_string_value(
+		    json_object_get(m, "Source"));
+		const char *name = json_string_value(
+		    json_object_get(m, "Name"));
+		const char *drv = json_string_value(
+		    json_object_get(m, "Driver"));
+
+		if (type != NULL && strcmp(type, "bind") == 0 && src != NULL)
+			add_mount(h, xstrdup(where), src, true, NULL, NULL);
+		else if (type != NULL && strcmp(type, "volume") == 0 &&
+		    name != NULL)
+			add_mount(h, xstrdup(where), name, false, drv, NULL);
+	}
+	json_decref(root);
+	return (0);
+}
+
+int
+body_container_modes(const char *body, size_t len, char **pid, char **ipc,
+    char **net)
+{
+	json_t *root = body != NULL ? json_loadb(body, len, 0, NULL) : NULL;
+	json_t *hc = json_is_object(root) ? json_object_get(root, "HostConfig")
+					  : NULL;
+	const char *v;
+
+	*pid = *ipc = *net = NULL;
+	if (!json_is_object(hc)) {
+		json_decref(root);
+		return (-1);
+	}
+	if ((v = json_string_value(json_object_get(hc, "PidMode"))) != NULL)
+		*pid = xstrdup(v);
+	if ((v = json_string_value(json_object_get(hc, "IpcMode"))) != NULL)
+		*ipc = xstrdup(v);
+	if ((v = json_string_value(json_object_get(hc, "NetworkMode"))) != NULL)
+		*net = xstrdup(v);
+	json_decref(root);
+	return (0);
+}
+
+static void
+body_host_reset(struct body_host *h)
+{
+	size_t i;
+
+	free(h->pid_mode);
+	free(h->ipc_mode);
+	free(h->uts_mode);
+	free(h->network_mode);
+	free(h->userns_mode);
+	for (i = 0; i < h->n_cap_add; i++)
+		free(h->cap_add[i]);
+	free(h->cap_add);
+	for (i = 0; i < h->n_devices; i++)
+		free(h->devices[i]);
+	free(h->devices);
+	for (i = 0; i < h->n_mounts; i++) {
+		free(h->mounts[i].where);
+		free(h->mounts[i].source);
+		free(h->mounts[i].driver);
+		free(h->mounts[i].device);
+	}
+	free(h->mounts);
+	for (i = 0; i < h->n_volumes_from; i++)
+		free(h->volumes_from[i]);
+	free(h->volumes_from);
+}
+
+void
+body_host_free(struct body_host *h)
+{
+	body_host_reset(h);
+	memset(h, 0, sizeof *h);
+}
+
 void
 body_facts_reset(struct body_facts *facts)
 {
 	size_t i;
 
+	body_host_reset(&facts->host);
 	free(facts->image);
 	for (i = 0; i < facts->n_mount_images; i++)
 		free(facts->mount_images[i]);

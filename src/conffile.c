@@ -1,11 +1,14 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
 
 #include "conffile.h"
+#include "profile.h"
 #include "xmalloc.h"
 
 #define CONFFILE_MAX (1024 * 1024)
@@ -16,6 +19,57 @@ add_error(struct config_errors *errs, char *line)
 	errs->lines = xreallocarray(errs->lines, errs->n + 1,
 	    sizeof *errs->lines);
 	errs->lines[errs->n++] = line;
+}
+
+static int
+user_id(const char *name, unsigned long *id)
+{
+	struct passwd *pw = getpwnam(name);
+
+	if (pw == NULL)
+		return -1;
+	*id = pw->pw_uid;
+	return 0;
+}
+
+static int
+group_id(const char *name, unsigned long *id)
+{
+	struct group *gr = getgrnam(name);
+
+	if (gr == NULL)
+		return -1;
+	*id = gr->gr_gid;
+	return 0;
+}
+
+struct profile_report {
+	struct config_errors *errs;
+	const char *path;
+};
+
+static void
+profile_report_cb(void *arg, size_t line, const char *msg)
+{
+	struct profile_report *r = arg;
+
+	if (line > 0)
+		add_error(r->errs, xasprintf("%s:%zu: %s", r->path, line, msg));
+	else
+		add_error(r->errs, xasprintf("%s: %s", r->path, msg));
+}
+
+/* Profiles: user: and group: names resolved on this host, then the
+ * checks across profiles.  Returns the number of problems. */
+static size_t
+profiles_load(struct guard_config *cfg, const char *path,
+    struct config_errors *errs)
+{
+	struct profile_report r = { errs, path };
+	size_t bad = profile_set_resolve(cfg->profiles, user_id, group_id,
+	    profile_report_cb, &r);
+
+	return bad + profile_set_check(cfg->profiles, profile_report_cb, &r);
 }
 
 struct guard_config *
@@ -55,7 +109,8 @@ conffile_load(const char *path, bool must_exist, struct config_errors *errs)
 	}
 	close(fd);
 	cfg = config_new();
-	if (config_parse(cfg, path, text, len, errs) != 0) {
+	if (config_parse(cfg, path, text, len, errs) != 0 ||
+	    profiles_load(cfg, path, errs) != 0) {
 		config_free(cfg);
 		cfg = NULL;
 	}

@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "config.h"
+#include "profile.h"
 #include "xmalloc.h"
 
 /* Longest line accepted, not counting the line ending. */
@@ -36,30 +37,32 @@
 #define CONFIG_MAX_REGEX_NODES 512
 
 enum key_type {
-	KEY_SOCKET_PATH, /* char *, absolute, <= 107 bytes */
-	KEY_PATH,	 /* char *, absolute */
-	KEY_MODE,	 /* unsigned, octal 0..0777 */
-	KEY_GROUP,	 /* char *, group name or "" */
-	KEY_LOG_LEVEL,	 /* enum log_level */
-	KEY_LOG_FORMAT,	 /* enum log_format */
-	KEY_SIZE,	 /* size_t, with K/M/G suffix, min..max */
-	KEY_UINT,	 /* unsigned, decimal, min..max */
-	KEY_SECONDS,	 /* unsigned, decimal, min..max */
-	KEY_RULE,	 /* enum rule_mode */
-	KEY_ALLOW,	 /* bool: allow|deny */
-	KEY_TAGS,	 /* string_list of tag names */
-	KEY_GLOBS,	 /* string_list of repository globs */
-	KEY_SOURCES,	 /* string_list of version sources, >= 1 */
-	KEY_OVERRIDES,	 /* string_list, subset of override_names */
-	KEY_BOOL,	 /* bool: yes|no */
-	KEY_PATH_POLICY, /* enum path_policy */
-	KEY_OPT_PATH,	 /* char *, absolute, or "" for NULL */
-	KEY_HOSTS,	 /* string_list of registry hosts */
-	KEY_HOST_PAIRS,	 /* string_list of "host=value" */
-	KEY_CONNINFO,	 /* char *, a libpq connection string, or "" */
-	KEY_HOST_NAME,	 /* char *, a host's name, or "" */
-	KEY_OPS_LISTEN,	 /* char *, loopback host:port or socket path, "" */
-	KEY_URL,	 /* char *, an http(s) URL, or "" */
+	KEY_SOCKET_PATH,     /* char *, absolute, <= 107 bytes */
+	KEY_PATH,	     /* char *, absolute */
+	KEY_MODE,	     /* unsigned, octal 0..0777 */
+	KEY_GROUP,	     /* char *, group name or "" */
+	KEY_LOG_LEVEL,	     /* enum log_level */
+	KEY_LOG_FORMAT,	     /* enum log_format */
+	KEY_SIZE,	     /* size_t, with K/M/G suffix, min..max */
+	KEY_UINT,	     /* unsigned, decimal, min..max */
+	KEY_SECONDS,	     /* unsigned, decimal, min..max */
+	KEY_RULE,	     /* enum rule_mode */
+	KEY_ALLOW,	     /* bool: allow|deny */
+	KEY_TAGS,	     /* string_list of tag names */
+	KEY_GLOBS,	     /* string_list of repository globs */
+	KEY_SOURCES,	     /* string_list of version sources, >= 1 */
+	KEY_OVERRIDES,	     /* string_list, subset of override_names */
+	KEY_BOOL,	     /* bool: yes|no */
+	KEY_PATH_POLICY,     /* enum path_policy */
+	KEY_OPT_PATH,	     /* char *, absolute, or "" for NULL */
+	KEY_HOSTS,	     /* string_list of registry hosts */
+	KEY_HOST_PAIRS,	     /* string_list of "host=value" */
+	KEY_CONNINFO,	     /* char *, a libpq connection string, or "" */
+	KEY_HOST_NAME,	     /* char *, a host's name, or "" */
+	KEY_OPS_LISTEN,	     /* char *, loopback host:port or socket path, "" */
+	KEY_URL,	     /* char *, an http(s) URL, or "" */
+	KEY_SOCKET_PROFILES, /* string_list of "socket-path:NAME" */
+	KEY_PROFILE_NAME,    /* char *, a profile's name, or "" */
 };
 
 struct config_key {
@@ -127,6 +130,8 @@ static const struct config_key config_keys[] = {
 	{ "notify_url", KEY_URL, OFF(notify_url), 0, 0 },
 	{ "notify_timeout", KEY_SECONDS, OFF(notify_timeout), 1, 300 },
 	{ "notify_tries", KEY_UINT, OFF(notify_tries), 1, 10 },
+	{ "listen_profiles", KEY_SOCKET_PROFILES, OFF(listen_profiles), 0, 0 },
+	{ "default_profile", KEY_PROFILE_NAME, OFF(default_profile), 0, 0 },
 };
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 
@@ -252,6 +257,7 @@ config_new(void)
 	cfg->drift_max_containers = 100;
 	cfg->notify_timeout = 10;
 	cfg->notify_tries = 3;
+	cfg->profiles = profile_set_new();
 	return cfg;
 }
 
@@ -277,6 +283,9 @@ config_free(struct guard_config *cfg)
 	config_list_free(&cfg->registry_ca_files);
 	config_list_free(&cfg->registry_insecure);
 	config_list_free(&cfg->allowed_registries);
+	config_list_free(&cfg->listen_profiles);
+	free(cfg->default_profile);
+	profile_set_free(cfg->profiles);
 	free(cfg);
 }
 
@@ -871,6 +880,17 @@ config_item_error(const struct config_key *key, const char *item)
 			    "'=', then a value without blanks or commas)");
 		return NULL;
 	}
+	case KEY_SOCKET_PROFILES: {
+		const char *colon = strrchr(item, ':');
+
+		if (item[0] != '/' || colon == NULL || colon[1] == '\0' ||
+		    (size_t)(colon - item) > CONFIG_MAX_SOCKET_PATH ||
+		    !config_printable(item))
+			return xstrdup("is not SOCKET:PROFILE (an absolute "
+				       "socket path of at most 107 bytes, ':', "
+				       "a profile's name)");
+		return NULL;
+	}
 	default:
 		abort();
 	}
@@ -1142,6 +1162,25 @@ config_set_url(struct config_parse_state *ps, const struct config_key *key,
 	return 0;
 }
 
+/* A profile's name, or "" for none (default_profile). */
+static int
+config_set_profile_name(struct config_parse_state *ps,
+    const struct config_key *key, const char *value, char **field)
+{
+	size_t n = strlen(value);
+
+	if (n > 64 ||
+	    strspn(value, "abcdefghijklmnopqrstuvwxyz0123456789_-") != n ||
+	    value[0] == '_' || value[0] == '-') {
+		config_bad_value(ps, key, value,
+		    "is not a profile's name (a-z, 0-9, '_' and '-')");
+		return -1;
+	}
+	free(*field);
+	*field = n == 0 ? NULL : xstrdup(value);
+	return 0;
+}
+
 /* Check value and store it in cfg: 0 on success. */
 static int
 config_set(struct config_parse_state *ps, const struct config_key *key,
@@ -1165,6 +1204,8 @@ config_set(struct config_parse_state *ps, const struct config_key *key,
 		return config_set_url(ps, key, value, field);
 	case KEY_OPS_LISTEN:
 		return config_set_ops_listen(ps, key, value, field);
+	case KEY_PROFILE_NAME:
+		return config_set_profile_name(ps, key, value, field);
 	case KEY_MODE:
 	case KEY_SIZE:
 	case KEY_UINT:
@@ -1216,6 +1257,7 @@ config_set(struct config_parse_state *ps, const struct config_key *key,
 	case KEY_OVERRIDES:
 	case KEY_HOSTS:
 	case KEY_HOST_PAIRS:
+	case KEY_SOCKET_PROFILES:
 		return config_set_list(ps, key, value, field);
 	}
 	abort();
@@ -1262,6 +1304,34 @@ config_unquote(struct config_parse_state *ps, const struct config_key *key,
 	return 0;
 }
 
+/* A profile.NAME.KEY line: name is the key, value what follows '='. */
+static void
+config_parse_profile(struct config_parse_state *ps, const char *name,
+    char *value)
+{
+	const struct config_key key = { name, KEY_PROFILE_NAME, 0, 0, 0 };
+	char *end, *cause = NULL;
+
+	for (; config_is_blank(*value); value++)
+		/* nothing */;
+	for (end = value + strlen(value);
+	     end > value && config_is_blank(end[-1]); end--)
+		/* nothing */;
+	*end = '\0';
+	if (*value == '"' && config_unquote(ps, &key, value) != 0)
+		return;
+	if (config_has_control(value)) {
+		config_bad_value(ps, &key, value,
+		    "contains a control character");
+		return;
+	}
+	if (profile_set_key(ps->cfg->profiles, name + 8, value, ps->lineno,
+		&cause) != 0) {
+		config_error(ps, "%s", cause);
+		free(cause);
+	}
+}
+
 /*
  * One line, NUL-terminated, without its line ending.  seen[i] is the line
  * that set config_keys[i] (0: not yet); bad[i] says its value was bad.
@@ -1291,6 +1361,10 @@ config_parse_line(struct config_parse_state *ps, char *line, size_t *seen,
 	*end = '\0';
 	if (*p == '\0') {
 		config_error(ps, "missing key before '='");
+		return;
+	}
+	if (strncmp(p, "profile.", 8) == 0) {
+		config_parse_profile(ps, p, eq + 1);
 		return;
 	}
 	for (i = 0; i < CONFIG_NKEYS; i++) {
@@ -1337,6 +1411,50 @@ config_key_index(const char *name)
 	abort();
 }
 
+/* listen_profiles and default_profile name defined profiles; a
+ * listen_profiles socket is none of the others. */
+static void
+config_check_profiles(struct config_parse_state *ps, const size_t *seen)
+{
+	const struct guard_config *cfg = ps->cfg;
+	size_t lp = config_key_index("listen_profiles");
+
+	ps->lineno = seen[lp];
+	for (size_t i = 0; i < cfg->listen_profiles.n; i++) {
+		const char *item = cfg->listen_profiles.items[i];
+		const char *colon = strrchr(item, ':');
+		size_t len = (size_t)(colon - item);
+
+		if (profile_find(cfg->profiles, colon + 1) == NULL)
+			config_error(ps,
+			    "listen_profiles: %s names profile \"%s\", which "
+			    "is not defined (no profile.%s.* key)",
+			    item, colon + 1, colon + 1);
+		if ((strlen(cfg->listen) == len &&
+			memcmp(cfg->listen, item, len) == 0) ||
+		    (strlen(cfg->upstream) == len &&
+			memcmp(cfg->upstream, item, len) == 0))
+			config_error(ps,
+			    "listen_profiles: %s is the listen or upstream "
+			    "socket",
+			    item);
+		for (size_t j = 0; j < i; j++)
+			if (strncmp(cfg->listen_profiles.items[j], item,
+				len + 1) == 0)
+				config_error(ps,
+				    "listen_profiles: socket %.*s is listed "
+				    "twice",
+				    (int)len, item);
+	}
+	ps->lineno = seen[config_key_index("default_profile")];
+	if (cfg->default_profile != NULL &&
+	    profile_find(cfg->profiles, cfg->default_profile) == NULL)
+		config_error(ps,
+		    "default_profile: profile \"%s\" is not defined (no "
+		    "profile.%s.* key)",
+		    cfg->default_profile, cfg->default_profile);
+}
+
 /* Checks across keys, once every line is read. */
 static void
 config_check(struct config_parse_state *ps, const size_t *seen, const bool *bad)
@@ -1350,6 +1468,7 @@ config_check(struct config_parse_state *ps, const size_t *seen, const bool *bad)
 		ps->lineno = seen[l] > seen[u] ? seen[l] : seen[u];
 		config_error(ps, "listen and upstream are the same path");
 	}
+	config_check_profiles(ps, seen);
 }
 
 size_t

@@ -204,6 +204,7 @@ guard_decision_free(struct decision *p)
 	free(p->service_id);
 	free(p->app);
 	body_facts_reset(&p->facts);
+	guard_profile_reset(&p->prof);
 	free(p->message);
 	for (size_t i = 0; i < p->n_warnings; i++)
 		free(p->warnings[i]);
@@ -412,6 +413,15 @@ body_read(struct decision *p, const struct decision_request *req)
 	if (p->route == ROUTE_CONTAINER_CREATE)
 		r = body_inspect_container_create(req->body, req->body_len,
 		    &p->facts, &cause);
+	else if (p->route == ROUTE_EXEC_CREATE)
+		r = body_inspect_exec_create(req->body, req->body_len,
+		    &p->facts, &cause);
+	else if (p->route == ROUTE_VOLUME_CREATE)
+		r = body_inspect_volume_create(req->body, req->body_len,
+		    &p->facts, &cause);
+	else if (p->route == ROUTE_CONTAINER_UPDATE)
+		r = body_inspect_container_update(req->body, req->body_len,
+		    &p->facts, &cause);
 	else
 		r = body_inspect_service_spec(req->body, req->body_len,
 		    &p->facts, &cause);
@@ -426,8 +436,19 @@ body_read(struct decision *p, const struct decision_request *req)
 	return 0;
 }
 
+/* After the profile's limits held: the lookups, or the rollback's
+ * previous spec. */
+static void
+body_continue(struct decision *p)
+{
+	if (p->rollback)
+		rollback_start(p);
+	else
+		guard_lookup_start(p);
+}
+
 /* Container and service creates and updates: the body and the query,
- * then the lookups (or the rollback's previous spec). */
+ * the profile's limits, then body_continue. */
 static void
 body_start(struct decision *p, const struct decision_request *req)
 {
@@ -453,12 +474,27 @@ body_start(struct decision *p, const struct decision_request *req)
 	}
 	if (p->route == ROUTE_SERVICE_UPDATE)
 		p->service_id = xstrdup(req->route->param);
-	if (p->route == ROUTE_SERVICE_UPDATE && rollback != NULL &&
-	    strcmp(rollback, "previous") == 0)
-		rollback_start(p);
-	else
-		guard_lookup_start(p);
+	p->rollback = p->route == ROUTE_SERVICE_UPDATE && rollback != NULL &&
+	    strcmp(rollback, "previous") == 0;
 	free(rollback);
+	guard_profile_judge(p, req, body_continue);
+}
+
+/* Exec and volume creates, container updates: read only for a profile's
+ * limits; forwarded when they hold. */
+static void
+limits_held(struct decision *p)
+{
+	p->status = 0;
+	guard_deliver(p);
+}
+
+static void
+limits_start(struct decision *p, const struct decision_request *req)
+{
+	if (body_read(p, req) != 0)
+		return;
+	guard_profile_judge(p, req, limits_held);
 }
 
 struct decision *
@@ -478,7 +514,11 @@ guard_check(struct guard *g, const struct decision_request *req,
 	p->what = xstrdup(
 	    p->route == ROUTE_CONTAINER_CREATE ? "a container" : "a service");
 	/* One flow per route (route.h's table). */
-	if (p->route == ROUTE_IMAGE_CREATE)
+	if (req->refusal != NULL)
+		guard_profile_refusal(p, req);
+	else if (t->limited && !t->guarded)
+		limits_start(p, req);
+	else if (p->route == ROUTE_IMAGE_CREATE)
 		guard_pull_start(p, req);
 	else if (t->path_policy)
 		guard_paths_start(p, req);

@@ -48,20 +48,27 @@ socket_is_live(const char *path)
 int
 listener_open(const struct guard_config *cfg, char **cause)
 {
+	return listener_open_path(cfg, cfg->listen, cause);
+}
+
+int
+listener_open_path(const struct guard_config *cfg, const char *path,
+    char **cause)
+{
 	struct sockaddr_un sun;
 	struct stat st;
 	struct group *gr = NULL;
 	mode_t old_umask;
 	int fd;
 
-	if (strlen(cfg->listen) >= sizeof sun.sun_path) {
-		*cause = xasprintf("listen path %s is too long", cfg->listen);
+	if (strlen(path) >= sizeof sun.sun_path) {
+		*cause = xasprintf("listen path %s is too long", path);
 		return -1;
 	}
-	if (same_file(cfg->listen, cfg->upstream)) {
+	if (same_file(path, cfg->upstream)) {
 		*cause = xasprintf("listen and upstream are the same socket "
 				   "(%s): the guard would forward to itself",
-		    cfg->listen);
+		    path);
 		return -1;
 	}
 	if (cfg->socket_group[0] != '\0') {
@@ -72,30 +79,30 @@ listener_open(const struct guard_config *cfg, char **cause)
 			return -1;
 		}
 	}
-	if (lstat(cfg->listen, &st) == 0) {
+	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode)) {
 			*cause = xasprintf("%s exists and is not a socket; "
 					   "not replacing it",
-			    cfg->listen);
+			    path);
 			return -1;
 		}
-		if (socket_is_live(cfg->listen)) {
+		if (socket_is_live(path)) {
 			*cause = xasprintf("another process is listening on "
 					   "%s",
-			    cfg->listen);
+			    path);
 			return -1;
 		}
-		log_info("replacing stale socket %s", cfg->listen);
-		if (unlink(cfg->listen) != 0) {
+		log_info("replacing stale socket %s", path);
+		if (unlink(path) != 0) {
 			*cause = xasprintf("cannot remove stale socket %s: %s",
-			    cfg->listen, strerror(errno));
+			    path, strerror(errno));
 			return -1;
 		}
 	}
 
 	memset(&sun, 0, sizeof sun);
 	sun.sun_family = AF_UNIX;
-	strncpy(sun.sun_path, cfg->listen, sizeof sun.sun_path - 1);
+	strncpy(sun.sun_path, path, sizeof sun.sun_path - 1);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		*cause = xasprintf("socket: %s", strerror(errno));
@@ -105,31 +112,30 @@ listener_open(const struct guard_config *cfg, char **cause)
 	old_umask = umask(0777);
 	if (bind(fd, (struct sockaddr *)&sun, sizeof sun) != 0) {
 		umask(old_umask);
-		*cause = xasprintf("cannot bind %s: %s", cfg->listen,
-		    strerror(errno));
+		*cause = xasprintf("cannot bind %s: %s", path, strerror(errno));
 		close(fd);
 		return -1;
 	}
 	umask(old_umask);
-	if (gr != NULL && chown(cfg->listen, (uid_t)-1, gr->gr_gid) != 0) {
-		*cause = xasprintf("cannot give %s to group %s: %s",
-		    cfg->listen, cfg->socket_group, strerror(errno));
+	if (gr != NULL && chown(path, (uid_t)-1, gr->gr_gid) != 0) {
+		*cause = xasprintf("cannot give %s to group %s: %s", path,
+		    cfg->socket_group, strerror(errno));
 		goto fail;
 	}
-	if (chmod(cfg->listen, (mode_t)cfg->socket_mode) != 0) {
-		*cause = xasprintf("cannot chmod %s: %s", cfg->listen,
+	if (chmod(path, (mode_t)cfg->socket_mode) != 0) {
+		*cause = xasprintf("cannot chmod %s: %s", path,
 		    strerror(errno));
 		goto fail;
 	}
 	if (listen(fd, SOMAXCONN) != 0) {
-		*cause = xasprintf("cannot listen on %s: %s", cfg->listen,
+		*cause = xasprintf("cannot listen on %s: %s", path,
 		    strerror(errno));
 		goto fail;
 	}
 	return fd;
 fail:
 	close(fd);
-	unlink(cfg->listen);
+	unlink(path);
 	return -1;
 }
 

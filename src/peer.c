@@ -6,6 +6,27 @@
 
 #include "peer.h"
 
+/* SO_PEERGROUPS (Linux 4.13): the client's supplementary groups as they
+ * were when it connected; more than PEER_MAX_GROUPS: the first ones. */
+static void
+peer_groups_read(int fd, struct peer_cred *out)
+{
+#ifdef SO_PEERGROUPS
+	gid_t big[1024];
+	socklen_t len = sizeof big;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, big, &len) != 0)
+		return;
+	out->n_groups = len / sizeof(gid_t);
+	if (out->n_groups > PEER_MAX_GROUPS)
+		out->n_groups = PEER_MAX_GROUPS;
+	memcpy(out->groups, big, out->n_groups * sizeof(gid_t));
+#else
+	(void)fd;
+	(void)out;
+#endif
+}
+
 void
 peer_cred_read(int fd, struct peer_cred *out)
 {
@@ -22,6 +43,7 @@ peer_cred_read(int fd, struct peer_cred *out)
 	out->pid = uc.pid;
 	out->uid = uc.uid;
 	out->gid = uc.gid;
+	peer_groups_read(fd, out);
 	snprintf(path, sizeof path, "/proc/%ld/comm", (long)uc.pid);
 	cfd = open(path, O_RDONLY | O_CLOEXEC);
 	if (cfd < 0)

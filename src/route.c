@@ -135,6 +135,9 @@ static const struct route_pattern {
 	{ M_GET, "/containers/", "/attach/ws", ROUTE_CONTAINER_ATTACH_WS },
 	{ M_POST, "/exec/", "/start", ROUTE_EXEC_START },
 	{ M_POST, "/services/", "/update", ROUTE_SERVICE_UPDATE },
+	{ M_POST, "/volumes/create", NULL, ROUTE_VOLUME_CREATE },
+	{ M_POST, "/containers/", "/exec", ROUTE_EXEC_CREATE },
+	{ M_POST, "/containers/", "/update", ROUTE_CONTAINER_UPDATE },
 	{ M_DELETE, "/containers/", "", ROUTE_CONTAINER_DELETE },
 };
 
@@ -255,100 +258,137 @@ static const struct route_traits traits[ROUTE_COUNT] = {
 	    .name = "other",
 	    .action = "handle" },
 	[ROUTE_PING] = { .id = ROUTE_PING,
+	    .group = ROUTE_GROUP_PING,
 	    .name = "_ping",
 	    .action = "handle" },
 	[ROUTE_CONTAINER_CREATE] = { .id = ROUTE_CONTAINER_CREATE,
+	    .limited = true,
+	    .group = ROUTE_GROUP_CONTAINERS,
 	    .name = "containers/create",
 	    .action = "create",
 	    .guarded = true,
 	    .checks_response = true },
 	[ROUTE_CONTAINER_START] = { .id = ROUTE_CONTAINER_START,
+	    .group = ROUTE_GROUP_CONTAINERS,
 	    .name = "containers/{id}/start",
 	    .action = "start",
 	    .head_decided = true,
 	    .runs_existing = true },
 	[ROUTE_CONTAINER_RESTART] = { .id = ROUTE_CONTAINER_RESTART,
+	    .group = ROUTE_GROUP_CONTAINERS,
 	    .name = "containers/{id}/restart",
 	    .action = "restart",
 	    .head_decided = true,
 	    .runs_existing = true },
 	[ROUTE_CONTAINER_RENAME] = { .id = ROUTE_CONTAINER_RENAME,
+	    .group = ROUTE_GROUP_CONTAINERS,
 	    .name = "containers/{id}/rename",
 	    .action = "handle",
 	    .refuses_form = true,
 	    .observed = true },
 	[ROUTE_CONTAINER_DELETE] = { .id = ROUTE_CONTAINER_DELETE,
+	    .group = ROUTE_GROUP_CONTAINERS,
 	    .name = "containers/{id} (delete)",
 	    .action = "handle",
 	    .head_decided = true,
 	    .removes = true,
 	    .observed = true },
 	[ROUTE_CONTAINER_ATTACH] = { .id = ROUTE_CONTAINER_ATTACH,
+	    .group = ROUTE_GROUP_CONTAINERS,
 	    .name = "containers/{id}/attach",
 	    .action = "handle",
 	    .may_hijack = true },
 	[ROUTE_CONTAINER_ATTACH_WS] = { .id = ROUTE_CONTAINER_ATTACH_WS,
+	    .group = ROUTE_GROUP_CONTAINERS,
 	    .name = "containers/{id}/attach/ws",
 	    .action = "handle",
 	    .may_hijack = true },
 	[ROUTE_EXEC_START] = { .id = ROUTE_EXEC_START,
+	    .group = ROUTE_GROUP_EXEC,
 	    .name = "exec/{id}/start",
 	    .action = "handle",
 	    .may_hijack = true },
 	[ROUTE_SERVICE_CREATE] = { .id = ROUTE_SERVICE_CREATE,
+	    .limited = true,
+	    .group = ROUTE_GROUP_SERVICES,
 	    .name = "services/create",
 	    .action = "create",
 	    .guarded = true,
 	    .checks_response = true },
 	[ROUTE_SERVICE_UPDATE] = { .id = ROUTE_SERVICE_UPDATE,
+	    .limited = true,
+	    .group = ROUTE_GROUP_SERVICES,
 	    .name = "services/{id}/update",
 	    .action = "update",
 	    .guarded = true,
 	    .checks_response = true },
 	[ROUTE_IMAGE_CREATE] = { .id = ROUTE_IMAGE_CREATE,
+	    .group = ROUTE_GROUP_IMAGES,
 	    .name = "images/create",
 	    .action = "pull",
 	    .head_decided = true,
 	    .reads_form = true },
 	[ROUTE_SESSION] = { .id = ROUTE_SESSION,
+	    .group = ROUTE_GROUP_SESSION,
 	    .name = "session",
 	    .action = "handle",
 	    .head_decided = true,
 	    .path_policy = true,
 	    .may_hijack = true },
 	[ROUTE_GRPC] = { .id = ROUTE_GRPC,
+	    .group = ROUTE_GROUP_GRPC,
 	    .name = "grpc",
 	    .action = "handle",
 	    .head_decided = true,
 	    .path_policy = true,
 	    .may_hijack = true },
 	[ROUTE_CONTAINER_PRUNE] = { .id = ROUTE_CONTAINER_PRUNE,
+	    .group = ROUTE_GROUP_CONTAINERS,
 	    .name = "containers/prune",
 	    .action = "handle",
 	    .head_decided = true,
 	    .removes = true },
 	[ROUTE_BUILD] = { .id = ROUTE_BUILD,
+	    .group = ROUTE_GROUP_BUILD,
 	    .name = "build",
 	    .action = "build",
 	    .head_decided = true,
 	    .path_policy = true },
 	[ROUTE_PLUGIN_PULL] = { .id = ROUTE_PLUGIN_PULL,
+	    .group = ROUTE_GROUP_PLUGINS,
 	    .name = "plugins/pull",
 	    .action = "pull",
 	    .head_decided = true,
 	    .reads_form = true,
 	    .path_policy = true },
 	[ROUTE_PLUGIN_UPGRADE] = { .id = ROUTE_PLUGIN_UPGRADE,
+	    .group = ROUTE_GROUP_PLUGINS,
 	    .name = "plugins/{name}/upgrade",
 	    .action = "pull",
 	    .head_decided = true,
 	    .reads_form = true,
 	    .path_policy = true },
 	[ROUTE_PLUGIN_CREATE] = { .id = ROUTE_PLUGIN_CREATE,
+	    .group = ROUTE_GROUP_PLUGINS,
 	    .name = "plugins/create",
 	    .action = "handle",
 	    .head_decided = true,
 	    .path_policy = true },
+	[ROUTE_EXEC_CREATE] = { .id = ROUTE_EXEC_CREATE,
+	    .name = "containers/{id}/exec",
+	    .action = "exec",
+	    .group = ROUTE_GROUP_EXEC,
+	    .limited = true },
+	[ROUTE_VOLUME_CREATE] = { .id = ROUTE_VOLUME_CREATE,
+	    .name = "volumes/create",
+	    .action = "create",
+	    .group = ROUTE_GROUP_VOLUMES,
+	    .limited = true },
+	[ROUTE_CONTAINER_UPDATE] = { .id = ROUTE_CONTAINER_UPDATE,
+	    .name = "containers/{id}/update",
+	    .action = "update",
+	    .group = ROUTE_GROUP_CONTAINERS,
+	    .limited = true },
 };
 
 const struct route_traits *
@@ -369,6 +409,71 @@ bool
 route_may_hijack(enum route_id id)
 {
 	return route_traits(id)->may_hijack;
+}
+
+/* The groups' names, by enum route_group; a path's first segment names
+ * its group, but for "_ping". */
+static const char *const group_names[ROUTE_GROUP_COUNT] = {
+	[ROUTE_GROUP_NONE] = "",
+	[ROUTE_GROUP_AUTH] = "auth",
+	[ROUTE_GROUP_BUILD] = "build",
+	[ROUTE_GROUP_COMMIT] = "commit",
+	[ROUTE_GROUP_CONFIGS] = "configs",
+	[ROUTE_GROUP_CONTAINERS] = "containers",
+	[ROUTE_GROUP_DISTRIBUTION] = "distribution",
+	[ROUTE_GROUP_EVENTS] = "events",
+	[ROUTE_GROUP_EXEC] = "exec",
+	[ROUTE_GROUP_GRPC] = "grpc",
+	[ROUTE_GROUP_IMAGES] = "images",
+	[ROUTE_GROUP_INFO] = "info",
+	[ROUTE_GROUP_NETWORKS] = "networks",
+	[ROUTE_GROUP_NODES] = "nodes",
+	[ROUTE_GROUP_PING] = "ping",
+	[ROUTE_GROUP_PLUGINS] = "plugins",
+	[ROUTE_GROUP_SECRETS] = "secrets",
+	[ROUTE_GROUP_SERVICES] = "services",
+	[ROUTE_GROUP_SESSION] = "session",
+	[ROUTE_GROUP_SWARM] = "swarm",
+	[ROUTE_GROUP_SYSTEM] = "system",
+	[ROUTE_GROUP_TASKS] = "tasks",
+	[ROUTE_GROUP_VERSION] = "version",
+	[ROUTE_GROUP_VOLUMES] = "volumes",
+};
+
+const char *
+route_group_name(enum route_group g)
+{
+	if ((unsigned)g >= ROUTE_GROUP_COUNT)
+		return "";
+	return group_names[g];
+}
+
+enum route_group
+route_group_by_name(const char *name, size_t len)
+{
+	for (unsigned g = ROUTE_GROUP_NONE + 1; g < ROUTE_GROUP_COUNT; g++)
+		if (strlen(group_names[g]) == len &&
+		    memcmp(group_names[g], name, len) == 0)
+			return (enum route_group)g;
+	return ROUTE_GROUP_NONE;
+}
+
+enum route_group
+route_group(const struct route *r)
+{
+	const struct route_traits *t = route_traits(r->id);
+	const char *seg;
+	size_t len;
+
+	if (t->group != ROUTE_GROUP_NONE)
+		return t->group;
+	if (r->path == NULL || r->path[0] != '/')
+		return ROUTE_GROUP_NONE;
+	seg = r->path + 1;
+	len = strcspn(seg, "/");
+	if (len == 5 && memcmp(seg, "_ping", 5) == 0)
+		return ROUTE_GROUP_PING;
+	return route_group_by_name(seg, len);
 }
 
 int

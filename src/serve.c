@@ -25,6 +25,16 @@
 #include "session.h"
 #include "xmalloc.h"
 
+struct server;
+
+/* A listen_profiles socket: its clients always get its profile. */
+struct profile_socket {
+	struct server *srv;
+	char *path;
+	char *profile; /* borrowed by its sessions until the exit */
+	struct evconnlistener *listener;
+};
+
 /*
  * The running daemon: one event loop, the listening socket, the current
  * configuration, the guard and the sessions' host.  It wires the guard to
@@ -41,9 +51,11 @@ struct server {
 	struct session_host host; /* the sessions and what they share */
 	bool draining;		  /* SIGTERM received */
 	struct event *drain_timer;
-	struct guard *guard;	   /* policy, store, engine lookups */
-	struct decision_port port; /* the sessions' way to the guard */
-	struct ops_http *ops;	   /* metrics_listen, or NULL */
+	struct guard *guard;	       /* policy, store, engine lookups */
+	struct decision_port port;     /* the sessions' way to the guard */
+	struct ops_http *ops;	       /* metrics_listen, or NULL */
+	struct profile_socket *psocks; /* listen_profiles, from the start */
+	size_t n_psocks;
 
 	/* Connection limits (max_connections, descriptors). */
 	int spare_fd;		     /* given up to refuse a client at EMFILE;
@@ -95,12 +107,16 @@ load_config(const struct serve_options *o)
 	const char *path = o->config != NULL ? o->config
 					     : CONFFILE_DEFAULT_PATH;
 
+	static unsigned long generation;
+
 	cfg = conffile_load(path, o->config != NULL, &errs);
 	for (size_t i = 0; i < errs.n; i++)
 		log_error("%s", errs.lines[i]);
 	config_errors_reset(&errs);
-	if (cfg != NULL)
+	if (cfg != NULL) {
 		apply_overrides(cfg, o);
+		cfg->generation = ++generation;
+	}
 	return cfg;
 }
 
@@ -163,11 +179,10 @@ refuse_fd(int fd, int status, const char *message)
 	close(fd);
 }
 
+/* A client accepted on a socket serving profile (NULL: the main one). */
 static void
-accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
-    int socklen, void *arg)
+accept_client(struct server *srv, evutil_socket_t fd, const char *profile)
 {
-	struct server *srv = arg;
 	unsigned max = srv->cfg->max_connections;
 	struct session *s;
 	char *msg;
@@ -179,8 +194,10 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	metrics_connection_open();
 	/* Clients being refused do not count against the cap. */
 	if (srv->host.n_sessions - srv->host.n_rejected < max) {
-		if (session_new(&srv->host, fd) == NULL)
+		if ((s = session_new(&srv->host, fd)) == NULL)
 			metrics_connection_close();
+		else if (profile != NULL)
+			session_set_listen_profile(s, profile);
 		return;
 	}
 	msg = xasprintf("docker-guard: too many connections: %zu are open, "
@@ -198,12 +215,31 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 }
 
 static void
+accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+    int socklen, void *arg)
+{
+	accept_client(arg, fd, NULL);
+}
+
+static void
+accept_profile_cb(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int socklen, void *arg)
+{
+	struct profile_socket *ps = arg;
+
+	accept_client(ps->srv, fd, ps->profile);
+}
+
+static void
 accept_resume_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct server *srv = arg;
 
 	if (srv->listener != NULL)
 		evconnlistener_enable(srv->listener);
+	for (size_t i = 0; i < srv->n_psocks; i++)
+		if (srv->psocks[i].listener != NULL)
+			evconnlistener_enable(srv->psocks[i].listener);
 }
 
 /* Stop accepting for a moment: the listening socket stays readable, and
@@ -218,7 +254,11 @@ accept_pause(struct server *srv)
 		    srv);
 	if (srv->accept_timer == NULL)
 		return;
-	evconnlistener_disable(srv->listener);
+	if (srv->listener != NULL)
+		evconnlistener_disable(srv->listener);
+	for (size_t i = 0; i < srv->n_psocks; i++)
+		if (srv->psocks[i].listener != NULL)
+			evconnlistener_disable(srv->psocks[i].listener);
 	evtimer_add(srv->accept_timer, &tv);
 }
 
@@ -270,6 +310,75 @@ accept_error_cb(struct evconnlistener *l, void *arg)
 	accept_pause(srv);
 }
 
+static void
+accept_profile_error_cb(struct evconnlistener *l, void *arg)
+{
+	struct profile_socket *ps = arg;
+
+	accept_error_cb(l, ps->srv);
+}
+
+/* Stop listening on the listen_profiles sockets; free them too at the
+ * exit (their names are the sessions' until then). */
+static void
+close_profile_sockets(struct server *srv, bool free_all)
+{
+	for (size_t i = 0; i < srv->n_psocks; i++) {
+		struct profile_socket *ps = &srv->psocks[i];
+
+		if (ps->listener != NULL) {
+			evconnlistener_free(ps->listener);
+			ps->listener = NULL;
+			unlink(ps->path);
+		}
+		if (free_all) {
+			free(ps->path);
+			free(ps->profile);
+		}
+	}
+	if (free_all) {
+		free(srv->psocks);
+		srv->psocks = NULL;
+		srv->n_psocks = 0;
+	}
+}
+
+/* Bind every listen_profiles socket ("path:NAME").  Returns 0, or -1
+ * with the reason logged. */
+static int
+arm_profile_sockets(struct server *srv)
+{
+	const struct string_list *l = &srv->cfg->listen_profiles;
+
+	srv->psocks = xcalloc(l->n + 1, sizeof *srv->psocks);
+	for (size_t i = 0; i < l->n; i++) {
+		struct profile_socket *ps = &srv->psocks[srv->n_psocks];
+		const char *colon = strrchr(l->items[i], ':');
+		char *cause = NULL;
+		int fd;
+
+		ps->srv = srv;
+		ps->path = xstrndup(l->items[i], (size_t)(colon - l->items[i]));
+		ps->profile = xstrdup(colon + 1);
+		srv->n_psocks++;
+		fd = listener_open_path(srv->cfg, ps->path, &cause);
+		if (fd < 0) {
+			log_error("listen_profiles: %s", cause);
+			free(cause);
+			return -1;
+		}
+		ps->listener = evconnlistener_new(srv->base, accept_profile_cb,
+		    ps, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+		if (ps->listener == NULL)
+			fatalx("cannot listen on %s", ps->path);
+		evconnlistener_set_error_cb(ps->listener,
+		    accept_profile_error_cb);
+		log_info("listening on %s for profile \"%s\"", ps->path,
+		    ps->profile);
+	}
+	return 0;
+}
+
 /* Descriptors: as many as the hard limit allows (each client may need
    two), and one kept spare for refusing clients at the limit. */
 static void
@@ -316,6 +425,7 @@ sigterm_cb(evutil_socket_t sig, short what, void *arg)
 		if (!srv->activated)
 			unlink(srv->cfg->listen);
 	}
+	close_profile_sockets(srv, false);
 	if (srv->accept_timer != NULL)
 		evtimer_del(srv->accept_timer);
 	sd_notify_send("STOPPING=1\nSTATUS=Stopping: finishing the requests "
@@ -380,6 +490,17 @@ keep_fleet_settings(struct guard_config *cfg, const struct guard_config *old)
 	    : NULL;
 }
 
+static bool
+same_list(const struct string_list *a, const struct string_list *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++)
+		if (strcmp(a->items[i], b->items[i]) != 0)
+			return false;
+	return true;
+}
+
 /* SIGHUP: a new configuration, or the running one kept if it has
    errors. */
 static void
@@ -400,6 +521,9 @@ reload_config(struct server *srv)
 		    strcmp(cfg->socket_group, srv->cfg->socket_group) != 0)))
 		log_warn("SIGHUP: listen, database and socket settings take "
 			 "effect at the next start");
+	if (!same_list(&cfg->listen_profiles, &srv->cfg->listen_profiles))
+		log_warn("SIGHUP: listen_profiles takes effect at the next "
+			 "start (the profiles themselves apply now)");
 	free(cfg->listen);
 	cfg->listen = xstrdup(srv->cfg->listen);
 	free(cfg->database);
@@ -441,6 +565,7 @@ server_teardown(struct server *srv, int status)
 		if (!srv->activated)
 			unlink(srv->cfg->listen);
 	}
+	close_profile_sockets(srv, true);
 	if (srv->drain_timer != NULL)
 		event_free(srv->drain_timer);
 	if (srv->accept_timer != NULL)
@@ -598,7 +723,8 @@ serve_main(const struct serve_options *opts)
 	srv.host.decider = &srv.port;
 	srv.host.gone = session_gone;
 	srv.host.gone_arg = &srv;
-	if (arm_listener(&srv) != 0 || arm_ops(&srv) != 0)
+	if (arm_listener(&srv) != 0 || arm_ops(&srv) != 0 ||
+	    arm_profile_sockets(&srv) != 0)
 		return server_teardown(&srv, 1);
 
 	ev_term = evsignal_new(srv.base, SIGTERM, sigterm_cb, &srv);

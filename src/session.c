@@ -60,6 +60,13 @@ session_peer(const struct session *s)
 	return &s->peer;
 }
 
+void
+session_set_listen_profile(struct session *s, const char *name)
+{
+	s->listen_profile = name;
+	s->profile_gen = 0;
+}
+
 struct session *
 session_next(struct session *s)
 {

@@ -17,6 +17,7 @@
 #include "form.h"
 #include "http_head.h"
 #include "log.h"
+#include "profile.h"
 #include "route.h"
 #include "session.h"
 #include "session_int.h"
@@ -110,6 +111,72 @@ forward_head(struct session *s)
 	s->cs = s->req_body.done ? CS_WAIT : CS_BODY;
 }
 
+/* The client's profile under the current configuration, chosen again
+ * after a reload (a table walk; nothing allocated). */
+static const struct profile *
+session_profile(struct session *s)
+{
+	const struct guard_config *cfg = session_cfg(s);
+	unsigned long groups[PEER_MAX_GROUPS];
+
+	if (s->profile_gen == cfg->generation && s->profile_gen != 0)
+		return s->profile;
+	s->profile_gen = cfg->generation;
+	s->profile_missing = false;
+	if (s->listen_profile != NULL) {
+		s->profile = profile_find(cfg->profiles, s->listen_profile);
+		s->profile_missing = s->profile == NULL;
+		return s->profile;
+	}
+	for (size_t i = 0; i < s->peer.n_groups; i++)
+		groups[i] = s->peer.groups[i];
+	s->profile = profile_select(cfg->profiles, s->peer.uid, s->peer.gid,
+	    groups, s->peer.n_groups, cfg->default_profile);
+	return s->profile;
+}
+
+/* CS_HEAD: the profile refuses the request at its head (msg, borrowed):
+ * the decider records it and answers (CS_DECIDING). */
+static void
+profile_refuse(struct session *s, const char *msg)
+{
+	struct decision_request gr = { 0 };
+
+	gr.peer = &s->peer;
+	gr.head = &s->req;
+	gr.route = &s->route;
+	gr.refusal = msg;
+	s->head_only = true;
+	s->cs = CS_DECIDING;
+	s->pending = session_decision_check(s, &gr);
+}
+
+/* CS_HEAD: judge the request's head by the client's profile.  Returns
+ * true when refused (handed to the decider). */
+static bool
+profile_refuses(struct session *s, const struct profile *p)
+{
+	char *msg;
+
+	if (p == NULL && s->profile_missing)
+		msg = xasprintf("docker-guard: refusing %s %s: this socket "
+				"serves profile \"%s\", which the "
+				"configuration no longer defines; restart the "
+				"guard or define profile.%s.*",
+		    s->req.method, s->route.path, s->listen_profile,
+		    s->listen_profile);
+	else
+		msg = profile_check_head(p, s->req.method, &s->route,
+		    s->req.framing != HTTP_BODY_NONE &&
+			!(s->req.framing == HTTP_BODY_LENGTH &&
+			    s->req.content_length == 0));
+	if (msg == NULL)
+		return false;
+	profile_refuse(s, msg);
+	free(msg);
+	return true;
+}
+
 /*
  * CS_HEAD: a request head arrived and parsed.  Classify it and, as its
  * route's traits say (route.h), forward it (CS_BODY), capture its body
@@ -119,6 +186,7 @@ static void
 start_request(struct session *s)
 {
 	const struct route_traits *t;
+	const struct profile *prof = NULL;
 	const char *cause;
 	char *msg;
 
@@ -133,6 +201,12 @@ start_request(struct session *s)
 	}
 	session_body_init(&s->req_body, s->req.framing, s->req.content_length);
 	t = route_traits(s->route.id);
+	if (s->listen_profile != NULL || session_cfg(s)->profiles->n > 0) {
+		prof = session_profile(s);
+		if ((prof != NULL || s->profile_missing) &&
+		    profile_refuses(s, prof))
+			return;
+	}
 	if (t->refuses_form && request_form_media(s) != FORM_MEDIA_OTHER) {
 		/* The engine would take the new name from the body; the
 		   ledger follows the query's. */
@@ -145,7 +219,7 @@ start_request(struct session *s)
 		free(msg);
 		return;
 	}
-	if (t->guarded ||
+	if (t->guarded || (t->limited && profile_has_limits(prof)) ||
 	    (t->reads_form && request_form_media(s) == FORM_MEDIA_URLENCODED)) {
 		if (s->req.framing == HTTP_BODY_LENGTH &&
 		    s->req.content_length > session_cfg(s)->body_limit) {
@@ -198,6 +272,7 @@ decide_request(struct session *s)
 	gr.peer = &s->peer;
 	gr.head = &s->req;
 	gr.route = &s->route;
+	gr.profile = s->profile;
 	gr.body = (const char *)evbuffer_pullup(s->captured, -1);
 	gr.body_len = len;
 	s->cs = CS_DECIDING;

@@ -5,6 +5,7 @@
  * own invariants must hold.
  */
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,18 @@ check_facts(int rc, struct body_facts *facts, char *cause)
 		if (facts->mount_images[i][0] == '\0')
 			abort();
 	}
+	/* Host facts (profile limits): every mount says where it is from,
+	   a bind's source is the client's, never NULL. */
+	for (i = 0; i < facts->host.n_mounts; i++) {
+		if (facts->host.mounts[i].where == NULL ||
+		    facts->host.mounts[i].source == NULL ||
+		    (facts->host.mounts[i].driver != NULL &&
+		     facts->host.mounts[i].driver[0] == '\0'))
+			abort();
+	}
+	for (i = 0; i < facts->host.n_cap_add; i++)
+		if (facts->host.cap_add[i] == NULL)
+			abort();
 	body_facts_reset(facts);
 }
 
@@ -58,6 +71,28 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cause = NULL;
 	rc = body_inspect_service_spec(body, size, &facts, &cause);
 	check_facts(rc, &facts, cause);
+
+	cause = NULL;
+	rc = body_inspect_exec_create(body, size, &facts, &cause);
+	check_facts(rc, &facts, cause);
+	cause = NULL;
+	rc = body_inspect_volume_create(body, size, &facts, &cause);
+	check_facts(rc, &facts, cause);
+	cause = NULL;
+	rc = body_inspect_container_update(body, size, &facts, &cause);
+	check_facts(rc, &facts, cause);
+
+	s = xstrndup(body, size);
+	{
+		bool	 bind;
+		char	*src = body_bind_source(s, &bind);
+
+		if (src != NULL && (strlen(src) == 0 || strchr(src, ':') ||
+		    bind != (src[0] == '/')))
+			abort();
+		free(src);
+	}
+	free(s);
 
 	free(body_response_id(body, size));
 

@@ -742,7 +742,118 @@ test_add_warnings(void)
 	check_warnings("{\"Id\":\"x\"}", bad, 1, NULL);
 }
 
+typedef int (*inspect_fn)(const char *, size_t, struct body_facts *,
+    char **);
+
+/* fn on a NUL-terminated body. */
+static int
+in(inspect_fn fn, const char *body, struct body_facts *f, char **cause)
+{
+	return fn(body, strlen(body), f, cause);
+}
+
+/* What profile limits judge, read as the engine reads it. */
+static void
+test_host_facts(void)
+{
+	struct body_facts f;
+	char *cause = NULL;
+	bool bind;
+	char *src;
+	const char *create =
+	    "{\"Image\":\"a\",\"hostconfig\":{\"privileged\":true,"
+	    "\"PidMode\":\"host\",\"NetworkMode\":\"host\","
+	    "\"CapAdd\":\"NET_ADMIN\",\"Devices\":[{\"PathOnHost\":"
+	    "\"/dev/sda\"}],\"Binds\":[\"/etc:/x:ro,z\",\"vol:/y\","
+	    "\"/anon\",\"/a:/b:c:d\"],\"Mounts\":[{\"Type\":\"bind\","
+	    "\"Source\":\"/srv/../etc\"},{\"Type\":\"BIND\",\"Source\":"
+	    "\"/nope\"},{\"Type\":\"volume\",\"Source\":\"v2\","
+	    "\"VolumeOptions\":{\"DriverConfig\":{\"Name\":\"local\","
+	    "\"Options\":{\"type\":\"none\",\"o\":\"bind\",\"device\":"
+	    "\"/root\"}}}}],\"VolumesFrom\":[\"other:ro\"],"
+	    "\"Capabilities\":[\"CAP_SYS_ADMIN\"],\"DeviceCgroupRules\":"
+	    "[\"c *:* rwm\"],"
+	    "\"VolumeDriver\":\"rexray\"}}";
+
+	CHECK(in(body_inspect_container_create, create, &f, &cause) == 0);
+	CHECK(f.host.privileged);
+	CHECK_STR_EQ(f.host.pid_mode, "host");
+	CHECK_STR_EQ(f.host.network_mode, "host");
+	CHECK(f.host.ipc_mode == NULL);
+	CHECK_INT_EQ(f.host.n_cap_add, 2);
+	CHECK_STR_EQ(f.host.cap_add[0], "NET_ADMIN");
+	CHECK_STR_EQ(f.host.cap_add[1], "CAP_SYS_ADMIN");
+	CHECK_INT_EQ(f.host.n_device_rules, 1);
+	CHECK_INT_EQ(f.host.n_devices, 1);
+	CHECK_STR_EQ(f.host.devices[0], "/dev/sda");
+	/* Binds: /etc (bind), vol (volume); /anon has no source; four parts
+	   the engine refuses.  Mounts: a bind, "BIND" is not a container
+	   type, a local volume with a device.  VolumeDriver. */
+	CHECK_INT_EQ(f.host.n_mounts, 5);
+	CHECK_STR_EQ(f.host.mounts[0].source, "/etc");
+	CHECK(f.host.mounts[0].bind);
+	CHECK_STR_EQ(f.host.mounts[0].where, "HostConfig.Binds[0]");
+	CHECK_STR_EQ(f.host.mounts[1].source, "vol");
+	CHECK(!f.host.mounts[1].bind);
+	CHECK_STR_EQ(f.host.mounts[2].source, "/srv/../etc");
+	CHECK_STR_EQ(f.host.mounts[2].where, "HostConfig.Mounts[0]");
+	CHECK(!f.host.mounts[3].bind);
+	CHECK_STR_EQ(f.host.mounts[3].device, "/root");
+	CHECK_STR_EQ(f.host.mounts[3].driver, "local");
+	CHECK_STR_EQ(f.host.mounts[4].driver, "rexray");
+	CHECK_INT_EQ(f.host.n_volumes_from, 1);
+	body_facts_reset(&f);
+
+	/* Go refuses a string for a bool: so does the guard. */
+	CHECK(in(body_inspect_container_create,
+	    "{\"HostConfig\":{\"Privileged\":\"true\"}}", &f, &cause) != 0);
+	CHECK(strstr(cause, "HostConfig.Privileged must be true or false"));
+	free(cause);
+	cause = NULL;
+	/* Two spellings of one field are ambiguous. */
+	CHECK(in(body_inspect_container_create,
+	    "{\"HostConfig\":{\"Binds\":[],\"binds\":[\"/:/h\"]}}", &f,
+	    &cause) != 0);
+	free(cause);
+	cause = NULL;
+
+	CHECK(in(body_inspect_exec_create,
+	    "{\"privileged\":true,\"Cmd\":[\"sh\"]}", &f, &cause) == 0);
+	CHECK(f.host.privileged);
+	body_facts_reset(&f);
+	CHECK(in(body_inspect_volume_create,
+	    "{\"Name\":\"v\",\"DriverOpts\":{\"device\":\"/etc\",\"o\":"
+	    "\"bind\"}}", &f, &cause) == 0);
+	CHECK_INT_EQ(f.host.n_mounts, 1);
+	CHECK_STR_EQ(f.host.mounts[0].device, "/etc");
+	CHECK(f.host.mounts[0].driver == NULL);
+	body_facts_reset(&f);
+	CHECK(in(body_inspect_container_update,
+	    "{\"Devices\":[{\"PathOnHost\":\"/dev/mem\"}]}", &f, &cause) == 0);
+	CHECK_INT_EQ(f.host.n_devices, 1);
+	body_facts_reset(&f);
+	CHECK(in(body_inspect_service_spec,
+	    "{\"TaskTemplate\":{\"ContainerSpec\":{\"Mounts\":[{\"Type\":"
+	    "\"BIND\",\"Source\":\"/etc\"}],\"CapabilityAdd\":"
+	    "[\"SYS_ADMIN\"]}}}", &f, &cause) == 0);
+	CHECK_INT_EQ(f.host.n_mounts, 1);
+	CHECK(f.host.mounts[0].bind);
+	CHECK_INT_EQ(f.host.n_cap_add, 1);
+	body_facts_reset(&f);
+
+	src = body_bind_source("/srv:/x:ro,z", &bind);
+	CHECK(src != NULL && strcmp(src, "/srv") == 0 && bind);
+	free(src);
+	src = body_bind_source("data:/x", &bind);
+	CHECK(src != NULL && strcmp(src, "data") == 0 && !bind);
+	free(src);
+	CHECK(body_bind_source("/x", &bind) == NULL);
+	CHECK(body_bind_source(":/x", &bind) == NULL);
+	CHECK(body_bind_source("/a:/b:ro:x", &bind) == NULL);
+}
+
 static const struct check_case cases[] = {
+	{ "host_facts", test_host_facts },
 	{ "golden", test_golden },
 	{ "exact_causes", test_exact_causes },
 	{ "depth", test_depth },

@@ -15,6 +15,14 @@ struct row {
 };
 
 static const struct row rows[] = {
+	{ "POST", "/v1.47/containers/abc/exec", 1, ROUTE_EXEC_CREATE,
+	  "/containers/abc/exec", "1.47", "abc" },
+	{ "POST", "/volumes/create", 1, ROUTE_VOLUME_CREATE,
+	  "/volumes/create", NULL, NULL },
+	{ "POST", "/v1.41/containers/web/update", 1, ROUTE_CONTAINER_UPDATE,
+	  "/containers/web/update", "1.41", "web" },
+	{ "GET", "/containers/abc/exec", 1, ROUTE_OTHER,
+	  "/containers/abc/exec", NULL, NULL },
 	{ "POST", "/containers/create", 1, ROUTE_CONTAINER_CREATE,
 	  "/containers/create", NULL, NULL },
 	{ "POST", "/v1.41/containers/create?name=x", 1,
@@ -183,7 +191,7 @@ test_query(void)
  * The route table, golden.  Flags, one letter each: G guarded, H decided
  * on the head, F reads a form body, R refuses a form body, C checks the
  * response, X removes containers, O observed, E runs an existing
- * container, P path policy, J may hijack.
+ * container, P path policy, J may hijack, L judged by a profile's limits.
  */
 struct traits_row {
 	enum route_id	 id;
@@ -195,7 +203,7 @@ struct traits_row {
 static const struct traits_row traits_rows[] = {
 	{ ROUTE_OTHER, "other", "handle", "" },
 	{ ROUTE_PING, "_ping", "handle", "" },
-	{ ROUTE_CONTAINER_CREATE, "containers/create", "create", "GC" },
+	{ ROUTE_CONTAINER_CREATE, "containers/create", "create", "GCL" },
 	{ ROUTE_CONTAINER_START, "containers/{id}/start", "start", "HE" },
 	{ ROUTE_CONTAINER_RESTART, "containers/{id}/restart", "restart",
 	  "HE" },
@@ -206,8 +214,8 @@ static const struct traits_row traits_rows[] = {
 	{ ROUTE_CONTAINER_ATTACH_WS, "containers/{id}/attach/ws", "handle",
 	  "J" },
 	{ ROUTE_EXEC_START, "exec/{id}/start", "handle", "J" },
-	{ ROUTE_SERVICE_CREATE, "services/create", "create", "GC" },
-	{ ROUTE_SERVICE_UPDATE, "services/{id}/update", "update", "GC" },
+	{ ROUTE_SERVICE_CREATE, "services/create", "create", "GCL" },
+	{ ROUTE_SERVICE_UPDATE, "services/{id}/update", "update", "GCL" },
 	{ ROUTE_IMAGE_CREATE, "images/create", "pull", "HF" },
 	{ ROUTE_SESSION, "session", "handle", "HPJ" },
 	{ ROUTE_GRPC, "grpc", "handle", "HPJ" },
@@ -216,6 +224,9 @@ static const struct traits_row traits_rows[] = {
 	{ ROUTE_PLUGIN_PULL, "plugins/pull", "pull", "HFP" },
 	{ ROUTE_PLUGIN_UPGRADE, "plugins/{name}/upgrade", "pull", "HFP" },
 	{ ROUTE_PLUGIN_CREATE, "plugins/create", "handle", "HP" },
+	{ ROUTE_EXEC_CREATE, "containers/{id}/exec", "exec", "L" },
+	{ ROUTE_VOLUME_CREATE, "volumes/create", "create", "L" },
+	{ ROUTE_CONTAINER_UPDATE, "containers/{id}/update", "update", "L" },
 };
 
 /* The letters of t's flags, in the order of traits_row's comment. */
@@ -244,6 +255,8 @@ traits_flags(const struct route_traits *t, char out[16])
 		*o++ = 'P';
 	if (t->may_hijack)
 		*o++ = 'J';
+	if (t->limited)
+		*o++ = 'L';
 	*o = '\0';
 }
 
@@ -280,6 +293,52 @@ test_traits_golden(void)
 	}
 }
 
+/* Route groups: the table's column, else the path's first segment. */
+static void
+test_groups(void)
+{
+	static const struct {
+		const char *method, *target, *group;
+	} g[] = {
+		{ "POST", "/v1.41/containers/create", "containers" },
+		{ "GET", "/containers/json", "containers" },
+		{ "GET", "/v1.41/containers/x/archive", "containers" },
+		{ "POST", "/containers/x/exec", "exec" },
+		{ "GET", "/exec/e/json", "exec" },
+		{ "POST", "/exec/e/start", "exec" },
+		{ "GET", "/_ping", "ping" },
+		{ "HEAD", "/v1.41/_ping", "ping" },
+		{ "GET", "/version", "version" },
+		{ "GET", "/images/json", "images" },
+		{ "POST", "/images/create", "images" },
+		{ "GET", "/events", "events" },
+		{ "GET", "/info", "info" },
+		{ "GET", "/system/df", "system" },
+		{ "POST", "/build", "build" },
+		{ "POST", "/build/prune", "build" },
+		{ "POST", "/volumes/create", "volumes" },
+		{ "POST", "/services/create", "services" },
+		{ "GET", "/tasks", "tasks" },
+		{ "POST", "/session", "session" },
+		{ "GET", "/nope", "" },
+		{ "GET", "/", "" },
+		{ "GET", "/containersx/json", "" },
+	};
+
+	for (size_t i = 0; i < sizeof g / sizeof g[0]; i++) {
+		struct route r;
+		const char *cause;
+
+		CHECK(route_classify(g[i].method, g[i].target, &r, &cause) ==
+		    0);
+		CHECK_STR_EQ(route_group_name(route_group(&r)), g[i].group);
+		route_reset(&r);
+	}
+	CHECK(route_group_by_name("swarm", 5) == ROUTE_GROUP_SWARM);
+	CHECK(route_group_by_name("Swarm", 5) == ROUTE_GROUP_NONE);
+	CHECK(route_group_by_name("", 0) == ROUTE_GROUP_NONE);
+}
+
 /* Every route_id has its own row, and the rows agree with each other. */
 static void
 test_traits_every_id(void)
@@ -312,6 +371,7 @@ static const struct check_case cases[] = {
 	{ "query", test_query },
 	{ "traits_golden", test_traits_golden },
 	{ "traits_every_id", test_traits_every_id },
+	{ "groups", test_groups },
 };
 
 int

@@ -1,0 +1,505 @@
+/*
+ * Profiles in the guard (guard_int.h): the proxy's head refusals are
+ * recorded and answered here, and a profile's create limits judged on the
+ * body's facts with host paths made canonical on this host (lexically
+ * clean, then symlinks resolved) before profile.c's pure check.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "body_inspect.h"
+#include "engine.h"
+#include "guard.h"
+#include "guard_int.h"
+#include "profile.h"
+#include "route.h"
+#include "xmalloc.h"
+
+void
+guard_profile_refusal(struct decision *p, const struct decision_request *req)
+{
+	guard_refuse(p, 403, "profile", xstrdup(req->refusal));
+}
+
+/* a + "/" + b, with a "/" not doubled. */
+static char *
+path_join(const char *a, const char *b)
+{
+	if (b == NULL)
+		return xstrdup(a);
+	return xasprintf("%s%s%s", a, strcmp(a, "/") == 0 ? "" : "/", b);
+}
+
+/*
+ * The canonical form of a host path: cleaned as the engine cleans it
+ * (Go's filepath.Clean), then the longest prefix that exists resolved
+ * with realpath(3) (symlinks, on this host), the rest appended.  A
+ * relative path is only cleaned (the engine refuses it as a bind).
+ */
+char *
+guard_profile_canonical(const char *path)
+{
+	char *clean = profile_path_clean(path), *head, *tail = NULL, *out;
+
+	if (clean[0] != '/')
+		return clean;
+	head = xstrdup(clean);
+	for (;;) {
+		char *real = realpath(head, NULL), *slash, *t;
+
+		if (real != NULL) {
+			out = path_join(real, tail);
+			free(real);
+			break;
+		}
+		slash = strrchr(head, '/');
+		if (slash == head && head[1] == '\0') {
+			out = xstrdup(clean); /* not even "/": as written */
+			break;
+		}
+		t = path_join(slash + 1, tail);
+		free(tail);
+		tail = t;
+		if (slash == head)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+	}
+	free(head);
+	free(tail);
+	free(clean);
+	return out;
+}
+
+/* The engine's socket in every spelling: upstream, the two usual paths,
+ * and where each really is. */
+struct sockets {
+	char **v;
+	size_t n;
+};
+
+static void
+sockets_add(struct sockets *s, const char *path, size_t len)
+{
+	char *given = xstrndup(path, len);
+
+	s->v = xreallocarray(s->v, s->n + 2, sizeof *s->v);
+	s->v[s->n++] = guard_profile_canonical(given);
+	s->v[s->n++] = given;
+}
+
+/* The engine's sockets, and the guard's own: whoever is root in a
+ * container has no profile of its own on them. */
+static void
+sockets_fill(struct sockets *s, const struct guard_config *cfg)
+{
+	sockets_add(s, cfg->upstream, strlen(cfg->upstream));
+	sockets_add(s, "/var/run/docker.sock", 20);
+	sockets_add(s, "/run/docker.sock", 16);
+	sockets_add(s, cfg->listen, strlen(cfg->listen));
+	for (size_t i = 0; i < cfg->listen_profiles.n; i++) {
+		const char *item = cfg->listen_profiles.items[i];
+
+		sockets_add(s, item, (size_t)(strrchr(item, ':') - item));
+	}
+}
+
+static void
+sockets_reset(struct sockets *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+	s->v = NULL;
+	s->n = 0;
+}
+
+static bool
+is_host(const char *mode)
+{
+	return mode != NULL && strcasecmp(mode, "host") == 0;
+}
+
+static unsigned
+host_namespaces(const struct body_host *h)
+{
+	return (is_host(h->pid_mode) ? PROFILE_NS_PID : 0) |
+	    (is_host(h->ipc_mode) ? PROFILE_NS_IPC : 0) |
+	    (is_host(h->uts_mode) ? PROFILE_NS_UTS : 0) |
+	    (is_host(h->network_mode) ? PROFILE_NS_NETWORK : 0) |
+	    (is_host(h->userns_mode) ? PROFILE_NS_USERNS : 0);
+}
+
+/* The host paths and foreign drivers of h's mounts, as profile.c judges
+ * them; strings in *owned (freed by the caller). */
+static size_t
+ask_mounts(const struct body_host *h, struct profile_mount *out, char **owned)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < h->n_mounts; i++) {
+		const struct body_mount *m = &h->mounts[i];
+		struct profile_mount *pm = &out[n];
+
+		memset(pm, 0, sizeof *pm);
+		pm->where = m->where;
+		if (m->bind) {
+			pm->given = m->source;
+			pm->path = owned[n] = guard_profile_canonical(
+			    m->source);
+		} else if (m->driver != NULL &&
+		    strcmp(m->driver, "local") != 0) {
+			pm->given = m->source;
+			pm->path = "";
+			pm->driver = m->driver;
+		} else if (m->device != NULL && m->device[0] == '/') {
+			/* The local driver mounts device: a host path
+			   (o=bind) or a block device, either way the
+			   host's. */
+			pm->given = m->device;
+			pm->path = owned[n] = guard_profile_canonical(
+			    m->device);
+		} else
+			continue;
+		n++;
+	}
+	return n;
+}
+
+static const char *
+ask_what(const struct decision *p)
+{
+	switch (p->route) {
+	case ROUTE_EXEC_CREATE:
+		return "an exec";
+	case ROUTE_VOLUME_CREATE:
+		return "a volume";
+	case ROUTE_CONTAINER_UPDATE:
+		return "an update of a container";
+	case ROUTE_SERVICE_CREATE:
+	case ROUTE_SERVICE_UPDATE:
+		return "a service";
+	default:
+		return "a container";
+	}
+}
+
+/* Judge h under profile: NULL when it holds, else the refusal. */
+static char *
+judge_host(const struct decision *p, const struct profile *prof,
+    const struct body_host *h)
+{
+	const struct guard_config *cfg = guard_cfg(p->g);
+	struct profile_ask ask = { 0 };
+	struct profile_mount *mounts;
+	struct sockets socks = { NULL, 0 };
+	char **owned, **devices, *msg;
+
+	mounts = xcalloc(h->n_mounts + 1, sizeof *mounts);
+	owned = xcalloc(h->n_mounts + 1, sizeof *owned);
+	devices = xcalloc(h->n_devices + 1, sizeof *devices);
+	ask.what = ask_what(p);
+	ask.privileged = h->privileged;
+	ask.ns = host_namespaces(h);
+	ask.caps = (const char *const *)h->cap_add;
+	ask.n_caps = h->n_cap_add;
+	for (size_t i = 0; i < h->n_devices; i++)
+		devices[i] = guard_profile_canonical(h->devices[i]);
+	ask.devices = (const char *const *)devices;
+	ask.n_devices = h->n_devices;
+	ask.n_device_rules = h->n_device_rules;
+	ask.n_mounts = ask_mounts(h, mounts, owned);
+	ask.mounts = mounts;
+	sockets_fill(&socks, cfg);
+	ask.sockets = (const char *const *)socks.v;
+	ask.n_sockets = socks.n;
+	msg = profile_check_ask(prof, &ask);
+	for (size_t i = 0; i < h->n_mounts; i++)
+		free(owned[i]);
+	for (size_t i = 0; i < h->n_devices; i++)
+		free(devices[i]);
+	free(owned);
+	free(devices);
+	free(mounts);
+	sockets_reset(&socks);
+	return msg;
+}
+
+static void
+strv_push(char ***v, size_t *n, const char *s, size_t len)
+{
+	*v = xreallocarray(*v, *n + 1, sizeof **v);
+	(*v)[(*n)++] = xstrndup(s, len);
+}
+
+void
+guard_profile_reset(struct guard_profile_wait *w)
+{
+	free(w->name);
+	for (size_t i = 0; i < w->n_volumes; i++)
+		free(w->volumes[i]);
+	free(w->volumes);
+	for (size_t i = 0; i < w->n_containers; i++)
+		free(w->containers[i]);
+	free(w->containers);
+	for (size_t i = 0; i < w->n_joins; i++)
+		free(w->joins[i]);
+	free(w->joins);
+	free(w->join_ns);
+	body_host_free(&w->found);
+	memset(w, 0, sizeof *w);
+}
+
+/* A named volume of the local driver (or of none named) may be one whose
+ * device option binds a host path: the engine is asked. */
+static void
+want_volume(struct guard_profile_wait *w, const struct body_mount *m)
+{
+	if (m->bind || m->source[0] == '\0' || m->device != NULL ||
+	    (m->driver != NULL && strcmp(m->driver, "local") != 0))
+		return;
+	for (size_t i = 0; i < w->n_volumes; i++)
+		if (strcmp(w->volumes[i], m->source) == 0)
+			return;
+	strv_push(&w->volumes, &w->n_volumes, m->source, strlen(m->source));
+}
+
+static void lookup_next(struct decision *p);
+
+static void
+lookup_failed(struct decision *p, const char *what, int status,
+    const char *error)
+{
+	char *why = error != NULL ? xstrdup(error)
+				  : xasprintf("the engine answered %d", status);
+
+	guard_refuse(p, 502, "engine",
+	    xasprintf("docker-guard: refusing %s: cannot read %s from the "
+		      "Docker engine to judge it by profile \"%s\"'s limits "
+		      "(%s); try again",
+		ask_what(p), what, p->prof.name, why));
+	free(why);
+}
+
+static void
+container_cb(int status, const char *body, size_t len, const char *error,
+    void *arg)
+{
+	struct decision *p = arg;
+	struct guard_profile_wait *w = &p->prof;
+	const char *name = w->containers[w->next];
+	size_t before = w->found.n_mounts;
+	char *where = xasprintf("VolumesFrom %s", name);
+
+	p->lookup = NULL;
+	/* No such container: the engine refuses the create itself. */
+	if (status != 404 &&
+	    (status != 200 ||
+		body_container_mounts(body, len, where, &w->found) != 0)) {
+		char *what = xasprintf("container %s", name);
+
+		lookup_failed(p, what, status, error);
+		free(what);
+		free(where);
+		return;
+	}
+	free(where);
+	for (size_t i = before; i < w->found.n_mounts; i++)
+		want_volume(w, &w->found.mounts[i]);
+	w->next++;
+	lookup_next(p);
+}
+
+static void
+volume_cb(int status, const char *body, size_t len, const char *error,
+    void *arg)
+{
+	struct decision *p = arg;
+	struct guard_profile_wait *w = &p->prof;
+	const char *name = w->volumes[w->next - w->n_containers];
+	char *driver = NULL, *device = NULL, *where;
+
+	p->lookup = NULL;
+	/* No such volume: the engine makes a new one, bound to nothing. */
+	if (status != 404 &&
+	    (status != 200 ||
+		body_volume_device(body, len, &driver, &device) != 0)) {
+		char *what = xasprintf("volume %s", name);
+
+		lookup_failed(p, what, status, error);
+		free(what);
+		return;
+	}
+	if (status == 200 &&
+	    (device != NULL ||
+		(driver != NULL && strcmp(driver, "local") != 0))) {
+		where = xasprintf("volume %s", name);
+		w->found.mounts = xreallocarray(w->found.mounts,
+		    w->found.n_mounts + 1, sizeof *w->found.mounts);
+		w->found.mounts[w->found.n_mounts++] = (struct body_mount){
+			.where = where,
+			.source = xstrdup(name),
+			.driver = driver,
+			.device = device,
+		};
+		driver = device = NULL;
+	}
+	free(driver);
+	free(device);
+	w->next++;
+	lookup_next(p);
+}
+
+/* Most containers followed from one create through container:NAME. */
+#define GUARD_PROFILE_MAX_JOINS 8
+
+/* The container whose namespace (bit) a create joins: "container:NAME". */
+static void
+want_join(struct guard_profile_wait *w, const char *mode, unsigned bit)
+{
+	if (mode == NULL || strncmp(mode, "container:", 10) != 0 ||
+	    mode[10] == '\0' || w->n_joins >= GUARD_PROFILE_MAX_JOINS)
+		return;
+	w->join_ns = xreallocarray(w->join_ns, w->n_joins + 1,
+	    sizeof *w->join_ns);
+	w->join_ns[w->n_joins] = bit;
+	strv_push(&w->joins, &w->n_joins, mode + 10, strlen(mode + 10));
+}
+
+static void
+join_cb(int status, const char *body, size_t len, const char *error, void *arg)
+{
+	struct decision *p = arg;
+	struct guard_profile_wait *w = &p->prof;
+	size_t j = w->next - w->n_containers - w->n_volumes;
+	unsigned bit = w->join_ns[j];
+	char *mode[3] = { NULL, NULL, NULL }, **field;
+	const char *m;
+
+	p->lookup = NULL;
+	if (status != 404 &&
+	    (status != 200 ||
+		body_container_modes(body, len, &mode[0], &mode[1], &mode[2]) !=
+		    0)) {
+		char *what = xasprintf("container %s", w->joins[j]);
+
+		lookup_failed(p, what, status, error);
+		free(what);
+		return;
+	}
+	m = mode[bit == PROFILE_NS_PID ? 0 : bit == PROFILE_NS_IPC ? 1 : 2];
+	field = bit == PROFILE_NS_PID ? &w->found.pid_mode
+	    : bit == PROFILE_NS_IPC   ? &w->found.ipc_mode
+				      : &w->found.network_mode;
+	/* In the host's namespace: joining it joins the host's. */
+	if (is_host(m) && *field == NULL)
+		*field = xstrdup("host");
+	want_join(w, m, bit);
+	for (int i = 0; i < 3; i++)
+		free(mode[i]);
+	w->next++;
+	lookup_next(p);
+}
+
+/* The next container or volume to ask about; after the last, judge what
+ * they mount and go on. */
+static void
+lookup_next(struct decision *p)
+{
+	struct guard_profile_wait *w = &p->prof;
+	const struct profile *prof;
+	char *esc, *path, *msg;
+
+	if (w->next >= w->n_containers + w->n_volumes &&
+	    w->next < w->n_containers + w->n_volumes + w->n_joins) {
+		esc = engine_path_escape(
+		    w->joins[w->next - w->n_containers - w->n_volumes]);
+		path = xasprintf("/containers/%s/json", esc);
+		p->lookup = engine_get(p->g->base, guard_cfg(p->g)->upstream,
+		    path, join_cb, p);
+		free(path);
+		free(esc);
+		return;
+	}
+	if (w->next < w->n_containers + w->n_volumes) {
+		bool ctr = w->next < w->n_containers;
+
+		esc = engine_path_escape(ctr
+			? w->containers[w->next]
+			: w->volumes[w->next - w->n_containers]);
+		path = xasprintf(ctr ? "/containers/%s/json" : "/volumes/%s",
+		    esc);
+		p->lookup = engine_get(p->g->base, guard_cfg(p->g)->upstream,
+		    path, ctr ? container_cb : volume_cb, p);
+		free(path);
+		free(esc);
+		return;
+	}
+	/* The configuration may have changed meanwhile: its profile now. */
+	prof = profile_find(guard_cfg(p->g)->profiles, w->name);
+	if (prof == NULL) {
+		guard_refuse(p, 403, "profile",
+		    xasprintf("docker-guard: profile \"%s\" refused %s: the "
+			      "profile is no longer defined (the "
+			      "configuration was reloaded); try again",
+			w->name, ask_what(p)));
+		return;
+	}
+	if ((msg = judge_host(p, prof, &w->found)) != NULL) {
+		guard_refuse(p, 403, "profile", msg);
+		return;
+	}
+	w->cont(p);
+}
+
+void
+guard_profile_judge(struct decision *p, const struct decision_request *req,
+    void (*cont)(struct decision *p))
+{
+	const struct body_host *h = &p->facts.host;
+	struct guard_profile_wait *w = &p->prof;
+	char *msg;
+
+	if (!profile_has_limits(req->profile)) {
+		cont(p);
+		return;
+	}
+	if ((msg = judge_host(p, req->profile, h)) != NULL) {
+		guard_refuse(p, 403, "profile", msg);
+		return;
+	}
+	/* A container:NAME join is the host's namespace when NAME is in
+	   it. */
+	if (req->profile->ns_set) {
+		if ((req->profile->ns & PROFILE_NS_PID) == 0)
+			want_join(w, h->pid_mode, PROFILE_NS_PID);
+		if ((req->profile->ns & PROFILE_NS_IPC) == 0)
+			want_join(w, h->ipc_mode, PROFILE_NS_IPC);
+		if ((req->profile->ns & PROFILE_NS_NETWORK) == 0)
+			want_join(w, h->network_mode, PROFILE_NS_NETWORK);
+	}
+	/* What the body names but does not say: the mounts of VolumesFrom
+	   containers ("name[:ro|:rw]") and named volumes. */
+	for (size_t i = 0; req->profile->binds.set && i < h->n_volumes_from;
+	     i++) {
+		const char *v = h->volumes_from[i], *c = strrchr(v, ':');
+		size_t n = c != NULL &&
+			(strcmp(c, ":ro") == 0 || strcmp(c, ":rw") == 0)
+		    ? (size_t)(c - v)
+		    : strlen(v);
+
+		strv_push(&w->containers, &w->n_containers, v, n);
+	}
+	for (size_t i = 0; req->profile->binds.set && i < h->n_mounts; i++)
+		want_volume(w, &h->mounts[i]);
+	if (w->n_containers + w->n_volumes + w->n_joins == 0) {
+		cont(p);
+		return;
+	}
+	w->name = xstrdup(req->profile->name);
+	w->cont = cont;
+	lookup_next(p);
+}
