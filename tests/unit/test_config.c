@@ -15,56 +15,21 @@
 #define NITEMS(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char *const key_names[] = {
-	"listen",
-	"upstream",
-	"database",
-	"socket_mode",
-	"socket_group",
-	"log_level",
-	"log_format",
-	"max_header_bytes",
-	"max_headers",
+	"listen", "upstream", "database", "socket_mode", "socket_group",
+	"log_level", "log_format", "max_header_bytes", "max_headers",
 	"body_limit",
-	"shutdown_grace",
-	"idle_timeout",
-	"max_connections",
-	"require_digest",
-	"downgrade",
-	"local_images",
-	"unknown_version",
-	"rolling_tags",
-	"digest_exempt",
-	"version_sources",
-	"overrides",
-	"registry_presence",
-	"registry_unreachable",
-	"registry_timeout",
-	"registry_cache_ttl",
-	"registry_negative_ttl",
-	"check_all_platforms",
-	"docker_config",
-	"registry_auth",
-	"registry_ca_files",
-	"registry_insecure",
-	"restore_on_refusal",
-	"restore_window",
-	"pull_require_digest",
-	"allowed_registries",
-	"imports",
-	"build",
-	"buildkit",
-	"plugins",
-	"ledger",
-	"host_name",
-	"ledger_unreachable",
-	"metrics_listen",
-	"drift_interval",
-	"drift_max_containers",
-	"notify_url",
-	"notify_timeout",
-	"notify_tries",
-	"listen_profiles",
-	"default_profile",
+	"shutdown_grace", "idle_timeout", "max_connections",
+	"require_digest", "downgrade", "local_images",
+	"unknown_version", "rolling_tags", "digest_exempt", "version_sources",
+	"overrides", "registry_presence", "registry_unreachable",
+	"registry_timeout", "registry_cache_ttl", "registry_negative_ttl",
+	"check_all_platforms", "docker_config", "registry_auth",
+	"registry_ca_files", "registry_insecure", "restore_on_refusal",
+	"restore_window", "pull_require_digest", "allowed_registries",
+	"imports", "build", "buildkit", "plugins", "ledger", "host_name",
+	"ledger_unreachable", "metrics_listen", "drift_interval", "drift_max_containers",
+	"notify_url", "notify_timeout", "notify_tries",
+	"listen_profiles", "default_profile",
 };
 
 /* Items joined with '|', so the separators the parser saw are visible. */
@@ -86,7 +51,7 @@ static char *
 field(const struct guard_config *cfg, const char *name)
 {
 	static const char *const levels[] = { "error", "warn", "info",
-		"debug" };
+	    "debug" };
 
 	if (strcmp(name, "listen") == 0)
 		return xstrdup(cfg->listen);
@@ -103,8 +68,8 @@ field(const struct guard_config *cfg, const char *name)
 	if (strcmp(name, "log_level") == 0)
 		return xstrdup(levels[cfg->log_level]);
 	if (strcmp(name, "log_format") == 0)
-		return xstrdup(
-		    cfg->log_format == LOG_FORMAT_JSON ? "json" : "text");
+		return xstrdup(cfg->log_format == LOG_FORMAT_JSON ? "json"
+								  : "text");
 	if (strcmp(name, "max_header_bytes") == 0)
 		return xasprintf("%zu", cfg->max_header_bytes);
 	if (strcmp(name, "max_headers") == 0)
@@ -136,8 +101,8 @@ field(const struct guard_config *cfg, const char *name)
 	if (strcmp(name, "registry_presence") == 0)
 		return xstrdup(config_rule_mode_name(cfg->registry_presence));
 	if (strcmp(name, "registry_unreachable") == 0)
-		return xstrdup(
-		    cfg->registry_unreachable_allow ? "allow" : "deny");
+		return xstrdup(cfg->registry_unreachable_allow ? "allow" :
+		    "deny");
 	if (strcmp(name, "registry_timeout") == 0)
 		return xasprintf("%u", cfg->registry_timeout);
 	if (strcmp(name, "registry_cache_ttl") == 0)
@@ -147,8 +112,8 @@ field(const struct guard_config *cfg, const char *name)
 	if (strcmp(name, "check_all_platforms") == 0)
 		return xstrdup(cfg->check_all_platforms ? "yes" : "no");
 	if (strcmp(name, "docker_config") == 0)
-		return xstrdup(
-		    cfg->docker_config != NULL ? cfg->docker_config : "");
+		return xstrdup(cfg->docker_config != NULL ? cfg->docker_config :
+		    "");
 	if (strcmp(name, "registry_auth") == 0)
 		return join_list(&cfg->registry_auth);
 	if (strcmp(name, "registry_ca_files") == 0)
@@ -172,15 +137,15 @@ field(const struct guard_config *cfg, const char *name)
 	if (strcmp(name, "plugins") == 0)
 		return xstrdup(config_path_policy_name(cfg->plugins));
 	if (strcmp(name, "metrics_listen") == 0)
-		return xstrdup(
-		    cfg->metrics_listen != NULL ? cfg->metrics_listen : "");
+		return xstrdup(cfg->metrics_listen != NULL ?
+		    cfg->metrics_listen : "");
 	if (strcmp(name, "drift_interval") == 0)
 		return xasprintf("%u", cfg->drift_interval);
 	if (strcmp(name, "drift_max_containers") == 0)
 		return xasprintf("%u", cfg->drift_max_containers);
 	if (strcmp(name, "notify_url") == 0)
-		return xstrdup(
-		    cfg->notify_url != NULL ? cfg->notify_url : "(none)");
+		return xstrdup(cfg->notify_url != NULL ? cfg->notify_url :
+		    "(none)");
 	if (strcmp(name, "notify_timeout") == 0)
 		return xasprintf("%u", cfg->notify_timeout);
 	if (strcmp(name, "notify_tries") == 0)
@@ -188,8 +153,8 @@ field(const struct guard_config *cfg, const char *name)
 	if (strcmp(name, "listen_profiles") == 0)
 		return join_list(&cfg->listen_profiles);
 	if (strcmp(name, "default_profile") == 0)
-		return xstrdup(
-		    cfg->default_profile != NULL ? cfg->default_profile : "");
+		return xstrdup(cfg->default_profile != NULL ?
+		    cfg->default_profile : "");
 	return xasprintf("(no field %s)", name);
 }
 
@@ -272,8 +237,7 @@ test_defaults(void)
 		{ "unknown_version", "allow" },
 		{ "rolling_tags", "latest|dev|edge|nightly|main" },
 		{ "digest_exempt", "" },
-		{ "version_sources",
-		    "label:org.opencontainers.image.version|"
+		{ "version_sources", "label:org.opencontainers.image.version|"
 		    "label:org.label-schema.version|env:{REPO}_VERSION|tag" },
 		{ "overrides", "allow-downgrade|allow-tag" },
 		{ "registry_presence", "enforce" },
@@ -300,10 +264,8 @@ test_defaults(void)
 
 	for (size_t i = 0; i < NITEMS(rows); i++) {
 		got = field(cfg, rows[i].key);
-		CHECKF(strcmp(got, rows[i].want) == 0,
-		    "%s is \"%s\", "
-		    "expected \"%s\"",
-		    rows[i].key, got, rows[i].want);
+		CHECKF(strcmp(got, rows[i].want) == 0, "%s is \"%s\", "
+		    "expected \"%s\"", rows[i].key, got, rows[i].want);
 		free(got);
 	}
 
@@ -329,9 +291,9 @@ test_defaults(void)
 }
 
 static const struct valid_row {
-	const char *text;
-	const char *key;
-	const char *want;
+	const char	*text;
+	const char	*key;
+	const char	*want;
 } valid_rows[] = {
 	/* registry, restore and pull keys */
 	{ "registry_presence = warn\n", "registry_presence", "warn" },
@@ -344,12 +306,11 @@ static const struct valid_row {
 	    "/root/.docker/config.json" },
 	{ "docker_config = \"\"\n", "docker_config", "" },
 	{ "registry_auth = 127.0.0.1:5000=u:p, reg.example.com=deploy:s3cret\n",
-	    "registry_auth",
-	    "127.0.0.1:5000=u:p|reg.example.com=deploy:s3cret" },
+	    "registry_auth", "127.0.0.1:5000=u:p|reg.example.com=deploy:s3cret" },
 	{ "registry_ca_files = reg.example.com=/etc/ssl/reg.pem\n",
 	    "registry_ca_files", "reg.example.com=/etc/ssl/reg.pem" },
-	{ "registry_insecure = 10.0.0.5:5000 [::1]:5000\n", "registry_insecure",
-	    "10.0.0.5:5000|[::1]:5000" },
+	{ "registry_insecure = 10.0.0.5:5000 [::1]:5000\n",
+	    "registry_insecure", "10.0.0.5:5000|[::1]:5000" },
 	{ "restore_on_refusal = no\n", "restore_on_refusal", "no" },
 	{ "restore_window = 0\n", "restore_window", "0" },
 	{ "pull_require_digest = off\n", "pull_require_digest", "off" },
@@ -447,7 +408,8 @@ static const struct valid_row {
 	    "version_sources", "env:{APP}_VERSION|env:{REPO}_{APP}_v2" },
 	/* A comma inside {m,n} belongs to the regex. */
 	{ "version_sources = tag:^v([0-9]{1,3}(\\.[0-9]{1,3}){0,2})$,tag\n",
-	    "version_sources", "tag:^v([0-9]{1,3}(\\.[0-9]{1,3}){0,2})$|tag" },
+	    "version_sources",
+	    "tag:^v([0-9]{1,3}(\\.[0-9]{1,3}){0,2})$|tag" },
 	{ "version_sources = tag:^([0-9]{4})[}]x$\n", "version_sources",
 	    "tag:^([0-9]{4})[}]x$" },
 	/* Repeats that regcomp expands to at most 512 parts. */
@@ -467,13 +429,12 @@ static const struct valid_row {
 	{ "version_sources = tag:^v?([0-9]+(\\.[0-9]+)*)(-[a-z0-9.]+)?$\n",
 	    "version_sources", "tag:^v?([0-9]+(\\.[0-9]+)*)(-[a-z0-9.]+)?$" },
 	{ "version_sources = tag:(a|)b tag:(a*|b)+ tag:((a*)*)* tag:(a?b?)+\n",
-	    "version_sources",
-	    "tag:(a|)b|tag:(a*|b)+|tag:((a*)*)*|"
+	    "version_sources", "tag:(a|)b|tag:(a*|b)+|tag:((a*)*)*|"
 	    "tag:(a?b?)+" },
 	{ "version_sources = tag:([[:digit:]]+) tag:([]a]+) tag:([^]|]+)\n",
 	    "version_sources", "tag:([[:digit:]]+)|tag:([]a]+)|tag:([^]|]+)" },
-	{ "version_sources = label:com.example.version#1\n", "version_sources",
-	    "label:com.example.version#1" },
+	{ "version_sources = label:com.example.version#1\n",
+	    "version_sources", "label:com.example.version#1" },
 	{ "overrides =\n", "overrides", "" },
 	{ "overrides = allow-tag\n", "overrides", "allow-tag" },
 	{ "overrides = allow-tag, allow-downgrade\n", "overrides",
@@ -505,69 +466,53 @@ test_valid(void)
 		got = field(cfg, r->key);
 		CHECKF(*errors == '\0', "row %zu: unexpected errors:\n%s", i,
 		    errors);
-		CHECKF(strcmp(got, r->want) == 0,
-		    "row %zu: %s is \"%s\", "
-		    "expected \"%s\"",
-		    i, r->key, got, r->want);
+		CHECKF(strcmp(got, r->want) == 0, "row %zu: %s is \"%s\", "
+		    "expected \"%s\"", i, r->key, got, r->want);
 		free(got);
 		free(errors);
 		config_free(cfg);
 	}
 }
 
-#define TAG_SYNTAX "is not a tag ([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})"
-#define NOT_SOURCE "is not one of label:NAME, env:NAME, tag, tag:REGEX"
-#define TOO_BIG                                             \
-	"repeats too much: its {m,n} and + would expand it" \
-	" to more than 512 parts"
-#define AMBIGUOUS                                             \
-	"can match the empty string in more than one way, as" \
-	" (a*|b*) or (a*)? can, which regcomp handles too"    \
-	" slowly"
-#define NOT_VAR                                             \
-	"is not a variable name: use letters, digits, '_'," \
-	" {REPO} and {APP}"
+#define TAG_SYNTAX	"is not a tag ([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})"
+#define NOT_SOURCE	"is not one of label:NAME, env:NAME, tag, tag:REGEX"
+#define TOO_BIG		"repeats too much: its {m,n} and + would expand it" \
+			" to more than 512 parts"
+#define AMBIGUOUS	"can match the empty string in more than one way, as" \
+			" (a*|b*) or (a*)? can, which regcomp handles too" \
+			" slowly"
+#define NOT_VAR		"is not a variable name: use letters, digits, '_'," \
+			" {REPO} and {APP}"
 
 static const struct invalid_row {
-	const char *text;
-	size_t len;	  /* 0: strlen(text) */
-	const char *want; /* error lines, joined with '\n' */
+	const char	*text;
+	size_t		 len;		/* 0: strlen(text) */
+	const char	*want;		/* error lines, joined with '\n' */
 } invalid_rows[] = {
 	/* registry, restore and pull keys */
-	{ "registry_timeout = 0\n", 0,
-	    "t.conf:1: registry_timeout: \"0\" is "
+	{ "registry_timeout = 0\n", 0, "t.conf:1: registry_timeout: \"0\" is "
 	    "not a number of seconds from 1 to 300" },
-	{ "check_all_platforms = true\n", 0,
-	    "t.conf:1: check_all_platforms: "
+	{ "check_all_platforms = true\n", 0, "t.conf:1: check_all_platforms: "
 	    "\"true\" is not one of yes, no" },
-	{ "docker_config = relative/config.json\n", 0,
-	    "t.conf:1: "
+	{ "docker_config = relative/config.json\n", 0, "t.conf:1: "
 	    "docker_config: \"relative/config.json\" is not an absolute path" },
-	{ "registry_auth = user:pass\n", 0,
-	    "t.conf:1: registry_auth: "
+	{ "registry_auth = user:pass\n", 0, "t.conf:1: registry_auth: "
 	    "\"user:pass\" is not host=value (a registry host, '=', then a "
 	    "value without blanks or commas)" },
-	{ "registry_auth = reg/x=u:p\n", 0,
-	    "t.conf:1: registry_auth: "
+	{ "registry_auth = reg/x=u:p\n", 0, "t.conf:1: registry_auth: "
 	    "\"reg/x=u:p\" is not host=value (a registry host, '=', then a "
 	    "value without blanks or commas)" },
-	{ "registry_insecure = http://reg\n", 0,
-	    "t.conf:1: registry_insecure: "
+	{ "registry_insecure = http://reg\n", 0, "t.conf:1: registry_insecure: "
 	    "\"http://reg\" is not a registry host (host or host:port)" },
-	{ "imports = yes\n", 0,
-	    "t.conf:1: imports: \"yes\" is not one of "
+	{ "imports = yes\n", 0, "t.conf:1: imports: \"yes\" is not one of "
 	    "allow, deny" },
-	{ "build = yes\n", 0,
-	    "t.conf:1: build: \"yes\" is not one of "
+	{ "build = yes\n", 0, "t.conf:1: build: \"yes\" is not one of "
 	    "judge, deny, allow" },
-	{ "buildkit = judge\n", 0,
-	    "t.conf:1: buildkit: \"judge\" is not one "
+	{ "buildkit = judge\n", 0, "t.conf:1: buildkit: \"judge\" is not one "
 	    "of allow, deny" },
-	{ "pull_require_digest = strict\n", 0,
-	    "t.conf:1: "
+	{ "pull_require_digest = strict\n", 0, "t.conf:1: "
 	    "pull_require_digest: \"strict\" is not one of enforce, warn, off" },
-	{ "restore_window = -1\n", 0,
-	    "t.conf:1: restore_window: \"-1\" is not "
+	{ "restore_window = -1\n", 0, "t.conf:1: restore_window: \"-1\" is not "
 	    "a number of seconds from 0 to 604800" },
 	/* lines */
 	{ "foo = 1\n", 0, "t.conf:1: unknown key \"foo\"" },
@@ -575,9 +520,7 @@ static const struct invalid_row {
 	{ "log level = warn\n", 0, "t.conf:1: unknown key \"log level\"" },
 	{ "l\x80g\t= 1\n", 0, "t.conf:1: unknown key \"l\\x80g\"" },
 	{ "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk"
-	  " = 1\n",
-	    0,
-	    "t.conf:1: unknown key \"kkkkkkkkkkkkkkkkkkkkkkkkkk"
+	    " = 1\n", 0, "t.conf:1: unknown key \"kkkkkkkkkkkkkkkkkkkkkkkkkk"
 	    "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk...\"" },
 	{ "listen /x\n", 0,
 	    "t.conf:1: expected \"key = value\", not \"listen /x\"" },
@@ -586,15 +529,12 @@ static const struct invalid_row {
 	{ "= x\n", 0, "t.conf:1: missing key before '='" },
 	{ " \t= x\n", 0, "t.conf:1: missing key before '='" },
 	{ "log_level = w\0rn\n", 16, "t.conf:1: line contains a NUL byte" },
-	{ "\0\nfoo = 1", 9,
-	    "t.conf:1: line contains a NUL byte\n"
+	{ "\0\nfoo = 1", 9, "t.conf:1: line contains a NUL byte\n"
 	    "t.conf:2: unknown key \"foo\"" },
 	/* Only one CR is a line ending; a lone CR is part of the value. */
-	{ "log_level = debug\r\r\n", 0,
-	    "t.conf:1: log_level: \"debug\\x0d\""
+	{ "log_level = debug\r\r\n", 0, "t.conf:1: log_level: \"debug\\x0d\""
 	    " is not one of error, warn, info, debug" },
-	{ "log_level = de\rbug\n", 0,
-	    "t.conf:1: log_level: \"de\\x0dbug\""
+	{ "log_level = de\rbug\n", 0, "t.conf:1: log_level: \"de\\x0dbug\""
 	    " is not one of error, warn, info, debug" },
 	/* repeats */
 	{ "log_level = warn\nlog_level = debug\n", 0,
@@ -604,23 +544,17 @@ static const struct invalid_row {
 	    "t.conf:3: \"log_level\" is already set on line 1\n"
 	    "t.conf:4: \"log_level\" is already set on line 1" },
 	/* quoting */
-	{ "log_level = \"debug\n", 0,
-	    "t.conf:1: log_level: missing closing"
+	{ "log_level = \"debug\n", 0, "t.conf:1: log_level: missing closing"
 	    " quote" },
-	{ "log_level = \"debug\\\"\n", 0,
-	    "t.conf:1: log_level: missing"
+	{ "log_level = \"debug\\\"\n", 0, "t.conf:1: log_level: missing"
 	    " closing quote" },
-	{ "log_level = \"de\\bug\"\n", 0,
-	    "t.conf:1: log_level: unknown escape"
+	{ "log_level = \"de\\bug\"\n", 0, "t.conf:1: log_level: unknown escape"
 	    " \"\\b\" in quoted value (only \\\" and \\\\)" },
-	{ "log_level = \"debug\" x\n", 0,
-	    "t.conf:1: log_level: unexpected"
+	{ "log_level = \"debug\" x\n", 0, "t.conf:1: log_level: unexpected"
 	    " text after closing quote" },
-	{ "log_level = \"warn\"\"\"\n", 0,
-	    "t.conf:1: log_level: unexpected"
+	{ "log_level = \"warn\"\"\"\n", 0, "t.conf:1: log_level: unexpected"
 	    " text after closing quote" },
-	{ "log_level = \" debug\"\n", 0,
-	    "t.conf:1: log_level: \" debug\" is"
+	{ "log_level = \" debug\"\n", 0, "t.conf:1: log_level: \" debug\" is"
 	    " not one of error, warn, info, debug" },
 	/* where */
 	{ "listen = relative.sock\n", 0,
@@ -630,8 +564,7 @@ static const struct invalid_row {
 	    "t.conf:1: upstream: \"~/docker.sock\" is not an absolute path" },
 	{ "database = guard.db\n", 0,
 	    "t.conf:1: database: \"guard.db\" is not an absolute path" },
-	{ "database = /a\tb\n", 0,
-	    "t.conf:1: database: \"/a\\x09b\" contains"
+	{ "database = /a\tb\n", 0, "t.conf:1: database: \"/a\\x09b\" contains"
 	    " a control character" },
 	{ "upstream = /run/docker-guard.sock\n", 0,
 	    "t.conf:1: listen and upstream are the same path" },
@@ -639,125 +572,87 @@ static const struct invalid_row {
 	    "t.conf:3: listen and upstream are the same path" },
 	{ "upstream = /a.sock\nlisten = /a.sock\n", 0,
 	    "t.conf:2: listen and upstream are the same path" },
-	{ "socket_mode = 0778\n", 0,
-	    "t.conf:1: socket_mode: \"0778\" is not"
+	{ "socket_mode = 0778\n", 0, "t.conf:1: socket_mode: \"0778\" is not"
 	    " an octal mode from 0000 to 0777" },
-	{ "socket_mode = 1000\n", 0,
-	    "t.conf:1: socket_mode: \"1000\" is not"
+	{ "socket_mode = 1000\n", 0, "t.conf:1: socket_mode: \"1000\" is not"
 	    " an octal mode from 0000 to 0777" },
-	{ "socket_mode = 0o660\n", 0,
-	    "t.conf:1: socket_mode: \"0o660\" is"
+	{ "socket_mode = 0o660\n", 0, "t.conf:1: socket_mode: \"0o660\" is"
 	    " not an octal mode from 0000 to 0777" },
-	{ "socket_mode = -1\n", 0,
-	    "t.conf:1: socket_mode: \"-1\" is not"
+	{ "socket_mode = -1\n", 0, "t.conf:1: socket_mode: \"-1\" is not"
 	    " an octal mode from 0000 to 0777" },
-	{ "socket_mode =\n", 0,
-	    "t.conf:1: socket_mode: \"\" is not"
+	{ "socket_mode =\n", 0, "t.conf:1: socket_mode: \"\" is not"
 	    " an octal mode from 0000 to 0777" },
 	{ "socket_mode = 77777777777777777777777777\n", 0,
 	    "t.conf:1: socket_mode: \"77777777777777777777777777\" is not"
 	    " an octal mode from 0000 to 0777" },
-	{ "socket_group = a b\n", 0,
-	    "t.conf:1: socket_group: \"a b\" is not"
+	{ "socket_group = a b\n", 0, "t.conf:1: socket_group: \"a b\" is not"
 	    " a group name (no blanks, control characters or ':')" },
-	{ "socket_group = a:b\n", 0,
-	    "t.conf:1: socket_group: \"a:b\" is not"
+	{ "socket_group = a:b\n", 0, "t.conf:1: socket_group: \"a:b\" is not"
 	    " a group name (no blanks, control characters or ':')" },
-	{ "log_level = verbose\n", 0,
-	    "t.conf:1: log_level: \"verbose\" is"
+	{ "log_level = verbose\n", 0, "t.conf:1: log_level: \"verbose\" is"
 	    " not one of error, warn, info, debug" },
-	{ "log_level = DEBUG\n", 0,
-	    "t.conf:1: log_level: \"DEBUG\" is"
+	{ "log_level = DEBUG\n", 0, "t.conf:1: log_level: \"DEBUG\" is"
 	    " not one of error, warn, info, debug" },
-	{ "log_format = JSON\n", 0,
-	    "t.conf:1: log_format: \"JSON\" is"
+	{ "log_format = JSON\n", 0, "t.conf:1: log_format: \"JSON\" is"
 	    " not one of text, json" },
-	{ "log_format = logfmt\n", 0,
-	    "t.conf:1: log_format: \"logfmt\" is"
+	{ "log_format = logfmt\n", 0, "t.conf:1: log_format: \"logfmt\" is"
 	    " not one of text, json" },
-	{ "log_format =\n", 0,
-	    "t.conf:1: log_format: \"\" is"
+	{ "log_format =\n", 0, "t.conf:1: log_format: \"\" is"
 	    " not one of text, json" },
 	/* HTTP limits */
-	{ "max_header_bytes = 1023\n", 0,
-	    "t.conf:1: max_header_bytes:"
+	{ "max_header_bytes = 1023\n", 0, "t.conf:1: max_header_bytes:"
 	    " \"1023\" is not a size from 1K to 1M" },
-	{ "max_header_bytes = 1025K\n", 0,
-	    "t.conf:1: max_header_bytes:"
+	{ "max_header_bytes = 1025K\n", 0, "t.conf:1: max_header_bytes:"
 	    " \"1025K\" is not a size from 1K to 1M" },
-	{ "max_header_bytes = 2M\n", 0,
-	    "t.conf:1: max_header_bytes:"
+	{ "max_header_bytes = 2M\n", 0, "t.conf:1: max_header_bytes:"
 	    " \"2M\" is not a size from 1K to 1M" },
-	{ "max_header_bytes = abc\n", 0,
-	    "t.conf:1: max_header_bytes:"
+	{ "max_header_bytes = abc\n", 0, "t.conf:1: max_header_bytes:"
 	    " \"abc\" is not a size from 1K to 1M" },
-	{ "max_header_bytes = 64 K\n", 0,
-	    "t.conf:1: max_header_bytes:"
+	{ "max_header_bytes = 64 K\n", 0, "t.conf:1: max_header_bytes:"
 	    " \"64 K\" is not a size from 1K to 1M" },
-	{ "max_header_bytes = -1K\n", 0,
-	    "t.conf:1: max_header_bytes:"
+	{ "max_header_bytes = -1K\n", 0, "t.conf:1: max_header_bytes:"
 	    " \"-1K\" is not a size from 1K to 1M" },
-	{ "max_headers = 0\n", 0,
-	    "t.conf:1: max_headers: \"0\" is not a"
+	{ "max_headers = 0\n", 0, "t.conf:1: max_headers: \"0\" is not a"
 	    " number from 1 to 1000" },
-	{ "max_headers = 1001\n", 0,
-	    "t.conf:1: max_headers: \"1001\" is not"
+	{ "max_headers = 1001\n", 0, "t.conf:1: max_headers: \"1001\" is not"
 	    " a number from 1 to 1000" },
-	{ "max_headers = 1e3\n", 0,
-	    "t.conf:1: max_headers: \"1e3\" is not"
+	{ "max_headers = 1e3\n", 0, "t.conf:1: max_headers: \"1e3\" is not"
 	    " a number from 1 to 1000" },
-	{ "max_headers = +5\n", 0,
-	    "t.conf:1: max_headers: \"+5\" is not"
+	{ "max_headers = +5\n", 0, "t.conf:1: max_headers: \"+5\" is not"
 	    " a number from 1 to 1000" },
-	{ "max_headers = 99999999999999999999999\n", 0,
-	    "t.conf:1:"
+	{ "max_headers = 99999999999999999999999\n", 0, "t.conf:1:"
 	    " max_headers: \"99999999999999999999999\" is not a number from 1"
 	    " to 1000" },
-	{ "body_limit = 65M\n", 0,
-	    "t.conf:1: body_limit: \"65M\" is not a"
+	{ "body_limit = 65M\n", 0, "t.conf:1: body_limit: \"65M\" is not a"
 	    " size from 1K to 64M" },
-	{ "body_limit = 1G\n", 0,
-	    "t.conf:1: body_limit: \"1G\" is not a"
+	{ "body_limit = 1G\n", 0, "t.conf:1: body_limit: \"1G\" is not a"
 	    " size from 1K to 64M" },
-	{ "body_limit = 512\n", 0,
-	    "t.conf:1: body_limit: \"512\" is not a"
+	{ "body_limit = 512\n", 0, "t.conf:1: body_limit: \"512\" is not a"
 	    " size from 1K to 64M" },
-	{ "shutdown_grace = 3601\n", 0,
-	    "t.conf:1: shutdown_grace: \"3601\""
+	{ "shutdown_grace = 3601\n", 0, "t.conf:1: shutdown_grace: \"3601\""
 	    " is not a number of seconds from 0 to 3600" },
-	{ "shutdown_grace = 10s\n", 0,
-	    "t.conf:1: shutdown_grace: \"10s\""
+	{ "shutdown_grace = 10s\n", 0, "t.conf:1: shutdown_grace: \"10s\""
 	    " is not a number of seconds from 0 to 3600" },
-	{ "idle_timeout = 86401\n", 0,
-	    "t.conf:1: idle_timeout: \"86401\""
+	{ "idle_timeout = 86401\n", 0, "t.conf:1: idle_timeout: \"86401\""
 	    " is not a number of seconds from 0 to 86400" },
-	{ "idle_timeout = -1\n", 0,
-	    "t.conf:1: idle_timeout: \"-1\""
+	{ "idle_timeout = -1\n", 0, "t.conf:1: idle_timeout: \"-1\""
 	    " is not a number of seconds from 0 to 86400" },
-	{ "max_connections = 0\n", 0,
-	    "t.conf:1: max_connections: \"0\""
+	{ "max_connections = 0\n", 0, "t.conf:1: max_connections: \"0\""
 	    " is not a number from 1 to 1000000" },
-	{ "max_connections = 1000001\n", 0,
-	    "t.conf:1: max_connections:"
+	{ "max_connections = 1000001\n", 0, "t.conf:1: max_connections:"
 	    " \"1000001\" is not a number from 1 to 1000000" },
 	/* policy */
-	{ "require_digest = enfroce\n", 0,
-	    "t.conf:1: require_digest:"
+	{ "require_digest = enfroce\n", 0, "t.conf:1: require_digest:"
 	    " \"enfroce\" is not one of enforce, warn, off" },
-	{ "require_digest = enforce # strict\n", 0,
-	    "t.conf:1: require_digest:"
+	{ "require_digest = enforce # strict\n", 0, "t.conf:1: require_digest:"
 	    " \"enforce # strict\" is not one of enforce, warn, off" },
-	{ "downgrade = ENFORCE\n", 0,
-	    "t.conf:1: downgrade: \"ENFORCE\" is"
+	{ "downgrade = ENFORCE\n", 0, "t.conf:1: downgrade: \"ENFORCE\" is"
 	    " not one of enforce, warn, off" },
-	{ "downgrade =\n", 0,
-	    "t.conf:1: downgrade: \"\" is not one of"
+	{ "downgrade =\n", 0, "t.conf:1: downgrade: \"\" is not one of"
 	    " enforce, warn, off" },
-	{ "local_images = yes\n", 0,
-	    "t.conf:1: local_images: \"yes\" is not"
+	{ "local_images = yes\n", 0, "t.conf:1: local_images: \"yes\" is not"
 	    " one of allow, deny" },
-	{ "unknown_version = true\n", 0,
-	    "t.conf:1: unknown_version: \"true\""
+	{ "unknown_version = true\n", 0, "t.conf:1: unknown_version: \"true\""
 	    " is not one of allow, deny" },
 	{ "rolling_tags = latest -bad .x ok\n", 0,
 	    "t.conf:1: rolling_tags: \"-bad\" " TAG_SYNTAX "\n"
@@ -765,9 +660,7 @@ static const struct invalid_row {
 	{ "rolling_tags = a/b,a:b\n", 0,
 	    "t.conf:1: rolling_tags: \"a/b\" " TAG_SYNTAX "\n"
 	    "t.conf:1: rolling_tags: \"a:b\" " TAG_SYNTAX },
-	{ "digest_exempt = ok b\x01"
-	  "d caf\xc3\xa9\n",
-	    0,
+	{ "digest_exempt = ok b\x01" "d caf\xc3\xa9\n", 0,
 	    "t.conf:1: digest_exempt: \"b\\x01d\" is not a repository pattern"
 	    " (printable ASCII only)\n"
 	    "t.conf:1: digest_exempt: \"caf\\xc3\\xa9\" is not a repository"
@@ -780,67 +673,53 @@ static const struct invalid_row {
 	    "t.conf:1: version_sources: \"tags\" " NOT_SOURCE },
 	{ "version_sources = Tag\n", 0,
 	    "t.conf:1: version_sources: \"Tag\" " NOT_SOURCE },
-	{ "version_sources = label: tag\n", 0,
-	    "t.conf:1: version_sources:"
+	{ "version_sources = label: tag\n", 0, "t.conf:1: version_sources:"
 	    " \"label:\" needs a label name after \"label:\"" },
-	{ "version_sources = env:\n", 0,
-	    "t.conf:1: version_sources:"
+	{ "version_sources = env:\n", 0, "t.conf:1: version_sources:"
 	    " \"env:\" needs a variable name after \"env:\"" },
 	{ "version_sources = env:A-B env:{ORG}_V env:{REPO\n", 0,
 	    "t.conf:1: version_sources: \"env:A-B\" " NOT_VAR "\n"
 	    "t.conf:1: version_sources: \"env:{ORG}_V\" " NOT_VAR "\n"
 	    "t.conf:1: version_sources: \"env:{REPO\" " NOT_VAR },
-	{ "version_sources = tag:\n", 0,
-	    "t.conf:1: version_sources:"
+	{ "version_sources = tag:\n", 0, "t.conf:1: version_sources:"
 	    " \"tag:\" needs a regular expression after \"tag:\"" },
-	{ "version_sources = tag:^v(.*\n", 0,
-	    "t.conf:1: version_sources:"
+	{ "version_sources = tag:^v(.*\n", 0, "t.conf:1: version_sources:"
 	    " \"tag:^v(.*\" is not a valid regular expression:"
 	    " Unmatched ( or \\(" },
-	{ "version_sources = tag:^v[0-9.]+$\n", 0,
-	    "t.conf:1:"
+	{ "version_sources = tag:^v[0-9.]+$\n", 0, "t.conf:1:"
 	    " version_sources: \"tag:^v[0-9.]+$\" needs a capture group"
 	    " (...) around the version" },
-	{ "version_sources = tag:((a{100}){100})\n", 0,
-	    "t.conf:1:"
+	{ "version_sources = tag:((a{100}){100})\n", 0, "t.conf:1:"
 	    " version_sources: \"tag:((a{100}){100})\" " TOO_BIG },
-	{ "version_sources = tag:(a{63}){8}b\n", 0,
-	    "t.conf:1:"
+	{ "version_sources = tag:(a{63}){8}b\n", 0, "t.conf:1:"
 	    " version_sources: \"tag:(a{63}){8}b\" " TOO_BIG },
-	{ "version_sources = tag:(a{63}){7,8}b\n", 0,
-	    "t.conf:1:"
+	{ "version_sources = tag:(a{63}){7,8}b\n", 0, "t.conf:1:"
 	    " version_sources: \"tag:(a{63}){7,8}b\" " TOO_BIG },
-	{ "version_sources = tag:(a{63}){7,}b\n", 0,
-	    "t.conf:1:"
+	{ "version_sources = tag:(a{63}){7,}b\n", 0, "t.conf:1:"
 	    " version_sources: \"tag:(a{63}){7,}b\" " TOO_BIG },
-	{ "version_sources = tag:(a{63}){8}|b\n", 0,
-	    "t.conf:1:"
+	{ "version_sources = tag:(a{63}){8}|b\n", 0, "t.conf:1:"
 	    " version_sources: \"tag:(a{63}){8}|b\" " TOO_BIG },
 	{ "version_sources = tag:(a*|b*)+ tag:((a*)?) tag:(a|||b)\n", 0,
 	    "t.conf:1: version_sources: \"tag:(a*|b*)+\" " AMBIGUOUS "\n"
 	    "t.conf:1: version_sources: \"tag:((a*)?)\" " AMBIGUOUS "\n"
 	    "t.conf:1: version_sources: \"tag:(a|||b)\" " AMBIGUOUS },
 	{ "version_sources = tag:(|) tag:(a?){0,3} tag:(a*){2,3} tag:(^|$)(x)"
-	  "\n",
-	    0,
+	    "\n", 0,
 	    "t.conf:1: version_sources: \"tag:(|)\" " AMBIGUOUS "\n"
 	    "t.conf:1: version_sources: \"tag:(a?){0,3}\" " AMBIGUOUS "\n"
 	    "t.conf:1: version_sources: \"tag:(a*){2,3}\" " AMBIGUOUS "\n"
 	    "t.conf:1: version_sources: \"tag:(^|$)(x)\" " AMBIGUOUS },
-	{ "version_sources = tag:(x+++++++++)\n", 0,
-	    "t.conf:1:"
+	{ "version_sources = tag:(x+++++++++)\n", 0, "t.conf:1:"
 	    " version_sources: \"tag:(x+++++++++)\" " TOO_BIG },
-	{ "version_sources = tag:(((.*)*)*){256}\n", 0,
-	    "t.conf:1:"
+	{ "version_sources = tag:(((.*)*)*){256}\n", 0, "t.conf:1:"
 	    " version_sources: \"tag:(((.*)*)*){256}\" " TOO_BIG },
 	{ "version_sources = tag:(x+++++++++++++++++++++++++++++++++++++++++++"
-	  "+++++++++++++++++++++++++++++++++++++++)\n",
-	    0,
-	    "t.conf:1:"
+	    "+++++++++++++++++++++++++++++++++++++++)\n", 0, "t.conf:1:"
 	    " version_sources: \"tag:(x+++++++++++++++++++++++++++++++++++++++"
 	    "+++++++++++++++++++...\" " TOO_BIG },
 	{ "version_sources = tag:(a{99999999999999999999999})\n", 0,
-	    "t.conf:1: version_sources: \"tag:(a{99999999999999999999999})\" " TOO_BIG },
+	    "t.conf:1: version_sources: \"tag:(a{99999999999999999999999})\" "
+	    TOO_BIG },
 	{ "version_sources = label:a\x7f label:\xc3\xa9 tag:(\x01)\n", 0,
 	    "t.conf:1: version_sources: \"label:a\\x7f\" is not printable"
 	    " ASCII\n"
@@ -848,40 +727,30 @@ static const struct invalid_row {
 	    " printable ASCII\n"
 	    "t.conf:1: version_sources: \"tag:(\\x01)\" is not printable"
 	    " ASCII" },
-	{ "overrides = allow-all\n", 0,
-	    "t.conf:1: overrides: \"allow-all\""
+	{ "overrides = allow-all\n", 0, "t.conf:1: overrides: \"allow-all\""
 	    " is not one of allow-downgrade, allow-tag" },
-	{ "overrides = allow-tag,,allow_downgrade\n", 0,
-	    "t.conf:1: overrides:"
+	{ "overrides = allow-tag,,allow_downgrade\n", 0, "t.conf:1: overrides:"
 	    " \"allow_downgrade\" is not one of allow-downgrade, allow-tag" },
 	/* the drift watch and its webhook */
-	{ "drift_interval = 86401\n", 0,
-	    "t.conf:1: drift_interval: \"86401\""
+	{ "drift_interval = 86401\n", 0, "t.conf:1: drift_interval: \"86401\""
 	    " is not a number of seconds from 0 to 86400" },
-	{ "drift_max_containers = 0\n", 0,
-	    "t.conf:1: drift_max_containers: "
+	{ "drift_max_containers = 0\n", 0, "t.conf:1: drift_max_containers: "
 	    "\"0\" is not a number from 1 to 10000" },
-	{ "notify_url = ftp://example.com/x\n", 0,
-	    "t.conf:1: notify_url: "
+	{ "notify_url = ftp://example.com/x\n", 0, "t.conf:1: notify_url: "
 	    "\"ftp://example.com/x\" is not an http:// or https:// URL with "
 	    "a host (at most 2048 bytes, no blanks)" },
-	{ "notify_url = example.com/hook\n", 0,
-	    "t.conf:1: notify_url: "
+	{ "notify_url = example.com/hook\n", 0, "t.conf:1: notify_url: "
 	    "\"example.com/hook\" is not an http:// or https:// URL with "
 	    "a host (at most 2048 bytes, no blanks)" },
-	{ "notify_url = http:///path\n", 0,
-	    "t.conf:1: notify_url: "
+	{ "notify_url = http:///path\n", 0, "t.conf:1: notify_url: "
 	    "\"http:///path\" is not an http:// or https:// URL with "
 	    "a host (at most 2048 bytes, no blanks)" },
-	{ "notify_url = \"http://a b/\"\n", 0,
-	    "t.conf:1: notify_url: "
+	{ "notify_url = \"http://a b/\"\n", 0, "t.conf:1: notify_url: "
 	    "\"http://a b/\" is not an http:// or https:// URL with "
 	    "a host (at most 2048 bytes, no blanks)" },
-	{ "notify_timeout = 0\n", 0,
-	    "t.conf:1: notify_timeout: \"0\" is "
+	{ "notify_timeout = 0\n", 0, "t.conf:1: notify_timeout: \"0\" is "
 	    "not a number of seconds from 1 to 300" },
-	{ "notify_tries = 11\n", 0,
-	    "t.conf:1: notify_tries: \"11\" is not "
+	{ "notify_tries = 11\n", 0, "t.conf:1: notify_tries: \"11\" is not "
 	    "a number from 1 to 10" },
 };
 
@@ -895,10 +764,8 @@ test_invalid(void)
 
 		cfg = parse(r->text, r->len ? r->len : strlen(r->text),
 		    &errors);
-		CHECKF(strcmp(errors, r->want) == 0,
-		    "row %zu:\n got:\n%s\n"
-		    " expected:\n%s",
-		    i, errors, r->want);
+		CHECKF(strcmp(errors, r->want) == 0, "row %zu:\n got:\n%s\n"
+		    " expected:\n%s", i, errors, r->want);
 		free(errors);
 		config_free(cfg);
 	}
@@ -912,8 +779,7 @@ test_bad_value_keeps_default(void)
 	char *errors, *got;
 
 	cfg = parse_str("rolling_tags = ok -bad\nlisten = x\n"
-			"max_headers = 0\n",
-	    &errors);
+	    "max_headers = 0\n", &errors);
 	CHECK(*errors != '\0');
 	got = field(cfg, "rolling_tags");
 	CHECK_STR_EQ(got, "latest|dev|edge|nightly|main");
@@ -936,18 +802,18 @@ static void
 test_many_errors(void)
 {
 	static const char text[] =
-	    "# docker-guard\n"			      /* 1 */
-	    "listen = /run/g.sock\n"		      /* 2 */
-	    "lisen = /run/g.sock\n"		      /* 3 */
-	    "\n"				      /* 4 */
-	    "require_digest = enfroce\r\n"	      /* 5 */
-	    "downgrade = warn\n"		      /* 6 */
-	    "downgrade = off\n"			      /* 7 */
-	    "  # body_limit = 1T\n"		      /* 8 */
-	    "body_limit = 1T\n"			      /* 9 */
-	    "just some words\n"			      /* 10 */
-	    "version_sources = tag:(x tag:y label:\n" /* 11 */
-	    "max_headers = 50";			      /* 12 */
+	    "# docker-guard\n"				/* 1 */
+	    "listen = /run/g.sock\n"			/* 2 */
+	    "lisen = /run/g.sock\n"			/* 3 */
+	    "\n"					/* 4 */
+	    "require_digest = enfroce\r\n"		/* 5 */
+	    "downgrade = warn\n"			/* 6 */
+	    "downgrade = off\n"				/* 7 */
+	    "  # body_limit = 1T\n"			/* 8 */
+	    "body_limit = 1T\n"				/* 9 */
+	    "just some words\n"				/* 10 */
+	    "version_sources = tag:(x tag:y label:\n"	/* 11 */
+	    "max_headers = 50";				/* 12 */
 	static const char want[] =
 	    "g.conf:3: unknown key \"lisen\"\n"
 	    "g.conf:5: require_digest: \"enfroce\" is not one of enforce,"
@@ -988,8 +854,8 @@ test_many_errors(void)
 	config_errors_reset(&errs);
 
 	/* errs may be NULL: errors are only counted. */
-	CHECK_INT_EQ(config_parse(cfg, "g.conf", text, sizeof(text) - 1, NULL),
-	    8);
+	CHECK_INT_EQ(config_parse(cfg, "g.conf", text, sizeof(text) - 1,
+	    NULL), 8);
 	config_free(cfg);
 }
 
@@ -1009,8 +875,7 @@ test_len(void)
 
 	/* Cut in the middle of the value: "deb" is not a level. */
 	cfg = parse(text, 15, &errors);
-	CHECK_STR_EQ(errors,
-	    "t.conf:1: log_level: \"deb\" is not one of"
+	CHECK_STR_EQ(errors, "t.conf:1: log_level: \"deb\" is not one of"
 	    " error, warn, info, debug");
 	free(errors);
 	config_free(cfg);
@@ -1035,8 +900,7 @@ test_lengths(void)
 	config_free(cfg);
 	memcpy(line + 4096, "d\nfoo=1\n", 9);
 	cfg = parse(line, 4104, &errors);
-	CHECK_STR_EQ(errors,
-	    "t.conf:1: line is longer than 4096 bytes\n"
+	CHECK_STR_EQ(errors, "t.conf:1: line is longer than 4096 bytes\n"
 	    "t.conf:2: unknown key \"foo\"");
 	CHECK_STR_EQ(cfg->database, "/var/lib/docker-guard/guard.db");
 	free(errors);
@@ -1054,8 +918,7 @@ test_lengths(void)
 	memcpy(line + n + 106, "s", 2);
 	cfg = parse_str(line, &errors);
 	want = xasprintf("t.conf:1: listen: \"/%.63s...\" is 108 bytes long;"
-			 " a socket path may have at most 107",
-	    line + n + 1);
+	    " a socket path may have at most 107", line + n + 1);
 	CHECK_STR_EQ(errors, want);
 	free(want);
 	free(errors);
@@ -1100,9 +963,9 @@ test_lengths(void)
 }
 
 static const struct size_row {
-	const char *text;
-	int rc;
-	size_t want;
+	const char	*text;
+	int		 rc;
+	size_t		 want;
 } size_rows[] = {
 	{ "0", 0, 0 },
 	{ "4096", 0, 4096 },
@@ -1154,8 +1017,8 @@ test_parse_size(void)
 		int rc;
 
 		rc = config_parse_size(r->text, &got);
-		CHECKF(rc == r->rc, "\"%s\": returned %d, expected %d", r->text,
-		    rc, r->rc);
+		CHECKF(rc == r->rc, "\"%s\": returned %d, expected %d",
+		    r->text, rc, r->rc);
 		if (r->rc == 0)
 			CHECKF(got == r->want, "\"%s\" is %zu, expected %zu",
 			    r->text, got, r->want);
@@ -1231,8 +1094,7 @@ test_example_file(void)
 		for (size_t i = 0; p[0] == '#' && i < NITEMS(key_names); i++) {
 			size_t kl = strlen(key_names[i]);
 
-			if (n > kl + 1 &&
-			    strncmp(p + 1, key_names[i], kl) == 0 &&
+			if (n > kl + 1 && strncmp(p + 1, key_names[i], kl) == 0 &&
 			    (p[kl + 1] == ' ' || p[kl + 1] == '=')) {
 				CHECKF(!found[i], "%s twice", key_names[i]);
 				found[i] = true;
@@ -1268,8 +1130,7 @@ test_example_file(void)
 	free(on);
 	free(text);
 #else
-	CHECKF(0,
-	    "SOURCE_ROOT is not defined: build with"
+	CHECKF(0, "SOURCE_ROOT is not defined: build with"
 	    " -DSOURCE_ROOT=\\\"/path/to/docker-guard\\\"");
 #endif
 }
@@ -1322,14 +1183,12 @@ test_metrics_listen(void)
 		}
 		if (rows[i].host != NULL) {
 			CHECK_INT_EQ(config_ops_addr(rows[i].text, host,
-					 sizeof host, &port),
-			    0);
+					 sizeof host, &port), 0);
 			CHECK_STR_EQ(host, rows[i].host);
 			CHECK_INT_EQ(port, rows[i].port);
 		} else {
 			CHECK_INT_EQ(config_ops_addr(rows[i].text, host,
-					 sizeof host, &port),
-			    -1);
+					 sizeof host, &port), -1);
 		}
 		free(got);
 		free(errors);
