@@ -54,13 +54,11 @@ extern const char *const FLEET_SQL_LOCK_APP;
 extern const char *const FLEET_SQL_HISTORY;
 /* Parameters of fleet_sql_claim_params: record a claim. */
 extern const char *const FLEET_SQL_CLAIM;
-/* Parameters of fleet_sql_claim_if_unchanged_params: record a claim only
- * if the app has no row above generation gen (run under the app's lock;
- * INSERT 0 0 when it has). */
+/* Parameters of fleet_sql_claim_if_unchanged_params: in one statement,
+ * record a claim under the app's lock only if the app has no row above
+ * generation gen -> one row: the claim row's ID, or NULL when the app
+ * had one (nothing recorded). */
 extern const char *const FLEET_SQL_CLAIM_IF_UNCHANGED;
-/* $1 host, $2 token -> the claim row's id if it was recorded, else no
- * row. */
-extern const char *const FLEET_SQL_CLAIM_LANDED;
 /* $1 host, $2 token, $3 container_id or NULL, $4 HTTP status -> one row
  * (updated, deleted): a 2xx answer whose container is not yet a row of
  * its own turns the claim into created (with container_id $3); anything

@@ -439,9 +439,9 @@ claim_commit_cb(PGresult *res, const char *cause, void *arg)
 	    c->failure);
 }
 
-/* An optimistic commit answered: its last statement gives the claim
- * row's ID (it is in: the app's new generation) or no row (the app had
- * moved on); a failure rolled it all back. */
+/* An optimistic commit answered: dg_claim's row ID (the claim is in: the
+ * app's new generation), or NULL (the app had moved on); a failure
+ * recorded nothing (the statement was its own transaction). */
 static void
 claim_cas_cb(PGresult *res, const char *cause, void *arg)
 {
@@ -449,16 +449,13 @@ claim_cas_cb(PGresult *res, const char *cause, void *arg)
 	struct fleet *f = c->f;
 
 	if (res == NULL || fleet_conn_failed(res, &cause) ||
-	    PQntuples(res) > 1) {
-		if (res != NULL && fleet_conn_up(f->conn))
-			fleet_conn_query(f->conn, FLEET_CONN_NEXT, false,
-			    "ROLLBACK", 0, NULL, NULL, NULL);
+	    PQntuples(res) != 1) {
 		fleet_cache_drop(f->cache, c->app);
 		claim_finish(c, FLEET_COMMIT_FAILED,
 		    cause != NULL ? cause : "no answer");
 		return;
 	}
-	if (PQntuples(res) == 0) {
+	if (PQgetisnull(res, 0, 0)) {
 		fleet_cache_drop(f->cache, c->app);
 		claim_finish(c, FLEET_COMMIT_STALE, NULL);
 		return;
@@ -499,30 +496,6 @@ claim_read_text(const char *app)
 	text = xasprintf("BEGIN; %s; %s", lock, hist);
 	free(lock);
 	free(hist);
-	return text;
-}
-
-/* BEGIN; the app's lock; the claim row unless the app moved past gen;
- * COMMIT; is the row in?  One round trip; every statement after the
- * lock reads a fresh snapshot, so it sees what the lock's last holder
- * committed. */
-static char *
-claim_cas_text(const struct fleet_record *rec, const char *host, int64_t gen)
-{
-	const char *app[1] = { rec->app }, *landed[2] = { host, rec->token };
-	struct fleet_params p;
-	char *lock, *row, *check, *text;
-
-	fleet_sql_claim_if_unchanged_params(rec, host, gen, &p);
-	lock = sql_bind(FLEET_SQL_LOCK_APP, 1, app);
-	row = sql_bind(FLEET_SQL_CLAIM_IF_UNCHANGED, p.n, p.values);
-	check = sql_bind(FLEET_SQL_CLAIM_LANDED, 2, landed);
-	if (lock == NULL || row == NULL || check == NULL)
-		abort(); /* the statements are constants */
-	text = xasprintf("BEGIN; %s; %s; COMMIT; %s", lock, row, check);
-	free(lock);
-	free(row);
-	free(check);
 	return text;
 }
 
@@ -665,6 +638,7 @@ fleet_claim_commit(struct fleet_claim *c, const struct fleet_record *rec,
     fleet_done_cb cb, void *arg)
 {
 	struct timeval now = { 0, 0 };
+	struct fleet_params p;
 
 	c->done = cb;
 	c->done_arg = arg;
@@ -683,8 +657,11 @@ fleet_claim_commit(struct fleet_claim *c, const struct fleet_record *rec,
 		c->added.host = xstrdup(c->f->host);
 		c->added.since = rec->time_ms / 1000;
 		c->added.claimed = true;
-		fleet_conn_query_text(c->f->conn, FLEET_CONN_LAST,
-		    claim_cas_text(rec, c->f->host, c->gen), claim_cas_cb, c);
+		fleet_sql_claim_if_unchanged_params(rec, c->f->host, c->gen,
+		    &p);
+		fleet_conn_query(c->f->conn, FLEET_CONN_LAST, false,
+		    FLEET_SQL_CLAIM_IF_UNCHANGED, p.n, p.values, claim_cas_cb,
+		    c);
 		return;
 	}
 	if (claim_stale(c)) {

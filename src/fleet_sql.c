@@ -40,7 +40,7 @@ const char *const FLEET_SQL_SCHEMA =
     "CREATE INDEX IF NOT EXISTS dg_versions_app"
     "  ON dg_versions (app, first_seen);"
     /* The app's generation (its highest row ID), and the rows above
-       one: FLEET_SQL_HISTORY and FLEET_SQL_CLAIM_IF_UNCHANGED. */
+       one: FLEET_SQL_HISTORY and dg_claim. */
     "CREATE INDEX IF NOT EXISTS dg_versions_app_id"
     "  ON dg_versions (app, id);"
     /* FLEET_SQL_HISTORY's groups, read from the index alone. */
@@ -62,6 +62,31 @@ const char *const FLEET_SQL_SCHEMA =
     "CREATE TABLE IF NOT EXISTS dg_meta (key text PRIMARY KEY, value text);"
     "INSERT INTO dg_meta (key, value) VALUES ('schema_version', '1')"
     "  ON CONFLICT (key) DO NOTHING;"
+    /* A claim if no claim of the app came since generation p_gen, in one
+       statement (its own transaction): the app's lock, then the check
+       and the row, each statement reading a fresh snapshot (a volatile
+       function's), so they see what the lock's last holder committed.
+       The row's ID (the app's new generation), or NULL when the app had
+       moved on.  Its plans are kept for the session. */
+    "CREATE OR REPLACE FUNCTION dg_claim(p_host text, p_app text,"
+    "  p_version text, p_digest text, p_image_ref text, p_image_id text,"
+    "  p_container_name text, p_first_seen bigint, p_token text,"
+    "  p_gen bigint) RETURNS bigint LANGUAGE plpgsql VOLATILE AS $dg$"
+    " DECLARE new_id bigint;"
+    " BEGIN"
+    "  PERFORM pg_advisory_xact_lock(hashtextextended(p_app, 0));"
+    "  IF EXISTS (SELECT 1 FROM dg_versions"
+    "    WHERE app = p_app AND id > p_gen) THEN"
+    "   RETURN NULL;"
+    "  END IF;"
+    "  INSERT INTO dg_versions (host, app, version, digest, image_ref,"
+    "    image_id, container_name, first_seen, token, source, state)"
+    "   VALUES (p_host, p_app, p_version, p_digest, p_image_ref,"
+    "    p_image_id, p_container_name, p_first_seen, p_token, 'claim',"
+    "    'claimed')"
+    "   ON CONFLICT DO NOTHING RETURNING id INTO new_id;"
+    "  RETURN new_id;"
+    " END $dg$;"
     "COMMIT";
 
 const char *const FLEET_SQL_SCHEMA_VERSION =
@@ -91,18 +116,11 @@ const char *const FLEET_SQL_CLAIM =
 /* keep.ok is one non-NULL boolean: the UPDATE takes the claim when it is
  * true, the DELETE when it is false, never both. */
 /* Row IDs are taken under the app's lock by every claim, so "no row of
- * the app above gen" means no claim came since the history was read. */
+ * the app above gen" means no claim came since the history was read
+ * (dg_claim in FLEET_SQL_SCHEMA). */
 const char *const FLEET_SQL_CLAIM_IF_UNCHANGED =
-    "INSERT INTO dg_versions (host, app, version, digest, image_ref,"
-    " image_id, container_name, first_seen, token, source, state)"
-    " SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $6::text,"
-    " $7::text, $8::bigint, $9::text, 'claim', 'claimed'"
-    " WHERE NOT EXISTS (SELECT 1 FROM dg_versions"
-    "  WHERE app = $2::text AND id > $10::bigint)"
-    " ON CONFLICT DO NOTHING";
-
-const char *const FLEET_SQL_CLAIM_LANDED =
-    "SELECT id FROM dg_versions WHERE host = $1 AND token = $2";
+    "SELECT dg_claim($1, $2, $3, $4, $5, $6, $7, $8::bigint, $9,"
+    " $10::bigint)";
 
 const char *const FLEET_SQL_OUTCOME =
     "WITH c AS (SELECT id FROM dg_versions"
