@@ -67,7 +67,8 @@ const char *const FLEET_SQL_SCHEMA =
        and the row, each statement reading a fresh snapshot (a volatile
        function's), so they see what the lock's last holder committed.
        The row's ID (the app's new generation), or NULL when the app had
-       moved on.  Its plans are kept for the session. */
+       moved on.  Its plans are kept for the session.  No ON CONFLICT: the
+       token is new, and a speculative insert costs more than the row. */
     "CREATE OR REPLACE FUNCTION dg_claim(p_host text, p_app text,"
     "  p_version text, p_digest text, p_image_ref text, p_image_id text,"
     "  p_container_name text, p_first_seen bigint, p_token text,"
@@ -84,7 +85,7 @@ const char *const FLEET_SQL_SCHEMA =
     "   VALUES (p_host, p_app, p_version, p_digest, p_image_ref,"
     "    p_image_id, p_container_name, p_first_seen, p_token, 'claim',"
     "    'claimed')"
-    "   ON CONFLICT DO NOTHING RETURNING id INTO new_id;"
+    "   RETURNING id INTO new_id;"
     "  RETURN new_id;"
     " END $dg$;"
     "COMMIT";
