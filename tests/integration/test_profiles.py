@@ -218,8 +218,11 @@ class Client:
         if isinstance(body, (dict, list)):
             body = json.dumps(body).encode()
         ctype = b"application/json" if body is not None else None
+        conn = b"Connection: Upgrade" if any(
+            h.startswith(b"Upgrade:") for h in headers) \
+            else b"Connection: close"
         data = request(target, body or b"", method=method, ctype=ctype,
-                       headers=[b"Connection: close"] + list(headers))
+                       headers=[conn] + list(headers))
         with connected_as(self.sock, self.user) as s:
             c = SockConn(s)
             c.send(data)
@@ -660,12 +663,32 @@ def test_ro_create_spellings(ro, testbed, app, method, path, canonical):
 
 
 @pytest.mark.parametrize("method,path", [
-    ("GET", "/containers/json"), ("HEAD", "/containers/json"),
-    ("GET", "/v1.41/images/json"), ("GET", "/_ping"), ("HEAD", "/_ping"),
+    ("GET", "/containers/json"), ("GET", "/v1.41/images/json"),
+    ("GET", "/_ping"), ("HEAD", "/_ping"), ("HEAD", "/v1.41/_ping"),
     ("GET", "/version")])
 def test_ro_get_and_head_pass(ro, method, path):
     r = ro.raw(method, path)
     assert r is not None and r.status == 200, r
+
+
+def test_ro_head_forwarded(ro):
+    """HEAD on a GET-only route reaches the engine (20.10 answers 404 or
+    405 itself: it routes HEAD only where it registered it); the profile
+    does not refuse it."""
+    r = ro.raw("HEAD", "/containers/json")
+    assert r is not None and r.status != 403, r
+
+
+def test_beyond_ro_attach_ws(ro, testbed, victim):
+    """GET /containers/{id}/attach/ws is a websocket that writes to the
+    container's stdin: a GET, but not a read.  A read-only socket (the
+    Traefik recipe) should not hand out a container's stdin."""
+    r = ro.raw("GET", "/v1.41/containers/%s/attach/ws?stream=1&stdin=1"
+               % victim, headers=[
+                   b"Upgrade: websocket", b"Sec-WebSocket-Version: 13",
+                   b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+                   b"Origin: http://localhost"])
+    assert_raw_refused(r, ro, "access")
 
 
 @pytest.mark.parametrize("method,path", [
@@ -1415,7 +1438,11 @@ CHECKS = {
         ["profile.a.clients = gid:4203", "profile.b.clients = gid:4203",
          "profile.b.access = read-only"],
         ["profile.a.clients", "profile.b.clients"], "4203", None),
-    "allows-nothing": (
+    "allows-nothing-ping-version": (
+        ["profile.a.clients = uid:4204", "profile.a.routes = ping version"],
+        ["profile.a."], '"a"', None),
+    # read-only, and its only group has no GET or HEAD route (POST /session)
+    "allows-nothing-read-only-session": (
         ["profile.a.clients = uid:4204", "profile.a.access = read-only",
          "profile.a.routes = session"],
         ["profile.a."], '"a"', None),
