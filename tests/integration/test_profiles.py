@@ -902,8 +902,7 @@ def test_beyond_join_container_in_host_namespace(apps, testbed, app, mode):
     is the host's namespace: --network container:X / --pid container:X
     joins it as surely as --network host."""
     src = testbed.unique("phn")
-    extra = ["--ipc", "shareable"] if mode == "--ipc" else []
-    engine(testbed, "run", "-d", "--name", src, mode, "host", *extra,
+    engine(testbed, "run", "-d", "--name", src, mode, "host",
            app.digest_ref, "sleep", "600")
     create_refused(testbed, app, apps, "host_namespaces",
                    mode, "container:" + src)
