@@ -1032,6 +1032,17 @@ def test_bind_allowed(apps, testbed, app, paths, case):
     create_allowed(testbed, app, apps, *bind_allowed(paths)[case])
 
 
+def test_apps_run_end_to_end(apps, testbed, app, paths):
+    """An allowed bind works all the way: docker run reads the file."""
+    with open(os.path.join(paths.data, "hello"), "w") as fh:
+        fh.write("hello-through-profile\n")
+    res = apps.docker("run", "--rm", "--network", "none", "-v",
+                      paths.data + ":/x:ro", app.digest_ref, "cat",
+                      "/x/hello")
+    assert_ok(res, "docker run with an allowed bind")
+    assert res.stdout.strip() == "hello-through-profile", res.stdout
+
+
 def test_bind_relative_paths(apps, testbed, app, paths):
     """The CLI makes ./ and ../ paths absolute from its working directory."""
     create_allowed(testbed, app, apps, "-v", "./data:/x", cwd=paths.allowed)
@@ -1111,6 +1122,8 @@ def socket_spellings(testbed, paths):
         "upstream ..": ["-v", d + "/work/../docker.sock:/s"],
         "upstream symlink": ["-v", paths.socklink + ":/s"],
         "upstream dir symlink": ["-v", paths.rundirlink + ":/s"],
+        "upstream via dir symlink": ["-v", paths.rundirlink +
+                                     "/docker.sock:/s"],
         "upstream dir": ["-v", d + ":/s"],
         "/tmp": ["-v", "/tmp:/s"],
         "/": ["-v", "/:/s"],
@@ -1292,6 +1305,16 @@ def test_volumes_from_refused(apps, testbed, app, src_mount, suffix):
            app.digest_ref, "true")
     create_refused(testbed, app, apps, "bind_mounts", "--volumes-from",
                    src + suffix)
+
+
+def test_volumes_from_chain_refused(apps, testbed, app):
+    """B took its mounts from A (a bind of /etc); C takes B's."""
+    a, b = testbed.unique("pvf"), testbed.unique("pvf")
+    engine(testbed, "create", "--network", "none", "--name", a, "-v",
+           "/etc:/x", app.digest_ref, "true")
+    engine(testbed, "create", "--network", "none", "--name", b,
+           "--volumes-from", a, app.digest_ref, "true")
+    create_refused(testbed, app, apps, "bind_mounts", "--volumes-from", b)
 
 
 def test_volumes_from_allowed(apps, testbed, app, paths):
