@@ -740,6 +740,17 @@ def test_routes_raw_refused(rt, path):
     assert_raw_refused(r, rt, "routes")
 
 
+@pytest.mark.parametrize("path", [
+    "/containers/../images/json", "/containers%2F..%2Fimages%2Fjson",
+    "/v1.41/containers/..%2Fimages/json", "/containers/%2E%2E/images/json"])
+def test_routes_dotdot_tricks(rt, path):
+    """A containers-looking path that the engine would clean into
+    /images/json: refused by the guard (its path rules or the profile)."""
+    r = rt.raw("GET", path)
+    assert r is not None and r.status in (400, 403, 404), r
+    assert (msg_of(r) or "").startswith("docker-guard: "), r
+
+
 # ==========================================================================
 # matching
 # ==========================================================================
@@ -1011,6 +1022,7 @@ def bind_allowed(p):
         "-v data ro,z": ["-v", p.data + ":/x:ro,z"],
         "--mount data": ["--mount", "type=bind,src=%s,dst=/x" % p.data],
         "-v data/.": ["-v", p.data + "/.:/x"],
+        "-v missing under data": ["-v", p.data + "/dg-missing/sub:/x"],
         "-v named volume": ["-v", "pfplain:/x"],
         "--tmpfs": ["--tmpfs", "/x"],
     }
@@ -1130,6 +1142,8 @@ def socket_spellings(testbed, paths):
         "/run": ["-v", "/run:/s"],
         "/var/run": ["-v", "/var/run:/s"],
         "/var": ["-v", "/var:/s"],
+        "/proc/self/root + upstream": ["-v", "/proc/self/root" + s + ":/s"],
+        "/proc/self/root + upstream dir": ["-v", "/proc/self/root" + d + ":/s"],
         "/var/run/docker.sock": ["--mount",
                                  "type=bind,src=/var/run/docker.sock,dst=/s"],
         "/run/docker.sock": ["--mount",
@@ -1173,6 +1187,19 @@ def test_engine_socket_raw(wide, testbed, app):
                {"binds": [os.path.dirname(s) + "/:/s"]}):
         raw_create_refused(testbed, wide, "bind_mounts",
                            create_body(app, hc))
+
+
+def test_beyond_engine_socket_hardlink(wide, testbed, app, paths):
+    """A hard link to the engine's socket (anyone with read-write access
+    to it may make one, protected_hardlinks allows that) is the engine's
+    socket under another name with no symlink to resolve: judged by
+    device and inode, it is refused."""
+    link = os.path.join(paths.allowed, testbed.unique("hardsock"))
+    os.link(testbed.dockerd.sock, link)
+    try:
+        create_refused(testbed, app, wide, "bind_mounts", "-v", link + ":/s")
+    finally:
+        os.unlink(link)
 
 
 def test_beyond_guard_own_sockets(wide, testbed, app, gmain):
