@@ -1557,3 +1557,83 @@ def test_check_config_clean_profiles(tmp_path):
     r, path, out = check_config(tmp_path, lines)
     assert r.returncode == 0, out
     assert not re.search(re.escape(path) + r":[0-9]+:", out), out
+
+
+# ==========================================================================
+# other real clients: compose and the Python SDK (docker-py)
+# ==========================================================================
+
+def test_compose_under_profile(apps, testbed, app, paths):
+    """docker-compose as the apps profile: a privileged service is refused
+    with the profile's message; the same file without it comes up."""
+    cmd = tb.compose_cmd()
+    if cmd is None:
+        pytest.skip("compose not installed")
+    d = testbed.tmpdir("pcomp")
+    os.chmod(d, 0o777)
+    project = testbed.unique("pc")
+    svc = {"image": app.digest_ref, "network_mode": "none",
+           "command": ["sh", "-c", "trap 'exit 0' TERM; sleep 60 & wait"],
+           "volumes": [paths.data + ":/x:ro"]}
+    path = os.path.join(d, "docker-compose.yml")
+    for privileged in (True, False):
+        with open(path, "w") as fh:
+            fh.write(tb.compose_text({"web": dict(svc, privileged=True)}
+                                     if privileged else {"web": svc}))
+        os.chmod(path, 0o644)
+        env = tb.client_env("unix://" + apps.sock, apps.cfgdir)
+        argv = cmd + ["-p", project, "-f", path, "up", "-d"]
+        if apps.user:
+            argv = ["runuser", "-u", apps.user.name, "--"] + argv
+        res = tb.run(argv, env=env, cwd=d, timeout=120, check=False)
+        if privileged:
+            out = res.stdout + res.stderr
+            assert res.returncode != 0, out
+            assert 'profile "apps"' in out and "profile.apps.privileged" \
+                in out, out
+        else:
+            assert_ok(res, "compose up without privileged")
+    down = cmd + ["-p", project, "-f", path, "down", "-t", "1"]
+    tb.run(down, env=testbed.direct_env, cwd=d, timeout=120, check=False)
+
+
+SDK_SCRIPT = r"""
+import json, sys, docker
+c = docker.DockerClient(base_url=sys.argv[1], version="1.41", timeout=30)
+out = {}
+for name, kw in (("priv", {"privileged": True}),
+                 ("bind", {"volumes": {"/etc": {"bind": "/x", "mode": "ro"}}}),
+                 ("ok", {"volumes": {sys.argv[3]: {"bind": "/x"}}})):
+    try:
+        ct = c.containers.create(sys.argv[2], ["true"], network_mode="none",
+                                 name=sys.argv[4] + name, **kw)
+        out[name] = [201, ct.id]
+    except docker.errors.APIError as e:
+        out[name] = [e.status_code, e.explanation]
+print(json.dumps(out))
+"""
+
+
+def test_python_sdk_under_profile(apps, testbed, app, paths):
+    """docker-py (what compose 1.29 and Ansible use) as the apps profile."""
+    script = os.path.join(testbed.tmpdir("psdk"), "sdk.py")
+    os.chmod(os.path.dirname(script), 0o755)
+    with open(script, "w") as fh:
+        fh.write(SDK_SCRIPT)
+    os.chmod(script, 0o644)
+    prefix = testbed.unique("psdk")
+    argv = ["/usr/bin/python3", script, "unix://" + apps.sock,
+            app.digest_ref, paths.data, prefix]
+    if apps.user:
+        argv = ["runuser", "-u", apps.user.name, "--"] + argv
+    res = tb.run(argv, env=tb.client_env(None), cwd="/", timeout=120,
+                 check=False)
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    for name, key in (("priv", "privileged"), ("bind", "bind_mounts")):
+        status, msg = out[name]
+        assert status == 403, out
+        assert 'profile "apps"' in msg and "profile.apps." + key in msg, msg
+        assert_audited(apps, msg)
+        assert not exists(testbed, "container", prefix + name)
+    assert out["ok"][0] == 201, out
