@@ -1637,3 +1637,36 @@ def test_python_sdk_under_profile(apps, testbed, app, paths):
         assert_audited(apps, msg)
         assert not exists(testbed, "container", prefix + name)
     assert out["ok"][0] == 201, out
+
+
+# ==========================================================================
+# a start that carries a HostConfig (API < 1.24: the engine applies it)
+# ==========================================================================
+
+@pytest.mark.parametrize("hc", [{"Privileged": True},
+                                {"Binds": ["/etc:/x"]},
+                                {"privileged": True},
+                                {"CapAdd": ["NET_ADMIN"]},
+                                {"PidMode": "host"}],
+                         ids=["Privileged", "Binds", "privileged-lower",
+                              "CapAdd", "PidMode"])
+def test_old_api_start_with_hostconfig(apps, testbed, app, hc):
+    name = create_allowed(testbed, app, apps)
+    r = apps.raw("POST", "/v1.23/containers/%s/start" % name, hc)
+    assert r is not None and r.status == 403, r
+    msg = msg_of(r) or ""
+    # no key allows this (the HostConfig belongs to the create): the
+    # message names the profile and what to do instead
+    assert msg.startswith("docker-guard: ") and 'profile "apps"' in msg, msg
+    assert_audited(apps, msg)
+    info = json.loads(engine(testbed, "inspect", name).stdout)[0]
+    assert not info["State"]["Running"] and info["State"]["StartedAt"] \
+        .startswith("0001"), info["State"]
+    assert not info["HostConfig"]["Privileged"]
+    assert not info["HostConfig"]["Binds"]
+
+
+def test_old_api_start_without_body_allowed(apps, testbed, app):
+    name = create_allowed(testbed, app, apps)
+    r = apps.raw("POST", "/v1.23/containers/%s/start" % name)
+    assert r is not None and r.status == 204, r
