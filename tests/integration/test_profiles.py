@@ -1670,3 +1670,89 @@ def test_old_api_start_without_body_allowed(apps, testbed, app):
     name = create_allowed(testbed, app, apps)
     r = apps.raw("POST", "/v1.23/containers/%s/start" % name)
     assert r is not None and r.status == 204, r
+
+
+# ==========================================================================
+# reload
+# ==========================================================================
+
+def test_sighup_reloads_profiles(guard_factory, users, cfgdirs, testbed, app):
+    """SIGHUP re-reads the profiles (README: SIGHUP re-reads the
+    configuration; only listen_profiles waits for the next start)."""
+    name = testbed.unique("gh")
+    g = guard_factory("socket_mode = 0666\n"
+                      "profile.pr.clients = uid:%d\n"
+                      "profile.pr.access = read-only\n"
+                      % users["other"].uid, name=name)
+    c = Client(g, "pr", g.sock, users["other"], cfgdirs["other"])
+    create_refused(testbed, app, c, "access")
+    with open(g.config, "w") as fh:
+        fh.write("socket_mode = 0666\n"
+                 "profile.pr.clients = uid:%d\n"
+                 "profile.pr.privileged = no\n" % users["other"].uid)
+    g.proc.popen.send_signal(1)
+    tb.wait_for(lambda: create(testbed, app, c)[0].returncode == 0,
+                "the reloaded profile to allow a create", timeout=20,
+                interval=0.5)
+    create_refused(testbed, app, c, "privileged", "--privileged")
+
+
+# ==========================================================================
+# beyond: builds and plugins, which run containers of their own
+# ==========================================================================
+
+def build_context(testbed, app):
+    d = testbed.tmpdir("pbctx")
+    os.chmod(d, 0o755)
+    path = os.path.join(d, "Dockerfile")
+    with open(path, "w") as fh:
+        fh.write("FROM %s\nRUN true\n" % app.digest_ref)
+    os.chmod(path, 0o644)
+    return d
+
+
+def test_beyond_build_network_host(apps, testbed, app):
+    """A legacy build's RUN steps are containers: `docker build --network
+    host` runs them in the host's network namespace, which
+    host_namespaces = none refuses to a create."""
+    ctx = build_context(testbed, app)
+    base = ["env", "DOCKER_BUILDKIT=0", "/usr/bin/docker", "build", "-q"]
+    env = tb.client_env("unix://" + apps.sock, apps.cfgdir)
+
+    def build(net):
+        argv = base + ["--network", net, "-t", testbed.unique("pbt"), ctx]
+        if apps.user:
+            argv = ["runuser", "-u", apps.user.name, "--"] + argv
+        return tb.run(argv, env=env, cwd="/", timeout=180, check=False)
+
+    assert_ok(build("none"), "a build with --network none")
+    assert_cli_refused(build("host"), apps, "host_namespaces")
+
+
+def test_beyond_plugin_privileges(guard_factory, testbed):
+    """A managed plugin runs with the privileges granted at pull: host
+    mounts, devices, capabilities, the host's namespaces.  A limited
+    profile must not grant them (the plugin does not exist: if the guard
+    forwards, the engine fails the pull, nothing is installed).  The
+    pull rules are off here so that only the profile can refuse."""
+    g = guard_factory("default_profile = lim\n"
+                      "profile.lim.privileged = no\n"
+                      "profile.lim.host_namespaces = none\n"
+                      "profile.lim.capabilities = none\n"
+                      "profile.lim.devices = none\n"
+                      "profile.lim.bind_mounts = none\n"
+                      "pull_require_digest = off\n"
+                      "registry_presence = off\n",
+                      name=testbed.unique("gpl"))
+    apps = Client(g, "lim", g.sock, None, testbed.docker_config, "root")
+    remote = "%s/pfnoplugin:1" % testbed.registry.addr
+    privileges = [{"Name": "network", "Value": ["host"]},
+                  {"Name": "mount", "Value": ["/etc"]},
+                  {"Name": "device", "Value": ["/dev/loop0"]},
+                  {"Name": "capabilities", "Value": ["CAP_SYS_ADMIN"]}]
+    r = apps.raw("POST", "/v1.41/plugins/pull?remote=%s&name=pfp" % remote,
+                 privileges)
+    assert r is not None and r.status == 403, r
+    msg = msg_of(r) or ""
+    assert msg.startswith("docker-guard: ") and 'profile "apps"' in msg, msg
+    assert_audited(apps, msg)
