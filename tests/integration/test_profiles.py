@@ -1756,3 +1756,38 @@ def test_beyond_plugin_privileges(guard_factory, testbed):
     msg = msg_of(r) or ""
     assert msg.startswith("docker-guard: ") and 'profile "apps"' in msg, msg
     assert_audited(apps, msg)
+
+
+# ==========================================================================
+# the limits' other values: none, all, yes, a subset of namespaces
+# ==========================================================================
+
+def test_limit_values(guard_factory, testbed, app, paths):
+    g = guard_factory("default_profile = v\n"
+                      "profile.v.privileged = yes\n"
+                      "profile.v.host_namespaces = pid uts\n"
+                      "profile.v.capabilities = all\n"
+                      "profile.v.devices = none\n"
+                      "profile.v.bind_mounts = none\n",
+                      name=testbed.unique("gv"))
+    c = Client(g, "v", g.sock, None, testbed.docker_config, "root")
+    create_allowed(testbed, app, c, "--privileged", "--pid", "host",
+                   "--uts", "host", "--cap-add", "ALL", "--cap-add",
+                   "NET_ADMIN", "-v", "pfnamed:/x", "--tmpfs", "/t")
+    create_refused(testbed, app, c, "host_namespaces", "--network", "host")
+    create_refused(testbed, app, c, "host_namespaces", "--ipc", "host")
+    create_refused(testbed, app, c, "devices", "--device", "/dev/fuse")
+    create_refused(testbed, app, c, "bind_mounts", "-v", paths.data + ":/x")
+    create_refused(testbed, app, c, "bind_mounts", "--mount",
+                   "type=bind,src=%s,dst=/x" % paths.data)
+
+
+def test_capabilities_none(guard_factory, testbed, app):
+    g = guard_factory("default_profile = n\n"
+                      "profile.n.capabilities = none\n",
+                      name=testbed.unique("gn"))
+    c = Client(g, "n", g.sock, None, testbed.docker_config, "root")
+    create_refused(testbed, app, c, "capabilities", "--cap-add", "SYS_TIME")
+    create_allowed(testbed, app, c, "--cap-drop", "ALL")
+    # limits unset stay today's behaviour
+    create_allowed(testbed, app, c, "--privileged", "-v", "/etc:/x:ro")
