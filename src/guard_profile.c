@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <strings.h>
 
 #include "body_inspect.h"
@@ -133,10 +134,33 @@ host_namespaces(const struct body_host *h)
 	    (is_host(h->userns_mode) ? PROFILE_NS_USERNS : 0);
 }
 
+/*
+ * path (canonical, owned) is the same socket as one of socks (a hard
+ * link has no symlink to resolve: compare the files): that socket's
+ * path, for profile.c to refuse as the socket it is; else path.
+ */
+static char *
+same_socket(char *path, const struct sockets *socks)
+{
+	struct stat st, sst;
+
+	if (stat(path, &st) != 0 || !S_ISSOCK(st.st_mode))
+		return path;
+	for (size_t i = 0; i < socks->n; i++) {
+		if (stat(socks->v[i], &sst) == 0 && sst.st_dev == st.st_dev &&
+		    sst.st_ino == st.st_ino) {
+			free(path);
+			return xstrdup(socks->v[i]);
+		}
+	}
+	return path;
+}
+
 /* The host paths and foreign drivers of h's mounts, as profile.c judges
  * them; strings in *owned (freed by the caller). */
 static size_t
-ask_mounts(const struct body_host *h, struct profile_mount *out, char **owned)
+ask_mounts(const struct body_host *h, const struct sockets *socks,
+    struct profile_mount *out, char **owned)
 {
 	size_t n = 0;
 
@@ -148,8 +172,9 @@ ask_mounts(const struct body_host *h, struct profile_mount *out, char **owned)
 		pm->where = m->where;
 		if (m->bind) {
 			pm->given = m->source;
-			pm->path = owned[n] = guard_profile_canonical(
-			    m->source);
+			pm->path = owned[n] =
+			    same_socket(guard_profile_canonical(m->source),
+				socks);
 		} else if (m->driver != NULL &&
 		    strcmp(m->driver, "local") != 0) {
 			pm->given = m->source;
@@ -160,8 +185,9 @@ ask_mounts(const struct body_host *h, struct profile_mount *out, char **owned)
 			   (o=bind) or a block device, either way the
 			   host's. */
 			pm->given = m->device;
-			pm->path = owned[n] = guard_profile_canonical(
-			    m->device);
+			pm->path = owned[n] =
+			    same_socket(guard_profile_canonical(m->device),
+				socks);
 		} else
 			continue;
 		n++;
@@ -211,9 +237,9 @@ judge_host(const struct decision *p, const struct profile *prof,
 	ask.devices = (const char *const *)devices;
 	ask.n_devices = h->n_devices;
 	ask.n_device_rules = h->n_device_rules;
-	ask.n_mounts = ask_mounts(h, mounts, owned);
-	ask.mounts = mounts;
 	sockets_fill(&socks, cfg);
+	ask.n_mounts = ask_mounts(h, &socks, mounts, owned);
+	ask.mounts = mounts;
 	ask.sockets = (const char *const *)socks.v;
 	ask.n_sockets = socks.n;
 	msg = profile_check_ask(prof, &ask);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "profile.h"
 #include "route.h"
@@ -648,6 +649,55 @@ routes_text(const struct profile *p)
 	return out;
 }
 
+/* A managed plugin runs with the host privileges granted at its pull,
+ * upgrade, create or set (host mounts, devices, capabilities, the host's
+ * network and PID namespaces), as root; a limited profile does not hand
+ * them out.  Disabling and listing stay open. */
+static char *
+check_plugin(const struct profile *p, const char *method, const struct route *r)
+{
+	size_t n = strlen(r->path);
+
+	if (!profile_has_limits(p) || route_group(r) != ROUTE_GROUP_PLUGINS ||
+	    strcmp(method, "POST") != 0 ||
+	    (n >= 8 && strcmp(r->path + n - 8, "/disable") == 0))
+		return NULL;
+	return xasprintf("docker-guard: profile \"%s\" refused %s %s: a "
+			 "managed plugin runs as root with the host "
+			 "privileges granted to it (host mounts, devices, "
+			 "capabilities, the host's network and PID "
+			 "namespaces), which the profile's limits "
+			 "(profile.%s.privileged, host_namespaces, "
+			 "capabilities, devices, bind_mounts) cannot judge "
+			 "there; install, set up and enable plugins from a "
+			 "client without a limited profile",
+	    p->name, method, r->path, p->name);
+}
+
+/* A legacy build's steps run as containers, in the host's network
+ * namespace with networkmode=host (docker build --network host). */
+static char *
+check_build(const struct profile *p, const struct route *r)
+{
+	struct profile_ask ask = { 0 };
+	char *mode = NULL;
+
+	if (r->id != ROUTE_BUILD || !p->ns_set ||
+	    (p->ns & PROFILE_NS_NETWORK) != 0 || r->query == NULL)
+		return NULL;
+	/* A malformed query is refused where the build is judged. */
+	if (route_query_get(r->query, "networkmode", &mode) != 0 ||
+	    mode == NULL || strcasecmp(mode, "host") != 0) {
+		free(mode);
+		return NULL;
+	}
+	free(mode);
+	ask.what = "a build whose steps would run in the host's network "
+		   "(networkmode=host)";
+	ask.ns = PROFILE_NS_NETWORK;
+	return profile_check_ask(p, &ask);
+}
+
 char *
 profile_check_head(const struct profile *p, const char *method,
     const struct route *r, bool has_body)
@@ -678,6 +728,9 @@ profile_check_head(const struct profile *p, const char *method,
 				 "a body (the HostConfig belongs to the "
 				 "create)",
 		    p->name, method, r->path);
+	if ((msg = check_build(p, r)) != NULL ||
+	    (msg = check_plugin(p, method, r)) != NULL)
+		return msg;
 	if (!p->routes_set)
 		return NULL;
 	g = route_group(r);

@@ -1754,7 +1754,8 @@ def test_beyond_plugin_privileges(guard_factory, testbed):
                  privileges)
     assert r is not None and r.status == 403, r
     msg = msg_of(r) or ""
-    assert msg.startswith("docker-guard: ") and 'profile "apps"' in msg, msg
+    assert msg.startswith("docker-guard: ") and 'profile "lim"' in msg, msg
+    assert "profile.lim." in msg, msg
     assert_audited(apps, msg)
 
 

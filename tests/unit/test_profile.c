@@ -244,6 +244,34 @@ static const struct {
 	    "profile.p.routes = images volumes" },
 	{ "p.access=read-only;p.routes=images", "POST", "/images/create",
 	    "the profile is read-only" },
+	/* a legacy build's steps in the host's network */
+	{ "p.host_namespaces=none", "POST", "/v1.41/build?networkmode=host",
+	    "docker-guard: profile \"p\" refused a build whose steps would "
+	    "run in the host's network (networkmode=host) joining the host's "
+	    "network namespace (not in profile.p.host_namespaces = none)" },
+	{ "p.host_namespaces=pid", "POST", "/build?t=x&networkmode=HOST",
+	    "profile.p.host_namespaces = pid" },
+	{ "p.host_namespaces=pid", "POST", "/build?networkmode=h%6Fst",
+	    "networkmode=host" },
+	{ "p.host_namespaces=network", "POST", "/build?networkmode=host",
+	    NULL },
+	{ "p.host_namespaces=none", "POST", "/build?networkmode=none", NULL },
+	{ "p.host_namespaces=none", "POST", "/build?networkmode=default",
+	    NULL },
+	{ "p.privileged=no", "POST", "/build?networkmode=host", NULL },
+	/* plugins hand out host privileges: not to a limited profile */
+	{ "p.privileged=no", "POST", "/v1.41/plugins/pull?remote=x",
+	    "docker-guard: profile \"p\" refused POST /plugins/pull: a "
+	    "managed plugin runs as root with the host privileges" },
+	{ "p.bind_mounts=/srv/*", "POST", "/plugins/x/upgrade",
+	    "refused POST /plugins/x/upgrade" },
+	{ "p.devices=none", "POST", "/plugins/x/set", "refused POST" },
+	{ "p.capabilities=none", "POST", "/plugins/x/enable", "refused POST" },
+	{ "p.host_namespaces=none", "POST", "/plugins/create?name=x",
+	    "refused POST" },
+	{ "p.privileged=no", "POST", "/plugins/x/disable", NULL },
+	{ "p.privileged=no", "GET", "/plugins", NULL },
+	{ "p.access=full", "POST", "/plugins/pull?remote=x", NULL },
 };
 
 static void
