@@ -1105,20 +1105,15 @@ read_deployment_row(sqlite3_stmt *s, struct store_deployment_row *r)
 	r->pid = col_int_or(s, 13, -1);
 }
 
-int
-store_history(struct store *st, const char *app,
+/* Each row of s (prepared, bound) as a deployment, to cb; then
+ * finish_rows. */
+static int
+deployment_rows(struct store *st, sqlite3_stmt *s,
     void (*cb)(const struct store_deployment_row *, void *), void *arg,
     char **cause)
 {
-	sqlite3_stmt *s;
 	int rc;
 
-	if (prepare(st,
-		"SELECT " DEPLOYMENT_COLUMNS " FROM deployments "
-		"WHERE ?1 IS NULL OR app = ?1 ORDER BY app, created_at, id",
-		&s, cause) != 0)
-		return -1;
-	bind_text(s, 1, app);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct store_deployment_row r;
 
@@ -1126,6 +1121,22 @@ store_history(struct store *st, const char *app,
 		cb(&r, arg);
 	}
 	return finish_rows(st, s, rc, cause);
+}
+
+int
+store_history(struct store *st, const char *app,
+    void (*cb)(const struct store_deployment_row *, void *), void *arg,
+    char **cause)
+{
+	sqlite3_stmt *s;
+
+	if (prepare(st,
+		"SELECT " DEPLOYMENT_COLUMNS " FROM deployments "
+		"WHERE ?1 IS NULL OR app = ?1 ORDER BY app, created_at, id",
+		&s, cause) != 0)
+		return -1;
+	bind_text(s, 1, app);
+	return deployment_rows(st, s, cb, arg, cause);
 }
 
 int
@@ -1134,7 +1145,6 @@ store_deployment_of(struct store *st, const char *container_id,
     char **cause)
 {
 	sqlite3_stmt *s;
-	int rc;
 
 	if (prepare(st,
 		"SELECT " DEPLOYMENT_COLUMNS " FROM deployments "
@@ -1142,13 +1152,7 @@ store_deployment_of(struct store *st, const char *container_id,
 		&s, cause) != 0)
 		return -1;
 	bind_text(s, 1, container_id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct store_deployment_row r;
-
-		read_deployment_row(s, &r);
-		cb(&r, arg);
-	}
-	return finish_rows(st, s, rc, cause);
+	return deployment_rows(st, s, cb, arg, cause);
 }
 
 int
@@ -1157,7 +1161,6 @@ store_history_newest(struct store *st, const char *app, long limit,
     char **cause)
 {
 	sqlite3_stmt *s;
-	int rc;
 
 	/* The deployments_app index (app, created_at) walked backwards:
 	   at most limit rows are read. */
@@ -1168,13 +1171,7 @@ store_history_newest(struct store *st, const char *app, long limit,
 		return -1;
 	bind_text(s, 1, app);
 	sqlite3_bind_int64(s, 2, limit);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct store_deployment_row r;
-
-		read_deployment_row(s, &r);
-		cb(&r, arg);
-	}
-	return finish_rows(st, s, rc, cause);
+	return deployment_rows(st, s, cb, arg, cause);
 }
 
 int
