@@ -154,6 +154,24 @@ committed_cb(enum fleet_commit_result r, const char *cause, void *arg)
 	guard_decide_finish(p);
 }
 
+/* What an allowed deployment of p records in the fleet: img (the image
+ * that runs) as decided (d), under a new claim token (p->fl.token). */
+static void
+record_of(struct decision *p, const struct guard_image *img,
+    const struct policy_decision *d, struct fleet_record *rec)
+{
+	p->fl.token = xasprintf("%lld-%p", (long long)guard_now_us(),
+	    (void *)p);
+	rec->app = p->app;
+	rec->version = d->version;
+	rec->digest = d->digest;
+	rec->image_ref = img->ref;
+	rec->image_id = img->found ? img->info.id : NULL;
+	rec->container_name = p->container_name;
+	rec->token = p->fl.token;
+	rec->time_ms = guard_now_us() / 1000;
+}
+
 bool
 guard_fleet_commit(struct decision *p)
 {
@@ -171,16 +189,7 @@ guard_fleet_commit(struct decision *p)
 		fleet_claim_release(c);
 		return false;
 	}
-	p->fl.token = xasprintf("%lld-%p", (long long)guard_now_us(),
-	    (void *)p);
-	rec.app = p->app;
-	rec.version = img->decision.version;
-	rec.digest = img->decision.digest;
-	rec.image_ref = img->ref;
-	rec.image_id = img->found ? img->info.id : NULL;
-	rec.container_name = p->container_name;
-	rec.token = p->fl.token;
-	rec.time_ms = guard_now_us() / 1000;
+	record_of(p, img, &img->decision, &rec);
 	p->fl.committing = true;
 	fleet_claim_commit(c, &rec, committed_cb, p);
 	return true;
@@ -257,16 +266,7 @@ guard_fleet_record(struct decision *p, struct decide_verdict *v)
 	    !deploys(p) || img == NULL || d == NULL || d->version == NULL)
 		return false;
 	p->fl.claim = NULL;
-	p->fl.token = xasprintf("%lld-%p", (long long)guard_now_us(),
-	    (void *)p);
-	rec.app = p->app;
-	rec.version = d->version;
-	rec.digest = d->digest;
-	rec.image_ref = img->ref;
-	rec.image_id = img->found ? img->info.id : NULL;
-	rec.container_name = p->container_name;
-	rec.token = p->fl.token;
-	rec.time_ms = guard_now_us() / 1000;
+	record_of(p, img, d, &rec);
 	p->fl.verdict = xmalloc(sizeof *p->fl.verdict);
 	*p->fl.verdict = *v;
 	memset(v, 0, sizeof *v);
