@@ -652,8 +652,7 @@ fleet_claim_commit(struct fleet_claim *c, const struct fleet_record *rec,
 			return;
 		}
 		c->added.version = xstrdup(rec->version);
-		c->added.digest = rec->digest != NULL ? xstrdup(rec->digest)
-						      : NULL;
+		c->added.digest = dup_or_null(rec->digest);
 		c->added.host = xstrdup(c->f->host);
 		c->added.since = rec->time_ms / 1000;
 		c->added.claimed = true;
