@@ -20,6 +20,8 @@ void *xreallocarray(void *ptr, size_t nmemb, size_t size);
 /* A copy of s (of at most its first n bytes, NUL-terminated).  Caller
  * frees. */
 char *xstrdup(const char *s);
+/* xstrdup(s), or NULL for s NULL. */
+char *xstrdup_or_null(const char *s);
 char *xstrndup(const char *s, size_t n);
 /* The formatted string, allocated.  Caller frees. */
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -82,12 +82,6 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static char *
-dup_or_null(const char *s)
-{
-	return s != NULL ? xstrdup(s) : NULL;
-}
-
 static void
 item_reset(struct drift_item *it)
 {
@@ -312,7 +306,7 @@ tag_cb(const struct registry_result *r, void *arg)
 	d->check = NULL; /* counted by the registry (metrics.h) */
 	it->tag_checked = true;
 	it->tag_outcome = r->outcome;
-	it->tag_digest = dup_or_null(r->digest);
+	it->tag_digest = xstrdup_or_null(r->digest);
 	if (r->outcome == REGISTRY_PRESENT)
 		it->tag_version = tag_version(d, r, it->target.tag_ref,
 		    it->app);
@@ -328,9 +322,9 @@ image_cb(const struct registry_result *r, void *arg)
 	d->check = NULL; /* counted by the registry (metrics.h) */
 	it->checked = true;
 	it->outcome = r->outcome;
-	it->detail = dup_or_null(r->detail);
-	it->missing_digest = dup_or_null(r->missing_digest);
-	it->missing_platform = dup_or_null(r->missing_platform);
+	it->detail = xstrdup_or_null(r->detail);
+	it->missing_digest = xstrdup_or_null(r->missing_digest);
+	it->missing_platform = xstrdup_or_null(r->missing_platform);
 	if (r->outcome != REGISTRY_PRESENT && r->outcome != REGISTRY_ABSENT)
 		log_info("drift: cannot check %s: the registry %s (%s)",
 		    it->target.checked_ref, registry_outcome_name(r->outcome),
@@ -352,11 +346,11 @@ row_cb(const struct store_deployment_row *row, void *arg)
 	struct drift_item *it = arg;
 
 	it->have_row = true;
-	it->name = dup_or_null(row->container_name);
-	it->app = dup_or_null(row->app);
-	it->image_ref = dup_or_null(row->image_ref);
-	it->repo_digest = dup_or_null(row->repo_digest);
-	it->version = dup_or_null(row->version);
+	it->name = xstrdup_or_null(row->container_name);
+	it->app = xstrdup_or_null(row->app);
+	it->image_ref = xstrdup_or_null(row->image_ref);
+	it->repo_digest = xstrdup_or_null(row->repo_digest);
+	it->version = xstrdup_or_null(row->version);
 }
 
 /* Start checking container id; false if there is nothing to check (the

@@ -129,12 +129,6 @@ cstr(const PGresult *res, int row, int col)
 	return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
 }
 
-static char *
-dup_or_null(const char *s)
-{
-	return s != NULL ? xstrdup(s) : NULL;
-}
-
 /* ---- the connection ---- */
 
 static void
@@ -212,7 +206,7 @@ fleet_new(struct event_base *base, const char *conninfo, const char *host_name,
 	char *setup = xasprintf("%s%s", SESSION_SETUP, FLEET_SQL_SCHEMA);
 
 	f->base = base;
-	f->host = dup_or_null(host_name);
+	f->host = xstrdup_or_null(host_name);
 	f->local = local;
 	f->ship.wm_versions = f->ship.wm_audit = -1;
 	f->ship.ev = evtimer_new(base, ship_cb, f);
@@ -336,7 +330,7 @@ read_history(const PGresult *res, struct fleet_history *h)
 		if (cstr(res, i, 0) == NULL || cstr(res, i, 2) == NULL)
 			continue;
 		v->version = xstrdup(cstr(res, i, 0));
-		v->digest = dup_or_null(cstr(res, i, 1));
+		v->digest = xstrdup_or_null(cstr(res, i, 1));
 		v->host = xstrdup(cstr(res, i, 2));
 		v->since = strtoll(PQgetvalue(res, i, 3), NULL, 10) / 1000;
 		v->claimed = claimed != NULL && claimed[0] == 't';
@@ -652,7 +646,7 @@ fleet_claim_commit(struct fleet_claim *c, const struct fleet_record *rec,
 			return;
 		}
 		c->added.version = xstrdup(rec->version);
-		c->added.digest = dup_or_null(rec->digest);
+		c->added.digest = xstrdup_or_null(rec->digest);
 		c->added.host = xstrdup(c->f->host);
 		c->added.since = rec->time_ms / 1000;
 		c->added.claimed = true;

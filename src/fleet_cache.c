@@ -21,12 +21,6 @@ struct fleet_cache {
 	int64_t ttl_ms;
 };
 
-static char *
-dup_or_null(const char *s)
-{
-	return s != NULL ? xstrdup(s) : NULL;
-}
-
 void
 fleet_history_reset(struct fleet_history *h)
 {
@@ -43,9 +37,9 @@ fleet_history_reset(struct fleet_history *h)
 static void
 version_copy(struct fleet_version *dst, const struct fleet_version *src)
 {
-	dst->version = dup_or_null(src->version);
-	dst->digest = dup_or_null(src->digest);
-	dst->host = dup_or_null(src->host);
+	dst->version = xstrdup_or_null(src->version);
+	dst->digest = xstrdup_or_null(src->digest);
+	dst->host = xstrdup_or_null(src->host);
 	dst->since = src->since;
 	dst->claimed = src->claimed;
 }

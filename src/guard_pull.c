@@ -41,12 +41,6 @@ request_form(const struct decision_request *req, struct form *f)
 	return m;
 }
 
-static char *
-dup_or_null(const char *s)
-{
-	return s != NULL ? xstrdup(s) : NULL;
-}
-
 /* A build's refusal names the Dockerfile line that pulls the image. */
 static char *
 build_message(const struct decision *p, const char *pull_message)
@@ -177,10 +171,10 @@ guard_pull_start(struct decision *p, const struct decision_request *req)
 			      "form body) is malformed"));
 		return;
 	}
-	p->pull.from_image = dup_or_null(form_get(&f, "fromImage"));
-	p->pull.from_tag = dup_or_null(form_get(&f, "tag"));
-	p->pull.from_src = dup_or_null(form_get(&f, "fromSrc"));
-	p->pull.import_repo = dup_or_null(form_get(&f, "repo"));
+	p->pull.from_image = xstrdup_or_null(form_get(&f, "fromImage"));
+	p->pull.from_tag = xstrdup_or_null(form_get(&f, "tag"));
+	p->pull.from_src = xstrdup_or_null(form_get(&f, "fromSrc"));
+	p->pull.import_repo = xstrdup_or_null(form_get(&f, "repo"));
 	form_reset(&f);
 	if (p->pull.from_image != NULL && *p->pull.from_image == '\0') {
 		free(p->pull.from_image);

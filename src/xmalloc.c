@@ -89,3 +89,9 @@ xasprintf(const char *fmt, ...)
 	va_end(ap);
 	return s;
 }
+
+char *
+xstrdup_or_null(const char *s)
+{
+	return s != NULL ? xstrdup(s) : NULL;
+}
