@@ -54,8 +54,10 @@ enum op {
 	OP_CLIENT_READ,
 	OP_ENGINE_READ,
 	OP_NEW_CLIENT,
-	OP_BULK,		/* arg 0: nothing; 1-7: that many 64 KiB to
-				   a client, 8-15: arg-7 times 64 KiB to an
+	OP_BULK,		/* arg 0: heads of 128 KiB bodies (a request
+				   to a client, a response to an engine
+				   connection), for the bulk to fill; 1-7: that many 64 KiB
+				   to a client, 8-15: arg-7 times 64 KiB to an
 				   engine connection (backpressure) */
 };
 
@@ -472,6 +474,25 @@ send_bulk(int fd, size_t n)
 	}
 }
 
+/* Heads of bodies longer than a read: a request to client c, a response
+   to engine connection e (either may be -1). */
+static void
+send_long_body_heads(int c, int e)
+{
+	static const char request[] =
+	    "PUT /v1.41/containers/x/archive?path=/ HTTP/1.1\r\nHost: d\r\n"
+	    "Content-Length: 131072\r\n\r\n";
+	static const char response[] =
+	    "HTTP/1.1 200 OK\r\nContent-Length: 131072\r\n\r\n";
+
+	if (c >= 0)
+		send_some(clients[c], (const uint8_t *)request,
+		    sizeof request - 1);
+	if (e >= 0)
+		send_some(engines[e], (const uint8_t *)response,
+		    sizeof response - 1);
+}
+
 static void
 teardown(void)
 {
@@ -607,7 +628,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				new_client();
 			break;
 		case OP_BULK:
-			if (arg >= 8)
+			if (arg == 0)
+				send_long_body_heads(c, e);
+			else if (arg >= 8)
 				send_bulk(e >= 0 ? engines[e] : -1,
 				    (size_t)(arg - 7) * 65536);
 			else if (arg > 0)

@@ -665,6 +665,108 @@ def test_large_request_body_streamed(guard, engine, client):
     assert got.head == head and got.body == body
 
 
+# Long bodies sent in pieces, with pauses, so that the guard meets each
+# chunk boundary and the body's end with nothing buffered; the bytes after
+# a body (the next request) must stay the next request's.
+
+def chunk_frames(data, size):
+    return [b"%x\r\n%s\r\n" % (len(data[i:i + size]), data[i:i + size])
+            for i in range(0, len(data), size)]
+
+
+def send_in_pieces(s, frames, cut=10, pause=0.02):
+    for f in frames:
+        s.sendall(f[:cut])
+        time.sleep(pause)
+        s.sendall(f[cut:])
+        time.sleep(pause)
+
+
+def test_big_chunks_request_then_pipelined_request(guard, engine, client):
+    body = random.Random(11).randbytes(600 * 1024)
+    frames = chunk_frames(body, 96 * 1024 + 3)
+    head = req(b"POST", b"/v1.41/images/load",
+               [(b"Transfer-Encoding", b"chunked")])
+    s, r = client()
+    s.sendall(head)
+    send_in_pieces(s, frames)
+    # the body's end and the next request in one write
+    s.sendall(b"0\r\n\r\n" + ping())
+    assert r.response().raw == ok_bytes(b"/v1.41/images/load")
+    assert r.response().raw == ok_bytes(b"/_ping")
+    got = engine.requests()
+    assert [g.target for g in got] == [b"/v1.41/images/load", b"/_ping"]
+    assert got[0].head == head and got[0].body == body
+    assert got[0].body_raw == b"".join(frames) + b"0\r\n\r\n"
+    assert got[1].head == ping()
+
+
+def test_length_body_in_pieces_then_pipelined_request(guard, engine, client):
+    body = random.Random(12).randbytes(300 * 1024 + 5)
+    head = req(b"PUT", b"/v1.41/containers/x/archive?path=/tmp",
+               [(b"Content-Length", b"%d" % len(body))])
+    s, r = client()
+    s.sendall(head + body[:10])
+    time.sleep(0.05)
+    # the rest of the body and the next request in one write: the guard
+    # must take exactly the body's bytes by splice, not the request after
+    s.sendall(body[10:] + ping())
+    assert r.response().raw == ok_bytes(b"/v1.41/containers/x/archive?path=/tmp")
+    assert r.response().raw == ok_bytes(b"/_ping")
+    got = engine.requests()
+    assert got[0].head == head and got[0].body == body
+    assert got[1].head == ping()
+
+
+def test_big_chunks_response_exact(guard, engine, client):
+    body = random.Random(13).randbytes(500 * 1024)
+    frames = chunk_frames(body, 64 * 1024 + 1)
+    parts = [p for f in frames for p in (f[:9], f[9:])] + [b"0\r\n\r\n"]
+    engine.reset(lambda rq: fe.chunked(parts, pause=0.02)
+                 if rq.target.startswith(b"/v1.41/images/get") else None)
+    s, r = client()
+    s.sendall(req(b"GET", b"/v1.41/images/get?names=x"))
+    resp = r.response()
+    assert resp.raw == resp.raw_head + b"".join(frames) + b"0\r\n\r\n"
+    assert resp.body == body
+    s.sendall(ping())
+    assert r.response().raw == ok_bytes(b"/_ping")
+
+
+def test_length_response_cut_short_closes_client(guard, engine, client):
+    sent = random.Random(14).randbytes(200 * 1024)
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % (1 << 20)
+    engine.reset(lambda rq: fe.raw(head + sent, close=True)
+                 if b"/archive" in rq.target else None)
+    s, r = client()
+    s.sendall(req(b"GET", b"/v1.41/containers/x/archive?path=/"))
+    got = r.rest()
+    assert r.eof and got == head + sent
+    s2, r2 = client()
+    s2.sendall(ping())
+    assert r2.response().raw == ok_bytes(b"/_ping")
+
+
+def test_client_gone_mid_length_body_drops_engine(guard, engine, client):
+    body = random.Random(15).randbytes(256 * 1024)
+    head = req(b"POST", b"/v1.41/images/load",
+               [(b"Content-Length", b"%d" % (1 << 20))])
+    engine.reset(lambda rq: fe.never()
+                 if rq.target == b"/v1.41/images/load" else None)
+    s, r = client()
+    s.sendall(head + body[:100])
+    time.sleep(0.05)
+    s.sendall(body[100:])
+    time.sleep(0.05)
+    s.close()
+    conn = engine.client_connections()[0]
+    assert conn.closed.wait(TIMEOUT), "the engine's connection outlived the client"
+    assert conn.bytes() == head + body
+    s2, r2 = client()
+    s2.sendall(ping())
+    assert r2.response().raw == ok_bytes(b"/_ping")
+
+
 def test_http10_request_closes_after_response(guard, engine):
     data = b"GET /_ping HTTP/1.0\r\n\r\n"
     resp, r = exchange(guard.listen, data)
