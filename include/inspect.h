@@ -45,6 +45,10 @@ char *inspect_container_name(const char *body, size_t len);
 char *
 inspect_service_previous_spec(const char *body, size_t len, size_t *out_len);
 
+/* GET /services/{id}: Spec (what the service runs now) as compact JSON,
+ * or NULL if absent.  Caller frees; *out_len is its length. */
+char *inspect_service_spec(const char *body, size_t len, size_t *out_len);
+
 /* GET /info: the engine's OSType and Architecture into the buffers
  * ("linux", "x86_64").  0, or -1 if absent. */
 int inspect_info_platform(const char *body, size_t len, char *os,

@@ -27,6 +27,10 @@ void review_print_json_line(json_t *o);
 /* Set o's key to the string v, or to null for NULL. */
 void review_json_str(json_t *o, const char *key, const char *v);
 
+/* Set o[key] to the ID v (a uid, gid or pid) as an integer, or to null
+ * when it is unknown (negative). */
+void review_json_id(json_t *o, const char *key, long long v);
+
 /* The audit listing: a table, or JSON lines printed as rows come; with
  * fleet set, a HOST column first (JSON: "host").  Caller ends it with
  * review_audit_list_end. */

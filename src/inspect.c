@@ -139,22 +139,37 @@ inspect_container_name(const char *body, size_t len)
 	return out;
 }
 
-char *
-inspect_service_previous_spec(const char *body, size_t len, size_t *out_len)
+/* The object member key of the object in body, as compact JSON (caller
+ * frees, *out_len its length), or NULL if absent or not an object. */
+static char *
+object_member_json(const char *body, size_t len, const char *key,
+    size_t *out_len)
 {
-	json_t *j = load_object(body, len), *prev;
+	json_t *j = load_object(body, len), *member;
 	char *out = NULL;
 
 	if (j == NULL)
 		return NULL;
-	prev = json_object_get(j, "PreviousSpec");
-	if (json_is_object(prev)) {
-		out = json_dumps(prev, JSON_COMPACT);
+	member = json_object_get(j, key);
+	if (json_is_object(member)) {
+		out = json_dumps(member, JSON_COMPACT);
 		if (out != NULL)
 			*out_len = strlen(out);
 	}
 	json_decref(j);
 	return out;
+}
+
+char *
+inspect_service_previous_spec(const char *body, size_t len, size_t *out_len)
+{
+	return object_member_json(body, len, "PreviousSpec", out_len);
+}
+
+char *
+inspect_service_spec(const char *body, size_t len, size_t *out_len)
+{
+	return object_member_json(body, len, "Spec", out_len);
 }
 
 char *

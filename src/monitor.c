@@ -12,6 +12,7 @@
 
 #include <event2/event.h>
 
+#include "body_inspect.h"
 #include "engine.h"
 #include "imgref.h"
 #include "inspect.h"
@@ -63,6 +64,7 @@ struct monitor {
 	struct engine_req *req; /* job work in flight */
 	struct event *job_timer;
 	struct inspect_container c; /* the current job's */
+	char *task_app; /* a swarm task's: its service's app, else NULL */
 
 	struct engine_req *stream; /* GET /events */
 	struct engine_req *version_req;
@@ -145,6 +147,15 @@ sync_job_done(struct monitor *m, struct mon_job *j, bool recorded)
 	}
 }
 
+/* Drop what was read of the current job's container. */
+static void
+forget_container(struct monitor *m)
+{
+	inspect_container_reset(&m->c);
+	free(m->task_app);
+	m->task_app = NULL;
+}
+
 /* The current job is finished: on to the next. */
 static void
 job_finish(struct monitor *m, bool recorded)
@@ -152,10 +163,73 @@ job_finish(struct monitor *m, bool recorded)
 	struct mon_job *j = m->current;
 
 	m->current = NULL;
-	inspect_container_reset(&m->c);
+	forget_container(m);
 	sync_job_done(m, j, recorded);
 	job_free(j);
 	job_next(m);
+}
+
+/* The label of a swarm task's container naming its service (or NULL). */
+static const char *
+task_service_name(const struct monitor *m)
+{
+	return body_facts_label(&m->c.facts, "com.docker.swarm.service.name");
+}
+
+/* Why a swarm task the guard did not judge is flagged. */
+static char *
+task_message(const struct monitor *m, const struct store_deployment *d)
+{
+	const char *service = task_service_name(m);
+
+	return xasprintf("container \"%s\" is a task of swarm service "
+			 "\"%s\" (app \"%s\") running image %s, version "
+			 "%s, which docker-guard did not allow for that "
+			 "service: the service was created or updated "
+			 "without passing through docker-guard",
+	    m->c.name ? m->c.name : m->c.id, service ? service : "?", d->app,
+	    d->image_ref, d->version ? d->version : "unknown");
+}
+
+struct task_match {
+	const struct store_deployment *task;
+	bool same;
+};
+
+static bool
+same_string(const char *a, const char *b)
+{
+	return a != NULL && b != NULL && strcmp(a, b) == 0;
+}
+
+static void
+newest_row_cb(const struct store_deployment_row *r, void *arg)
+{
+	struct task_match *tm = arg;
+
+	tm->same = same_string(r->repo_digest, tm->task->repo_digest) ||
+	    same_string(r->image_ref, tm->task->image_ref) ||
+	    same_string(r->image_id, tm->task->image_id);
+}
+
+/*
+ * A swarm task runs what its service's newest deployment in the ledger
+ * runs (the guard judged the spec, or an earlier task of it was flagged):
+ * 1 if so, 0 if not, -1 if the ledger cannot be read.
+ */
+static int
+task_expected(struct monitor *m, const struct store_deployment *task)
+{
+	struct task_match tm = { task, false };
+	char *cause = NULL;
+
+	if (store_history_newest(m->store, task->app, 1, newest_row_cb, &tm,
+		&cause) != 0) {
+		log_error("ledger: %s", cause);
+		free(cause);
+		return -1;
+	}
+	return tm.same ? 1 : 0;
 }
 
 /* Record a container found on the engine: quietly (a seed or the guard's
@@ -170,12 +244,14 @@ record_found(struct monitor *m, const struct mon_job *j,
 
 	w.deployment = d;
 	if (j->kind == JOB_EVENT || j->kind == JOB_CATCHUP) {
-		msg = xasprintf(
-		    "container \"%s\" (app \"%s\") was created "
-		    "without passing through docker-guard: image %s, version "
-		    "%s",
-		    m->c.name ? m->c.name : m->c.id, d->app, d->image_ref,
-		    d->version ? d->version : "unknown");
+		msg = m->task_app != NULL
+		    ? task_message(m, d)
+		    : xasprintf(
+			  "container \"%s\" (app \"%s\") was created "
+			  "without passing through docker-guard: image %s, "
+			  "version %s",
+			  m->c.name ? m->c.name : m->c.id, d->app, d->image_ref,
+			  d->version ? d->version : "unknown");
 		log_warn("%s", msg);
 		a.time_ms = now_ms();
 		a.method = "EVENT";
@@ -275,7 +351,7 @@ job_retry(struct monitor *m, int64_t delay_ms)
 	struct timeval tv;
 
 	m->current = NULL;
-	inspect_container_reset(&m->c);
+	forget_container(m);
 	j->due_ms = now_ms() + delay_ms;
 	TAILQ_INSERT_HEAD(&m->jobs, j, entry);
 	m->n_jobs++;
@@ -299,7 +375,8 @@ image_cb(int status, const char *body, size_t len, const char *error, void *arg)
 	int intent = 0;
 
 	m->req = NULL;
-	app = policy_app_name(&m->c.facts, m->c.name);
+	app = m->task_app != NULL ? xstrdup(m->task_app)
+				  : policy_app_name(&m->c.facts, m->c.name);
 	if (status == 200 && inspect_image_parse(body, len, &img) == 0)
 		policy_image_of(&pi, &img);
 	parsed = m->c.image_ref != NULL &&
@@ -334,7 +411,16 @@ image_cb(int status, const char *body, size_t len, const char *error, void *arg)
 	d.time = m->c.created > 0 ? m->c.created : now_ms() / 1000;
 	d.source = j->source;
 	ok = app != NULL;
-	if (ok && j->kind != JOB_SYNC && j->kind != JOB_ADOPT &&
+	if (ok && m->task_app != NULL && (intent = task_expected(m, &d)) != 0) {
+		/* A task of a service as judged: the service's deployment
+		   already says what runs. */
+		if (intent > 0)
+			log_debug("monitor: container %s is a task of service "
+				  "\"%s\" as judged (app \"%s\")",
+			    m->c.name ? m->c.name : m->c.id,
+			    task_service_name(m), app);
+		ok = false;
+	} else if (ok && j->kind != JOB_SYNC && j->kind != JOB_ADOPT &&
 	    (intent = own_create(m, &d)) != 0) {
 		ok = intent > 0;
 	} else if (ok) {
@@ -351,11 +437,64 @@ image_cb(int status, const char *body, size_t len, const char *error, void *arg)
 	job_finish(m, ok);
 }
 
+/* Look up the current job's container's image (image_cb goes on). */
+static void
+inspect_image(struct monitor *m)
+{
+	char *path, *esc;
+
+	esc = engine_path_escape(m->c.image_id != NULL ? m->c.image_id
+		: m->c.image_ref != NULL	       ? m->c.image_ref
+						       : "");
+	path = xasprintf("/images/%s/json", esc);
+	free(esc);
+	m->req = engine_get(m->base, (*m->cfg)->upstream, path, image_cb, m);
+	free(path);
+}
+
+/* The app of a service as the guard names it when it judges the service's
+ * spec (GET /services/{id}'s body), or NULL. */
+static char *
+service_app(const char *body, size_t len)
+{
+	struct body_facts facts;
+	char *spec, *cause = NULL, *app = NULL;
+	size_t spec_len = 0;
+
+	spec = inspect_service_spec(body, len, &spec_len);
+	if (spec != NULL &&
+	    body_inspect_service_spec(spec, spec_len, &facts, &cause) == 0) {
+		app = policy_app_name(&facts, NULL);
+		body_facts_reset(&facts);
+	}
+	free(cause);
+	free(spec);
+	return app;
+}
+
+/* The current job is a swarm task: its app is its service's (by the
+ * service's name when the service is gone). */
+static void
+service_cb(int status, const char *body, size_t len, const char *error,
+    void *arg)
+{
+	struct monitor *m = arg;
+
+	m->req = NULL;
+	free(m->task_app);
+	m->task_app = status == 200 ? service_app(body, len) : NULL;
+	if (m->task_app == NULL)
+		m->task_app = xstrdup(task_service_name(m));
+	inspect_image(m);
+}
+
 static void
 container_cb(int status, const char *body, size_t len, const char *error,
     void *arg)
 {
 	struct monitor *m = arg;
+
+	const char *service_id;
 	char *path, *esc;
 
 	m->req = NULL;
@@ -364,13 +503,20 @@ container_cb(int status, const char *body, size_t len, const char *error,
 		job_finish(m, false);
 		return;
 	}
-	esc = engine_path_escape(m->c.image_id != NULL ? m->c.image_id
-		: m->c.image_ref != NULL	       ? m->c.image_ref
-						       : "");
-	path = xasprintf("/images/%s/json", esc);
-	free(esc);
-	m->req = engine_get(m->base, (*m->cfg)->upstream, path, image_cb, m);
-	free(path);
+	service_id = body_facts_label(&m->c.facts,
+	    "com.docker.swarm.service.id");
+	if (service_id != NULL && task_service_name(m) != NULL &&
+	    body_facts_label(&m->c.facts, "com.docker.swarm.task.id") != NULL) {
+		/* A swarm task: it belongs to its service's app. */
+		esc = engine_path_escape(service_id);
+		path = xasprintf("/services/%s", esc);
+		free(esc);
+		m->req = engine_get(m->base, (*m->cfg)->upstream, path,
+		    service_cb, m);
+		free(path);
+		return;
+	}
+	inspect_image(m);
 }
 
 static void
@@ -888,7 +1034,7 @@ monitor_free(struct monitor *m)
 	}
 	if (m->current != NULL)
 		job_free(m->current);
-	inspect_container_reset(&m->c);
+	forget_container(m);
 	event_free(m->job_timer);
 	event_free(m->retry_timer);
 	event_free(m->reconcile_timer);

@@ -376,8 +376,7 @@ history_row_cb(const struct store_deployment_row *r, void *arg)
 		review_json_str(o, "image_id", r->image_id);
 		review_json_str(o, "container_id", r->container_id);
 		review_json_str(o, "container_name", r->container_name);
-		json_object_set_new(o, "uid",
-		    r->uid >= 0 ? json_integer(r->uid) : json_null());
+		review_json_id(o, "uid", r->uid);
 		review_json_str(o, "process", r->comm);
 		review_json_str(o, "source", r->source);
 		review_json_str(o, "removed",

@@ -68,6 +68,12 @@ review_json_str(json_t *o, const char *key, const char *v)
 	json_object_set_new(o, key, s != NULL ? s : json_null());
 }
 
+void
+review_json_id(json_t *o, const char *key, long long v)
+{
+	json_object_set_new(o, key, v >= 0 ? json_integer(v) : json_null());
+}
+
 /* ---- the audit listing ---- */
 
 struct review_audit_list {
@@ -121,12 +127,9 @@ review_audit_list_add(struct review_audit_list *c,
 		    (long long)(r->time_ms % 1000));
 		ms[10] = 'T';
 		review_json_str(o, "time", ms);
-		json_object_set_new(o, "uid",
-		    r->uid >= 0 ? json_integer(r->uid) : json_null());
-		json_object_set_new(o, "gid",
-		    r->gid >= 0 ? json_integer(r->gid) : json_null());
-		json_object_set_new(o, "pid",
-		    r->pid >= 0 ? json_integer(r->pid) : json_null());
+		review_json_id(o, "uid", r->uid);
+		review_json_id(o, "gid", r->gid);
+		review_json_id(o, "pid", r->pid);
 		review_json_str(o, "process", r->comm);
 		review_json_str(o, "method", r->method);
 		review_json_str(o, "route", r->route);

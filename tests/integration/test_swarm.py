@@ -157,6 +157,47 @@ def test_tasks_are_containers_on_the_workers(bed, guard, app):
         assert tb.image_id(h.env, app["2.0"].digest_ref) == app["2.0"].id
 
 
+def test_tasks_of_a_judged_service_are_its_own_and_a_bypass_is_flagged(
+        bed, guard, app):
+    """The manager's engine runs a task container of every service, which
+    its guard's monitor sees being created.  A task of "web" (judged at
+    service create) is that judgement running: no warning, and no app of
+    its own named after the task container (web.1.<task>).  A service made
+    at the manager's engine itself, past the guard, runs tasks nobody
+    judged: flagged out_of_band under the service's app, naming the
+    service, and recorded in its history."""
+    converged(bed, guard, "web", app["2.0"].digest_ref)
+    manager_engine = bed.hosts[0]
+    bed.docker(manager_engine, "service", "create", "--detach", "--name",
+               "sneaky", "--replicas", "3", "--replicas-max-per-node", "1",
+               "--endpoint-mode", "dnsrr", *(FAST + [app["1.0"].digest_ref]))
+    try:
+        converged(bed, guard, "sneaky", app["1.0"].digest_ref)
+
+        def flagged():
+            return [a for a in audit(guard, "sneaky")
+                    if a["rule"] == "out_of_band"] or None
+        rows = tb.wait_for(flagged, "the bypassing service's task flagged",
+                           timeout=60, interval=0.5)
+        assert len(rows) == 1, rows
+        assert rows[0]["verdict"] == "warn"
+        assert 'is a task of swarm service "sneaky" (app "sneaky")' in \
+            rows[0]["message"], rows[0]["message"]
+        assert "without passing through docker-guard" in rows[0]["message"]
+        assert [r["version"] for r in history(guard, "sneaky")] == ["1.0"]
+        # By now the monitor has handled web's task (created earlier).
+        assert not [a for a in audit(guard, "web")
+                    if a["rule"] == "out_of_band"]
+        assert [r["version"] for r in history(guard, "web")] == ["2.0"]
+        out = dg("apps", "--json", "--database", guard.db).stdout
+        apps = [json.loads(line)["app"] for line in out.splitlines()
+                if line.strip()]
+        assert not [a for a in apps if a.startswith(("web.", "sneaky."))], \
+            apps
+    finally:
+        bed.docker(manager_engine, "service", "rm", "sneaky", check=False)
+
+
 def test_update_to_an_older_version_is_refused_and_2_0_keeps_running(
         bed, guard, app):
     before = converged(bed, guard, "web", app["2.0"].digest_ref)
