@@ -13,10 +13,26 @@
 #include "store.h"
 #include "xmalloc.h"
 
+/*
+ * Prepared statements kept for the next use of the same SQL: compiling a
+ * statement cost more than running it (a guarded create runs about ten).
+ * Found by the text's hash and then the text itself; a statement in use
+ * (a nested query of the same text) is prepared afresh and finalized.
+ */
+#define STORE_STMT_CACHE 64
+
+struct cached_stmt {
+	sqlite3_stmt *stmt;
+	uint64_t hash; /* of its SQL text */
+	bool in_use;
+};
+
 struct store {
 	sqlite3 *db;
 	char *path;
 	int last_rc; /* of the last failure */
+	struct cached_stmt cache[STORE_STMT_CACHE];
+	size_t n_cache;
 };
 
 /*
@@ -307,38 +323,81 @@ store_close(struct store *st)
 {
 	if (st == NULL)
 		return;
+	for (size_t i = 0; i < st->n_cache; i++)
+		sqlite3_finalize(st->cache[i].stmt);
 	sqlite3_close(st->db);
 	free(st->path);
 	free(st);
 }
 
+/* FNV-1a of an SQL text. */
+static uint64_t
+sql_hash(const char *sql)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (const unsigned char *p = (const unsigned char *)sql; *p; p++)
+		h = (h ^ *p) * 0x100000001b3ULL;
+	return h;
+}
+
+/* The cached statement of sql, or NULL. */
+static struct cached_stmt *
+cache_find(struct store *st, const char *sql, uint64_t hash)
+{
+	for (size_t i = 0; i < st->n_cache; i++) {
+		struct cached_stmt *c = &st->cache[i];
+
+		if (c->hash == hash && strcmp(sqlite3_sql(c->stmt), sql) == 0)
+			return c;
+	}
+	return NULL;
+}
+
+/*
+ * A statement of sql, ready to bind and step (the cached one when it is
+ * free).  Give it back with release().  0, or -1 with *cause.
+ */
 static int
 prepare(struct store *st, const char *sql, sqlite3_stmt **out, char **cause)
 {
+	uint64_t hash = sql_hash(sql);
+	struct cached_stmt *c = cache_find(st, sql, hash);
+
+	if (c != NULL && !c->in_use) {
+		c->in_use = true;
+		*out = c->stmt;
+		return 0;
+	}
 	if (sqlite3_prepare_v2(st->db, sql, -1, out, NULL) != SQLITE_OK) {
 		st->last_rc = sqlite3_extended_errcode(st->db);
 		*cause = xasprintf("database %s: %s", st->path,
 		    sqlite3_errmsg(st->db));
 		return -1;
 	}
+	if (c == NULL && st->n_cache < STORE_STMT_CACHE) {
+		c = &st->cache[st->n_cache++];
+		c->stmt = *out;
+		c->hash = hash;
+		c->in_use = true;
+	}
 	return 0;
 }
 
-/* exec_sql on st, keeping the error code and naming the database. */
-static int
-st_exec(struct store *st, const char *sql, char **cause)
+/* Done with a statement from prepare(): reset for its next use (cached)
+ * or finalized. */
+static void
+release(struct store *st, sqlite3_stmt *s)
 {
-	char *err = NULL;
-	int rc = sqlite3_exec(st->db, sql, NULL, NULL, &err);
-
-	if (rc != SQLITE_OK) {
-		st->last_rc = rc;
-		*cause = xasprintf("database %s: %s", st->path,
-		    err != NULL ? err : sqlite3_errstr(rc));
-		sqlite3_free(err);
-		return -1;
+	for (size_t i = 0; i < st->n_cache; i++) {
+		if (st->cache[i].stmt == s) {
+			sqlite3_reset(s);
+			sqlite3_clear_bindings(s);
+			st->cache[i].in_use = false;
+			return;
+		}
 	}
-	return 0;
+	sqlite3_finalize(s);
 }
 
 /* Roll back whatever is open, keeping the error code of the failure. */
@@ -374,11 +433,11 @@ bind_peer(sqlite3_stmt *s, int first, const struct peer_cred *peer)
 	bind_text(s, first + 3, peer->comm);
 }
 
-/* Finalize a statement whose rows were read; rc is the last step's. */
+/* Release a statement whose rows were read; rc is the last step's. */
 static int
 finish_rows(struct store *st, sqlite3_stmt *s, int rc, char **cause)
 {
-	sqlite3_finalize(s);
+	release(st, s);
 	if (rc != SQLITE_DONE) {
 		st->last_rc = rc;
 		*cause = xasprintf("database %s: %s", st->path,
@@ -388,7 +447,7 @@ finish_rows(struct store *st, sqlite3_stmt *s, int rc, char **cause)
 	return 0;
 }
 
-/* Step a statement that returns no rows, then finalize it. */
+/* Step a statement that returns no rows, then release it. */
 static int
 step_done(struct store *st, sqlite3_stmt *s, char **cause)
 {
@@ -423,7 +482,7 @@ store_app_versions(struct store *st, const char *app,
 		v->since = sqlite3_column_int64(s, 1);
 		v->digest = digest != NULL ? xstrdup(digest) : NULL;
 	}
-	sqlite3_finalize(s);
+	release(st, s);
 	if (rc != SQLITE_DONE) {
 		st->last_rc = rc;
 		store_versions_reset(out);
@@ -555,7 +614,7 @@ last_hash(struct store *st, char **hash, char **cause)
 		*hash = xstrdup(col_text(s, 0) != NULL ? col_text(s, 0) : "");
 	else if (rc == SQLITE_DONE)
 		*hash = xstrdup("");
-	sqlite3_finalize(s);
+	release(st, s);
 	if (*hash == NULL) {
 		st->last_rc = rc;
 		*cause = xasprintf("database %s: %s", st->path,
@@ -724,6 +783,17 @@ write_parts(struct store *st, const struct store_write *w,
 	return 0;
 }
 
+/* Run one statement of sql that returns no rows (cached, see prepare). */
+static int
+run_stmt(struct store *st, const char *sql, char **cause)
+{
+	sqlite3_stmt *s;
+
+	if (prepare(st, sql, &s, cause) != 0)
+		return -1;
+	return step_done(st, s, cause);
+}
+
 int
 store_write(struct store *st, const struct store_write *w,
     struct store_written *out, char **cause)
@@ -734,10 +804,10 @@ store_write(struct store *st, const struct store_write *w,
 		out = &ignored;
 	memset(out, 0, sizeof *out);
 	/* One writer at a time, so the audit chain has no forks. */
-	if (st_exec(st, "BEGIN IMMEDIATE", cause) != 0)
+	if (run_stmt(st, "BEGIN IMMEDIATE", cause) != 0)
 		return -1;
 	if (write_parts(st, w, out, cause) != 0 ||
-	    st_exec(st, "COMMIT", cause) != 0) {
+	    run_stmt(st, "COMMIT", cause) != 0) {
 		st_rollback(st);
 		memset(out, 0, sizeof *out);
 		return -1;
@@ -1067,7 +1137,7 @@ store_audit_verify(struct store *st, int64_t *bad_id, char **what,
 		free(prev);
 		prev = want;
 	}
-	sqlite3_finalize(s);
+	release(st, s);
 	free(prev);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
 		free(*what);
@@ -1526,7 +1596,7 @@ chain_backfill(struct store *st, char **cause)
 			"WHERE id = ?3",
 			&u, cause) != 0) {
 			free(h);
-			sqlite3_finalize(s);
+			release(st, s);
 			goto fail;
 		}
 		bind_text(u, 1, prev);
@@ -1534,13 +1604,13 @@ chain_backfill(struct store *st, char **cause)
 		sqlite3_bind_int64(u, 3, r.id);
 		if (step_done(st, u, cause) != 0) {
 			free(h);
-			sqlite3_finalize(s);
+			release(st, s);
 			goto fail;
 		}
 		free(prev);
 		prev = h;
 	}
-	sqlite3_finalize(s);
+	release(st, s);
 	free(prev);
 	if (exec_sql(st->db, "COMMIT", &why) != 0) {
 		*cause = why;
