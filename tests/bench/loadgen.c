@@ -25,6 +25,14 @@
  *     --create-app NAME labels each create io.docker-guard.app=NAME (the
  *     guard judges and records it as that app's version).
  *
+ *   --interleave: one keep-alive connection per --socket; --count cycles
+ *     (after --warmup-count unrecorded ones) each send the --request once
+ *     on every side in turn, the first side rotating, and wait for each
+ *     answer, so every side meets the same machine request by request.
+ *     Reports each side's latency percentiles and the median of the
+ *     per-cycle differences against the first side: a proxy's added
+ *     latency without the drift of separate runs.
+ *
  * Build: cc -O2 -Wall -Wextra -o loadgen loadgen.c -lpthread
  */
 #define _GNU_SOURCE
@@ -704,6 +712,7 @@ static struct {
 	bool		 idle_request;
 	const char	*create_image;
 	const char	*create_app;
+	bool		 interleave;
 	int		 count;
 	int		 warmup_count;
 	const char	*api;
@@ -730,7 +739,10 @@ usage(void)
 "       loadgen --socket PATH --idle N [--idle-request] [--duration S]\n"
 "       loadgen --socket PATH [--socket PATH2 ...] [--names a,b,...]\n"
 "               --create-remove IMAGE [--count N] [--warmup-count N]\n"
-"               [--create-app NAME] [--api /v1.41]\n");
+"               [--create-app NAME] [--api /v1.41]\n"
+"       loadgen --socket PATH [--socket PATH2 ...] [--names a,b,...]\n"
+"               --interleave [--request 'METHOD /path'] [--count N]\n"
+"               [--warmup-count N]\n");
 	exit(2);
 }
 
@@ -791,16 +803,12 @@ on_signal(int sig)
 
 /* --------------------------------------------------------- closed mode */
 
-static int
-run_closed(void)
+/* Set req_buf, req_len and req_is_head from --request or --request-file;
+ * returns what to free at the end (or NULL). */
+static char *
+load_request(void)
 {
-	struct worker *ws;
-	struct hist all;
-	uint64_t t_start, errors = 0, non2xx = 0, reconnects = 0;
-	double cpu0, cpu1, elapsed;
-	const char *first_error = "";
 	char *built = NULL;
-	int nt = opt.threads;
 
 	if (opt.request_file != NULL) {
 		req_buf = read_file(opt.request_file, &req_len);
@@ -817,6 +825,20 @@ run_closed(void)
 		req_len = strlen(built);
 	}
 	req_is_head = strncmp(req_buf, "HEAD ", 5) == 0;
+	return built;
+}
+
+static int
+run_closed(void)
+{
+	struct worker *ws;
+	struct hist all;
+	uint64_t t_start, errors = 0, non2xx = 0, reconnects = 0;
+	double cpu0, cpu1, elapsed;
+	const char *first_error = "";
+	int nt = opt.threads;
+
+	(void)load_request(); /* kept until exit */
 	if (nt > opt.connections)
 		nt = opt.connections;
 
@@ -1241,6 +1263,125 @@ out:
 	return rc;
 }
 
+/* ------------------------------------------------------ interleave mode */
+
+/* One request on side sd: its latency in microseconds, or -1 (recorded). */
+static int64_t
+interleave_one(struct side *sd, int idx, struct resp *r)
+{
+	uint64_t t0;
+	int64_t lat;
+
+	if (sd->fd < 0 && (sd->fd = unix_connect(idx)) < 0) {
+		sd->errors++;
+		return -1;
+	}
+	t0 = now_ns();
+	if (roundtrip(sd->fd, req_buf, req_len, r, req_is_head) != 0) {
+		sd->errors++;
+		if (sd->first_error[0] == '\0')
+			snprintf(sd->first_error, sizeof sd->first_error,
+			    "request failed: %s", strerror(errno));
+		close(sd->fd);
+		sd->fd = -1;
+		return -1;
+	}
+	lat = (int64_t)((now_ns() - t0) / 1000);
+	if (r->close) {
+		close(sd->fd);
+		sd->fd = -1;
+	}
+	if (r->status < 200 || r->status > 299) {
+		sd->errors++;
+		if (sd->first_error[0] == '\0')
+			snprintf(sd->first_error, sizeof sd->first_error,
+			    "status %d", r->status);
+		return -1;
+	}
+	return lat;
+}
+
+static int
+run_interleave(void)
+{
+	struct side sides[MAX_SOCKETS];
+	struct resp r = { 0 };
+	int ns = n_sockets, total = opt.warmup_count + opt.count, rc = 0;
+	uint64_t t_start = now_ns();
+	int64_t *diff = calloc((size_t)opt.count, sizeof *diff);
+	char *built = load_request();
+
+	if (diff == NULL)
+		die("out of memory");
+	for (int k = 0; k < ns; k++) {
+		memset(&sides[k], 0, sizeof sides[k]);
+		sides[k].name = side_names[k];
+		sides[k].fd = unix_connect(k);
+		if (sides[k].fd < 0)
+			die("connect %s: %s", sockets[k], strerror(errno));
+		hist_init(&sides[k].hc);
+		sides[k].samples = calloc((size_t)opt.count, sizeof(uint64_t));
+		if (sides[k].samples == NULL)
+			die("out of memory");
+	}
+	for (int i = 0; i < total && !stop_flag; i++) {
+		int64_t lat[MAX_SOCKETS];
+		bool all = true;
+
+		for (int j = 0; j < ns; j++) {
+			int k = (i + j) % ns;
+
+			lat[k] = interleave_one(&sides[k], k, &r);
+			all = all && lat[k] >= 0;
+		}
+		for (int k = 0; k < ns; k++)
+			if (sides[k].errors > 5)
+				goto out;
+		if (i < opt.warmup_count || !all)
+			continue; /* only whole cycles pair up */
+		for (int k = 0; k < ns; k++) {
+			hist_add(&sides[k].hc, (uint64_t)lat[k]);
+			sides[k].samples[sides[k].cycles++] = (uint64_t)lat[k];
+		}
+	}
+out:
+	printf("{\"mode\":\"interleave\",\"label\":");
+	json_str(stdout, opt.label);
+	printf(",\"sides\":[");
+	for (int k = 0; k < ns; k++) {
+		struct side *sd = &sides[k];
+		int nd = 0;
+
+		if (sd->fd >= 0)
+			close(sd->fd);
+		printf("%s{\"name\":", k ? "," : "");
+		json_str(stdout, sd->name);
+		printf(",\"cycles\":%d,\"p50_us\":%.0f,\"p90_us\":%.0f,"
+		    "\"p99_us\":%.0f,\"errors\":%d", sd->cycles,
+		    hist_quantile(&sd->hc, 0.5), hist_quantile(&sd->hc, 0.9),
+		    hist_quantile(&sd->hc, 0.99), sd->errors);
+		if (k > 0) {
+			for (int i = 0; i < sd->cycles; i++)
+				diff[nd++] = (int64_t)sd->samples[i] -
+				    (int64_t)sides[0].samples[i];
+			qsort(diff, (size_t)nd, sizeof *diff, cmp_i64);
+			printf(",\"paired_diff_p50_us\":%" PRId64,
+			    nd ? diff[nd / 2] : 0);
+		}
+		printf(",\"first_error\":");
+		json_str(stdout, sd->first_error);
+		printf("}");
+		if (sd->errors || sd->cycles != opt.count)
+			rc = 1;
+		free(sd->samples);
+	}
+	printf("],\"wall_s\":%.3f}\n", (double)(now_ns() - t_start) / 1e9);
+	fflush(stdout);
+	free(diff);
+	free(built);
+	return rc;
+}
+
 /* ----------------------------------------------------------------- main */
 
 int
@@ -1248,7 +1389,7 @@ main(int argc, char **argv)
 {
 	enum { O_SOCKET = 256, O_CONN, O_THREADS, O_DUR, O_WARM, O_REQS,
 	    O_REQ, O_REQFILE, O_IDLE, O_IDLEREQ, O_CREATE, O_COUNT, O_WCOUNT,
-	    O_API, O_LABEL, O_NAMES, O_CAPP };
+	    O_API, O_LABEL, O_NAMES, O_CAPP, O_INTERLEAVE };
 	static const struct option lo[] = {
 		{ "socket", required_argument, NULL, O_SOCKET },
 		{ "connections", required_argument, NULL, O_CONN },
@@ -1267,6 +1408,7 @@ main(int argc, char **argv)
 		{ "label", required_argument, NULL, O_LABEL },
 		{ "names", required_argument, NULL, O_NAMES },
 		{ "create-app", required_argument, NULL, O_CAPP },
+		{ "interleave", no_argument, NULL, O_INTERLEAVE },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct sigaction sa;
@@ -1292,6 +1434,7 @@ main(int argc, char **argv)
 		case O_IDLEREQ: opt.idle_request = true; break;
 		case O_CREATE: opt.create_image = optarg; break;
 		case O_CAPP: opt.create_app = optarg; break;
+		case O_INTERLEAVE: opt.interleave = true; break;
 		case O_COUNT: opt.count = atoi(optarg); break;
 		case O_WCOUNT: opt.warmup_count = atoi(optarg); break;
 		case O_API: opt.api = optarg; break;
@@ -1336,5 +1479,7 @@ main(int argc, char **argv)
 		return run_idle();
 	if (opt.create_image != NULL)
 		return run_create_remove();
+	if (opt.interleave)
+		return run_interleave();
 	return run_closed();
 }
