@@ -1063,6 +1063,51 @@ cmp_i64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* Connect one side per --socket, with room for --count samples each. */
+static void
+sides_open(struct side *sides, int ns)
+{
+	for (int k = 0; k < ns; k++) {
+		memset(&sides[k], 0, sizeof sides[k]);
+		sides[k].name = side_names[k];
+		sides[k].fd = unix_connect(k);
+		if (sides[k].fd < 0)
+			die("connect %s: %s", sockets[k], strerror(errno));
+		hist_init(&sides[k].hc);
+		hist_init(&sides[k].hr);
+		sides[k].samples = calloc((size_t)opt.count, sizeof(uint64_t));
+		if (sides[k].samples == NULL)
+			die("out of memory");
+	}
+}
+
+/* Keep a cycle's latencies (lat[k] < 0: side k failed this cycle). */
+static void
+sides_record(struct side *sides, int ns, const int64_t *lat)
+{
+	for (int k = 0; k < ns; k++) {
+		if (lat[k] < 0)
+			continue;
+		hist_add(&sides[k].hc, (uint64_t)lat[k]);
+		sides[k].samples[sides[k].cycles++] = (uint64_t)lat[k];
+	}
+}
+
+/* Print ",paired_diff_p50_us:N": the median over the cycles of side k's
+ * sample minus side 0's (diff: room for --count values). */
+static void
+print_paired_diff(const struct side *sides, int k, int64_t *diff)
+{
+	int n = sides[k].cycles < sides[0].cycles ? sides[k].cycles
+						  : sides[0].cycles;
+
+	for (int i = 0; i < n; i++)
+		diff[i] = (int64_t)sides[k].samples[i] -
+		    (int64_t)sides[0].samples[i];
+	qsort(diff, (size_t)n, sizeof *diff, cmp_i64);
+	printf(",\"paired_diff_p50_us\":%" PRId64, n ? diff[n / 2] : 0);
+}
+
 /*
  * One create+remove cycle on side sd.  Returns the create latency in
  * microseconds, or -1 on failure (recorded in sd).
@@ -1183,18 +1228,7 @@ run_create_remove(void)
 	    opt.api, blen, body) < 0)
 		die("out of memory");
 
-	for (int k = 0; k < ns; k++) {
-		memset(&sides[k], 0, sizeof sides[k]);
-		sides[k].name = side_names[k];
-		sides[k].fd = unix_connect(k);
-		if (sides[k].fd < 0)
-			die("connect %s: %s", sockets[k], strerror(errno));
-		hist_init(&sides[k].hc);
-		hist_init(&sides[k].hr);
-		sides[k].samples = calloc((size_t)opt.count, sizeof(uint64_t));
-		if (sides[k].samples == NULL)
-			die("out of memory");
-	}
+	sides_open(sides, ns);
 	for (int i = 0; i < total && !stop_flag; i++) {
 		int64_t lat[MAX_SOCKETS];
 
@@ -1208,14 +1242,8 @@ run_create_remove(void)
 		for (int k = 0; k < ns; k++)
 			if (sides[k].errors > 5)
 				goto out;
-		if (i < opt.warmup_count)
-			continue;
-		for (int k = 0; k < ns; k++) {
-			if (lat[k] < 0)
-				continue;
-			hist_add(&sides[k].hc, (uint64_t)lat[k]);
-			sides[k].samples[sides[k].cycles++] = (uint64_t)lat[k];
-		}
+		if (i >= opt.warmup_count)
+			sides_record(sides, ns, lat);
 	}
 out:
 	printf("{\"mode\":\"create-remove\",\"label\":");
@@ -1225,7 +1253,6 @@ out:
 	printf(",\"sides\":[");
 	for (int k = 0; k < ns; k++) {
 		struct side *sd = &sides[k];
-		int nd = 0;
 
 		if (sd->fd >= 0)
 			close(sd->fd);
@@ -1241,17 +1268,8 @@ out:
 		    hist_quantile(&sd->hr, 0.5), hist_quantile(&sd->hr, 0.99),
 		    sd->errors);
 		/* paired differences against side 0, cycle by cycle */
-		if (k > 0) {
-			int n = sd->cycles < sides[0].cycles ?
-			    sd->cycles : sides[0].cycles;
-
-			for (int i = 0; i < n; i++)
-				diff[nd++] = (int64_t)sd->samples[i] -
-				    (int64_t)sides[0].samples[i];
-			qsort(diff, (size_t)nd, sizeof *diff, cmp_i64);
-			printf(",\"paired_diff_p50_us\":%" PRId64,
-			    nd ? diff[nd / 2] : 0);
-		}
+		if (k > 0)
+			print_paired_diff(sides, k, diff);
 		printf(",\"first_error\":");
 		json_str(stdout, sd->first_error);
 		printf("}");
@@ -1313,17 +1331,7 @@ run_interleave(void)
 
 	if (diff == NULL)
 		die("out of memory");
-	for (int k = 0; k < ns; k++) {
-		memset(&sides[k], 0, sizeof sides[k]);
-		sides[k].name = side_names[k];
-		sides[k].fd = unix_connect(k);
-		if (sides[k].fd < 0)
-			die("connect %s: %s", sockets[k], strerror(errno));
-		hist_init(&sides[k].hc);
-		sides[k].samples = calloc((size_t)opt.count, sizeof(uint64_t));
-		if (sides[k].samples == NULL)
-			die("out of memory");
-	}
+	sides_open(sides, ns);
 	for (int i = 0; i < total && !stop_flag; i++) {
 		int64_t lat[MAX_SOCKETS];
 		bool all = true;
@@ -1337,12 +1345,8 @@ run_interleave(void)
 		for (int k = 0; k < ns; k++)
 			if (sides[k].errors > 5)
 				goto out;
-		if (i < opt.warmup_count || !all)
-			continue; /* only whole cycles pair up */
-		for (int k = 0; k < ns; k++) {
-			hist_add(&sides[k].hc, (uint64_t)lat[k]);
-			sides[k].samples[sides[k].cycles++] = (uint64_t)lat[k];
-		}
+		if (i >= opt.warmup_count && all) /* whole cycles pair up */
+			sides_record(sides, ns, lat);
 	}
 out:
 	printf("{\"mode\":\"interleave\",\"label\":");
@@ -1350,7 +1354,6 @@ out:
 	printf(",\"sides\":[");
 	for (int k = 0; k < ns; k++) {
 		struct side *sd = &sides[k];
-		int nd = 0;
 
 		if (sd->fd >= 0)
 			close(sd->fd);
@@ -1360,14 +1363,8 @@ out:
 		    "\"p99_us\":%.0f,\"errors\":%d", sd->cycles,
 		    hist_quantile(&sd->hc, 0.5), hist_quantile(&sd->hc, 0.9),
 		    hist_quantile(&sd->hc, 0.99), sd->errors);
-		if (k > 0) {
-			for (int i = 0; i < sd->cycles; i++)
-				diff[nd++] = (int64_t)sd->samples[i] -
-				    (int64_t)sides[0].samples[i];
-			qsort(diff, (size_t)nd, sizeof *diff, cmp_i64);
-			printf(",\"paired_diff_p50_us\":%" PRId64,
-			    nd ? diff[nd / 2] : 0);
-		}
+		if (k > 0)
+			print_paired_diff(sides, k, diff);
 		printf(",\"first_error\":");
 		json_str(stdout, sd->first_error);
 		printf("}");
