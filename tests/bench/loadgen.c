@@ -1081,6 +1081,18 @@ sides_open(struct side *sides, int ns)
 	}
 }
 
+/* Close side sd's connection and open its JSON object with its name
+ * (k: its index, 0 for the first). */
+static void
+side_close_and_name(struct side *sd, int k)
+{
+	if (sd->fd >= 0)
+		close(sd->fd);
+	sd->fd = -1;
+	printf("%s{\"name\":", k ? "," : "");
+	json_str(stdout, sd->name);
+}
+
 /* Keep a cycle's latencies (lat[k] < 0: side k failed this cycle). */
 static void
 sides_record(struct side *sides, int ns, const int64_t *lat)
@@ -1254,10 +1266,7 @@ out:
 	for (int k = 0; k < ns; k++) {
 		struct side *sd = &sides[k];
 
-		if (sd->fd >= 0)
-			close(sd->fd);
-		printf("%s{\"name\":", k ? "," : "");
-		json_str(stdout, sd->name);
+		side_close_and_name(sd, k);
 		printf(",\"cycles\":%d,\"create_p50_us\":%.0f,"
 		    "\"create_p90_us\":%.0f,\"create_p99_us\":%.0f,"
 		    "\"create_mean_us\":%.1f,\"remove_p50_us\":%.0f,"
@@ -1355,10 +1364,7 @@ out:
 	for (int k = 0; k < ns; k++) {
 		struct side *sd = &sides[k];
 
-		if (sd->fd >= 0)
-			close(sd->fd);
-		printf("%s{\"name\":", k ? "," : "");
-		json_str(stdout, sd->name);
+		side_close_and_name(sd, k);
 		printf(",\"cycles\":%d,\"p50_us\":%.0f,\"p90_us\":%.0f,"
 		    "\"p99_us\":%.0f,\"errors\":%d", sd->cycles,
 		    hist_quantile(&sd->hc, 0.5), hist_quantile(&sd->hc, 0.9),
