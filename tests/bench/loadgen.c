@@ -1120,6 +1120,20 @@ print_paired_diff(const struct side *sides, int k, int64_t *diff)
 	printf(",\"paired_diff_p50_us\":%" PRId64, n ? diff[n / 2] : 0);
 }
 
+/* End side k's JSON object: the median of its paired differences
+ * against side 0 (cycle by cycle, k > 0), its first error.  False when it
+ * failed or fell short of --count cycles. */
+static bool
+side_tail(const struct side *sides, int k, int64_t *diff)
+{
+	if (k > 0)
+		print_paired_diff(sides, k, diff);
+	printf(",\"first_error\":");
+	json_str(stdout, sides[k].first_error);
+	printf("}");
+	return sides[k].errors == 0 && sides[k].cycles == opt.count;
+}
+
 /*
  * One create+remove cycle on side sd.  Returns the create latency in
  * microseconds, or -1 on failure (recorded in sd).
@@ -1276,13 +1290,7 @@ out:
 		    sd->hc.n ? (double)sd->hc.sum / (double)sd->hc.n : 0,
 		    hist_quantile(&sd->hr, 0.5), hist_quantile(&sd->hr, 0.99),
 		    sd->errors);
-		/* paired differences against side 0, cycle by cycle */
-		if (k > 0)
-			print_paired_diff(sides, k, diff);
-		printf(",\"first_error\":");
-		json_str(stdout, sd->first_error);
-		printf("}");
-		if (sd->errors || sd->cycles != opt.count)
+		if (!side_tail(sides, k, diff))
 			rc = 1;
 	}
 	printf("],\"wall_s\":%.3f}\n", (double)(now_ns() - t_start) / 1e9);
@@ -1369,12 +1377,7 @@ out:
 		    "\"p99_us\":%.0f,\"errors\":%d", sd->cycles,
 		    hist_quantile(&sd->hc, 0.5), hist_quantile(&sd->hc, 0.9),
 		    hist_quantile(&sd->hc, 0.99), sd->errors);
-		if (k > 0)
-			print_paired_diff(sides, k, diff);
-		printf(",\"first_error\":");
-		json_str(stdout, sd->first_error);
-		printf("}");
-		if (sd->errors || sd->cycles != opt.count)
+		if (!side_tail(sides, k, diff))
 			rc = 1;
 		free(sd->samples);
 	}
