@@ -186,7 +186,11 @@ task_message(const struct monitor *m, const struct store_deployment *d)
 			 "\"%s\" (app \"%s\") running image %s, version "
 			 "%s, which docker-guard did not allow for that "
 			 "service: the service was created or updated "
-			 "without passing through docker-guard",
+			 "without passing through docker-guard (on this "
+			 "engine's socket, on another manager, or by swarm "
+			 "rolling it back on its own).  Update the service "
+			 "through docker-guard (docker service update --image "
+			 "REPO@sha256:...) to have what it runs judged",
 	    m->c.name ? m->c.name : m->c.id, service ? service : "?", d->app,
 	    d->image_ref, d->version ? d->version : "unknown");
 }
