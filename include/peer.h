@@ -9,22 +9,22 @@
 
 #include <stddef.h>
 
-/* Supplementary groups kept per client (profiles match on them). */
-#define PEER_MAX_GROUPS 64
-
 struct peer_cred {
 	pid_t pid; /* 0 when unknown */
 	uid_t uid;
 	gid_t gid;
 	char comm[32]; /* process name, "?" when unknown */
-	/* Supplementary groups (SO_PEERGROUPS), the first
-	   PEER_MAX_GROUPS of them. */
-	gid_t groups[PEER_MAX_GROUPS];
-	size_t n_groups;
 };
 
 /* Fill *out for the connected Unix socket fd; unknown fields stay zero
  * and comm "?". */
 void peer_cred_read(int fd, struct peer_cred *out);
+
+/* The supplementary groups of the client on the Unix socket fd, as they
+ * were when it connected (SO_PEERGROUPS), read only when a profile is
+ * chosen.  Stores the first max of them in groups and returns how many
+ * there are in all (more than max: call again with room for that many);
+ * 0 when there are none or they cannot be read. */
+size_t peer_groups_read(int fd, gid_t *groups, size_t max);
 
 #endif

@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -6,24 +7,22 @@
 
 #include "peer.h"
 
-/* SO_PEERGROUPS (Linux 4.13): the client's supplementary groups as they
- * were when it connected; more than PEER_MAX_GROUPS: the first ones. */
-static void
-peer_groups_read(int fd, struct peer_cred *out)
+size_t
+peer_groups_read(int fd, gid_t *groups, size_t max)
 {
 #ifdef SO_PEERGROUPS
-	gid_t big[1024];
-	socklen_t len = sizeof big;
+	socklen_t len = (socklen_t)(max * sizeof(gid_t));
 
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, big, &len) != 0)
-		return;
-	out->n_groups = len / sizeof(gid_t);
-	if (out->n_groups > PEER_MAX_GROUPS)
-		out->n_groups = PEER_MAX_GROUPS;
-	memcpy(out->groups, big, out->n_groups * sizeof(gid_t));
+	/* Too small a buffer: ERANGE, and len says what it takes. */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) != 0 &&
+	    errno != ERANGE)
+		return 0;
+	return len / sizeof(gid_t);
 #else
 	(void)fd;
-	(void)out;
+	(void)groups;
+	(void)max;
+	return 0;
 #endif
 }
 
@@ -43,7 +42,6 @@ peer_cred_read(int fd, struct peer_cred *out)
 	out->pid = uc.pid;
 	out->uid = uc.uid;
 	out->gid = uc.gid;
-	peer_groups_read(fd, out);
 	snprintf(path, sizeof path, "/proc/%ld/comm", (long)uc.pid);
 	cfd = open(path, O_RDONLY | O_CLOEXEC);
 	if (cfd < 0)

@@ -17,6 +17,7 @@
 #include "form.h"
 #include "http_head.h"
 #include "log.h"
+#include "peer.h"
 #include "profile.h"
 #include "route.h"
 #include "session.h"
@@ -111,13 +112,45 @@ forward_head(struct session *s)
 	s->cs = s->req_body.done ? CS_WAIT : CS_BODY;
 }
 
+/* Supplementary groups read onto the stack; a client in more has them
+ * allocated. */
+#define GROUPS_ON_STACK 128
+
+/* The profile for the client's uid, gid and every one of its
+ * supplementary groups, read from the socket only now: a session that
+ * never meets a profile keeps no group list. */
+static const struct profile *
+profile_for_peer(struct session *s, const struct guard_config *cfg)
+{
+	gid_t few[GROUPS_ON_STACK], *gids = few;
+	unsigned long few_ul[GROUPS_ON_STACK], *groups = few_ul;
+	int fd = bufferevent_getfd(s->client);
+	size_t n = peer_groups_read(fd, few, GROUPS_ON_STACK), got;
+	const struct profile *p;
+
+	if (n > GROUPS_ON_STACK) {
+		gids = xcalloc(n, sizeof *gids);
+		groups = xcalloc(n, sizeof *groups);
+		if ((got = peer_groups_read(fd, gids, n)) < n)
+			n = got;
+	}
+	for (size_t i = 0; i < n; i++)
+		groups[i] = gids[i];
+	p = profile_select(cfg->profiles, s->peer.uid, s->peer.gid, groups, n,
+	    cfg->default_profile);
+	if (gids != few) {
+		free(gids);
+		free(groups);
+	}
+	return p;
+}
+
 /* The client's profile under the current configuration, chosen again
- * after a reload (a table walk; nothing allocated). */
+ * after a reload (a table walk). */
 static const struct profile *
 session_profile(struct session *s)
 {
 	const struct guard_config *cfg = session_cfg(s);
-	unsigned long groups[PEER_MAX_GROUPS];
 
 	if (s->profile_gen == cfg->generation && s->profile_gen != 0)
 		return s->profile;
@@ -128,10 +161,7 @@ session_profile(struct session *s)
 		s->profile_missing = s->profile == NULL;
 		return s->profile;
 	}
-	for (size_t i = 0; i < s->peer.n_groups; i++)
-		groups[i] = s->peer.groups[i];
-	s->profile = profile_select(cfg->profiles, s->peer.uid, s->peer.gid,
-	    groups, s->peer.n_groups, cfg->default_profile);
+	s->profile = profile_for_peer(s, cfg);
 	return s->profile;
 }
 

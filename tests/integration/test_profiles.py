@@ -24,6 +24,7 @@ be closed (explained in its docstring).
 """
 
 import contextlib
+import copy
 import grp
 import json
 import os
@@ -777,6 +778,27 @@ def test_gid_match(gmain, users, cfgdirs, testbed, app, role):
     c = uid_client(gmain, users, cfgdirs, role, "pg")
     assert_ok(c.docker("ps"))
     create_refused(testbed, app, c, "access")
+
+
+def test_gid_match_past_hundreds_of_groups(gmain, users, cfgdirs, testbed,
+                                           app):
+    """A client in 300 supplementary groups, G2 the last of them (the
+    kernel keeps them sorted: 299 lower gids come first): every group
+    counts (none cut off at a fixed list's end), so pg (read-only)
+    applies; with G2 dropped, no profile does."""
+    many = copy.copy(users["supp"])
+    g1, g2 = users["g1"].gr_gid, users["g2"].gr_gid
+    filler = [g for g in range(1, g2) if g != g1][-299:]
+    assert len(filler) == 299, "G2's gid %d is too low for the test" % g2
+    many.groups = filler + [users["g2"].gr_gid]
+    c = Client(gmain, "pg", gmain.sock, many, cfgdirs["supp"], kind="uid")
+    assert c.raw("GET", "/v1.41/containers/json").status == 200
+    raw_create_refused(testbed, c, "access", create_body(app))
+    many.groups = filler
+    r, name = raw_create(testbed, Client(gmain, None, gmain.sock, many),
+                         create_body(app))
+    assert r is not None and r.status == 201, r
+    assert exists(testbed, "container", name)
 
 
 def test_user_name_match(gmain, users, cfgdirs, testbed, app):
