@@ -57,9 +57,11 @@ struct reg_http {
 	void *arg;
 };
 
-/* A transport on base (borrowed, must outlive it); initialises libcurl
- * once per process.  Exits on failure (start-up only).  Caller frees with
- * reg_transport_free, after every transfer has been freed. */
+/* A transport on base (borrowed, must outlive it).  libcurl (and the TLS
+ * library under it) is initialised at its first transfer, once per
+ * process: a guard that never asks a registry never loads their state.
+ * Like an allocation, a libcurl that cannot initialise exits.  Caller
+ * frees with reg_transport_free, after every transfer has been freed. */
 struct reg_transport *reg_transport_new(struct event_base *base);
 /* Free t (NULL is ignored); every transfer on it must be freed first. */
 void reg_transport_free(struct reg_transport *t);

@@ -125,26 +125,36 @@ curl_timer_cb(CURLM *multi, long timeout_ms, void *userp)
 	return 0;
 }
 
-struct reg_transport *
-reg_transport_new(struct event_base *base)
+/* libcurl (and with it OpenSSL) is set up at the first transfer: a guard
+ * that never asks a registry never pays for it. */
+static void
+transport_ready(struct reg_transport *t)
 {
-	struct reg_transport *t = xcalloc(1, sizeof *t);
 	static bool curl_ready;
 
+	if (t->multi != NULL)
+		return;
 	if (!curl_ready) {
 		if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
 			fatalx("curl_global_init failed");
 		curl_ready = true;
 	}
-	t->base = base;
 	t->multi = curl_multi_init();
 	if (t->multi == NULL)
 		fatalx("curl_multi_init failed");
-	t->timer = evtimer_new(base, timer_event_cb, t);
 	curl_multi_setopt(t->multi, CURLMOPT_SOCKETFUNCTION, curl_socket_cb);
 	curl_multi_setopt(t->multi, CURLMOPT_SOCKETDATA, t);
 	curl_multi_setopt(t->multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb);
 	curl_multi_setopt(t->multi, CURLMOPT_TIMERDATA, t);
+}
+
+struct reg_transport *
+reg_transport_new(struct event_base *base)
+{
+	struct reg_transport *t = xcalloc(1, sizeof *t);
+
+	t->base = base;
+	t->timer = evtimer_new(base, timer_event_cb, t);
 	return t;
 }
 
@@ -153,7 +163,8 @@ reg_transport_free(struct reg_transport *t)
 {
 	if (t == NULL)
 		return;
-	curl_multi_cleanup(t->multi);
+	if (t->multi != NULL)
+		curl_multi_cleanup(t->multi);
 	event_free(t->timer);
 	free(t);
 }
@@ -281,6 +292,7 @@ reg_http_start(struct reg_transport *t, const struct reg_http_req *req,
 	h->t = t;
 	h->done = done;
 	h->arg = arg;
+	transport_ready(t);
 	h->easy = curl_easy_init();
 	if (h->easy == NULL)
 		fatalx("curl_easy_init failed");
