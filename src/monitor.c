@@ -364,6 +364,36 @@ job_retry(struct monitor *m, int64_t delay_ms)
 	evtimer_add(m->job_timer, &tv);
 }
 
+/*
+ * The current job's container, read as deployment d: a task of a service
+ * as judged is left to the service's row, a create the guard made is
+ * recorded as that create, anything else is recorded as found.  Returns
+ * 1 if recorded, 0 if there was nothing to record, -1 if the ledger
+ * cannot be read now.
+ */
+static int
+settle_found(struct monitor *m, const struct mon_job *j,
+    const struct store_deployment *d)
+{
+	int judged, own;
+
+	if (m->task_app != NULL && (judged = task_expected(m, d)) != 0) {
+		if (judged < 0)
+			return -1;
+		/* The service's deployment already says what runs. */
+		log_debug("monitor: container %s is a task of service \"%s\" "
+			  "as judged (app \"%s\")",
+		    m->c.name ? m->c.name : m->c.id, task_service_name(m),
+		    d->app);
+		return 0;
+	}
+	if (j->kind != JOB_SYNC && j->kind != JOB_ADOPT &&
+	    (own = own_create(m, d)) != 0)
+		return own;
+	record_found(m, j, d);
+	return 1;
+}
+
 static void
 image_cb(int status, const char *body, size_t len, const char *error, void *arg)
 {
@@ -375,8 +405,8 @@ image_cb(int status, const char *body, size_t len, const char *error, void *arg)
 	struct imgref ref;
 	const char *cause = NULL, *source = NULL, *digest = NULL;
 	char *app, *version = NULL;
-	bool parsed, ok;
-	int intent = 0;
+	bool parsed;
+	int settled = 0;
 
 	m->req = NULL;
 	app = m->task_app != NULL ? xstrdup(m->task_app)
@@ -414,31 +444,17 @@ image_cb(int status, const char *body, size_t len, const char *error, void *arg)
 	d.version = version;
 	d.time = m->c.created > 0 ? m->c.created : now_ms() / 1000;
 	d.source = j->source;
-	ok = app != NULL;
-	if (ok && m->task_app != NULL && (intent = task_expected(m, &d)) != 0) {
-		/* A task of a service as judged: the service's deployment
-		   already says what runs. */
-		if (intent > 0)
-			log_debug("monitor: container %s is a task of service "
-				  "\"%s\" as judged (app \"%s\")",
-			    m->c.name ? m->c.name : m->c.id,
-			    task_service_name(m), app);
-		ok = false;
-	} else if (ok && j->kind != JOB_SYNC && j->kind != JOB_ADOPT &&
-	    (intent = own_create(m, &d)) != 0) {
-		ok = intent > 0;
-	} else if (ok) {
-		record_found(m, j, &d);
-	}
+	if (app != NULL)
+		settled = settle_found(m, j, &d);
 	free(app);
 	free(version);
 	inspect_image_reset(&img);
-	if (intent < 0) {
+	if (settled < 0) {
 		/* The ledger cannot be read now: the same job, later. */
 		job_retry(m, MONITOR_READ_RETRY_MS);
 		return;
 	}
-	job_finish(m, ok);
+	job_finish(m, settled > 0);
 }
 
 /* Look up the current job's container's image (image_cb goes on). */
@@ -497,7 +513,6 @@ container_cb(int status, const char *body, size_t len, const char *error,
     void *arg)
 {
 	struct monitor *m = arg;
-
 	const char *service_id;
 	char *path, *esc;
 
