@@ -1379,10 +1379,12 @@ out:
 		    hist_quantile(&sd->hc, 0.99), sd->errors);
 		if (!side_tail(sides, k, diff))
 			rc = 1;
-		free(sd->samples);
 	}
 	printf("],\"wall_s\":%.3f}\n", (double)(now_ns() - t_start) / 1e9);
 	fflush(stdout);
+	/* Only now: every side's paired differences read side 0's. */
+	for (int k = 0; k < ns; k++)
+		free(sides[k].samples);
 	free(diff);
 	free(built);
 	return rc;
