@@ -127,6 +127,8 @@ struct session {
 	struct event *head_timer;   /* deadline for a started head */
 	struct event *rd_ev[2];	    /* own reads, by SIDE_: the
 				       bufferevents only write */
+	bool bulk[2];		    /* by SIDE_: the last read was large (a body
+			 streams): read straight into the input buffer */
 	struct event *linger_timer; /* end of a lingering close */
 };
 

@@ -643,30 +643,38 @@ upstream_ended(struct session *s)
 	session_pump_upstream(s);
 }
 
+/* A read at least this large says the side streams a body: its next
+ * reads go straight into its input buffer. */
+#define SESSION_BULK_READ (16 * 1024)
+
 /*
- * Read a side into its input buffer and run the state machine.  The
- * session reads for itself: libevent 2.1's bufferevents ask FIONREAD
- * before every read and then read at most 4 KiB, two system calls per
- * 4 KiB; here one readv takes up to 64 KiB.
+ * Read up to SESSION_IO_CHUNK bytes of a side.  A side that streams reads
+ * straight into its input buffer; any other (a request, an answer of a
+ * few hundred bytes) reads into the loop's scratch buffer, and only the
+ * bytes read are copied in: else every small read would allocate, and
+ * free again once parsed, a chain of 64 KiB.  Returns what recv(2) or
+ * readv(2) returned (errno kept), or -2 when no buffer memory was left.
  */
-static void
-buffered_read(struct session *s, int side)
+static ssize_t
+read_side(struct session *s, int side, struct evbuffer *in, int fd)
 {
-	struct bufferevent *src = side == SIDE_CLIENT ? s->client : s->upstream;
-	struct evbuffer *in = bufferevent_get_input(src);
+	static char scratch[SESSION_IO_CHUNK];
 	struct evbuffer_iovec v[2];
 	struct iovec iov[2];
 	size_t room = SESSION_IO_CHUNK;
-	ssize_t n;
+	ssize_t n, left;
 	int nv;
 
-	nv = evbuffer_reserve_space(in, SESSION_IO_CHUNK, v, 2);
-	if (nv <= 0) {
-		log_error("session %llu: out of buffer memory",
-		    (unsigned long long)s->id);
-		session_close(s);
-		return;
+	if (!s->bulk[side]) {
+		n = recv(fd, scratch, sizeof scratch, 0);
+		if (n > 0 && evbuffer_add(in, scratch, (size_t)n) != 0)
+			return -2;
+		s->bulk[side] = n >= SESSION_BULK_READ;
+		return n;
 	}
+	nv = evbuffer_reserve_space(in, SESSION_IO_CHUNK, v, 2);
+	if (nv <= 0)
+		return -2;
 	for (int i = 0; i < nv; i++) {
 		if (v[i].iov_len > room)
 			v[i].iov_len = room;
@@ -675,9 +683,41 @@ buffered_read(struct session *s, int side)
 		iov[i].iov_len = v[i].iov_len;
 	}
 	/* recv(2) when there is one piece: less work than readv. */
-	n = nv == 1
-	    ? recv(bufferevent_getfd(src), iov[0].iov_base, iov[0].iov_len, 0)
-	    : readv(bufferevent_getfd(src), iov, nv);
+	n = nv == 1 ? recv(fd, iov[0].iov_base, iov[0].iov_len, 0)
+		    : readv(fd, iov, nv);
+	if (n <= 0)
+		return n;
+	s->bulk[side] = n >= SESSION_BULK_READ;
+	left = n;
+	for (int i = 0; i < nv; i++) {
+		if (v[i].iov_len > (size_t)left)
+			v[i].iov_len = (size_t)left;
+		left -= (ssize_t)v[i].iov_len;
+	}
+	evbuffer_commit_space(in, v, nv);
+	return n;
+}
+
+/*
+ * Read a side into its input buffer and run the state machine.  The
+ * session reads for itself: libevent 2.1's bufferevents ask FIONREAD
+ * before every read and then read at most 4 KiB, two system calls per
+ * 4 KiB; here one call takes up to 64 KiB.
+ */
+static void
+buffered_read(struct session *s, int side)
+{
+	struct bufferevent *src = side == SIDE_CLIENT ? s->client : s->upstream;
+	ssize_t n;
+
+	n = read_side(s, side, bufferevent_get_input(src),
+	    bufferevent_getfd(src));
+	if (n == -2) {
+		log_error("session %llu: out of buffer memory",
+		    (unsigned long long)s->id);
+		session_close(s);
+		return;
+	}
 	if (n < 0) {
 		int err = errno;
 
@@ -698,12 +738,6 @@ buffered_read(struct session *s, int side)
 	}
 	if (side == SIDE_CLIENT)
 		stop_idle_timer(s);
-	for (int i = 0; i < nv; i++) {
-		if (v[i].iov_len > (size_t)n)
-			v[i].iov_len = (size_t)n;
-		n -= (ssize_t)v[i].iov_len;
-	}
-	evbuffer_commit_space(in, v, nv);
 	session_update_read(s, side);
 	if (side == SIDE_CLIENT)
 		session_pump_client(s);
