@@ -216,8 +216,8 @@ static char *
 sbuf_take(struct sbuf *sb)
 {
 	if (sb->buf == NULL)
-		return (xstrdup(""));
-	return (sb->buf);
+		return xstrdup("");
+	return sb->buf;
 }
 
 /*
@@ -249,12 +249,12 @@ static uint32_t
 fold_rune(uint32_t r)
 {
 	if (r >= 'a' && r <= 'z')
-		return (r - 'a' + 'A');
+		return r - 'a' + 'A';
 	if (r == 0x212a)
-		return ('K');
+		return 'K';
 	if (r == 0x17f)
-		return ('S');
-	return (r);
+		return 'S';
+	return r;
 }
 
 /* Compare two keys under folding: <0, 0 or >0. */
@@ -268,20 +268,20 @@ fold_cmp(const char *a, const char *b)
 
 	for (;;) {
 		if (pa == ea || pb == eb)
-			return ((pa != ea) - (pb != eb));
+			return (pa != ea) - (pb != eb);
 		pa += utf8_decode_go(pa, ea, &ra);
 		pb += utf8_decode_go(pb, eb, &rb);
 		ra = fold_rune(ra);
 		rb = fold_rune(rb);
 		if (ra != rb)
-			return (ra < rb ? -1 : 1);
+			return ra < rb ? -1 : 1;
 	}
 }
 
 static bool
 fold_eq(const char *a, const char *b)
 {
-	return (fold_cmp(a, b) == 0);
+	return fold_cmp(a, b) == 0;
 }
 
 /*
@@ -361,7 +361,7 @@ path_string(const struct frame *f)
 	struct sbuf sb = { NULL, 0, 0 };
 
 	path_render(&sb, f);
-	return (sbuf_take(&sb));
+	return sbuf_take(&sb);
 }
 
 static void
@@ -379,12 +379,12 @@ schema_lookup(const struct schema *s, const char *key)
 	const struct schema_field *f;
 
 	if (s == NULL || s->fields == NULL)
-		return (NULL);
+		return NULL;
 	for (f = s->fields; f->name != NULL; f++) {
 		if (fold_eq(key, f->name))
-			return (f);
+			return f;
 	}
-	return (NULL);
+	return NULL;
 }
 
 static int
@@ -395,8 +395,8 @@ fkey_cmp(const void *a, const void *b)
 
 	c = fold_cmp(ka->key, kb->key);
 	if (c != 0)
-		return (c);
-	return ((ka->pos > kb->pos) - (ka->pos < kb->pos));
+		return c;
+	return (ka->pos > kb->pos) - (ka->pos < kb->pos);
 }
 
 /*
@@ -419,7 +419,7 @@ check_folds(json_t *obj, const struct schema *s, const struct frame *up,
 
 	n = json_object_size(obj);
 	if (n < 2)
-		return (0);
+		return 0;
 	keys = xreallocarray(NULL, n, sizeof *keys);
 	json_object_foreach(obj, key, v)
 	{
@@ -447,10 +447,10 @@ check_folds(json_t *obj, const struct schema *s, const struct frame *up,
 		free(path);
 		free(keys);
 		set_cause(cause, sbuf_take(&sb));
-		return (-1);
+		return -1;
 	}
 	free(keys);
-	return (0);
+	return 0;
 }
 
 static int
@@ -461,7 +461,7 @@ type_error(const struct frame *f, const char *what, char **cause)
 	path = path_string(f);
 	set_cause(cause, xasprintf("the field %s must be %s", path, what));
 	free(path);
-	return (-1);
+	return -1;
 }
 
 static int
@@ -477,7 +477,7 @@ walk_struct(json_t *obj, const struct schema *s, const struct frame *up,
 	json_t *v;
 
 	if (check_folds(obj, s, up, cause) != 0)
-		return (-1);
+		return -1;
 	json_object_foreach(obj, key, v)
 	{
 		field = schema_lookup(s, key);
@@ -487,9 +487,9 @@ walk_struct(json_t *obj, const struct schema *s, const struct frame *up,
 		f.index = 0;
 		if (walk(v, field != NULL ? field->schema : NULL, &f, depth + 1,
 			cause) != 0)
-			return (-1);
+			return -1;
 	}
-	return (0);
+	return 0;
 }
 
 static int
@@ -507,9 +507,9 @@ walk_map(json_t *obj, const struct schema *elem, const struct frame *up,
 		f.name = key;
 		f.index = 0;
 		if (walk(v, elem, &f, depth + 1, cause) != 0)
-			return (-1);
+			return -1;
 	}
-	return (0);
+	return 0;
 }
 
 static int
@@ -527,9 +527,9 @@ walk_array(json_t *arr, const struct schema *elem, const struct frame *up,
 		f.name = NULL;
 		f.index = i;
 		if (walk(v, elem, &f, depth + 1, cause) != 0)
-			return (-1);
+			return -1;
 	}
-	return (0);
+	return 0;
 }
 
 /*
@@ -541,51 +541,51 @@ walk(json_t *v, const struct schema *s, const struct frame *f, int depth,
     char **cause)
 {
 	if (json_is_null(v))
-		return (0);
+		return 0;
 	if ((json_is_object(v) || json_is_array(v)) && depth > BODY_MAX_DEPTH) {
 		set_cause(cause,
 		    xasprintf("the body is nested deeper than %d "
 			      "levels",
 			BODY_MAX_DEPTH));
-		return (-1);
+		return -1;
 	}
 	if (s == NULL) {
 		if (json_is_object(v))
-			return (walk_struct(v, NULL, f, depth, cause));
+			return walk_struct(v, NULL, f, depth, cause);
 		if (json_is_array(v))
-			return (walk_array(v, NULL, f, depth, cause));
-		return (0);
+			return walk_array(v, NULL, f, depth, cause);
+		return 0;
 	}
 	switch (s->kind) {
 	case SCHEMA_STRING:
 		if (!json_is_string(v))
-			return (type_error(f, "a string", cause));
-		return (0);
+			return type_error(f, "a string", cause);
+		return 0;
 	case SCHEMA_STRUCT:
 		if (!json_is_object(v))
-			return (type_error(f, "an object", cause));
-		return (walk_struct(v, s, f, depth, cause));
+			return type_error(f, "an object", cause);
+		return walk_struct(v, s, f, depth, cause);
 	case SCHEMA_MAP:
 		if (!json_is_object(v))
-			return (type_error(f, "an object", cause));
-		return (walk_map(v, s->elem, f, depth, cause));
+			return type_error(f, "an object", cause);
+		return walk_map(v, s->elem, f, depth, cause);
 	case SCHEMA_ARRAY:
 		if (!json_is_array(v))
-			return (type_error(f, "an array", cause));
-		return (walk_array(v, s->elem, f, depth, cause));
+			return type_error(f, "an array", cause);
+		return walk_array(v, s->elem, f, depth, cause);
 	case SCHEMA_BOOL:
 		if (!json_is_boolean(v))
-			return (type_error(f, "true or false", cause));
-		return (0);
+			return type_error(f, "true or false", cause);
+		return 0;
 	case SCHEMA_STRSLICE:
 		if (json_is_string(v))
-			return (0);
+			return 0;
 		if (!json_is_array(v))
-			return (type_error(f, "a string or an array of strings",
-			    cause));
-		return (walk_array(v, &s_string, f, depth, cause));
+			return type_error(f, "a string or an array of strings",
+			    cause);
+		return walk_array(v, &s_string, f, depth, cause);
 	}
-	return (0);
+	return 0;
 }
 
 /* Copy text from jansson, which may quote raw input bytes, printably. */
@@ -605,7 +605,7 @@ printable(const char *s)
 			sbuf_addstr(&sb, tmp);
 		}
 	}
-	return (sbuf_take(&sb));
+	return sbuf_take(&sb);
 }
 
 /*
@@ -622,7 +622,7 @@ body_load(const char *body, size_t len, const struct schema *schema,
 
 	if (body == NULL || len == 0) {
 		set_cause(cause, xstrdup("the request has no body"));
-		return (NULL);
+		return NULL;
 	}
 	/*
 	 * No JSON_DISABLE_EOF_CHECK: trailing data is refused.  No
@@ -636,18 +636,18 @@ body_load(const char *body, size_t len, const struct schema *schema,
 			      "line %d column %d",
 			text, error.line, error.column));
 		free(text);
-		return (NULL);
+		return NULL;
 	}
 	if (!json_is_object(root)) {
 		json_decref(root);
 		set_cause(cause, xstrdup("the body is not a JSON object"));
-		return (NULL);
+		return NULL;
 	}
 	if (walk(root, schema, NULL, 1, cause) != 0) {
 		json_decref(root);
-		return (NULL);
+		return NULL;
 	}
-	return (root);
+	return root;
 }
 
 /* Field name of a struct object, folded; NULL if absent or not an object. */
@@ -658,13 +658,13 @@ struct_get(json_t *obj, const char *name)
 	json_t *v;
 
 	if (!json_is_object(obj))
-		return (NULL);
+		return NULL;
 	json_object_foreach(obj, key, v)
 	{
 		if (fold_eq(key, name))
-			return (v);
+			return v;
 	}
-	return (NULL);
+	return NULL;
 }
 
 /* A copy of a string field, or NULL if absent or null. */
@@ -675,8 +675,8 @@ struct_get_string(json_t *obj, const char *name)
 
 	v = struct_get(obj, name);
 	if (!json_is_string(v))
-		return (NULL);
-	return (xstrdup(json_string_value(v)));
+		return NULL;
+	return xstrdup(json_string_value(v));
 }
 
 /* Append the labels of a map of strings; a null value is "" as in Go. */
@@ -719,7 +719,7 @@ mount_type_is(const char *type, const char *want_lower, bool any_case)
 	uint32_t r;
 
 	if (!any_case)
-		return (strcmp(type, want_lower) == 0);
+		return strcmp(type, want_lower) == 0;
 	while (p < end) {
 		p += utf8_decode_go(p, end, &r);
 		if (r >= 'a' && r <= 'z')
@@ -730,16 +730,16 @@ mount_type_is(const char *type, const char *want_lower, bool any_case)
 			r = 'S';
 		if (*want == '\0' ||
 		    r != (uint32_t)(unsigned char)*want - 'a' + 'A')
-			return (false);
+			return false;
 		want++;
 	}
-	return (*want == '\0');
+	return *want == '\0';
 }
 
 static bool
 is_image_type(const char *type, bool any_case)
 {
-	return (mount_type_is(type, "image", any_case));
+	return mount_type_is(type, "image", any_case);
 }
 
 static void
@@ -790,7 +790,7 @@ map_string(json_t *map, const char *key)
 {
 	json_t *v = json_is_object(map) ? json_object_get(map, key) : NULL;
 
-	return (json_is_string(v) ? json_string_value(v) : NULL);
+	return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
 /* Mounts of Type bind and volume (mount.Mount). */
@@ -898,13 +898,13 @@ body_bind_source(const char *spec, bool *bind)
 	/* SplitN(raw, ":", 4): one part is a destination only; more than
 	   three is refused. */
 	if (c1 == NULL || c1 == spec)
-		return (NULL);
+		return NULL;
 	c2 = strchr(c1 + 1, ':');
 	c3 = c2 != NULL ? strchr(c2 + 1, ':') : NULL;
 	if (c3 != NULL)
-		return (NULL);
+		return NULL;
 	*bind = spec[0] == '/';
-	return (xstrndup(spec, (size_t)(c1 - spec)));
+	return xstrndup(spec, (size_t)(c1 - spec));
 }
 
 static int
@@ -915,7 +915,7 @@ add_mount_images(struct body_facts *facts, json_t *mounts, const char *where,
 	size_t i;
 
 	if (!json_is_array(mounts))
-		return (0);
+		return 0;
 	json_array_foreach(mounts, i, m)
 	{
 		type = struct_get(m, "Type");
@@ -929,14 +929,14 @@ add_mount_images(struct body_facts *facts, json_t *mounts, const char *where,
 			    xasprintf("the image mount %s[%zu] has "
 				      "no Source",
 				where, i));
-			return (-1);
+			return -1;
 		}
 		facts->mount_images = xreallocarray(facts->mount_images,
 		    facts->n_mount_images + 1, sizeof *facts->mount_images);
 		facts->mount_images[facts->n_mount_images++] = xstrdup(
 		    json_string_value(source));
 	}
-	return (0);
+	return 0;
 }
 
 int
@@ -947,7 +947,7 @@ body_inspect_container_create(const char *body, size_t len,
 
 	memset(out, 0, sizeof *out);
 	if ((root = body_load(body, len, &s_create, cause)) == NULL)
-		return (-1);
+		return -1;
 	out->image = struct_get_string(root, "Image");
 	add_labels(out, struct_get(root, "Labels"));
 	add_host_config(&out->host, struct_get(root, "HostConfig"));
@@ -956,10 +956,10 @@ body_inspect_container_create(const char *body, size_t len,
 		"HostConfig.Mounts", false, cause) != 0) {
 		body_facts_reset(out);
 		json_decref(root);
-		return (-1);
+		return -1;
 	}
 	json_decref(root);
-	return (0);
+	return 0;
 }
 
 int
@@ -970,7 +970,7 @@ body_inspect_service_spec(const char *body, size_t len, struct body_facts *out,
 
 	memset(out, 0, sizeof *out);
 	if ((root = body_load(body, len, &s_service, cause)) == NULL)
-		return (-1);
+		return -1;
 	out->service_name = struct_get_string(root, "Name");
 	add_labels(out, struct_get(root, "Labels"));
 	task = struct_get(root, "TaskTemplate");
@@ -987,10 +987,10 @@ body_inspect_service_spec(const char *body, size_t len, struct body_facts *out,
 		"TaskTemplate.ContainerSpec.Mounts", true, cause) != 0) {
 		body_facts_reset(out);
 		json_decref(root);
-		return (-1);
+		return -1;
 	}
 	json_decref(root);
-	return (0);
+	return 0;
 }
 
 int
@@ -1001,10 +1001,10 @@ body_inspect_exec_create(const char *body, size_t len, struct body_facts *out,
 
 	memset(out, 0, sizeof *out);
 	if ((root = body_load(body, len, &s_exec, cause)) == NULL)
-		return (-1);
+		return -1;
 	out->host.privileged = json_is_true(struct_get(root, "Privileged"));
 	json_decref(root);
-	return (0);
+	return 0;
 }
 
 int
@@ -1015,13 +1015,13 @@ body_inspect_volume_create(const char *body, size_t len, struct body_facts *out,
 
 	memset(out, 0, sizeof *out);
 	if ((root = body_load(body, len, &s_volume_create, cause)) == NULL)
-		return (-1);
+		return -1;
 	add_mount(&out->host, xstrdup("DriverOpts.device"),
 	    json_string_value(struct_get(root, "Name")), false,
 	    json_string_value(struct_get(root, "Driver")),
 	    map_string(struct_get(root, "DriverOpts"), "device"));
 	json_decref(root);
-	return (0);
+	return 0;
 }
 
 int
@@ -1032,12 +1032,12 @@ body_inspect_container_update(const char *body, size_t len,
 
 	memset(out, 0, sizeof *out);
 	if ((root = body_load(body, len, &s_update, cause)) == NULL)
-		return (-1);
+		return -1;
 	add_devices(&out->host, struct_get(root, "Devices"));
 	out->host.n_device_rules = json_array_size(
 	    struct_get(root, "DeviceCgroupRules"));
 	json_decref(root);
-	return (0);
+	return 0;
 }
 
 int
@@ -1049,14 +1049,14 @@ body_volume_device(const char *body, size_t len, char **driver, char **device)
 	*driver = *device = NULL;
 	if (!json_is_object(root)) {
 		json_decref(root);
-		return (-1);
+		return -1;
 	}
 	d = json_string_value(json_object_get(root, "Driver"));
 	*driver = d != NULL ? xstrdup(d) : NULL;
 	d = map_string(json_object_get(root, "Options"), "device");
 	*device = d != NULL ? xstrdup(d) : NULL;
 	json_decref(root);
-	return (0);
+	return 0;
 }
 
 int
@@ -1070,7 +1070,7 @@ body_container_mounts(const char *body, size_t len, const char *where,
 	mounts = json_is_object(root) ? json_object_get(root, "Mounts") : NULL;
 	if (!json_is_array(mounts)) {
 		json_decref(root);
-		return (-1);
+		return -1;
 	}
 	json_array_foreach(mounts, i, m)
 	{
@@ -1090,7 +1090,7 @@ body_container_mounts(const char *body, size_t len, const char *where,
 			add_mount(h, xstrdup(where), name, false, drv, NULL);
 	}
 	json_decref(root);
-	return (0);
+	return 0;
 }
 
 int
@@ -1105,7 +1105,7 @@ body_container_modes(const char *body, size_t len, char **pid, char **ipc,
 	*pid = *ipc = *net = NULL;
 	if (!json_is_object(hc)) {
 		json_decref(root);
-		return (-1);
+		return -1;
 	}
 	if ((v = json_string_value(json_object_get(hc, "PidMode"))) != NULL)
 		*pid = xstrdup(v);
@@ -1114,7 +1114,7 @@ body_container_modes(const char *body, size_t len, char **pid, char **ipc,
 	if ((v = json_string_value(json_object_get(hc, "NetworkMode"))) != NULL)
 		*net = xstrdup(v);
 	json_decref(root);
-	return (0);
+	return 0;
 }
 
 static void
@@ -1179,9 +1179,9 @@ body_facts_label(const struct body_facts *facts, const char *key)
 
 	for (i = facts->n_labels; i > 0; i--) {
 		if (strcmp(facts->labels[i - 1].key, key) == 0)
-			return (facts->labels[i - 1].value);
+			return facts->labels[i - 1].value;
 	}
-	return (NULL);
+	return NULL;
 }
 
 /* Go's unicode.IsSpace. */
@@ -1203,16 +1203,16 @@ go_is_space(uint32_t r)
 	case 0x202f:
 	case 0x205f:
 	case 0x3000:
-		return (true);
+		return true;
 	}
-	return (r >= 0x2000 && r <= 0x200a);
+	return r >= 0x2000 && r <= 0x200a;
 }
 
 /* RFC 2045 token character, as Go's mime isTokenChar. */
 static bool
 mime_is_token_char(unsigned char c)
 {
-	return (c > 0x20 && c < 0x7f && strchr("()<>@,;:\\\"/[]?=", c) == NULL);
+	return c > 0x20 && c < 0x7f && strchr("()<>@,;:\\\"/[]?=", c) == NULL;
 }
 
 static const unsigned char *
@@ -1227,7 +1227,7 @@ skip_space(const unsigned char *p, const unsigned char *end)
 			break;
 		p = q;
 	}
-	return (p);
+	return p;
 }
 
 static const unsigned char *
@@ -1235,7 +1235,7 @@ skip_token(const unsigned char *p, const unsigned char *end)
 {
 	while (p < end && mime_is_token_char(*p))
 		p++;
-	return (p);
+	return p;
 }
 
 /*
@@ -1248,23 +1248,23 @@ mime_skip_value(const unsigned char *p, const unsigned char *end)
 	const unsigned char *q;
 
 	if (p == end)
-		return (NULL);
+		return NULL;
 	if (*p != '"') {
 		q = skip_token(p, end);
-		return (q == p ? NULL : q);
+		return q == p ? NULL : q;
 	}
 	for (q = p + 1; q < end; q++) {
 		if (*q == '"')
-			return (q + 1);
+			return q + 1;
 		/* Go keeps MSIE's unescaped backslashes before tokens. */
 		if (*q == '\\' && q + 1 < end && !mime_is_token_char(q[1])) {
 			q++;
 			continue;
 		}
 		if (*q == '\r' || *q == '\n')
-			return (NULL);
+			return NULL;
 	}
-	return (NULL);
+	return NULL;
 }
 
 struct mime_param {
@@ -1287,9 +1287,9 @@ mime_param_cmp(const void *a, const void *b)
 		if (cb >= 'A' && cb <= 'Z')
 			cb += 'a' - 'A';
 		if (ca != cb)
-			return (ca - cb);
+			return ca - cb;
 	}
-	return ((pa->len > pb->len) - (pa->len < pb->len));
+	return (pa->len > pb->len) - (pa->len < pb->len);
 }
 
 /*
@@ -1346,7 +1346,7 @@ mime_params_ok(const unsigned char *p, const unsigned char *end)
 		}
 	}
 	free(params);
-	return (ok);
+	return ok;
 }
 
 bool
@@ -1358,7 +1358,7 @@ body_content_type_is_json(const char *ct)
 	size_t i = 0;
 
 	if (ct == NULL || *ct == '\0')
-		return (false);
+		return false;
 	p = (const unsigned char *)ct;
 	end = p + strlen(ct);
 	semi = memchr(p, ';', (size_t)(end - p));
@@ -1381,13 +1381,13 @@ body_content_type_is_json(const char *ct)
 		else if (r == 0x212a)
 			r = 'k';
 		if (i == sizeof want - 1 || r != (unsigned char)want[i])
-			return (false);
+			return false;
 		i++;
 		p = q;
 	}
 	if (i != sizeof want - 1)
-		return (false);
-	return (mime_params_ok(base_end, end));
+		return false;
+	return mime_params_ok(base_end, end);
 }
 
 char *
@@ -1397,10 +1397,10 @@ body_response_id(const char *body, size_t len)
 	char *s = NULL;
 
 	if (body == NULL || len == 0)
-		return (NULL);
+		return NULL;
 	root = json_loadb(body, len, 0, NULL);
 	if (root == NULL)
-		return (NULL);
+		return NULL;
 	if (json_is_object(root)) {
 		id = json_object_get(root, "Id");
 		if (!json_is_string(id))
@@ -1409,7 +1409,7 @@ body_response_id(const char *body, size_t len)
 			s = xstrdup(json_string_value(id));
 	}
 	json_decref(root);
-	return (s);
+	return s;
 }
 
 char *
@@ -1421,10 +1421,10 @@ body_add_warnings(const char *body, size_t len, const char *const *warnings,
 	char *out = NULL;
 
 	if (body == NULL || len == 0)
-		return (NULL);
+		return NULL;
 	root = json_loadb(body, len, 0, NULL);
 	if (root == NULL)
-		return (NULL);
+		return NULL;
 	if (!json_is_object(root))
 		goto done;
 	list = json_object_get(root, "Warnings");
@@ -1452,5 +1452,5 @@ body_add_warnings(const char *body, size_t len, const char *const *warnings,
 	*out_len = size;
 done:
 	json_decref(root);
-	return (out);
+	return out;
 }
