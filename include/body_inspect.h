@@ -45,6 +45,13 @@ struct body_mount {
 struct body_host {
 	bool privileged; /* HostConfig.Privileged; exec's Privileged */
 	char *pid_mode, *ipc_mode, *uts_mode, *network_mode, *userns_mode;
+	char *cgroupns_mode; /* HostConfig.CgroupnsMode */
+	/* What lifts confinement short of Privileged, one sentence each:
+	   "HostConfig.SecurityOpt[0] \"seccomp=unconfined\": no seccomp
+	   filter" (SecurityOpt, MaskedPaths, ReadonlyPaths; a service's
+	   Privileges); see confinement.h. */
+	char **unconfined;
+	size_t n_unconfined;
 	char **cap_add; /* HostConfig.CapAdd and Capabilities (API 1.40:
 			   the whole set); ContainerSpec.CapabilityAdd */
 	size_t n_cap_add;

@@ -28,6 +28,7 @@
 #define PROFILE_NS_UTS 0x4
 #define PROFILE_NS_NETWORK 0x8
 #define PROFILE_NS_USERNS 0x10
+#define PROFILE_NS_CGROUP 0x20
 
 enum profile_client_kind {
 	PROFILE_CLIENT_UID,
@@ -144,6 +145,10 @@ struct profile_mount {
 struct profile_ask {
 	const char *what; /* "a container", "an exec", "a volume", ... */
 	bool privileged;
+	/* What lifts confinement short of privileged, one sentence each
+	   (body_inspect.h's unconfined): refused like privileged. */
+	const char *const *unconfined;
+	size_t n_unconfined;
 	unsigned ns; /* PROFILE_NS_* joined */
 	const char *const *caps;
 	size_t n_caps;

@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "body_inspect.h"
+#include "confinement.h"
 #include "utf8.h"
 #include "xmalloc.h"
 
@@ -102,7 +103,9 @@ static const struct schema_field f_host_config[] = { { "LogConfig",
 	{ "UsernsMode", &s_string }, { "CapAdd", &s_strslice },
 	{ "Devices", &s_devices }, { "VolumesFrom", &s_strings },
 	{ "Capabilities", &s_strings }, { "DeviceCgroupRules", &s_strings },
-	{ "VolumeDriver", &s_string }, { NULL, NULL } };
+	{ "VolumeDriver", &s_string }, { "SecurityOpt", &s_strings },
+	{ "MaskedPaths", &s_strings }, { "ReadonlyPaths", &s_strings },
+	{ "CgroupnsMode", &s_string }, { NULL, NULL } };
 static const struct schema s_host_config = { SCHEMA_STRUCT, f_host_config,
 	NULL };
 static const struct schema_field f_endpoint[] = { { "DriverOpts", &s_map },
@@ -121,10 +124,20 @@ static const struct schema_field f_create[] = { { "Image", &s_string },
 static const struct schema s_create = { SCHEMA_STRUCT, f_create, NULL };
 
 /* swarm.ServiceSpec (Annotations embedded). */
+static const struct schema_field f_selinux[] = { { "Disable", &s_bool },
+	{ "Type", &s_string }, { NULL, NULL } };
+static const struct schema s_selinux = { SCHEMA_STRUCT, f_selinux, NULL };
+static const struct schema_field f_mode[] = { { "Mode", &s_string },
+	{ NULL, NULL } };
+static const struct schema s_mode = { SCHEMA_STRUCT, f_mode, NULL };
+static const struct schema_field f_privileges[] = { { "SELinuxContext",
+							&s_selinux },
+	{ "Seccomp", &s_mode }, { "AppArmor", &s_mode }, { NULL, NULL } };
+static const struct schema s_privileges = { SCHEMA_STRUCT, f_privileges, NULL };
 static const struct schema_field f_container_spec[] = { { "Image", &s_string },
 	{ "Labels", &s_map_string }, { "Sysctls", &s_map },
 	{ "Mounts", &s_mounts }, { "CapabilityAdd", &s_strings },
-	{ NULL, NULL } };
+	{ "Privileges", &s_privileges }, { NULL, NULL } };
 static const struct schema s_container_spec = { SCHEMA_STRUCT, f_container_spec,
 	NULL };
 static const struct schema_field f_plugin_spec[] = { { "Name", &s_string },
@@ -859,6 +872,98 @@ add_devices(struct body_host *h, json_t *devices)
 	}
 }
 
+/* Where a service's privileges sit. */
+#define PRIV_WHERE "TaskTemplate.ContainerSpec.Privileges."
+/* At most this much of a value is quoted (a seccomp profile is a whole
+ * JSON document). */
+#define QUOTE_MAX 60
+
+/* One way the request lifts confinement: "where \"value\": what", or
+ * "where: what" without a value. */
+static void
+add_unconfined(struct body_host *h, const char *where, const char *value,
+    const char *what)
+{
+	char *line;
+
+	if (value == NULL)
+		line = xasprintf("%s: %s", where, what);
+	else if (strlen(value) <= QUOTE_MAX)
+		line = xasprintf("%s \"%s\": %s", where, value, what);
+	else
+		line = xasprintf("%s \"%.*s...\": %s", where, QUOTE_MAX - 3,
+		    value, what);
+	h->unconfined = xreallocarray(h->unconfined, h->n_unconfined + 1,
+	    sizeof *h->unconfined);
+	h->unconfined[h->n_unconfined++] = line;
+}
+
+static void
+add_security_opts(struct body_host *h, json_t *opts)
+{
+	json_t *o;
+	size_t i;
+
+	json_array_foreach(opts, i, o)
+	{
+		const char *what = json_is_string(o)
+		    ? confinement_security_opt(json_string_value(o))
+		    : NULL;
+		char *where;
+
+		if (what == NULL)
+			continue;
+		where = xasprintf("HostConfig.SecurityOpt[%zu]", i);
+		add_unconfined(h, where, json_string_value(o), what);
+		free(where);
+	}
+}
+
+/* A MaskedPaths or ReadonlyPaths list, when given (not null), replaces
+ * the engine's defaults: each default left out is lifted. */
+static void
+add_default_paths(struct body_host *h, json_t *list, const char *where,
+    bool masked)
+{
+	const char **paths, *missing;
+	size_t n = json_array_size(list);
+	char *what;
+
+	if (!json_is_array(list))
+		return;
+	paths = xcalloc(n + 1, sizeof *paths);
+	for (size_t i = 0; i < n; i++)
+		paths[i] = json_string_value(json_array_get(list, i));
+	missing = masked ? confinement_masked_missing(paths, n)
+			 : confinement_readonly_missing(paths, n);
+	free(paths);
+	if (missing == NULL)
+		return;
+	what = xasprintf(masked ? "%s not masked" : "%s writable", missing);
+	add_unconfined(h, where, NULL, what);
+	free(what);
+}
+
+/* A service's TaskTemplate.ContainerSpec.Privileges. */
+static void
+add_privileges(struct body_host *h, json_t *p)
+{
+	json_t *se = struct_get(p, "SELinuxContext");
+	const char *seccomp = json_string_value(
+	    struct_get(struct_get(p, "Seccomp"), "Mode"));
+	const char *apparmor = json_string_value(
+	    struct_get(struct_get(p, "AppArmor"), "Mode"));
+	const char *what;
+
+	if ((what = confinement_seccomp_mode(seccomp)) != NULL)
+		add_unconfined(h, PRIV_WHERE "Seccomp.Mode", seccomp, what);
+	if ((what = confinement_apparmor_mode(apparmor)) != NULL)
+		add_unconfined(h, PRIV_WHERE "AppArmor.Mode", apparmor, what);
+	if ((what = confinement_selinux(json_is_true(struct_get(se, "Disable")),
+		 json_string_value(struct_get(se, "Type")))) != NULL)
+		add_unconfined(h, PRIV_WHERE "SELinuxContext", NULL, what);
+}
+
 static void
 add_host_config(struct body_host *h, json_t *hc)
 {
@@ -872,6 +977,12 @@ add_host_config(struct body_host *h, json_t *hc)
 	h->uts_mode = struct_get_string(hc, "UTSMode");
 	h->network_mode = struct_get_string(hc, "NetworkMode");
 	h->userns_mode = struct_get_string(hc, "UsernsMode");
+	h->cgroupns_mode = struct_get_string(hc, "CgroupnsMode");
+	add_security_opts(h, struct_get(hc, "SecurityOpt"));
+	add_default_paths(h, struct_get(hc, "MaskedPaths"),
+	    "HostConfig.MaskedPaths", true);
+	add_default_paths(h, struct_get(hc, "ReadonlyPaths"),
+	    "HostConfig.ReadonlyPaths", false);
 	add_strings(&h->cap_add, &h->n_cap_add, struct_get(hc, "CapAdd"));
 	add_strings(&h->cap_add, &h->n_cap_add, struct_get(hc, "Capabilities"));
 	add_devices(h, struct_get(hc, "Devices"));
@@ -983,6 +1094,7 @@ body_inspect_service_spec(const char *body, size_t len, struct body_facts *out,
 	    "TaskTemplate.ContainerSpec.Mounts", true);
 	add_strings(&out->host.cap_add, &out->host.n_cap_add,
 	    struct_get(cspec, "CapabilityAdd"));
+	add_privileges(&out->host, struct_get(cspec, "Privileges"));
 	if (add_mount_images(out, struct_get(cspec, "Mounts"),
 		"TaskTemplate.ContainerSpec.Mounts", true, cause) != 0) {
 		body_facts_reset(out);
@@ -1127,6 +1239,10 @@ body_host_reset(struct body_host *h)
 	free(h->uts_mode);
 	free(h->network_mode);
 	free(h->userns_mode);
+	free(h->cgroupns_mode);
+	for (i = 0; i < h->n_unconfined; i++)
+		free(h->unconfined[i]);
+	free(h->unconfined);
 	for (i = 0; i < h->n_cap_add; i++)
 		free(h->cap_add[i]);
 	free(h->cap_add);

@@ -131,7 +131,8 @@ host_namespaces(const struct body_host *h)
 	    (is_host(h->ipc_mode) ? PROFILE_NS_IPC : 0) |
 	    (is_host(h->uts_mode) ? PROFILE_NS_UTS : 0) |
 	    (is_host(h->network_mode) ? PROFILE_NS_NETWORK : 0) |
-	    (is_host(h->userns_mode) ? PROFILE_NS_USERNS : 0);
+	    (is_host(h->userns_mode) ? PROFILE_NS_USERNS : 0) |
+	    (is_host(h->cgroupns_mode) ? PROFILE_NS_CGROUP : 0);
 }
 
 /*
@@ -229,6 +230,8 @@ judge_host(const struct decision *p, const struct profile *prof,
 	devices = xcalloc(h->n_devices + 1, sizeof *devices);
 	ask.what = ask_what(p);
 	ask.privileged = h->privileged;
+	ask.unconfined = (const char *const *)h->unconfined;
+	ask.n_unconfined = h->n_unconfined;
 	ask.ns = host_namespaces(h);
 	ask.caps = (const char *const *)h->cap_add;
 	ask.n_caps = h->n_cap_add;

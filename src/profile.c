@@ -51,6 +51,7 @@ static const struct {
 	{ "uts", PROFILE_NS_UTS },
 	{ "network", PROFILE_NS_NETWORK },
 	{ "userns", PROFILE_NS_USERNS },
+	{ "cgroup", PROFILE_NS_CGROUP },
 };
 #define NS_COUNT (sizeof ns_names / sizeof ns_names[0])
 
@@ -301,7 +302,7 @@ set_namespaces(struct profile *p, const struct items *it, char **cause)
 		if (j == NS_COUNT) {
 			*cause = key_error(p, PK_HOST_NAMESPACES,
 			    "unknown namespace \"%s\" (pid, ipc, uts, network, "
-			    "userns; or none)",
+			    "userns, cgroup; or none)",
 			    it->v[i]);
 			return -1;
 		}
@@ -940,6 +941,11 @@ profile_check_ask(const struct profile *p, const struct profile_ask *a)
 		    "%s that is privileged (profile.%s.privileged = no); to "
 		    "allow it set profile.%s.privileged = yes",
 		    a->what, p->name, p->name);
+	if (a->n_unconfined > 0 && p->privileged == 0)
+		return refuse(p,
+		    "%s that lifts its confinement, %s (profile.%s.privileged "
+		    "= no); to allow it set profile.%s.privileged = yes",
+		    a->what, a->unconfined[0], p->name, p->name);
 	for (size_t i = 0; p->ns_set && i < NS_COUNT; i++) {
 		char *have = xstrdup("");
 

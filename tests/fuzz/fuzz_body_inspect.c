@@ -51,6 +51,12 @@ check_facts(int rc, struct body_facts *facts, char *cause)
 	for (i = 0; i < facts->host.n_cap_add; i++)
 		if (facts->host.cap_add[i] == NULL)
 			abort();
+	/* Each lift of confinement names where it is and what it lifts. */
+	for (i = 0; i < facts->host.n_unconfined; i++)
+		if (strstr(facts->host.unconfined[i], ": ") == NULL ||
+		    (strncmp(facts->host.unconfined[i], "HostConfig.", 11) != 0 &&
+		     strncmp(facts->host.unconfined[i], "TaskTemplate.", 13) != 0))
+			abort();
 	body_facts_reset(facts);
 }
 

@@ -950,6 +950,105 @@ def test_beyond_join_container_in_host_namespace(apps, testbed, app, mode):
 
 
 # ==========================================================================
+# limits: what lifts confinement short of --privileged (privileged = no)
+# ==========================================================================
+
+UNCONFINED_OPTS = ["seccomp=unconfined", "seccomp:unconfined",
+                   "apparmor=unconfined", "label=disable", "label:disable",
+                   "label=type:spc_t", "systempaths=unconfined"]
+
+
+@pytest.mark.parametrize("opt", UNCONFINED_OPTS)
+def test_unconfined_security_opt_refused(apps, testbed, app, opt):
+    """Each of these takes a container out of a confinement that
+    Privileged = false alone does not keep: privileged = no refuses them
+    (systempaths=unconfined is the CLI's: it sends empty MaskedPaths and
+    ReadonlyPaths, which leave /proc/sys writable)."""
+    create_refused(testbed, app, apps, "privileged", "--security-opt", opt)
+
+
+def test_own_seccomp_profile_refused(apps, testbed, app):
+    """A seccomp profile of the client's own can allow every call: the
+    CLI sends the file's JSON, the guard refuses it."""
+    path = os.path.join(testbed.tmpdir("seccomp"), "allow-all.json")
+    with open(path, "w") as f:
+        json.dump({"defaultAction": "SCMP_ACT_ALLOW"}, f)
+    os.chmod(os.path.dirname(path), 0o755)
+    os.chmod(path, 0o644)
+    create_refused(testbed, app, apps, "privileged", "--security-opt",
+                   "seccomp=" + path)
+
+
+def test_confined_security_opt_allowed(apps, testbed, app):
+    create_allowed(testbed, app, apps, "--security-opt", "no-new-privileges")
+    create_allowed(testbed, app, apps, "--security-opt",
+                   "no-new-privileges=true", "--cgroupns", "private")
+
+
+def test_unconfined_allowed_without_privileged_limit(wide, testbed, app):
+    """A profile that does not limit privileged lets them through, and the
+    engine gets what was asked."""
+    name = create_allowed(testbed, app, wide, "--security-opt",
+                          "seccomp=unconfined", "--security-opt",
+                          "systempaths=unconfined")
+    hc = json.loads(engine(testbed, "inspect", "--format",
+                           "{{json .HostConfig}}", name).stdout)
+    assert "seccomp=unconfined" in hc["SecurityOpt"], hc
+    assert hc["MaskedPaths"] == [] and hc["ReadonlyPaths"] == [], hc
+
+
+ENGINE_MASKED = ["/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys",
+                 "/proc/latency_stats", "/proc/timer_list",
+                 "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
+                 "/sys/firmware", "/sys/devices/virtual/powercap"]
+ENGINE_READONLY = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+                   "/proc/sysrq-trigger"]
+
+UNCONFINED_RAW = {
+    "MaskedPaths-empty": {"MaskedPaths": []},
+    "ReadonlyPaths-empty": {"ReadonlyPaths": []},
+    "ReadonlyPaths-without-proc-sys": {
+        "ReadonlyPaths": [p for p in ENGINE_READONLY if p != "/proc/sys"]},
+    "ReadonlyPaths-respelled": {
+        "ReadonlyPaths": [p.replace("/proc/sys", "/proc//sys")
+                          for p in ENGINE_READONLY]},
+    "maskedpaths-lower-case": {"maskedpaths": ENGINE_MASKED[1:]},
+    "securityopt-lower-case": {"securityopt": ["apparmor=unconfined"]},
+    "bare-disable": {"SecurityOpt": ["disable"]},
+    "writable-cgroups": {"SecurityOpt": ["writable-cgroups=true"]},
+    "escaped-key": None,
+}
+
+
+@pytest.mark.parametrize("spelling", sorted(UNCONFINED_RAW))
+def test_unconfined_raw(apps, testbed, app, spelling):
+    if spelling == "escaped-key":
+        body = create_body(app).replace(
+            b'"NetworkMode"', b'"\\u0053ecurityOpt": ["seccomp=unconfined"], '
+            b'"NetworkMode"')
+    else:
+        body = create_body(app, UNCONFINED_RAW[spelling])
+    msg = raw_create_refused(testbed, apps, "privileged", body)
+    assert "lifts its confinement" in msg, msg
+
+
+def test_engine_default_paths_allowed(apps, testbed, app):
+    """Lists that keep every default (here with one more) are no lift."""
+    r, name = raw_create(testbed, apps, create_body(app, {
+        "MaskedPaths": ENGINE_MASKED + ["/proc/interrupts"],
+        "ReadonlyPaths": ENGINE_READONLY, "SecurityOpt": None}))
+    assert r.status == 201, (r, msg_of(r))
+    assert exists(testbed, "container", name)
+
+
+@pytest.mark.parametrize("opts", [("--cgroupns", "host"),
+                                  ("--cgroupns=host",)],
+                         ids=["--cgroupns host", "--cgroupns=host"])
+def test_host_cgroupns_refused(apps, testbed, app, opts):
+    create_refused(testbed, app, apps, "host_namespaces", *opts)
+
+
+# ==========================================================================
 # limits: capabilities
 # ==========================================================================
 
@@ -1461,6 +1560,14 @@ SERVICE_CASES = {
         "bind_mounts"),
     "CapabilityAdd": ({"CapabilityAdd": ["CAP_NET_ADMIN"]}, "capabilities"),
     "capabilityadd": ({"capabilityadd": ["net_admin"]}, "capabilities"),
+    "seccomp unconfined": ({"Privileges": {"Seccomp": {
+        "Mode": "unconfined"}}}, "privileged"),
+    "seccomp custom": ({"Privileges": {"Seccomp": {
+        "Mode": "custom", "Profile": "e30="}}}, "privileged"),
+    "apparmor disabled": ({"privileges": {"AppArmor": {
+        "Mode": "disabled"}}}, "privileged"),
+    "selinux disabled": ({"Privileges": {"SELinuxContext": {
+        "Disable": True}}}, "privileged"),
 }
 
 

@@ -852,8 +852,104 @@ test_host_facts(void)
 	CHECK(body_bind_source("/a:/b:ro:x", &bind) == NULL);
 }
 
+/* What lifts confinement short of Privileged, one line each, in order. */
+static void
+test_confinement_facts(void)
+{
+	struct body_facts f;
+	char *cause = NULL;
+	char long_opt[200];
+
+	CHECK(
+	    in(body_inspect_container_create,
+		"{\"Image\":\"a\",\"HostConfig\":{\"securityopt\":["
+		"\"no-new-privileges\",\"seccomp:unconfined\",\"label=disable\"],"
+		"\"MaskedPaths\":[],\"ReadonlyPaths\":[\"/proc/bus\"],"
+		"\"CgroupnsMode\":\"host\"}}",
+		&f, &cause) == 0);
+	CHECK_INT_EQ(f.host.n_unconfined, 4);
+	if (f.host.n_unconfined == 4) {
+		CHECK_STR_EQ(f.host.unconfined[0],
+		    "HostConfig.SecurityOpt[1] \"seccomp:unconfined\": no "
+		    "seccomp filter");
+		CHECK_STR_EQ(f.host.unconfined[1],
+		    "HostConfig.SecurityOpt[2] \"label=disable\": SELinux "
+		    "labels disabled");
+		CHECK_STR_EQ(f.host.unconfined[2],
+		    "HostConfig.MaskedPaths: /proc/asound not masked");
+		CHECK_STR_EQ(f.host.unconfined[3],
+		    "HostConfig.ReadonlyPaths: /proc/fs writable");
+	}
+	CHECK_STR_EQ(f.host.cgroupns_mode, "host");
+	body_facts_reset(&f);
+
+	/* null lists are the engine's defaults; so are the CLI's defaults */
+	CHECK(in(body_inspect_container_create,
+		  "{\"Image\":\"a\",\"HostConfig\":{\"SecurityOpt\":null,"
+		  "\"MaskedPaths\":null,\"ReadonlyPaths\":null}}",
+		  &f, &cause) == 0);
+	CHECK_INT_EQ(f.host.n_unconfined, 0);
+	body_facts_reset(&f);
+
+	/* A whole seccomp profile is quoted cut short. */
+	snprintf(long_opt, sizeof long_opt,
+	    "{\"HostConfig\":{\"SecurityOpt\":[\"seccomp=%0100d\"]}}", 7);
+	CHECK(in(body_inspect_container_create, long_opt, &f, &cause) == 0);
+	CHECK_INT_EQ(f.host.n_unconfined, 1);
+	if (f.host.n_unconfined == 1)
+		CHECK_STR_EQ(f.host.unconfined[0],
+		    "HostConfig.SecurityOpt[0] \"seccomp="
+		    "0000000000000000000000000000000000000000000000000"
+		    "...\": a seccomp profile "
+		    "of its own");
+	body_facts_reset(&f);
+
+	/* Two spellings of SecurityOpt are ambiguous, as for every field. */
+	CHECK(in(body_inspect_container_create,
+		  "{\"HostConfig\":{\"SecurityOpt\":[],\"securityOpt\":["
+		  "\"seccomp=unconfined\"]}}",
+		  &f, &cause) != 0);
+	free(cause);
+	cause = NULL;
+	/* Go refuses a string for a []string. */
+	CHECK(
+	    in(body_inspect_container_create,
+		"{\"HostConfig\":{\"MaskedPaths\":\"/x\"}}", &f, &cause) != 0);
+	free(cause);
+	cause = NULL;
+
+	/* A service's privileges. */
+	CHECK(in(body_inspect_service_spec,
+		  "{\"TaskTemplate\":{\"ContainerSpec\":{\"Image\":\"a\","
+		  "\"privileges\":{\"Seccomp\":{\"Mode\":\"unconfined\"},"
+		  "\"AppArmor\":{\"Mode\":\"disabled\"},\"SELinuxContext\":{"
+		  "\"Disable\":true}}}}}",
+		  &f, &cause) == 0);
+	CHECK_INT_EQ(f.host.n_unconfined, 3);
+	if (f.host.n_unconfined == 3) {
+		CHECK_STR_EQ(f.host.unconfined[0],
+		    "TaskTemplate.ContainerSpec.Privileges.Seccomp.Mode "
+		    "\"unconfined\": no seccomp filter");
+		CHECK_STR_EQ(f.host.unconfined[1],
+		    "TaskTemplate.ContainerSpec.Privileges.AppArmor.Mode "
+		    "\"disabled\": no AppArmor profile");
+		CHECK_STR_EQ(f.host.unconfined[2],
+		    "TaskTemplate.ContainerSpec.Privileges.SELinuxContext: "
+		    "SELinux labels disabled");
+	}
+	body_facts_reset(&f);
+	CHECK(in(body_inspect_service_spec,
+		  "{\"TaskTemplate\":{\"ContainerSpec\":{\"Image\":\"a\","
+		  "\"Privileges\":{\"Seccomp\":{\"Mode\":\"default\"},"
+		  "\"NoNewPrivileges\":true}}}}",
+		  &f, &cause) == 0);
+	CHECK_INT_EQ(f.host.n_unconfined, 0);
+	body_facts_reset(&f);
+}
+
 static const struct check_case cases[] = {
 	{ "host_facts", test_host_facts },
+	{ "confinement_facts", test_confinement_facts },
 	{ "golden", test_golden },
 	{ "exact_causes", test_exact_causes },
 	{ "depth", test_depth },

@@ -61,6 +61,7 @@ static const struct {
 	{ "a.privileged=true", "\"true\" is not no or yes" },
 	{ "a.host_namespaces=pid network", "" },
 	{ "a.host_namespaces=none", "" },
+	{ "a.host_namespaces=cgroup userns", "" },
 	{ "a.host_namespaces=host", "unknown namespace \"host\"" },
 	{ "a.capabilities=net_admin CAP_SYS_TIME", "" },
 	{ "a.capabilities=all", "" },
@@ -337,6 +338,13 @@ static const struct ask_row ask_rows[] = {
 	    "profile.p.host_namespaces" },
 	{ "p.host_namespaces=network", false, PROFILE_NS_NETWORK, NULL, NULL,
 	    NULL, NULL, NULL },
+	{ "p.host_namespaces=network", false, PROFILE_NS_CGROUP, NULL, NULL,
+	    NULL, NULL,
+	    "a container joining the host's cgroup namespace (not in "
+	    "profile.p.host_namespaces = network); to allow it add cgroup to "
+	    "profile.p.host_namespaces" },
+	{ "p.host_namespaces=cgroup", false, PROFILE_NS_CGROUP, NULL, NULL,
+	    NULL, NULL, NULL },
 	{ "p.host_namespaces=network", false,
 	    PROFILE_NS_NETWORK | PROFILE_NS_IPC, NULL, NULL, NULL, NULL,
 	    "host's ipc namespace (not in profile.p.host_namespaces = "
@@ -471,12 +479,55 @@ test_clean(void)
 	CHECK(!profile_path_holds("/run/docker.sock2", "/run/docker.sock"));
 }
 
+/* What lifts confinement is refused by privileged = no, and only by it. */
+static void
+test_ask_unconfined(void)
+{
+	static const char *const lifted[] = {
+		"HostConfig.SecurityOpt[0] \"seccomp=unconfined\": no seccomp "
+		"filter",
+	};
+	static const struct {
+		const char *spec;
+		const char *refusal;
+	} rows[] = {
+		{ "p.privileged=no",
+		    "docker-guard: profile \"p\" refused a container that "
+		    "lifts its confinement, HostConfig.SecurityOpt[0] "
+		    "\"seccomp=unconfined\": no seccomp filter "
+		    "(profile.p.privileged = no); to allow it set "
+		    "profile.p.privileged = yes" },
+		{ "p.privileged=yes", NULL },
+		{ "p.host_namespaces=none", NULL },
+	};
+
+	for (size_t i = 0; i < NITEMS(rows); i++) {
+		char *errors, *msg;
+		struct profile_set *set = load(rows[i].spec, &errors);
+		struct profile_ask a = { 0 };
+
+		a.what = "a container";
+		a.unconfined = lifted;
+		a.n_unconfined = 1;
+		msg = profile_check_ask(profile_find(set, "p"), &a);
+		if (rows[i].refusal == NULL)
+			CHECKF(msg == NULL, "row %zu: %s", i, msg);
+		else
+			CHECKF(msg != NULL && strstr(msg, rows[i].refusal),
+			    "row %zu: got \"%s\"", i, msg ? msg : "(allowed)");
+		free(msg);
+		free(errors);
+		profile_set_free(set);
+	}
+}
+
 static const struct check_case cases[] = {
 	{ "keys", test_keys },
 	{ "check", test_check },
 	{ "select", test_select },
 	{ "head", test_head },
 	{ "ask", test_ask },
+	{ "ask_unconfined", test_ask_unconfined },
 	{ "clean", test_clean },
 };
 

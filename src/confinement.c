@@ -1,0 +1,140 @@
+/*
+ * The engine's own reading of confinement options (moby's
+ * parseSecurityOpt, its default masked and read-only paths, swarm's
+ * privileges), kept apart so that the body reader only collects strings.
+ */
+#include <stdbool.h>
+#include <string.h>
+
+#include "confinement.h"
+
+/* The paths every engine from 20.10 on masks or makes read-only unless a
+ * create names its own list (moby's oci.DefaultSpec). */
+static const char *const masked_defaults[] = { "/proc/asound", "/proc/acpi",
+	"/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+	"/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
+	"/sys/devices/virtual/powercap", NULL };
+static const char *const readonly_defaults[] = { "/proc/bus", "/proc/fs",
+	"/proc/irq", "/proc/sys", "/proc/sysrq-trigger", NULL };
+
+/* Go's strconv.ParseBool true spellings. */
+static bool
+go_true(const char *v)
+{
+	static const char *const t[] = { "1", "t", "T", "TRUE", "true", "True",
+		NULL };
+
+	for (size_t i = 0; t[i] != NULL; i++)
+		if (strcmp(v, t[i]) == 0)
+			return true;
+	return false;
+}
+
+static const char *
+label_lifts(const char *v)
+{
+	if (strcmp(v, "disable") == 0)
+		return "SELinux labels disabled";
+	if (strncmp(v, "type:", 5) == 0)
+		return "an SELinux process type of its choosing";
+	return NULL;
+}
+
+static const char *
+seccomp_lifts(const char *v)
+{
+	if (strcmp(v, "unconfined") == 0)
+		return "no seccomp filter";
+	if (*v == '\0' || strcmp(v, "builtin") == 0)
+		return NULL;
+	return "a seccomp profile of its own";
+}
+
+static const char *
+key_lifts(const char *key, size_t klen, const char *v)
+{
+	if (klen == 5 && strncmp(key, "label", 5) == 0)
+		return label_lifts(v);
+	if (klen == 8 && strncmp(key, "apparmor", 8) == 0)
+		return strcmp(v, "unconfined") == 0 ? "no AppArmor profile"
+						    : NULL;
+	if (klen == 7 && strncmp(key, "seccomp", 7) == 0)
+		return seccomp_lifts(v);
+	if (klen == 16 && strncmp(key, "writable-cgroups", 16) == 0)
+		return go_true(v) ? "a writable cgroup file system" : NULL;
+	return NULL;
+}
+
+const char *
+confinement_security_opt(const char *opt)
+{
+	const char *sep;
+
+	if (strcmp(opt, "writable-cgroups") == 0)
+		return "a writable cgroup file system";
+	if (strcmp(opt, "disable") == 0)
+		return "SELinux labels disabled";
+	if ((sep = strchr(opt, '=')) == NULL)
+		sep = strchr(opt, ':');
+	if (sep == NULL)
+		return NULL;
+	return key_lifts(opt, (size_t)(sep - opt), sep + 1);
+}
+
+static const char *
+first_missing(const char *const *defaults, const char *const *paths, size_t n)
+{
+	for (size_t i = 0; defaults[i] != NULL; i++) {
+		size_t j = 0;
+
+		while (j < n &&
+		    (paths[j] == NULL || strcmp(paths[j], defaults[i]) != 0))
+			j++;
+		if (j == n)
+			return defaults[i];
+	}
+	return NULL;
+}
+
+const char *
+confinement_masked_missing(const char *const *paths, size_t n)
+{
+	return first_missing(masked_defaults, paths, n);
+}
+
+const char *
+confinement_readonly_missing(const char *const *paths, size_t n)
+{
+	return first_missing(readonly_defaults, paths, n);
+}
+
+static bool
+default_mode(const char *mode)
+{
+	return mode == NULL || *mode == '\0' || strcmp(mode, "default") == 0;
+}
+
+const char *
+confinement_seccomp_mode(const char *mode)
+{
+	if (default_mode(mode))
+		return NULL;
+	return strcmp(mode, "unconfined") == 0 ? "no seccomp filter"
+					       : "a seccomp profile of its own";
+}
+
+const char *
+confinement_apparmor_mode(const char *mode)
+{
+	return default_mode(mode) ? NULL : "no AppArmor profile";
+}
+
+const char *
+confinement_selinux(int disable, const char *type)
+{
+	if (disable)
+		return "SELinux labels disabled";
+	if (type != NULL && *type != '\0')
+		return "an SELinux process type of its choosing";
+	return NULL;
+}
