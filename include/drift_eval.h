@@ -124,6 +124,15 @@ drift_state_apply(struct drift_state *s, const char *container_id,
 void drift_state_prune(struct drift_state *s, char *const *ids, size_t n);
 void drift_state_reset(struct drift_state *s);
 
+/*
+ * s as text, to keep in the ledger across restarts (a JSON array of
+ * {"container", "kind", "key"}; caller frees), and back: s is replaced
+ * by what text holds.  drift_state_load returns 0, or -1 with s empty
+ * when text is not such a dump (or names one finding twice).
+ */
+char *drift_state_dump(const struct drift_state *s);
+int drift_state_load(struct drift_state *s, const char *text);
+
 /* ---- the webhook's JSON ---- */
 
 struct drift_event {

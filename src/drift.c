@@ -41,6 +41,9 @@ struct drift_item {
 	char *tag_digest, *tag_version;
 };
 
+/* The meta table's key for what has been reported (drift_state_dump). */
+#define DRIFT_SEEN_KEY "drift_seen"
+
 struct drift {
 	struct event_base *base;
 	const struct guard_config *const *cfg;
@@ -158,6 +161,39 @@ host_name(const struct drift *d, char *buf, size_t size)
 	buf[size - 1] = '\0';
 }
 
+/* Keep what has been reported in the ledger (the meta table). */
+static void
+save_seen(struct drift *d)
+{
+	struct store_write w = { 0 };
+	char *seen = drift_state_dump(&d->state);
+
+	w.meta_key = DRIFT_SEEN_KEY;
+	w.meta_value = seen;
+	ledger_write(d->ledger, &w, NULL, NULL);
+	free(seen);
+}
+
+/* What an earlier run reported and has not seen resolved.  Unreadable:
+ * start afresh (a standing finding is reported once more). */
+static void
+load_seen(struct drift *d)
+{
+	char *text = NULL, *cause = NULL;
+
+	if (store_meta_get(ledger_store(d->ledger), DRIFT_SEEN_KEY, &text,
+		&cause) != 0) {
+		log_warn("drift: cannot read what was reported before: %s",
+		    cause);
+		free(cause);
+		return;
+	}
+	if (text != NULL && drift_state_load(&d->state, text) != 0)
+		log_warn("drift: what was reported before is unreadable; "
+			 "starting afresh");
+	free(text);
+}
+
 /* Audit one change and send it to the webhook. */
 static void
 report(struct drift *d, const struct drift_facts *f, enum drift_kind kind,
@@ -166,7 +202,7 @@ report(struct drift *d, const struct drift_facts *f, enum drift_kind kind,
 	struct store_write w = { 0 };
 	struct store_audit a = { 0 };
 	struct drift_event e = { 0 };
-	char host[256], *json;
+	char host[256], *json, *seen;
 	int64_t t = now_ms();
 	const char *text = v->message;
 
@@ -189,7 +225,12 @@ report(struct drift *d, const struct drift_facts *f, enum drift_kind kind,
 	a.verdict = resolved ? STORE_ALLOW : STORE_WARN;
 	a.message = v->message;
 	w.audit = &a;
+	/* What has been reported goes with the row that reports it: after
+	   a restart the watch neither repeats it nor misses its end. */
+	w.meta_key = DRIFT_SEEN_KEY;
+	w.meta_value = seen = drift_state_dump(&d->state);
 	ledger_write(d->ledger, &w, NULL, NULL);
+	free(seen);
 	/* The row counts as a decision (ledger_write); the finding too. */
 	if (!resolved)
 		metrics_drift_finding(kind == DRIFT_NEWER
@@ -398,6 +439,18 @@ next_container(struct drift *d)
 	round_end(d, true);
 }
 
+/* Forget the findings of containers that no longer run, in the ledger
+ * too. */
+static void
+forget_stopped(struct drift *d)
+{
+	size_t before = d->state.n;
+
+	drift_state_prune(&d->state, d->ids, d->n_ids);
+	if (d->state.n != before)
+		save_seen(d);
+}
+
 static void
 list_cb(int status, const char *body, size_t len, const char *error, void *arg)
 {
@@ -415,7 +468,7 @@ list_cb(int status, const char *body, size_t len, const char *error, void *arg)
 	d->ids = ids;
 	while (ids[d->n_ids] != NULL)
 		d->n_ids++;
-	drift_state_prune(&d->state, d->ids, d->n_ids);
+	forget_stopped(d);
 	if (d->n_ids == 0) {
 		round_end(d, true);
 		return;
@@ -480,6 +533,7 @@ drift_new(struct event_base *base, const struct guard_config *const *cfg,
 	d->ledger = l;
 	d->notify = notify_new(base);
 	d->timer = evtimer_new(base, round_cb, d);
+	load_seen(d);
 	drift_reconfigure(d);
 	return d;
 }

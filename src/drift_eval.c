@@ -297,6 +297,73 @@ drift_state_reset(struct drift_state *s)
 	memset(s, 0, sizeof *s);
 }
 
+char *
+drift_state_dump(const struct drift_state *s)
+{
+	json_t *a = json_array();
+	char *text;
+
+	for (size_t i = 0; i < s->n; i++)
+		json_array_append_new(a,
+		    json_pack("{s:s, s:s, s:s}", "container",
+			s->items[i].container_id, "kind",
+			drift_kind_name(s->items[i].kind), "key",
+			s->items[i].key));
+	text = json_dumps(a, JSON_COMPACT);
+	json_decref(a);
+	return text != NULL ? text : xstrdup("[]");
+}
+
+/* One item of a dump, or -1 when it is not one (or repeats one). */
+static int
+seen_load(struct drift_state *s, json_t *item)
+{
+	const char *id, *kind, *key;
+	enum drift_kind k;
+	struct drift_seen *e;
+
+	if (json_unpack(item, "{s:s, s:s, s:s}", "container", &id, "kind",
+		&kind, "key", &key) != 0)
+		return -1;
+	if (strcmp(kind, "missing") == 0)
+		k = DRIFT_MISSING;
+	else if (strcmp(kind, "newer") == 0)
+		k = DRIFT_NEWER;
+	else
+		return -1;
+	if (seen_find(s, id, k) != NULL)
+		return -1;
+	s->items = xreallocarray(s->items, s->n + 1, sizeof *s->items);
+	e = &s->items[s->n++];
+	e->container_id = xstrdup(id);
+	e->kind = k;
+	e->key = xstrdup(key);
+	return 0;
+}
+
+int
+drift_state_load(struct drift_state *s, const char *text)
+{
+	json_t *a = json_loads(text, JSON_REJECT_DUPLICATES, NULL), *item;
+	size_t i;
+
+	drift_state_reset(s);
+	if (!json_is_array(a)) {
+		json_decref(a);
+		return -1;
+	}
+	json_array_foreach(a, i, item)
+	{
+		if (seen_load(s, item) != 0) {
+			drift_state_reset(s);
+			json_decref(a);
+			return -1;
+		}
+	}
+	json_decref(a);
+	return 0;
+}
+
 /* ---- the webhook's JSON ------------------------------------------------- */
 
 /* Set key to s unless s is NULL; a string that is not UTF-8 is left

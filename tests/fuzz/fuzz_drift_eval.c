@@ -29,6 +29,26 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* The first field read as a kept state: loaded whole or not at all, and
+ * what loads dumps back to itself. */
+static void
+state_text(struct drift_state *s, const char *text)
+{
+	char *dump, *again;
+
+	if (drift_state_load(s, text) != 0) {
+		FUZZ_ASSERT(s->n == 0 && s->items == NULL);
+		return;
+	}
+	dump = drift_state_dump(s);
+	FUZZ_ASSERT(drift_state_load(s, dump) == 0);
+	again = drift_state_dump(s);
+	FUZZ_ASSERT(strcmp(dump, again) == 0);
+	free(dump);
+	free(again);
+	drift_state_reset(s);
+}
+
 /* The next NUL-separated field of buf (at most *left bytes), or NULL. */
 static const char *
 field(char **p, char *end)
@@ -83,6 +103,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	buf[size - 1] = '\0';
 	p = buf;
 	end = buf + size - 1;
+	state_text(&s, buf);
 	ref = field(&p, end);
 	rd = field(&p, end);
 	detail = field(&p, end);

@@ -265,6 +265,46 @@ def test_newer_version_behind_the_deployed_tag(testbed, guard_factory, reg, kit,
     assert running(testbed, name)
 
 
+def test_a_finding_outlives_a_restart(testbed, guard_factory, reg, kit,
+                                      receiver, names):
+    """What the watch reported is kept in the ledger: a restarted guard
+    does not report a standing finding again, and a finding resolved while
+    the guard was stopped is reported resolved once it is back."""
+    repo = "drift-restart"
+    d, ref = deployed(kit, reg, repo)
+    g = guard_factory(guard_conf(drift_interval=INTERVAL,
+                                 notify_url=receiver.url))
+    name = testbed.unique("drift-")
+    run_through(g, ref, name, names)
+    reg.delete_manifest(repo, d["amd64"])
+    wait_rows(g, name, 1, WITHIN)
+    wait_for(lambda: receiver.bodies(name) or None, "webhook POST",
+             timeout=10, interval=0.1)
+
+    # restarted: rounds run, the finding stands, nothing is repeated
+    assert g.stop() == 0, g.log_tail()
+    g.start()
+    time.sleep(3 * INTERVAL + 0.5)
+    assert len(drift_rows(g, name)) == 1, drift_rows(g, name)
+    assert len(receiver.bodies(name)) == 1, receiver.bodies(name)
+    with open(g.log, "rb") as fh:
+        assert b"drift watch: every" in fh.read(), g.log_tail()
+
+    # resolved while the guard is stopped: reported when it is back
+    assert g.stop() == 0, g.log_tail()
+    kit.push("%s/%s:amd64" % (reg.addr, repo))
+    assert reg.head_manifest(repo, d["amd64"])[0] == 200
+    g.start()
+    rows = wait_rows(g, name, 1, WITHIN, pred=lambda r: r["verdict"] == "allow")
+    assert "drift resolved" in rows[0]["message"], rows
+    states = wait_for(lambda: (lambda b: b if len(b) >= 2 else None)(
+        [x["state"] for x in receiver.bodies(name)]), "resolved POST",
+        timeout=10, interval=0.1)
+    assert states == ["found", "resolved"], states
+    time.sleep(2 * INTERVAL)
+    assert len(drift_rows(g, name)) == 2, drift_rows(g, name)
+
+
 def test_drift_interval_zero_runs_nothing(testbed, guard_factory, reg, kit,
                                           receiver, names):
     repo = "drift-off"

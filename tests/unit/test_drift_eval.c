@@ -394,11 +394,54 @@ test_kind_name(void)
 	CHECK_STR_EQ(drift_kind_name(DRIFT_NEWER), "newer");
 }
 
+/* What was reported survives a restart: dumped to text and read back, a
+ * standing finding is the same, its end is a resolution. */
+static void
+test_state_dump(void)
+{
+	struct drift_state s = { 0 }, back = { 0 };
+	struct drift_verdict k = verdict(DRIFT_FOUND, "missing a@sha256:1 x");
+	struct drift_verdict n = verdict(DRIFT_FOUND, "newer sha256:2");
+	struct drift_verdict clear = verdict(DRIFT_CLEAR, NULL);
+	char *text;
+	static const char *const bad[] = { "", "{}", "[1]", "[{}]",
+		"[{\"container\":\"c\",\"kind\":\"old\",\"key\":\"k\"}]",
+		"[{\"container\":\"c\",\"kind\":\"newer\",\"key\":1}]",
+		"[{\"container\":\"c\",\"kind\":\"newer\",\"key\":\"a\"},"
+		"{\"container\":\"c\",\"kind\":\"newer\",\"key\":\"b\"}]" };
+
+	text = drift_state_dump(&s);
+	CHECK_STR_EQ(text, "[]");
+	free(text);
+	drift_state_apply(&s, "c1", DRIFT_MISSING, &k);
+	drift_state_apply(&s, "c1", DRIFT_NEWER, &n);
+	drift_state_apply(&s, "c2", DRIFT_MISSING, &k);
+	text = drift_state_dump(&s);
+	CHECK(drift_state_load(&back, text) == 0);
+	free(text);
+	CHECK_INT_EQ(back.n, 3);
+	CHECK(drift_state_apply(&back, "c1", DRIFT_MISSING, &k) == DRIFT_SAME);
+	CHECK(drift_state_apply(&back, "c1", DRIFT_NEWER, &n) == DRIFT_SAME);
+	CHECK(drift_state_apply(&back, "c2", DRIFT_MISSING, &clear) ==
+	    DRIFT_RESOLVED);
+	CHECK(drift_state_apply(&back, "c3", DRIFT_MISSING, &k) ==
+	    DRIFT_APPEARED);
+	for (size_t i = 0; i < NITEMS(bad); i++) {
+		CHECKF(drift_state_load(&back, bad[i]) == -1, "bad %zu", i);
+		CHECKF(back.n == 0, "bad %zu left %zu", i, back.n);
+	}
+	drift_state_reset(&back);
+	drift_state_reset(&s);
+	free(k.key);
+	free(n.key);
+}
+
 static const struct check_case cases[] = {
 	{ "target", test_target },
 	{ "eval", test_eval },
 	{ "messages", test_messages },
 	{ "state", test_state },
+	{ "state_dump", test_state_dump },
 	{ "payload", test_payload },
 	{ "kind_name", test_kind_name },
 };
