@@ -58,6 +58,7 @@ struct body_host {
 	char **devices; /* Devices[].PathOnHost (creates and updates) */
 	size_t n_devices;
 	size_t n_device_rules;	   /* DeviceCgroupRules: devices by number */
+	size_t n_device_requests;  /* DeviceRequests: GPUs, CDI devices */
 	struct body_mount *mounts; /* Binds, Mounts; a volume create's own */
 	size_t n_mounts;
 	char **volumes_from; /* HostConfig.VolumesFrom */

@@ -29,11 +29,13 @@ const char *confinement_readonly_missing(const char *const *paths, size_t n);
 
 /*
  * A service's TaskTemplate.ContainerSpec.Privileges: what its Seccomp
- * Mode, AppArmor Mode, SELinuxContext Disable and Type lift, or NULL
- * ("" and "default" modes lift nothing).  Static strings.
+ * Mode, AppArmor Mode and SELinuxContext (Disable, or any of User, Role,
+ * Type, Level given) lift, or NULL ("" and "default" modes lift
+ * nothing).  Static strings.
  */
 const char *confinement_seccomp_mode(const char *mode);
 const char *confinement_apparmor_mode(const char *mode);
-const char *confinement_selinux(int disable, const char *type);
+const char *confinement_selinux(int disable, const char *user, const char *role,
+    const char *type, const char *level);
 
 #endif

@@ -154,7 +154,8 @@ struct profile_ask {
 	size_t n_caps;
 	const char *const *devices; /* canonical host paths */
 	size_t n_devices;
-	size_t n_device_rules; /* DeviceCgroupRules entries */
+	size_t n_device_rules;	  /* DeviceCgroupRules entries */
+	size_t n_device_requests; /* DeviceRequests entries */
 	const struct profile_mount *mounts;
 	size_t n_mounts;
 	/* Paths never allowed under a limited bind_mounts: the engine's

@@ -125,7 +125,8 @@ static const struct schema s_create = { SCHEMA_STRUCT, f_create, NULL };
 
 /* swarm.ServiceSpec (Annotations embedded). */
 static const struct schema_field f_selinux[] = { { "Disable", &s_bool },
-	{ "Type", &s_string }, { NULL, NULL } };
+	{ "User", &s_string }, { "Role", &s_string }, { "Type", &s_string },
+	{ "Level", &s_string }, { NULL, NULL } };
 static const struct schema s_selinux = { SCHEMA_STRUCT, f_selinux, NULL };
 static const struct schema_field f_mode[] = { { "Mode", &s_string },
 	{ NULL, NULL } };
@@ -960,7 +961,10 @@ add_privileges(struct body_host *h, json_t *p)
 	if ((what = confinement_apparmor_mode(apparmor)) != NULL)
 		add_unconfined(h, PRIV_WHERE "AppArmor.Mode", apparmor, what);
 	if ((what = confinement_selinux(json_is_true(struct_get(se, "Disable")),
-		 json_string_value(struct_get(se, "Type")))) != NULL)
+		 json_string_value(struct_get(se, "User")),
+		 json_string_value(struct_get(se, "Role")),
+		 json_string_value(struct_get(se, "Type")),
+		 json_string_value(struct_get(se, "Level")))) != NULL)
 		add_unconfined(h, PRIV_WHERE "SELinuxContext", NULL, what);
 }
 
@@ -988,6 +992,8 @@ add_host_config(struct body_host *h, json_t *hc)
 	add_devices(h, struct_get(hc, "Devices"));
 	h->n_device_rules = json_array_size(
 	    struct_get(hc, "DeviceCgroupRules"));
+	h->n_device_requests = json_array_size(
+	    struct_get(hc, "DeviceRequests"));
 	add_binds(h, struct_get(hc, "Binds"));
 	add_host_mounts(h, struct_get(hc, "Mounts"), "HostConfig.Mounts",
 	    false);

@@ -8,12 +8,13 @@
 
 #include "confinement.h"
 
-/* The paths every engine from 20.10 on masks or makes read-only unless a
- * create names its own list (moby's oci.DefaultSpec). */
+/* The paths the engine masks or makes read-only unless a create names its
+ * own list (moby's oci.DefaultSpec; /proc/interrupts since 28): a list
+ * that leaves one out is refused, whatever the engine's version. */
 static const char *const masked_defaults[] = { "/proc/asound", "/proc/acpi",
 	"/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
 	"/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
-	"/sys/devices/virtual/powercap", NULL };
+	"/sys/devices/virtual/powercap", "/proc/interrupts", NULL };
 static const char *const readonly_defaults[] = { "/proc/bus", "/proc/fs",
 	"/proc/irq", "/proc/sys", "/proc/sysrq-trigger", NULL };
 
@@ -30,14 +31,17 @@ go_true(const char *v)
 	return false;
 }
 
+/* Every SELinux label option is a choice the engine would otherwise
+ * make: a type (spc_t), a level (s0:c0.c1023 reads every container's
+ * files), a user or role. */
 static const char *
 label_lifts(const char *v)
 {
 	if (strcmp(v, "disable") == 0)
 		return "SELinux labels disabled";
-	if (strncmp(v, "type:", 5) == 0)
-		return "an SELinux process type of its choosing";
-	return NULL;
+	if (strncmp(v, "nested", 6) == 0)
+		return "SELinux labels the container may change";
+	return "an SELinux label of its choosing";
 }
 
 static const char *
@@ -129,12 +133,19 @@ confinement_apparmor_mode(const char *mode)
 	return default_mode(mode) ? NULL : "no AppArmor profile";
 }
 
+static bool
+given(const char *s)
+{
+	return s != NULL && *s != '\0';
+}
+
 const char *
-confinement_selinux(int disable, const char *type)
+confinement_selinux(int disable, const char *user, const char *role,
+    const char *type, const char *level)
 {
 	if (disable)
 		return "SELinux labels disabled";
-	if (type != NULL && *type != '\0')
-		return "an SELinux process type of its choosing";
+	if (given(user) || given(role) || given(type) || given(level))
+		return "an SELinux label of its choosing";
 	return NULL;
 }

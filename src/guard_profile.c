@@ -240,6 +240,7 @@ judge_host(const struct decision *p, const struct profile *prof,
 	ask.devices = (const char *const *)devices;
 	ask.n_devices = h->n_devices;
 	ask.n_device_rules = h->n_device_rules;
+	ask.n_device_requests = h->n_device_requests;
 	sockets_fill(&socks, cfg);
 	ask.n_mounts = ask_mounts(h, &socks, mounts, owned);
 	ask.mounts = mounts;

@@ -874,6 +874,20 @@ check_devices(const struct profile *p, const struct profile_ask *a)
 		free(list);
 		return msg;
 	}
+	if (a->n_device_requests > 0) {
+		char *list = list_text(&p->devices), *msg;
+
+		/* The engine's device drivers (nvidia, amd, CDI) choose the
+		   host devices, mounts and hooks. */
+		msg = refuse(p,
+		    "%s with DeviceRequests (GPUs and CDI devices, whose host "
+		    "devices and mounts the engine's drivers choose, which "
+		    "profile.%s.devices = %s cannot judge); to allow them "
+		    "leave profile.%s.devices unset",
+		    a->what, p->name, list, p->name);
+		free(list);
+		return msg;
+	}
 	for (size_t i = 0; i < a->n_devices; i++) {
 		char *list, *msg;
 

@@ -955,7 +955,8 @@ def test_beyond_join_container_in_host_namespace(apps, testbed, app, mode):
 
 UNCONFINED_OPTS = ["seccomp=unconfined", "seccomp:unconfined",
                    "apparmor=unconfined", "label=disable", "label:disable",
-                   "label=type:spc_t", "systempaths=unconfined"]
+                   "label=type:spc_t", "label=level:s0:c0.c1023",
+                   "systempaths=unconfined"]
 
 
 @pytest.mark.parametrize("opt", UNCONFINED_OPTS)
@@ -982,6 +983,8 @@ def test_own_seccomp_profile_refused(apps, testbed, app):
 def test_confined_security_opt_allowed(apps, testbed, app):
     create_allowed(testbed, app, apps, "--security-opt", "no-new-privileges")
     create_allowed(testbed, app, apps, "--security-opt",
+                   "apparmor=docker-default")
+    create_allowed(testbed, app, apps, "--security-opt",
                    "no-new-privileges=true", "--cgroupns", "private")
 
 
@@ -1006,6 +1009,7 @@ ENGINE_READONLY = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
 
 UNCONFINED_RAW = {
     "MaskedPaths-empty": {"MaskedPaths": []},
+    "MaskedPaths-without-proc-interrupts": {"MaskedPaths": ENGINE_MASKED},
     "ReadonlyPaths-empty": {"ReadonlyPaths": []},
     "ReadonlyPaths-without-proc-sys": {
         "ReadonlyPaths": [p for p in ENGINE_READONLY if p != "/proc/sys"]},
@@ -1035,7 +1039,7 @@ def test_unconfined_raw(apps, testbed, app, spelling):
 def test_engine_default_paths_allowed(apps, testbed, app):
     """Lists that keep every default (here with one more) are no lift."""
     r, name = raw_create(testbed, apps, create_body(app, {
-        "MaskedPaths": ENGINE_MASKED + ["/proc/interrupts"],
+        "MaskedPaths": ENGINE_MASKED + ["/proc/interrupts", "/proc/swaps"],
         "ReadonlyPaths": ENGINE_READONLY, "SecurityOpt": None}))
     assert r.status == 201, (r, msg_of(r))
     assert exists(testbed, "container", name)
@@ -1115,6 +1119,22 @@ def test_beyond_device_cgroup_rule(apps, testbed, app):
     limit is void if this passes."""
     create_refused(testbed, app, apps, "devices",
                    "--device-cgroup-rule", "b 7:* rwm")
+
+
+@pytest.mark.parametrize("opts", [("--gpus", "all"),
+                                  ("--gpus", "device=0")],
+                         ids=["--gpus all", "--gpus device=0"])
+def test_beyond_device_requests(apps, testbed, app, opts):
+    """--gpus sends DeviceRequests: the engine's device drivers (nvidia,
+    amd, CDI) pick host devices, mounts and hooks that no path in
+    profile.NAME.devices names."""
+    create_refused(testbed, app, apps, "devices", *opts)
+
+
+def test_beyond_device_requests_raw(apps, testbed, app):
+    msg = raw_create_refused(testbed, apps, "devices", create_body(app, {
+        "deviceRequests": [{"Driver": "cdi", "DeviceIDs": ["vendor/x=y"]}]}))
+    assert "DeviceRequests" in msg, msg
 
 
 # ==========================================================================

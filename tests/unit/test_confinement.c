@@ -29,9 +29,10 @@ static const struct {
 	{ "label=disable", "SELinux labels disabled" },
 	{ "label:disable", "SELinux labels disabled" },
 	{ "disable", "SELinux labels disabled" },
-	{ "label=type:spc_t", "an SELinux process type of its choosing" },
-	{ "label=level:s0:c100,c200", NULL },
-	{ "label=user:system_u", NULL },
+	{ "label=type:spc_t", "an SELinux label of its choosing" },
+	{ "label=level:s0:c100,c200", "an SELinux label of its choosing" },
+	{ "label=user:system_u", "an SELinux label of its choosing" },
+	{ "label=nested", "SELinux labels the container may change" },
 	{ "no-new-privileges", NULL },
 	{ "no-new-privileges=false", NULL },
 	{ "no-new-privileges:true", NULL },
@@ -66,7 +67,7 @@ test_default_paths(void)
 		"/proc/keys", "/proc/latency_stats", "/proc/timer_list",
 		"/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
 		"/sys/firmware", "/sys/devices/virtual/powercap",
-		"/proc/interrupts" };
+		"/proc/interrupts", "/extra" };
 	const char *readonly[] = { "/proc/bus", "/proc/fs", "/proc/irq",
 		"/proc/sys", "/proc/sysrq-trigger", "/extra" };
 	const char *respelled[] = { "/proc/bus", "/proc/fs", "/proc/irq",
@@ -81,6 +82,9 @@ test_default_paths(void)
 	/* Every default counts, the last one too. */
 	CHECK_STR_EQ(confinement_masked_missing(masked, 10),
 	    "/sys/devices/virtual/powercap");
+	/* The engine's list before 28 leaves /proc/interrupts out. */
+	CHECK_STR_EQ(confinement_masked_missing(masked, 11),
+	    "/proc/interrupts");
 	CHECK_STR_EQ(confinement_readonly_missing(readonly + 1, 5),
 	    "/proc/bus");
 	/* Compared exactly: another spelling is not the default. */
@@ -103,11 +107,16 @@ test_service_privileges(void)
 	CHECK(confinement_apparmor_mode("default") == NULL);
 	CHECK_STR_EQ(confinement_apparmor_mode("disabled"),
 	    "no AppArmor profile");
-	CHECK(confinement_selinux(0, NULL) == NULL);
-	CHECK(confinement_selinux(0, "") == NULL);
-	CHECK_STR_EQ(confinement_selinux(1, NULL), "SELinux labels disabled");
-	CHECK_STR_EQ(confinement_selinux(0, "spc_t"),
-	    "an SELinux process type of its choosing");
+	CHECK(confinement_selinux(0, NULL, NULL, NULL, NULL) == NULL);
+	CHECK(confinement_selinux(0, "", "", "", "") == NULL);
+	CHECK_STR_EQ(confinement_selinux(1, NULL, NULL, NULL, NULL),
+	    "SELinux labels disabled");
+	CHECK_STR_EQ(confinement_selinux(0, NULL, NULL, "spc_t", NULL),
+	    "an SELinux label of its choosing");
+	CHECK_STR_EQ(confinement_selinux(0, NULL, NULL, NULL, "s0:c0.c1023"),
+	    "an SELinux label of its choosing");
+	CHECK_STR_EQ(confinement_selinux(0, "system_u", NULL, NULL, NULL),
+	    "an SELinux label of its choosing");
 }
 
 static const struct check_case cases[] = {
