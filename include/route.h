@@ -176,6 +176,10 @@ enum route_group route_group_by_name(const char *name, size_t len);
  */
 int route_query_get(const char *query, const char *key, char **value);
 
+/* The same for the n-th value (from 0) of a key given more than once
+ * (Go's r.Form[key][n]); *value NULL past the last. */
+int route_query_nth(const char *query, const char *key, size_t n, char **value);
+
 /*
  * One query or form component of len bytes, decoded as Go's
  * url.QueryUnescape does ('+' is a space, %XX escapes).  Returns the

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "confinement.h"
 #include "profile.h"
 #include "route.h"
 #include "xmalloc.h"
@@ -675,16 +676,50 @@ check_plugin(const struct profile *p, const char *method, const struct route *r)
 	    p->name, method, r->path, p->name);
 }
 
+/* A legacy build's steps run as containers with the build's securityopt
+ * values (r.Form["securityopt"]) as their SecurityOpt. */
+static char *
+check_build_security(const struct profile *p, const struct route *r)
+{
+	struct profile_ask ask = { 0 };
+	char *opt = NULL, *lifted = NULL, *msg;
+	const char *what = NULL;
+
+	if (p->privileged != 0)
+		return NULL;
+	for (size_t i = 0; what == NULL; i++) {
+		/* A malformed query is refused where the build is judged. */
+		if (route_query_nth(r->query, "securityopt", i, &opt) != 0 ||
+		    opt == NULL)
+			break;
+		if ((what = confinement_security_opt(opt)) != NULL)
+			lifted = xasprintf("securityopt \"%.60s\": %s", opt,
+			    what);
+		free(opt);
+	}
+	if (lifted == NULL)
+		return NULL;
+	ask.what = "a build (its steps' containers)";
+	ask.unconfined = (const char *const *)&lifted;
+	ask.n_unconfined = 1;
+	msg = profile_check_ask(p, &ask);
+	free(lifted);
+	return msg;
+}
+
 /* A legacy build's steps run as containers, in the host's network
  * namespace with networkmode=host (docker build --network host). */
 static char *
 check_build(const struct profile *p, const struct route *r)
 {
 	struct profile_ask ask = { 0 };
-	char *mode = NULL;
+	char *mode = NULL, *msg;
 
-	if (r->id != ROUTE_BUILD || !p->ns_set ||
-	    (p->ns & PROFILE_NS_NETWORK) != 0 || r->query == NULL)
+	if (r->id != ROUTE_BUILD || r->query == NULL)
+		return NULL;
+	if ((msg = check_build_security(p, r)) != NULL)
+		return msg;
+	if (!p->ns_set || (p->ns & PROFILE_NS_NETWORK) != 0)
 		return NULL;
 	/* A malformed query is refused where the build is judged. */
 	if (route_query_get(r->query, "networkmode", &mode) != 0 ||

@@ -479,8 +479,14 @@ route_group(const struct route *r)
 int
 route_query_get(const char *query, const char *key, char **value)
 {
+	return route_query_nth(query, key, 0, value);
+}
+
+int
+route_query_nth(const char *query, const char *key, size_t n, char **value)
+{
 	const char *p = query;
-	size_t klen = strlen(key);
+	size_t klen = strlen(key), seen = 0;
 
 	*value = NULL;
 	if (query == NULL)
@@ -497,7 +503,7 @@ route_query_get(const char *query, const char *key, char **value)
 		if (name == NULL)
 			return -1;
 		if (*value == NULL && strlen(name) == klen &&
-		    memcmp(name, key, klen) == 0) {
+		    memcmp(name, key, klen) == 0 && seen++ == n) {
 			*value = eq != NULL
 			    ? percent_decode(eq + 1, len - nlen - 1, true)
 			    : xstrdup("");

@@ -1886,6 +1886,25 @@ def test_beyond_build_network_host(apps, testbed, app):
     assert_cli_refused(build("host"), apps, "host_namespaces")
 
 
+@pytest.mark.parametrize("opts", [
+    ("--security-opt", "seccomp=unconfined"),
+    ("--security-opt", "no-new-privileges", "--security-opt",
+     "apparmor=unconfined"),
+], ids=["seccomp=unconfined", "second-apparmor=unconfined"])
+def test_beyond_build_security_opt(apps, testbed, app, opts):
+    """A legacy build gives its securityopt values to every RUN step's
+    container: what privileged = no refuses to a create."""
+    ctx = build_context(testbed, app)
+    argv = ["env", "DOCKER_BUILDKIT=0", "/usr/bin/docker", "build", "-q",
+            "--network", "none", *opts, "-t", testbed.unique("pbt"), ctx]
+    if apps.user:
+        argv = ["runuser", "-u", apps.user.name, "--"] + argv
+    res = tb.run(argv, env=tb.client_env("unix://" + apps.sock, apps.cfgdir),
+                 cwd="/", timeout=180, check=False)
+    assert_cli_refused(res, apps, "privileged")
+    assert "lifts its confinement" in res.stderr, res.stderr
+
+
 def test_beyond_plugin_privileges(guard_factory, testbed):
     """A managed plugin runs with the privileges granted at pull: host
     mounts, devices, capabilities, the host's namespaces.  A limited

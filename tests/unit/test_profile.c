@@ -260,6 +260,27 @@ static const struct {
 	{ "p.host_namespaces=none", "POST", "/build?networkmode=default",
 	    NULL },
 	{ "p.privileged=no", "POST", "/build?networkmode=host", NULL },
+	/* a legacy build's steps with the build's securityopt values */
+	{ "p.privileged=no", "POST",
+	    "/v1.41/build?t=x&securityopt=seccomp%3Dunconfined",
+	    "docker-guard: profile \"p\" refused a build (its steps' "
+	    "containers) that lifts its confinement, securityopt "
+	    "\"seccomp=unconfined\": no seccomp filter (profile.p.privileged "
+	    "= no); to allow it set profile.p.privileged = yes" },
+	{ "p.privileged=no", "POST",
+	    "/build?securityopt=no-new-privileges&securityopt=apparmor:"
+	    "unconfined",
+	    "securityopt \"apparmor:unconfined\": no AppArmor profile" },
+	{ "p.privileged=no", "POST",
+	    "/build?securityopt=no-new-privileges&securityopt="
+	    "writable-cgroups%3Dtrue",
+	    "a writable cgroup file system" },
+	{ "p.privileged=no", "POST", "/build?securityopt=no-new-privileges",
+	    NULL },
+	{ "p.privileged=yes", "POST", "/build?securityopt=seccomp=unconfined",
+	    NULL },
+	{ "p.host_namespaces=none", "POST",
+	    "/build?securityopt=seccomp=unconfined", NULL },
 	/* plugins hand out host privileges: not to a limited profile */
 	{ "p.privileged=no", "POST", "/v1.41/plugins/pull?remote=x",
 	    "docker-guard: profile \"p\" refused POST /plugins/pull: a "

@@ -169,6 +169,13 @@ test_query(void)
 	CHECK_INT_EQ(route_query_get("a=1&a=2", "a", &v), 0);
 	CHECK_STR_EQ(v, "1");
 	free(v);
+	CHECK_INT_EQ(route_query_nth("a=1&b=0&a=%32", "a", 1, &v), 0);
+	CHECK_STR_EQ(v, "2");
+	free(v);
+	CHECK_INT_EQ(route_query_nth("a=1&a=2", "a", 2, &v), 0);
+	CHECK(v == NULL);
+	CHECK_INT_EQ(route_query_nth("a=1&a=%zz", "a", 0, &v), -1);
+	CHECK(v == NULL);
 	CHECK_INT_EQ(route_query_get("a=x+y", "a", &v), 0);
 	CHECK_STR_EQ(v, "x y");
 	free(v);
