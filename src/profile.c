@@ -676,6 +676,47 @@ check_plugin(const struct profile *p, const char *method, const struct route *r)
 	    p->name, method, r->path, p->name);
 }
 
+/* Joining another swarm hands this host to that swarm's managers, which
+ * run what they like on it: a limited profile does not.  The join tokens
+ * (GET /swarm on a manager) and the unlock key let another machine join
+ * this swarm as a manager, out of the guard's sight: credentials, not
+ * for a limited or a read-only profile.  Nodes, services and tasks stay
+ * open. */
+static char *
+check_swarm(const struct profile *p, const char *method, const struct route *r)
+{
+	bool post = strcmp(method, "POST") == 0;
+	bool secrets = !post &&
+	    (strcmp(r->path, "/swarm") == 0 ||
+		strcmp(r->path, "/swarm/unlockkey") == 0);
+
+	if (route_group(r) != ROUTE_GROUP_SWARM)
+		return NULL;
+	if (post && profile_has_limits(p))
+		return xasprintf("docker-guard: profile \"%s\" refused %s %s: "
+				 "joining, creating or changing a swarm "
+				 "decides which managers may run containers "
+				 "on this host, which the profile's limits "
+				 "(profile.%s.privileged, host_namespaces, "
+				 "capabilities, devices, bind_mounts) cannot "
+				 "judge; manage the swarm from a client "
+				 "without a limited profile",
+		    p->name, method, r->path, p->name);
+	if (secrets && (profile_has_limits(p) || p->read_only))
+		return xasprintf("docker-guard: profile \"%s\" refused %s %s: "
+				 "the swarm's join tokens and unlock key let "
+				 "another machine join as a manager and run "
+				 "containers here, which a %s profile does "
+				 "not hand out (profile.%s.%s); read them "
+				 "from a client without one",
+		    p->name, method, r->path,
+		    p->read_only ? "read-only" : "limited", p->name,
+		    p->read_only ? "access = read-only"
+				 : "privileged, host_namespaces, capabilities, "
+				   "devices, bind_mounts");
+	return NULL;
+}
+
 /* A legacy build's steps run as containers with the build's securityopt
  * values (r.Form["securityopt"]) as their SecurityOpt. */
 static char *
@@ -765,7 +806,8 @@ profile_check_head(const struct profile *p, const char *method,
 				 "create)",
 		    p->name, method, r->path);
 	if ((msg = check_build(p, r)) != NULL ||
-	    (msg = check_plugin(p, method, r)) != NULL)
+	    (msg = check_plugin(p, method, r)) != NULL ||
+	    (msg = check_swarm(p, method, r)) != NULL)
 		return msg;
 	if (!p->routes_set)
 		return NULL;

@@ -1905,6 +1905,37 @@ def test_beyond_build_security_opt(apps, testbed, app, opts):
     assert "lifts its confinement" in res.stderr, res.stderr
 
 
+@pytest.mark.parametrize("method,path,body", [
+    ("POST", "/v1.41/swarm/join", {"RemoteAddrs": ["192.0.2.1:2377"],
+                                   "JoinToken": "SWMTKN-1-x-y"}),
+    # an address the engine refuses, should the guard ever forward it
+    ("POST", "/v1.41/swarm/init", {"ListenAddr": "no-such-address:99999"}),
+    ("POST", "/v1.41/swarm/update?version=1", {}),
+    ("GET", "/v1.41/swarm", None),
+    ("GET", "/swarm/unlockkey", None),
+], ids=["join", "init", "update", "inspect", "unlockkey"])
+def test_beyond_swarm_join_and_tokens(apps, testbed, method, path, body):
+    """Joining another swarm lets its managers run anything here; the join
+    tokens let another machine join this one as a manager.  A limited
+    profile does neither (the engine is no swarm member: had the guard
+    forwarded, it would have answered 503 or joined)."""
+    r = apps.raw(method, path, body)
+    msg = assert_raw_refused(r, apps, "privileged")
+    assert "swarm" in msg, msg
+    info = json.loads(engine(testbed, "info", "--format",
+                             "{{json .Swarm}}").stdout)
+    assert info.get("LocalNodeState") == "inactive", info
+
+
+def test_beyond_swarm_tokens_read_only(ro, testbed):
+    r = ro.raw("GET", "/v1.41/swarm")
+    msg = assert_raw_refused(r, ro, "access")
+    assert "join tokens" in msg, msg
+    # the rest of the swarm's views stay readable (the engine answers)
+    r = ro.raw("GET", "/v1.41/nodes")
+    assert r.status != 403, (r, msg_of(r))
+
+
 def test_beyond_plugin_privileges(guard_factory, testbed):
     """A managed plugin runs with the privileges granted at pull: host
     mounts, devices, capabilities, the host's namespaces.  A limited

@@ -260,6 +260,26 @@ static const struct {
 	{ "p.host_namespaces=none", "POST", "/build?networkmode=default",
 	    NULL },
 	{ "p.privileged=no", "POST", "/build?networkmode=host", NULL },
+	/* another swarm's managers, or this swarm's join tokens */
+	{ "p.privileged=no", "POST", "/v1.41/swarm/join",
+	    "docker-guard: profile \"p\" refused POST /swarm/join: joining, "
+	    "creating or changing a swarm decides which managers may run "
+	    "containers on this host" },
+	{ "p.bind_mounts=/srv/*", "POST", "/swarm/init", "managers" },
+	{ "p.devices=none", "POST", "/swarm/update?rotateManagerToken=1",
+	    "profile.p.privileged" },
+	{ "p.privileged=no", "GET", "/v1.43/swarm",
+	    "the swarm's join tokens and unlock key" },
+	{ "p.privileged=no", "GET", "/swarm/unlockkey", "join tokens" },
+	{ "p.privileged=no", "HEAD", "/swarm", "join tokens" },
+	{ "p.privileged=no", "GET", "/nodes", NULL },
+	{ "p.privileged=no", "GET", "/info", NULL },
+	{ "p.access=read-only", "GET", "/swarm",
+	    "which a read-only profile does not hand out "
+	    "(profile.p.access = read-only)" },
+	{ "p.access=read-only", "GET", "/swarm/unlockkey", "join tokens" },
+	{ "p.routes=swarm", "GET", "/swarm", NULL },
+	{ "p.routes=swarm", "POST", "/swarm/join", NULL },
 	/* a legacy build's steps with the build's securityopt values */
 	{ "p.privileged=no", "POST",
 	    "/v1.41/build?t=x&securityopt=seccomp%3Dunconfined",
