@@ -31,13 +31,15 @@ struct body_label {
 /* A mount a request asks for, as the engine reads it (what profile
  * limits judge). */
 struct body_mount {
-	char *where;  /* "HostConfig.Binds[0]", "HostConfig.Mounts[1]" */
-	char *source; /* bind: the host path as written; volume: its name
+	char *where;   /* "HostConfig.Binds[0]", "HostConfig.Mounts[1]" */
+	char *source;  /* bind: the host path as written; volume: its name
 			 ("" for an anonymous one) */
-	bool bind;    /* a host path, else a volume */
-	char *driver; /* volume: its driver when named (DriverConfig.Name,
+	bool bind;     /* a host path, else a volume */
+	char *driver;  /* volume: its driver when named (DriverConfig.Name,
 			 VolumeDriver), else NULL */
-	char *device; /* volume: the driver option "device", else NULL */
+	char *device;  /* volume: the driver option "device", else NULL */
+	char *type;    /* volume: the driver option "type", else NULL */
+	char *options; /* volume: the driver option "o", else NULL */
 };
 
 /* What a create, update, exec or volume create asks of the host
@@ -123,11 +125,11 @@ char *body_bind_source(const char *spec, bool *bind);
 
 /*
  * The engine's answer to GET /volumes/{name}: its Driver and its
- * Options' "device" (allocated, NULL when absent).  Returns 0, or -1
- * when the body is not a volume.
+ * Options' "device", "type" and "o" into m's fields (allocated, NULL
+ * when absent; the caller sets the rest).  Returns 0, or -1 when the
+ * body is not a volume.
  */
-int
-body_volume_device(const char *body, size_t len, char **driver, char **device);
+int body_volume_options(const char *body, size_t len, struct body_mount *m);
 
 /*
  * The engine's answer to GET /containers/{id}/json: its Mounts appended

@@ -135,10 +135,12 @@ char *profile_check_head(const struct profile *p, const char *method,
 
 /* One host path a request mounts, made canonical by the caller. */
 struct profile_mount {
-	const char *where;  /* "HostConfig.Binds[0]" */
-	const char *given;  /* as the client wrote it */
-	const char *path;   /* lexically clean, symlinks resolved */
-	const char *driver; /* a volume driver other than local, or NULL */
+	const char *where;    /* "HostConfig.Binds[0]" */
+	const char *given;    /* as the client wrote it */
+	const char *path;     /* lexically clean, symlinks resolved */
+	const char *driver;   /* a volume driver other than local, or NULL */
+	const char *unjudged; /* why host paths cannot say what it mounts
+				 (local_volume.h), or NULL */
 };
 
 /* What a create, update or exec create asks for. */

@@ -796,6 +796,7 @@ add_mount(struct body_host *h, char *where, const char *source, bool bind,
 	m->bind = bind;
 	m->driver = driver != NULL && *driver != '\0' ? xstrdup(driver) : NULL;
 	m->device = device != NULL ? xstrdup(device) : NULL;
+	m->type = m->options = NULL;
 }
 
 /* A string of a map of strings (exact key), or NULL. */
@@ -805,6 +806,17 @@ map_string(json_t *map, const char *key)
 	json_t *v = json_is_object(map) ? json_object_get(map, key) : NULL;
 
 	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* The local driver's "type" and "o" options of the mount just added
+ * (its "device" is add_mount's). */
+static void
+add_local_options(struct body_host *h, json_t *opts)
+{
+	struct body_mount *m = &h->mounts[h->n_mounts - 1];
+
+	m->type = xstrdup_or_null(map_string(opts, "type"));
+	m->options = xstrdup_or_null(map_string(opts, "o"));
 }
 
 /* Mounts of Type bind and volume (mount.Mount). */
@@ -833,6 +845,7 @@ add_host_mounts(struct body_host *h, json_t *mounts, const char *where,
 		add_mount(h, xasprintf("%s[%zu]", where, i), source, false,
 		    json_string_value(struct_get(dc, "Name")),
 		    map_string(struct_get(dc, "Options"), "device"));
+		add_local_options(h, struct_get(dc, "Options"));
 	}
 }
 
@@ -1134,10 +1147,11 @@ body_inspect_volume_create(const char *body, size_t len, struct body_facts *out,
 	memset(out, 0, sizeof *out);
 	if ((root = body_load(body, len, &s_volume_create, cause)) == NULL)
 		return -1;
-	add_mount(&out->host, xstrdup("DriverOpts.device"),
+	add_mount(&out->host, xstrdup("DriverOpts"),
 	    json_string_value(struct_get(root, "Name")), false,
 	    json_string_value(struct_get(root, "Driver")),
 	    map_string(struct_get(root, "DriverOpts"), "device"));
+	add_local_options(&out->host, struct_get(root, "DriverOpts"));
 	json_decref(root);
 	return 0;
 }
@@ -1159,20 +1173,21 @@ body_inspect_container_update(const char *body, size_t len,
 }
 
 int
-body_volume_device(const char *body, size_t len, char **driver, char **device)
+body_volume_options(const char *body, size_t len, struct body_mount *m)
 {
 	json_t *root = body != NULL ? json_loadb(body, len, 0, NULL) : NULL;
-	const char *d;
+	json_t *opts;
 
-	*driver = *device = NULL;
 	if (!json_is_object(root)) {
 		json_decref(root);
 		return -1;
 	}
-	d = json_string_value(json_object_get(root, "Driver"));
-	*driver = d != NULL ? xstrdup(d) : NULL;
-	d = map_string(json_object_get(root, "Options"), "device");
-	*device = d != NULL ? xstrdup(d) : NULL;
+	opts = json_object_get(root, "Options");
+	m->driver = xstrdup_or_null(
+	    json_string_value(json_object_get(root, "Driver")));
+	m->device = xstrdup_or_null(map_string(opts, "device"));
+	m->type = xstrdup_or_null(map_string(opts, "type"));
+	m->options = xstrdup_or_null(map_string(opts, "o"));
 	json_decref(root);
 	return 0;
 }
@@ -1260,6 +1275,8 @@ body_host_reset(struct body_host *h)
 		free(h->mounts[i].source);
 		free(h->mounts[i].driver);
 		free(h->mounts[i].device);
+		free(h->mounts[i].type);
+		free(h->mounts[i].options);
 	}
 	free(h->mounts);
 	for (i = 0; i < h->n_volumes_from; i++)

@@ -15,6 +15,7 @@
 #include "engine.h"
 #include "guard.h"
 #include "guard_int.h"
+#include "local_volume.h"
 #include "profile.h"
 #include "route.h"
 #include "xmalloc.h"
@@ -157,43 +158,96 @@ same_socket(char *path, const struct sockets *socks)
 	return path;
 }
 
-/* The host paths and foreign drivers of h's mounts, as profile.c judges
- * them; strings in *owned (freed by the caller). */
-static size_t
-ask_mounts(const struct body_host *h, const struct sockets *socks,
-    struct profile_mount *out, char **owned)
-{
-	size_t n = 0;
+/* What a request mounts, as profile.c judges it, and the strings it
+ * holds (freed by asked_reset). */
+struct asked_mounts {
+	struct profile_mount *v;
+	size_t n;
+	char **pool;
+	size_t n_pool;
+};
 
+static const char *
+keep(struct asked_mounts *a, char *s)
+{
+	a->pool = xreallocarray(a->pool, a->n_pool + 1, sizeof *a->pool);
+	a->pool[a->n_pool++] = s;
+	return s;
+}
+
+static struct profile_mount *
+asked_add(struct asked_mounts *a, const char *where, const char *given,
+    const char *path)
+{
+	struct profile_mount *pm;
+
+	a->v = xreallocarray(a->v, a->n + 1, sizeof *a->v);
+	pm = &a->v[a->n++];
+	memset(pm, 0, sizeof *pm);
+	pm->where = where;
+	pm->given = given;
+	pm->path = path;
+	return pm;
+}
+
+/* A host path a mount reads (given as written): judged on its real path,
+ * or the engine's socket that it is; a relative one cannot be. */
+static void
+asked_path(struct asked_mounts *a, const char *where, const char *given,
+    const struct sockets *socks)
+{
+	if (given[0] != '/') {
+		asked_add(a, where, given, "")->unjudged =
+		    "a relative host path, which the engine reads from its "
+		    "own working directory";
+		return;
+	}
+	asked_add(a, where, given,
+	    keep(a, same_socket(guard_profile_canonical(given), socks)));
+}
+
+/* A local volume's options: the host paths they mount, or why those
+ * cannot say. */
+static void
+asked_local(struct asked_mounts *a, const struct body_mount *m,
+    const struct sockets *socks)
+{
+	struct local_volume_paths lv;
+
+	local_volume_paths(m->type, m->device, m->options, &lv);
+	if (lv.unjudged != NULL)
+		asked_add(a, m->where, m->source, "")->unjudged = lv.unjudged;
+	for (size_t i = 0; i < lv.n; i++)
+		asked_path(a, m->where, keep(a, xstrdup(lv.paths[i])), socks);
+	local_volume_paths_reset(&lv);
+}
+
+/* The host paths and foreign drivers of h's mounts. */
+static void
+ask_mounts(const struct body_host *h, const struct sockets *socks,
+    struct asked_mounts *a)
+{
 	for (size_t i = 0; i < h->n_mounts; i++) {
 		const struct body_mount *m = &h->mounts[i];
-		struct profile_mount *pm = &out[n];
 
-		memset(pm, 0, sizeof *pm);
-		pm->where = m->where;
-		if (m->bind) {
-			pm->given = m->source;
-			pm->path = owned[n] =
-			    same_socket(guard_profile_canonical(m->source),
-				socks);
-		} else if (m->driver != NULL &&
-		    strcmp(m->driver, "local") != 0) {
-			pm->given = m->source;
-			pm->path = "";
-			pm->driver = m->driver;
-		} else if (m->device != NULL && m->device[0] == '/') {
-			/* The local driver mounts device: a host path
-			   (o=bind) or a block device, either way the
-			   host's. */
-			pm->given = m->device;
-			pm->path = owned[n] =
-			    same_socket(guard_profile_canonical(m->device),
-				socks);
-		} else
-			continue;
-		n++;
+		if (m->bind)
+			asked_path(a, m->where, m->source, socks);
+		else if (m->driver != NULL && strcmp(m->driver, "local") != 0)
+			asked_add(a, m->where, m->source, "")
+			    ->driver = m->driver;
+		else
+			asked_local(a, m, socks);
 	}
-	return n;
+}
+
+static void
+asked_reset(struct asked_mounts *a)
+{
+	for (size_t i = 0; i < a->n_pool; i++)
+		free(a->pool[i]);
+	free(a->pool);
+	free(a->v);
+	memset(a, 0, sizeof *a);
 }
 
 static const char *
@@ -221,12 +275,10 @@ judge_host(const struct decision *p, const struct profile *prof,
 {
 	const struct guard_config *cfg = guard_cfg(p->g);
 	struct profile_ask ask = { 0 };
-	struct profile_mount *mounts;
+	struct asked_mounts mounts = { 0 };
 	struct sockets socks = { NULL, 0 };
-	char **owned, **devices, *msg;
+	char **devices, *msg;
 
-	mounts = xcalloc(h->n_mounts + 1, sizeof *mounts);
-	owned = xcalloc(h->n_mounts + 1, sizeof *owned);
 	devices = xcalloc(h->n_devices + 1, sizeof *devices);
 	ask.what = ask_what(p);
 	ask.privileged = h->privileged;
@@ -242,18 +294,16 @@ judge_host(const struct decision *p, const struct profile *prof,
 	ask.n_device_rules = h->n_device_rules;
 	ask.n_device_requests = h->n_device_requests;
 	sockets_fill(&socks, cfg);
-	ask.n_mounts = ask_mounts(h, &socks, mounts, owned);
-	ask.mounts = mounts;
+	ask_mounts(h, &socks, &mounts);
+	ask.n_mounts = mounts.n;
+	ask.mounts = mounts.v;
 	ask.sockets = (const char *const *)socks.v;
 	ask.n_sockets = socks.n;
 	msg = profile_check_ask(prof, &ask);
-	for (size_t i = 0; i < h->n_mounts; i++)
-		free(owned[i]);
 	for (size_t i = 0; i < h->n_devices; i++)
 		free(devices[i]);
-	free(owned);
 	free(devices);
-	free(mounts);
+	asked_reset(&mounts);
 	sockets_reset(&socks);
 	return msg;
 }
@@ -284,11 +334,12 @@ guard_profile_reset(struct guard_profile_wait *w)
 }
 
 /* A named volume of the local driver (or of none named) may be one whose
- * device option binds a host path: the engine is asked. */
+ * options mount host paths: the engine is asked (options given with the
+ * mount are judged too, but an existing volume keeps its own). */
 static void
 want_volume(struct guard_profile_wait *w, const struct body_mount *m)
 {
-	if (m->bind || m->source[0] == '\0' || m->device != NULL ||
+	if (m->bind || m->source[0] == '\0' ||
 	    (m->driver != NULL && strcmp(m->driver, "local") != 0))
 		return;
 	for (size_t i = 0; i < w->n_volumes; i++)
@@ -350,13 +401,12 @@ volume_cb(int status, const char *body, size_t len, const char *error,
 	struct decision *p = arg;
 	struct guard_profile_wait *w = &p->prof;
 	const char *name = w->volumes[w->next - w->n_containers];
-	char *driver = NULL, *device = NULL, *where;
+	struct body_mount m = { 0 };
 
 	p->lookup = NULL;
 	/* No such volume: the engine makes a new one, bound to nothing. */
 	if (status != 404 &&
-	    (status != 200 ||
-		body_volume_device(body, len, &driver, &device) != 0)) {
+	    (status != 200 || body_volume_options(body, len, &m) != 0)) {
 		char *what = xasprintf("volume %s", name);
 
 		lookup_failed(p, what, status, error);
@@ -364,21 +414,19 @@ volume_cb(int status, const char *body, size_t len, const char *error,
 		return;
 	}
 	if (status == 200 &&
-	    (device != NULL ||
-		(driver != NULL && strcmp(driver, "local") != 0))) {
-		where = xasprintf("volume %s", name);
+	    (m.device != NULL || m.type != NULL || m.options != NULL ||
+		(m.driver != NULL && strcmp(m.driver, "local") != 0))) {
+		m.where = xasprintf("volume %s", name);
+		m.source = xstrdup(name);
 		w->found.mounts = xreallocarray(w->found.mounts,
 		    w->found.n_mounts + 1, sizeof *w->found.mounts);
-		w->found.mounts[w->found.n_mounts++] = (struct body_mount){
-			.where = where,
-			.source = xstrdup(name),
-			.driver = driver,
-			.device = device,
-		};
-		driver = device = NULL;
+		w->found.mounts[w->found.n_mounts++] = m;
+	} else {
+		free(m.driver);
+		free(m.device);
+		free(m.type);
+		free(m.options);
 	}
-	free(driver);
-	free(device);
 	w->next++;
 	lookup_next(p);
 }

@@ -996,6 +996,14 @@ check_mount(const struct profile *p, const struct profile_ask *a,
 		    a->what, m->driver, m->where, p->name, list);
 		goto out;
 	}
+	if (m->unjudged != NULL) {
+		msg = refuse(p,
+		    "%s with a local volume mounting %s (%s, \"%s\"), which "
+		    "profile.%s.bind_mounts = %s cannot judge; bind an "
+		    "absolute host path, or use a volume without options",
+		    a->what, m->unjudged, m->where, m->given, p->name, list);
+		goto out;
+	}
 	for (size_t i = 0; i < a->n_sockets; i++) {
 		if (!profile_path_holds(m->path, a->sockets[i]))
 			continue;

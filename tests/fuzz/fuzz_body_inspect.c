@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "body_inspect.h"
+#include "local_volume.h"
 #include "xmalloc.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -47,6 +48,21 @@ check_facts(int rc, struct body_facts *facts, char *cause)
 		    (facts->host.mounts[i].driver != NULL &&
 		     facts->host.mounts[i].driver[0] == '\0'))
 			abort();
+	}
+	/* A local volume's options read for host paths: each one is a
+	   piece of its device or of its o option. */
+	for (i = 0; i < facts->host.n_mounts; i++) {
+		const struct body_mount *m = &facts->host.mounts[i];
+		struct local_volume_paths lv;
+
+		local_volume_paths(m->type, m->device, m->options, &lv);
+		for (size_t j = 0; j < lv.n; j++)
+			if ((m->device == NULL ||
+				strcmp(lv.paths[j], m->device) != 0) &&
+			    (m->options == NULL ||
+				strstr(m->options, lv.paths[j]) == NULL))
+				abort();
+		local_volume_paths_reset(&lv);
 	}
 	for (i = 0; i < facts->host.n_cap_add; i++)
 		if (facts->host.cap_add[i] == NULL)

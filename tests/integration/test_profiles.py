@@ -1402,6 +1402,65 @@ def test_volume_create_allowed(apps, testbed, paths):
     assert_ok(apps.docker("volume", "create", testbed.unique("pvol")))
 
 
+# What the local driver mounts past its device option (moby's
+# mount.Mount(device, path, type, o)): a relative device (read from
+# dockerd's working directory), an overlay's directories, and kernel file
+# systems that dockerd mounts as the host sees them.
+LOCAL_OPTS_REFUSED = {
+    "relative device etc": ["type=none", "o=bind", "device=etc"],
+    "relative device, no type": ["o=bind", "device=../etc"],
+    "overlay upperdir /etc": ["type=overlay", "device=overlay",
+                              "o=lowerdir=/srv/a:/srv/b,upperdir=/etc,"
+                              "workdir=/srv/w"],
+    "overlay lowerdir /etc": ["type=overlay", "device=overlay",
+                              "o=lowerdir=/etc"],
+    "proc": ["type=proc", "device=proc"],
+    "sysfs": ["type=sysfs", "device=sysfs"],
+    "cgroup": ["type=cgroup", "device=cgroup", "o=memory"],
+    "ext4 on /dev/sda": ["type=ext4", "device=/dev/sda"],
+}
+
+
+@pytest.mark.parametrize("case", sorted(LOCAL_OPTS_REFUSED))
+def test_volume_create_local_options_refused(apps, testbed, case):
+    name = testbed.unique("pvol")
+    args = ["volume", "create"]
+    for o in LOCAL_OPTS_REFUSED[case]:
+        args += ["--opt", o]
+    res = apps.docker(*args, name)
+    assert_cli_refused(res, apps, "bind_mounts")
+    assert not exists(testbed, "volume", name)
+
+
+def test_volume_create_tmpfs_allowed(apps, testbed):
+    name = testbed.unique("pvol")
+    assert_ok(apps.docker("volume", "create", "--opt", "type=tmpfs", "--opt",
+                          "device=tmpfs", "--opt", "o=size=1m", name))
+    assert exists(testbed, "volume", name)
+
+
+def test_existing_proc_volume_refused(apps, testbed, app):
+    """A volume an admin made with type=proc mounts the host's /proc (the
+    one dockerd sees): using it is refused, however the create names it."""
+    name = testbed.unique("pev")
+    engine(testbed, "volume", "create", "--opt", "type=proc", "--opt",
+           "device=proc", name)
+    try:
+        create_refused(testbed, app, apps, "bind_mounts", "-v", name + ":/x")
+        create_refused(testbed, app, apps, "bind_mounts", "--mount",
+                       "type=volume,src=%s,dst=/x" % name)
+    finally:
+        engine(testbed, "volume", "rm", "-f", name, check=False)
+
+
+def test_mount_volume_proc_options_raw(apps, testbed, app):
+    msg = raw_create_refused(testbed, apps, "bind_mounts", create_body(app, {
+        "Mounts": [{"Type": "volume", "Source": testbed.unique("pvol"),
+                    "Target": "/x", "VolumeOptions": {"DriverConfig": {
+                        "Options": {"type": "proc", "device": "proc"}}}}]}))
+    assert "cannot judge" in msg, msg
+
+
 def test_volume_create_raw_case_folded(apps, testbed):
     name = testbed.unique("pvol")
     r = apps.raw("POST", "/v1.41/volumes/create", {
