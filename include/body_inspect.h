@@ -63,6 +63,8 @@ struct body_host {
 	size_t n_device_requests;  /* DeviceRequests: GPUs, CDI devices */
 	struct body_mount *mounts; /* Binds, Mounts; a volume create's own */
 	size_t n_mounts;
+	char **networks; /* a service's network targets (name or ID) */
+	size_t n_networks;
 	char **volumes_from; /* HostConfig.VolumesFrom */
 	size_t n_volumes_from;
 };
@@ -130,6 +132,13 @@ char *body_bind_source(const char *spec, bool *bind);
  * body is not a volume.
  */
 int body_volume_options(const char *body, size_t len, struct body_mount *m);
+
+/*
+ * The engine's answer to GET /networks/{id}: is it the host's network
+ * (named "host", or of the host driver)?  Returns 0 with *host, or -1
+ * when the body is not a network.
+ */
+int body_network_is_host(const char *body, size_t len, bool *host);
 
 /*
  * The engine's answer to GET /containers/{id}/json: its Mounts appended

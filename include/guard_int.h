@@ -197,6 +197,8 @@ struct guard_profile_wait {
 	char **joins;	   /* containers whose namespace is joined, last */
 	unsigned *join_ns; /* which one (PROFILE_NS_*) */
 	size_t n_joins;
+	char **networks; /* a service's network targets, after them */
+	size_t n_networks;
 	size_t next;		/* the one asked about */
 	struct body_host found; /* what they mount, which host namespaces
 				   the joined ones are in */

@@ -146,7 +146,7 @@ static const struct schema_field f_plugin_spec[] = { { "Name", &s_string },
 static const struct schema s_plugin_spec = { SCHEMA_STRUCT, f_plugin_spec,
 	NULL };
 static const struct schema_field f_network_attachment[] = {
-	{ "DriverOpts", &s_map }, { NULL, NULL }
+	{ "DriverOpts", &s_map }, { "Target", &s_string }, { NULL, NULL }
 };
 static const struct schema s_network_attachment = { SCHEMA_STRUCT,
 	f_network_attachment, NULL };
@@ -981,6 +981,23 @@ add_privileges(struct body_host *h, json_t *p)
 		add_unconfined(h, PRIV_WHERE "SELinuxContext", NULL, what);
 }
 
+/* A service's network attachments (TaskTemplate.Networks and the old
+ * top-level Networks): their targets, by name or ID. */
+static void
+add_networks(struct body_host *h, json_t *nets)
+{
+	json_t *n;
+	size_t i;
+
+	json_array_foreach(nets, i, n)
+	{
+		const char *t = json_string_value(struct_get(n, "Target"));
+
+		if (t != NULL && *t != '\0')
+			strv_add(&h->networks, &h->n_networks, t);
+	}
+}
+
 static void
 add_host_config(struct body_host *h, json_t *hc)
 {
@@ -1114,6 +1131,8 @@ body_inspect_service_spec(const char *body, size_t len, struct body_facts *out,
 	add_strings(&out->host.cap_add, &out->host.n_cap_add,
 	    struct_get(cspec, "CapabilityAdd"));
 	add_privileges(&out->host, struct_get(cspec, "Privileges"));
+	add_networks(&out->host, struct_get(task, "Networks"));
+	add_networks(&out->host, struct_get(root, "Networks"));
 	if (add_mount_images(out, struct_get(cspec, "Mounts"),
 		"TaskTemplate.ContainerSpec.Mounts", true, cause) != 0) {
 		body_facts_reset(out);
@@ -1168,6 +1187,25 @@ body_inspect_container_update(const char *body, size_t len,
 	add_devices(&out->host, struct_get(root, "Devices"));
 	out->host.n_device_rules = json_array_size(
 	    struct_get(root, "DeviceCgroupRules"));
+	json_decref(root);
+	return 0;
+}
+
+int
+body_network_is_host(const char *body, size_t len, bool *host)
+{
+	json_t *root = body != NULL ? json_loadb(body, len, 0, NULL) : NULL;
+	const char *name, *driver;
+
+	*host = false;
+	if (!json_is_object(root)) {
+		json_decref(root);
+		return -1;
+	}
+	name = json_string_value(json_object_get(root, "Name"));
+	driver = json_string_value(json_object_get(root, "Driver"));
+	*host = (name != NULL && strcmp(name, "host") == 0) ||
+	    (driver != NULL && strcmp(driver, "host") == 0);
 	json_decref(root);
 	return 0;
 }
@@ -1261,6 +1299,9 @@ body_host_reset(struct body_host *h)
 	free(h->network_mode);
 	free(h->userns_mode);
 	free(h->cgroupns_mode);
+	for (i = 0; i < h->n_networks; i++)
+		free(h->networks[i]);
+	free(h->networks);
 	for (i = 0; i < h->n_unconfined; i++)
 		free(h->unconfined[i]);
 	free(h->unconfined);

@@ -329,6 +329,9 @@ guard_profile_reset(struct guard_profile_wait *w)
 		free(w->joins[i]);
 	free(w->joins);
 	free(w->join_ns);
+	for (size_t i = 0; i < w->n_networks; i++)
+		free(w->networks[i]);
+	free(w->networks);
 	body_host_free(&w->found);
 	memset(w, 0, sizeof *w);
 }
@@ -482,40 +485,83 @@ join_cb(int status, const char *body, size_t len, const char *error, void *arg)
 	lookup_next(p);
 }
 
-/* The next container or volume to ask about; after the last, judge what
- * they mount and go on. */
+/* A service's network target, by name or ID: the host's network? */
+static void
+network_cb(int status, const char *body, size_t len, const char *error,
+    void *arg)
+{
+	struct decision *p = arg;
+	struct guard_profile_wait *w = &p->prof;
+	const char *name =
+	    w->networks[w->next - w->n_containers - w->n_volumes - w->n_joins];
+	bool host = false;
+
+	p->lookup = NULL;
+	/* No such network: the engine refuses the service itself. */
+	if (status != 404 &&
+	    (status != 200 || body_network_is_host(body, len, &host) != 0)) {
+		char *what = xasprintf("network %s", name);
+
+		lookup_failed(p, what, status, error);
+		free(what);
+		return;
+	}
+	if (host && w->found.network_mode == NULL)
+		w->found.network_mode = xstrdup("host");
+	w->next++;
+	lookup_next(p);
+}
+
+/* The next one to ask about: VolumesFrom containers, named volumes,
+ * joined containers, then a service's networks. */
+static const char *
+lookup_path(const struct guard_profile_wait *w, engine_cb *cb)
+{
+	size_t i = w->next;
+
+	if (i < w->n_containers) {
+		*cb = container_cb;
+		return w->containers[i];
+	}
+	if ((i -= w->n_containers) < w->n_volumes) {
+		*cb = volume_cb;
+		return w->volumes[i];
+	}
+	if ((i -= w->n_volumes) < w->n_joins) {
+		*cb = join_cb;
+		return w->joins[i];
+	}
+	if ((i -= w->n_joins) < w->n_networks) {
+		*cb = network_cb;
+		return w->networks[i];
+	}
+	return NULL;
+}
+
+/* The next container, volume or network to ask about; after the last,
+ * judge what they mount and join, and go on. */
 static void
 lookup_next(struct decision *p)
 {
 	struct guard_profile_wait *w = &p->prof;
 	const struct profile *prof;
+	const char *name;
+	engine_cb cb;
 	char *esc, *path, *msg;
 
-	if (w->next >= w->n_containers + w->n_volumes &&
-	    w->next < w->n_containers + w->n_volumes + w->n_joins) {
-		esc = engine_path_escape(
-		    w->joins[w->next - w->n_containers - w->n_volumes]);
-		path = xasprintf("/containers/%s/json", esc);
-		p->lookup = engine_get(p->g->base, guard_cfg(p->g)->upstream,
-		    path, join_cb, p);
-		free(path);
-		free(esc);
-		return;
-	}
-	if (w->next < w->n_containers + w->n_volumes) {
-		bool ctr = w->next < w->n_containers;
-
-		esc = engine_path_escape(ctr
-			? w->containers[w->next]
-			: w->volumes[w->next - w->n_containers]);
-		path = xasprintf(ctr ? "/containers/%s/json" : "/volumes/%s",
+	if ((name = lookup_path(w, &cb)) != NULL) {
+		esc = engine_path_escape(name);
+		path = xasprintf(cb == volume_cb ? "/volumes/%s"
+			: cb == network_cb	 ? "/networks/%s"
+						 : "/containers/%s/json",
 		    esc);
 		p->lookup = engine_get(p->g->base, guard_cfg(p->g)->upstream,
-		    path, ctr ? container_cb : volume_cb, p);
+		    path, cb, p);
 		free(path);
 		free(esc);
 		return;
 	}
+
 	/* The configuration may have changed meanwhile: its profile now. */
 	prof = profile_find(guard_cfg(p->g)->profiles, w->name);
 	if (prof == NULL) {
@@ -573,7 +619,13 @@ guard_profile_judge(struct decision *p, const struct decision_request *req,
 	}
 	for (size_t i = 0; req->profile->binds.set && i < h->n_mounts; i++)
 		want_volume(w, &h->mounts[i]);
-	if (w->n_containers + w->n_volumes + w->n_joins == 0) {
+	/* A service attached to the host's network, by its name or ID. */
+	for (size_t i = 0; req->profile->ns_set &&
+	     (req->profile->ns & PROFILE_NS_NETWORK) == 0 && i < h->n_networks;
+	     i++)
+		strv_push(&w->networks, &w->n_networks, h->networks[i],
+		    strlen(h->networks[i]));
+	if (w->n_containers + w->n_volumes + w->n_joins + w->n_networks == 0) {
 		cont(p);
 		return;
 	}

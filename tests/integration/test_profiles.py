@@ -1661,6 +1661,41 @@ def test_service_limits(apps, testbed, app, case, route):
     assert_raw_refused(r, apps, key)
 
 
+def host_network_id(testbed):
+    return engine(testbed, "network", "inspect", "--format", "{{.Id}}",
+                  "host").stdout.strip()
+
+
+@pytest.mark.parametrize("how", ["name", "id", "id-prefix", "top-level"])
+def test_service_on_host_network_refused(apps, testbed, app, how):
+    """A task attached to the swarm's predefined host network runs in the
+    host's network namespace: the network is asked of the engine, however
+    the service names it."""
+    hid = host_network_id(testbed)
+    target = {"name": "host", "id": hid, "id-prefix": hid[:12],
+              "top-level": "host"}[how]
+    name = testbed.unique("psv")
+    body = service_body(name, app, {})
+    if how == "top-level":
+        body["Networks"] = [{"Target": target}]
+    else:
+        body["TaskTemplate"]["Networks"] = [{"Target": target}]
+    r = apps.raw("POST", "/v1.41/services/create", body)
+    msg = assert_raw_refused(r, apps, "host_namespaces")
+    assert "network namespace" in msg, msg
+
+
+def test_service_on_other_network_not_refused(apps, testbed, app):
+    """Any other network is not the host's: the guard lets the engine
+    answer (this engine is no swarm manager: 503)."""
+    name = testbed.unique("psv")
+    body = service_body(name, app, {})
+    body["TaskTemplate"]["Networks"] = [{"Target": "none"},
+                                        {"Target": "no-such-net"}]
+    r = apps.raw("POST", "/v1.41/services/create", body)
+    assert r.status != 403, (r, msg_of(r))
+
+
 # ==========================================================================
 # audit: the table shows the profile too
 # ==========================================================================

@@ -945,6 +945,32 @@ test_confinement_facts(void)
 		  &f, &cause) == 0);
 	CHECK_INT_EQ(f.host.n_unconfined, 0);
 	body_facts_reset(&f);
+
+	/* A service's networks, both places, by name or ID. */
+	CHECK(in(body_inspect_service_spec,
+	    "{\"TaskTemplate\":{\"networks\":[{\"Target\":\"host\"},"
+	    "{\"Target\":\"\"}]},\"Networks\":[{\"target\":\"3f2a\"}]}",
+	    &f, &cause) == 0);
+	CHECK_INT_EQ(f.host.n_networks, 2);
+	if (f.host.n_networks == 2) {
+		CHECK_STR_EQ(f.host.networks[0], "host");
+		CHECK_STR_EQ(f.host.networks[1], "3f2a");
+	}
+	body_facts_reset(&f);
+	{
+		bool host;
+		const char *nets[] = { "{\"Name\":\"host\",\"Driver\":\"host\"}",
+			"{\"Name\":\"h2\",\"Driver\":\"host\"}",
+			"{\"Name\":\"bridge\",\"Driver\":\"bridge\"}" };
+
+		CHECK(body_network_is_host(nets[0], strlen(nets[0]), &host) ==
+		    0 && host);
+		CHECK(body_network_is_host(nets[1], strlen(nets[1]), &host) ==
+		    0 && host);
+		CHECK(body_network_is_host(nets[2], strlen(nets[2]), &host) ==
+		    0 && !host);
+		CHECK(body_network_is_host("[]", 2, &host) == -1);
+	}
 }
 
 static const struct check_case cases[] = {
