@@ -150,6 +150,14 @@ int body_container_mounts(const char *body, size_t len, const char *where,
     struct body_host *h);
 
 /*
+ * The engine's answer to GET /containers/{id}/json: what the container
+ * has of the host (its HostConfig read as a create's, its Mounts as
+ * body_container_mounts), appended to h.  Returns 0, or -1 when the body
+ * is not a container.
+ */
+int body_container_host(const char *body, size_t len, struct body_host *h);
+
+/*
  * The engine's answer to GET /containers/{id}/json: its HostConfig's
  * PidMode, IpcMode and NetworkMode (allocated, NULL when absent).
  * Returns 0, or -1 when the body is not a container.

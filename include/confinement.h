@@ -27,6 +27,11 @@ const char *confinement_security_opt(const char *opt);
 const char *confinement_masked_missing(const char *const *paths, size_t n);
 const char *confinement_readonly_missing(const char *const *paths, size_t n);
 
+/* The same for the list of a container an engine made: older engines
+ * mask no /proc/interrupts (before 28) or powercap (Debian's 20.10), and
+ * their own defaults are no lift. */
+const char *confinement_masked_missing_made(const char *const *paths, size_t n);
+
 /*
  * A service's TaskTemplate.ContainerSpec.Privileges: what its Seccomp
  * Mode, AppArmor Mode and SELinuxContext (Disable, or any of User, Role,

@@ -197,7 +197,9 @@ struct guard_profile_wait {
 	char **joins;	   /* containers whose namespace is joined, last */
 	unsigned *join_ns; /* which one (PROFILE_NS_*) */
 	size_t n_joins;
-	char **networks; /* a service's network targets, after them */
+	char *target;	   /* the container an exec runs in, asked first */
+	bool target_asked; /* and answered */
+	char **networks;   /* a service's network targets, after them */
 	size_t n_networks;
 	size_t next;		/* the one asked about */
 	struct body_host found; /* what they mount, which host namespaces

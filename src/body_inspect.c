@@ -912,9 +912,15 @@ add_unconfined(struct body_host *h, const char *where, const char *value,
 	h->unconfined[h->n_unconfined++] = line;
 }
 
+/* HostConfig.SecurityOpt.  In a container the engine made (made), the
+ * engine's own "label=disable" for a container in the host's PID or IPC
+ * namespace is no lift by the client (the namespace is judged). */
 static void
-add_security_opts(struct body_host *h, json_t *opts)
+add_security_opts(struct body_host *h, json_t *opts, bool made)
 {
+	bool host_ns = (h->pid_mode != NULL &&
+			   strcmp(h->pid_mode, "host") == 0) ||
+	    (h->ipc_mode != NULL && strcmp(h->ipc_mode, "host") == 0);
 	json_t *o;
 	size_t i;
 
@@ -925,7 +931,9 @@ add_security_opts(struct body_host *h, json_t *opts)
 		    : NULL;
 		char *where;
 
-		if (what == NULL)
+		if (what == NULL ||
+		    (made && host_ns &&
+			strcmp(json_string_value(o), "label=disable") == 0))
 			continue;
 		where = xasprintf("HostConfig.SecurityOpt[%zu]", i);
 		add_unconfined(h, where, json_string_value(o), what);
@@ -937,7 +945,7 @@ add_security_opts(struct body_host *h, json_t *opts)
  * the engine's defaults: each default left out is lifted. */
 static void
 add_default_paths(struct body_host *h, json_t *list, const char *where,
-    bool masked)
+    bool masked, bool made)
 {
 	const char **paths, *missing;
 	size_t n = json_array_size(list);
@@ -948,8 +956,12 @@ add_default_paths(struct body_host *h, json_t *list, const char *where,
 	paths = xcalloc(n + 1, sizeof *paths);
 	for (size_t i = 0; i < n; i++)
 		paths[i] = json_string_value(json_array_get(list, i));
-	missing = masked ? confinement_masked_missing(paths, n)
-			 : confinement_readonly_missing(paths, n);
+	if (!masked)
+		missing = confinement_readonly_missing(paths, n);
+	else if (made)
+		missing = confinement_masked_missing_made(paths, n);
+	else
+		missing = confinement_masked_missing(paths, n);
 	free(paths);
 	if (missing == NULL)
 		return;
@@ -998,8 +1010,10 @@ add_networks(struct body_host *h, json_t *nets)
 	}
 }
 
+/* A create's HostConfig, or (made) that of a container the engine made,
+ * as its inspect shows it. */
 static void
-add_host_config(struct body_host *h, json_t *hc)
+add_host_config(struct body_host *h, json_t *hc, bool made)
 {
 	const char *vd;
 
@@ -1012,11 +1026,11 @@ add_host_config(struct body_host *h, json_t *hc)
 	h->network_mode = struct_get_string(hc, "NetworkMode");
 	h->userns_mode = struct_get_string(hc, "UsernsMode");
 	h->cgroupns_mode = struct_get_string(hc, "CgroupnsMode");
-	add_security_opts(h, struct_get(hc, "SecurityOpt"));
+	add_security_opts(h, struct_get(hc, "SecurityOpt"), made);
 	add_default_paths(h, struct_get(hc, "MaskedPaths"),
-	    "HostConfig.MaskedPaths", true);
+	    "HostConfig.MaskedPaths", true, made);
 	add_default_paths(h, struct_get(hc, "ReadonlyPaths"),
-	    "HostConfig.ReadonlyPaths", false);
+	    "HostConfig.ReadonlyPaths", false, made);
 	add_strings(&h->cap_add, &h->n_cap_add, struct_get(hc, "CapAdd"));
 	add_strings(&h->cap_add, &h->n_cap_add, struct_get(hc, "Capabilities"));
 	add_devices(h, struct_get(hc, "Devices"));
@@ -1097,7 +1111,7 @@ body_inspect_container_create(const char *body, size_t len,
 		return -1;
 	out->image = struct_get_string(root, "Image");
 	add_labels(out, struct_get(root, "Labels"));
-	add_host_config(&out->host, struct_get(root, "HostConfig"));
+	add_host_config(&out->host, struct_get(root, "HostConfig"), false);
 	if (add_mount_images(out,
 		struct_get(struct_get(root, "HostConfig"), "Mounts"),
 		"HostConfig.Mounts", false, cause) != 0) {
@@ -1262,6 +1276,26 @@ body_container_mounts(const char *body, size_t len, const char *where,
 	}
 	json_decref(root);
 	return 0;
+}
+
+int
+body_container_host(const char *body, size_t len, struct body_host *h)
+{
+	json_t *root = body != NULL ? json_loadb(body, len, 0, NULL) : NULL;
+	json_t *hc = json_is_object(root) ? json_object_get(root, "HostConfig")
+					  : NULL;
+
+	if (!json_is_object(hc)) {
+		json_decref(root);
+		return -1;
+	}
+	add_host_config(h, hc, true);
+	/* On a cgroup v1 host the engine's own default is the host's cgroup
+	   namespace: what it chose is no lift by the client. */
+	free(h->cgroupns_mode);
+	h->cgroupns_mode = NULL;
+	json_decref(root);
+	return body_container_mounts(body, len, "the container's Mounts", h);
 }
 
 int

@@ -329,6 +329,7 @@ guard_profile_reset(struct guard_profile_wait *w)
 		free(w->joins[i]);
 	free(w->joins);
 	free(w->join_ns);
+	free(w->target);
 	for (size_t i = 0; i < w->n_networks; i++)
 		free(w->networks[i]);
 	free(w->networks);
@@ -512,6 +513,30 @@ network_cb(int status, const char *body, size_t len, const char *error,
 	lookup_next(p);
 }
 
+/* The container an exec runs in: what it has of the host counts as the
+ * exec's (an exec in a privileged container, or one binding /etc, runs
+ * with those). */
+static void
+target_cb(int status, const char *body, size_t len, const char *error,
+    void *arg)
+{
+	struct decision *p = arg;
+	struct guard_profile_wait *w = &p->prof;
+
+	p->lookup = NULL;
+	w->target_asked = true;
+	/* No such container: the engine refuses the exec itself. */
+	if (status != 404 &&
+	    (status != 200 || body_container_host(body, len, &w->found) != 0)) {
+		char *what = xasprintf("container %s", w->target);
+
+		lookup_failed(p, what, status, error);
+		free(what);
+		return;
+	}
+	lookup_next(p);
+}
+
 /* The next one to ask about: VolumesFrom containers, named volumes,
  * joined containers, then a service's networks. */
 static const char *
@@ -549,7 +574,12 @@ lookup_next(struct decision *p)
 	engine_cb cb;
 	char *esc, *path, *msg;
 
-	if ((name = lookup_path(w, &cb)) != NULL) {
+	if (w->target != NULL && !w->target_asked) {
+		name = w->target;
+		cb = target_cb;
+	} else
+		name = lookup_path(w, &cb);
+	if (name != NULL) {
 		esc = engine_path_escape(name);
 		path = xasprintf(cb == volume_cb ? "/volumes/%s"
 			: cb == network_cb	 ? "/networks/%s"
@@ -619,13 +649,17 @@ guard_profile_judge(struct decision *p, const struct decision_request *req,
 	}
 	for (size_t i = 0; req->profile->binds.set && i < h->n_mounts; i++)
 		want_volume(w, &h->mounts[i]);
+	/* An exec runs with what its container has of the host. */
+	if (p->route == ROUTE_EXEC_CREATE && req->route->param != NULL)
+		w->target = xstrdup(req->route->param);
 	/* A service attached to the host's network, by its name or ID. */
 	for (size_t i = 0; req->profile->ns_set &&
 	     (req->profile->ns & PROFILE_NS_NETWORK) == 0 && i < h->n_networks;
 	     i++)
 		strv_push(&w->networks, &w->n_networks, h->networks[i],
 		    strlen(h->networks[i]));
-	if (w->n_containers + w->n_volumes + w->n_joins + w->n_networks == 0) {
+	if (w->n_containers + w->n_volumes + w->n_joins + w->n_networks == 0 &&
+	    w->target == NULL) {
 		cont(p);
 		return;
 	}

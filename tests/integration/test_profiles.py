@@ -1591,6 +1591,43 @@ def test_exec_privileged_raw(apps, testbed, victim, spelling):
         assert_raw_refused(r, apps, "privileged")
 
 
+EXEC_TARGETS = {
+    "privileged": (["--privileged"], "privileged"),
+    "seccomp=unconfined": (["--security-opt", "seccomp=unconfined"],
+                           "privileged"),
+    "systempaths=unconfined": (["--security-opt", "systempaths=unconfined"],
+                               "privileged"),
+    "uts host": (["--uts", "host"], "host_namespaces"),
+    # the engine adds label=disable to a container in the host's PID
+    # namespace itself: the namespace is what is refused
+    "pid host": (["--pid", "host"], "host_namespaces"),
+    "cap SYS_ADMIN": (["--cap-add", "SYS_ADMIN"], "capabilities"),
+    "bind /etc": (["-v", "/etc:/hostetc:ro"], "bind_mounts"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(EXEC_TARGETS))
+def test_exec_into_container_beyond_limits_refused(apps, testbed, app, case):
+    """An exec runs with what its container has: one made (by an admin)
+    with what the profile may not create is no way in for its clients."""
+    opts, key = EXEC_TARGETS[case]
+    name = testbed.unique("pxt")
+    # created, not started (a privileged container cannot start in every
+    # test bed): the guard judges the container before the engine would
+    # answer that it is not running
+    engine(testbed, "create", "--network", "none", "--name", name, *opts,
+           app.digest_ref, "sleep", "600")
+    res = apps.docker("exec", name, "true")
+    assert_cli_refused(res, apps, key)
+
+
+def test_exec_into_plain_container_allowed(apps, testbed, victim):
+    assert_ok(apps.docker("exec", victim, "true"), "plain exec")
+    r = apps.raw("POST", "/v1.41/containers/no-such-ctr/exec",
+                 {"Cmd": ["true"]})
+    assert r.status == 404, (r, msg_of(r))
+
+
 def test_update_allowed_for_apps(apps, victim):
     assert_ok(apps.docker("update", "--cpu-shares", "512", "--restart",
                           "on-failure:2", victim), "docker update")

@@ -946,6 +946,40 @@ test_confinement_facts(void)
 	CHECK_INT_EQ(f.host.n_unconfined, 0);
 	body_facts_reset(&f);
 
+	/* A container the engine made, as its inspect shows it: the
+	   engine's own defaults (Debian's 20.10 masks no powercap; cgroup
+	   v1's host cgroup namespace; label=disable beside the host's PID
+	   namespace) are no lift, what the creator asked is. */
+	{
+		const char *made =
+		    "{\"HostConfig\":{\"PidMode\":\"host\",\"CgroupnsMode\":"
+		    "\"host\",\"SecurityOpt\":[\"label=disable\"],"
+		    "\"MaskedPaths\":[\"/proc/asound\",\"/proc/acpi\","
+		    "\"/proc/kcore\",\"/proc/keys\",\"/proc/latency_stats\","
+		    "\"/proc/timer_list\",\"/proc/timer_stats\","
+		    "\"/proc/sched_debug\",\"/proc/scsi\",\"/sys/firmware\"],"
+		    "\"ReadonlyPaths\":[\"/proc/bus\",\"/proc/fs\",\"/proc/irq\","
+		    "\"/proc/sys\",\"/proc/sysrq-trigger\"]},\"Mounts\":[{"
+		    "\"Type\":\"bind\",\"Source\":\"/etc\"}]}";
+		const char *lifted =
+		    "{\"HostConfig\":{\"SecurityOpt\":[\"label=disable\"],"
+		    "\"MaskedPaths\":[],\"Privileged\":true},\"Mounts\":[]}";
+		struct body_host h = { 0 };
+
+		CHECK(body_container_host(made, strlen(made), &h) == 0);
+		CHECK_INT_EQ(h.n_unconfined, 0);
+		CHECK_STR_EQ(h.pid_mode, "host");
+		CHECK(h.cgroupns_mode == NULL);
+		CHECK_INT_EQ(h.n_mounts, 1);
+		body_host_free(&h);
+		CHECK(body_container_host(lifted, strlen(lifted), &h) == 0);
+		CHECK(h.privileged);
+		CHECK_INT_EQ(h.n_unconfined, 2);
+		body_host_free(&h);
+		CHECK(body_container_host("{}", 2, &h) == -1);
+		body_host_free(&h);
+	}
+
 	/* A service's networks, both places, by name or ID. */
 	CHECK(in(body_inspect_service_spec,
 	    "{\"TaskTemplate\":{\"networks\":[{\"Target\":\"host\"},"

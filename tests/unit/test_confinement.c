@@ -87,6 +87,11 @@ test_default_paths(void)
 	    "/proc/interrupts");
 	CHECK_STR_EQ(confinement_readonly_missing(readonly + 1, 5),
 	    "/proc/bus");
+	/* A container the engine made shows the engine's own defaults:
+	   older ones lack powercap and /proc/interrupts. */
+	CHECK(confinement_masked_missing_made(masked, 10) == NULL);
+	CHECK_STR_EQ(confinement_masked_missing_made(masked + 1, 9),
+	    "/proc/asound");
 	/* Compared exactly: another spelling is not the default. */
 	CHECK_STR_EQ(confinement_readonly_missing(respelled, 5), "/proc/sys");
 	CHECK_STR_EQ(confinement_readonly_missing(with_null, 2), "/proc/fs");
