@@ -369,6 +369,22 @@ lookup_failed(struct decision *p, const char *what, int status,
 	free(why);
 }
 
+/* Is a lookup's answer neither read (read: parsed from a 200) nor a
+ * 404?  Then the request is refused (true): it cannot be judged. */
+static bool
+lookup_unreadable(struct decision *p, int status, bool read, const char *kind,
+    const char *name, const char *error)
+{
+	char *what;
+
+	if (status == 404 || (status == 200 && read))
+		return false;
+	what = xasprintf("%s %s", kind, name);
+	lookup_failed(p, what, status, error);
+	free(what);
+	return true;
+}
+
 static void
 container_cb(int status, const char *body, size_t len, const char *error,
     void *arg)
@@ -379,19 +395,15 @@ container_cb(int status, const char *body, size_t len, const char *error,
 	size_t before = w->found.n_mounts;
 	char *where = xasprintf("VolumesFrom %s", name);
 
-	p->lookup = NULL;
-	/* No such container: the engine refuses the create itself. */
-	if (status != 404 &&
-	    (status != 200 ||
-		body_container_mounts(body, len, where, &w->found) != 0)) {
-		char *what = xasprintf("container %s", name);
+	bool read;
 
-		lookup_failed(p, what, status, error);
-		free(what);
-		free(where);
-		return;
-	}
+	p->lookup = NULL;
+	read = status == 200 &&
+	    body_container_mounts(body, len, where, &w->found) == 0;
 	free(where);
+	/* No such container: the engine refuses the create itself. */
+	if (lookup_unreadable(p, status, read, "container", name, error))
+		return;
 	for (size_t i = before; i < w->found.n_mounts; i++)
 		want_volume(w, &w->found.mounts[i]);
 	w->next++;
@@ -409,14 +421,10 @@ volume_cb(int status, const char *body, size_t len, const char *error,
 
 	p->lookup = NULL;
 	/* No such volume: the engine makes a new one, bound to nothing. */
-	if (status != 404 &&
-	    (status != 200 || body_volume_options(body, len, &m) != 0)) {
-		char *what = xasprintf("volume %s", name);
-
-		lookup_failed(p, what, status, error);
-		free(what);
+	if (lookup_unreadable(p, status,
+		status == 200 && body_volume_options(body, len, &m) == 0,
+		"volume", name, error))
 		return;
-	}
 	if (status == 200 &&
 	    (m.device != NULL || m.type != NULL || m.options != NULL ||
 		(m.driver != NULL && strcmp(m.driver, "local") != 0))) {
@@ -462,16 +470,12 @@ join_cb(int status, const char *body, size_t len, const char *error, void *arg)
 	const char *m;
 
 	p->lookup = NULL;
-	if (status != 404 &&
-	    (status != 200 ||
-		body_container_modes(body, len, &mode[0], &mode[1], &mode[2]) !=
-		    0)) {
-		char *what = xasprintf("container %s", w->joins[j]);
-
-		lookup_failed(p, what, status, error);
-		free(what);
+	if (lookup_unreadable(p, status,
+		status == 200 &&
+		    body_container_modes(body, len, &mode[0], &mode[1],
+			&mode[2]) == 0,
+		"container", w->joins[j], error))
 		return;
-	}
 	m = mode[bit == PROFILE_NS_PID ? 0 : bit == PROFILE_NS_IPC ? 1 : 2];
 	field = bit == PROFILE_NS_PID ? &w->found.pid_mode
 	    : bit == PROFILE_NS_IPC   ? &w->found.ipc_mode
@@ -499,14 +503,10 @@ network_cb(int status, const char *body, size_t len, const char *error,
 
 	p->lookup = NULL;
 	/* No such network: the engine refuses the service itself. */
-	if (status != 404 &&
-	    (status != 200 || body_network_is_host(body, len, &host) != 0)) {
-		char *what = xasprintf("network %s", name);
-
-		lookup_failed(p, what, status, error);
-		free(what);
+	if (lookup_unreadable(p, status,
+		status == 200 && body_network_is_host(body, len, &host) == 0,
+		"network", name, error))
 		return;
-	}
 	if (host && w->found.network_mode == NULL)
 		w->found.network_mode = xstrdup("host");
 	w->next++;
@@ -526,14 +526,10 @@ target_cb(int status, const char *body, size_t len, const char *error,
 	p->lookup = NULL;
 	w->target_asked = true;
 	/* No such container: the engine refuses the exec itself. */
-	if (status != 404 &&
-	    (status != 200 || body_container_host(body, len, &w->found) != 0)) {
-		char *what = xasprintf("container %s", w->target);
-
-		lookup_failed(p, what, status, error);
-		free(what);
+	if (lookup_unreadable(p, status,
+		status == 200 && body_container_host(body, len, &w->found) == 0,
+		"container", w->target, error))
 		return;
-	}
 	lookup_next(p);
 }
 
