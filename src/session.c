@@ -405,6 +405,14 @@ session_refuse(struct session *s, int status, const char *message, bool keep)
 	if (!keep && s->have_req && !s->req_body.done)
 		s->linger_needed = true;
 	resp = deny_response(status, message, !keep, &len);
+	if (s->have_req && strcmp(s->req.method, "HEAD") == 0) {
+		/* A HEAD's answer has no body: the client would read it as
+		   the next answer. */
+		const char *end = strstr(resp, "\r\n\r\n");
+
+		if (end != NULL)
+			len = (size_t)(end + 4 - resp);
+	}
 	session_send_mem(s->client, resp, len);
 	free(resp);
 	log_info("session %llu: %d for %s %s: %s", (unsigned long long)s->id,

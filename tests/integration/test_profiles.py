@@ -1628,6 +1628,21 @@ def test_exec_into_plain_container_allowed(apps, testbed, victim):
     assert r.status == 404, (r, msg_of(r))
 
 
+def test_head_refusal_has_no_body(rt):
+    """A refused HEAD is answered with a head alone: a body would be read
+    as the answer to the client's next request on the connection."""
+    with connected_as(rt.sock, rt.user) as s:
+        c = SockConn(s)
+        c.send(b"HEAD /v1.41/images/json HTTP/1.1\r\nHost: docker\r\n\r\n"
+               b"GET /_ping HTTP/1.1\r\nHost: docker\r\n\r\n")
+        head = c.head_only()
+        assert head is not None and head.status == 403, head
+        c.buf = c.buf.split(b"\r\n\r\n", 1)[1]
+        ping = c.response()
+        assert ping is not None and ping.status == 200 and \
+            ping.body == b"OK", ping
+
+
 def test_update_allowed_for_apps(apps, victim):
     assert_ok(apps.docker("update", "--cpu-shares", "512", "--restart",
                           "on-failure:2", victim), "docker update")
