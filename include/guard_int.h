@@ -197,8 +197,11 @@ struct guard_profile_wait {
 	char **joins;	   /* containers whose namespace is joined, last */
 	unsigned *join_ns; /* which one (PROFILE_NS_*) */
 	size_t n_joins;
-	char *target;	   /* the container an exec runs in, asked first */
+	char *target;	   /* the container the request acts in (an exec,
+			      start, attach, copy), asked first */
 	bool target_asked; /* and answered */
+	char *target_id;   /* its full ID, NULL when there is none */
+	char *suffix;	   /* the path after /containers/{name} */
 	char **networks;   /* a service's network targets, after them */
 	size_t n_networks;
 	size_t next;		/* the one asked about */
@@ -294,6 +297,15 @@ guard_profile_refusal(struct decision *p, const struct decision_request *req);
  * (or there are none), else p refused (403, rule "profile"). */
 void guard_profile_judge(struct decision *p, const struct decision_request *req,
     void (*cont)(struct decision *p));
+/* A request that acts in an existing container (route.h's
+ * enters_container; req borrowed), under req->profile's limits: the
+ * container is asked of the engine and judged as its create would be,
+ * with the named volumes and joined containers it names.  cont(p) when
+ * they hold (or the profile has none), with p->start.target then the
+ * request's target by the container's full ID (NULL when the engine has
+ * no such container); else p refused (403, rule "profile"). */
+void guard_profile_judge_container(struct decision *p,
+    const struct decision_request *req, void (*cont)(struct decision *p));
 /* Free w's contents. */
 void guard_profile_reset(struct guard_profile_wait *w);
 /* path cleaned as the engine cleans it, then its longest existing prefix
@@ -454,6 +466,11 @@ void guard_start_reset(struct guard_start *start);
 /* POST /containers/{id}/start or restart (req borrowed): judge the image
  * the container runs against its app's history; forward by full ID. */
 void guard_start_check(struct decision *p, const struct decision_request *req);
+
+/* An attach, or a copy into or out of a container (req borrowed), under
+ * req->profile's limits: judged by what the container has of the host,
+ * then forwarded to it by its full ID (404 when there is none). */
+void guard_enter_check(struct decision *p, const struct decision_request *req);
 
 /* ---- guard_pull.c ---- */
 

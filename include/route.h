@@ -40,6 +40,9 @@ enum route_id {
 	ROUTE_EXEC_CREATE,	   /* POST /containers/{name}/exec */
 	ROUTE_VOLUME_CREATE,	   /* POST /volumes/create */
 	ROUTE_CONTAINER_UPDATE,	   /* POST /containers/{name}/update */
+	ROUTE_CONTAINER_ARCHIVE,   /* GET|HEAD|PUT /containers/{name}/archive */
+	ROUTE_CONTAINER_COPY,	   /* POST /containers/{name}/copy (API <
+				      1.24) */
 	ROUTE_COUNT		   /* not a route: how many there are */
 };
 
@@ -126,6 +129,12 @@ struct route_traits {
 	   passed through (exec and volume creates, container updates); the
 	   guarded routes are judged on the body they read anyway. */
 	bool limited;
+	/* Acts in an existing container with what it has of the host (its
+	   binds, privileges, namespaces): when the session's profile has
+	   limits, decided on the head, the container judged as its create
+	   would be and the request sent to it by its full ID (start,
+	   restart, attach, copies in and out). */
+	bool enters_container;
 };
 
 struct route {

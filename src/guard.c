@@ -528,6 +528,8 @@ guard_check(struct guard *g, const struct decision_request *req,
 		guard_snapshot_start(p, req);
 	else if (t->runs_existing)
 		guard_start_check(p, req);
+	else if (t->enters_container)
+		guard_enter_check(p, req);
 	else
 		body_start(p, req);
 	return p;

@@ -250,22 +250,48 @@ asked_reset(struct asked_mounts *a)
 	memset(a, 0, sizeof *a);
 }
 
-static const char *
+/* What is judged, for a refusal: "an exec", "a start of container
+ * \"web\"", ... (allocated).  A request that acts in an existing
+ * container names it once the container itself is judged. */
+static char *
 ask_what(const struct decision *p)
 {
+	const char *in = p->prof.target, *verb;
+
 	switch (p->route) {
 	case ROUTE_EXEC_CREATE:
-		return "an exec";
+		verb = "an exec in";
+		break;
 	case ROUTE_VOLUME_CREATE:
-		return "a volume";
+		return xstrdup("a volume");
 	case ROUTE_CONTAINER_UPDATE:
-		return "an update of a container";
+		return xstrdup("an update of a container");
 	case ROUTE_SERVICE_CREATE:
 	case ROUTE_SERVICE_UPDATE:
-		return "a service";
+		return xstrdup("a service");
+	case ROUTE_CONTAINER_START:
+		verb = "a start of";
+		break;
+	case ROUTE_CONTAINER_RESTART:
+		verb = "a restart of";
+		break;
+	case ROUTE_CONTAINER_ATTACH:
+	case ROUTE_CONTAINER_ATTACH_WS:
+		verb = "an attach to";
+		break;
+	case ROUTE_CONTAINER_ARCHIVE:
+		verb = strcmp(p->method, "PUT") == 0 ? "a copy into"
+						     : "a copy out of";
+		break;
+	case ROUTE_CONTAINER_COPY:
+		verb = "a copy out of";
+		break;
 	default:
-		return "a container";
+		return xstrdup("a container");
 	}
+	if (in == NULL) /* an exec's own body */
+		return xstrdup("an exec");
+	return xasprintf("%s container \"%s\"", verb, in);
 }
 
 /* Judge h under profile: NULL when it holds, else the refusal. */
@@ -277,10 +303,11 @@ judge_host(const struct decision *p, const struct profile *prof,
 	struct profile_ask ask = { 0 };
 	struct asked_mounts mounts = { 0 };
 	struct sockets socks = { NULL, 0 };
-	char **devices, *msg;
+	char **devices, *msg, *what;
 
 	devices = xcalloc(h->n_devices + 1, sizeof *devices);
-	ask.what = ask_what(p);
+	what = ask_what(p);
+	ask.what = what;
 	ask.privileged = h->privileged;
 	ask.unconfined = (const char *const *)h->unconfined;
 	ask.n_unconfined = h->n_unconfined;
@@ -305,6 +332,7 @@ judge_host(const struct decision *p, const struct profile *prof,
 	free(devices);
 	asked_reset(&mounts);
 	sockets_reset(&socks);
+	free(what);
 	return msg;
 }
 
@@ -330,6 +358,8 @@ guard_profile_reset(struct guard_profile_wait *w)
 	free(w->joins);
 	free(w->join_ns);
 	free(w->target);
+	free(w->target_id);
+	free(w->suffix);
 	for (size_t i = 0; i < w->n_networks; i++)
 		free(w->networks[i]);
 	free(w->networks);
@@ -353,6 +383,7 @@ want_volume(struct guard_profile_wait *w, const struct body_mount *m)
 }
 
 static void lookup_next(struct decision *p);
+static void retarget(struct decision *p);
 
 static void
 lookup_failed(struct decision *p, const char *what, int status,
@@ -360,12 +391,14 @@ lookup_failed(struct decision *p, const char *what, int status,
 {
 	char *why = error != NULL ? xstrdup(error)
 				  : xasprintf("the engine answered %d", status);
+	char *asked = ask_what(p);
 
 	guard_refuse(p, 502, "engine",
 	    xasprintf("docker-guard: refusing %s: cannot read %s from the "
 		      "Docker engine to judge it by profile \"%s\"'s limits "
 		      "(%s); try again",
-		ask_what(p), what, p->prof.name, why));
+		asked, what, p->prof.name, why));
+	free(asked);
 	free(why);
 }
 
@@ -513,24 +546,75 @@ network_cb(int status, const char *body, size_t len, const char *error,
 	lookup_next(p);
 }
 
-/* The container an exec runs in: what it has of the host counts as the
- * exec's (an exec in a privileged container, or one binding /etc, runs
- * with those). */
+/* What the judged container names but does not say: its named volumes'
+ * options and the namespaces of the containers it joins, asked next as a
+ * create's are (its "container:NAME" modes are then what they join). */
+static void
+target_follow(struct guard_profile_wait *w, const struct profile *prof)
+{
+	char **modes[3] = { &w->found.pid_mode, &w->found.ipc_mode,
+		&w->found.network_mode };
+	static const unsigned bits[3] = { PROFILE_NS_PID, PROFILE_NS_IPC,
+		PROFILE_NS_NETWORK };
+
+	for (size_t i = 0; prof->binds.set && i < w->found.n_mounts; i++)
+		want_volume(w, &w->found.mounts[i]);
+	for (size_t i = 0; prof->ns_set && i < 3; i++) {
+		size_t before = w->n_joins;
+
+		if ((prof->ns & bits[i]) != 0)
+			continue;
+		want_join(w, *modes[i], bits[i]);
+		if (w->n_joins > before) {
+			free(*modes[i]);
+			*modes[i] = NULL;
+		}
+	}
+}
+
+/* The container a request acts in (an exec's, a start's, an attach's, a
+ * copy's): what it has of the host counts as the request's (an exec in
+ * a privileged container, or a copy into one binding /etc, acts with
+ * those). */
 static void
 target_cb(int status, const char *body, size_t len, const char *error,
     void *arg)
 {
 	struct decision *p = arg;
 	struct guard_profile_wait *w = &p->prof;
+	const struct profile *prof;
 
 	p->lookup = NULL;
 	w->target_asked = true;
-	/* No such container: the engine refuses the exec itself. */
+	/* No such container: the engine refuses the request itself. */
 	if (lookup_unreadable(p, status,
 		status == 200 && body_container_host(body, len, &w->found) == 0,
 		"container", w->target, error))
 		return;
+	if (status == 200) {
+		w->target_id = body_response_id(body, len);
+		prof = profile_find(guard_cfg(p->g)->profiles, w->name);
+		if (prof != NULL)
+			target_follow(w, prof);
+	}
 	lookup_next(p);
+}
+
+/* The judged container's request goes to it by its full ID: a container
+ * renamed into its name meanwhile is not the one judged. */
+static void
+retarget(struct decision *p)
+{
+	const struct guard_profile_wait *w = &p->prof;
+
+	if (w->target_id == NULL || w->suffix == NULL)
+		return;
+	free(p->start.target);
+	p->start.target = xasprintf("%s%s/containers/%s%s%s%s",
+	    p->start.route_version ? "/v" : "",
+	    p->start.route_version ? p->start.route_version : "", w->target_id,
+	    w->suffix, p->start.route_query ? "?" : "",
+	    p->start.route_query ? p->start.route_query : "");
 }
 
 /* The next one to ask about: VolumesFrom containers, named volumes,
@@ -568,7 +652,7 @@ lookup_next(struct decision *p)
 	const struct profile *prof;
 	const char *name;
 	engine_cb cb;
-	char *esc, *path, *msg;
+	char *esc, *path, *msg, *what;
 
 	if (w->target != NULL && !w->target_asked) {
 		name = w->target;
@@ -595,14 +679,50 @@ lookup_next(struct decision *p)
 		    xasprintf("docker-guard: profile \"%s\" refused %s: the "
 			      "profile is no longer defined (the "
 			      "configuration was reloaded); try again",
-			w->name, ask_what(p)));
+			w->name, (what = ask_what(p))));
+		free(what);
 		return;
 	}
 	if ((msg = judge_host(p, prof, &w->found)) != NULL) {
 		guard_refuse(p, 403, "profile", msg);
 		return;
 	}
+	retarget(p);
 	w->cont(p);
+}
+
+/* Judge the container req's path names (/containers/{name}/...): asked
+ * first, and the request then sent to it by its full ID. */
+static void
+want_target(struct decision *p, const struct decision_request *req)
+{
+	const struct route *r = req->route;
+	struct guard_profile_wait *w = &p->prof;
+
+	w->target = xstrdup(r->param);
+	/* The path is "/containers/" + param + the route's suffix. */
+	w->suffix = xstrdup(
+	    r->path + strlen("/containers/") + strlen(r->param));
+	if (r->version != NULL && p->start.route_version == NULL)
+		p->start.route_version = xstrdup(r->version);
+	if (r->query != NULL && p->start.route_query == NULL)
+		p->start.route_query = xstrdup(r->query);
+}
+
+void
+guard_profile_judge_container(struct decision *p,
+    const struct decision_request *req, void (*cont)(struct decision *p))
+{
+	struct guard_profile_wait *w = &p->prof;
+
+	if (!profile_has_limits(req->profile) || req->route->param == NULL) {
+		cont(p);
+		return;
+	}
+	want_target(p, req);
+	w->name = xstrdup(req->profile->name);
+	w->cont = cont;
+	lookup_next(p);
 }
 
 void
@@ -647,7 +767,7 @@ guard_profile_judge(struct decision *p, const struct decision_request *req,
 		want_volume(w, &h->mounts[i]);
 	/* An exec runs with what its container has of the host. */
 	if (p->route == ROUTE_EXEC_CREATE && req->route->param != NULL)
-		w->target = xstrdup(req->route->param);
+		want_target(p, req);
 	/* A service attached to the host's network, by its name or ID. */
 	for (size_t i = 0; req->profile->ns_set &&
 	     (req->profile->ns & PROFILE_NS_NETWORK) == 0 && i < h->n_networks;

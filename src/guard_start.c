@@ -1,7 +1,9 @@
 /*
- * Starts and restarts of a container that exists (guard_int.h): judge the
- * image it runs against its app's history, and send the start to the
- * judged container by its full ID.
+ * Requests that act in a container that exists (guard_int.h).  Starts and
+ * restarts: judge the image it runs against its app's history, and send
+ * the start to the judged container by its full ID.  Under a profile with
+ * limits, starts, restarts, attaches and copies are first judged by what
+ * the container has of the host (guard_profile.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +50,7 @@ start_inspect_cb(int status, const char *body, size_t len, const char *error,
 	}
 	/* The engine starts what was judged, by its full ID, whatever is
 	   renamed meanwhile: the client never sees the path. */
+	free(p->start.target);
 	p->start.target = xasprintf("%s%s/containers/%s/%s%s%s",
 	    p->start.route_version ? "/v" : "",
 	    p->start.route_version ? p->start.route_version : "", c.id,
@@ -102,6 +105,28 @@ start_inspect_cb(int status, const char *body, size_t len, const char *error,
 	guard_lookup_next(p);
 }
 
+/* After the profile's limits held (or with none): the container's
+ * image, unless the downgrade rule is off. */
+static void
+start_lookup(struct decision *p)
+{
+	const struct guard_config *cfg = guard_cfg(p->g);
+	char *path, *esc;
+
+	if (cfg->downgrade == RULE_OFF) {
+		guard_deliver(p);
+		return;
+	}
+	/* The container the profile judged, if it did, by its ID. */
+	esc = engine_path_escape(
+	    p->prof.target_id != NULL ? p->prof.target_id : p->container_name);
+	path = xasprintf("/containers/%s/json", esc);
+	free(esc);
+	p->lookup = engine_get(p->g->base, cfg->upstream, path,
+	    start_inspect_cb, p);
+	free(path);
+}
+
 /*
  * POST /containers/{id}/start (or restart): a stopped container runs its
  * image again.  One older than what its app has run since (a compose 1.29
@@ -110,12 +135,9 @@ start_inspect_cb(int status, const char *body, size_t len, const char *error,
 void
 guard_start_check(struct decision *p, const struct decision_request *req)
 {
-	const struct guard_config *cfg = guard_cfg(p->g);
-	char *path, *esc;
-
 	free(p->what);
 	p->what = xstrdup("a container");
-	if (cfg->downgrade == RULE_OFF || req->route->param == NULL) {
+	if (req->route->param == NULL) {
 		guard_deliver(p);
 		return;
 	}
@@ -124,12 +146,33 @@ guard_start_check(struct decision *p, const struct decision_request *req)
 		p->start.route_version = xstrdup(req->route->version);
 	if (req->route->query != NULL)
 		p->start.route_query = xstrdup(req->route->query);
-	esc = engine_path_escape(req->route->param);
-	path = xasprintf("/containers/%s/json", esc);
-	free(esc);
-	p->lookup = engine_get(p->g->base, cfg->upstream, path,
-	    start_inspect_cb, p);
-	free(path);
+	guard_profile_judge_container(p, req, start_lookup);
+}
+
+/* An attach or a copy judged (or the engine has no such container:
+ * answered as the engine would, since a container renamed into the name
+ * meanwhile was not judged). */
+static void
+enter_held(struct decision *p)
+{
+	if (p->prof.target_asked && p->prof.target_id == NULL) {
+		p->status = 404;
+		p->message = xasprintf("No such container: %s", p->prof.target);
+	}
+	guard_deliver(p);
+}
+
+/*
+ * An attach to an existing container or a copy into or out of it, under
+ * a profile with limits (route.h's enters_container): it acts with what
+ * the container has of the host.
+ */
+void
+guard_enter_check(struct decision *p, const struct decision_request *req)
+{
+	free(p->what);
+	p->what = xstrdup("a container");
+	guard_profile_judge_container(p, req, enter_held);
 }
 
 void

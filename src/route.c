@@ -103,6 +103,7 @@ match_param(const char *path, const char *prefix, const char *suffix,
 #define M_HEAD 0x2
 #define M_POST 0x4
 #define M_DELETE 0x8
+#define M_PUT 0x10
 
 /*
  * The engine's routes the guard tells apart, in the order they are tried.
@@ -139,6 +140,9 @@ static const struct route_pattern {
 	{ M_POST, "/containers/", "/exec", ROUTE_EXEC_CREATE },
 	{ M_POST, "/containers/", "/update", ROUTE_CONTAINER_UPDATE },
 	{ M_DELETE, "/containers/", "", ROUTE_CONTAINER_DELETE },
+	{ M_GET | M_HEAD | M_PUT, "/containers/", "/archive",
+	    ROUTE_CONTAINER_ARCHIVE },
+	{ M_POST, "/containers/", "/copy", ROUTE_CONTAINER_COPY },
 };
 
 /* The bit of a method the patterns name, or 0 for any other. */
@@ -153,6 +157,7 @@ method_bit(const char *method)
 		{ "HEAD", M_HEAD },
 		{ "POST", M_POST },
 		{ "DELETE", M_DELETE },
+		{ "PUT", M_PUT },
 	};
 
 	for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
@@ -269,12 +274,14 @@ static const struct route_traits traits[ROUTE_COUNT] = {
 	    .guarded = true,
 	    .checks_response = true },
 	[ROUTE_CONTAINER_START] = { .id = ROUTE_CONTAINER_START,
+	    .enters_container = true,
 	    .group = ROUTE_GROUP_CONTAINERS,
 	    .name = "containers/{id}/start",
 	    .action = "start",
 	    .head_decided = true,
 	    .runs_existing = true },
 	[ROUTE_CONTAINER_RESTART] = { .id = ROUTE_CONTAINER_RESTART,
+	    .enters_container = true,
 	    .group = ROUTE_GROUP_CONTAINERS,
 	    .name = "containers/{id}/restart",
 	    .action = "restart",
@@ -294,11 +301,13 @@ static const struct route_traits traits[ROUTE_COUNT] = {
 	    .removes = true,
 	    .observed = true },
 	[ROUTE_CONTAINER_ATTACH] = { .id = ROUTE_CONTAINER_ATTACH,
+	    .enters_container = true,
 	    .group = ROUTE_GROUP_CONTAINERS,
 	    .name = "containers/{id}/attach",
 	    .action = "handle",
 	    .may_hijack = true },
 	[ROUTE_CONTAINER_ATTACH_WS] = { .id = ROUTE_CONTAINER_ATTACH_WS,
+	    .enters_container = true,
 	    .group = ROUTE_GROUP_CONTAINERS,
 	    .name = "containers/{id}/attach/ws",
 	    .action = "handle",
@@ -389,6 +398,16 @@ static const struct route_traits traits[ROUTE_COUNT] = {
 	    .action = "update",
 	    .group = ROUTE_GROUP_CONTAINERS,
 	    .limited = true },
+	[ROUTE_CONTAINER_ARCHIVE] = { .id = ROUTE_CONTAINER_ARCHIVE,
+	    .name = "containers/{id}/archive",
+	    .action = "copy",
+	    .group = ROUTE_GROUP_CONTAINERS,
+	    .enters_container = true },
+	[ROUTE_CONTAINER_COPY] = { .id = ROUTE_CONTAINER_COPY,
+	    .name = "containers/{id}/copy",
+	    .action = "copy",
+	    .group = ROUTE_GROUP_CONTAINERS,
+	    .enters_container = true },
 };
 
 const struct route_traits *

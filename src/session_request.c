@@ -271,18 +271,22 @@ start_request(struct session *s)
 		return;
 	}
 
-	if (t->head_decided) {
+	if (t->head_decided ||
+	    (t->enters_container && profile_has_limits(prof))) {
 		/* A pull or import: the query says it all (a form body was
 		   captured above), and the body (an import) is a stream that
 		   must not be held.  A removal: the guard keeps the
 		   container's configuration first.  A start: the container's
 		   image is judged, not the request.  A build: the policy
-		   decides, then the context streams through session_build_pump. */
+		   decides, then the context streams through session_build_pump.
+		   An attach or copy under a profile with limits: the
+		   container is judged, and the body (a copy's tar) streams. */
 		struct decision_request gr = { 0 };
 
 		gr.peer = &s->peer;
 		gr.head = &s->req;
 		gr.route = &s->route;
+		gr.profile = prof;
 		s->head_only = true;
 		s->cs = CS_DECIDING;
 		s->pending = session_decision_check(s, &gr);
@@ -349,8 +353,9 @@ session_decided(void *arg, const struct decision_verdict *v)
 			session_pump_client(s);
 		return;
 	}
-	/* v belongs to the pending verdict: take the target first. */
-	if (s->head_only && v->target != NULL)
+	/* v belongs to the pending verdict: take the target first (the
+	   judged container by its full ID). */
+	if (v->target != NULL)
 		http_head_retarget(&s->req, v->target);
 	if (v->build_dockerfile != NULL) {
 		session_build_begin(s, v); /* copies from v, then lets p go */

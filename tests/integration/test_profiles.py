@@ -1628,6 +1628,202 @@ def test_exec_into_plain_container_allowed(apps, testbed, victim):
     assert r.status == 404, (r, msg_of(r))
 
 
+def test_exec_into_container_with_bind_volume_refused(apps, testbed, app):
+    """The exec's container mounts a named local volume whose options bind
+    /etc: the volume is asked of the engine, as a create's would be."""
+    vol, name = testbed.unique("pxv"), testbed.unique("pxt")
+    engine(testbed, "volume", "create", "--opt", "type=none", "--opt",
+           "o=bind", "--opt", "device=/etc", vol)
+    try:
+        engine(testbed, "create", "--network", "none", "--name", name, "-v",
+               vol + ":/x:ro", app.digest_ref, "sleep", "600")
+        assert_cli_refused(apps.docker("exec", name, "true"), apps,
+                           "bind_mounts")
+    finally:
+        engine(testbed, "rm", "-f", name, check=False)
+        engine(testbed, "volume", "rm", "-f", vol, check=False)
+
+
+def test_exec_into_container_joining_host_pid_refused(apps, testbed, app):
+    """B shares A's PID namespace, and A is in the host's: an exec in B
+    sees the host's processes."""
+    a, b = testbed.unique("pxj"), testbed.unique("pxj")
+    engine(testbed, "run", "-d", "--network", "none", "--pid", "host",
+           "--name", a, app.digest_ref, "sleep", "600")
+    engine(testbed, "run", "-d", "--network", "none", "--pid",
+           "container:" + a, "--name", b, app.digest_ref, "sleep", "600")
+    assert_cli_refused(apps.docker("exec", b, "true"), apps,
+                       "host_namespaces")
+
+
+# ==========================================================================
+# acting in a container made by someone else: start, attach, copies
+# ==========================================================================
+
+def outside_dir(paths):
+    """A host directory outside profile.apps.bind_mounts, with a file."""
+    d = os.path.join(paths.base, "outside")
+    os.makedirs(d, exist_ok=True)
+    os.chmod(d, 0o777)
+    with open(os.path.join(d, "secret"), "w") as f:
+        f.write("host secret\n")
+    return d
+
+
+def beyond_container(testbed, app, paths, case, start):
+    """A container made on the engine directly with what profile apps may
+    not create (EXEC_TARGETS' cases; the bind is of a directory outside
+    the allowed paths, so a test that fails writes nowhere that
+    matters)."""
+    opts, key = EXEC_TARGETS[case]
+    if case == "bind /etc":
+        opts, key = ["-v", outside_dir(paths) + ":/hostdir"], "bind_mounts"
+    name = testbed.unique("pet")
+    engine(testbed, "run" if start else "create", *(["-d"] if start else []),
+           "--network", "none", "--name", name, *opts, app.digest_ref,
+           "sleep", "600")
+    return name, key
+
+
+@pytest.mark.parametrize("case", sorted(EXEC_TARGETS))
+def test_start_of_container_beyond_limits_refused(apps, testbed, app, paths,
+                                                  case):
+    """Starting a container an admin made privileged (or binding a host
+    path) runs it with that: the profile refuses as it would the create,
+    and the container stays stopped."""
+    name, key = beyond_container(testbed, app, paths, case, start=False)
+    assert_cli_refused(apps.docker("start", name), apps, key)
+    state = engine(testbed, "inspect", "--format", "{{.State.Status}}",
+                   name).stdout.strip()
+    assert state == "created", state
+
+
+@pytest.mark.parametrize("case", ["bind /etc", "cap SYS_ADMIN", "pid host"])
+def test_restart_of_container_beyond_limits_refused(apps, testbed, app,
+                                                    paths, case):
+    name, key = beyond_container(testbed, app, paths, case, start=False)
+    r = apps.raw("POST", "/v1.41/containers/%s/restart?t=1" % name)
+    assert_raw_refused(r, apps, key)
+
+
+@pytest.mark.parametrize("case", ["bind /etc", "cap SYS_ADMIN", "uts host"])
+def test_copy_into_container_beyond_limits_refused(apps, testbed, app,
+                                                   paths, case):
+    """docker cp into a container made with a host bind writes on the host
+    through it."""
+    name, key = beyond_container(testbed, app, paths, case, start=True)
+    src = os.path.join(paths.data, testbed.unique("cpsrc"))
+    with open(src, "w") as f:
+        f.write("from the client\n")
+    os.chmod(src, 0o644)
+    res = apps.docker("cp", src, name + ":/hostdir/planted")
+    assert_cli_refused(res, apps, key)
+    assert not os.path.exists(os.path.join(outside_dir(paths), "planted"))
+
+
+@pytest.mark.parametrize("case", ["bind /etc", "privileged"])
+def test_copy_out_of_container_beyond_limits_refused(apps, testbed, app,
+                                                     paths, case):
+    """docker cp out of it reads the host's files through the bind."""
+    name, key = beyond_container(testbed, app, paths, case, start=False)
+    res = apps.docker("cp", name + ":/hostdir/secret", "-")
+    assert_cli_refused(res, apps, key)
+    assert "host secret" not in res.stdout
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD", "PUT"])
+def test_archive_raw_beyond_limits_refused(apps, testbed, app, paths,
+                                           method):
+    name, key = beyond_container(testbed, app, paths, "bind /etc",
+                                 start=False)
+    target = "/v1.41/containers/%s/archive?path=/hostdir" % name
+    body = b"" if method != "PUT" else b"\0" * 1024
+    r = apps.raw(method, target, body if method == "PUT" else None)
+    assert r is not None and r.status == 403, r
+    if method != "HEAD":
+        assert_raw_refused(r, apps, key)
+
+
+def test_old_api_copy_beyond_limits_refused(apps, testbed, app, paths):
+    """POST /containers/{name}/copy: the copy out of API 1.23 and older,
+    still served by the engines that take those versions."""
+    name, key = beyond_container(testbed, app, paths, "bind /etc",
+                                 start=False)
+    r = apps.raw("POST", "/v1.23/containers/%s/copy" % name,
+                 {"Resource": "/hostdir/secret"})
+    assert_raw_refused(r, apps, key)
+    assert b"host secret" not in r.body
+
+
+def test_attach_to_container_beyond_limits_refused(apps, testbed, app,
+                                                   paths):
+    """Attaching writes to the input of a process that runs with a host
+    bind (a shell, say)."""
+    name, key = beyond_container(testbed, app, paths, "bind /etc",
+                                 start=True)
+    r = apps.raw("POST", "/v1.41/containers/%s/attach?stream=1&stdin=1"
+                 "&stdout=1" % name, headers=[b"Upgrade: tcp"])
+    assert_raw_refused(r, apps, key)
+    r = apps.raw("GET", "/v1.41/containers/%s/attach/ws?stream=1" % name,
+                 headers=[b"Upgrade: websocket",
+                          b"Sec-WebSocket-Version: 13",
+                          b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=="])
+    assert_raw_refused(r, apps, key)
+
+
+def test_acting_in_plain_container_allowed(apps, testbed, app, paths):
+    """A container within the profile's limits (made by an admin, with a
+    bind inside the allowed paths): start, copies in and out, attach, all
+    go through."""
+    name = testbed.unique("pet")
+    engine(testbed, "create", "--network", "none", "--name", name, "-v",
+           paths.data + ":/data", app.digest_ref, "sleep", "600")
+    assert_ok(apps.docker("start", name), "start")
+    src = os.path.join(paths.data, testbed.unique("cpsrc"))
+    with open(src, "w") as f:
+        f.write("copied in\n")
+    os.chmod(src, 0o644)
+    assert_ok(apps.docker("cp", src, name + ":/tmp/in"), "cp in")
+    out = assert_ok(apps.docker("cp", name + ":/tmp/in", "-"), "cp out")
+    assert "copied in" in out.stdout
+    r = apps.raw("HEAD", "/v1.41/containers/%s/archive?path=/tmp/in" % name)
+    assert r is not None and r.status == 200, r
+    assert "x-docker-container-path-stat" in r.headers, r
+    r = apps.raw("POST", "/v1.41/containers/%s/attach?stream=1&stdout=1"
+                 % name, headers=[b"Upgrade: tcp"])
+    assert r is not None and r.status in (101, 200), r
+    assert_ok(apps.docker("restart", "-t", "1", name), "restart")
+
+
+def test_run_under_limits_allowed(apps, testbed, app):
+    """docker run attaches to and starts the container it just made: both
+    are judged, and both hold."""
+    name = testbed.unique("pet")
+    res = assert_ok(apps.docker("run", "--network", "none", "--name", name,
+                                app.digest_ref, "echo", "ran here"), "run")
+    assert "ran here" in res.stdout
+
+
+def test_acting_in_missing_container_is_404(apps, testbed):
+    """No such container: answered as the engine does, the HEAD without a
+    body (the connection stays in step)."""
+    r = apps.raw("POST", "/v1.41/containers/no-such-ctr/start")
+    assert r.status == 404 and "No such container" in (msg_of(r) or ""), r
+    r = apps.raw("GET", "/v1.41/containers/no-such-ctr/archive?path=/")
+    assert r.status == 404 and "No such container" in (msg_of(r) or ""), r
+    with connected_as(apps.sock, apps.user) as s:
+        c = SockConn(s)
+        c.send(b"HEAD /v1.41/containers/no-such-ctr/archive?path=/ HTTP/1.1"
+               b"\r\nHost: docker\r\n\r\nGET /_ping HTTP/1.1\r\n"
+               b"Host: docker\r\n\r\n")
+        head = c.head_only()
+        assert head is not None and head.status == 404, head
+        c.buf = c.buf.split(b"\r\n\r\n", 1)[1]
+        ping = c.response()
+        assert ping is not None and ping.status == 200 and \
+            ping.body == b"OK", ping
+
+
 def test_head_refusal_has_no_body(rt):
     """A refused HEAD is answered with a head alone: a body would be read
     as the answer to the client's next request on the connection."""

@@ -93,6 +93,20 @@ static const struct row rows[] = {
 	  "/containers/abc/attach/ws", NULL, "abc" },
 	{ "POST", "/v1.41/exec/e1/start", 1, ROUTE_EXEC_START,
 	  "/exec/e1/start", "1.41", "e1" },
+	{ "PUT", "/v1.41/containers/abc/archive?path=/x", 1,
+	  ROUTE_CONTAINER_ARCHIVE, "/containers/abc/archive", "1.41", "abc" },
+	{ "GET", "/containers/abc/archive?path=/x", 1, ROUTE_CONTAINER_ARCHIVE,
+	  "/containers/abc/archive", NULL, "abc" },
+	{ "HEAD", "/containers/a%2Fb/archive", 1, ROUTE_CONTAINER_ARCHIVE,
+	  "/containers/a/b/archive", NULL, "a/b" },
+	{ "POST", "/containers/abc/archive", 1, ROUTE_OTHER,
+	  "/containers/abc/archive", NULL, NULL },
+	{ "PUT", "/containers/abc/update", 1, ROUTE_OTHER,
+	  "/containers/abc/update", NULL, NULL },
+	{ "POST", "/v1.23/containers/abc/copy", 1, ROUTE_CONTAINER_COPY,
+	  "/containers/abc/copy", "1.23", "abc" },
+	{ "GET", "/containers/abc/copy", 1, ROUTE_OTHER, "/containers/abc/copy",
+	  NULL, NULL },
 	{ "HEAD", "/_ping", 1, ROUTE_PING, "/_ping", NULL, NULL },
 	{ "GET", "/v1.41/_ping", 1, ROUTE_PING, "/_ping", "1.41", NULL },
 	{ "POST", "/session", 1, ROUTE_SESSION, "/session", NULL, NULL },
@@ -198,7 +212,8 @@ test_query(void)
  * The route table, golden.  Flags, one letter each: G guarded, H decided
  * on the head, F reads a form body, R refuses a form body, C checks the
  * response, X removes containers, O observed, E runs an existing
- * container, P path policy, J may hijack, L judged by a profile's limits.
+ * container, P path policy, J may hijack, L judged by a profile's limits,
+ * N acts in an existing container (judged by it under a profile's limits).
  */
 struct traits_row {
 	enum route_id	 id;
@@ -211,15 +226,15 @@ static const struct traits_row traits_rows[] = {
 	{ ROUTE_OTHER, "other", "handle", "" },
 	{ ROUTE_PING, "_ping", "handle", "" },
 	{ ROUTE_CONTAINER_CREATE, "containers/create", "create", "GCL" },
-	{ ROUTE_CONTAINER_START, "containers/{id}/start", "start", "HE" },
+	{ ROUTE_CONTAINER_START, "containers/{id}/start", "start", "HEN" },
 	{ ROUTE_CONTAINER_RESTART, "containers/{id}/restart", "restart",
-	  "HE" },
+	  "HEN" },
 	{ ROUTE_CONTAINER_RENAME, "containers/{id}/rename", "handle", "RO" },
 	{ ROUTE_CONTAINER_DELETE, "containers/{id} (delete)", "handle",
 	  "HXO" },
-	{ ROUTE_CONTAINER_ATTACH, "containers/{id}/attach", "handle", "J" },
+	{ ROUTE_CONTAINER_ATTACH, "containers/{id}/attach", "handle", "JN" },
 	{ ROUTE_CONTAINER_ATTACH_WS, "containers/{id}/attach/ws", "handle",
-	  "J" },
+	  "JN" },
 	{ ROUTE_EXEC_START, "exec/{id}/start", "handle", "J" },
 	{ ROUTE_SERVICE_CREATE, "services/create", "create", "GCL" },
 	{ ROUTE_SERVICE_UPDATE, "services/{id}/update", "update", "GCL" },
@@ -234,6 +249,8 @@ static const struct traits_row traits_rows[] = {
 	{ ROUTE_EXEC_CREATE, "containers/{id}/exec", "exec", "L" },
 	{ ROUTE_VOLUME_CREATE, "volumes/create", "create", "L" },
 	{ ROUTE_CONTAINER_UPDATE, "containers/{id}/update", "update", "L" },
+	{ ROUTE_CONTAINER_ARCHIVE, "containers/{id}/archive", "copy", "N" },
+	{ ROUTE_CONTAINER_COPY, "containers/{id}/copy", "copy", "N" },
 };
 
 /* The letters of t's flags, in the order of traits_row's comment. */
@@ -264,6 +281,8 @@ traits_flags(const struct route_traits *t, char out[16])
 		*o++ = 'J';
 	if (t->limited)
 		*o++ = 'L';
+	if (t->enters_container)
+		*o++ = 'N';
 	*o = '\0';
 }
 
