@@ -165,6 +165,15 @@ int body_container_host(const char *body, size_t len, struct body_host *h);
 int body_container_modes(const char *body, size_t len, char **pid, char **ipc,
     char **net);
 
+/*
+ * The engine's answer to GET /exec/{id}/json: the exec's container (an
+ * allocated ID) and whether the exec is privileged (its ProcessConfig's
+ * "privileged" is true).  Returns 0, or -1
+ * when the body is not an exec with a container.
+ */
+int body_exec_inspect(const char *body, size_t len, char **container_id,
+    bool *privileged);
+
 /* Free h's contents and zero it. */
 void body_host_free(struct body_host *h);
 

@@ -202,7 +202,10 @@ struct guard_profile_wait {
 	bool target_asked; /* and answered */
 	char *target_id;   /* its full ID, NULL when there is none */
 	char *suffix;	   /* the path after /containers/{name} */
-	char **networks;   /* a service's network targets, after them */
+	char *exec;	   /* an exec to start: asked before its container */
+	bool exec_asked;
+	bool exec_privileged; /* the exec itself is */
+	char **networks;      /* a service's network targets, after them */
 	size_t n_networks;
 	size_t next;		/* the one asked about */
 	struct body_host found; /* what they mount, which host namespaces

@@ -133,7 +133,8 @@ struct route_traits {
 	   binds, privileges, namespaces): when the session's profile has
 	   limits, decided on the head, the container judged as its create
 	   would be and the request sent to it by its full ID (start,
-	   restart, attach, copies in and out). */
+	   restart, attach, copies in and out); an exec's start: the exec
+	   is asked for its container and its own Privileged. */
 	bool enters_container;
 };
 

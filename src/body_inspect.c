@@ -1322,6 +1322,29 @@ body_container_modes(const char *body, size_t len, char **pid, char **ipc,
 	return 0;
 }
 
+int
+body_exec_inspect(const char *body, size_t len, char **container_id,
+    bool *privileged)
+{
+	json_t *root = body != NULL ? json_loadb(body, len, 0, NULL) : NULL;
+	json_t *pc = json_is_object(root)
+	    ? json_object_get(root, "ProcessConfig")
+	    : NULL;
+	const char *id = json_string_value(
+	    json_object_get(root, "ContainerID"));
+
+	*container_id = NULL;
+	*privileged = false;
+	if (id == NULL || id[0] == '\0') {
+		json_decref(root);
+		return -1;
+	}
+	*container_id = xstrdup(id);
+	*privileged = json_is_true(json_object_get(pc, "privileged"));
+	json_decref(root);
+	return 0;
+}
+
 static void
 body_host_reset(struct body_host *h)
 {

@@ -286,6 +286,9 @@ ask_what(const struct decision *p)
 	case ROUTE_CONTAINER_COPY:
 		verb = "a copy out of";
 		break;
+	case ROUTE_EXEC_START:
+		verb = "a start of an exec in";
+		break;
 	default:
 		return xstrdup("a container");
 	}
@@ -360,6 +363,7 @@ guard_profile_reset(struct guard_profile_wait *w)
 	free(w->target);
 	free(w->target_id);
 	free(w->suffix);
+	free(w->exec);
 	for (size_t i = 0; i < w->n_networks; i++)
 		free(w->networks[i]);
 	free(w->networks);
@@ -600,6 +604,31 @@ target_cb(int status, const char *body, size_t len, const char *error,
 	lookup_next(p);
 }
 
+/* An exec to start: its container is judged next, and the exec's own
+ * Privileged with it (an exec made by someone the profile does not
+ * limit). */
+static void
+exec_cb(int status, const char *body, size_t len, const char *error, void *arg)
+{
+	struct decision *p = arg;
+	struct guard_profile_wait *w = &p->prof;
+	char *id = NULL;
+	bool privileged = false, read;
+
+	p->lookup = NULL;
+	w->exec_asked = true;
+	read = status == 200 &&
+	    body_exec_inspect(body, len, &id, &privileged) == 0;
+	/* No such exec: the engine refuses the start itself. */
+	if (lookup_unreadable(p, status, read, "exec", w->exec, error)) {
+		free(id);
+		return;
+	}
+	w->target = id;
+	w->exec_privileged = privileged;
+	lookup_next(p);
+}
+
 /* The judged container's request goes to it by its full ID: a container
  * renamed into its name meanwhile is not the one judged. */
 static void
@@ -654,7 +683,10 @@ lookup_next(struct decision *p)
 	engine_cb cb;
 	char *esc, *path, *msg, *what;
 
-	if (w->target != NULL && !w->target_asked) {
+	if (w->exec != NULL && !w->exec_asked) {
+		name = w->exec;
+		cb = exec_cb;
+	} else if (w->target != NULL && !w->target_asked) {
 		name = w->target;
 		cb = target_cb;
 	} else
@@ -663,6 +695,7 @@ lookup_next(struct decision *p)
 		esc = engine_path_escape(name);
 		path = xasprintf(cb == volume_cb ? "/volumes/%s"
 			: cb == network_cb	 ? "/networks/%s"
+			: cb == exec_cb		 ? "/exec/%s/json"
 						 : "/containers/%s/json",
 		    esc);
 		p->lookup = engine_get(p->g->base, guard_cfg(p->g)->upstream,
@@ -683,6 +716,8 @@ lookup_next(struct decision *p)
 		free(what);
 		return;
 	}
+	if (w->exec_privileged)
+		w->found.privileged = true;
 	if ((msg = judge_host(p, prof, &w->found)) != NULL) {
 		guard_refuse(p, 403, "profile", msg);
 		return;
@@ -719,7 +754,10 @@ guard_profile_judge_container(struct decision *p,
 		cont(p);
 		return;
 	}
-	want_target(p, req);
+	if (p->route == ROUTE_EXEC_START) /* /exec/{id}/start */
+		w->exec = xstrdup(req->route->param);
+	else
+		want_target(p, req);
 	w->name = xstrdup(req->profile->name);
 	w->cont = cont;
 	lookup_next(p);

@@ -313,6 +313,7 @@ static const struct route_traits traits[ROUTE_COUNT] = {
 	    .action = "handle",
 	    .may_hijack = true },
 	[ROUTE_EXEC_START] = { .id = ROUTE_EXEC_START,
+	    .enters_container = true,
 	    .group = ROUTE_GROUP_EXEC,
 	    .name = "exec/{id}/start",
 	    .action = "handle",

@@ -13,6 +13,47 @@
 #include "body_inspect.h"
 #include "local_volume.h"
 #include "xmalloc.h"
+/* The readers of the engine's answers (inspects of containers, volumes,
+ * networks, execs): any bytes, no crash, and what they read is whole. */
+static void
+engine_answers(const char *body, size_t size)
+{
+	struct body_host	 h;
+	struct body_mount	 m;
+	char			*pid, *ipc, *net, *id;
+	bool			 flag;
+
+	memset(&h, 0, sizeof h);
+	if (body_container_host(body, size, &h) == 0) {
+		for (size_t i = 0; i < h.n_mounts; i++)
+			if (h.mounts[i].source == NULL ||
+			    h.mounts[i].where == NULL)
+				abort();
+	}
+	(void)body_container_mounts(body, size, "VolumesFrom x", &h);
+	body_host_free(&h);
+	if (body_container_modes(body, size, &pid, &ipc, &net) == 0) {
+		free(pid);
+		free(ipc);
+		free(net);
+	} else if (pid != NULL || ipc != NULL || net != NULL)
+		abort();
+	(void)body_network_is_host(body, size, &flag);
+	memset(&m, 0, sizeof m);
+	if (body_volume_options(body, size, &m) == 0) {
+		free(m.driver);
+		free(m.device);
+		free(m.type);
+		free(m.options);
+	}
+	if (body_exec_inspect(body, size, &id, &flag) == 0) {
+		if (id == NULL || id[0] == '\0')
+			abort();
+		free(id);
+	} else if (id != NULL || flag)
+		abort();
+}
+
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -117,6 +158,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(s);
 
 	free(body_response_id(body, size));
+	engine_answers(body, size);
 
 	out = body_add_warnings(body, size, warnings, 2, &out_len);
 	if (out != NULL) {

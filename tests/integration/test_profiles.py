@@ -1771,6 +1771,65 @@ def test_attach_to_container_beyond_limits_refused(apps, testbed, app,
     assert_raw_refused(r, apps, key)
 
 
+def engine_api(testbed, method, target, body=None):
+    """One request to the engine directly (as an admin would)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(20)
+        s.connect(testbed.dockerd.sock)
+        c = SockConn(s)
+        c.send(request(target.encode(),
+                       json.dumps(body).encode() if body else b"",
+                       method=method.encode(),
+                       headers=[b"Connection: close"]))
+        return c.response()
+
+
+def engine_exec_create(testbed, container, privileged=False):
+    """An exec made on the engine directly (by an admin), not started."""
+    r = engine_api(testbed, "POST", "/v1.41/containers/%s/exec" % container,
+                   {"Cmd": ["true"], "Privileged": privileged})
+    assert r is not None and r.status == 201, r
+    return json.loads(r.body)["Id"]
+
+
+def exec_ran(testbed, exec_id):
+    r = engine_api(testbed, "GET", "/v1.41/exec/%s/json" % exec_id)
+    assert r is not None and r.status == 200, r
+    info = json.loads(r.body)
+    return info.get("Running") or info.get("ExitCode") is not None
+
+
+@pytest.mark.parametrize("case", ["privileged exec", "bind /etc"])
+def test_start_of_exec_beyond_limits_refused(apps, testbed, app, paths,
+                                             victim, case):
+    """An exec an admin made (privileged, or in a container binding a host
+    path) and did not start yet: starting it runs it with that."""
+    if case == "privileged exec":
+        exec_id, key = engine_exec_create(testbed, victim, True), \
+            "privileged"
+    else:
+        name, key = beyond_container(testbed, app, paths, case, start=True)
+        exec_id = engine_exec_create(testbed, name)
+    r = apps.raw("POST", "/v1.41/exec/%s/start" % exec_id,
+                 {"Detach": True, "Tty": False})
+    assert_raw_refused(r, apps, key)
+    assert not exec_ran(testbed, exec_id)
+
+
+def test_start_of_plain_exec_allowed(apps, testbed, victim):
+    exec_id = engine_exec_create(testbed, victim)
+    r = apps.raw("POST", "/v1.41/exec/%s/start" % exec_id,
+                 {"Detach": True, "Tty": False})
+    assert r is not None and r.status == 200, r
+    deadline = time.monotonic() + 20
+    while not exec_ran(testbed, exec_id) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert exec_ran(testbed, exec_id)
+    r = apps.raw("POST", "/v1.41/exec/%s/start" % ("0" * 64),
+                 {"Detach": True, "Tty": False})
+    assert r is not None and r.status == 404, r
+
+
 def test_acting_in_plain_container_allowed(apps, testbed, app, paths):
     """A container within the profile's limits (made by an admin, with a
     bind inside the allowed paths): start, copies in and out, attach, all

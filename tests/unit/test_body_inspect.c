@@ -1007,7 +1007,52 @@ test_confinement_facts(void)
 	}
 }
 
+/* GET /exec/{id}/json: its container and its own Privileged. */
+static void
+test_exec_inspect(void)
+{
+	static const struct {
+		const char *body;
+		int ret;
+		const char *container;
+		bool privileged;
+	} exec_rows[] = {
+		{ "{\"ID\":\"e1\",\"ContainerID\":\"c1\",\"ProcessConfig\":"
+		  "{\"privileged\":true,\"user\":\"\"}}",
+		    0, "c1", true },
+		{ "{\"ContainerID\":\"c2\",\"ProcessConfig\":"
+		  "{\"privileged\":false}}",
+		    0, "c2", false },
+		/* omitted (the engine's omitempty): not privileged */
+		{ "{\"ContainerID\":\"c3\",\"ProcessConfig\":{}}", 0, "c3",
+		    false },
+		{ "{\"ContainerID\":\"c4\"}", 0, "c4", false },
+		{ "{\"ContainerID\":\"\"}", -1, NULL, false },
+		{ "{\"ContainerID\":7}", -1, NULL, false },
+		{ "[]", -1, NULL, false },
+		{ "not json", -1, NULL, false },
+	};
+
+	for (size_t i = 0; i < sizeof exec_rows / sizeof exec_rows[0]; i++) {
+		char unset[] = "unset", *id = unset;
+		bool priv = !exec_rows[i].privileged;
+
+		CHECKF(body_exec_inspect(exec_rows[i].body, strlen(exec_rows[i].body), &id,
+			   &priv) == exec_rows[i].ret,
+		    "row %zu", i);
+		if (exec_rows[i].container == NULL)
+			CHECKF(id == NULL, "row %zu", i);
+		else
+			CHECK_STR_EQ(id, exec_rows[i].container);
+		CHECKF(priv == exec_rows[i].privileged, "row %zu", i);
+		free(id);
+	}
+	CHECK(body_exec_inspect(NULL, 0, &(char *){ NULL }, &(bool){ true }) ==
+	    -1);
+}
+
 static const struct check_case cases[] = {
+	{ "exec_inspect", test_exec_inspect },
 	{ "host_facts", test_host_facts },
 	{ "confinement_facts", test_confinement_facts },
 	{ "golden", test_golden },

@@ -235,7 +235,7 @@ static const struct traits_row traits_rows[] = {
 	{ ROUTE_CONTAINER_ATTACH, "containers/{id}/attach", "handle", "JN" },
 	{ ROUTE_CONTAINER_ATTACH_WS, "containers/{id}/attach/ws", "handle",
 	  "JN" },
-	{ ROUTE_EXEC_START, "exec/{id}/start", "handle", "J" },
+	{ ROUTE_EXEC_START, "exec/{id}/start", "handle", "JN" },
 	{ ROUTE_SERVICE_CREATE, "services/create", "create", "GCL" },
 	{ ROUTE_SERVICE_UPDATE, "services/{id}/update", "update", "GCL" },
 	{ ROUTE_IMAGE_CREATE, "images/create", "pull", "HF" },
