@@ -214,6 +214,13 @@ asked_local(struct asked_mounts *a, const struct body_mount *m,
 {
 	struct local_volume_paths lv;
 
+	if (m->source != NULL && strchr(m->source, '/') != NULL) {
+		/* "../etc:/x" from a CLI that does not make it absolute. */
+		asked_add(a, m->where, m->source, "")->unjudged =
+		    "a relative host path, which the engine takes for a volume "
+		    "name";
+		return;
+	}
 	local_volume_paths(m->type, m->device, m->options, &lv);
 	if (lv.unjudged != NULL)
 		asked_add(a, m->where, m->source, "")->unjudged = lv.unjudged;
@@ -377,7 +384,9 @@ guard_profile_reset(struct guard_profile_wait *w)
 static void
 want_volume(struct guard_profile_wait *w, const struct body_mount *m)
 {
-	if (m->bind || m->source[0] == '\0' ||
+	/* A name with a '/' is no local volume's (judged as a relative
+	   host path): the engine's path for it would be another. */
+	if (m->bind || m->source[0] == '\0' || strchr(m->source, '/') != NULL ||
 	    (m->driver != NULL && strcmp(m->driver, "local") != 0))
 		return;
 	for (size_t i = 0; i < w->n_volumes; i++)

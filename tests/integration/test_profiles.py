@@ -1205,7 +1205,9 @@ def test_apps_run_end_to_end(apps, testbed, app, paths):
 
 
 def test_bind_relative_paths(apps, testbed, app, paths):
-    """The CLI makes ./ and ../ paths absolute from its working directory."""
+    """The CLI makes ./ paths absolute from its working directory (20.10's
+    ../ paths too; a newer CLI sends those as written, which the engine
+    takes for a volume name: refused as a relative host path)."""
     create_allowed(testbed, app, apps, "-v", "./data:/x", cwd=paths.allowed)
     create_refused(testbed, app, apps, "bind_mounts", "-v", "./etclink:/x",
                    cwd=paths.allowed)
@@ -1214,6 +1216,21 @@ def test_bind_relative_paths(apps, testbed, app, paths):
                    up + "/etc:/x", cwd=paths.data)
     create_refused(testbed, app, apps, "bind_mounts", "-v", "./:/x",
                    cwd="/etc")
+
+
+@pytest.mark.parametrize("spelling", ["Binds", "Mounts"])
+def test_volume_name_with_slash_refused(apps, testbed, spelling):
+    """A relative path with a '/' sent as written ("../../etc:/x", as a
+    newer CLI sends it) is no local volume's name: refused as a relative
+    host path, never asked of the engine under a path it would redirect."""
+    if spelling == "Binds":
+        hc = {"Binds": ["../../../../etc:/x"]}
+    else:
+        hc = {"Mounts": [{"Type": "volume", "Source": "../../../../etc",
+                          "Target": "/x"}]}
+    msg = raw_create_refused(testbed, apps, "bind_mounts",
+                             create_body(testbed.images["31.0.9.1"], hc))
+    assert "relative host path" in msg, msg
 
 
 def test_bind_message(apps, testbed, app):
@@ -2225,9 +2242,15 @@ def test_old_api_start_with_hostconfig(apps, testbed, app, hc):
 
 
 def test_old_api_start_without_body_allowed(apps, testbed, app):
+    """The guard lets it through; an engine without API 1.23 (dockerd 25
+    and later) refuses the version itself."""
     name = create_allowed(testbed, app, apps)
     r = apps.raw("POST", "/v1.23/containers/%s/start" % name)
-    assert r is not None and r.status == 204, r
+    assert r is not None, r
+    if r.status == 400 and "too old" in (msg_of(r) or ""):
+        assert not msg_of(r).startswith("docker-guard"), r
+        return
+    assert r.status == 204, r
 
 
 # ==========================================================================
