@@ -36,10 +36,6 @@ void inspect_image_reset(struct inspect_image *img);
 int inspect_config_blob_parse(const char *body, size_t len,
     struct inspect_image *out);
 
-/* GET /containers/{id}/json: the container's name without the leading
- * '/'.  Caller frees; NULL if absent. */
-char *inspect_container_name(const char *body, size_t len);
-
 /* GET /services/{id}: PreviousSpec as compact JSON, or NULL if the
  * service has none.  Caller frees; *out_len is its length. */
 char *

@@ -119,26 +119,6 @@ inspect_image_reset(struct inspect_image *img)
 	memset(img, 0, sizeof *img);
 }
 
-char *
-inspect_container_name(const char *body, size_t len)
-{
-	json_t *j = load_object(body, len), *name;
-	char *out = NULL;
-
-	if (j == NULL)
-		return NULL;
-	name = json_object_get(j, "Name");
-	if (json_is_string(name)) {
-		const char *s = json_string_value(name);
-
-		while (*s == '/')
-			s++;
-		out = xstrdup(s);
-	}
-	json_decref(j);
-	return out;
-}
-
 /* The object member key of the object in body, as compact JSON (caller
  * frees, *out_len its length), or NULL if absent or not an object. */
 static char *
