@@ -201,8 +201,11 @@ struct guard_profile_wait {
 			      start, attach, copy), asked first */
 	bool target_asked; /* and answered */
 	char *target_id;   /* its full ID, NULL when there is none */
-	char *suffix;	   /* the path after /containers/{name} */
-	char *exec;	   /* an exec to start: asked before its container */
+	char *target_body; /* the engine's inspect of it (a start reads it
+			      again for its image) */
+	size_t target_len;
+	char *suffix; /* the path after /containers/{name} */
+	char *exec;   /* an exec to start: asked before its container */
 	bool exec_asked;
 	bool exec_privileged; /* the exec itself is */
 	char **networks;      /* a service's network targets, after them */

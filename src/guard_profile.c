@@ -369,6 +369,7 @@ guard_profile_reset(struct guard_profile_wait *w)
 	free(w->join_ns);
 	free(w->target);
 	free(w->target_id);
+	free(w->target_body);
 	free(w->suffix);
 	free(w->exec);
 	for (size_t i = 0; i < w->n_networks; i++)
@@ -606,6 +607,10 @@ target_cb(int status, const char *body, size_t len, const char *error,
 		return;
 	if (status == 200) {
 		w->target_id = body_response_id(body, len);
+		w->target_body = xmalloc(len + 1);
+		memcpy(w->target_body, body, len);
+		w->target_body[len] = '\0';
+		w->target_len = len;
 		prof = profile_find(guard_cfg(p->g)->profiles, w->name);
 		if (prof != NULL)
 			target_follow(w, prof);

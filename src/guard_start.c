@@ -117,9 +117,14 @@ start_lookup(struct decision *p)
 		guard_deliver(p);
 		return;
 	}
-	/* The container the profile judged, if it did, by its ID. */
-	esc = engine_path_escape(
-	    p->prof.target_id != NULL ? p->prof.target_id : p->container_name);
+	/* The container the profile judged, if it did: its inspect, read
+	   again (the body is p's until p is freed). */
+	if (p->prof.target_body != NULL) {
+		start_inspect_cb(200, p->prof.target_body, p->prof.target_len,
+		    NULL, p);
+		return;
+	}
+	esc = engine_path_escape(p->container_name);
 	path = xasprintf("/containers/%s/json", esc);
 	free(esc);
 	p->lookup = engine_get(p->g->base, cfg->upstream, path,

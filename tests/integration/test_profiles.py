@@ -1871,6 +1871,33 @@ def test_acting_in_plain_container_allowed(apps, testbed, app, paths):
     assert_ok(apps.docker("restart", "-t", "1", name), "restart")
 
 
+def test_start_of_older_container_under_limits_is_a_downgrade(apps,
+                                                              testbed):
+    """Under a profile with limits a start is judged twice from one look at
+    the container: by the profile, then by the app's history (an older
+    stopped container of the app is a downgrade; the current one starts)."""
+    app = testbed.unique("pds")
+    old, new = app + "-old", app + "-new"
+    for name, version in ((old, "31.0.8.1"), (new, "31.0.9.1")):
+        assert_ok(apps.docker("create", "--network", "none", "--name", name,
+                              "--label", "io.docker-guard.app=" + app,
+                              testbed.images[version].digest_ref, "sleep",
+                              "300"), "create " + version)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and len(
+            [r for r in audit_json(apps.guard, "--app", app)
+             if r.get("verdict") == "allow"]) < 2:
+        time.sleep(0.2)
+    res = apps.docker("start", old)
+    assert res.returncode != 0, res
+    assert "(rule: downgrade)" in res.stderr, res.stderr
+    assert "older than 31.0.9.1" in res.stderr, res.stderr
+    state = engine(testbed, "inspect", "--format", "{{.State.Running}}",
+                   old).stdout.strip()
+    assert state == "false", state
+    assert_ok(apps.docker("start", new), "start of the current container")
+
+
 def test_run_under_limits_allowed(apps, testbed, app):
     """docker run attaches to and starts the container it just made: both
     are judged, and both hold."""
