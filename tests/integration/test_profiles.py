@@ -1914,32 +1914,32 @@ def test_acting_in_missing_container_is_404(apps, testbed):
     assert r.status == 404 and "No such container" in (msg_of(r) or ""), r
     r = apps.raw("GET", "/v1.41/containers/no-such-ctr/archive?path=/")
     assert r.status == 404 and "No such container" in (msg_of(r) or ""), r
-    with connected_as(apps.sock, apps.user) as s:
+    assert head_then_ping(apps, "/v1.41/containers/no-such-ctr/archive"
+                          "?path=/") == 404
+
+
+def head_then_ping(client, target):
+    """HEAD target then GET /_ping on one connection: the HEAD's status,
+    once the ping's answer is read as the ping's (a HEAD's answer with a
+    body would be read in its place)."""
+    with connected_as(client.sock, client.user) as s:
         c = SockConn(s)
-        c.send(b"HEAD /v1.41/containers/no-such-ctr/archive?path=/ HTTP/1.1"
-               b"\r\nHost: docker\r\n\r\nGET /_ping HTTP/1.1\r\n"
-               b"Host: docker\r\n\r\n")
+        c.send(b"HEAD %s HTTP/1.1\r\nHost: docker\r\n\r\n"
+               b"GET /_ping HTTP/1.1\r\nHost: docker\r\n\r\n"
+               % target.encode())
         head = c.head_only()
-        assert head is not None and head.status == 404, head
+        assert head is not None, "no answer to the HEAD"
         c.buf = c.buf.split(b"\r\n\r\n", 1)[1]
         ping = c.response()
         assert ping is not None and ping.status == 200 and \
             ping.body == b"OK", ping
+        return head.status
 
 
 def test_head_refusal_has_no_body(rt):
     """A refused HEAD is answered with a head alone: a body would be read
     as the answer to the client's next request on the connection."""
-    with connected_as(rt.sock, rt.user) as s:
-        c = SockConn(s)
-        c.send(b"HEAD /v1.41/images/json HTTP/1.1\r\nHost: docker\r\n\r\n"
-               b"GET /_ping HTTP/1.1\r\nHost: docker\r\n\r\n")
-        head = c.head_only()
-        assert head is not None and head.status == 403, head
-        c.buf = c.buf.split(b"\r\n\r\n", 1)[1]
-        ping = c.response()
-        assert ping is not None and ping.status == 200 and \
-            ping.body == b"OK", ping
+    assert head_then_ping(rt, "/v1.41/images/json") == 403
 
 
 def test_update_allowed_for_apps(apps, victim):
