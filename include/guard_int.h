@@ -466,6 +466,12 @@ guard_restore_reset(struct guard_restore *restore, struct guard_removal *rm);
 
 /* ---- guard_start.c ---- */
 
+/* start->target (replaced) := the container's path by its full id, then
+ * suffix ("/start", "/archive", ...), under the request's API version
+ * and with its query, as start holds them. */
+void guard_start_retarget(struct guard_start *start, const char *id,
+    const char *suffix);
+
 /* Free what start holds and zero it. */
 void guard_start_reset(struct guard_start *start);
 

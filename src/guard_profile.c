@@ -650,14 +650,8 @@ retarget(struct decision *p)
 {
 	const struct guard_profile_wait *w = &p->prof;
 
-	if (w->target_id == NULL || w->suffix == NULL)
-		return;
-	free(p->start.target);
-	p->start.target = xasprintf("%s%s/containers/%s%s%s%s",
-	    p->start.route_version ? "/v" : "",
-	    p->start.route_version ? p->start.route_version : "", w->target_id,
-	    w->suffix, p->start.route_query ? "?" : "",
-	    p->start.route_query ? p->start.route_query : "");
+	if (w->target_id != NULL && w->suffix != NULL)
+		guard_start_retarget(&p->start, w->target_id, w->suffix);
 }
 
 /* The next one to ask about: VolumesFrom containers, named volumes,

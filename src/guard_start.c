@@ -50,13 +50,8 @@ start_inspect_cb(int status, const char *body, size_t len, const char *error,
 	}
 	/* The engine starts what was judged, by its full ID, whatever is
 	   renamed meanwhile: the client never sees the path. */
-	free(p->start.target);
-	p->start.target = xasprintf("%s%s/containers/%s/%s%s%s",
-	    p->start.route_version ? "/v" : "",
-	    p->start.route_version ? p->start.route_version : "", c.id,
-	    p->route == ROUTE_CONTAINER_RESTART ? "restart" : "start",
-	    p->start.route_query ? "?" : "",
-	    p->start.route_query ? p->start.route_query : "");
+	guard_start_retarget(&p->start, c.id,
+	    p->route == ROUTE_CONTAINER_RESTART ? "/restart" : "/start");
 	if (c.running || c.image_id == NULL) {
 		/* A running container goes on with the image it runs: a
 		   start is a no-op, a restart runs nothing new. */
@@ -178,6 +173,18 @@ guard_enter_check(struct decision *p, const struct decision_request *req)
 	free(p->what);
 	p->what = xstrdup("a container");
 	guard_profile_judge_container(p, req, enter_held);
+}
+
+void
+guard_start_retarget(struct guard_start *start, const char *id,
+    const char *suffix)
+{
+	free(start->target);
+	start->target = xasprintf("%s%s/containers/%s%s%s%s",
+	    start->route_version ? "/v" : "",
+	    start->route_version ? start->route_version : "", id, suffix,
+	    start->route_query ? "?" : "",
+	    start->route_query ? start->route_query : "");
 }
 
 void
